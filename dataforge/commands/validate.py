@@ -1,0 +1,23 @@
+"""dataforge validate RECIPE: parse, build every operator, check sources and columns."""
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("validate", help="check a recipe without running it")
+    p.add_argument("recipe")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from dataforge import recipe
+    from dataforge.engine import plan
+    from dataforge.pipeline import _peek_columns
+
+    pipe = recipe.load(args.recipe)
+    plan.check_columns(_peek_columns(pipe.sources), pipe.sources, pipe.ops, pipe.names)
+    print(f"{args.recipe}: ok ({len(pipe.sources)} source(s), {len(pipe.ops)} step(s))")
+    for s in pipe.sources:
+        print(f"  source {s.name}: {s.path}" + (f" + {len(s.ops)} op(s)" if s.ops else ""))
+    for name, op in zip(pipe.names, pipe.ops):
+        print(f"  {op.kind:6s} {name} ({op.name})")
+    return 0

@@ -1,0 +1,102 @@
+"""Split a pipeline into checkpointed stages and key each by everything before it.
+
+Stage 0 reads every source (with its per-source operators). Then consecutive map/filter
+operators form one streaming segment; each global operator is a stage of its own.
+A stage's key hashes its operators' fingerprints and the previous stage's key, so
+changing one operator reruns that stage and those after it only.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from dataforge.errors import ConfigError
+from dataforge.io.source import Source
+from dataforge.ops.base import Operator
+from dataforge.schema import COLUMNS
+
+FORMAT_VERSION = "1"  # bump when the checkpoint layout changes
+
+
+@dataclass
+class Stage:
+    index: int
+    kind: str  # "read" | "segment" | "global"
+    ops: list[Operator] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    key: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.kind == "read":
+            return "read"
+        return "+".join(self.names)[:60]
+
+    @property
+    def dirname(self) -> str:
+        safe = "".join(ch if ch.isalnum() or ch in "-_+" else "_" for ch in self.label)
+        return f"{self.index:02d}-{safe}-{self.key[:16]}"
+
+
+def _h(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def stage_names(ops: list[Operator], names: list[str | None] | None = None) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, op in enumerate(ops):
+        base = (names[i] if names and names[i] else None) or op.name
+        seen[base] = seen.get(base, 0) + 1
+        out.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    return out
+
+
+def build(sources: list[Source], ops: list[Operator], names: list[str], *,
+          batch_size: int, seed: int) -> list[Stage]:
+    read = Stage(0, "read")
+    read.key = _h({"v": FORMAT_VERSION, "batch": batch_size, "seed": seed,
+                   "sources": [s.fingerprint() for s in sources]})
+    stages = [read]
+    current: Stage | None = None
+    for op, name in zip(ops, names):
+        if op.kind == "global":
+            current = None
+            stages.append(Stage(len(stages), "global", [op], [name]))
+        else:
+            if current is None:
+                current = Stage(len(stages), "segment")
+                stages.append(current)
+            current.ops.append(op)
+            current.names.append(name)
+    prev = read.key
+    for st in stages[1:]:
+        st.key = _h({"prev": prev, "ops": [op.fingerprint() for op in st.ops], "names": st.names})
+        prev = st.key
+    return stages
+
+
+def check_columns(source_columns: dict[str, list[str]], sources: list[Source],
+                  ops: list[Operator], names: list[str]) -> None:
+    """Fail before running if an operator needs a column nothing provides."""
+    for src in sources:
+        cols = set(source_columns[src.name])
+        for op in src.ops:
+            cols = _advance(cols, op, f"source '{src.name}' operator '{op.name}'")
+        if "instruction" in cols and "output" in cols:
+            cols |= set(COLUMNS)
+        cols.add("id")
+        for op, name in zip(ops, names):
+            cols = _advance(cols, op, f"stage '{name}' (operator '{op.name}', rows from source '{src.name}')")
+
+
+def _advance(cols: set[str], op: Operator, where: str) -> set[str]:
+    need = [c for c in op.columns_in() if c not in cols]
+    if need:
+        raise ConfigError(f"{where} needs column(s) {need}, which no source or earlier "
+                          f"operator provides; available: {sorted(cols)}")
+    out = cols | set(op.columns_out())
+    if "instruction" in out and "output" in out:
+        out |= set(COLUMNS)
+    return out

@@ -1,0 +1,174 @@
+"""Shard writer: Hub-named Parquet shards, zstd, size target and row cap, atomic, deterministic.
+
+    OUT/data/train-00000-of-00003.parquet
+
+Rows are split into train/validation/test by a stable hash of their `id`, so a row
+lands in the same split on every run. Order within a split is pipeline order.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dataforge.errors import ConfigError
+from dataforge.io import atomic
+
+MB = 1 << 20
+SPLIT_COL = "__split"
+
+
+@dataclass
+class ShardSpec:
+    shard_size_mb: float = 256.0
+    max_rows_per_shard: int | None = None
+    splits: dict[str, float] = field(default_factory=lambda: {"train": 1.0})
+    compression: str = "zstd"
+
+    def __post_init__(self):
+        total = sum(self.splits.values())
+        if not self.splits or abs(total - 1.0) > 1e-6 or any(v < 0 for v in self.splits.values()):
+            raise ConfigError(f"output splits must be non-negative ratios summing to 1, got {self.splits}")
+
+
+def split_expr(splits: dict[str, float]) -> pl.Expr:
+    """Stable split assignment: the first 8 hex digits of a hash of `id` as a fraction."""
+    # Ids are not always hex (user-supplied ids), so hash them with a stable function.
+    u = pl.col("id").map_batches(_stable_fraction, return_dtype=pl.Float64)
+    expr = None
+    acc = 0.0
+    names = list(splits)
+    for name in names[:-1]:
+        acc += splits[name]
+        cond = u < acc
+        expr = pl.when(cond).then(pl.lit(name)) if expr is None else expr.when(cond).then(pl.lit(name))
+    last = pl.lit(names[-1])
+    return (expr.otherwise(last) if expr is not None else last).alias(SPLIT_COL)
+
+
+def _stable_fraction(ids: pl.Series) -> pl.Series:
+    import hashlib
+
+    vals = [int.from_bytes(hashlib.blake2b(str(i).encode(), digest_size=8).digest(), "big") / 2**64
+            for i in ids.to_list()]
+    return pl.Series(vals, dtype=pl.Float64)
+
+
+def union_schema(parts: list[Path]) -> pa.Schema:
+    schemas = [pq.read_schema(p) for p in parts]
+    return pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([])
+
+
+def write_shards(parts: list[Path], out_dir: Path, spec: ShardSpec,
+                 transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+                 columns: Iterable[str] | None = None) -> list[dict]:
+    """Write checkpoint parts as shards; return [{path, split, rows, bytes, sha256}]."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic.clean_tmp(out_dir)
+    multi = len(spec.splits) > 1
+
+    def frames() -> Iterable[pl.DataFrame]:
+        for p in parts:
+            df = pl.read_parquet(p)
+            if columns is not None:
+                df = df.select([c for c in columns if c in df.columns])
+            if multi:
+                df = df.with_columns(split_expr(spec.splits))
+            else:
+                df = df.with_columns(pl.lit(next(iter(spec.splits))).alias(SPLIT_COL))
+            yield df
+
+    # pass 1: rows per split and an estimate of bytes per row from the checkpoint sizes
+    counts: dict[str, int] = {s: 0 for s in spec.splits}
+    total_rows = 0
+    for df in frames():
+        for name, n in df.group_by(SPLIT_COL).len().iter_rows():
+            counts[name] += n
+        total_rows += df.height
+    total_bytes = sum(os.path.getsize(p) for p in parts)
+    bytes_per_row = total_bytes / total_rows if total_rows else 0
+
+    plan: dict[str, tuple[int, int]] = {}  # split -> (n_shards, rows per shard)
+    for name, n in counts.items():
+        if n == 0:
+            continue
+        by_size = math.ceil(n * bytes_per_row / (spec.shard_size_mb * MB)) if bytes_per_row else 1
+        by_rows = math.ceil(n / spec.max_rows_per_shard) if spec.max_rows_per_shard else 1
+        shards = max(1, by_size, by_rows)
+        per = math.ceil(n / shards)
+        plan[name] = (math.ceil(n / per), per)
+
+    # pass 2: stream rows into shards of fixed row counts
+    schema = None
+    writers: dict[str, _ShardStream] = {
+        name: _ShardStream(out_dir, name, n, per, spec.compression) for name, (n, per) in plan.items()
+    }
+    for df in frames():
+        if transform is not None:
+            split_col = df[SPLIT_COL]
+            df = transform(df.drop(SPLIT_COL)).with_columns(split_col.alias(SPLIT_COL))
+        table = df.to_arrow()
+        if schema is None:
+            schema = table.schema.remove(table.schema.get_field_index(SPLIT_COL))
+        for name in plan:
+            sub = df.filter(pl.col(SPLIT_COL) == name).drop(SPLIT_COL)
+            if sub.height:
+                writers[name].write(sub.to_arrow().cast(schema) if schema else sub.to_arrow())
+    shards = []
+    for w in writers.values():
+        shards += w.close()
+    keep = {s["path"] for s in shards}
+    for old in out_dir.glob("*.parquet"):  # shards of an earlier run with another layout
+        if old.name not in keep:
+            old.unlink()
+    return shards
+
+
+class _ShardStream:
+    def __init__(self, out_dir: Path, split: str, n: int, per: int, compression: str):
+        self.out_dir, self.split, self.n, self.per, self.compression = out_dir, split, n, per, compression
+        self.index = 0
+        self.rows_in_current = 0
+        self.writer: pq.ParquetWriter | None = None
+        self.tmp: Path | None = None
+        self.done: list[dict] = []
+
+    def name(self, i: int) -> str:
+        return f"{self.split}-{i:05d}-of-{self.n:05d}.parquet"
+
+    def write(self, table: pa.Table) -> None:
+        while table.num_rows:
+            if self.writer is None:
+                self.tmp = self.out_dir / f".{self.name(self.index)}{atomic.TMP_SUFFIX}"
+                self.writer = pq.ParquetWriter(self.tmp, table.schema, compression=self.compression)
+                self.rows_in_current = 0
+            room = self.per - self.rows_in_current
+            chunk = table.slice(0, room)
+            self.writer.write_table(chunk)
+            self.rows_in_current += chunk.num_rows
+            table = table.slice(chunk.num_rows)
+            if self.rows_in_current >= self.per and self.index < self.n - 1:
+                self._finish()
+
+    def _finish(self) -> None:
+        assert self.writer is not None and self.tmp is not None
+        self.writer.close()
+        final = self.out_dir / self.name(self.index)
+        with open(self.tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(self.tmp, final)
+        self.done.append({"path": final.name, "split": self.split, "rows": self.rows_in_current,
+                          "bytes": final.stat().st_size, "sha256": atomic.sha256_file(final)})
+        self.writer = None
+        self.index += 1
+
+    def close(self) -> list[dict]:
+        if self.writer is not None:
+            self._finish()
+        return self.done

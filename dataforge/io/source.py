@@ -1,0 +1,124 @@
+"""A named input of a pipeline: where to read, how to map its columns, per-source operators.
+
+Column mapping (recipe keys):
+    map:      {target: source_column}          rename / copy
+    set:      {target: constant}               constant value
+    template: {target: "Summarise: {title}"}   simple {field} substitution, vectorised
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import polars as pl
+
+from dataforge.errors import ConfigError, InputError
+from dataforge.io import read
+
+_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass
+class Source:
+    name: str
+    path: Any = None  # str path/glob/folder, or an in-memory table / datasets object
+    format: str | None = None
+    map: dict[str, str] = field(default_factory=dict)
+    set: dict[str, Any] = field(default_factory=dict)
+    template: dict[str, str] = field(default_factory=dict)
+    ops: list = field(default_factory=list)  # operators applied to this source only
+    on_error: str = "fail"  # or "quarantine"
+    limit: int | None = None
+    keep: list[str] = field(default_factory=list)  # extra columns to keep through conform
+    options: dict = field(default_factory=dict)  # split/config for datasets, separator for csv
+
+    def __post_init__(self):
+        if self.on_error not in ("fail", "quarantine"):
+            raise ConfigError(f"source '{self.name}': on_error must be 'fail' or 'quarantine', got {self.on_error!r}")
+        if self.path is None:
+            raise ConfigError(f"source '{self.name}': needs a `path`")
+        if self.format is not None and self.format not in read.FORMATS:
+            raise ConfigError(f"source '{self.name}': format must be one of {read.FORMATS}")
+
+    @property
+    def in_memory(self) -> bool:
+        return not isinstance(self.path, (str, bytes)) and not hasattr(self.path, "__fspath__")
+
+    def resolved_format(self) -> str:
+        if self.in_memory:
+            return "table"
+        return self.format or read.detect_format(str(self.path))
+
+    def fingerprint(self) -> Any:
+        spec = {"name": self.name, "format": self.format, "map": self.map, "set": self.set,
+                "template": self.template, "on_error": self.on_error, "limit": self.limit,
+                "keep": self.keep, "options": self.options,
+                "ops": [op.fingerprint() for op in self.ops]}
+        if self.in_memory:
+            import hashlib
+
+            df = _as_frame(self.path)
+            spec["data"] = hashlib.sha256(df.write_ipc(None).getvalue()).hexdigest()
+        else:
+            spec["files"] = read.fingerprint(str(self.path), self.resolved_format())
+        return spec
+
+    def batches(self, batch_size: int) -> Iterator[read.Batch]:
+        left = self.limit
+        fmt = None if self.in_memory else self.resolved_format()
+        for b in read.iter_batches(self.path, fmt, batch_size=batch_size,
+                                   on_error=self.on_error, options=self.options):
+            if left is not None:
+                if left <= 0:
+                    return
+                if b.rows.height > left:
+                    b = read.Batch(b.rows.head(left), b.bad, left + len(b.bad))
+                left -= b.rows.height
+            b.rows = self.apply_mapping(b.rows)
+            yield b
+
+    def apply_mapping(self, df: pl.DataFrame) -> pl.DataFrame:
+        exprs = []
+        for target, col in self.map.items():
+            if col not in df.columns:
+                raise InputError(f"source '{self.name}' ({self.path}): map {target} <- '{col}': "
+                                 f"no field '{col}'; fields are {df.columns}")
+            exprs.append(pl.col(col).alias(target))
+        for target, tpl in self.template.items():
+            exprs.append(render_simple(tpl, df.columns, where=f"source '{self.name}' template {target}").alias(target))
+        for target, value in self.set.items():
+            exprs.append(pl.lit(value).alias(target))
+        return df.with_columns(exprs) if exprs else df
+
+
+def render_simple(template: str, columns: list[str], where: str = "template") -> pl.Expr:
+    """'{a} and {b}' -> concat_str expression; nulls render as ''. `{{`/`}}` escape braces."""
+    parts: list[pl.Expr] = []
+    pos = 0
+    text = template.replace("{{", "\x00").replace("}}", "\x01")
+    for m in _FIELD.finditer(text):
+        if m.start() > pos:
+            parts.append(pl.lit(_unescape(text[pos:m.start()])))
+        name = m.group(1)
+        if name not in columns:
+            raise InputError(f"{where}: field '{name}' not found; fields are {columns}")
+        parts.append(pl.col(name).cast(pl.Utf8).fill_null(""))
+        pos = m.end()
+    if pos < len(text):
+        parts.append(pl.lit(_unescape(text[pos:])))
+    return pl.concat_str(parts) if parts else pl.lit("")
+
+
+def _unescape(s: str) -> str:
+    return s.replace("\x00", "{").replace("\x01", "}")
+
+
+def _as_frame(obj: Any) -> pl.DataFrame:
+    if isinstance(obj, pl.DataFrame):
+        return obj
+    if isinstance(obj, pl.LazyFrame):
+        return obj.collect()
+    if read._is_hf(obj):
+        return pl.concat([b.rows for b in read._iter_hf_obj(obj, 1 << 30, None)], how="diagonal_relaxed")
+    return pl.from_arrow(obj)

@@ -1,0 +1,1 @@
+"""Operators, one module per family; each registers its operators by short name."""

@@ -1,0 +1,57 @@
+"""Basic text hygiene every pipeline starts with: normalise text, bound lengths."""
+from __future__ import annotations
+
+from typing import Literal
+
+import polars as pl
+
+from dataforge.ops.base import FilterOp, MapOp, param, register
+
+
+@register
+class Normalize(MapOp):
+    """Unicode NFKC, strip, collapse runs of spaces/tabs (newlines kept: they carry structure)."""
+
+    name = "normalize"
+    fields: list[str] = param(default_factory=lambda: ["instruction", "input", "output"])
+    form: Literal["NFC", "NFKC", "none"] = "NFKC"
+
+    def columns_in(self):
+        return list(self.fields)
+
+    def columns_out(self):
+        return list(self.fields)
+
+    def map(self, df: pl.DataFrame) -> pl.DataFrame:
+        exprs = []
+        for f in self.fields:
+            e = pl.col(f)
+            if self.form != "none":
+                e = e.str.normalize(self.form)
+            e = e.str.replace_all(r"[ \t\u00a0]+", " ").str.replace_all(r" *\n *", "\n").str.strip_chars()
+            exprs.append(e.alias(f))
+        return df.with_columns(exprs)
+
+
+@register
+class Length(FilterOp):
+    """Drop rows whose field is shorter or longer than the bounds (characters or words)."""
+
+    name = "length"
+    field: str = "output"
+    unit: Literal["chars", "words"] = "chars"
+    min: int = 1
+    max: int | None = None
+
+    def columns_in(self):
+        return [self.field]
+
+    def reasons(self, df: pl.DataFrame) -> pl.Expr:
+        col = pl.col(self.field).fill_null("")
+        n = col.str.len_chars() if self.unit == "chars" else col.str.count_matches(r"\S+")
+        short = pl.format(f"too_short: {self.field} has {{}} {self.unit} < {self.min}", n)
+        r = pl.when(n < self.min).then(short)
+        if self.max is not None:
+            long_ = pl.format(f"too_long: {self.field} has {{}} {self.unit} > {self.max}", n)
+            r = r.when(n > self.max).then(long_)
+        return r.otherwise(None)

@@ -1,0 +1,280 @@
+"""The Python API: `Pipeline([...ops]).run(source, out=...)`; recipes load into the same objects."""
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from dataforge.engine import plan as P
+from dataforge.engine.accounting import AccountingError, totals
+from dataforge.engine.local import LocalEngine, StageDir
+from dataforge.errors import ConfigError, SchemaError
+from dataforge.io import atomic
+from dataforge.io.shards import ShardSpec, union_schema, write_shards
+from dataforge.io.source import Source
+from dataforge.ops.base import Operator, RunContext
+from dataforge.schema import COLUMNS, has_record_columns, is_score, validate
+
+CHECKPOINTS = ".checkpoints"
+LAYOUT_VERSION = 1
+
+
+@dataclass
+class OutputSpec:
+    shards: ShardSpec = field(default_factory=ShardSpec)
+    formats: list[str] = field(default_factory=list)  # extra export layouts (alpaca, messages, ...)
+    keep_columns: list[str] = field(default_factory=list)
+    report: bool = True
+
+
+@dataclass
+class RunResult:
+    out: Path
+    manifest: dict
+    skipped_stages: list[str]
+    seconds: float
+
+    @property
+    def shards(self) -> list[Path]:
+        return [self.out / "data" / s["path"] for s in self.manifest["shards"]]
+
+    @property
+    def report(self) -> Path:
+        return self.out / "report" / "index.html"
+
+
+class Pipeline:
+    def __init__(self, ops: list[Operator], *, names: list[str | None] | None = None, seed: int = 0,
+                 batch_size: int = 50_000, output: OutputSpec | None = None, llm: str | None = None,
+                 name: str = "pipeline", recipe_text: str | None = None):
+        for op in ops:
+            if not isinstance(op, Operator):
+                raise ConfigError(f"pipeline steps must be operators, got {type(op).__name__}")
+        if batch_size < 1:
+            raise ConfigError("batch_size must be >= 1")
+        self.ops = list(ops)
+        self.names = P.stage_names(self.ops, names)
+        self.seed = seed
+        self.batch_size = batch_size
+        self.output = output or OutputSpec()
+        self.llm = llm
+        self.name = name
+        self.recipe_text = recipe_text
+        self.sources: list[Source] = []
+
+    # -- sources ------------------------------------------------------------------
+    @staticmethod
+    def as_sources(source: Any) -> list[Source]:
+        if isinstance(source, Source):
+            return [source]
+        if isinstance(source, dict) and not isinstance(source, Source):
+            return [s if isinstance(s, Source) else Source(name=n, path=s) for n, s in source.items()]
+        if isinstance(source, (list, tuple)):
+            out = []
+            for i, s in enumerate(source):
+                out += Pipeline.as_sources(s) if isinstance(s, Source) else [Source(name=_src_name(s, i), path=s)]
+            return out
+        return [Source(name=_src_name(source, 0), path=source)]
+
+    # -- run ------------------------------------------------------------------------
+    def run(self, source: Any = None, out: str | Path = "out", *, force: bool = False,
+            engine: str = "local", address: str | None = None, llm: str | None = None) -> RunResult:
+        t0 = time.perf_counter()
+        sources = self.as_sources(source) if source is not None else self.sources
+        if not sources:
+            raise ConfigError("no sources: give run() a path or table, or list `sources:` in the recipe")
+        names = [s.name for s in sources]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"source names must be unique, got {names}")
+        out = Path(out)
+        root = out / CHECKPOINTS
+        if force and root.exists():
+            shutil.rmtree(root)
+        root.mkdir(parents=True, exist_ok=True)
+        ctx = RunContext(out=out, seed=self.seed, llm=llm or self.llm, engine=engine)
+
+        stages = P.build(sources, self.ops, self.names, batch_size=self.batch_size, seed=self.seed)
+        P.check_columns(_peek_columns(sources), sources, self.ops, self.names)
+        runner = _engine(engine, root, ctx, self.batch_size, address)
+
+        stage_stats: list[dict] = []
+        skipped: list[str] = []
+        dirs: list[StageDir] = []
+        for st in stages:
+            sdir = StageDir(root, st)
+            dirs.append(sdir)
+            if sdir.done:
+                skipped.append(st.label)
+                stage_stats += sdir.totals()
+                continue
+            sdir.prepare(fresh=False)
+            if st.kind == "read":
+                stage_stats += runner.run_read(st, sdir, sources)
+            elif st.kind == "segment":
+                stage_stats += runner.run_segment(st, sdir, dirs[-2])
+            else:
+                stage_stats += runner.run_global(st, sdir, dirs[-2])
+        _prune(root, {d.path.name for d in dirs})
+        manifest = self._finish(out, dirs, stage_stats, sources)
+        return RunResult(out, manifest, skipped, time.perf_counter() - t0)
+
+    # -- output ---------------------------------------------------------------------
+    def _finish(self, out: Path, dirs: list[StageDir], stage_stats: list[dict], sources: list[Source]) -> dict:
+        last = dirs[-1]
+        parts = last.parts()
+        final_key = P._h({"stage": last.stage.key, "output": _output_fp(self.output), "v": LAYOUT_VERSION})
+        mpath = out / "manifest.json"
+        if mpath.exists():
+            old = json.loads(mpath.read_text())
+            if old.get("final_key") == final_key and all((out / "data" / s["path"]).exists() for s in old["shards"]):
+                return old
+
+        schema = union_schema(parts)
+        if parts and not has_record_columns(schema.names):
+            raise SchemaError(
+                f"the pipeline ends with rows that have no instruction/output (columns: {schema.names}); "
+                "add a `convert` step or map the source's fields to instruction and output"
+            )
+        for p in parts:
+            validate(pl.read_parquet(p, n_rows=1000), f"output of stage '{last.stage.label}' ({p.name})")
+        columns = list(COLUMNS) + [c for c in schema.names if is_score(c)] + \
+            [c for c in self.output.keep_columns if c in schema.names and c not in COLUMNS]
+        shards = write_shards(parts, out / "data", self.output.shards, columns=columns)
+        exports = {}
+        for fmt in self.output.formats:
+            from dataforge.io import export
+
+            exports[fmt] = write_shards(parts, out / fmt, self.output.shards,
+                                        transform=export.get(fmt), columns=None)
+        final_rows = sum(s["rows"] for s in shards)
+        tot = totals(stage_stats, final_rows)
+        if not tot["balanced"]:
+            raise AccountingError(f"rows do not balance: {tot}")
+        rejects = _write_rejects(out, dirs)
+        metrics = {}
+        for d in dirs:
+            m = d.path / "metrics.json"
+            if m.exists():
+                metrics.update(json.loads(m.read_text()))
+        manifest = {
+            "name": self.name,
+            "layout_version": LAYOUT_VERSION,
+            "final_key": final_key,
+            "recipe_hash": P._h(self.recipe_text) if self.recipe_text else P._h([op.fingerprint() for op in self.ops]),
+            "created_by": _versions(),
+            "seed": self.seed,
+            "sources": [{"name": s.name, "path": str(s.path) if not s.in_memory else "<in-memory>"} for s in sources],
+            "schema": [{"name": f.name, "type": str(f.type)} for f in _shard_schema(out, shards)],
+            "splits": {s: sum(x["rows"] for x in shards if x["split"] == s) for s in self.output.shards.splits},
+            "shards": shards,
+            "exports": exports,
+            "rejects": rejects,
+            "stages": stage_stats,
+            "totals": tot,
+            "metrics": metrics,
+        }
+        if self.recipe_text:
+            atomic.write_json(out / "recipe.json", {"text": self.recipe_text})
+        atomic.write_json(mpath, manifest)
+        if self.output.report:
+            _report(out)
+        return manifest
+
+
+def _engine(name: str, root: Path, ctx: RunContext, batch_size: int, address: str | None):
+    if name == "local":
+        return LocalEngine(root, ctx, batch_size)
+    if name == "ray":
+        try:
+            from dataforge.engine.ray import RayEngine
+        except ImportError as e:
+            raise ConfigError(f"--engine ray needs the Ray engine and `pip install dataforge[ray]`: {e}") from None
+        return RayEngine(root, ctx, batch_size, address=address)
+    raise ConfigError(f"unknown engine '{name}'; use 'local' or 'ray'")
+
+
+def _peek_columns(sources: list[Source]) -> dict[str, list[str]]:
+    cols = {}
+    for s in sources:
+        first = next(iter(s.batches(64)), None)
+        cols[s.name] = list(first.rows.columns) if first is not None else []
+    return cols
+
+
+def _src_name(s: Any, i: int) -> str:
+    if isinstance(s, (str, Path)):
+        stem = Path(str(s).split("*")[0].rstrip("/")).name
+        return Path(stem).stem or f"source{i}"
+    return f"source{i}" if i else "table"
+
+
+def _output_fp(o: OutputSpec) -> Any:
+    return {"shards": o.shards.__dict__, "formats": o.formats, "keep": o.keep_columns}
+
+
+def _prune(root: Path, keep: set[str]) -> None:
+    for d in root.iterdir():
+        if d.is_dir() and d.name not in keep:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _write_rejects(out: Path, dirs: list[StageDir]) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    rdir = out / "rejects"
+    rdir.mkdir(parents=True, exist_ok=True)
+    atomic.clean_tmp(rdir)
+    written = []
+    for d in dirs:
+        parts = d.reject_parts()
+        if not parts:
+            continue
+        name = f"{d.stage.index:02d}-{d.stage.label.replace('/', '_')}.parquet"
+        with atomic.atomic_path(rdir / name) as tmp:
+            writer = None
+            rows = 0
+            for p in parts:
+                t = pq.read_table(p)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, t.schema, compression="zstd")
+                writer.write_table(t.cast(writer.schema))
+                rows += t.num_rows
+            writer.close()
+        written.append({"path": f"rejects/{name}", "rows": rows, "stage": d.stage.label})
+    names = {Path(w["path"]).name for w in written}
+    for old in rdir.glob("*.parquet"):
+        if old.name not in names:
+            old.unlink()
+    return written
+
+
+def _shard_schema(out: Path, shards: list[dict]):
+    import pyarrow.parquet as pq
+
+    return pq.read_schema(out / "data" / shards[0]["path"]) if shards else []
+
+
+def _versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    v = {"python": platform.python_version()}
+    for pkg in ("dataforge", "polars", "pyarrow"):
+        try:
+            v[pkg] = version(pkg)
+        except PackageNotFoundError:
+            v[pkg] = None
+    return v
+
+
+def _report(out: Path) -> None:
+    try:
+        from dataforge.report import build_report
+    except ImportError:
+        return
+    build_report(out)

@@ -1,0 +1,146 @@
+"""The record contract: canonical columns, their Arrow/Polars types, validation, ids and meta.
+
+Every operator reads and writes these columns (DESIGN.md, "One row, one example").
+Scores are extra `score_*` float64 columns.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Iterable, Mapping
+
+import polars as pl
+import pyarrow as pa
+
+from dataforge.errors import SchemaError
+
+# column -> (polars dtype, nullable, default for rows that lack the column)
+CANONICAL: dict[str, tuple[pl.DataType, bool, object]] = {
+    "id": (pl.Utf8, False, None),
+    "instruction": (pl.Utf8, False, None),
+    "input": (pl.Utf8, False, ""),
+    "output": (pl.Utf8, False, None),
+    "system": (pl.Utf8, True, None),
+    "task": (pl.Utf8, False, "unknown"),
+    "source": (pl.Utf8, False, "unknown"),
+    "lang": (pl.Utf8, False, "en"),
+    "parent_id": (pl.Utf8, True, None),
+    "meta": (pl.Utf8, False, "{}"),
+}
+COLUMNS: tuple[str, ...] = tuple(CANONICAL)
+SCORE_PREFIX = "score_"
+# Internal columns the engine uses to route rejects; never written to shards.
+REJECT = "_reject"
+REJECT_DETAIL = "_reject_detail"
+ID_FIELDS = ("instruction", "input", "output", "system")
+
+
+def arrow_schema(extra_scores: Iterable[str] = ()) -> pa.Schema:
+    fields = [pa.field(c, pa.string(), nullable=n) for c, (_, n, _) in CANONICAL.items()]
+    fields += [pa.field(s, pa.float64()) for s in extra_scores]
+    return pa.schema(fields)
+
+
+def is_score(col: str) -> bool:
+    return col.startswith(SCORE_PREFIX)
+
+
+def _hash_rows(cols: list[pl.Series]) -> pl.Series:
+    # blake2b over \x1f-joined fields: stable across Polars versions (pl.hash is not).
+    n = len(cols[0]) if cols else 0
+    vals = [c.fill_null("\x00").cast(pl.Utf8).to_list() for c in cols]
+    out = []
+    for i in range(n):
+        key = "\x1f".join(v[i] for v in vals)
+        out.append(hashlib.blake2b(key.encode("utf-8"), digest_size=10).hexdigest())
+    return pl.Series("id", out, dtype=pl.Utf8)
+
+
+def content_id(df: pl.DataFrame, fields: Iterable[str] = ID_FIELDS) -> pl.Series:
+    """Stable id of each row: a hash of its content (the fields present)."""
+    cols = [df[f] for f in fields if f in df.columns]
+    if not cols:  # raw rows: hash every column's JSON form
+        cols = [df.select(pl.struct(pl.all()).struct.json_encode()).to_series()]
+    return _hash_rows(cols)
+
+
+def validate(df: pl.DataFrame | pa.Table, source: str, *, require_all: bool = True) -> None:
+    """Raise SchemaError naming the column, expected and actual type, and the source."""
+    schema = df.schema if isinstance(df, pl.DataFrame) else pl.from_arrow(df.slice(0, 0)).schema
+    missing = [c for c in COLUMNS if c not in schema]
+    if missing and require_all:
+        raise SchemaError(
+            f"{source}: missing canonical column(s) {missing}; present: {list(schema)}"
+        )
+    for col, (dtype, nullable, _) in CANONICAL.items():
+        if col not in schema:
+            continue
+        actual = schema[col]
+        if actual != dtype and actual != pl.Null:
+            raise SchemaError(
+                f"{source}: column '{col}' must be {dtype} (Arrow string), got {actual}"
+            )
+        if not nullable and isinstance(df, pl.DataFrame) and df[col].null_count():
+            first = df[col].is_null().arg_max()
+            raise SchemaError(f"{source}: column '{col}' may not be null (first null at row {first})")
+    for col, actual in schema.items():
+        if is_score(col) and not actual.is_numeric():
+            raise SchemaError(f"{source}: score column '{col}' must be float64, got {actual}")
+
+
+def has_record_columns(columns: Iterable[str]) -> bool:
+    cols = set(columns)
+    return "instruction" in cols and "output" in cols
+
+
+def conform(df: pl.DataFrame, *, source: str, defaults: Mapping[str, object] | None = None,
+            keep: Iterable[str] = ()) -> pl.DataFrame:
+    """Fill missing canonical columns, cast types, compute ids; keep score_* and `keep` columns.
+
+    Rows without instruction/output (raw NLP data waiting for `convert`) are returned
+    unchanged except for an `id`, so raw fields reach the operators that need them.
+    """
+    defaults = dict(defaults or {})
+    if "id" not in df.columns or df["id"].null_count():
+        ids = content_id(df)
+        df = df.with_columns(pl.coalesce(pl.col("id").cast(pl.Utf8), ids) if "id" in df.columns else ids)
+    if not has_record_columns(df.columns):
+        return df.with_columns(pl.col("id").cast(pl.Utf8))
+    exprs = []
+    for col, (dtype, _nullable, default) in CANONICAL.items():
+        value = defaults.get(col, default)
+        if col in df.columns:
+            e = pl.col(col)
+            if df.schema[col] != dtype:
+                e = e.cast(dtype)
+            if value is not None:
+                e = e.fill_null(pl.lit(value, dtype=dtype))
+            exprs.append(e.alias(col))
+        else:
+            exprs.append(pl.lit(value, dtype=dtype).alias(col))
+    if "meta" in df.columns and df.schema["meta"] not in (pl.Utf8, pl.Null):
+        exprs[COLUMNS.index("meta")] = pl.col("meta").struct.json_encode().alias("meta")
+    keep = set(keep)
+    extra = [pl.col(c).cast(pl.Float64) for c in df.columns if is_score(c)]
+    extra += [pl.col(c) for c in df.columns if c in keep and c not in CANONICAL and not is_score(c)]
+    extra += [pl.col(c) for c in (REJECT, REJECT_DETAIL) if c in df.columns]
+    return df.select(exprs + extra)
+
+
+def meta_set(meta: pl.Expr, **values: pl.Expr | str | int | float | bool | None) -> pl.Expr:
+    """Add keys to the JSON object in `meta`, vectorised (no per-row JSON parsing).
+
+    Values are Polars expressions (strings are JSON-quoted) or Python literals.
+    """
+    parts: list[pl.Expr] = []
+    for key, value in values.items():
+        if isinstance(value, pl.Expr):
+            enc = pl.struct(value.alias("v")).struct.json_encode().str.slice(5).str.strip_suffix("}")
+        else:
+            enc = pl.lit(json.dumps(value))
+        parts += [pl.lit(f",{json.dumps(key)}:"), enc]
+    body = meta.fill_null("{}").str.strip_chars().str.strip_suffix("}")
+    added = pl.concat_str(parts) if parts else pl.lit("")
+    # "{}" + ',"k":v' must become '{"k":v}': drop the comma after an empty object
+    joined = pl.concat_str([body, added, pl.lit("}")])
+    return joined.str.replace(r"^\{,", "{")
