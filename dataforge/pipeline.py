@@ -19,7 +19,7 @@ from dataforge.io import atomic
 from dataforge.io.shards import ShardSpec, union_schema, write_shards
 from dataforge.io.source import Source
 from dataforge.ops.base import Operator, RunContext
-from dataforge.schema import COLUMNS, has_record_columns, is_score, validate
+from dataforge.schema import COLUMNS, arrow_schema, has_record_columns, is_score, validate
 
 CHECKPOINTS = ".checkpoints"
 LAYOUT_VERSION = 1
@@ -145,7 +145,9 @@ class Pipeline:
             validate(pl.read_parquet(p, n_rows=1000), f"output of stage '{last.stage.label}' ({p.name})")
         columns = list(COLUMNS) + [c for c in schema.names if is_score(c)] + \
             [c for c in self.output.keep_columns if c in schema.names and c not in COLUMNS]
-        shards = write_shards(parts, out / "data", self.output.shards, columns=columns)
+        scores = [c for c in columns if is_score(c)]
+        shards = write_shards(parts, out / "data", self.output.shards, columns=columns,
+                              schema=arrow_schema(scores))
         exports = {}
         for fmt in self.output.formats:
             from dataforge.io import export

@@ -132,7 +132,7 @@ def _iter_jsonl(path: str, batch_size: int, on_error: str) -> Iterator[Batch]:
                 if on_error != "quarantine":
                     raise InputError(msg + " (set `on_error: quarantine` to keep going)") from None
                 bad.append({"file": path, "line": lineno, "error": str(e),
-                            "raw": raw.decode("utf-8", "replace")[:10_000]})
+                            "raw": raw.decode("utf-8", "replace").rstrip("\r\n")[:10_000]})
                 continue
             rows.append(obj)
             if len(rows) + len(bad) >= batch_size:
@@ -169,16 +169,36 @@ def _iter_json_array(path: str, batch_size: int, on_error: str) -> Iterator[Batc
 # -- CSV / Parquet / tables ---------------------------------------------------------
 
 def _iter_csv(path: str, batch_size: int, sep: str) -> Iterator[Batch]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     try:
-        reader = pl.read_csv_batched(path, separator=sep, batch_size=batch_size,
-                                     infer_schema_length=0, quote_char='"')
-        while True:
-            chunks = reader.next_batches(1)
-            if not chunks:
-                break
-            for c in chunks:
-                yield Batch(c, [], c.height)
-    except pl.exceptions.ComputeError as e:
+        with open(path, newline="", encoding="utf-8") as fh:
+            import csv
+
+            header = next(csv.reader(fh, delimiter=sep), None)
+        if not header:
+            return
+        # every column as text: type inference per block would disagree between blocks
+        conv = pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
+                                    strings_can_be_null=False)
+        reader = pacsv.open_csv(path, parse_options=pacsv.ParseOptions(delimiter=sep),
+                                convert_options=conv, read_options=pacsv.ReadOptions(block_size=1 << 22))
+        pending: list = []
+        n = 0
+        for rb in reader:
+            pending.append(rb)
+            n += rb.num_rows
+            while n >= batch_size:
+                table = pa.Table.from_batches(pending)
+                df = pl.from_arrow(table.slice(0, batch_size))
+                rest = table.slice(batch_size)
+                pending, n = rest.to_batches(), rest.num_rows
+                yield Batch(df, [], df.height)
+        if n:
+            df = pl.from_arrow(pa.Table.from_batches(pending))
+            yield Batch(df, [], df.height)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as e:
         raise InputError(f"{path}: cannot parse CSV: {e}") from None
 
 

@@ -67,7 +67,7 @@ def union_schema(parts: list[Path]) -> pa.Schema:
 
 def write_shards(parts: list[Path], out_dir: Path, spec: ShardSpec,
                  transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
-                 columns: Iterable[str] | None = None) -> list[dict]:
+                 columns: Iterable[str] | None = None, schema: pa.Schema | None = None) -> list[dict]:
     """Write checkpoint parts as shards; return [{path, split, rows, bytes, sha256}]."""
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic.clean_tmp(out_dir)
@@ -104,8 +104,7 @@ def write_shards(parts: list[Path], out_dir: Path, spec: ShardSpec,
         per = math.ceil(n / shards)
         plan[name] = (math.ceil(n / per), per)
 
-    # pass 2: stream rows into shards of fixed row counts
-    schema = None
+    # pass 2: stream rows into shards of fixed row counts; the first batch fixes the schema
     writers: dict[str, _ShardStream] = {
         name: _ShardStream(out_dir, name, n, per, spec.compression) for name, (n, per) in plan.items()
     }
@@ -116,6 +115,9 @@ def write_shards(parts: list[Path], out_dir: Path, spec: ShardSpec,
         table = df.to_arrow()
         if schema is None:
             schema = table.schema.remove(table.schema.get_field_index(SPLIT_COL))
+        else:
+            schema = pa.schema([schema.field(n) if n in schema.names else table.schema.field(n)
+                                for n in table.schema.names if n != SPLIT_COL])
         for name in plan:
             sub = df.filter(pl.col(SPLIT_COL) == name).drop(SPLIT_COL)
             if sub.height:

@@ -1,0 +1,116 @@
+import json
+
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from dataforge import Pipeline, Source, op
+from dataforge.errors import InputError
+from dataforge.io import read
+
+ROWS = [{"instruction": f"Say {i}", "input": "", "output": f"answer {i}"} for i in range(5)]
+
+
+def rows_of(src, **kw):
+    return pl.concat([b.rows for b in read.iter_batches(src, **kw)], how="diagonal_relaxed")
+
+
+def test_jsonl(tmp_path):
+    p = tmp_path / "a.jsonl"
+    p.write_text("\n".join(json.dumps(r) for r in ROWS) + "\n\n")
+    assert rows_of(str(p)).height == 5
+
+
+def test_jsonl_bad_line_names_file_and_line(tmp_path):
+    p = tmp_path / "bad.jsonl"
+    lines = [json.dumps(r) for r in ROWS]
+    lines.insert(2, '{"instruction": "oops", ')
+    p.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=r"bad\.jsonl:3: malformed JSON"):
+        rows_of(str(p))
+
+
+def test_jsonl_quarantine_goes_to_rejects(tmp_path):
+    p = tmp_path / "bad.jsonl"
+    lines = [json.dumps(r) for r in ROWS]
+    lines.insert(2, "not json at all")
+    lines.insert(4, "[1, 2]")
+    p.write_text("\n".join(lines) + "\n")
+    res = Pipeline([]).run(Source(name="bad", path=str(p), on_error="quarantine"), tmp_path / "out")
+    t = res.manifest["totals"]
+    assert t["rows_in"] == 7 and t["rows_out"] == 5 and t["rows_rejected"] == 2 and t["balanced"]
+    rej = pl.read_parquet(tmp_path / "out" / "rejects" / "00-read.parquet")
+    assert rej["reason"].str.starts_with("parse_error").all()
+    assert sorted(json.loads(d)["line"] for d in rej["detail"]) == [3, 5]
+    assert "not json at all" in rej["raw"].to_list()
+
+
+def test_json_array_and_csv_tsv(tmp_path):
+    (tmp_path / "a.json").write_text(json.dumps(ROWS))
+    assert rows_of(str(tmp_path / "a.json")).height == 5
+    pl.DataFrame(ROWS).write_csv(tmp_path / "a.csv")
+    pl.DataFrame(ROWS).write_csv(tmp_path / "a.tsv", separator="\t")
+    assert rows_of(str(tmp_path / "a.csv"))["output"].to_list()[0] == "answer 0"
+    assert rows_of(str(tmp_path / "a.tsv")).height == 5
+
+
+def test_bad_json_array(tmp_path):
+    (tmp_path / "a.json").write_text('[{"a": 1},\n {"a": ]')
+    with pytest.raises(InputError, match=r"a\.json:2"):
+        rows_of(str(tmp_path / "a.json"))
+
+
+def test_parquet_file_glob_and_folder(tmp_path):
+    d = tmp_path / "pq"
+    d.mkdir()
+    for i in range(3):
+        pl.DataFrame(ROWS).write_parquet(d / f"part-{i}.parquet")
+    assert rows_of(str(d / "part-0.parquet")).height == 5
+    assert rows_of(str(d / "*.parquet")).height == 15
+    assert rows_of(str(d)).height == 15
+    (tmp_path / "junk.parquet").write_text("not parquet")
+    with pytest.raises(InputError, match="junk.parquet"):
+        rows_of(str(tmp_path / "junk.parquet"))
+
+
+def test_datasets_objects_and_folder(tmp_path):
+    import datasets
+
+    ds = datasets.Dataset.from_list(ROWS)
+    assert rows_of(ds).height == 5
+    dd = datasets.DatasetDict({"train": ds, "test": ds.select(range(2))})
+    assert rows_of(dd).height == 7
+    folder = tmp_path / "hfds"
+    (folder / "data").mkdir(parents=True)
+    pl.DataFrame(ROWS).write_parquet(folder / "data" / "train-00000-of-00001.parquet")
+    (folder / "README.md").write_text("---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n"
+                                      "    path: data/train-*\n---\n")
+    assert rows_of(str(folder), options={"split": "train"}).height == 5
+
+
+def test_in_memory_tables():
+    assert rows_of(pl.DataFrame(ROWS)).height == 5
+    assert rows_of(pa.Table.from_pylist(ROWS)).height == 5
+
+
+def test_missing_file_and_unknown_format(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        rows_of(str(tmp_path / "nope.jsonl"))
+    with pytest.raises(InputError, match="format"):
+        rows_of(str(tmp_path / "data.xyz"))
+
+
+def test_column_mapping_rename_constant_template(tmp_path):
+    raw = pl.DataFrame({"q": ["What is 2+2?"], "a": ["4"], "topic": ["math"]})
+    src = Source(name="m", path=raw, map={"instruction": "q", "output": "a"}, set={"task": "math"},
+                 template={"input": "Topic: {topic} {{literal}}"})
+    res = Pipeline([]).run(src, tmp_path / "out")
+    out = pl.read_parquet(res.shards[0])
+    assert out["instruction"][0] == "What is 2+2?" and out["task"][0] == "math"
+    assert out["input"][0] == "Topic: math {literal}"
+
+
+def test_mapping_unknown_field_is_clear(tmp_path):
+    src = Source(name="m", path=pl.DataFrame({"q": ["x"]}), map={"instruction": "question"})
+    with pytest.raises(InputError, match="no field 'question'"):
+        Pipeline([]).run(src, tmp_path / "out")

@@ -1,0 +1,60 @@
+import polars as pl
+import pytest
+
+from dataforge import schema
+from dataforge.errors import SchemaError
+
+
+def record(**kw):
+    base = {c: "x" for c in schema.COLUMNS} | {"system": None, "parent_id": None, "meta": "{}"}
+    return pl.DataFrame([base | kw], schema={c: pl.Utf8 for c in schema.COLUMNS})
+
+
+def test_valid_record_passes():
+    schema.validate(record(), "unit")
+
+
+def test_wrong_type_names_column_types_and_source():
+    df = record().with_columns(pl.lit(3).alias("output"))
+    with pytest.raises(SchemaError) as e:
+        schema.validate(df, "file.jsonl")
+    msg = str(e.value)
+    assert "file.jsonl" in msg and "'output'" in msg and "String" in msg and "Int32" in msg
+
+
+def test_missing_column_and_null_required():
+    with pytest.raises(SchemaError, match="missing canonical column"):
+        schema.validate(record().drop("task"), "src")
+    with pytest.raises(SchemaError, match="'instruction' may not be null"):
+        schema.validate(record(instruction=None), "src")
+
+
+def test_score_columns_must_be_numeric():
+    with pytest.raises(SchemaError, match="score_x"):
+        schema.validate(record().with_columns(pl.lit("a").alias("score_x")), "src")
+
+
+def test_conform_fills_defaults_and_stable_ids():
+    raw = pl.DataFrame({"instruction": ["Say hi", "Add"], "output": ["hi", "2"], "extra": [1, 2]})
+    a = schema.conform(raw, source="s", defaults={"source": "s"})
+    assert a.columns == list(schema.COLUMNS)
+    assert a["input"].to_list() == ["", ""] and a["source"].to_list() == ["s", "s"]
+    assert a["meta"].to_list() == ["{}", "{}"]
+    b = schema.conform(raw, source="s")
+    assert a["id"].to_list() == b["id"].to_list() and a["id"].n_unique() == 2
+    schema.validate(a, "conformed")
+
+
+def test_conform_keeps_raw_rows_for_convert():
+    raw = pl.DataFrame({"text": ["good film"], "label": [1]})
+    out = schema.conform(raw, source="rt")
+    assert set(out.columns) == {"text", "label", "id"}
+
+
+def test_meta_set_is_valid_json():
+    import json
+
+    df = pl.DataFrame({"meta": ["{}", '{"a": 1}', None], "t": ["x", 'q"uote', "z"]})
+    out = df.select(schema.meta_set(pl.col("meta"), template=pl.col("t"), k=3))
+    got = [json.loads(s) for s in out.to_series()]
+    assert got == [{"template": "x", "k": 3}, {"a": 1, "template": 'q"uote', "k": 3}, {"template": "z", "k": 3}]
