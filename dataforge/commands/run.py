@@ -25,7 +25,7 @@ def run(args) -> int:
     tot = m["totals"]
     print(f"rows: {tot['rows_in']} read, {tot['rows_added']} added, {tot['rows_out']} written, "
           f"{tot['rows_rejected']} rejected ({res.seconds:.1f}s"
-          + (f"; resumed, skipped {len(res.skipped_stages)} finished stage(s)" if res.skipped_stages else "") + ")")
+          + (f"; reused {len(res.skipped_stages)} finished stage(s)" if res.skipped_stages else "") + ")")
     out = Path(args.out)
     print(f"shards:   {out / 'data'} ({len(m['shards'])} file(s): "
           + ", ".join(f"{k}={v}" for k, v in m["splits"].items()) + ")")

@@ -1,0 +1,100 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dataforge import recipe
+from dataforge.cli import main
+from dataforge.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+RECIPE = """
+name: tiny
+seed: 3
+sources:
+  - name: alpaca
+    path: sample_data/alpaca.jsonl
+    limit: 300
+    set: {task: open_qa}
+pipeline:
+  - normalize: {}
+  - op: length
+    name: long_enough
+    field: output
+    min: 100
+output:
+  splits: {train: 0.9, test: 0.1}
+  report: false
+"""
+
+
+def write(tmp_path, text=RECIPE):
+    p = tmp_path / "r.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_recipe_loads_into_pipeline(tmp_path):
+    pipe = recipe.load(write(tmp_path))
+    assert [o.name for o in pipe.ops] == ["normalize", "length"]
+    assert pipe.names == ["normalize", "long_enough"] and pipe.seed == 3
+    assert pipe.sources[0].path.endswith("sample_data/alpaca.jsonl")  # resolved from the recipe's parents
+    res = pipe.run(out=tmp_path / "o")
+    assert res.manifest["totals"]["rows_in"] == 300
+    assert res.manifest["stages"][-1]["name"] == "long_enough"
+
+
+@pytest.mark.parametrize("text,match", [
+    ("pipeline: [{lenght: {}}]", "unknown operator 'lenght'"),
+    ("pipeline: [{length: {min: 'x'}}]", "parameter 'min' must be int"),
+    ("pipeline: [{op: length, min: 1, bogus: 2}]", "unknown parameter"),
+    ("sources: [{path: a.jsonl, colums: {}}]", "unknown key\\(s\\) \\['colums'\\]"),
+    ("pipeline:\n  - normalize: {}\n   bad: [", r"r\.yaml:\d+: YAML error"),
+    ("outputs: {}", "unknown key"),
+])
+def test_recipe_errors_are_clear(tmp_path, text, match):
+    with pytest.raises(ConfigError, match=match):
+        recipe.load(write(tmp_path, text))
+
+
+def test_yaml_is_loaded_safely(tmp_path):
+    with pytest.raises(ConfigError, match="YAML error"):
+        recipe.load(write(tmp_path, "seed: !!python/object/apply:os.system ['echo pwned']\n"))
+
+
+def test_cli_run_validate_ops(tmp_path, capsys):
+    r = write(tmp_path)
+    assert main(["validate", str(r)]) == 0
+    assert "ok (1 source(s), 2 step(s))" in capsys.readouterr().out
+    out = tmp_path / "o"
+    assert main(["run", str(r), "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"shards:   {out / 'data'}" in printed and "rejects:" in printed
+    assert main(["run", str(r), "-o", str(out)]) == 0
+    assert "reused 2 finished stage(s)" in capsys.readouterr().out
+    assert main(["ops"]) == 0
+    listing = capsys.readouterr().out
+    assert "length" in listing and "min: int = 1" in listing
+
+
+def test_cli_errors_are_one_line_not_tracebacks(tmp_path):
+    r = write(tmp_path, RECIPE.replace("alpaca.jsonl", "missing.jsonl"))
+    p = subprocess.run([sys.executable, "-m", "dataforge.cli", "run", str(r), "-o", str(tmp_path / "o")],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert p.returncode == 1
+    assert "Traceback" not in p.stderr and "missing.jsonl: file not found" in p.stderr
+
+
+def test_quickstart_recipe_validates():
+    assert main(["validate", str(ROOT / "rules" / "recipes" / "quickstart.yaml")]) == 0
+
+
+def test_operators_doc_is_current():
+    """docs/operators.md is generated from the registry; regenerate with `dataforge ops --markdown`."""
+    from dataforge.commands.ops import describe
+
+    doc = (ROOT / "docs" / "operators.md").read_text()
+    assert doc.strip() == describe(markdown=True).strip(), "run: dataforge ops --markdown > docs/operators.md"
