@@ -149,11 +149,12 @@ class Pipeline:
         shards = write_shards(parts, out / "data", self.output.shards, columns=columns,
                               schema=arrow_schema(scores))
         exports = {}
-        for fmt in self.output.formats:
+        for spec in self.output.formats:  # "messages" or {"text": {"tokenizer": DIR}}
             from dataforge.io import export
 
+            fmt, opts = next(iter(spec.items())) if isinstance(spec, dict) else (spec, {})
             exports[fmt] = write_shards(parts, out / fmt, self.output.shards,
-                                        transform=export.get(fmt), columns=None)
+                                        transform=export.get(fmt, **(opts or {})), columns=None)
         final_rows = sum(s["rows"] for s in shards)
         tot = totals(stage_stats, final_rows)
         if not tot["balanced"]:

@@ -1,0 +1,20 @@
+"""dataforge report OUT [--compare OUT_B] [-o HTML]: (re)build the quality report of an output folder."""
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("report", help="build the HTML quality report of an output folder (or compare two)")
+    p.add_argument("out", help="output folder of `dataforge run`")
+    p.add_argument("--compare", metavar="OUT_B", help="a second output folder to show side by side")
+    p.add_argument("-o", "--html", help="where to write the HTML (default OUT/report/index.html, "
+                                        "or OUT/report/compare.html with --compare)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from dataforge.report import build_report
+
+    path = build_report(args.out, compare=args.compare, html_path=args.html)
+    print(f"report: {path}")
+    print(f"data:   {path.with_suffix('.json') if args.compare else path.parent.parent / 'report.json'}")
+    return 0

@@ -1,0 +1,154 @@
+"""Training-ready layouts written beside the canonical shards: `output.formats` in a recipe.
+
+    output: {formats: [messages, alpaca, sharegpt, preference, text]}
+
+Each format is a function `pl.DataFrame -> pl.DataFrame` over canonical rows; the pipeline
+writes its result to `OUT/<format>/{split}-NNNNN-of-NNNNN.parquet`. Every layout keeps `id`
+so an exported row can be traced back to `data/` and the manifest.
+
+- messages:   `messages` = [{role, content}] (OpenAI / TRL conversational), system first when set
+- alpaca:     instruction, input, output, system
+- sharegpt:   `conversations` = [{from: system|human|gpt, value}]
+- preference: prompt, chosen, rejected (+ system); needs the `rejected` column that the
+              `preference_pairs` operator emits (keep it with `output.keep_columns: [rejected]`);
+              every row must be a pair (exports are row-for-row views of data/)
+- text:       one `text` column rendered with a chat template: `text` uses the built-in ChatML
+              template, `text-NAME` the template rules/chat_templates/NAME.jinja, and
+              `get("text", tokenizer=DIR)` a tokenizer's own chat template.
+"""
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Callable
+
+import polars as pl
+
+from dataforge.errors import ConfigError, MissingResourceError
+
+Export = Callable[[pl.DataFrame], pl.DataFrame]
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "rules" / "chat_templates"
+_REGISTRY: dict[str, Callable[..., pl.DataFrame]] = {}
+
+
+def register(name: str):
+    def deco(fn):
+        _REGISTRY[name] = fn
+        return fn
+    return deco
+
+
+def names() -> list[str]:
+    builtin = sorted(p.stem for p in TEMPLATES_DIR.glob("*.jinja")) if TEMPLATES_DIR.is_dir() else []
+    return sorted(_REGISTRY) + [f"text-{t}" for t in builtin]
+
+
+def get(name: str, **options) -> Export:
+    """The export function for a format name; options go to the format (e.g. tokenizer=DIR)."""
+    base, _, variant = name.partition("-")
+    if base == "text" and variant:
+        options.setdefault("template", variant)
+    elif name not in _REGISTRY:
+        raise ConfigError(f"unknown export format '{name}'; choose from {names()}")
+    fn = _REGISTRY[base if base == "text" else name]
+    if base == "text":  # load and check the template once, not per batch
+        options["render"] = _renderer(options.pop("template", "chatml"), options.pop("tokenizer", None))
+    return partial(fn, **options) if options else fn
+
+
+# -- shared expressions -------------------------------------------------------------
+
+def _has(col: str) -> pl.Expr:
+    return pl.col(col).is_not_null() & (pl.col(col).str.strip_chars() != "")
+
+
+def prompt_expr() -> pl.Expr:
+    """The user turn: the instruction, then the input (context) after a blank line when present."""
+    return (pl.when(_has("input"))
+            .then(pl.concat_str([pl.col("instruction"), pl.lit("\n\n"), pl.col("input")]))
+            .otherwise(pl.col("instruction")))
+
+
+def _turns(role_key: str, content_key: str, roles: tuple[str, str, str], df: pl.DataFrame) -> pl.Expr:
+    def turn(role: str, content: pl.Expr) -> pl.Expr:
+        return pl.struct(pl.lit(role).alias(role_key), content.cast(pl.Utf8).alias(content_key))
+
+    sys_, user, asst = roles
+    pair = [turn(user, prompt_expr()), turn(asst, pl.col("output"))]
+    if "system" not in df.columns:
+        return pl.concat_list(pair)
+    return (pl.when(_has("system"))
+            .then(pl.concat_list([turn(sys_, pl.col("system"))] + pair))
+            .otherwise(pl.concat_list(pair)))
+
+
+# -- formats ------------------------------------------------------------------------
+
+@register("messages")
+def messages(df: pl.DataFrame) -> pl.DataFrame:
+    return df.select(pl.col("id"), _turns("role", "content", ("system", "user", "assistant"), df).alias("messages"))
+
+
+@register("sharegpt")
+def sharegpt(df: pl.DataFrame) -> pl.DataFrame:
+    return df.select(pl.col("id"), _turns("from", "value", ("system", "human", "gpt"), df).alias("conversations"))
+
+
+@register("alpaca")
+def alpaca(df: pl.DataFrame) -> pl.DataFrame:
+    system = pl.col("system") if "system" in df.columns else pl.lit(None, dtype=pl.Utf8).alias("system")
+    return df.select("id", "instruction", "input", "output", system)
+
+
+@register("preference")
+def preference(df: pl.DataFrame) -> pl.DataFrame:
+    if "rejected" not in df.columns:
+        raise ConfigError(
+            "the `preference` format needs a `rejected` column: add the `preference_pairs` step "
+            "and keep its column with `output: {keep_columns: [rejected]}`"
+        )
+    unpaired = df.select((~_has("rejected")).sum()).item()
+    if unpaired:
+        # Exports are row-for-row views of data/: an unpaired row would vanish without a reason.
+        raise ConfigError(
+            f"the `preference` format: {unpaired} row(s) have no `rejected` response; `preference_pairs` "
+            "rejects unpaired rows (with a reason), so put it after every step that adds rows"
+        )
+    system = pl.col("system") if "system" in df.columns else pl.lit(None, dtype=pl.Utf8).alias("system")
+    return df.select("id", prompt_expr().alias("prompt"), pl.col("output").alias("chosen"),
+                     pl.col("rejected").cast(pl.Utf8), system)
+
+
+@register("text")
+def text(df: pl.DataFrame, *, render: Callable[[list[dict]], str]) -> pl.DataFrame:
+    convo = messages(df)["messages"].to_list()
+    # Templates are arbitrary Jinja: no expression can render them, so this is per row.
+    return pl.DataFrame({"id": df["id"], "text": pl.Series([render(m) for m in convo], dtype=pl.Utf8)})
+
+
+# -- chat templates -----------------------------------------------------------------
+
+def _renderer(template: str, tokenizer: str | None) -> Callable[[list[dict]], str]:
+    if tokenizer:
+        return _tokenizer_renderer(tokenizer)
+    path = TEMPLATES_DIR / f"{template}.jinja"
+    if not path.is_file():
+        raise ConfigError(f"no chat template '{template}' in {TEMPLATES_DIR}; "
+                          f"built-in: {[p.stem for p in TEMPLATES_DIR.glob('*.jinja')]}")
+    from jinja2.sandbox import SandboxedEnvironment
+
+    tpl = SandboxedEnvironment(keep_trailing_newline=True).from_string(path.read_text(encoding="utf-8"))
+    return lambda msgs: tpl.render(messages=msgs)
+
+
+def _tokenizer_renderer(path: str) -> Callable[[list[dict]], str]:
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:
+        raise MissingResourceError("a tokenizer chat template needs `pip install dataforge[ml]`") from None
+    if not Path(path).exists():
+        raise MissingResourceError(f"tokenizer directory {path} not found (nothing is downloaded at run time)")
+    tok = AutoTokenizer.from_pretrained(path)
+    if not getattr(tok, "chat_template", None):
+        raise ConfigError(f"the tokenizer in {path} has no chat_template; use a built-in one (text-chatml)")
+    return lambda msgs: tok.apply_chat_template(msgs, tokenize=False)

@@ -1,0 +1,244 @@
+"""Publishing an output folder to the Hugging Face Hub: licence derivation, dataset card, upload plan.
+
+    card = build_card(out, repo_id)          # README.md text + the warnings it carries
+    files = plan(out)                        # exactly what would be uploaded
+    upload(out, files, repo_id, token=...)   # one commit with huggingface_hub
+
+The token comes from HF_TOKEN or the login cache (`hf auth login`) and is handed to
+huggingface_hub only: it is never printed, logged or written.
+"""
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from dataforge.errors import ConfigError, InputError, MissingResourceError
+
+RULES = Path(__file__).resolve().parents[2] / "rules"
+CARD_TEMPLATES = Path(__file__).resolve().parents[1] / "report" / "templates"
+SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+                   (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B"))
+
+
+# -- licences -----------------------------------------------------------------------
+
+@dataclass
+class Licensing:
+    sources: list[dict]  # manifest sources + license, notes
+    hub: list[str]  # Hub licence ids for the card header
+    warnings: list[str] = field(default_factory=list)
+    other_names: list[str] = field(default_factory=list)
+
+
+def load_license_rules(path: str | Path | None = None) -> dict:
+    path = Path(path) if path else RULES / "licenses.yaml"
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read licence rules: {e.strerror}") from None
+    if not isinstance(doc.get("licenses", {}), dict) or not isinstance(doc.get("sources", []), list):
+        raise ConfigError(f"{path}: expected `licenses:` (mapping) and `sources:` (list of rules)")
+    return doc
+
+
+def derive_licenses(manifest: dict, rules: dict, override: str | None = None) -> Licensing:
+    terms = rules.get("licenses", {})
+    sources, warnings = [], []
+    for s in manifest.get("sources", []):
+        rule = _match(s, rules.get("sources", []))
+        sources.append(s | {"license": rule.get("license") if rule else None, "notes": rule.get("notes") if rule else None})
+    unknown = [s["name"] for s in sources if not s["license"]]
+    if unknown:
+        warnings.append(f"no licence known for source(s) {unknown}: add them to rules/licenses.yaml "
+                        "(or --licenses FILE) or pass --license")
+    spdx = sorted({s["license"] for s in sources if s["license"]})
+    info = {k: terms.get(k, {}) for k in spdx}
+    missing_terms = [k for k in spdx if k not in terms]
+    if missing_terms:
+        warnings.append(f"licence(s) {missing_terms} have no terms in the licence rules; treated as 'other'")
+    nc = [s["name"] for s in sources if s["license"] and info[s["license"]].get("commercial") is False]
+    sa = sorted({k for k in spdx if info[k].get("share_alike")})
+    if nc:
+        warnings.append(f"source(s) {nc} are not licensed for commercial use: neither is this dataset")
+    if sa and len(spdx) > 1:
+        others = [k for k in spdx if k not in sa]
+        if len(sa) > 1 or nc:
+            warnings.append(f"licence conflict: share-alike {sa} requires derivatives under the same licence, "
+                            f"which the other terms ({others}) do not allow; the combination may not be "
+                            "redistributable")
+        else:
+            warnings.append(f"share-alike: {sa[0]} requires the combined dataset to be shared under {sa[0]}")
+    hub = sorted({info[k].get("hub", "other") for k in spdx}) or ["unknown"]
+    if unknown and "unknown" not in hub:
+        hub.append("unknown")
+    names = [info[k].get("name", k) for k in spdx if info[k].get("hub", "other") == "other"]
+    if override:
+        hub, names = [override.lower()], []
+    return Licensing(sources, hub, warnings, names)
+
+
+def _match(src: dict, rules: list[dict]) -> dict | None:
+    path = str(src.get("path") or "")
+    for r in rules:
+        if "source" in r and r["source"] == src.get("name"):
+            return r
+        pat = r.get("path")
+        if pat and (fnmatch.fnmatch(path, pat) or fnmatch.fnmatch(Path(path).name, pat)):
+            return r
+    return None
+
+
+# -- card ---------------------------------------------------------------------------
+
+@dataclass
+class Card:
+    text: str
+    header: dict
+    warnings: list[str]
+
+
+def build_card(out: str | Path, repo_id: str, *, license: str | None = None,
+               licenses_file: str | Path | None = None) -> Card:
+    from dataforge.report.collect import collect
+
+    out = Path(out)
+    run = collect(out)  # the same numbers the report shows
+    m = json.loads((out / "manifest.json").read_text())
+    lic = derive_licenses(m, load_license_rules(licenses_file), license)
+    rules = yaml.safe_load((CARD_TEMPLATES / "card.yaml").read_text())
+    s = run.summary
+    n = s["run"]["totals"].get("rows_out", 0)
+    tasks = s["coverage"].get("task", {})
+    cats = sorted({rules["task_categories"].get(t, rules["default_task_category"]) for t in tasks}
+                  | {rules["default_task_category"]})
+    header: dict = {
+        "license": lic.hub[0] if len(lic.hub) == 1 else lic.hub,
+        "language": sorted(s["coverage"].get("lang", {})) or ["en"],
+        "task_categories": cats,
+        "size_categories": [next((c for lim, c in SIZE_CATEGORIES if n < lim), "n>1B")],
+        "pretty_name": m.get("name") or repo_id.split("/")[-1],
+        "tags": list(rules.get("tags", [])),
+        "configs": configs(m),
+    }
+    if lic.other_names:
+        header["license_name"] = "; ".join(lic.other_names)
+        header["license_details"] = "see the Licence section of this card"
+    scores = {k: v["stats"] for k, v in s["scores"].items() if k != "note" and v["stats"].get("n")}
+    metrics = s["metrics"].get("scalars", {})
+    recipe = json.loads((out / "recipe.json").read_text())["text"].rstrip() if (out / "recipe.json").is_file() else None
+    body = _env().get_template("card.md.j2").render(
+        pretty_name=header["pretty_name"], repo_id=repo_id, n_rows=n, splits=m.get("splits", {}),
+        sources=lic.sources, hub_licenses=lic.hub, license_override=license, warnings=lic.warnings,
+        stages=s["funnel"], scores=scores, metrics=metrics, recipe=recipe,
+        score_columns=list(scores), extra_configs=[c["config_name"] for c in header["configs"][1:]],
+        versions=m.get("created_by", {}), seed=m.get("seed"),
+    )
+    text = "---\n" + yaml.safe_dump(header, sort_keys=False, allow_unicode=True) + "---\n\n" + body
+    return Card(text, header, lic.warnings)
+
+
+def configs(m: dict) -> list[dict]:
+    """`default` = data/, one more config per export format; a data_files entry per split present."""
+    def files(prefix: str, shards: list[dict]) -> list[dict]:
+        splits = [sp for sp in m.get("splits", {}) if any(x["split"] == sp for x in shards)]
+        return [{"split": sp, "path": f"{prefix}/{sp}-*"} for sp in splits]
+
+    out = [{"config_name": "default", "data_files": files("data", m["shards"]), "default": True}]
+    for fmt, shards in (m.get("exports") or {}).items():
+        if shards:
+            out.append({"config_name": fmt, "data_files": files(fmt, shards)})
+    return out
+
+
+def _env():
+    from jinja2 import FileSystemLoader
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(loader=FileSystemLoader(CARD_TEMPLATES), keep_trailing_newline=True,
+                                trim_blocks=False, autoescape=False)
+
+
+# -- plan and upload ----------------------------------------------------------------
+
+@dataclass
+class PlannedFile:
+    local: Path
+    repo_path: str
+    role: str
+    bytes: int = 0
+    sha256: str | None = None
+
+
+def plan(out: str | Path, *, include_rejects: bool = False) -> list[PlannedFile]:
+    """Exactly the files an upload sends: card, shards, exports, recipe, manifest, report."""
+    out = Path(out)
+    m = json.loads((out / "manifest.json").read_text())
+    items = [PlannedFile(out / "README.md", "README.md", "card")]
+    items += [PlannedFile(out / "data" / s["path"], f"data/{s['path']}", "data", s["bytes"], s["sha256"])
+              for s in m["shards"]]
+    for fmt, shards in (m.get("exports") or {}).items():
+        items += [PlannedFile(out / fmt / s["path"], f"{fmt}/{s['path']}", f"export:{fmt}", s["bytes"], s["sha256"])
+                  for s in shards]
+    if include_rejects:
+        items += [PlannedFile(out / r["path"], r["path"], "rejects") for r in m.get("rejects", [])]
+    for rel, role in (("recipe.json", "recipe"), ("manifest.json", "manifest"), ("report.json", "report"),
+                      ("report/index.html", "report")):
+        items.append(PlannedFile(out / rel, rel, role))
+    missing = [str(p.local) for p in items if not p.local.is_file() and p.role not in ("card", "recipe")]
+    if missing:
+        raise InputError(f"{out}: files named by the manifest are missing: {missing[:5]}; rerun `dataforge run`")
+    items = [p for p in items if p.local.is_file() or p.role == "card"]
+    for p in items:
+        if p.local.is_file() and not p.bytes:
+            p.bytes = p.local.stat().st_size
+    return items
+
+
+def managed_prefixes(files: list[PlannedFile]) -> tuple[str, ...]:
+    """Remote folders this upload owns: stale files there (older shard layouts) are deleted."""
+    return tuple(sorted({f.repo_path.split("/", 1)[0] + "/" for f in files if "/" in f.repo_path}))
+
+
+def resolve_token() -> str:
+    token = os.environ.get("HF_TOKEN")
+    if not token:
+        from huggingface_hub import get_token
+
+        token = get_token()
+    if not token:
+        raise MissingResourceError("no Hugging Face token: set HF_TOKEN or run `hf auth login` "
+                                   "(or use --dry-run to see the plan)")
+    return token
+
+
+def upload(files: list[PlannedFile], repo_id: str, *, token: str, private: bool = False,
+           message: str = "Upload dataset with dataforge") -> str:
+    """Create the dataset repo if needed and push every planned file in one commit; returns its URL."""
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+
+    api = HfApi(token=token)
+    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+    wanted = {f.repo_path for f in files}
+    owned = managed_prefixes(files)
+    remote = api.list_repo_files(repo_id, repo_type="dataset")
+    ops: list = [CommitOperationAdd(path_in_repo=f.repo_path, path_or_fileobj=str(f.local)) for f in files]
+    ops += [CommitOperationDelete(path_in_repo=r) for r in remote if r.startswith(owned) and r not in wanted]
+    info = api.create_commit(repo_id, repo_type="dataset", operations=ops, commit_message=message)
+    return str(getattr(info, "commit_url", info))
+
+
+def stage(files: list[PlannedFile], dest: str | Path) -> Path:
+    """Copy the planned files into `dest` with their repo layout (what the Hub repo will hold)."""
+    import shutil
+
+    dest = Path(dest)
+    for f in files:
+        target = dest / f.repo_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f.local, target)
+    return dest
