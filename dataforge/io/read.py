@@ -167,6 +167,8 @@ def _iter_json_array(path: str, batch_size: int, on_error: str) -> Iterator[Batc
         raise InputError(f"{path}:{line}: malformed JSON: {e}") from None
     if isinstance(data, dict) and "data" in data and isinstance(data["data"], list):
         data = data["data"]
+    elif isinstance(data, dict):  # one record per file, e.g. a Super-NaturalInstructions task
+        data = [data]
     if not isinstance(data, list):
         raise InputError(f"{path}: expected a JSON array of objects, got {type(data).__name__}")
     for start in range(0, len(data), batch_size):

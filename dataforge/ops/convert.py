@@ -1,0 +1,311 @@
+"""`convert`: raw NLP rows -> instruction/response pairs through rules/templates/<family>.yaml.
+
+Per row (all draws from seed + row id, so a resumed run is byte-identical): a prompt type
+(zero_shot, few_shot, cot, inversion, mixed by ratio), one template (uniform, weighted),
+every template (`all`: template ensembling, several rows per input) or the first that fits
+(`match`), then modifiers: answer options shown/hidden, an explicit output format, a system
+prompt. Rows a template cannot render (missing field, unknown label) are rejected with that
+reason. Output: canonical columns only; `parent_id` is the raw row's id, `meta` records
+template, prompt type, dataset and the source row.
+"""
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from dataforge.errors import ConfigError
+from dataforge.ops.base import MapOp, param, register
+from dataforge.schema import COLUMNS, REJECT, REJECT_DETAIL, content_id, meta_set
+from dataforge.templates import draw, fewshot, fields, modify, prompts, render, select
+from dataforge.templates.spec import Family, Template, load_family
+
+ROW = fields.ROW
+
+
+@register
+class Convert(MapOp):
+    """Raw NLP rows -> instruction pairs with the template families of rules/templates/."""
+
+    name = "convert"
+    version = "1"
+    adds_rows = True
+    family: str | list[str]
+    templates: str | list[str] | dict[str, float] = "auto"
+    prompt_types: str | list[str] | dict[str, float] = "zero_shot"
+    k: int | None = None  # few-shot exemplars; default from _prompt_types.yaml
+    options: str | float = "template"  # template | shown | hidden | probability of shown
+    output_format: float = 0.0  # probability of an explicit format (zero-shot rows)
+    formats: list[str] | None = None  # restrict the formats drawn
+    system: float = 0.0  # probability of a system/role prompt
+    original_only: bool = False  # only templates of the dataset's original task
+    fields: dict[str, str] = param(default_factory=dict)  # template variable -> raw column
+    source: str | None = None
+    dataset: str | None = None
+    seed: int | None = None  # default: the run's seed
+
+    def validate(self) -> None:
+        fams = [self.family] if isinstance(self.family, str) else list(self.family)
+        if not fams:
+            raise ConfigError("convert: `family` needs at least one family name")
+        self._fams = [load_family(f) for f in fams]
+        self._ptw = prompts.weights(self.prompt_types, "prompt type", prompts.PROMPT_TYPES)
+        if isinstance(self.options, str) and self.options not in ("template", "shown", "hidden"):
+            raise ConfigError("convert: options must be template, shown, hidden or a probability")
+        for p in ("output_format", "system") + (("options",) if not isinstance(self.options, str) else ()):
+            if not 0.0 <= float(getattr(self, p)) <= 1.0:
+                raise ConfigError(f"convert: {p} is a probability in [0, 1]")
+        bad = [f for f in self.formats or [] if f not in prompts.FORMATS]
+        if bad:
+            raise ConfigError(f"convert: unknown format(s) {bad}; valid: {list(prompts.FORMATS)}")
+        if isinstance(self.templates, (list, dict)):
+            known = {t.id for f in self._fams for t in f.all_templates()} | \
+                {t.key for f in self._fams for t in f.all_templates()}
+            unknown = [k for k in self.templates if k not in known]
+            if unknown:
+                raise ConfigError(f"convert: family {[f.name for f in self._fams]} has no template "
+                                  f"{', '.join(repr(u) for u in unknown)}; run `dataforge templates`")
+        self._pools = {f.name: select.pools(f, self.templates, self.original_only) for f in self._fams}
+        if "inversion" in self._ptw:
+            none = [f.name for f in self._fams if not self._pools[f.name]["inverted"].templates]
+            if none:
+                raise ConfigError(f"convert: prompt type inversion needs `inverted` templates; "
+                                  f"family {none} has none")
+
+    # compiled Jinja templates do not pickle (Ray ships operators to workers): reload instead
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k not in ("_fams", "_pools", "_ptw")}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.validate()
+
+    def fingerprint_extra(self):
+        return {"families": [f.digest for f in self._fams], "wording": prompts.wording().digest}
+
+    def columns_out(self):
+        return list(COLUMNS)
+
+    # -- map --------------------------------------------------------------------------
+    def map(self, df: pl.DataFrame) -> pl.DataFrame:
+        fam = self._family_for(df)
+        done = None
+        if fam.passthrough and {"instruction", "output"} <= set(df.columns) and \
+                not fam.fits(set(df.columns), self.fields):
+            # rows already in instruction form (another source of a mixed pipeline) pass through
+            mask = pl.col("instruction").is_not_null() & pl.col("output").is_not_null()
+            done, df = df.filter(mask), df.filter(~mask)
+        out = self._convert(df, fam) if df.height else None
+        frames = [f for f in (out, done) if f is not None and f.height]
+        if not frames:
+            return (out if out is not None else df).clear()
+        return pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
+
+    def _family_for(self, df: pl.DataFrame) -> Family:
+        for f in self._fams:
+            if f.fits(set(df.columns), self.fields):
+                return f
+        return self._fams[0]
+
+    def _convert(self, df: pl.DataFrame, fam: Family) -> pl.DataFrame:
+        seed = self.ctx.seed if self.seed is None else self.seed
+        df, keys = _explode(df, fam)  # also gives raw rows without an id one
+        v = fields.derive(df, fam, self.fields)
+        b = draw.base(keys, seed)
+        key_code = pl.Series(keys).cast(pl.Categorical).to_physical().to_numpy().astype(np.int64)
+        names = list(self._ptw)
+        ptype = np.array(names, dtype=object)[draw.choose(b, "prompt_type", list(self._ptw.values()))]
+        pools = self._pools[fam.name]
+        ring = fewshot.ring(b) if "few_shot" in self._ptw else None
+        ctxs: dict[str, pl.DataFrame] = {}
+
+        def ctx_of(t: Template) -> pl.DataFrame:
+            if t.id not in ctxs:
+                c = render.context(t, fam, v)
+                ctxs[t.id] = c.with_columns(render.reasons(t, fam, c).alias("_why"))
+            return ctxs[t.id]
+
+        ok = {t.id: ctx_of(t)["_why"].is_null().to_numpy()
+              for d in ("forward", "inverted") if pools[d].mode == "match" for t in pools[d].templates}
+        rows_all = np.arange(v.height)
+        parts, rejects = [], []
+        for direction in ("forward", "inverted"):
+            pool = pools[direction]
+            sel = (ptype == "inversion") if direction == "inverted" else (ptype != "inversion")
+            rows, tix = select.assign(pool, rows_all[sel], b, ok)
+            for ti, t in enumerate(pool.templates):
+                m = tix == ti
+                if m.any():
+                    good, bad = self._render(t, fam, ctx_of(t), rows[m], ptype[rows[m]], b, ring, key_code, keys)
+                    parts.append(good)
+                    rejects.append(bad)
+        return self._finish(df, v, fam, keys, parts, rejects, seed)
+
+    def _render(self, t: Template, fam: Family, ctx: pl.DataFrame, rows: np.ndarray, ptype: np.ndarray,
+                b: np.ndarray, ring: np.ndarray | None, key_code: np.ndarray, keys: list[str]):
+        """Render `rows` with `t`: (rendered rows with modifiers applied, rejected rows)."""
+        w = prompts.wording()
+        why = ctx["_why"].gather(rows)
+        fine = why.is_null().to_numpy()
+        bad = pl.DataFrame({ROW: rows[~fine], "_ptype": ptype[~fine].astype(str)},
+                           schema={ROW: pl.Int64, "_ptype": pl.Utf8}).with_columns(
+            why.filter(~why.is_null()).alias("_why"), pl.lit(t.key).alias("_t"))
+        rows, ptype = rows[fine], ptype[fine]
+        fs = ptype == "few_shot"
+        k = self.k if self.k is not None else int(w.get("prompt_types", "few_shot", "k", default=3))
+        ex = fewshot.pick(rows[fs], ctx["_why"].is_null().to_numpy(), ring, key_code, k) if fs.any() \
+            else np.empty((0, k), dtype=np.int64)
+        need = np.union1d(rows, ex[ex != fewshot.NONE])
+        rendered = render.pieces(t, ctx[need])  # base rendering, before any modifier
+        q = pl.DataFrame({ROW: rows, "_ptype": ptype.astype(str)}, schema={ROW: pl.Int64, "_ptype": pl.Utf8})
+        q = q.join(rendered, on=ROW, how="left", maintain_order="left")
+        extra = [c for c in ("rationale", fam.choices) if c and c in ctx.columns]
+        q = q.with_columns(ctx.select(extra)[rows]) if extra else q
+        if "rationale" not in q.columns:
+            q = q.with_columns(pl.lit(None, dtype=pl.Utf8).alias("rationale"))
+        # few-shot: exemplar blocks of the same template; a query with none left becomes zero-shot
+        q = q.with_columns(pl.lit(None, dtype=pl.Utf8).alias("exemplars"),
+                           pl.lit(None, dtype=pl.List(pl.Utf8)).alias("exemplar_ids"))
+        if fs.any():
+            blocks = modify.exemplar_blocks(rendered, w).select(ROW, "block")
+            blocks = blocks.with_columns(pl.Series("_key", np.asarray(keys, dtype=object)[blocks[ROW].to_numpy()],
+                                                   dtype=pl.Utf8))
+            sep = str(w.get("prompt_types", "few_shot", "separator", default="\n\n"))
+            exs = fewshot.blocks_text(rows[fs], ex, blocks, ROW, sep).with_columns(pl.Series(ROW, rows[fs]))
+            q = q.drop("exemplars", "exemplar_ids").join(exs.drop("_q"), on=ROW, how="left", maintain_order="left")
+        q = q.with_columns(pl.when((pl.col("_ptype") == "few_shot") & pl.col("exemplars").is_null())
+                           .then(pl.lit("zero_shot")).otherwise(pl.col("_ptype")).alias("_ptype"))
+        return self._modify(t, fam, q, b, w), bad
+
+    def _modify(self, t: Template, fam: Family, q: pl.DataFrame, b: np.ndarray, w) -> pl.DataFrame:
+        rb = b[q[ROW].to_numpy()]
+        salt = t.key
+        forward = t.direction == "forward"
+        labels = t.labels or fam.labels
+        # answer options shown or hidden
+        q = q.with_columns(pl.lit(None, dtype=pl.Utf8).alias("_opts"))
+        if forward and t.options != "none" and (labels is not None or fam.choices is not None):
+            if isinstance(self.options, str):
+                shown = np.full(q.height, (t.options if self.options == "template" else self.options) == "shown")
+            else:
+                shown = draw.uniform(rb, f"options:{salt}") < float(self.options)
+            bullet = str(w.get("options", "bullet", default="- "))
+            opts = fields.options_list(labels, fam.choices, bullet) if fam.choices else \
+                fields.options_list(labels, None, bullet)
+            q = q.with_columns(opts.alias("options"), pl.Series("_shown", shown, dtype=pl.Boolean))
+            q = modify.options(q, w, "_shown")
+            q = q.with_columns(pl.when(pl.col("_shown")).then(pl.lit("shown")).otherwise(pl.lit("hidden")).alias("_opts"))
+        # chain of thought, few-shot
+        q = modify.cot(q.with_columns((pl.col("_ptype") == "cot").alias("_m")), w, "_m")
+        q = modify.few_shot(q.with_columns((pl.col("_ptype") == "few_shot").alias("_m")), w, "_m")
+        # an explicit output format: zero-shot rows of forward templates whose task allows one
+        allowed = [f for f in (t.formats if t.formats is not None else fam.formats)
+                   if not self.formats or f in self.formats]
+        fmt = np.full(q.height, None, dtype=object)
+        if forward and allowed and self.output_format > 0:
+            use = (draw.uniform(rb, f"format:{salt}") < self.output_format) & (q["_ptype"].to_numpy() == "zero_shot")
+            pick = np.asarray(allowed, dtype=object)[draw.choose(rb, f"format_pick:{salt}", [1.0] * len(allowed))]
+            fmt = np.where(use, pick, None)
+        q = modify.output_format(q.with_columns(pl.Series("_fmt", fmt.tolist(), dtype=pl.Utf8)), w, "_fmt", fam.json_key)
+        # a system/role prompt with probability `system`
+        sys_list = fam.system or [str(s) for s in w.get("system", default=[]) or []]
+        sysv = np.full(q.height, None, dtype=object)
+        if self.system > 0 and sys_list:
+            use = draw.uniform(rb, f"system:{salt}") < self.system
+            sysv = np.where(use, np.asarray(sys_list, dtype=object)[
+                draw.choose(rb, f"system_pick:{salt}", [1.0] * len(sys_list))], None)
+        q = q.with_columns(pl.Series("system", sysv.tolist(), dtype=pl.Utf8), pl.lit(t.key).alias("_t"),
+                           pl.lit(t.task or fam.task).alias("_task"), pl.lit(t.lang or fam.lang).alias("_lang"),
+                           pl.lit(t.original_task).alias("_orig"))
+        return q.select(ROW, "_t", "_ptype", "_opts", "_fmt", "exemplar_ids", "instruction", "input",
+                        "output", "system", "_task", "_lang", "_orig")
+
+    # -- output -----------------------------------------------------------------------
+    def _source_name(self) -> str | None:
+        stage = self.ctx.stage or ""
+        return stage[: -len("/" + self.name)] if stage.endswith("/" + self.name) else None
+
+    def _finish(self, df: pl.DataFrame, v: pl.DataFrame, fam: Family, keys: list[str],
+                parts: list[pl.DataFrame], rejects: list[pl.DataFrame], seed: int) -> pl.DataFrame:
+        order = {t.key: i for i, t in enumerate(fam.all_templates())}
+        src_name = self._source_name()
+        source = self.source or src_name or _text_column(df, "source", fam) or fam.dataset
+        dataset = self.dataset or src_name or fam.dataset
+        raw_id = df["id"].cast(pl.Utf8)
+        key_s = pl.Series("_key", keys, dtype=pl.Utf8)
+
+        def common(x: pl.DataFrame) -> pl.DataFrame:
+            x = x.with_columns(pl.col("_t").replace_strict(order, return_dtype=pl.Int64).alias("_o"))
+            x = x.sort(ROW, "_o", maintain_order=True)
+            r = x[ROW]
+            return x.with_columns(raw_id.gather(r).alias("parent_id"), key_s.gather(r).alias("_key"))
+
+        def meta(x: pl.DataFrame, **more) -> pl.Expr:
+            return meta_set(pl.lit("{}"), template=pl.col("_t"), family=fam.name, prompt_type=pl.col("_ptype"),
+                            dataset=dataset, source_row=pl.col("_key"), seed=seed, **more)
+
+        frames = []
+        good = [p for p in parts if p.height]
+        if good:
+            g = common(pl.concat(good, how="vertical_relaxed"))
+            r = g[ROW]
+            row_task = v["task"].gather(r) if "task" in v.columns else None
+            sys_fields = [c for c in fam.fields if c.startswith("system")]
+            row_sys = v.select(pl.coalesce([pl.col(c).replace("", None) for c in sys_fields])).to_series().gather(r) \
+                if sys_fields else None
+            g = g.with_columns(
+                (pl.coalesce(pl.lit(row_task).replace("", None), pl.col("_task")) if row_task is not None else pl.col("_task")).alias("task"),
+                (pl.coalesce(pl.lit(row_sys), pl.col("system")) if row_sys is not None
+                 else pl.col("system")).alias("system"))
+            out = g.select(
+                pl.col("instruction"), pl.col("input").fill_null(""), pl.col("output"), pl.col("system"),
+                pl.col("task"), pl.lit(source).alias("source"), pl.col("_lang").alias("lang"), pl.col("parent_id"),
+                meta(g, original_task=pl.col("_orig"), options=pl.col("_opts"), format=pl.col("_fmt"),
+                     exemplars=pl.col("exemplar_ids")).alias("meta"))
+            empty = pl.when(pl.col("instruction").str.len_chars() == 0).then(pl.lit("empty_render: instruction")) \
+                .when(pl.col("output").str.len_chars() == 0).then(pl.lit("empty_render: output"))
+            out = out.with_columns(content_id(out).alias("id"), empty.otherwise(None).alias(REJECT))
+            frames.append(out.select(list(COLUMNS) + [REJECT]))
+        bad = [r for r in rejects if r.height]
+        if bad:
+            x = common(pl.concat(bad, how="vertical_relaxed"))
+            raw_cols = [c for c in df.columns if c != "id"]
+            raw = df.select(pl.struct(raw_cols).struct.json_encode().alias("raw"))["raw"].gather(x[ROW]) \
+                if raw_cols else pl.Series("raw", [None] * x.height, dtype=pl.Utf8)
+            x = x.with_columns(raw.alias("_raw"))
+            detail = pl.concat_str([pl.lit('{"template":'), pl.col("_t").map_batches(_json_str),
+                                    pl.lit(',"raw":'), pl.col("_raw").fill_null("null"), pl.lit("}")])
+            frames.append(x.select(
+                pl.col("parent_id").alias("id"), pl.lit(None, dtype=pl.Utf8).alias("instruction"),
+                pl.lit("").alias("input"), pl.lit(None, dtype=pl.Utf8).alias("output"),
+                pl.lit(None, dtype=pl.Utf8).alias("system"), pl.lit(fam.task).alias("task"),
+                pl.lit(source).alias("source"), pl.lit(fam.lang).alias("lang"), pl.col("parent_id"),
+                meta(x).alias("meta"), pl.col("_why").alias(REJECT), detail.alias(REJECT_DETAIL)))
+        if not frames:
+            return pl.DataFrame(schema={c: pl.Utf8 for c in COLUMNS})
+        return pl.concat(frames, how="diagonal_relaxed")
+
+
+def _json_str(s: pl.Series) -> pl.Series:
+    return pl.DataFrame({"v": s}).select(pl.struct("v").struct.json_encode().str.slice(5).str.strip_suffix("}")).to_series()
+
+
+def _text_column(df: pl.DataFrame, col: str, fam: Family) -> str | None:
+    """A string column the rows already carry (e.g. `source` set in the recipe), unless a field reads it."""
+    if col not in df.columns or df.schema[col] != pl.Utf8 or any(f.column == col for f in fam.fields.values()):
+        return None
+    vals = df[col].drop_nulls().unique()
+    return vals[0] if vals.len() == 1 and vals[0] not in ("", "unknown") else None
+
+
+def _explode(df: pl.DataFrame, fam: Family) -> tuple[pl.DataFrame, list[str]]:
+    """Rows holding lists of instances (self-instruct seeds, SNI tasks) -> one row per instance."""
+    if "id" not in df.columns:  # used outside the engine on raw rows
+        df = df.with_columns(content_id(df).alias("id"))
+    ids = df["id"].cast(pl.Utf8).to_list()
+    cols = [c for c in fam.explode if c in df.columns and isinstance(df.schema[c], pl.List)]
+    if not cols:
+        return df, ids
+    df = df.with_row_index("_orig").explode(cols[0])
+    sub = df.select(pl.int_range(pl.len()).over("_orig")).to_series().to_list()
+    keys = [f"{i}#{s}" for i, s in zip(df["id"].cast(pl.Utf8).to_list(), sub)]
+    return df.drop("_orig"), keys

@@ -1,0 +1,53 @@
+"""Deterministic per-row randomness: every draw derives from (seed, row id, purpose).
+
+Never from batch position, so a resumed or re-batched run picks the same templates and
+prompt types for the same rows. One blake2b per row (stable across Polars versions, unlike
+`pl.hash`), then cheap numpy splitmix64 mixing for each purpose.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
+
+
+def base(ids: list[str], seed: int) -> np.ndarray:
+    """One uint64 per row from seed and id."""
+    pre = f"{seed}\x1f".encode()
+    return np.fromiter(
+        (int.from_bytes(hashlib.blake2b(pre + i.encode(), digest_size=8).digest(), "little") for i in ids),
+        dtype=np.uint64, count=len(ids),
+    )
+
+
+def _salt(purpose: str) -> np.uint64:
+    return np.uint64(int.from_bytes(hashlib.blake2b(purpose.encode(), digest_size=8).digest(), "little"))
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):  # wrapping arithmetic is the point
+        z = x + _GOLD
+        z = (z ^ (z >> np.uint64(30))) * _M1
+        z = (z ^ (z >> np.uint64(27))) * _M2
+        return z ^ (z >> np.uint64(31))
+
+
+def bits(b: np.ndarray, purpose: str) -> np.ndarray:
+    return _mix(b ^ _salt(purpose))
+
+
+def uniform(b: np.ndarray, purpose: str) -> np.ndarray:
+    """Floats in [0, 1), one per row, independent across purposes."""
+    return (bits(b, purpose) >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def choose(b: np.ndarray, purpose: str, weights: list[float]) -> np.ndarray:
+    """Index into `weights` per row, with probability proportional to the weight."""
+    w = np.asarray(weights, dtype=np.float64)
+    cum = np.cumsum(w / w.sum())
+    cum[-1] = 1.0
+    return np.searchsorted(cum, uniform(b, purpose), side="right").astype(np.int64)

@@ -1,0 +1,100 @@
+"""Raw columns -> template variables, as Polars expressions (no per-row Python).
+
+Each field of a family reads one column and may walk into nested data (`path`: list
+elements and struct fields), pick the first list item matching a key (`find`), join a
+list of sentences (`join`), or look a key up in two parallel lists (`lookup`, for
+multiple-choice answers). Variables are text (lists stay lists when `list: true`);
+a missing value is null here, and the operator rejects rows whose template needs it.
+Labels stay raw ids here: each template verbalises them with its own words.
+"""
+from __future__ import annotations
+
+import polars as pl
+
+from dataforge.errors import InputError
+from dataforge.templates.spec import Family, FieldSpec
+
+ROW = "_row"
+KEY = "__key"  # suffix of the raw key column kept beside a lookup field
+
+
+def derive(df: pl.DataFrame, fam: Family, columns: dict[str, str] | None = None) -> pl.DataFrame:
+    """One column per family field (+ `_row`), same height as `df`."""
+    columns = columns or {}
+    exprs = [pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW)]
+    lookups = []
+    for f in fam.fields.values():
+        col = columns.get(f.name, f.column)
+        if f.lookup:
+            lookups.append(f)
+        exprs.append(_read(df, f, col).alias(f.name))
+    try:
+        out = df.select(exprs)
+        for f in lookups:
+            out = _lookup(out, f)
+    except pl.exceptions.PolarsError as e:
+        raise InputError(f"template family '{fam.name}' ({fam.path.name}): cannot read the fields "
+                         f"from columns {df.columns}: {e}") from None
+    fill = [pl.col(f.name).fill_null(pl.lit(f.default)) for f in fam.fields.values()
+            if f.optional and not f.list]
+    return out.with_columns(fill) if fill else out
+
+
+def _read(df: pl.DataFrame, f: FieldSpec, col: str) -> pl.Expr:
+    if col not in df.columns or df.schema[col] == pl.Null:
+        return pl.lit(None, dtype=pl.List(pl.Utf8) if f.list else pl.Utf8)
+    e = pl.col(col)
+    if f.find:
+        where, take = f.find["where"], f.find["take"]
+        equals = f.find["equals"]
+        equals = equals if isinstance(equals, list) else [equals]
+        el = pl.element()
+        e = e.list.eval(el.filter(el.struct.field(where).is_in(equals)).struct.field(take)).list.first()
+    for step in f.path:
+        e = e.list.get(step, null_on_oob=True) if isinstance(step, int) else e.struct.field(step)
+    if f.join is not None:
+        e = e.list.eval(pl.element().cast(pl.Utf8).str.strip_chars()).list.join(f.join)
+    if f.list:
+        e = e.list.eval(pl.element().cast(pl.Utf8))
+        return pl.when(e.list.len() > 0).then(e).otherwise(None)
+    e = e.cast(pl.Utf8)
+    # blank text is as missing as null: it would render as an empty instruction or answer
+    return pl.when(e.str.strip_chars().str.len_chars() > 0).then(e).otherwise(None)
+
+
+def _lookup(out: pl.DataFrame, f: FieldSpec) -> pl.DataFrame:
+    """values[keys.index(key)] per row, vectorised through explode + filter + join."""
+    keys, values = f.lookup["keys"], f.lookup["values"]
+    pairs = (out.select(ROW, pl.col(f.name).alias("_key"), pl.col(keys).alias("_k"), pl.col(values).alias("_v"))
+             .filter(pl.col("_k").list.len() == pl.col("_v").list.len())
+             .explode("_k", "_v")
+             .filter(pl.col("_k") == pl.col("_key"))
+             .group_by(ROW).agg(pl.col("_v").first().alias("_found")))
+    out = out.join(pairs, on=ROW, how="left", maintain_order="left")
+    # keep the key: a key not among the choices is an unknown label, not a missing field
+    return out.with_columns(pl.col(f.name).alias(f"{f.name}{KEY}"), pl.col("_found").alias(f.name)).drop("_found")
+
+
+def verbalize(labels: dict[str, str], col: str) -> pl.Expr:
+    """Label id -> words; an unknown id becomes null (the operator rejects it)."""
+    return pl.col(col).replace_strict(labels, default=None, return_dtype=pl.Utf8)
+
+
+def choices_text(labels: dict[str, str] | None, list_col: str | None) -> pl.Expr:
+    """'a, b or c' from a verbalizer (constant) or from a per-row list of choices."""
+    if list_col is not None:
+        lst = pl.col(list_col)
+        head = lst.list.slice(0, lst.list.len() - 1).list.join(", ")
+        return pl.when(lst.list.len() > 1).then(
+            pl.concat_str([head, pl.lit(" or "), lst.list.last()])).otherwise(lst.list.first())
+    words = list(dict.fromkeys((labels or {}).values()))
+    text = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1] if words else ""
+    return pl.lit(text, dtype=pl.Utf8)
+
+
+def options_list(labels: dict[str, str] | None, list_col: str | None, bullet: str) -> pl.Expr:
+    """The options block lines: one `bullet + choice` per line."""
+    if list_col is not None:
+        return pl.col(list_col).list.eval(pl.lit(bullet) + pl.element()).list.join("\n")
+    words = list(dict.fromkeys((labels or {}).values()))
+    return pl.lit("\n".join(bullet + w for w in words), dtype=pl.Utf8)

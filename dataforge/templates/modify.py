@@ -1,0 +1,62 @@
+"""Apply prompt types and modifiers to rendered rows (columns instruction/input/output).
+
+Each function takes a frame with the rendered pieces and a boolean column saying which
+rows it applies to, and rewrites the pieces with the wording from _prompt_types.yaml.
+All vectorised: `when(mask).then(wording).otherwise(piece)`.
+"""
+from __future__ import annotations
+
+import polars as pl
+
+from dataforge.templates.prompts import Wording
+
+
+def _set(q: pl.DataFrame, mask: str, **new: pl.Expr) -> pl.DataFrame:
+    return q.with_columns([pl.when(pl.col(mask)).then(e).otherwise(pl.col(k)).alias(k) for k, e in new.items()])
+
+
+def options(q: pl.DataFrame, w: Wording, mask: str) -> pl.DataFrame:
+    """Answer options shown: after the input, or after the instruction when there is none."""
+    has_input = pl.col("input").str.len_chars() > 0
+    q = q.with_columns((pl.col(mask) & pl.col("options").is_not_null()).alias(mask))
+    return _set(q, mask,
+                input=pl.when(has_input).then(w.expr("options", "input")).otherwise(pl.col("input")),
+                instruction=pl.when(has_input).then(pl.col("instruction")).otherwise(w.expr("options", "instruction")))
+
+
+def cot(q: pl.DataFrame, w: Wording, mask: str) -> pl.DataFrame:
+    """Keep the source's rationale in the response when there is one; else ask for steps."""
+    has = pl.col("rationale").is_not_null() & (pl.col("rationale").str.strip_chars().str.len_chars() > 0)
+    q = q.with_columns((pl.col(mask) & has).alias("_with"), (pl.col(mask) & ~has).alias("_steps"))
+    q = _set(q, "_with", instruction=w.expr("prompt_types", "cot", "with_rationale", "instruction"),
+             output=w.expr("prompt_types", "cot", "with_rationale", "output"))
+    q = _set(q, "_steps", instruction=w.expr("prompt_types", "cot", "step_by_step", "instruction"))
+    return q.drop("_with", "_steps")
+
+
+def few_shot(q: pl.DataFrame, w: Wording, mask: str) -> pl.DataFrame:
+    """Exemplars before the query; `exemplars` holds the joined blocks."""
+    return _set(q, mask, instruction=w.expr("prompt_types", "few_shot", "instruction"))
+
+
+def exemplar_blocks(p: pl.DataFrame, w: Wording) -> pl.DataFrame:
+    """Add `block`: one solved exemplar from its rendered pieces."""
+    prompt = pl.when(pl.col("input").str.len_chars() > 0) \
+        .then(pl.concat_str([pl.col("instruction"), pl.lit("\n\n"), pl.col("input")])) \
+        .otherwise(pl.col("instruction"))
+    return p.with_columns(prompt.alias("prompt")).with_columns(
+        w.expr("prompt_types", "few_shot", "exemplar").alias("block")).drop("prompt")
+
+
+def output_format(q: pl.DataFrame, w: Wording, fmt_col: str, json_key: str) -> pl.DataFrame:
+    """An explicit output format: instruction says so, output follows it (JSON, Markdown)."""
+    q = q.with_columns(pl.lit(json_key).alias("json_key"))
+    for fmt in ("one_word", "json", "markdown"):
+        q = q.with_columns((pl.col(fmt_col) == fmt).fill_null(False).alias("_m"))
+        new = {"instruction": w.expr("formats", fmt, "instruction")}
+        if fmt == "json":
+            new["output"] = pl.struct(pl.col("output").alias(json_key)).struct.json_encode()
+        elif w.get("formats", fmt, "output"):
+            new["output"] = w.expr("formats", fmt, "output")
+        q = _set(q, "_m", **new)
+    return q.drop("_m", "json_key")

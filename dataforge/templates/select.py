@@ -1,0 +1,73 @@
+"""Which templates render which rows: uniform, weighted, `all` (ensembling) or `match`.
+
+Input: per-row prompt types and the per-row draw base. Output: (row, template, prompt
+type) triples, ordered by row, then template order in the family file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dataforge.errors import ConfigError
+from dataforge.templates import draw
+from dataforge.templates.spec import Family, Template
+
+
+@dataclass
+class Pool:
+    mode: str  # uniform | all | match
+    templates: list[Template]
+    weights: list[float]
+
+
+def pools(fam: Family, spec: str | list | dict, original_only: bool) -> dict[str, Pool]:
+    """{'forward': Pool, 'inverted': Pool} for a `templates` parameter."""
+    fwd = [t for t in fam.templates if t.original_task or not original_only]
+    if not fwd:
+        raise ConfigError(f"{fam.path.name}: no original-task templates in family '{fam.name}'")
+    if isinstance(spec, str):
+        mode = fam.select if spec == "auto" else spec
+        if mode not in ("uniform", "all", "match"):
+            raise ConfigError(f"convert: templates must be auto, uniform, all, match, a list of ids or "
+                              f"{{id: weight}}; got {spec!r}")
+        return {"forward": Pool(mode, fwd, [1.0] * len(fwd)),
+                "inverted": Pool(mode, fam.inverted, [1.0] * len(fam.inverted))}
+    wanted = {_bare(k, fam): float(v) for k, v in spec.items()} if isinstance(spec, dict) \
+        else {_bare(k, fam): 1.0 for k in spec}
+    wanted = {k: v for k, v in wanted.items() if k is not None}
+    if not wanted:  # the ids name templates of another family: use all of this one
+        return pools(fam, "uniform", original_only)
+    for k in wanted:
+        fam.get(k)  # ConfigError naming the file for an unknown id
+    out = {}
+    for direction, ts in (("forward", fwd), ("inverted", fam.inverted)):
+        chosen = [t for t in ts if t.id in wanted and wanted[t.id] > 0]
+        out[direction] = Pool("uniform", chosen, [wanted[t.id] for t in chosen]) if chosen \
+            else Pool("uniform", ts, [1.0] * len(ts))
+    return out
+
+
+def _bare(key: str, fam: Family) -> str | None:
+    if "/" in key:
+        f, _, tid = key.partition("/")
+        return tid if f == fam.name else None
+    return key if any(t.id == key for t in fam.all_templates()) else None
+
+
+def assign(pool: Pool, rows: np.ndarray, base: np.ndarray, ok: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(row indices, template indices into pool.templates) for `rows`.
+
+    `ok[template id]` is a boolean per batch row: renderable by that template (for `match`).
+    """
+    n_t = len(pool.templates)
+    if rows.size == 0 or n_t == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    if pool.mode == "all":
+        return np.repeat(rows, n_t), np.tile(np.arange(n_t), rows.size)
+    if pool.mode == "match":
+        # the first template that can render the row; else the first (it rejects the row with a reason)
+        good = np.stack([ok[t.id][rows] for t in pool.templates], axis=1)
+        idx = np.where(good.any(axis=1), good.argmax(axis=1), 0)
+        return rows, idx.astype(np.int64)
+    return rows, draw.choose(base[rows], "template", pool.weights)

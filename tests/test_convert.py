@@ -1,0 +1,359 @@
+"""The `convert` operator: NLP sample sets -> instruction pairs, prompt types, determinism, rejects."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from dataforge import Pipeline, Source, recipe
+from dataforge.errors import ConfigError
+from dataforge.io.read import iter_batches
+from dataforge.ops.convert import Convert
+from dataforge.schema import REJECT, conform, validate
+from dataforge.templates.spec import load_family
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+NLP = {"rt_polarity": "sentiment", "ag_news": "topic", "esnli": "nli", "squad": "extractive_qa",
+       "scitldr": "summarization"}
+BAD_TEXT = re.compile(r"None|\{\{|\}\}")
+
+
+def raw(name: str, n: int | None = None) -> pl.DataFrame:
+    df = next(iter_batches(str(SAMPLE / f"{name}.jsonl"), batch_size=100_000)).rows
+    return conform(df.head(n) if n else df, source=name)
+
+
+def convert(df: pl.DataFrame, **params) -> pl.DataFrame:
+    op = Convert(**params)
+    return op.map(df)
+
+
+def kept(out: pl.DataFrame) -> pl.DataFrame:
+    return out.filter(pl.col(REJECT).is_null()).drop(REJECT)
+
+
+def metas(df: pl.DataFrame) -> list[dict]:
+    return [json.loads(m) for m in df["meta"]]
+
+
+def prompt(r: dict) -> str:
+    return r["instruction"] + "\n" + r["input"]
+
+
+def verbalizers(family: str) -> set[str]:
+    fam = load_family(family)
+    words = set((fam.labels or {}).values())
+    for t in fam.templates:
+        words |= set((t.labels or {}).values())
+    return words
+
+
+# -- the recipe over every classic NLP set ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def recipe_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("convert_nlp")
+    res = recipe.load(ROOT / "rules" / "recipes" / "convert_nlp.yaml").run(out=out)
+    data = pl.concat([pl.read_parquet(p) for p in sorted((out / "data").rglob("*.parquet"))])
+    return res, data
+
+
+def test_recipe_converts_every_nlp_sample(recipe_run):
+    res, data = recipe_run
+    assert res.manifest["totals"]["balanced"]
+    assert set(data["source"].unique()) == set(NLP)
+    validate(data, "convert_nlp output")
+    raw_cols = {"text", "label", "class_index", "gold_label", "Sentence1", "context", "answers", "target"}
+    assert not raw_cols & set(data.columns)
+    # the few raw records that themselves contain "None" or LaTeX braces are left out of this check
+    tainted = set()
+    for name in NLP:
+        df = raw(name)
+        enc = df.select(pl.struct(pl.exclude("id")).struct.json_encode().alias("j"), "id")
+        tainted |= set(enc.filter(pl.col("j").str.contains(BAD_TEXT.pattern))["id"])
+    assert 0 < len(tainted) < 20
+    clean = data.filter(~pl.col("parent_id").is_in(list(tainted)))
+    for col in ("instruction", "input", "output"):
+        assert clean.filter(pl.col(col).str.contains(BAD_TEXT.pattern)).height == 0, col
+    assert data.filter(pl.col("output").str.strip_chars() == "").height == 0
+    # rt_polarity uses template ensembling: one row per forward template and input row
+    n_rt = 2000 * len(load_family("sentiment").templates)
+    assert data.filter(pl.col("source") == "rt_polarity").height == n_rt
+    assert data["meta"].str.json_path_match("$.template").n_unique() > 25
+
+
+@pytest.mark.parametrize("name", list(NLP))
+def test_rendered_text_holds_the_inputs_and_the_verbalised_label(name):
+    df = raw(name, 300)
+    out = kept(convert(df, family=NLP[name], templates="all"))
+    assert out.height == 300 * len(load_family(NLP[name]).templates)
+    by_id = {r["id"]: r for r in df.iter_rows(named=True)}
+    words = verbalizers(NLP[name])
+    for r, m in zip(out.iter_rows(named=True), metas(out)):
+        src = by_id[r["parent_id"]]
+        if not BAD_TEXT.search(json.dumps(src)):
+            assert not BAD_TEXT.search(prompt(r) + r["output"]), (m["template"], r)
+        assert m["source_row"] == r["parent_id"] and m["dataset"] == name
+        text = prompt(r)
+        src = {k: v.strip() if isinstance(v, str) else v for k, v in src.items()}  # rendered pieces are stripped
+        if name == "rt_polarity":
+            assert src["text"] in text
+            assert r["output"] in words or r["output"].startswith(("Five stars", "One star"))
+        elif name == "ag_news":
+            assert src["title"] in text or src["description"] in text
+        elif name == "esnli":
+            assert src["Sentence1"] in text and src["Sentence2"] in text
+            assert r["output"].split(".")[0].lower() in {w.lower() for w in words}
+        elif name == "squad":
+            assert src["context"] in text and src["question"] in text
+            assert r["output"] == src["answers"][0]["text"].strip()
+        else:
+            assert src["source"][0].strip() in text and r["output"] == src["target"][0].strip()
+        if name in ("rt_polarity", "ag_news") and m["template"].endswith(("review_question", "classify_command", "classify_topic")):
+            assert r["output"] in words
+
+
+def test_scitldr_source_list_is_replaced_by_the_source_name():
+    out = kept(convert(raw("scitldr", 20), family="summarization", source="scitldr"))
+    assert out.schema["source"] == pl.Utf8 and set(out["source"]) == {"scitldr"}
+
+
+# -- prompt types and modifiers -------------------------------------------------------------------
+
+def test_zero_shot_and_inversion():
+    df = raw("rt_polarity", 40)
+    out = kept(convert(df, family="sentiment", prompt_types="inversion"))
+    texts = dict(zip(df["id"], df["text"]))
+    for r, m in zip(out.iter_rows(named=True), metas(out)):
+        assert m["prompt_type"] == "inversion" and m["template"] in ("sentiment/write_review", "sentiment/example_of_label")
+        assert r["output"] == texts[r["parent_id"]].strip()
+        assert "positive" in r["instruction"] or "negative" in r["instruction"]
+    out = kept(convert(df, family="sentiment", prompt_types="zero_shot"))
+    assert {m["prompt_type"] for m in metas(out)} == {"zero_shot"}
+
+
+def test_few_shot_uses_k_other_rows_of_the_same_source_never_the_row_itself():
+    df = raw("rt_polarity", 60)
+    out = kept(convert(df, family="sentiment", prompt_types="few_shot", k=3))
+    assert out.height == 60
+    texts = dict(zip(df["id"], df["text"]))
+    for r, m in zip(out.iter_rows(named=True), metas(out)):
+        assert m["prompt_type"] == "few_shot"
+        ex = m["exemplars"]
+        assert len(ex) == 3 and len(set(ex)) == 3 and r["parent_id"] not in ex
+        assert all(texts[e].strip() in r["instruction"] for e in ex)  # exemplars come from the same source
+        own = texts[r["parent_id"]].strip()
+        exemplar_part = r["instruction"].split("Now solve this one.")[0]
+        assert own not in exemplar_part  # the query is not among its exemplars
+        assert r["instruction"].count("Answer: ") == 3
+    # one row alone has no exemplar: it falls back to zero-shot instead of using itself
+    one = kept(convert(df.head(1), family="sentiment", prompt_types="few_shot"))
+    assert metas(one)[0]["prompt_type"] == "zero_shot"
+
+
+def test_chain_of_thought_keeps_the_rationale_or_asks_for_steps():
+    df = raw("esnli", 30)
+    out = kept(convert(df, family="nli", prompt_types="cot", templates=["premise_hypothesis"]))
+    expl = dict(zip(df["id"], df["Explanation_1"]))
+    for r in out.iter_rows(named=True):
+        assert r["output"].startswith(expl[r["parent_id"]].strip())
+        assert "So the answer is: " in r["output"] and "reasoning" in r["instruction"]
+    rt = kept(convert(raw("rt_polarity", 10), family="sentiment", prompt_types="cot", templates=["review_question"]))
+    for r in rt.iter_rows(named=True):
+        assert r["instruction"].endswith("Think step by step before you answer.")
+        assert r["output"] in ("positive", "negative")
+
+
+def test_options_shown_or_hidden():
+    df = raw("esnli", 20)
+    shown = kept(convert(df, family="nli", templates=["relation_request"], options="shown"))
+    assert all("Options:\n- entailment\n- neutral\n- contradiction" in prompt(r) for r in shown.iter_rows(named=True))
+    assert {m["options"] for m in metas(shown)} == {"shown"}
+    hidden = kept(convert(df, family="nli", templates=["premise_hypothesis"], options="hidden"))
+    assert not any("Options:" in prompt(r) for r in hidden.iter_rows(named=True))
+    mixed = metas(kept(convert(raw("esnli", 200), family="nli", options=0.5)))
+    counts = {o: sum(m["options"] == o for m in mixed) for o in ("shown", "hidden", None)}
+    assert counts["shown"] > 40 and counts["hidden"] > 40  # explain_relation has none
+
+
+def test_explicit_output_formats():
+    df = raw("rt_polarity", 30)
+    js = kept(convert(df, family="sentiment", templates=["review_question"], output_format=1.0, formats=["json"]))
+    for r in js.iter_rows(named=True):
+        assert json.loads(r["output"])["sentiment"] in ("positive", "negative")
+        assert '"sentiment"' in r["instruction"]
+    one = kept(convert(df, family="sentiment", templates=["review_question"], output_format=1.0, formats=["one_word"]))
+    assert all(r["instruction"].endswith("Answer with one word only.") for r in one.iter_rows(named=True))
+    md = kept(convert(raw("squad", 10), family="extractive_qa", output_format=1.0, formats=["markdown"]))
+    assert all(r["output"].startswith("**Answer:** ") for r in md.iter_rows(named=True))
+    # the Jinja template that answers in a sentence allows no format
+    stars = kept(convert(df, family="sentiment", templates=["rating_stars"], output_format=1.0))
+    assert {m["format"] for m in metas(stars)} == {None}
+
+
+def test_system_prompt_option():
+    df = raw("ag_news", 20)
+    on = kept(convert(df, family="topic", system=1.0))
+    assert set(on["system"]) <= set(load_family("topic").system) and on["system"].null_count() == 0
+    assert kept(convert(df, family="topic"))["system"].null_count() == 20
+
+
+def test_mixed_prompt_types_follow_the_ratio():
+    out = kept(convert(raw("esnli", 1000), family="nli",
+                       prompt_types={"zero_shot": 0.5, "few_shot": 0.2, "cot": 0.2, "inversion": 0.1}))
+    types = [m["prompt_type"] for m in metas(out)]
+    share = {t: types.count(t) / len(types) for t in set(types)}
+    assert set(share) == {"zero_shot", "few_shot", "cot", "inversion"}
+    assert abs(share["zero_shot"] - 0.5) < 0.06 and abs(share["inversion"] - 0.1) < 0.04
+
+
+# -- template choice ---------------------------------------------------------------------------
+
+def test_weighted_and_listed_templates():
+    df = raw("rt_polarity", 200)
+    only = metas(kept(convert(df, family="sentiment", templates={"review_question": 1.0, "tone_question": 0})))
+    assert {m["template"] for m in only} == {"sentiment/review_question"}
+    two = metas(kept(convert(df, family="sentiment", templates=["review_question", "classify_command"])))
+    assert {m["template"] for m in two} == {"sentiment/review_question", "sentiment/classify_command"}
+    orig = metas(kept(convert(df, family="sentiment", original_only=True)))
+    assert all(m["original_task"] for m in orig)
+
+
+# -- determinism --------------------------------------------------------------------------------
+
+def test_same_seed_same_rows_whatever_the_order():
+    df = raw("esnli", 200)
+    params = dict(family="nli", prompt_types={"zero_shot": 0.4, "few_shot": 0.3, "cot": 0.2, "inversion": 0.1},
+                  options=0.5, output_format=0.3, system=0.3, seed=5)
+    a = convert(df, **params)
+    assert a.equals(convert(df, **params))
+    b = convert(df.reverse(), **params)
+    key = ["parent_id", "meta"]
+    assert a.sort(key).equals(b.sort(key))  # depends on row ids, not on positions
+    c = convert(df, **(params | {"seed": 6}))
+    assert not a.sort(key).equals(c.sort(key))
+
+
+def test_resumed_run_is_byte_identical(tmp_path):
+    def pipe():
+        return Pipeline([Convert(family="sentiment", prompt_types={"zero_shot": 0.6, "few_shot": 0.4})],
+                        batch_size=300, seed=3)
+
+    src = [Source(name="rt", path=str(SAMPLE / "rt_polarity.jsonl"), limit=900)]
+    pipe().run(src, tmp_path / "a")
+    out_b = tmp_path / "b"
+    pipe().run(src, out_b)
+    # simulate a kill after the first batches: drop the later commits and the outputs, rerun
+    for stage in (out_b / ".checkpoints").iterdir():
+        for f in sorted(stage.glob("stats-*.json"))[2:] + list(stage.glob("DONE.json")):
+            f.unlink()
+    (out_b / "manifest.json").unlink()
+    pipe().run(src, out_b)
+    a_files = sorted((tmp_path / "a" / "data").rglob("*.parquet"))
+    b_files = sorted((out_b / "data").rglob("*.parquet"))
+    assert a_files and [f.read_bytes() for f in a_files] == [f.read_bytes() for f in b_files]
+
+
+# -- bad input ----------------------------------------------------------------------------------
+
+def test_missing_fields_and_unknown_labels_are_rejected_with_the_reason(tmp_path):
+    rows = [{"text": "a fine film", "label": 1}, {"text": None, "label": 0}, {"text": "   ", "label": 1},
+            {"text": "meh", "label": 7}, {"text": "ok", "label": None}, {"text": "dull", "label": 0}]
+    df = conform(pl.DataFrame(rows), source="t")
+    out = convert(df, family="sentiment", templates=["review_question"])
+    assert out.height == 6
+    by_parent = dict(zip(out["parent_id"], out[REJECT]))
+    reasons = [by_parent[i] for i in df["id"]]
+    assert reasons == [None, "missing_field: text", "missing_field: text", "unknown_label: label=7",
+                       "missing_field: label", None]
+    detail = json.loads(out.filter(pl.col(REJECT) == "unknown_label: label=7")["_reject_detail"][0])
+    assert detail["raw"] == {"text": "meh", "label": 7} and detail["template"] == "sentiment/review_question"
+    for r in kept(out).iter_rows(named=True):
+        assert not BAD_TEXT.search(prompt(r) + r["output"])
+    # a column absent altogether, through the engine: rejects with the reason, never a crash
+    p = tmp_path / "no_label.jsonl"
+    p.write_text('{"text": "great"}\n{"text": "awful"}\n')
+    res = Pipeline([Convert(family="sentiment")]).run({"nolabel": str(p)}, tmp_path / "out")
+    assert res.manifest["totals"]["rows_out"] == 0 and res.manifest["totals"]["rows_rejected"] == 2
+    rej = pl.read_parquet(tmp_path / "out" / res.manifest["rejects"][0]["path"])
+    assert set(rej["reason"]) == {"missing_field: label"} and set(rej["operator"]) == {"convert"}
+
+
+def test_bad_parameters_are_config_errors():
+    with pytest.raises(ConfigError, match="unknown template family"):
+        Convert(family="nope")
+    with pytest.raises(ConfigError, match="prompt type"):
+        Convert(family="sentiment", prompt_types={"zero_shot": 1, "two_shot": 1})
+    with pytest.raises(ConfigError, match="no template 'nope'"):
+        Convert(family="sentiment", templates=["nope"])
+    with pytest.raises(ConfigError, match="inverted"):
+        Convert(family="imports", prompt_types="inversion")
+
+
+# -- other families and uses ------------------------------------------------------------------
+
+def test_multiple_choice_and_paraphrase_with_mapped_fields():
+    mc = conform(pl.DataFrame([
+        {"question": "What is 2+2?", "choices": {"text": ["3", "4", "5"], "label": ["A", "B", "C"]}, "answerKey": "B"},
+        {"question": "Odd one?", "choices": {"text": ["x", "y"], "label": ["A", "B"]}, "answerKey": "Z"},
+    ]), source="arc")
+    out = convert(mc, family="multiple_choice", templates="all", options="shown")
+    ok = kept(out)
+    assert set(ok["output"]) == {"4", "B. 4"}
+    assert all("3" in prompt(r) and "5" in prompt(r) for r in ok.iter_rows(named=True))
+    assert set(out.filter(pl.col(REJECT).is_not_null())[REJECT]) == {"unknown_label: answer=Z"}
+    qqp = conform(pl.DataFrame({"question1": ["How old are you?"], "question2": ["What is your age?"],
+                                "is_duplicate": [1]}), source="qqp")
+    out = kept(convert(qqp, family="paraphrase", templates="all",
+                       fields={"sentence1": "question1", "sentence2": "question2", "label": "is_duplicate"}))
+    assert out.height == 5 and "yes" in set(out["output"]) and "equivalent" in set(out["output"])
+
+
+def test_imports_match_each_layout():
+    frames = {
+        "alpaca": raw("alpaca", 20),
+        "seed": raw("seed_tasks", 20),
+        "sharegpt": pl.DataFrame([{"conversations": [{"from": "system", "value": "Be brief."},
+                                                     {"from": "human", "value": "Hi?"}, {"from": "gpt", "value": "Hello!"}]}]),
+        "messages": pl.DataFrame([{"messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}]}]),
+        "dolly": pl.DataFrame([{"instruction": "Name a fruit.", "context": "", "response": "Apple", "category": "brainstorming"}]),
+        "sni": pl.DataFrame([{"Definition": ["Add the numbers."],
+                              "Instances": [{"id": "a", "input": "1 2", "output": ["3"]}, {"id": "b", "input": "2 2", "output": ["4"]}]}]),
+    }
+    got = {}
+    for name, df in frames.items():
+        out = convert(conform(df, source=name), family="imports")
+        assert out[REJECT].null_count() == out.height, name
+        got[name] = out
+    assert {m["template"] for m in metas(got["alpaca"])} == {"imports/alpaca"}
+    assert got["alpaca"]["instruction"].to_list() == frames["alpaca"]["instruction"].to_list()
+    assert {m["template"] for m in metas(got["seed"])} == {"imports/self_instruct_seed"}
+    assert got["sharegpt"].row(0, named=True)["system"] == "Be brief."
+    assert got["messages"]["output"].to_list() == ["4"]
+    assert got["dolly"]["task"].to_list() == ["brainstorming"]
+    assert got["sni"]["output"].to_list() == ["3", "4"] and got["sni"]["parent_id"].n_unique() == 1
+
+
+def test_convert_as_a_normal_pipeline_step(tmp_path):
+    src = {"rt": str(SAMPLE / "rt_polarity.jsonl"), "ag": str(SAMPLE / "ag_news.jsonl"),
+           "alpaca": str(SAMPLE / "alpaca.jsonl")}
+    res = Pipeline([Convert(family=["sentiment", "topic"])]).run(src, tmp_path / "o")
+    data = pl.concat([pl.read_parquet(p) for p in (tmp_path / "o" / "data").rglob("*.parquet")])
+    assert res.manifest["totals"]["rows_rejected"] == 0 and data.height == 2000 + 2000 + 1550
+    fams = data["meta"].str.json_path_match("$.family")
+    assert (fams == "sentiment").sum() == 2000 and (fams == "topic").sum() == 2000
+    assert (data["source"] == "alpaca").sum() == 1550  # already in instruction form: passed through
+
+
+def test_operator_pickles_for_workers():
+    import pickle
+
+    op = Convert(family="nli", prompt_types={"zero_shot": 1, "cot": 1}, seed=4)
+    again = pickle.loads(pickle.dumps(op))
+    df = raw("esnli", 30)
+    assert again == op and again.fingerprint() == op.fingerprint()
+    assert again.map(df).equals(op.map(df))
