@@ -46,11 +46,23 @@ def load_model(name: str | None = None, device: str | None = None):
                 from sentence_transformers import SentenceTransformer
             except ImportError:
                 raise MissingResourceError("embeddings need `pip install dataforge[ml]` (sentence-transformers)") from None
+            _quiet_transformers()
             try:
                 _MODELS[key] = SentenceTransformer(path, device=device or ("cpu" if not _cuda() else None))
             except OSError as e:
                 raise MissingResourceError(f"cannot load embedding model '{name}': {e}") from None
         return _MODELS[key]
+
+
+def _quiet_transformers() -> None:
+    """Weight-loading progress bars are noise in a pipeline's output."""
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+    except ImportError:
+        pass
 
 
 def _cuda() -> bool:
