@@ -153,6 +153,9 @@ class LocalEngine:
                 sdir.commit_batch(i, kept, rej, stats)
             bar.update(df.height)
         bar.close()
+        metrics = {n: m for op, n in zip(stage.ops, stage.names) if (m := op.report_metrics())}
+        if metrics:
+            atomic.write_json(sdir.path / "metrics.json", metrics)
         return sdir.finish()
 
     def run_global(self, stage: Stage, sdir: StageDir, prev: StageDir) -> list[dict]:

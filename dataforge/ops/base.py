@@ -140,6 +140,11 @@ class Operator:
     def setup(self) -> None:
         """Load heavy resources (models, indexes). Called once per worker before use."""
 
+    def report_metrics(self) -> dict:
+        """Dataset-level numbers or notes (e.g. a model licence), stored in the manifest's
+        `metrics` under the stage name and drawn by the report."""
+        return {}
+
     def ensure_setup(self) -> None:
         if not self._ready:
             self.setup()
@@ -189,10 +194,6 @@ class GlobalOp(Operator):
 
     def process(self, df: pl.DataFrame) -> pl.DataFrame:
         return self.run(df.lazy())
-
-    def report_metrics(self) -> dict:
-        """Dataset-level numbers this operator measured, merged into report.json."""
-        return {}
 
 
 # -- registry ---------------------------------------------------------------------

