@@ -1,0 +1,100 @@
+"""`eda`: word-level and character-level noise through nlpaug (Wei & Zou 2019, "EDA").
+
+Word actions: synonym (replacement), insert (a synonym at a random position), swap,
+delete; character actions: keyboard (typos of neighbouring keys), ocr (OCR confusions),
+spelling (common misspellings). Synonyms come from the WordNet-derived table in
+rules/synonyms/, so nothing needs WordNet, nltk data or a download at run time.
+
+Each new row uses one action; a row's `per_row` slots rotate through `actions` from a
+per-row starting point, so a dataset gets an even mix. nlpaug draws from Python's and
+NumPy's global generators: both are seeded per row (seed + row id + slot) and restored
+afterwards, so results do not depend on batches.
+"""
+from __future__ import annotations
+
+import random
+from typing import ClassVar
+
+import numpy as np
+
+from dataforge.augment import rules as R
+from dataforge.augment import seeds as S
+from dataforge.augment import synonyms as syn
+from dataforge.augment.base import AugmentOp, Generated
+from dataforge.errors import ConfigError, MissingResourceError
+from dataforge.ops.base import param, register
+
+ACTIONS = ("synonym", "insert", "swap", "delete", "keyboard", "ocr", "spelling")
+NEEDS_TABLE = {"synonym", "insert"}
+
+
+@register
+class EDA(AugmentOp):
+    """Easy data augmentation: synonym replacement/insertion, swap, deletion, character noise."""
+
+    name = "eda"
+    suffix: ClassVar[str] = "+eda"
+
+    actions: list[str] = param(default_factory=lambda: ["synonym", "insert", "swap", "delete"])
+    aug_p: float = 0.1  # share of words (or, for character actions, of words touched) changed
+    aug_max: int | None = 10  # at most this many words changed per text
+    synonyms: str = syn.DEFAULT_TABLE
+
+    def validate(self) -> None:
+        super().validate()
+        bad = [a for a in self.actions if a not in ACTIONS]
+        if bad or not self.actions:
+            raise ConfigError(f"operator 'eda': unknown action(s) {bad or '(none)'}; valid: {list(ACTIONS)}")
+        if not 0.0 < self.aug_p <= 1.0:
+            raise ConfigError(f"operator 'eda': aug_p must be within (0, 1], got {self.aug_p}")
+
+    def fingerprint_extra(self):
+        if NEEDS_TABLE & set(self.actions):
+            return R.digest(syn.table_path(self.synonyms))
+        return None
+
+    def setup(self) -> None:
+        self._augs = {a: self._build(a) for a in dict.fromkeys(self.actions)}
+
+    def _build(self, action: str):
+        try:
+            import nlpaug.augmenter.char as nac
+            import nlpaug.augmenter.word as naw
+        except ImportError:
+            raise MissingResourceError("`eda` needs nlpaug: pip install nlpaug") from None
+        p, mx = self.aug_p, self.aug_max
+        words = dict(tokenizer=syn.tokenize, reverse_tokenizer=syn.detokenize)
+        if action == "synonym":
+            return syn.synonym_replace_aug(syn.load_table(self.synonyms), p, mx)
+        if action == "insert":
+            return syn.synonym_insert_aug(syn.load_table(self.synonyms), p, mx)
+        if action in ("swap", "delete"):
+            return naw.RandomWordAug(action=action, aug_p=p, aug_max=mx, stopwords_regex=syn.NEWLINE_REGEX, **words)
+        if action == "spelling":
+            return naw.SpellingAug(aug_p=p, aug_max=mx, stopwords_regex=syn.NEWLINE_REGEX, **words)
+        char = dict(aug_word_p=p, aug_word_max=mx, aug_char_max=2, **words)
+        if action == "keyboard":
+            return nac.KeyboardAug(include_special_char=False, include_numeric=False, **char)
+        return nac.OcrAug(**char)
+
+    def generate(self, texts: list[str], seeds: np.ndarray, slots: np.ndarray) -> Generated:
+        variants = S.pick(list(self.actions), seeds, slots)
+        row_seeds = (seeds.astype(np.int64) * 1_000_003 + slots) % 2**32
+        out: list[str | None] = []
+        errors: list[str | None] = []
+        py_state, np_state = random.getstate(), np.random.get_state()
+        try:
+            for text, action, s in zip(texts, variants, row_seeds):
+                random.seed(int(s))
+                np.random.seed(int(s))
+                try:
+                    res = self._augs[action].augment(text)
+                    out.append(res[0] if isinstance(res, list) and res else None)
+                    errors.append(None if out[-1] is not None else f"{action}: no output")
+                except Exception as e:  # nlpaug raises plain exceptions on odd inputs
+                    out.append(None)
+                    errors.append(f"{action}: {type(e).__name__}: {e}")
+        finally:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
+        return Generated(out, variants, errors)

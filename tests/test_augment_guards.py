@@ -1,0 +1,132 @@
+"""The guards every augmenter shares, with the real MiniLM model for drift."""
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+import numpy as np
+import polars as pl
+import pytest
+
+from dataforge.augment.base import AugmentOp, Generated
+from dataforge.engine.batch import run_chain
+from dataforge.ops.base import RunContext
+from dataforge.schema import conform
+
+
+class Scripted(AugmentOp):
+    """An augmenter whose outputs the test writes: parent text -> new text (None: a failure)."""
+
+    name = "scripted"
+    suffix: ClassVar[str] = "+s"
+    script: dict = None  # type: ignore[assignment]
+
+    def generate(self, texts, seeds, slots):
+        out = [self.script[t] for t in texts]
+        return Generated(out, ["v"] * len(texts), [None if o else "backend: timeout" for o in out])
+
+
+ORIG = [
+    "Write a short story about a brave little dog.",
+    "List three benefits of regular exercise.",
+    "Explain how photosynthesis works.",
+    "Summarise the article in 300 words.",
+    "Translate the sentence into French.",
+    "Name the capital of Japan.",
+]
+NEW = {
+    ORIG[0]: "Compose a short story about a courageous small dog.",  # paraphrase: kept
+    ORIG[1]: "LIST three benefits of regular exercise!",  # same after normalisation: copy
+    ORIG[2]: "The stock market closed lower on Friday after weak earnings.",  # unrelated: drift
+    ORIG[3]: "Summarise the article in a few words.",  # lost the number
+    ORIG[4]: None,  # the backend failed
+    ORIG[5]: "Name the capital of Japan?",  # only punctuation: copy
+}
+
+
+@pytest.fixture
+def df() -> pl.DataFrame:
+    return conform(pl.DataFrame({"instruction": ORIG, "output": [f"answer {i}" for i in range(6)],
+                                 "score_quality": [0.5] * 6}), source="t")
+
+
+def make(tmp_path, **params) -> Scripted:
+    op = Scripted(script=NEW, **params).bind(RunContext(out=tmp_path, seed=1))
+    op.ensure_setup()
+    return op
+
+
+@pytest.mark.slow
+def test_each_guard_gives_its_reason(df, tmp_path):
+    out = make(tmp_path, keep_numbers=True).process(df)
+    new = out.filter(pl.col("parent_id").is_not_null())
+    reasons = dict(zip(new["parent_id"], new["_reject"]))
+    by_text = {t: reasons[i] for t, i in zip(df["instruction"], df["id"])}
+    assert by_text[ORIG[0]] is None
+    assert by_text[ORIG[1]] == "copy: identical after normalisation"
+    assert by_text[ORIG[5]] == "copy: identical after normalisation"
+    assert by_text[ORIG[3]] == "constraint: lost number 300"
+    assert by_text[ORIG[4]] == "augment_failed: scripted: backend: timeout"
+    drift = by_text[ORIG[2]]
+    assert drift.startswith("drift: cosine ") and drift.endswith(" < 0.80")
+    cos = float(drift.split()[2])
+    assert cos < 0.5
+    detail = json.loads(new.filter(pl.col("_reject") == drift)["_reject_detail"][0])
+    assert detail == {"cosine": cos, "min_similarity": 0.8}
+    kept = new.filter(pl.col("_reject").is_null())
+    assert kept["score_quality"].is_null().all()  # the parent's scores do not describe the new text
+    assert kept["instruction"].to_list() == [NEW[ORIG[0]]]
+
+
+@pytest.mark.slow
+def test_threshold_and_switches(df, tmp_path):
+    new = make(tmp_path, min_similarity=None, keep_numbers=False).process(df) \
+        .filter(pl.col("parent_id").is_not_null())
+    assert set(new["_reject"].drop_nulls()) == {"copy: identical after normalisation",
+                                                 "augment_failed: scripted: backend: timeout"}
+    strict = make(tmp_path, min_similarity=0.99).process(df).filter(pl.col("parent_id").is_not_null())
+    assert strict.filter(pl.col("instruction") == NEW[ORIG[0]])["_reject"][0].startswith("drift: cosine 0.")
+
+
+@pytest.mark.slow
+def test_embeddings_are_cached_per_text(df, tmp_path):
+    from dataforge.embed import shared
+
+    op = make(tmp_path)
+    op.process(df)
+    emb = shared(None, tmp_path / "cache" / "embeddings")
+    before = emb.encoded
+    op.process(df)
+    assert emb.encoded == before  # the second pass computed nothing
+    assert list((tmp_path / "cache" / "embeddings").glob("emb-*.parquet"))
+
+
+@pytest.mark.slow
+def test_engine_accounting_counts_new_rows(df, tmp_path):
+    op = make(tmp_path)
+    kept, rejects, stats = run_chain(df, [op], ["aug"])
+    st = stats[0]
+    assert st.rows_in == 6 and st.rows_added == 6
+    assert kept.height == 6 + 1 and st.rows_rejected == 5
+    assert st.rows_in + st.rows_added == st.rows_out + st.rows_rejected
+    rej = pl.concat(rejects)
+    assert set(rej["operator"]) == {"scripted"} and rej["parent_id"].is_not_null().all()
+
+
+def test_duplicate_new_rows_are_rejected(tmp_path):
+    df = conform(pl.DataFrame({"instruction": ["Tell a joke.", "Tell me a joke."],
+                               "output": ["x", "x"]}), source="t")
+    op = Scripted(script={"Tell a joke.": "Please tell a joke.", "Tell me a joke.": "Please tell a joke."},
+                  min_similarity=None).bind(RunContext(seed=0))
+    new = op.process(df).filter(pl.col("parent_id").is_not_null())
+    assert sorted(new["_reject"].fill_null("kept").to_list()) == ["copy: duplicate of another row", "kept"]
+
+
+def test_seeds_do_not_depend_on_position():
+    from dataforge.augment.seeds import row_seeds
+
+    ids = pl.Series(["a", "b", "c"])
+    s1 = row_seeds(ids, 3, "eda")
+    s2 = row_seeds(ids.reverse(), 3, "eda")[::-1]
+    assert np.array_equal(s1, s2) and len(set(s1.tolist())) == 3
+    assert not np.array_equal(s1, row_seeds(ids, 4, "eda"))
