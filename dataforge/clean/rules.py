@@ -18,7 +18,9 @@ import yaml
 from dataforge.clean import repetition
 from dataforge.errors import ConfigError, MissingResourceError
 
-RULES_DIR = Path(__file__).resolve().parents[2] / "rules" / "filters"
+from dataforge.paths import RULES
+
+RULES_DIR = RULES / "filters"
 URL_OR_EMAIL = r"(?i)(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+"
 
 

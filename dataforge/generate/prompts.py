@@ -9,7 +9,7 @@ import yaml
 
 from dataforge.errors import ConfigError, MissingResourceError
 
-RULES = Path(__file__).resolve().parents[2] / "rules"
+from dataforge.paths import RULES
 
 
 def find(path: str) -> Path:

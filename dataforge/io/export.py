@@ -27,7 +27,9 @@ import polars as pl
 from dataforge.errors import ConfigError, MissingResourceError
 
 Export = Callable[[pl.DataFrame], pl.DataFrame]
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "rules" / "chat_templates"
+from dataforge.paths import RULES
+
+TEMPLATES_DIR = RULES / "chat_templates"
 _REGISTRY: dict[str, Callable[..., pl.DataFrame]] = {}
 
 

@@ -19,7 +19,7 @@ import yaml
 
 from dataforge.errors import ConfigError, InputError, MissingResourceError
 
-RULES = Path(__file__).resolve().parents[2] / "rules"
+from dataforge.paths import RULES
 CARD_TEMPLATES = Path(__file__).resolve().parents[1] / "report" / "templates"
 SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
                    (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B"))

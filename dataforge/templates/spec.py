@@ -19,7 +19,9 @@ import yaml
 from dataforge.errors import ConfigError
 from dataforge.templates import plain, sandbox
 
-RULES = Path(__file__).resolve().parents[2] / "rules" / "templates"
+from dataforge.paths import RULES as _ROOT
+
+RULES = _ROOT / "templates"
 PIECES = ("instruction", "input", "output")
 # variables every template may use besides the family's fields
 DERIVED = {"answer_choices", "label_id"}
