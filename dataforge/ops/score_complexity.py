@@ -1,0 +1,43 @@
+"""score_complexity: how demanding an instruction is (0 trivial .. 1 complex), DEITA-style."""
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+from dataforge.ops.base import MapOp, register
+from dataforge.score import heuristics as H
+from dataforge.score import judge as J
+from dataforge.score.rules import digest
+
+
+@register
+class ScoreComplexity(MapOp):
+    """Complexity of the instruction in [0, 1]: DEITA's expected score from an LLM, else rules.
+
+    With an LLM (`method: llm`, or `auto` when the run has --llm): DEITA's expected score
+    sum_k k * p(k) over the model's probabilities of "1".."6" (rules/prompts/judge_complexity.yaml),
+    mapped from [1, 6] to [0, 1]; a reply without log-probabilities falls back to the number
+    it contains, and a failed one to the heuristic. Without an LLM: a rule-based count of
+    length, constraints, reasoning words, clauses and context (rules/score/complexity.yaml)."""
+
+    name = "score_complexity"
+    method: Literal["auto", "heuristic", "llm"] = "heuristic"
+    llm: str | None = None  # backend spec for the judge; default: the run's --llm
+    inputs = ("instruction", "input")
+    outputs = ("score_complexity",)
+
+    def fingerprint_extra(self):
+        return digest(H.COMPLEXITY, J.prompt_file("complexity"))
+
+    def setup(self):
+        use = self.method == "llm" or (self.method == "auto" and bool(self.llm or self.ctx.llm))
+        self._judge = J.build(self, "complexity", None, "mean") if use else None
+
+    def map(self, df: pl.DataFrame) -> pl.DataFrame:
+        h = df.select(H.complexity_expr()).to_series().to_numpy()
+        if self._judge is not None:
+            judged = self._judge.scores(df).to_numpy(allow_copy=True).astype(np.float64)
+            h = np.where(np.isnan(judged), h, judged)
+        return df.with_columns(pl.Series("score_complexity", h, dtype=pl.Float64))

@@ -1,0 +1,34 @@
+"""score_quality: quality of the response (0 refusal, truncated, degenerate .. 1 fine)."""
+from __future__ import annotations
+
+import polars as pl
+
+from dataforge.ops.base import register
+from dataforge.score import heuristics as H
+from dataforge.score.judged import JudgedScore
+from dataforge.score.rules import load_yaml
+
+FT_COLUMN = "score_quality_ft"
+
+
+@register
+class ScoreQuality(JudgedScore):
+    """Quality of the response in [0, 1]: refusal, truncation, repetition, length fit.
+
+    Rule-based: refusal phrases, truncation, n-gram and line repetition, length fit per task
+    (rules/score/quality.yaml). When a `score_quality_ft` column (the fastText quality
+    classifier of the cleaning step) is present it is blended in with the weight
+    `blend.fasttext` of quality.yaml; an LLM judge ensemble may be blended on top."""
+
+    name = "score_quality"
+    aspect = "quality"
+    rules_files = (H.QUALITY,)
+    inputs = ("output", "task", "meta")
+
+    def heuristic(self, df: pl.DataFrame) -> pl.Series:
+        h = df.select(H.quality_expr()).to_series()
+        if FT_COLUMN not in df.columns:
+            return h
+        w = float(load_yaml(H.QUALITY).get("blend", {}).get("fasttext", 0.5))
+        ft = df[FT_COLUMN].cast(pl.Float64).clip(0.0, 1.0)
+        return pl.select(pl.coalesce(pl.lit((1 - w) * h + w * ft), pl.lit(h))).to_series()
