@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     except DataforgeError as e:
         print(f"dataforge: error: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # output piped into `head` and closed: not an error of ours
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("dataforge: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
