@@ -24,8 +24,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from dataforge import rulefiles
 from dataforge.errors import ConfigError
 from dataforge.io.shards import ShardSpec
 from dataforge.io.source import Source
@@ -48,12 +47,7 @@ def load(path: str | Path, *, overrides: dict | None = None) -> Pipeline:
 
 def loads(text: str, *, where: str = "<recipe>", base_dir: Path | None = None,
           overrides: dict | None = None) -> Pipeline:
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        at = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{where}{at}: YAML error: {getattr(e, 'problem', e)}") from None
+    doc = rulefiles.parse_yaml(text, where)
     if not isinstance(doc, dict):
         raise ConfigError(f"{where}: a recipe is a YAML mapping with `sources`, `pipeline`, `output`")
     _unknown(doc, TOP_KEYS, where)

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 import polars as pl
-import yaml
 
 from dataforge.clean import repetition
 from dataforge.errors import ConfigError, MissingResourceError
 
 from dataforge.paths import RULES
+from dataforge.rulefiles import parse_yaml
 
 RULES_DIR = RULES / "filters"
 URL_OR_EMAIL = r"(?i)(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+"
@@ -50,10 +50,7 @@ def load(name_or_path: str) -> tuple[list[Rule], str]:
     """Rules of a file and a digest of everything it reads (for checkpoint keys)."""
     path = resolve(name_or_path)
     text = path.read_text(encoding="utf-8")
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: YAML error: {e}") from None
+    doc = parse_yaml(text, str(path))
     if not isinstance(doc, dict) or not isinstance(doc.get("rules"), list):
         raise ConfigError(f"{path}: expected a mapping with a `rules:` list")
     rules, h = [], hashlib.sha256(text.encode())

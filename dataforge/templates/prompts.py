@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import polars as pl
-import yaml
 
 from dataforge.errors import ConfigError
 from dataforge.templates import plain
 from dataforge.templates.spec import RULES
+from dataforge.rulefiles import parse_yaml
 
 PROMPT_TYPES = ("zero_shot", "few_shot", "cot", "inversion")
 FORMATS = ("one_word", "json", "markdown")
@@ -57,10 +57,7 @@ class Wording:
 @lru_cache(maxsize=4)
 def _load(mtime: int) -> Wording:
     text = FILE.read_text(encoding="utf-8")
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{FILE}: YAML error: {e}") from None
+    doc = parse_yaml(text, str(FILE))
     return Wording(doc=doc or {}, digest=hashlib.sha256(text.encode()).hexdigest())
 
 

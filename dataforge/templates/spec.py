@@ -14,12 +14,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from dataforge.errors import ConfigError
 from dataforge.templates import plain, sandbox
 
 from dataforge.paths import RULES as _ROOT
+from dataforge.rulefiles import parse_yaml
 
 RULES = _ROOT / "templates"
 PIECES = ("instruction", "input", "output")
@@ -146,12 +146,7 @@ def _load(path_s: str, _mtime: int) -> Family:
     path = Path(path_s)
     text = path.read_text(encoding="utf-8")
     where = _rel(path)
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        at = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{where}{at}: YAML error: {getattr(e, 'problem', e)}") from None
+    doc = parse_yaml(text, where)
     if not isinstance(doc, dict) or "templates" not in doc:
         raise ConfigError(f"{where}: a template family is a mapping with `family`, `fields` and `templates`")
     _unknown(doc, FAMILY_KEYS, where)
