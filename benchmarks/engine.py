@@ -41,12 +41,12 @@ def generate(path: Path, n: int) -> None:
 def run_one(mode: str, src: str, engine: str) -> dict:
     t0 = time.perf_counter()
     if mode == "dataforge":
-        from dataforge import Pipeline, op
+        from dataforge import OutputSpec, Pipeline, op
 
         out = tempfile.mkdtemp()
         Pipeline([op("normalize"), op("length", field="output", min=20),
                   op("length", field="instruction", unit="words", min=3, max=100)],
-                 batch_size=50_000).run(src, out, engine=engine)
+                 batch_size=50_000, output=OutputSpec(report=False)).run(src, out, engine=engine)
         rows = json.loads((Path(out) / "manifest.json").read_text())["totals"]["rows_out"]
     else:  # reference: plain Polars, whole table in memory
         import polars as pl
