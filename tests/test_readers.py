@@ -114,3 +114,34 @@ def test_mapping_unknown_field_is_clear(tmp_path):
     src = Source(name="m", path=pl.DataFrame({"q": ["x"]}), map={"instruction": "question"})
     with pytest.raises(InputError, match="no field 'question'"):
         Pipeline([]).run(src, tmp_path / "out")
+
+
+def test_null_required_field_names_file_line_and_field(tmp_path):
+    p = tmp_path / "n.jsonl"
+    p.write_text('{"instruction": "a b c", "output": "ok"}\n\n{"instruction": null, "output": "x"}\n'
+                 '{"instruction": "d e f"}\n')
+    with pytest.raises(InputError, match=r"n\.jsonl:3: field 'instruction' is missing or null"):
+        Pipeline([]).run(str(p), tmp_path / "o")
+    res = Pipeline([]).run(Source(name="n", path=str(p), on_error="quarantine"), tmp_path / "q")
+    t = res.manifest["totals"]
+    assert (t["rows_in"], t["rows_out"], t["rows_rejected"]) == (3, 1, 2)
+    assert res.manifest["stages"][0]["rejected_by_reason"] == {"missing field": 2}
+    rej = pl.read_parquet(tmp_path / "q" / "rejects" / "00-read.parquet")
+    assert sorted(json.loads(d)["line"] for d in rej["detail"]) == [3, 4]
+    assert set(rej["reason"]) == {"missing field: instruction", "missing field: output"}
+
+
+def test_nested_value_where_text_is_expected(tmp_path):
+    from dataforge.errors import SchemaError
+
+    p = tmp_path / "l.jsonl"
+    p.write_text('{"instruction": ["a", "b"], "output": "x"}\n')
+    with pytest.raises(SchemaError, match="field 'instruction' must be text, got List"):
+        Pipeline([]).run(str(p), tmp_path / "o")
+
+
+def test_parquet_errors_name_the_row(tmp_path):
+    p = tmp_path / "b.parquet"
+    pl.DataFrame({"instruction": ["a b c", "d e f"], "output": ["x", None]}).write_parquet(p)
+    with pytest.raises(InputError, match=r"b\.parquet:2: field 'output'"):
+        Pipeline([]).run(str(p), tmp_path / "o")

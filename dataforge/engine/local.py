@@ -134,7 +134,7 @@ class LocalEngine:
         rejects = []
         if b.bad:
             rejects.append(B.bad_lines_frame(b.bad, stage=st.name, source=src.name))
-            st.rejected_by_reason = {"parse_error": len(b.bad)}
+            st.rejected_by_reason = B.count_reasons(rejects[0].rename({"reason": B.REJECT}))
         df = conform(b.rows, source=src.name, defaults={"source": src.name}, keep=src.keep) \
             if b.rows.width else b.rows
         kept, rej, op_stats = B.run_chain(df, src.ops, names)

@@ -33,6 +33,13 @@ class Batch:
     rows: pl.DataFrame
     bad: list[dict] = field(default_factory=list)  # {"file", "line", "error", "raw"}
     read: int = 0  # input records consumed (good + bad)
+    file: str | None = None  # where the rows came from, for error messages
+    lines: list[int] | None = None  # line (JSONL, CSV), item (JSON) or row (Parquet) of each good row
+
+    def where(self, i: int) -> str:
+        """'data.jsonl:12' for good row i (or the best we know)."""
+        line = self.lines[i] if self.lines is not None and i < len(self.lines) else None
+        return f"{self.file or '<table>'}" + (f":{line}" if line is not None else f" row {i + 1}")
 
 
 def detect_format(path: str) -> str:
@@ -136,11 +143,12 @@ def _parse_jsonl_chunk(path: str, chunk: list[tuple[int, bytes]], on_error: str)
         df = pl.read_ndjson(io.BytesIO(b"".join(r if r.endswith(b"\n") else r + b"\n" for _, r in chunk)),
                             infer_schema_length=None)
         if df.height == len(chunk):
-            return Batch(df, [], len(chunk))
+            return Batch(df, [], len(chunk), path, [n for n, _ in chunk])
     except Exception:  # noqa: BLE001 - any parse problem: find the line below
         pass
     rows: list[dict] = []
     bad: list[dict] = []
+    good_lines: list[int] = []
     for lineno, raw in chunk:
         try:
             obj = json.loads(raw)
@@ -154,8 +162,9 @@ def _parse_jsonl_chunk(path: str, chunk: list[tuple[int, bytes]], on_error: str)
                         "raw": raw.decode("utf-8", "replace").rstrip("\r\n")[:10_000]})
             continue
         rows.append(obj)
+        good_lines.append(lineno)
     where = f"{path} (lines {chunk[0][0]}-{chunk[-1][0]})"
-    return Batch(_rows_to_frame(rows, where) if rows else pl.DataFrame(), bad, len(chunk))
+    return Batch(_rows_to_frame(rows, where) if rows else pl.DataFrame(), bad, len(chunk), path, good_lines)
 
 
 def _iter_json_array(path: str, batch_size: int, on_error: str) -> Iterator[Batch]:
@@ -173,15 +182,16 @@ def _iter_json_array(path: str, batch_size: int, on_error: str) -> Iterator[Batc
         raise InputError(f"{path}: expected a JSON array of objects, got {type(data).__name__}")
     for start in range(0, len(data), batch_size):
         chunk = data[start:start + batch_size]
-        good, bad = [], []
+        good, bad, items = [], [], []
         for i, obj in enumerate(chunk, start=start):
             if isinstance(obj, dict):
                 good.append(obj)
+                items.append(i + 1)
             elif on_error == "quarantine":
                 bad.append({"file": path, "line": i + 1, "error": "not a JSON object", "raw": json.dumps(obj)[:10_000]})
             else:
                 raise InputError(f"{path}: item {i + 1} is not a JSON object") from None
-        yield Batch(_rows_to_frame(good, path) if good else pl.DataFrame(), bad, len(chunk))
+        yield Batch(_rows_to_frame(good, path) if good else pl.DataFrame(), bad, len(chunk), path, items)
 
 
 # -- CSV / Parquet / tables ---------------------------------------------------------
@@ -204,6 +214,7 @@ def _iter_csv(path: str, batch_size: int, sep: str) -> Iterator[Batch]:
                                 convert_options=conv, read_options=pacsv.ReadOptions(block_size=1 << 22))
         pending: list = []
         n = 0
+        line = 2  # after the header (quoted newlines inside fields would shift this)
         for rb in reader:
             pending.append(rb)
             n += rb.num_rows
@@ -212,10 +223,11 @@ def _iter_csv(path: str, batch_size: int, sep: str) -> Iterator[Batch]:
                 df = pl.from_arrow(table.slice(0, batch_size))
                 rest = table.slice(batch_size)
                 pending, n = rest.to_batches(), rest.num_rows
-                yield Batch(df, [], df.height)
+                yield Batch(df, [], df.height, path, list(range(line, line + df.height)))
+                line += df.height
         if n:
             df = pl.from_arrow(pa.Table.from_batches(pending))
-            yield Batch(df, [], df.height)
+            yield Batch(df, [], df.height, path, list(range(line, line + df.height)))
     except (pa.ArrowInvalid, UnicodeDecodeError) as e:
         raise InputError(f"{path}: cannot parse CSV: {e}") from None
 
@@ -227,9 +239,11 @@ def _iter_parquet(path: str, batch_size: int) -> Iterator[Batch]:
         pf = pq.ParquetFile(path)
     except Exception as e:
         raise InputError(f"{path}: not a readable Parquet file: {e}") from None
+    row = 1
     for rb in pf.iter_batches(batch_size=batch_size):
         df = pl.from_arrow(rb)
-        yield Batch(df, [], df.height)
+        yield Batch(df, [], df.height, path, list(range(row, row + df.height)))
+        row += df.height
 
 
 def _iter_table(table: Any, batch_size: int) -> Iterator[Batch]:

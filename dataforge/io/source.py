@@ -15,6 +15,7 @@ import polars as pl
 
 from dataforge.errors import ConfigError, InputError
 from dataforge.io import read
+from dataforge.io.check import check_batch
 
 _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -73,10 +74,11 @@ class Source:
                 if left <= 0:
                     return
                 if b.rows.height > left:
-                    b = read.Batch(b.rows.head(left), b.bad, left + len(b.bad))
+                    b = read.Batch(b.rows.head(left), b.bad, left + len(b.bad), b.file,
+                                   b.lines[:left] if b.lines is not None else None)
                 left -= b.rows.height
             b.rows = self.apply_mapping(b.rows)
-            yield b
+            yield check_batch(b, self.name, self.on_error == "quarantine")
 
     def apply_mapping(self, df: pl.DataFrame) -> pl.DataFrame:
         exprs = []
