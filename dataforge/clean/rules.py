@@ -169,7 +169,8 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     ends_ok = last.str.contains(end_re) | last.str.contains(r"^\s*([-*•#]|\d+[.)])\s")
     long_ = (t.str.count_matches(r"\S+") >= rule.get("min_words", 20)) & \
             (last.str.count_matches(r"\S+") >= rule.get("min_last_line_words", 8))
-    code = t.str.contains(r"(?m)^(\t| {2,})\S|```")  # indented lines: code, not prose
+    # indented lines, fences, or lines ending in braces/semicolons or opening comments: code, not prose
+    code = t.str.contains(r"(?m)^(\t| {2,})\S|```|[{};]\s*$|^\s*(//|#|/\*)")
     prose = (ok_frac >= rule.get("min_ended_lines", 0.5)) & ~code
     return pl.when(long_ & prose & ~ends_ok).then(_fmt(rule, f"{f} ends mid-sentence: '…{{}}'", last.str.slice(-30)))
 

@@ -10,7 +10,7 @@ from dataforge.ops.base import FilterOp, MapOp, param, register
 
 @register
 class Normalize(MapOp):
-    """Unicode NFKC, strip, collapse runs of spaces/tabs (newlines kept: they carry structure)."""
+    """Unicode NFKC, collapse runs of blanks inside lines, trim; newlines and indentation kept."""
 
     name = "normalize"
     fields: list[str] = param(default_factory=lambda: ["instruction", "input", "output"])
@@ -28,7 +28,12 @@ class Normalize(MapOp):
             e = pl.col(f)
             if self.form != "none":
                 e = e.str.normalize(self.form)
-            e = e.str.replace_all(r"[ \t\u00a0]+", " ").str.replace_all(r" *\n *", "\n").str.strip_chars()
+            # collapse runs of blanks inside lines and drop trailing blanks, but keep each
+            # line's indentation: it is the structure of code and nested lists
+            e = (e.str.replace_all(r"(\S)[ \t\u00a0]{2,}", "${1} ")
+                 .str.replace_all(r"[ \t\u00a0]+\n", "\n")
+                 .str.strip_chars_end()
+                 .str.strip_chars_start("\n\r"))
             exprs.append(e.alias(f))
         return df.with_columns(exprs)
 
