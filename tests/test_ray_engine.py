@@ -289,3 +289,46 @@ def test_llm_operators_get_a_gpu_per_actor_only_on_gpu_clusters():
     assert resources_of(op, {"CPU": 8}) == {}
     assert resources_of(UsesLlm(llm="hf:/models/tiny"), {"CPU": 8, "GPU": 2}) == {}
     assert resources_of(NeedsGpu(), {"CPU": 8}) == {"num_gpus": 1}
+
+
+# -- the completion cache shared by LLM actors --------------------------------------------
+
+def _fill_cache(cache_dir: str, worker: int, rounds: int) -> int:
+    """One actor's traffic: its own prompts and prompts every worker asks, in small batches."""
+    from dataforge.llm.base import Sampling
+    from dataforge.llm.cache import CachedLLM
+    from dataforge.testing.scripted import ScriptedLLM
+
+    llm = CachedLLM(ScriptedLLM(lambda p, s: f"answer to {p}"), cache_dir)
+    s = Sampling(max_tokens=4, seed=1)
+    for r in range(rounds):
+        batch = [f"w{worker} r{r} p{k}" for k in range(20)] + [f"shared r{r} p{k}" for k in range(5)]
+        assert [x.completions[0].text for x in llm.generate(batch, s)] == [f"answer to {p}" for p in batch]
+    llm.close()
+    return llm.misses
+
+
+def test_completion_cache_takes_writes_from_many_processes(tmp_path):
+    """OUT/cache/llm is one SQLite file that every LLM actor opens: WAL lets readers run
+    beside the writer, and the busy timeout makes concurrent writers wait, not fail."""
+    import sqlite3
+
+    from dataforge.llm.base import Sampling
+    from dataforge.llm.cache import CachedLLM
+    from dataforge.testing.scripted import ScriptedLLM
+
+    fill = ray.remote(num_cpus=0.5)(_fill_cache)
+    workers, rounds = 4, 30
+    misses = ray.get([fill.remote(str(tmp_path), w, rounds) for w in range(workers)])
+    assert sum(misses) >= workers * rounds * 20  # every private prompt was asked once
+    db = sqlite3.connect(tmp_path / "completions.sqlite")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("SELECT count(*) FROM c").fetchone()[0] == workers * rounds * 20 + rounds * 5
+
+    def refuse(p, s):
+        raise AssertionError(f"not cached: {p}")
+
+    again = CachedLLM(ScriptedLLM(refuse), tmp_path)  # everything answers from the cache
+    res = again.generate([f"w3 r{rounds - 1} p7", "shared r0 p4"], Sampling(max_tokens=4, seed=1))
+    assert [r.completions[0].text for r in res] == ["answer to w3 r29 p7", "answer to shared r0 p4"]
+    assert again.misses == 0

@@ -34,6 +34,7 @@ from dataforge.engine import batch as B
 from dataforge.engine.local import LocalEngine, StageDir
 from dataforge.engine.plan import Stage
 from dataforge.errors import DataforgeError, MissingResourceError
+from dataforge.io import atomic
 from dataforge.io.read import Batch
 from dataforge.io.source import Source
 from dataforge.ops.base import Operator, RunContext
@@ -84,6 +85,11 @@ class RayEngine(LocalEngine):
         items = [{"i": i, "path": str(p)} for i, p in enumerate(prev.parts()) if not sdir.committed(i)]
         if items:
             self.map_parts(items, SegmentJob(self.root, stage), stage.ops)
+        # asked of the driver's copies, as the local engine asks its own: what a map operator
+        # reports is known from its parameters (its model, licence), not from worker state
+        metrics = {n: m for op, n in zip(stage.ops, stage.names) if (m := op.report_metrics())}
+        if metrics:
+            atomic.write_json(sdir.path / "metrics.json", metrics)
         return sdir.finish()
 
     # -- global -----------------------------------------------------------------
@@ -123,8 +129,10 @@ class RayEngine(LocalEngine):
         if gpus:
             kw["num_gpus"] = gpus
         if gpus or any(needs_actor(op) for op in ops):
-            # setup() once per actor, not once per part
-            kw["compute"] = ray.data.ActorPoolStrategy(min_size=1, max_size=slots)
+            # setup() once per actor, not once per part. A fixed pool, started at once: the
+            # number of parts is known, and a growing pool starts its next actor only after
+            # the first is ready (imports and model loads take seconds)
+            kw["compute"] = ray.data.ActorPoolStrategy(size=slots)
             ds = ds.map_batches(PartWorker, fn_constructor_kwargs={"job": job}, **kw)
         else:
             kw["compute"] = ray.data.TaskPoolStrategy(size=slots)
