@@ -74,7 +74,7 @@ def bench_rouge(sizes=(10_000, 50_000), sample=300) -> None:
               f"agree {agree}/{len(picks)}  exact LCS checks {idx.lcs_computed}")
 
 
-def bench_engine(model: str | None, n: int, max_tokens: int) -> None:
+def bench_engine(model: str | None, n: int, max_tokens: int, repeats: int) -> None:
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
     try:
@@ -84,6 +84,7 @@ def bench_engine(model: str | None, n: int, max_tokens: int) -> None:
               "(use .venv-vllm/bin/python, see docs/generation.md)")
         return
     from dataforge.llm.throughput import compare
+    from dataforge.llm.vllm import VLLM
 
     opts = {}
     if model is None:
@@ -91,11 +92,16 @@ def bench_engine(model: str | None, n: int, max_tokens: int) -> None:
 
         model = str(build_tiny_causal_lm(Path(tempfile.mkdtemp()) / "tiny"))
         opts = {"enforce_eager": True, "dtype": "float32", "max_model_len": 1024}
+    ours = VLLM(model, **opts)  # one engine for both modes
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
     for chat in (False, True):
-        r = compare(model, n_prompts=n, max_tokens=max_tokens, chat=chat, **opts)
+        r = compare(model, n_prompts=n, max_tokens=max_tokens, chat=chat, repeats=repeats, ours=ours)
         kind = "chat" if chat else "generate"
-        print(f"vllm {kind:8}: raw {r['tokens_per_s']['raw']:9.0f} tok/s  dataforge "
-              f"{r['tokens_per_s']['dataforge']:9.0f} tok/s  ratio {r['ratio']:.3f}")
+        tps, share = r["tokens_per_s"], r["engine_share"]
+        print(f"vllm {kind:8}: raw {tps['raw']:8.0f} tok/s | dataforge {tps['dataforge']:8.0f} tok/s "
+              f"ratio {r['ratio']:.3f} | +cache {tps['dataforge+cache']:8.0f} tok/s ratio {r['ratio_cached']:.3f} "
+              f"| time inside vLLM: {share['dataforge']:.4f} / {share['dataforge+cache']:.4f} of the layer's call")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 def main() -> None:
@@ -105,6 +111,7 @@ def main() -> None:
     ap.add_argument("--model")
     ap.add_argument("--prompts", type=int, default=256)
     ap.add_argument("--max-tokens", type=int, default=64)
+    ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--sizes", default="10000,50000")
     a = ap.parse_args()
     if not (a.rouge or a.engine):
@@ -112,7 +119,7 @@ def main() -> None:
     if a.rouge:
         bench_rouge(tuple(int(s) for s in a.sizes.split(",")))
     if a.engine:
-        bench_engine(a.model, a.prompts, a.max_tokens)
+        bench_engine(a.model, a.prompts, a.max_tokens, a.repeats)
 
 
 if __name__ == "__main__":

@@ -119,7 +119,7 @@ def test_respond_fills_outputs_n2_and_rejects_failures(tmp_path):
 
     for_op.use("scripted:resp", ScriptedLLM(answer))
     df = pl.DataFrame({"instruction": ["Say hi.", "please fail", "Done already.", "sys test"],
-                       "output": ["", "", "kept", None], "system": [None, None, None, "Be brief."]})
+                       "output": ["", "", "kept", ""], "system": [None, None, None, "Be brief."]})
     op = create("respond", {"n": 2, "llm": "scripted:resp"})
     res, kept, rej = _run([op], Source(name="t", path=df), tmp_path)
     assert kept.filter(pl.col("instruction") == "Done already.")["output"].to_list() == ["kept"]

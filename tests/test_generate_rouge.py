@@ -52,3 +52,16 @@ def test_scores_above_threshold_are_exact():
     assert i == 0 and abs(score - rouge_l(tokenize("Write a short poem about the sea at night"),
                                           tokenize("Write a short poem about the sea at dawn"))) < 1e-12
     assert idx.is_novel("Explain how vaccines train the immune system")
+
+
+def test_index_equals_naive_loop_with_repeated_words():
+    # few distinct words, many repeats: the vectorised multiset-overlap bound must stay exact
+    rng = random.Random(1)
+    vocab = [f"w{i}" for i in range(12)] + [f"rare{i}" for i in range(1500)]
+    texts = [" ".join(rng.choice(vocab[:12]) if rng.random() < 0.8 else rng.choice(vocab)
+                      for _ in range(rng.randint(1, 14))) for _ in range(500)]
+    for thr in (0.7, 0.4):
+        idx = NoveltyIndex(thr)
+        got = [idx.add_if_novel(t)[0] for t in texts]
+        assert got == _naive(texts, thr)
+        assert 0 < sum(got) < len(texts)

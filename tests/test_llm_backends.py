@@ -2,7 +2,7 @@
 import pytest
 
 from dataforge.errors import ConfigError
-from dataforge.llm import Sampling, from_spec, parse_spec
+from dataforge.llm import Completion, Result, Sampling, from_spec, parse_spec
 from dataforge.llm.cache import CachedLLM
 from dataforge.testing.scripted import ScriptedLLM
 
@@ -35,6 +35,22 @@ def test_cache_answers_repeats_and_keys_on_sampling(tmp_path):
     assert again.generate(["new"], Sampling())[0].error
 
 
+def test_structured_check_is_the_same_for_every_backend():
+    from dataforge.llm.structured import enforce
+
+    schema = {"type": "object", "properties": {"a": {"type": "integer", "minimum": 1}}, "required": ["a"]}
+    s = Sampling(n=2, json_schema=schema)
+    good = Result([Completion('{"a": 2}', "stop"), Completion(' {"a": 5} ', "stop")])
+    res = enforce([good, Result([Completion('{"a": 2}', "stop"), Completion('{"a": 0}', "stop")]),
+                   Result([Completion('{"a": 1', "length")]), Result(error="boom")], s, "hf")
+    assert res[0] is good
+    assert res[1].error.startswith("hf: json_schema: reply does not match the JSON schema at a:")
+    assert "not JSON (cut by the length limit)" in res[2].error
+    assert res[3].error == "boom"
+    bad = [Result([Completion("nope", "stop")])]
+    assert enforce(bad, Sampling(), "hf") is bad  # no schema: untouched
+
+
 @pytest.mark.slow
 def test_hf_backend_generate_chat_choice_stop_seed():
     from dataforge.testing.tiny_models import shared_tiny_causal_lm
@@ -60,3 +76,13 @@ def test_hf_backend_generate_chat_choice_stop_seed():
     for r in stopped:
         t = r.completions[0]
         assert "e" not in t.text and "a" not in t.text
+    # json_schema is checked, not constrained: the random model's free text fails with the reason
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
+    js = llm.generate(["JSON:"] * 2, Sampling(json_schema=schema, max_tokens=8, temperature=0.0))
+    assert all(not r.ok and r.error.startswith("hf: json_schema: reply is not JSON") for r in js)
+    # a special-token stop ends the row with finish "stop" (the text never shows special tokens);
+    # this random model repeats the special token it was given, so without the stop it runs to the limit
+    special = ["hello <|start_header_id|>"]
+    assert llm.generate(special, Sampling(max_tokens=6, temperature=0.0))[0].completions[0].finish_reason == "length"
+    c = llm.generate(special, Sampling(max_tokens=6, temperature=0.0, stop=("<|start_header_id|>",)))[0].completions[0]
+    assert (c.finish_reason, c.text) == ("stop", "")

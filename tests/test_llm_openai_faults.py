@@ -45,6 +45,10 @@ class Fake(BaseHTTPRequestHandler):
             return self._send(200, b"<html>not json</html>")
         if "bad request" in text:
             return self._send(400, b'{"error": "bad"}')
+        if text.startswith("json:"):  # a server that ignores the schema: the reply is the text after "json:"
+            reply = text[5:]
+            return self._send(200, json.dumps({"choices": [{"index": 0, "finish_reason": "stop", "message": {
+                "role": "assistant", "content": reply}}]}).encode())
         choices = [{"index": i, "finish_reason": "stop",
                     **({"message": {"role": "assistant", "content": f"re: {text} #{i}"}} if "messages" in body
                        else {"text": f"re: {text} #{i}"})} for i in range(body.get("n", 1))]
@@ -107,3 +111,16 @@ def test_pipeline_rejects_failures_accounting_holds_key_never_written(server, tm
     for p in (tmp_path / "out").rglob("*"):
         if p.is_file():
             assert SECRET.encode() not in p.read_bytes(), p
+
+
+def test_replies_that_miss_the_json_schema_fail_with_the_reason(server):
+    llm = from_spec(f"openai:{server}@m?structured=none", max_retries=0)
+    schema = {"type": "object", "properties": {"score": {"type": "integer"}}, "required": ["score"]}
+    items = ['json:{"score": 3}', 'json:{"score": "high"}', "json:not json", 'json:{"other": 1}']
+    res = llm.chat([[{"role": "user", "content": t}] for t in items], Sampling(json_schema=schema))
+    assert res[0].ok and json.loads(res[0].completions[0].text) == {"score": 3}
+    assert "openai: json_schema: reply does not match the JSON schema at score" in res[1].error
+    assert "reply is not JSON" in res[2].error
+    assert "'score' is a required property" in res[3].error
+    free = llm.chat([[{"role": "user", "content": "json:not json"}]], Sampling())  # no schema: no check
+    assert free[0].ok

@@ -70,7 +70,11 @@ def test_offline_engine_backend_and_recipes(tiny, tmp_path):
     assert r["prompt_tokens"] > 0
     assert r["chat_ok"] and all(0 < n <= 8 for n in r["chat_logprobs"])
     assert set(r["choice"]) <= {"Yes", "No"}  # structured output: a choice
-    assert all(j.lstrip().startswith("{") for j in r["json"])  # structured output: JSON schema
+    # structured output: constrained JSON that matches; JSON cut by max_tokens fails with the reason
+    assert [json.loads(j["text"])["a"] in ("yes", "no") and j["finish"] == "stop" for j in r["json"]] == [True, True]
+    assert r["json_cut"].startswith("vllm: json_schema: reply is not JSON (cut by the length limit)")
+    # special-token stop strings also go to vLLM as token ids (it matches strings on text without them)
+    assert r["stop_ids"] == [r["special_ids"]["<|start_header_id|>"]]
     assert all("e" not in s for s in r["stop"])
     (si_run, ev_run) = r["recipes"]
     for run in (si_run, ev_run):
@@ -81,6 +85,17 @@ def test_offline_engine_backend_and_recipes(tiny, tmp_path):
     assert ev_stage["rows_added"] == 16 and ev_stage["rows_out"] + ev_stage["rows_rejected"] == 24
     rej = pl.concat([pl.read_parquet(p) for p in (tmp_path / "out-evol" / "rejects").glob("*.parquet")])
     assert rej["reason"].null_count() == 0
+    # Magpie on the same engine: 12 queries from the llama3 pre-query template, each kept and
+    # answered or rejected with a rule (never an engine error)
+    mp = r["magpie"]
+    assert mp["totals"]["balanced"]
+    mp_stage = next(s for s in mp["stages"] if s["name"] == "magpie")
+    assert mp_stage["rows_added"] == 12 and mp_stage["rows_out"] + mp_stage["rows_rejected"] == 13
+    assert len(mp["kept"]) == mp_stage["rows_out"] - 1 >= 1
+    assert all(k["instruction"].strip() and k["output"].strip() for k in mp["kept"])
+    assert json.loads(mp["kept"][0]["meta"])["template"] == "llama3"
+    allowed = {"truncated", "truncated_response", "duplicate_instruction", "empty_instruction", "empty_response"}
+    assert {x.split(":")[0] for x in mp["reasons"]} <= allowed, mp["reasons"]
 
 
 def _free_port() -> int:
@@ -99,7 +114,8 @@ def test_openai_backend_against_vllm_server(tiny, tmp_path):
     log = open(tmp_path / "server.log", "w")
     proc = subprocess.Popen([str(VPY), "-m", "vllm.entrypoints.openai.api_server", "--model", str(tiny),
                              "--host", "127.0.0.1", "--port", str(port), "--enforce-eager", "--dtype", "float32",
-                             "--max-model-len", "1024", "--served-model-name", "tiny"],
+                             "--max-model-len", "1024", "--served-model-name", "tiny",
+                             "--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}'],
                             env=_env(tmp_path), cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}/v1"
@@ -124,6 +140,10 @@ def test_openai_backend_against_vllm_server(tiny, tmp_path):
         assert gen[0].ok and gen[0].completions[0].finish_reason in ("stop", "length")
         pick = llm.generate(["Answer:"] * 2, Sampling(choice=("Yes", "No"), temperature=0.0))
         assert {r.completions[0].text for r in pick} <= {"Yes", "No"}
+        schema = {"type": "object", "properties": {"a": {"enum": ["yes", "no"]}}, "required": ["a"]}
+        js = llm.chat([[{"role": "user", "content": "JSON please"}]], Sampling(json_schema=schema, max_tokens=16, temperature=0.0))
+        assert js[0].ok, js[0].error  # the server constrains it; our check agrees
+        assert json.loads(js[0].completions[0].text)["a"] in ("yes", "no")
         df = pl.DataFrame({"instruction": ["Name a color.", "Name a fruit.", "Name a tree."], "output": ["", "", ""]})
         res = Pipeline([create("respond", {"reject_truncated": False, "sampling": {"max_tokens": 8}})]).run(
             Source(name="t", path=df), out=tmp_path / "out", llm=f"openai:{url}@tiny")

@@ -48,6 +48,27 @@ def rouge_l(a: list, b: list) -> float:
     return 2.0 * lcs_len(a, b) / (len(a) + len(b))
 
 
+class _Grow:
+    """An append-only numpy array with amortised doubling (no O(n) copy per added document)."""
+
+    def __init__(self, dtype):
+        self.buf = np.zeros(1024, dtype=dtype)
+        self.n = 0
+
+    def extend(self, values) -> None:
+        k = len(values)
+        if self.n + k > len(self.buf):
+            new = np.zeros(max(2 * len(self.buf), self.n + k), dtype=self.buf.dtype)
+            new[: self.n] = self.buf[: self.n]
+            self.buf = new
+        self.buf[self.n: self.n + k] = values
+        self.n += k
+
+    @property
+    def view(self) -> np.ndarray:
+        return self.buf[: self.n]
+
+
 class NoveltyIndex:
     """Instructions kept so far; `max_similarity` / `add_if_novel` answer like the naive loop."""
 
@@ -55,8 +76,15 @@ class NoveltyIndex:
         self.threshold = threshold
         self._vocab: dict[str, int] = {}
         self._docs: list[list[int]] = []
-        self._lens: list[int] = []
         self._postings: dict[int, list[int]] = {}
+        # per document, in numpy for the vectorised overlap bound: length, and its distinct
+        # tokens with their counts as one flat array (`_start`/`_end`: each document's run)
+        self._lens = _Grow(np.int64)
+        self._start = _Grow(np.int64)
+        self._end = _Grow(np.int64)
+        self._tok = _Grow(np.int64)
+        self._cnt = _Grow(np.int64)
+        self._qcount = np.zeros(1024, dtype=np.int64)  # scratch: query token counts by token id
         self.lcs_computed = 0  # how many exact checks ran (benchmarks report it)
 
     def __len__(self) -> int:
@@ -79,8 +107,13 @@ class NoveltyIndex:
         ids = self._ids(toks, grow=True)
         d = len(self._docs)
         self._docs.append(ids)
-        self._lens.append(len(ids))
-        for t in set(ids):
+        self._lens.extend([len(ids)])
+        counts = Counter(ids)
+        self._start.extend([self._tok.n])
+        self._tok.extend(list(counts))
+        self._cnt.extend(list(counts.values()))
+        self._end.extend([self._tok.n])
+        for t in counts:
             self._postings.setdefault(t, []).append(d)
 
     def max_similarity(self, text_or_tokens: str | list[str], stop_above: bool = True) -> tuple[float, int | None]:
@@ -112,16 +145,31 @@ class NoveltyIndex:
         if not lists:
             return 0.0, None
         cand = np.unique(np.concatenate([np.asarray(p, dtype=np.int64) for p in lists]))
-        lens = np.asarray(self._lens, dtype=np.int64)[cand]
-        cand = cand[(lens > lo - 1e-9) & (lens < hi + 1e-9)]
+        lens = self._lens.view[cand]
+        keep = (lens > lo - 1e-9) & (lens < hi + 1e-9)
+        cand, lens = cand[keep], lens[keep]
+        if len(cand) == 0:
+            return 0.0, None
+        # multiset overlap |a ∩ b| of every candidate at once: gather each candidate's
+        # (token, count) run, take min(count in b, count in a), sum per candidate
+        if len(self._qcount) < len(self._vocab):
+            self._qcount = np.zeros(2 * len(self._vocab), dtype=np.int64)
+        q_ids = np.fromiter((t for t in counts if t >= 0), dtype=np.int64)
+        self._qcount[q_ids] = [counts[t] for t in q_ids.tolist()]
+        starts = self._start.view[cand]
+        ends = self._end.view[cand]
+        runs = ends - starts
+        offsets = np.cumsum(runs) - runs
+        pos = np.arange(int(runs.sum())) - np.repeat(offsets - starts, runs)
+        shared = np.minimum(self._cnt.view[pos], self._qcount[self._tok.view[pos]])
+        overlap = np.add.reduceat(shared, offsets) if len(shared) else np.zeros(len(cand), np.int64)
+        self._qcount[q_ids] = 0
+        # even a full-overlap LCS could not exceed thr: skip those
+        cand = cand[2 * overlap > thr * (la + lens)]
         best, best_i = 0.0, None
         for d in cand.tolist():
             b = self._docs[d]
             lb = len(b)
-            bc = Counter(b)
-            overlap = sum(min(n, bc.get(t, 0)) for t, n in counts.items())
-            if 2 * overlap <= thr * (la + lb):  # even a full-overlap LCS could not exceed thr
-                continue
             self.lcs_computed += 1
             f = 2.0 * lcs_len(a, b) / (la + lb)
             if f > best:

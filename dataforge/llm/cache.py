@@ -33,7 +33,8 @@ class CachedLLM(LLM):
         self.backend = llm.backend
         self.path = Path(cache_dir) / "completions.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        # several processes (Ray actors) may write this file: wait for the lock, don't fail
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS c (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
         self._lock = threading.Lock()

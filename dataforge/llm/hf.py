@@ -1,8 +1,9 @@
 """transformers backend: batched `generate` for small models on CPU or GPU.
 
 Stop strings, presence penalty and top-k logprobs are supported; `choice` is answered by
-scoring each choice's log-likelihood (exact, no free text); `json_schema` is not enforced
-here (the operator's parser validates the text and rejects what does not parse).
+scoring each choice's log-likelihood (exact, no free text); `json_schema` is not constrained
+during decoding but checked after it: an item whose reply does not parse as JSON or does not
+match the schema fails with the reason (dataforge/llm/structured.py), as in the other backends.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from dataforge.errors import MissingResourceError
 from dataforge.llm.base import LLM, Chat, Completion, Result, Sampling
 from dataforge.llm.stops import cut_at_stop
+from dataforge.llm.structured import enforce
 
 
 class HFLLM(LLM):
@@ -79,7 +81,7 @@ class HFLLM(LLM):
                 out = [Result(error=f"hf backend: {type(e).__name__}: {e}") for _ in chunk]
             for i, r in zip(idx, out):
                 results[i] = r
-        return results  # type: ignore[return-value]
+        return enforce(results, sampling, "hf")  # type: ignore[arg-type]
 
     def _generate_batch(self, chunk: list[str], s: Sampling, add_special: bool) -> list[Result]:
         import torch
@@ -95,6 +97,13 @@ class HFLLM(LLM):
             kw.update(do_sample=True, temperature=s.temperature, top_p=s.top_p)
         else:
             kw.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        # special-token stops (Magpie's "<|start_header_id|>", ...) end a row like EOS: decoding
+        # skips special tokens, so the text alone would not show the stop and say "length"
+        eos = _eos_ids(model, tok)
+        special_stops = {i for t, i in tok.get_added_vocab().items() if t in s.stop}
+        if special_stops - eos:
+            eos |= special_stops
+            kw["eos_token_id"] = sorted(eos)
         if s.stop:
             kw.update(stop_strings=list(s.stop), tokenizer=tok)
         if s.presence_penalty:
@@ -104,7 +113,6 @@ class HFLLM(LLM):
         with torch.no_grad():
             out = model.generate(**enc, **kw)
         gen = out.sequences[:, plen:].tolist()
-        eos = _eos_ids(model, tok)
         prompt_lens = enc["attention_mask"].sum(dim=1).tolist()
         results = []
         for b in range(len(chunk)):

@@ -9,7 +9,8 @@ logs, cache keys or error messages.
 
 Structured output: `structured="vllm"` (default) sends vLLM's `structured_outputs`
 (json / choice); `"openai"` sends `response_format` json_schema (chat only); `"none"` sends
-nothing and leaves validation to the operator's parser.
+nothing. In every mode a reply that does not match `json_schema` fails its item with the
+reason (dataforge/llm/structured.py), as in the other backends.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from typing import Any
 from dataforge.errors import ConfigError, MissingResourceError
 from dataforge.llm.base import LLM, Chat, Completion, Result, Sampling
 from dataforge.llm.seeds import item_seed
+from dataforge.llm.structured import enforce
 
 log = logging.getLogger("dataforge.llm.openai")
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -96,12 +98,12 @@ class OpenAICompatible(LLM):
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return asyncio.run(coro)
+            return enforce(asyncio.run(coro), s, "openai")
         box: dict = {}  # already inside an event loop (notebook): run ours on a thread
         t = threading.Thread(target=lambda: box.setdefault("r", asyncio.run(coro)))
         t.start()
         t.join()
-        return box["r"]
+        return enforce(box["r"], s, "openai")
 
     async def _all(self, url: str, bodies: list[dict], s: Sampling, chat: bool) -> list[Result]:
         try:

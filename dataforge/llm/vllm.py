@@ -13,6 +13,7 @@ from typing import Any
 from dataforge.errors import MissingResourceError
 from dataforge.llm.base import LLM, Chat, Completion, Result, Sampling
 from dataforge.llm.seeds import item_seed
+from dataforge.llm.structured import enforce
 
 
 class VLLM(LLM):
@@ -25,6 +26,7 @@ class VLLM(LLM):
         # the engine-wide seed only (`seed=` option). True/False forces the choice.
         self.seeded_requests = seeded_requests
         self._engine = None
+        self._special: dict[str, int] | None = None
 
     @property
     def engine(self):
@@ -48,12 +50,28 @@ class VLLM(LLM):
         kw: dict[str, Any] = dict(n=s.n, temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_tokens,
                                   stop=list(s.stop) or None, seed=seed if seed is not None else s.seed, presence_penalty=s.presence_penalty,
                                   logprobs=s.logprobs)
+        stop_ids = self.stop_token_ids(s.stop)
+        if stop_ids:
+            kw["stop_token_ids"] = stop_ids
         if s.json_schema is not None or s.choice:
             from vllm.sampling_params import StructuredOutputsParams
 
             kw["structured_outputs"] = (StructuredOutputsParams(json=s.json_schema) if s.json_schema is not None
                                         else StructuredOutputsParams(choice=list(s.choice or ())))
         return SamplingParams(**kw)
+
+    def stop_token_ids(self, stops) -> list[int]:
+        """Ids of the stop strings that are special tokens (`<|eot_id|>`, `<|im_start|>`, ...).
+
+        vLLM matches stop strings on the detokenised text, which leaves special tokens out, so
+        a special-token stop (Magpie's templates have several) would never match as a string.
+        """
+        if not stops:
+            return []
+        if self._special is None:
+            tok = self.engine.get_tokenizer()
+            self._special = dict(tok.get_added_vocab()) if hasattr(tok, "get_added_vocab") else {}
+        return [self._special[x] for x in stops if x in self._special]
 
     def _generate(self, prompts: list[str], sampling: Sampling) -> list[Result]:
         if not prompts:
@@ -76,7 +94,7 @@ class VLLM(LLM):
             outs = call(sp)
         except (ValueError, RuntimeError) as e:  # e.g. a prompt longer than max_model_len
             return [Result(error=f"vllm: {type(e).__name__}: {e}") for _ in items]
-        return [to_result(o) for o in outs]
+        return enforce([to_result(o) for o in outs], sampling, "vllm")
 
     def close(self) -> None:
         self._engine = None  # vLLM frees its memory when the engine is collected

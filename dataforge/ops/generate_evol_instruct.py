@@ -84,10 +84,10 @@ class EvolInstruct(MapOp):
             sec = cfg["in_breadth"] if m == "breadth" else cfg["in_depth"]
             text = prompts.render(sec["prompt"], instruction=g, method=sec["methods"].get(m, ""))
             msgs.append([{"role": "user", "content": text}])
-        sp = prompts.sampling({"sampling": cfg.get("evolve_sampling")}, self.sampling.get("evolve"))
+        sp = prompts.sampling({"sampling": cfg.get("evolve_sampling")}, {"seed": self.ctx.seed, **(self.sampling.get("evolve") or {})})
         evolved = self.model.chat(msgs, sp)
         new = [(r.completions[0].text.strip() if r.ok else "") for r in evolved]
-        sp_r = prompts.sampling(cfg["respond"], self.sampling.get("respond"))
+        sp_r = prompts.sampling(cfg["respond"], {"seed": self.ctx.seed, **(self.sampling.get("respond") or {})})
         todo = [i for i, t in enumerate(new) if t]
         answers = dict(zip(todo, self.model.chat([[{"role": "user", "content": new[i]}] for i in todo], sp_r)))
         equal = self._equal([given[i] for i in todo], [new[i] for i in todo])

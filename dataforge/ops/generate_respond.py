@@ -59,7 +59,8 @@ class Respond(MapOp):
             msg.append({"role": "user", "content": prompts.render(self.cfg["user"], instruction=r["instruction"] or "",
                                                                   input=r["input"] or "").strip()})
             chats.append(msg)
-        sp = prompts.sampling(self.cfg, self.sampling, n=self.n)
+        # seeded by the run unless the step sets one: reruns and engines sample the same
+        sp = prompts.sampling(self.cfg, {"seed": self.ctx.seed, **self.sampling}, n=self.n)
         res = self.model.chat(chats, sp)
         k = self.n
         reasons, texts, finish = [], [], []

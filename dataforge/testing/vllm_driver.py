@@ -3,7 +3,8 @@
     .venv-vllm/bin/python -m dataforge.testing.vllm_driver MODEL_DIR OUT_JSON [RECIPE OUT_DIR]...
 
 with PYTHONPATH=<repo>. Prints nothing of interest; writes a JSON report the tests read:
-the backend's answers to a few fixed requests, timings, and each recipe run's manifest totals.
+the backend's answers to a few fixed requests, timings, each recipe run's manifest totals,
+and a `magpie` run on the same engine (written next to OUT_JSON, in out-magpie/).
 """
 from __future__ import annotations
 
@@ -18,13 +19,16 @@ os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
 def main(argv: list[str]) -> int:
     model_dir, out_json, *recipes = argv
+    out_dir = os.path.dirname(os.path.abspath(out_json))
     from dataforge.llm import Sampling, from_spec
     from dataforge.llm import for_op
 
     spec = f"vllm:{model_dir}"
     t0 = time.perf_counter()
     # seeded_requests: per-item seeds are safe at this batch size (see VLLM's comment)
-    llm = from_spec(spec, enforce_eager=True, dtype="float32", max_model_len=1024, seed=0, seeded_requests=True)
+    # compact JSON (engine-wide option): a random model would otherwise pad JSON with whitespace
+    llm = from_spec(spec, enforce_eager=True, dtype="float32", max_model_len=1024, seed=0, seeded_requests=True,
+                    structured_outputs_config={"backend": "xgrammar", "disable_any_whitespace": True})
     for_op.use(spec, llm)  # recipes below reuse this engine instead of starting another
     prompts = [f"Question {i}: what is" for i in range(64)]
     gen = llm.generate(prompts, Sampling(n=2, max_tokens=16, temperature=0.8, seed=7))
@@ -32,8 +36,12 @@ def main(argv: list[str]) -> int:
     again = llm.generate(prompts[:4], Sampling(n=2, max_tokens=16, temperature=0.8, seed=7))
     chat = llm.chat([[{"role": "user", "content": "Say hi"}]] * 3, Sampling(n=1, max_tokens=8, logprobs=2))
     choice = llm.generate(["Is it?"] * 4, Sampling(choice=("Yes", "No"), temperature=0.0))
-    schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
-    js = llm.generate(["JSON:"] * 2, Sampling(json_schema=schema, max_tokens=32, temperature=0.0))
+    schema = {"type": "object", "properties": {"a": {"enum": ["yes", "no"]}}, "required": ["a"],
+              "additionalProperties": False}
+    js = llm.generate(["JSON:", "Reply in JSON:"], Sampling(json_schema=schema, max_tokens=16, temperature=0.0))
+    # an open integer: the random model writes digits until max_tokens cuts the JSON
+    cut = llm.generate(["JSON:"], Sampling(json_schema={"type": "object", "properties": {"a": {"type": "integer"}},
+                                                        "required": ["a"]}, max_tokens=16, temperature=0.0))
     stop = llm.generate(["abc"] * 4, Sampling(max_tokens=64, stop=("e",), temperature=1.0, seed=1))
     report = {
         "engine_and_first_batch_s": t_start,
@@ -46,8 +54,12 @@ def main(argv: list[str]) -> int:
         "chat_ok": all(r.ok for r in chat),
         "chat_logprobs": [len(r.completions[0].logprobs or []) for r in chat],
         "choice": [r.completions[0].text for r in choice],
-        "json": [r.completions[0].text for r in js],
-        "json_finish": [r.completions[0].finish_reason for r in js],
+        # constrained, then checked: a reply cut mid-JSON by max_tokens is an error with the reason
+        "json": [{"text": r.completions[0].text, "finish": r.completions[0].finish_reason} if r.ok
+                 else {"error": r.error} for r in js],
+        "json_cut": cut[0].error,
+        "stop_ids": llm.sampling_params(Sampling(stop=("<|start_header_id|>", "plain"))).stop_token_ids,
+        "special_ids": dict(llm.engine.get_tokenizer().get_added_vocab()),
         "stop": [r.completions[0].text for r in stop],
         "recipes": [],
     }
@@ -58,9 +70,33 @@ def main(argv: list[str]) -> int:
         res = recipe.load(path).run(out=out, llm=spec)
         report["recipes"].append({"recipe": path, "totals": res.manifest["totals"],
                                   "stages": res.manifest["stages"], "seconds": time.perf_counter() - t})
+    report["magpie"] = run_magpie(spec, os.path.join(out_dir, "out-magpie"))
     with open(out_json, "w") as f:
         json.dump(report, f)
     return 0
+
+
+def run_magpie(spec: str, out: str) -> dict:
+    """Magpie on the same engine: queries from the llama3 pre-query template, then answers."""
+    import glob
+
+    import polars as pl
+
+    from dataforge.io.source import Source
+    from dataforge.ops.base import create
+    from dataforge.pipeline import Pipeline
+
+    # long limits: the random model rarely emits a stop token, and a cut query or answer is rejected
+    op = create("magpie", {"count": 12, "template": "llama3", "samples_per_request": 4,
+                           "sampling": {"instruction": {"max_tokens": 200},
+                                        "response": {"temperature": 1.0, "max_tokens": 200}}})
+    src = Source(name="seed", path=pl.DataFrame({"instruction": ["Name a color."], "output": ["Red."]}))
+    res = Pipeline([op]).run(src, out=out, llm=spec)
+    kept = pl.concat([pl.read_parquet(p) for p in res.shards]).filter(pl.col("source") == "magpie")
+    rej = [pl.read_parquet(p) for p in glob.glob(os.path.join(out, "rejects", "*.parquet"))]
+    return {"totals": res.manifest["totals"], "stages": res.manifest["stages"],
+            "kept": kept.select("instruction", "output", "meta").to_dicts(),
+            "reasons": [r for d in rej for r in d["reason"].to_list()]}
 
 
 if __name__ == "__main__":
