@@ -11,11 +11,10 @@ back-translation (loading, batching, decoding, the guards), not for quality.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterable
 
-from dataforge.testing.tiny_models import _sample_texts
+from dataforge.testing.tiny_models import _sample_texts, save_tokenizer
 
 _SPECIALS = ["<pad>", "</s>", "<unk>"]
 
@@ -34,12 +33,7 @@ def build_tokenizer(out_dir: Path, *, vocab_size: int = 400, texts: Iterable[str
     tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", tok.token_to_id("</s>"))])
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="</s>", pad_token="<pad>", unk_token="<unk>")
     fast.model_max_length = 512
-    fast.save_pretrained(str(out_dir))
-    cfg_path = Path(out_dir) / "tokenizer_config.json"
-    cfg = json.loads(cfg_path.read_text())
-    cfg["tokenizer_class"] = "PreTrainedTokenizerFast"
-    cfg_path.write_text(json.dumps(cfg, indent=2))
-    return fast
+    return save_tokenizer(fast, out_dir)
 
 
 def build_tiny_marian(out_dir: str | Path, *, seed: int = 0, texts: Iterable[str] | None = None) -> Path:

