@@ -14,7 +14,10 @@ from dataforge.errors import DataforgeError
 def build_parser() -> argparse.ArgumentParser:
     import dataforge.commands as pkg
 
-    parser = argparse.ArgumentParser(prog="dataforge", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="dataforge",
+        description="Build instruction-tuning datasets: convert, generate, augment, clean, score, "
+                    "select, report and publish.")
     parser.add_argument("--version", action="version", version=f"dataforge {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):

@@ -88,8 +88,9 @@ def test_cli_errors_are_one_line_not_tracebacks(tmp_path):
     assert "Traceback" not in p.stderr and "missing.jsonl: file not found" in p.stderr
 
 
-def test_quickstart_recipe_validates():
-    assert main(["validate", str(ROOT / "rules" / "recipes" / "quickstart.yaml")]) == 0
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "rules" / "recipes").glob("*.yaml")))
+def test_every_shipped_recipe_validates(name):
+    assert main(["validate", str(ROOT / "rules" / "recipes" / name)]) == 0
 
 
 def test_operators_doc_is_current():
