@@ -38,7 +38,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from dataforge.ops.convert import Convert
-    from dataforge.templates import draw, fields, render, sandbox
+    from dataforge import rand as draw
+    from dataforge.templates import fields, render, sandbox
     from dataforge.templates.spec import PIECES, load_family
 
     fam = load_family("sentiment")

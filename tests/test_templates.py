@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 
 from dataforge.errors import ConfigError
-from dataforge.templates import draw, fewshot, plain, sandbox
+from dataforge import rand as draw
+from dataforge.templates import fewshot, plain, sandbox
 from dataforge.templates.spec import family_names, load_family
 
 FAMILIES = ["sentiment", "topic", "nli", "extractive_qa", "summarization", "paraphrase", "multiple_choice", "imports"]

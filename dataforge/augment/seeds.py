@@ -2,19 +2,15 @@
 which batch it lands in or its position there (reruns, resumes and other batch sizes agree)."""
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import polars as pl
 
+from dataforge import rand
+
 
 def row_seeds(ids: pl.Series, seed: int, salt: str) -> np.ndarray:
-    """uint32 seed per id. blake2b, not pl.hash: the latter changes across Polars versions."""
-    pre = f"{seed}\x1f{salt}\x1f".encode()
-    out = np.empty(len(ids), dtype=np.uint32)
-    for i, rid in enumerate(ids.to_list()):
-        out[i] = int.from_bytes(hashlib.blake2b(pre + rid.encode(), digest_size=4).digest(), "little")
-    return out
+    """uint32 seed per id (dataforge.rand: blake2b of seed and id, stable across versions)."""
+    return rand.row_seeds(ids.to_list(), seed, salt)
 
 
 def uniform(seeds: np.ndarray) -> np.ndarray:

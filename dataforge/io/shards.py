@@ -53,11 +53,9 @@ def split_expr(splits: dict[str, float]) -> pl.Expr:
 
 
 def _stable_fraction(ids: pl.Series) -> pl.Series:
-    import hashlib
+    from dataforge import rand
 
-    vals = [int.from_bytes(hashlib.blake2b(str(i).encode(), digest_size=8).digest(), "big") / 2**64
-            for i in ids.to_list()]
-    return pl.Series(vals, dtype=pl.Float64)
+    return pl.Series(rand.uniform(rand.base(ids.cast(pl.Utf8).to_list(), 0), "split"), dtype=pl.Float64)
 
 
 def union_schema(parts: list[Path]) -> pa.Schema:

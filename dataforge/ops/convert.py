@@ -16,7 +16,8 @@ import polars as pl
 from dataforge.errors import ConfigError
 from dataforge.ops.base import MapOp, param, register
 from dataforge.schema import COLUMNS, REJECT, REJECT_DETAIL, content_id, meta_set
-from dataforge.templates import draw, fewshot, fields, modify, prompts, render, select
+from dataforge import rand as draw
+from dataforge.templates import fewshot, fields, modify, prompts, render, select
 from dataforge.templates.spec import Family, Template, load_family
 
 ROW = fields.ROW

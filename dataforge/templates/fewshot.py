@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from dataforge.templates import draw
+from dataforge import rand as draw
 
 NONE = -1
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dataforge.errors import ConfigError
-from dataforge.templates import draw
+from dataforge import rand as draw
 from dataforge.templates.spec import Family, Template
 
 

@@ -1,7 +1,7 @@
 """Deterministic per-row randomness: every draw derives from (seed, row id, purpose).
 
-Never from batch position, so a resumed or re-batched run picks the same templates and
-prompt types for the same rows. One blake2b per row (stable across Polars versions, unlike
+Never from batch position, so a resumed or re-batched run makes the same choices for the
+same rows (templates, prompt types, augmentations, splits). One blake2b per row (stable across Polars versions, unlike
 `pl.hash`), then cheap numpy splitmix64 mixing for each purpose.
 """
 from __future__ import annotations
@@ -51,3 +51,8 @@ def choose(b: np.ndarray, purpose: str, weights: list[float]) -> np.ndarray:
     cum = np.cumsum(w / w.sum())
     cum[-1] = 1.0
     return np.searchsorted(cum, uniform(b, purpose), side="right").astype(np.int64)
+
+
+def row_seeds(ids: list[str], seed: int, purpose: str) -> np.ndarray:
+    """A uint32 seed per row, e.g. for seeding a per-row random.Random."""
+    return (bits(base(ids, seed), purpose) >> np.uint64(32)).astype(np.uint32)
