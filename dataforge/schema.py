@@ -47,13 +47,11 @@ def is_score(col: str) -> bool:
 
 def _hash_rows(cols: list[pl.Series]) -> pl.Series:
     # blake2b over \x1f-joined fields: stable across Polars versions (pl.hash is not).
-    n = len(cols[0]) if cols else 0
-    vals = [c.fill_null("\x00").cast(pl.Utf8).to_list() for c in cols]
-    out = []
-    for i in range(n):
-        key = "\x1f".join(v[i] for v in vals)
-        out.append(hashlib.blake2b(key.encode("utf-8"), digest_size=10).hexdigest())
-    return pl.Series("id", out, dtype=pl.Utf8)
+    # The join is one Polars expression; only the hashing is a Python loop.
+    keys = pl.DataFrame([c.cast(pl.Utf8).fill_null("\x00").alias(f"c{i}") for i, c in enumerate(cols)]) \
+        .select(pl.concat_str(pl.all(), separator="\x1f")).to_series().to_list() if cols else []
+    b2 = hashlib.blake2b
+    return pl.Series("id", [b2(k.encode("utf-8"), digest_size=10).hexdigest() for k in keys], dtype=pl.Utf8)
 
 
 def content_id(df: pl.DataFrame, fields: Iterable[str] = ID_FIELDS) -> pl.Series:
