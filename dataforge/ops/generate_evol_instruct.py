@@ -5,6 +5,7 @@ import hashlib
 
 import polars as pl
 
+from dataforge import rulefiles
 from dataforge.generate import elimination, prompts, rows
 from dataforge.ops.base import MapOp, param, register
 from dataforge.schema import REJECT
@@ -14,7 +15,7 @@ METHODS = IN_DEPTH + ("breadth",)
 
 
 @register
-class EvolInstruct(MapOp):
+class EvolInstruct(prompts.PromptFileOp, MapOp):
     """Evolve each row's instruction for `rounds` rounds; each evolved row keeps `parent_id`.
 
     Each round picks, per row, one of the four in-depth methods (add constraints, deepen,
@@ -47,16 +48,11 @@ class EvolInstruct(MapOp):
         if self.rounds < 1:
             raise ConfigError("evol_instruct: rounds must be >= 1")
 
-    def fingerprint_extra(self):
-        return {"prompts": prompts.digest(self.prompt_file)}
+    def prompt_files(self) -> list[str]:
+        return [self.prompt_file, prompts.load(self.prompt_file)["stopwords_file"]]
 
-    def setup(self):
-        from dataforge.llm.for_op import llm_for
-
-        self.cfg = prompts.load(self.prompt_file)
-        words = prompts.find(self.cfg["stopwords_file"]).read_text(encoding="utf-8").split("\n")
-        self.stopwords = [w.strip() for w in words if w.strip() and not w.startswith("#")]
-        self.model = llm_for(self)
+    def check_prompts(self) -> None:
+        self.stopwords = list(rulefiles.load_words(prompts.find(self.cfg["stopwords_file"])))
 
     def _method(self, row_id: str, rnd: int) -> str:
         """Per-row choice from (seed, id, round): the same row evolves the same way in any batch."""

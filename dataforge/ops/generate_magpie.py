@@ -9,7 +9,7 @@ from dataforge.schema import REJECT
 
 
 @register
-class Magpie(GlobalOp):
+class Magpie(prompts.PromptFileOp, GlobalOp):
     """Add `count` instruction/response rows written by the model itself.
 
     The model sees only the chat template's text before a user message (`template`:
@@ -35,17 +35,11 @@ class Magpie(GlobalOp):
         if self.count < 1 or self.samples_per_request < 1:
             raise ConfigError("magpie: count and samples_per_request must be >= 1")
 
-    def fingerprint_extra(self):
-        return {"prompts": prompts.digest(self.prompt_file)}
-
-    def setup(self):
+    def check_prompts(self) -> None:
         from dataforge.errors import ConfigError
-        from dataforge.llm.for_op import llm_for
 
-        self.cfg = prompts.load(self.prompt_file)
         if self.template not in self.cfg["templates"]:
             raise ConfigError(f"magpie: unknown template '{self.template}'; known: {sorted(self.cfg['templates'])}")
-        self.model = llm_for(self)
 
     def run(self, lf: pl.LazyFrame) -> pl.DataFrame:
         tpl = self.cfg["templates"][self.template]

@@ -10,7 +10,7 @@ from dataforge.schema import REJECT, content_id, meta_set
 
 
 @register
-class Respond(MapOp):
+class Respond(prompts.PromptFileOp, MapOp):
     """Answer instructions with an LLM (Alpaca-style distillation), `n` samples per row.
 
     Rows whose output is empty (or every row, with `overwrite`) are sent as a chat: the row's
@@ -37,15 +37,6 @@ class Respond(MapOp):
 
         if self.n < 1:
             raise ConfigError("respond: n must be >= 1")
-
-    def fingerprint_extra(self):
-        return {"prompts": prompts.digest(self.prompt_file)}
-
-    def setup(self):
-        from dataforge.llm.for_op import llm_for
-
-        self.cfg = prompts.load(self.prompt_file)
-        self.model = llm_for(self)
 
     def map(self, df: pl.DataFrame) -> pl.DataFrame:
         need = pl.lit(True) if self.overwrite else pl.col("output").fill_null("").str.strip_chars() == ""

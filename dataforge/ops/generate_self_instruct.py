@@ -13,7 +13,7 @@ from dataforge.schema import REJECT
 
 
 @register
-class SelfInstruct(GlobalOp):
+class SelfInstruct(prompts.PromptFileOp, GlobalOp):
     """Bootstrap new tasks from seed tasks with an LLM, then generate their instances.
 
     Each request shows `prompt_instructions` instructions (seed ones plus up to
@@ -51,14 +51,8 @@ class SelfInstruct(GlobalOp):
         if not 0 <= self.machine_in_prompt < self.prompt_instructions:
             raise ConfigError("self_instruct: need 0 <= machine_in_prompt < prompt_instructions")
 
-    def fingerprint_extra(self):
-        return {"prompts": prompts.digest(self.prompt_file)}
-
     def setup(self):
-        from dataforge.llm.for_op import llm_for
-
-        self.cfg = prompts.load(self.prompt_file)
-        self.model = llm_for(self)
+        super().setup()
         self._metrics: dict = {}
 
     # -- the loop -----------------------------------------------------------------
