@@ -71,24 +71,30 @@ def write_shards(parts: list[Path], out_dir: Path, spec: ShardSpec,
     atomic.clean_tmp(out_dir)
     multi = len(spec.splits) > 1
 
+    # pass 1: each row's split, from the `id` column only (read and hashed once)
+    only = next(iter(spec.splits))
+    split_of: list[pl.Series] = []
+    for p in parts:
+        if multi:
+            ids = pl.read_parquet(p, columns=["id"])
+            split_of.append(ids.select(split_expr(spec.splits)).to_series())
+        else:
+            split_of.append(pl.repeat(only, pq.ParquetFile(p).metadata.num_rows, dtype=pl.Utf8,
+                                      eager=True).alias(SPLIT_COL))
+    counts: dict[str, int] = {s: 0 for s in spec.splits}
+    for col in split_of:
+        for name, n in col.value_counts().iter_rows():
+            counts[name] += n
+    total_rows = sum(len(c) for c in split_of)
+
     def frames() -> Iterable[pl.DataFrame]:
-        for p in parts:
+        for p, split_col in zip(parts, split_of):
             df = pl.read_parquet(p)
             if columns is not None:
                 df = df.select([c for c in columns if c in df.columns])
-            if multi:
-                df = df.with_columns(split_expr(spec.splits))
-            else:
-                df = df.with_columns(pl.lit(next(iter(spec.splits))).alias(SPLIT_COL))
-            yield df
+            yield df.with_columns(split_col)
 
-    # pass 1: rows per split and an estimate of bytes per row from the checkpoint sizes
-    counts: dict[str, int] = {s: 0 for s in spec.splits}
-    total_rows = 0
-    for df in frames():
-        for name, n in df.group_by(SPLIT_COL).len().iter_rows():
-            counts[name] += n
-        total_rows += df.height
+    # shard plan: an estimate of bytes per row from the checkpoint sizes
     total_bytes = sum(os.path.getsize(p) for p in parts)
     bytes_per_row = total_bytes / total_rows if total_rows else 0
 
