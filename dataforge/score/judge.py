@@ -106,10 +106,9 @@ class Judge:
             items = [p for p in items if p["name"] in self.prompts]
         if not items:
             raise ConfigError(f"judge '{self.aspect}': no prompts")
-        from jinja2.sandbox import SandboxedEnvironment
+        from dataforge import rulefiles
 
-        env = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
-        self._templates = [(p["name"], p.get("system"), env.from_string(p["user"])) for p in items]
+        self._templates = [(p["name"], p.get("system"), rulefiles.template(p["user"])) for p in items]
 
     def sampling(self):
         from dataforge.llm import Sampling
