@@ -66,7 +66,7 @@ def test_shards_hub_naming_load_dataset_and_manifest(tmp_path):
 
     out = tmp_path / "o"
     spec = ShardSpec(max_rows_per_shard=400, splits={"train": 0.9, "validation": 0.1})
-    res = Pipeline([op("normalize")], output=OutputSpec(shards=spec, report=False)).run(ALPACA, out)
+    Pipeline([op("normalize")], output=OutputSpec(shards=spec, report=False)).run(ALPACA, out)
     names = sorted(p.name for p in (out / "data").glob("*.parquet"))
     assert names[0] == "train-00000-of-00004.parquet" and "validation-00000-of-00001.parquet" in names
     ds = datasets.load_dataset("parquet", data_dir=str(out / "data"))
@@ -85,7 +85,7 @@ def test_shards_hub_naming_load_dataset_and_manifest(tmp_path):
 
 def test_split_is_stable_per_id(tmp_path):
     spec = OutputSpec(shards=ShardSpec(splits={"train": 0.8, "test": 0.2}), report=False)
-    a = Pipeline([], output=spec).run(ALPACA, tmp_path / "a")
+    Pipeline([], output=spec).run(ALPACA, tmp_path / "a")
     b = Pipeline([op("normalize")], output=spec).run(pl.read_ndjson(ALPACA).head(700), tmp_path / "b")
     test_a = set(pl.read_parquet(tmp_path / "a" / "data" / "test-*.parquet")["id"])
     test_b = set(pl.read_parquet(tmp_path / "b" / "data" / "test-*.parquet")["id"])
@@ -172,7 +172,6 @@ def test_atomic_writes_leave_no_partial_files(tmp_path, monkeypatch):
     from dataforge.io import atomic
 
     target = tmp_path / "x.parquet"
-    calls = {"n": 0}
     real = pq.write_table
 
     def boom(table, where, **kw):
@@ -183,7 +182,6 @@ def test_atomic_writes_leave_no_partial_files(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         atomic.write_parquet(target, pl.DataFrame({"a": [1, 2, 3]}))
     assert not target.exists() and list(tmp_path.iterdir()) == []  # ...and never at the real name
-    calls["n"] += 1
 
 
 def test_operator_params_are_validated():

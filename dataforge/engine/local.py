@@ -91,7 +91,7 @@ class StageDir:
         atomic.clean_tmp(self.path)
 
 
-def iter_parts(parts: list[Path], batch_size: int) -> Iterator[pl.DataFrame]:
+def iter_parts(parts: list[Path]) -> Iterator[pl.DataFrame]:
     """Re-read a checkpoint as batches of one part each (parts are batch-sized already)."""
     for p in parts:
         yield pl.read_parquet(p)
@@ -147,7 +147,7 @@ class LocalEngine:
         for op, name in zip(stage.ops, stage.names):
             op.bind(self._ctx(name))
         bar = progress(None, stage.label)
-        for i, df in enumerate(iter_parts(prev.parts(), self.batch_size)):
+        for i, df in enumerate(iter_parts(prev.parts())):
             if not sdir.committed(i):
                 kept, rej, stats = B.run_chain(df, stage.ops, stage.names)
                 sdir.commit_batch(i, kept, rej, stats)
