@@ -21,8 +21,8 @@ def describe(markdown: bool = False) -> str:
         doc = (inspect.getdoc(cls) or "").splitlines()[0] if inspect.getdoc(cls) else ""
         if markdown:
             lines += [f"## `{name}` ({cls.kind})", "", doc, ""]
-            if cls.ray_support:
-                lines += [f"Ray: {cls.ray_support}", ""]
+            if cls.driver_only:
+                lines += [f"Ray: runs on the driver ({cls.driver_only})", ""]
             rows = base.param_table(cls)
             if rows:
                 lines += ["| parameter | type | default |", "|---|---|---|"]
