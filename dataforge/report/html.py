@@ -62,7 +62,9 @@ def sections(runs: Sequence[RunData]) -> list[dict]:
 
 
 def render(runs: Sequence[RunData], title: str) -> str:
-    env = rulefiles.jinja_env(templates=TEMPLATES, html=True)
+    # not strict: the template shows optional summary fields (a score column without values
+    # has no mean) as empty; it is our own template over our own summary, not a user's
+    env = rulefiles.jinja_env(templates=TEMPLATES, html=True, strict=False)
     secs = sections(runs)
     return env.get_template("report.html.j2").render(
         title=title, runs=[r.summary for r in runs], figs=figures(runs),
