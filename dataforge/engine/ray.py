@@ -65,7 +65,7 @@ class RayEngine(LocalEngine):
         for k, src in enumerate(sources):
             for b in src.batches(self.batch_size):
                 if not sdir.committed(i):
-                    pending.append({"i": i, "src": k, "rows": _to_ipc(b.rows),
+                    pending.append({"i": i, "src": k, "rows": to_ipc(b.rows),
                                     "bad": json.dumps(b.bad), "read": b.read})
                 i += 1
                 if len(pending) >= self.window:  # bounded: the driver never holds a whole source
@@ -254,7 +254,8 @@ def _run_job(batch: pa.Table, job) -> pa.Table:
     return pa.Table.from_pylist(out)
 
 
-def _to_ipc(df: pl.DataFrame) -> bytes:
+def to_ipc(df: pl.DataFrame) -> bytes:
+    """A frame as Arrow IPC bytes, to travel through the object store."""
     buf = io.BytesIO()
     df.write_ipc(buf)
     return buf.getvalue()

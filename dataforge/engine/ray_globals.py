@@ -31,6 +31,7 @@ from dataforge.engine import checkpoint as C
 from dataforge.engine.accounting import AccountingError, StageStats
 from dataforge.engine.checkpoint import StageDir, scan_parts
 from dataforge.engine.plan import Stage
+from dataforge.engine.ray import to_ipc
 from dataforge.schema import REJECT, REJECT_DETAIL
 
 ROW = "__row"
@@ -121,7 +122,7 @@ def run_distributed(engine, stage: Stage, sdir: StageDir, prev: StageDir) -> lis
 
     def write_parts(st: StageStats) -> None:
         items = plan_parts(rows, rej, engine.batch_size)
-        items[0]["rejects"] = _ipc(rej) if rej.height else b""
+        items[0]["rejects"] = to_ipc(rej) if rej.height else b""
         engine.map_parts(items, ApplyJob(engine.root, stage, rows.parts, dict(rows.schema),
                                          rows.offsets.tolist(), st.to_dict()), [])
 
@@ -201,12 +202,6 @@ class ApplyJob:
                 df = read_aligned(self.parts[k], self.schema)
                 out.append(df[(mine[ROW] - start).to_list()].with_columns(mine[REJECT], mine[REJECT_DETAIL]))
         return pl.concat(out, how="vertical")
-
-
-def _ipc(df: pl.DataFrame) -> bytes:
-    buf = io.BytesIO()
-    df.write_ipc(buf)
-    return buf.getvalue()
 
 
 # -- repeated keys: group on a hash ------------------------------------------------------
