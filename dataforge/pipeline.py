@@ -13,7 +13,8 @@ import polars as pl
 
 from dataforge.engine import plan as P
 from dataforge.engine.accounting import AccountingError, totals
-from dataforge.engine.local import LocalEngine, StageDir
+from dataforge.engine.checkpoint import StageDir
+from dataforge.engine.local import LocalEngine
 from dataforge.errors import ConfigError, SchemaError
 from dataforge.io import atomic
 from dataforge.io.shards import ShardSpec, union_schema, write_shards
@@ -97,11 +98,11 @@ class Pipeline:
         if force and root.exists():
             shutil.rmtree(root)
         root.mkdir(parents=True, exist_ok=True)
-        ctx = RunContext(out=out, seed=self.seed, llm=llm or self.llm, engine=engine)
+        ctx = RunContext(out=out, seed=self.seed, llm=llm or self.llm)
 
         stages = P.build(sources, self.ops, self.names, batch_size=self.batch_size, seed=self.seed,
                          llm=ctx.llm)
-        P.check_columns(_peek_columns(sources), sources, self.ops, self.names)
+        P.check_inputs(_peek_columns(sources), sources, self.ops, self.names)
         runner = _engine(engine, root, ctx, self.batch_size, address)
 
         stage_stats: list[dict] = []
@@ -129,7 +130,7 @@ class Pipeline:
     def _finish(self, out: Path, dirs: list[StageDir], stage_stats: list[dict], sources: list[Source]) -> dict:
         last = dirs[-1]
         parts = last.parts()
-        final_key = P._h({"stage": last.stage.key, "output": _output_fp(self.output), "v": LAYOUT_VERSION})
+        final_key = P.digest({"stage": last.stage.key, "output": _output_fp(self.output), "v": LAYOUT_VERSION})
         mpath = out / "manifest.json"
         if mpath.exists():
             old = json.loads(mpath.read_text())
@@ -170,7 +171,7 @@ class Pipeline:
             "name": self.name,
             "layout_version": LAYOUT_VERSION,
             "final_key": final_key,
-            "recipe_hash": P._h(self.recipe_text) if self.recipe_text else P._h([op.fingerprint() for op in self.ops]),
+            "recipe_hash": P.digest(self.recipe_text) if self.recipe_text else P.digest([op.fingerprint() for op in self.ops]),
             "created_by": _versions(),
             "seed": self.seed,
             "sources": [{"name": s.name, "path": str(s.path) if not s.in_memory else "<in-memory>"} for s in sources],

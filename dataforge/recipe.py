@@ -20,7 +20,6 @@ and its parents (so recipes in rules/recipes/ can name sample_data/ files).
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -70,10 +69,6 @@ def loads(text: str, *, where: str = "<recipe>", base_dir: Path | None = None,
     if overrides:
         pipe.llm = overrides.get("llm") or pipe.llm
     return pipe
-
-
-def recipe_hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def parse_step(step: Any, where: str) -> tuple[base.Operator, str | None]:

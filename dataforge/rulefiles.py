@@ -66,12 +66,27 @@ def digest(*paths: Path) -> str:
     return h.hexdigest()[:16]
 
 
-@lru_cache(maxsize=2)
-def sandbox(keep_trailing_newline: bool = False):
-    from jinja2 import StrictUndefined
+def jinja_env(*, templates: Path | None = None, html: bool = False, keep_trailing_newline: bool = False,
+              trim_blocks: bool = False, lstrip_blocks: bool = False, strict: bool = True):
+    """The one way dataforge makes a Jinja environment: sandboxed (templates are shared
+    files, so untrusted code), and an undefined name is an error, never "" or "None".
+
+    `templates`: a folder to load named templates from; `html`: autoescape .html/.j2 files;
+    `strict=False` renders undefined values as empty: a caller that sets it says why.
+    """
+    from jinja2 import FileSystemLoader, StrictUndefined, Undefined, select_autoescape
     from jinja2.sandbox import SandboxedEnvironment
 
-    return SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=keep_trailing_newline)
+    return SandboxedEnvironment(
+        undefined=StrictUndefined if strict else Undefined,
+        loader=FileSystemLoader(templates) if templates is not None else None,
+        autoescape=select_autoescape(["html", "j2"]) if html else False,
+        keep_trailing_newline=keep_trailing_newline, trim_blocks=trim_blocks, lstrip_blocks=lstrip_blocks)
+
+
+@lru_cache(maxsize=2)
+def sandbox(keep_trailing_newline: bool = False):
+    return jinja_env(keep_trailing_newline=keep_trailing_newline)
 
 
 @lru_cache(maxsize=512)

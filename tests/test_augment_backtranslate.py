@@ -98,7 +98,7 @@ def test_llm_engine_uses_the_prompt_file(df, tmp_path):
         seen.extend(chats)
         return real_chat(chats, sampling)
 
-    op._llm.chat = recording
+    op.model.chat = recording
     out = op.process(df)
     new = out.filter(pl.col("parent_id").is_not_null())
     assert new.height == 5

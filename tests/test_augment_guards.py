@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dataforge.augment.base import AugmentOp, Generated
+from dataforge.ops.base_augment import AugmentOp, Generated
 from dataforge.engine.batch import run_chain
 from dataforge.ops.base import RunContext
 from dataforge.schema import conform

@@ -32,13 +32,13 @@ def make(tmp_path, **params):
 
 def record(op) -> list:
     seen: list = []
-    real = op._llm.chat
+    real = op.model.chat
 
     def chat(chats, sampling):
         seen.append((chats, sampling))
         return real(chats, sampling)
 
-    op._llm.chat = chat
+    op.model.chat = chat
     return seen
 
 

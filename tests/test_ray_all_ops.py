@@ -3,7 +3,7 @@
 One parametrized test over the registry (a new operator is covered automatically): each
 operator runs in a tiny pipeline with the local engine and with the Ray engine, and the
 two runs must write the same shards (sha256), rejects, per-stage accounting and metrics.
-An operator whose class sets `ray_support` runs on the driver, and the Ray engine's log must
+An operator whose class sets `driver_only` (a reason) runs on the driver, and the Ray engine's log must
 name it with its reason. The map operators that load models share one pipeline (one actor
 pool, one model load per actor); LLM operators use a tiny random model through `hf:`.
 """
@@ -198,9 +198,9 @@ def test_operator_on_ray_matches_local(name, runs, caplog):
     cls = base.get(name)
     case = CASES.get(name, Case())
     a, b, log = runs(name, caplog)
-    if cls.ray_support:  # the operator declines Ray: the run says which operator and why
-        assert len(cls.ray_support) > 10, f"{name}.ray_support must explain itself"
-        assert name in log and cls.ray_support in log
+    if cls.driver_only:  # the operator declines Ray: the run says which operator and why
+        assert len(cls.driver_only) > 10, f"{name}.driver_only must explain itself"
+        assert name in log and cls.driver_only in log
     ma, mb = a.manifest, b.manifest
     stage = next(s for s in mb["stages"] if s["operator"] == name)
     assert stage["rows_in"] > 0, f"{name} got no rows: the case tests nothing"

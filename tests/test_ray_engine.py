@@ -74,7 +74,7 @@ class NeedsGpu(FilterOp):
 
 class DriverOnly(FilterOp):
     name = "test_driver_only"
-    ray_support = "keeps a process-local handle"
+    driver_only = "keeps a process-local handle"
 
     def reasons(self, df):
         return pl.when(pl.col("output").str.len_chars() > 1500).then(pl.lit("long_output: over 1500"))
@@ -88,8 +88,8 @@ class LongOutputs(GlobalOp):
     def run(self, lf):
         return lf.with_columns(_long_reason(pl.col("output"))).collect()
 
-    def run_ray(self, ds):
-        return ds.map_batches(_long_decisions, batch_format="pyarrow")
+    def run_ray(self, rows):
+        return rows.dataset(["output"]).map_batches(_long_decisions, batch_format="pyarrow")
 
 
 def _long_reason(col):
@@ -226,8 +226,8 @@ def _rows(tmp_path: Path, df: pl.DataFrame, parts: int):
     return Rows(paths)
 
 
-def test_admission_and_metrics_kernels_match_polars(tmp_path):
-    from dataforge.engine.ray_globals import admit, aggregate_metrics
+def test_ranked_kernel_counts_ranks_across_streamed_batches(tmp_path):
+    from dataforge.engine.ray_globals import ranked
 
     rng = np.random.default_rng(0)
     df = pl.DataFrame({"score_q": rng.integers(0, 20, 500).astype(float),
@@ -235,22 +235,18 @@ def test_admission_and_metrics_kernels_match_polars(tmp_path):
     df = df.with_columns(pl.when(pl.int_range(pl.len()) % 37 == 0).then(None).otherwise(pl.col("score_q"))
                          .alias("score_q"))
     rows = _rows(tmp_path, df, 4)
-    # reference: best first, ties by position, nulls last
+    # reference: best first, ties by position, nulls last; rank within task
     ref = df.with_row_index("__row").with_columns(pl.col("__row").cast(pl.Int64)).sort(
         ["score_q", "__row"], descending=[True, False], nulls_last=True)
-    ref = ref.with_columns(pl.int_range(pl.len()).over("task").alias("n_task"))
-    everything = set(range(500))
+    ref = ref.with_columns((pl.int_range(pl.len()).over("task") + 1).alias("__rank"))
+    s = pl.col("score_q")
+    keys = {"__null": s.is_null().cast(pl.Int8), "__key": (-s).fill_null(0.0)}
     # counters must carry across the streamed batches (64 rows each)
-    capped = admit(rows, "score_q", group="task", cap=20, batch_rows=64)
-    assert sorted(everything - set(capped["__row"].to_list())) == sorted(ref.filter(pl.col("n_task") < 20)["__row"])
-    top = admit(rows, "score_q", k=150, batch_rows=64)
-    assert sorted(everything - set(top["__row"].to_list())) == sorted(ref.head(150)["__row"])
-
-    m = aggregate_metrics(rows, ["score_q"], group="task")
-    assert m["rows"] == 500
-    assert m["score_q"]["mean"] == pytest.approx(df["score_q"].mean())
-    assert m["score_q"]["std"] == pytest.approx(df["score_q"].std(ddof=0))
-    assert m["by_task"] == {k: v for k, v in sorted(df["task"].value_counts().iter_rows())}
+    got = pl.concat(list(ranked(rows, ["score_q", "task"], keys, ["__null", "__key"], "task", batch_rows=64)))
+    assert got["__row"].to_list() == ref["__row"].to_list()
+    assert got["__rank"].to_list() == ref["__rank"].to_list()
+    overall = pl.concat(list(ranked(rows, ["score_q"], keys, ["__null", "__key"], batch_rows=64)))
+    assert overall["__rank"].to_list() == list(range(1, 501))
 
 
 def test_resume_reruns_only_uncommitted_parts(tmp_path, sample_dir):

@@ -1,6 +1,6 @@
-"""Shared pieces of the augmentation operators (`eda`, `back_translate`, `rewrite`).
+"""Shared pieces of the augmentation operators (`eda`, `back_translate`, `rewrite`);
+their base class, AugmentOp, is dataforge/ops/base_augment.py.
 
-base       AugmentOp: picks rows, builds the new rows (parent_id, source suffix, meta), runs guards
 guards     copy, drift (MiniLM cosine) and number-keeping guards, vectorised
 seeds      per-row seeds from (seed, row id, slot): the same row gets the same result in any batch
 synonyms   the WordNet-derived synonym table and nlpaug augmenters fed from it

@@ -14,7 +14,7 @@ def run(args) -> int:
     from dataforge.pipeline import _peek_columns
 
     pipe = recipe.load(args.recipe)
-    plan.check_columns(_peek_columns(pipe.sources), pipe.sources, pipe.ops, pipe.names)
+    plan.check_inputs(_peek_columns(pipe.sources), pipe.sources, pipe.ops, pipe.names)
     print(f"{args.recipe}: ok ({len(pipe.sources)} source(s), {len(pipe.ops)} step(s))")
     for s in pipe.sources:
         print(f"  source {s.name}: {s.path}" + (f" + {len(s.ops)} op(s)" if s.ops else ""))

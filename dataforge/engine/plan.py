@@ -39,7 +39,8 @@ class Stage:
         return f"{self.index:02d}-{safe}-{self.key[:16]}"
 
 
-def _h(obj) -> str:
+def digest(obj) -> str:
+    """sha256 of an object's canonical JSON: the checkpoint and manifest keys."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -56,14 +57,14 @@ def stage_names(ops: list[Operator], names: list[str | None] | None = None) -> l
 def op_key(op: Operator, run_llm: str | None) -> str:
     """An operator's fingerprint, plus the run's --llm when the operator falls back to it."""
     if getattr(op, "llm", "") is None and run_llm:
-        return _h([op.fingerprint(), run_llm])
+        return digest([op.fingerprint(), run_llm])
     return op.fingerprint()
 
 
 def build(sources: list[Source], ops: list[Operator], names: list[str], *,
           batch_size: int, seed: int, llm: str | None = None) -> list[Stage]:
     read = Stage(0, "read")
-    read.key = _h({"v": FORMAT_VERSION, "batch": batch_size, "seed": seed,
+    read.key = digest({"v": FORMAT_VERSION, "batch": batch_size, "seed": seed,
                    "sources": [s.fingerprint() for s in sources],
                    "source_ops": [[op_key(o, llm) for o in s.ops] for s in sources]})
     stages = [read]
@@ -80,12 +81,12 @@ def build(sources: list[Source], ops: list[Operator], names: list[str], *,
             current.names.append(name)
     prev = read.key
     for st in stages[1:]:
-        st.key = _h({"prev": prev, "ops": [op_key(op, llm) for op in st.ops], "names": st.names})
+        st.key = digest({"prev": prev, "ops": [op_key(op, llm) for op in st.ops], "names": st.names})
         prev = st.key
     return stages
 
 
-def check_columns(source_columns: dict[str, list[str]], sources: list[Source],
+def check_inputs(source_columns: dict[str, list[str]], sources: list[Source],
                   ops: list[Operator], names: list[str]) -> None:
     """Fail before running if an operator needs a column nothing provides."""
     for src in sources:

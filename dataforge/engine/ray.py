@@ -10,8 +10,9 @@ engine, so both engines write the same `StageDir` layout and the same bytes:
            Arrow table -> Polars (zero-copy) -> `batch.run_chain` -> commit. Operators with
            a `setup()` (models, indexes) or GPUs run in an actor pool, so setup happens
            once per actor; `num_cpus` / `num_gpus` come from the operators' `resources`.
-- global:  a distributed form when one exists (`ray_globals`), else `op.run` on the
-           driver over the checkpoint, as the local engine does, with a log line.
+- global:  the operator's own distributed form (`run_ray`, applied by `ray_globals`),
+           else `op.run` on the driver over the checkpoint, as the local engine does,
+           with a log line.
 
 Workers read and write checkpoint parts themselves, so on a cluster OUT must be on
 storage every node sees (NFS, a shared volume). A part commits when its stats file
@@ -31,10 +32,11 @@ import polars as pl
 import pyarrow as pa
 
 from dataforge.engine import batch as B
-from dataforge.engine.local import LocalEngine, StageDir
+from dataforge.engine import checkpoint as C
+from dataforge.engine.checkpoint import StageDir
+from dataforge.engine.local import LocalEngine, segment_metrics
 from dataforge.engine.plan import Stage
 from dataforge.errors import DataforgeError, MissingResourceError
-from dataforge.io import atomic
 from dataforge.io.read import Batch
 from dataforge.io.source import Source
 from dataforge.ops.base import Operator, RunContext
@@ -55,16 +57,15 @@ class RayEngine(LocalEngine):
     # -- read -------------------------------------------------------------------
     def run_read(self, stage: Stage, sdir: StageDir, sources: list[Source]) -> list[dict]:
         for src in sources:
-            for op in src.ops:
-                op.bind(self._ctx(f"{src.name}/{op.name}"))
-        job = ReadJob(self.root, stage, [_light_source(s) for s in sources], self.ctx, self.batch_size)
+            self.bind_source_ops(src)
+        job = ReadJob(self.root, stage, [_light_source(s) for s in sources])
         ops = [op for s in sources for op in s.ops]
         pending: list[dict] = []
         i = 0
         for k, src in enumerate(sources):
             for b in src.batches(self.batch_size):
                 if not sdir.committed(i):
-                    pending.append({"i": i, "src": k, "rows": _to_ipc(b.rows),
+                    pending.append({"i": i, "src": k, "rows": to_ipc(b.rows),
                                     "bad": json.dumps(b.bad), "read": b.read})
                 i += 1
                 if len(pending) >= self.window:  # bounded: the driver never holds a whole source
@@ -76,20 +77,15 @@ class RayEngine(LocalEngine):
 
     # -- segments ---------------------------------------------------------------
     def run_segment(self, stage: Stage, sdir: StageDir, prev: StageDir) -> list[dict]:
-        why = [f"{op.name}: {op.ray_support}" for op in stage.ops if op.ray_support]
+        why = [f"{op.name}: {op.driver_only}" for op in stage.ops if op.driver_only]
         if why:
             log.warning("stage '%s' runs on the driver, not on Ray (%s)", stage.label, "; ".join(why))
             return super().run_segment(stage, sdir, prev)
-        for op, name in zip(stage.ops, stage.names):
-            op.bind(self._ctx(name))
+        self.bind_stage_ops(stage)
         items = [{"i": i, "path": str(p)} for i, p in enumerate(prev.parts()) if not sdir.committed(i)]
         if items:
             self.map_parts(items, SegmentJob(self.root, stage), stage.ops)
-        # asked of the driver's copies, as the local engine asks its own: what a map operator
-        # reports is known from its parameters (its model, licence), not from worker state
-        metrics = {n: m for op, n in zip(stage.ops, stage.names) if (m := op.report_metrics())}
-        if metrics:
-            atomic.write_json(sdir.path / "metrics.json", metrics)
+        sdir.write_metrics(segment_metrics(stage))
         return sdir.finish()
 
     # -- global -----------------------------------------------------------------
@@ -97,15 +93,16 @@ class RayEngine(LocalEngine):
         from dataforge.engine import ray_globals
 
         op = stage.ops[0]
-        op.bind(self._ctx(stage.names[0]))
-        form, why = ray_globals.find_form(op)
-        if form is not None and not ray_globals.Rows(prev.parts()).n:
-            form, why = None, "no rows"  # the local engine does not call the operator either
-        if form is None:
+        self.bind_stage_ops(stage)
+        distributed, why = ray_globals.distributed_form(op)
+        if distributed and not ray_globals.Rows(prev.parts()).n:
+            distributed, why = False, "no rows"  # the local engine does not call the operator either
+        if not distributed:
             log.info("global operator '%s' runs on the driver over the checkpoint: %s", op.name, why)
             return super().run_global(stage, sdir, prev)
         log.info("global operator '%s' runs distributed on Ray (%s)", op.name, why)
-        return ray_globals.run_distributed(self, form, stage, sdir, prev)
+        op.ensure_setup()
+        return ray_globals.run_distributed(self, stage, sdir, prev)
 
     # -- Ray Data plumbing --------------------------------------------------------
     def map_parts(self, items: list[dict], job, ops: list[Operator]) -> list[dict]:
@@ -228,16 +225,12 @@ class ReadJob:
     root: Path
     stage: Stage
     sources: list[Source]
-    ctx: RunContext
-    batch_size: int
 
     def process(self, item: dict) -> dict:
         src = self.sources[item["src"]]
         b = Batch(pl.read_ipc(io.BytesIO(item["rows"])), json.loads(item["bad"]), item["read"])
-        names = [f"{src.name}/{op.name}" for op in src.ops]
-        # the local engine's own batch commit: same conform, same chain, same stats
-        LocalEngine(self.root, self.ctx, self.batch_size)._commit_read_batch(
-            StageDir(self.root, self.stage), item["i"], src, b, names)
+        # the checkpoint's one read-batch commit: same conform, same chain, same stats
+        C.commit_read_batch(StageDir(self.root, self.stage), item["i"], src, b)
         return {"i": item["i"], "rows_in": b.read, "rows_out": b.rows.height}
 
 
@@ -261,7 +254,8 @@ def _run_job(batch: pa.Table, job) -> pa.Table:
     return pa.Table.from_pylist(out)
 
 
-def _to_ipc(df: pl.DataFrame) -> bytes:
+def to_ipc(df: pl.DataFrame) -> bytes:
+    """A frame as Arrow IPC bytes, to travel through the object store."""
     buf = io.BytesIO()
     df.write_ipc(buf)
     return buf.getvalue()

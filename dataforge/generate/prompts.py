@@ -1,4 +1,6 @@
-"""Prompt files for the generation operators: found under rules/prompts, rendered in a sandbox."""
+"""Prompt files of the LLM-driven operators: found under rules/prompts, rendered in a sandbox.
+
+Pure functions; the operators' side of the convention is `dataforge.ops.base_prompt.PromptFileOp`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,28 +47,3 @@ def sampling(section_: dict, overrides: dict | None = None, **fixed):
         return Sampling(**values)
     except TypeError as e:
         raise ConfigError(f"sampling settings {values}: {e}") from None
-
-
-class PromptFileOp:
-    """Mixin for operators driven by a prompt file and an LLM (`prompt_file`, `llm` fields).
-
-    The prompt file's content is part of the checkpoint key (edit it and the stage reruns);
-    `setup()` loads the file, lets the operator check it, then gets the operator's cached LLM.
-    """
-
-    def prompt_files(self) -> list[str]:
-        """Every rules file the operator reads; all of them key its checkpoint."""
-        return [self.prompt_file]
-
-    def fingerprint_extra(self):
-        return {"prompts": [digest(p) for p in self.prompt_files()]}
-
-    def check_prompts(self) -> None:
-        """Raise ConfigError when `self.cfg` lacks what the operator's parameters name."""
-
-    def setup(self) -> None:
-        from dataforge.llm.for_op import llm_for
-
-        self.cfg = load(self.prompt_file)
-        self.check_prompts()
-        self.model = llm_for(self)

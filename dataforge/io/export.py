@@ -137,9 +137,9 @@ def _renderer(template: str, tokenizer: str | None) -> Callable[[list[dict]], st
     if not path.is_file():
         raise ConfigError(f"no chat template '{template}' in {TEMPLATES_DIR}; "
                           f"built-in: {[p.stem for p in TEMPLATES_DIR.glob('*.jinja')]}")
-    from jinja2.sandbox import SandboxedEnvironment
+    from dataforge import rulefiles
 
-    tpl = SandboxedEnvironment(keep_trailing_newline=True).from_string(path.read_text(encoding="utf-8"))
+    tpl = rulefiles.jinja_env(keep_trailing_newline=True).from_string(path.read_text(encoding="utf-8"))
     return lambda msgs: tpl.render(messages=msgs)
 
 

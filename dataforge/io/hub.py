@@ -156,11 +156,9 @@ def configs(m: dict) -> list[dict]:
 
 
 def _env():
-    from jinja2 import FileSystemLoader
-    from jinja2.sandbox import SandboxedEnvironment
+    from dataforge import rulefiles
 
-    return SandboxedEnvironment(loader=FileSystemLoader(CARD_TEMPLATES), keep_trailing_newline=True,
-                                trim_blocks=False, autoescape=False)
+    return rulefiles.jinja_env(templates=CARD_TEMPLATES, keep_trailing_newline=True)
 
 
 # -- plan and upload ----------------------------------------------------------------

@@ -20,21 +20,21 @@ import numpy as np
 import polars as pl
 
 from dataforge.augment import llm_text
-from dataforge.augment import rules as R
 from dataforge.augment import seeds as S
-from dataforge.augment.base import AugmentOp, Generated
+from dataforge.ops.base_augment import AugmentOp, Generated
 from dataforge.errors import ConfigError
 from dataforge.ops.base import param, register
+from dataforge.ops.base_prompt import PromptFileOp
 
 
 @register
-class BackTranslate(AugmentOp):
+class BackTranslate(PromptFileOp, AugmentOp):
     """Back-translation through pivot languages with MarianMT-style models or an LLM."""
 
     name = "back_translate"
     suffix: ClassVar[str] = "+bt"
     keep_numbers_default: ClassVar[bool] = True
-    plumbing: ClassVar[tuple[str, ...]] = ("batch_size", "device", "prompts")
+    plumbing: ClassVar[tuple[str, ...]] = ("batch_size", "device", "prompt_file")
 
     engine: Literal["marian", "llm"] = "marian"
     pivots: list[str] = param(default_factory=lambda: ["de"])
@@ -46,7 +46,7 @@ class BackTranslate(AugmentOp):
     max_new_tokens: int = 256
     device: str | None = None
     llm: str | None = None  # engine llm: backend spec; default the run's --llm
-    prompts: str = "rules/prompts/back_translate.yaml"
+    prompt_file: str = "back_translate.yaml"  # engine llm
 
     def validate(self) -> None:
         super().validate()
@@ -58,8 +58,16 @@ class BackTranslate(AugmentOp):
             raise ConfigError(f"operator 'back_translate': per_row ({self.per_row}) can be at most the number "
                               f"of pivots ({len(self.pivots)}): each new row of a text uses another pivot")
 
-    def fingerprint_extra(self):
-        return R.digest(R.find(self.prompts, "prompt file")) if self.engine == "llm" else None
+    def prompt_files(self) -> list[str]:
+        return [self.prompt_file] if self.engine == "llm" else []
+
+    def check_prompts(self) -> None:
+        llm_text.check(self.cfg, self.prompt_file)
+        names = self.cfg.get("languages") or {}
+        unknown = [c for c in [self.source_lang, *self.pivots] if c not in names]
+        if unknown:
+            raise ConfigError(f"operator 'back_translate': no language name for {unknown} in "
+                              f"{self.prompt_file} (`languages:`); add them there")
 
     def eligible(self) -> pl.Expr:
         return pl.col("lang").fill_null(self.source_lang) == self.source_lang
@@ -69,16 +77,7 @@ class BackTranslate(AugmentOp):
 
     def setup(self) -> None:
         if self.engine == "llm":
-            from dataforge.llm.for_op import llm_for
-
-            self._doc = R.load_yaml(self.prompts)
-            llm_text.check(self._doc, self.prompts)
-            names = self._doc.get("languages") or {}
-            unknown = [c for c in [self.source_lang, *self.pivots] if c not in names]
-            if unknown:
-                raise ConfigError(f"operator 'back_translate': no language name for {unknown} in "
-                                  f"{self.prompts} (`languages:`); add them there")
-            self._llm = llm_for(self)
+            super().setup()  # the prompt file, checked, then the LLM
         else:
             from dataforge.augment import translate
 
@@ -109,8 +108,8 @@ class BackTranslate(AugmentOp):
             res = self._mt[(src, tgt)].translate(texts, batch_size=self.batch_size, num_beams=self.num_beams,
                                                  max_new_tokens=self.max_new_tokens)
             return [t or None for t in res], [None if t else "empty translation" for t in res]
-        names = self._doc["languages"]
+        names = self.cfg["languages"]
         items = [{"text": t, "source": names[src], "target": names[tgt], "source_code": src, "target_code": tgt}
                  for t in texts]
-        sampling = llm_text.sampling_from(self._doc, max_tokens=self.max_new_tokens, seed=self.run_seed)
-        return llm_text.run(self._llm, self._doc, items, sampling)
+        sampling = llm_text.sampling_from(self.cfg, max_tokens=self.max_new_tokens, seed=self.run_seed)
+        return llm_text.run(self.model, self.cfg, items, sampling)

@@ -20,7 +20,7 @@ import numpy as np
 from dataforge.augment import rules as R
 from dataforge.augment import seeds as S
 from dataforge.augment import synonyms as syn
-from dataforge.augment.base import AugmentOp, Generated
+from dataforge.ops.base_augment import AugmentOp, Generated
 from dataforge.errors import ConfigError, MissingResourceError
 from dataforge.ops.base import param, register
 

@@ -15,27 +15,27 @@ from typing import ClassVar
 import numpy as np
 
 from dataforge.augment import llm_text
-from dataforge.augment import rules as R
 from dataforge.augment import seeds as S
-from dataforge.augment.base import AugmentOp, Generated
+from dataforge.ops.base_augment import AugmentOp, Generated
 from dataforge.errors import ConfigError
 from dataforge.ops.base import param, register
+from dataforge.ops.base_prompt import PromptFileOp
 
 STYLES = ["question", "command", "request", "formal", "casual", "shorter", "detailed"]
 
 
 @register
-class Rewrite(AugmentOp):
+class Rewrite(PromptFileOp, AugmentOp):
     """LLM paraphrase in several styles (question / command / request, formal / casual, shorter / detailed)."""
 
     name = "rewrite"
     suffix: ClassVar[str] = "+rewrite"
     keep_numbers_default: ClassVar[bool] = True
-    plumbing: ClassVar[tuple[str, ...]] = ("prompts", "reject_truncated")
+    plumbing: ClassVar[tuple[str, ...]] = ("prompt_file", "reject_truncated")
 
     styles: list[str] = param(default_factory=lambda: list(STYLES))
     llm: str | None = None  # backend spec; default the run's --llm
-    prompts: str = "rules/prompts/rewrite.yaml"
+    prompt_file: str = "rewrite.yaml"
     temperature: float | None = None  # default: the prompt file's sampling
     max_tokens: int | None = None
     reject_truncated: bool = True  # a reply cut at max_tokens is rejected, not kept half-written
@@ -44,28 +44,21 @@ class Rewrite(AugmentOp):
         super().validate()
         if not self.styles:
             raise ConfigError("operator 'rewrite': give at least one style")
-        doc = R.load_yaml(self.prompts)
-        llm_text.check(doc, self.prompts)
-        known = doc.get("styles") or {}
+        self.load_prompts()  # a missing style fails when the recipe loads, not mid-run
+
+    def check_prompts(self) -> None:
+        llm_text.check(self.cfg, self.prompt_file)
+        known = self.cfg.get("styles") or {}
         unknown = [s for s in self.styles if s not in known]
         if unknown:
-            raise ConfigError(f"operator 'rewrite': unknown style(s) {unknown}; {self.prompts} defines {list(known)}")
-
-    def fingerprint_extra(self):
-        return R.digest(R.find(self.prompts, "prompt file"))
-
-    def setup(self) -> None:
-        from dataforge.llm.for_op import llm_for
-
-        self._doc = R.load_yaml(self.prompts)
-        self._llm = llm_for(self)
+            raise ConfigError(f"operator 'rewrite': unknown style(s) {unknown}; {self.prompt_file} defines {list(known)}")
 
     def generate(self, texts: list[str], seeds: np.ndarray, slots: np.ndarray) -> Generated:
         variants = S.pick(list(self.styles), seeds, slots)
-        guidance = self._doc["styles"]
+        guidance = self.cfg["styles"]
         items = [{"text": t, "style": v, "guidance": guidance[v], "field": self.field}
                  for t, v in zip(texts, variants)]
-        sampling = llm_text.sampling_from(self._doc, temperature=self.temperature, max_tokens=self.max_tokens,
+        sampling = llm_text.sampling_from(self.cfg, temperature=self.temperature, max_tokens=self.max_tokens,
                                           seed=self.run_seed)
-        out, errors = llm_text.run(self._llm, self._doc, items, sampling, self.reject_truncated)
+        out, errors = llm_text.run(self.model, self.cfg, items, sampling, self.reject_truncated)
         return Generated(out, variants, errors)

@@ -46,8 +46,7 @@ class RunContext:
     seed: int = 0
     llm: str | None = None  # backend spec from --llm or the recipe
     stage: str = ""
-    engine: str = "local"
-    options: dict = field(default_factory=dict)
+    source: str | None = None  # the source whose read stage runs this (per-source operators)
 
     def cache_dir(self, kind: str) -> Path | None:
         if self.out is None:
@@ -67,7 +66,7 @@ class Operator:
     outputs: ClassVar[tuple[str, ...]] = ()
     adds_rows: ClassVar[bool] = False  # may emit more rows than it receives (augment, generate)
     resources: ClassVar[dict] = {}  # e.g. {"num_gpus": 1} for the Ray engine
-    ray_support: ClassVar[str | None] = None  # a reason if this operator cannot run on Ray
+    driver_only: ClassVar[str | None] = None  # why the Ray engine must run it on the driver, if it must
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
@@ -184,7 +183,17 @@ class GlobalOp(Operator):
 
     `run` receives a LazyFrame over the previous stage's checkpoint and returns a
     DataFrame: the same rows (or more, if `adds_rows`), rejects marked in `_reject`.
-    `metrics` may be filled with dataset-level numbers for the report.
+    Dataset-level numbers for the report come from `report_metrics()`.
+
+    The operator may carry its distributed form next to `run`: a method `run_ray(rows)`,
+    which the Ray engine calls instead of running `run` on the driver. `rows`
+    (`dataforge.engine.ray_globals.Rows`) is the previous stage's rows on the cluster:
+    `rows.dataset(columns)` is a Ray Dataset with `__row`, each row's position, and the
+    module has generic kernels (`hash_members`, `gather`, `ranked`). `run_ray` returns its
+    decisions, one row per rejected row: `__row`, `_reject`, optionally `_reject_detail`
+    (a Polars frame or a Ray Dataset); `report_metrics()` is asked afterwards. It must
+    decide what `run` decides, reusing the same expressions: the engine applies the
+    decisions in input order and cuts the parts as for `run`, so the bytes match.
     """
 
     kind: ClassVar[str] = "global"

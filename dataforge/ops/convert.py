@@ -221,14 +221,10 @@ class Convert(MapOp):
                         "output", "system", "_task", "_lang", "_orig")
 
     # -- output -----------------------------------------------------------------------
-    def _source_name(self) -> str | None:
-        stage = self.ctx.stage or ""
-        return stage[: -len("/" + self.name)] if stage.endswith("/" + self.name) else None
-
     def _finish(self, df: pl.DataFrame, v: pl.DataFrame, fam: Family, keys: list[str],
                 parts: list[pl.DataFrame], rejects: list[pl.DataFrame], seed: int) -> pl.DataFrame:
         order = {t.key: i for i, t in enumerate(fam.all_templates())}
-        src_name = self._source_name()
+        src_name = self.ctx.source
         source = self.source or src_name or _text_column(df, "source", fam) or fam.dataset
         dataset = self.dataset or src_name or fam.dataset
         raw_id = df["id"].cast(pl.Utf8)

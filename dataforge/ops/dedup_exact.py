@@ -7,6 +7,9 @@ import polars as pl
 from dataforge.clean.keep import KeepRule, cluster_metrics, mark_duplicates
 from dataforge.clean.text import joined
 from dataforge.ops.base import GlobalOp, param, register
+from dataforge.schema import REJECT, REJECT_DETAIL
+
+REASON, DETAIL = "duplicate_exact", "same normalised text"
 
 
 @register
@@ -22,9 +25,13 @@ class DedupExact(GlobalOp):
     def columns_in(self):
         return list(self.fields) + ([self.keep_score] if self.keep_score else [])
 
+    def key(self) -> pl.Expr:
+        """What must be equal: the joined (normalised) fields."""
+        return joined(self.fields, normalise=self.normalise)
+
     def run(self, lf: pl.LazyFrame) -> pl.DataFrame:
         df = lf.collect()
-        key = df.select(joined(self.fields, normalise=self.normalise).alias("k"))["k"]
+        key = df.select(self.key().alias("k"))["k"]
         # 64-bit hash as the group key: collisions are ~1e-8 at a million rows;
         # the cluster id is that hash (decimal).
         h = key.hash(seed=0)
@@ -32,8 +39,34 @@ class DedupExact(GlobalOp):
         cluster = pl.select(pl.when(pl.lit(repeated)).then(pl.lit(h).cast(pl.Utf8))
                             .otherwise(None).alias("c"))["c"]
         self._metrics = cluster_metrics(cluster)
-        return mark_duplicates(df, cluster, reason="duplicate_exact", keep=self.keep,
-                               score=self.keep_score, detail="same normalised text")
+        return self.decide(df, cluster)
+
+    def run_ray(self, rows) -> pl.DataFrame:
+        """Distributed form: the workers hash the key and group on the hash; only the rows
+        of repeated hashes come back, and `decide` runs on those alone."""
+        from dataforge.engine.ray_globals import ROW, hash_members
+
+        members = hash_members(rows, self.key(), list(self.fields))
+        cluster = members["__h"].reinterpret(signed=False).cast(pl.Utf8)  # the local cluster id
+        self._metrics = cluster_metrics(cluster)
+        return decide_members(self, rows, members[ROW], cluster)
+
+    def decide(self, df: pl.DataFrame, cluster: pl.Series) -> pl.DataFrame:
+        """Keep one row per cluster (null: a row in none), reject the others."""
+        return mark_duplicates(df, cluster, reason=REASON, keep=self.keep, score=self.keep_score, detail=DETAIL)
 
     def report_metrics(self) -> dict:
         return getattr(self, "_metrics", {})
+
+
+def decide_members(op, rows, members: pl.Series, cluster: pl.Series) -> pl.DataFrame:
+    """A dedup operator's `decide`, run on the members of duplicate clusters only (`members`:
+    their row positions, in row order, so the kept row is the one a local run keeps).
+    Returns the Ray engine's decisions: __row, _reject, _reject_detail."""
+    from dataforge.engine.ray_globals import ROW, gather
+
+    cols = ["id", "output"] + ([op.keep_score] if op.keep_score else [])
+    cols = [c for c in dict.fromkeys(cols) if c in rows.schema]
+    sub = gather(rows, members.to_numpy(), cols)
+    out = op.decide(sub.drop(ROW), cluster)
+    return out.select(sub[ROW], REJECT, REJECT_DETAIL).filter(pl.col(REJECT).is_not_null())

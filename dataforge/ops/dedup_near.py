@@ -99,15 +99,100 @@ class DedupNear(GlobalOp):
 
     def run(self, lf: pl.LazyFrame) -> pl.DataFrame:
         df = lf.collect()
-        texts = df.select(joined(self.fields).str.replace_all("\x1f", " ").alias("t"))["t"]
-        labels, stats = near_clusters(texts, ngram=self.ngram, num_perm=self.num_perm,
-                                      threshold=self.threshold, bands=self.bands, rows=self.rows,
-                                      verify=self.verify, fn_weight=self.fn_weight, seed=self.seed)
+        labels, stats = near_clusters(near_texts(df, self.fields), **self.cluster_params())
         cluster = pl.Series("c", labels).cast(pl.Utf8)
         cluster = pl.select(pl.when(pl.lit(labels) >= 0).then(pl.lit(cluster)).otherwise(None).alias("c"))["c"]
         self._metrics = cluster_metrics(cluster) | stats | {"threshold": self.threshold}
+        return self.decide(df, cluster)
+
+    def cluster_params(self) -> dict:
+        return dict(ngram=self.ngram, num_perm=self.num_perm, threshold=self.threshold, bands=self.bands,
+                    rows=self.rows, verify=self.verify, fn_weight=self.fn_weight, seed=self.seed)
+
+    def decide(self, df: pl.DataFrame, cluster: pl.Series) -> pl.DataFrame:
+        """Keep one row per cluster (null: a row in none), reject the others."""
         return mark_duplicates(df, cluster, reason="duplicate_near", keep=self.keep, score=self.keep_score,
                                detail=f"{'exact' if self.verify == 'jaccard' else 'MinHash'} Jaccard >= {self.threshold}")
 
+    def run_ray(self, rows) -> pl.DataFrame:
+        """Distributed form: shingles, MinHash signatures and one key per LSH band are
+        computed by the workers and grouped across the cluster. Only documents that share a
+        band key with another one can be in a duplicate pair, so `near_clusters` (candidate
+        pairs, verification, union-find) then runs on the driver over those documents alone
+        and decides exactly what it decides locally."""
+        from ray.data.aggregate import Count
+
+        from dataforge.engine.ray_globals import ROW, gather, to_polars
+        from dataforge.ops.dedup_exact import decide_members
+        from ray.data.expressions import col
+
+        params = self.cluster_params()
+        _, probe = near_clusters(pl.Series(["banding probe"]), **params)  # the bands x rows it picks
+        keys = rows.dataset(list(self.fields)).map_batches(
+            _band_keys, fn_kwargs=dict(fields=list(self.fields), ngram=self.ngram, num_perm=self.num_perm,
+                                       seed=self.seed, bands=probe["bands"], rows=probe["rows"]),
+            batch_format="pyarrow").materialize()
+        shared = to_polars(keys.map_batches(_explode_keys, batch_format="pyarrow")
+                           .groupby(["band", "key"]).aggregate(Count(alias_name="size"))
+                           .filter(expr=col("size") > 1))
+        docs = np.zeros(0, dtype=np.int64)
+        if shared.height:
+            hit = keys.map_batches(_with_shared_key, fn_kwargs={"shared": shared.select("band", "key")},
+                                   batch_format="pyarrow")
+            docs = np.sort(to_polars(hit)[ROW].to_numpy())
+        texts = near_texts(gather(rows, docs, list(self.fields)), self.fields) if docs.size \
+            else pl.Series([], dtype=pl.Utf8)
+        labels, stats = near_clusters(texts, **params) if docs.size else (np.zeros(0, np.int64), probe)
+        stats = dict(stats) | {"signature_bytes": rows.n * self.num_perm * 4}  # as if all rows were signed
+        if not docs.size:
+            stats |= {"candidate_pairs": 0, "verified_pairs": 0}
+        inc = labels >= 0
+        cluster = pl.Series("c", docs[labels[inc]]).cast(pl.Utf8)  # label = smallest member, as a row
+        self._metrics = cluster_metrics(cluster) | stats | {"threshold": self.threshold}
+        return decide_members(self, rows, pl.Series(docs[inc]), cluster)
+
     def report_metrics(self) -> dict:
         return getattr(self, "_metrics", {})
+
+
+def near_texts(df: pl.DataFrame, fields: list[str]) -> pl.Series:
+    """The text a document's shingles come from: its fields joined by spaces."""
+    return df.select(joined(list(fields)).str.replace_all("\x1f", " ").alias("t"))["t"]
+
+
+# -- the per-document work of the distributed form (runs on Ray workers) ------------------
+
+def _band_keys(batch, fields: list[str], ngram: int, num_perm: int, seed: int, bands: int, rows: int):
+    """One int64 key per (document, band): equal band values give equal keys (a collision
+    only adds a document to the candidates, whose pairs the operator then recomputes)."""
+    import pyarrow as pa
+
+    from dataforge.engine.ray_globals import ROW
+
+    df = pl.from_arrow(batch)
+    sig, has = M.signatures(M.shingle_hashes(near_texts(df, fields), ngram), num_perm, seed)
+    s = sig[has][:, : bands * rows].astype(np.uint64).reshape(-1, bands, rows)
+    mult = np.random.default_rng(rows).integers(1, 1 << 62, size=rows, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    with np.errstate(over="ignore"):
+        key = (s * mult).sum(axis=2, dtype=np.uint64)  # wraps mod 2^64
+    return pa.table({ROW: df[ROW].to_numpy()[has],
+                     "keys": pa.FixedSizeListArray.from_arrays(pa.array(key.reshape(-1).view(np.int64)), bands)})
+
+
+def _explode_keys(batch):
+    import pyarrow as pa
+
+    k = batch.column("keys").combine_chunks()
+    return pa.table({"band": np.tile(np.arange(k.type.list_size, dtype=np.int32), batch.num_rows),
+                     "key": k.flatten().to_numpy(zero_copy_only=False)})
+
+
+def _with_shared_key(batch, shared: pl.DataFrame):
+    """Documents with at least one band key another document shares: __row."""
+    from dataforge.engine.ray_globals import ROW
+
+    if not batch.num_rows:
+        return batch.select([ROW])
+    flat = pl.from_arrow(_explode_keys(batch)).with_columns(
+        pl.Series(ROW, np.repeat(batch.column(ROW).to_numpy(), batch.column("keys").type.list_size)))
+    return flat.join(shared, on=["band", "key"], how="semi").select(pl.col(ROW).unique()).to_arrow()

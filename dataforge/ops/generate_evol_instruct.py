@@ -8,6 +8,7 @@ import polars as pl
 from dataforge import rulefiles
 from dataforge.generate import elimination, prompts, rows
 from dataforge.ops.base import MapOp, param, register
+from dataforge.ops.base_prompt import PromptFileOp
 from dataforge.schema import REJECT
 
 IN_DEPTH = ("add_constraints", "deepening", "concretizing", "increase_reasoning")
@@ -15,7 +16,7 @@ METHODS = IN_DEPTH + ("breadth",)
 
 
 @register
-class EvolInstruct(prompts.PromptFileOp, MapOp):
+class EvolInstruct(PromptFileOp, MapOp):
     """Evolve each row's instruction for `rounds` rounds; each evolved row keeps `parent_id`.
 
     Each round picks, per row, one of the four in-depth methods (add constraints, deepen,

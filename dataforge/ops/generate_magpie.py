@@ -5,11 +5,12 @@ import polars as pl
 
 from dataforge.generate import prompts, rows
 from dataforge.ops.base import GlobalOp, param, register
+from dataforge.ops.base_prompt import PromptFileOp
 from dataforge.schema import REJECT
 
 
 @register
-class Magpie(prompts.PromptFileOp, GlobalOp):
+class Magpie(PromptFileOp, GlobalOp):
     """Add `count` instruction/response rows written by the model itself.
 
     The model sees only the chat template's text before a user message (`template`:

@@ -6,11 +6,12 @@ import polars as pl
 
 from dataforge.generate import prompts, rows
 from dataforge.ops.base import MapOp, param, register
+from dataforge.ops.base_prompt import PromptFileOp
 from dataforge.schema import REJECT, content_id, meta_set
 
 
 @register
-class Respond(prompts.PromptFileOp, MapOp):
+class Respond(PromptFileOp, MapOp):
     """Answer instructions with an LLM (Alpaca-style distillation), `n` samples per row.
 
     Rows whose output is empty (or every row, with `overwrite`) are sent as a chat: the row's

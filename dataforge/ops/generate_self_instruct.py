@@ -9,11 +9,12 @@ from dataforge.generate import parse, prompts, rows
 from dataforge.generate.rouge import NoveltyIndex
 from dataforge.generate.seeds import seed_frame
 from dataforge.ops.base import GlobalOp, param, register
+from dataforge.ops.base_prompt import PromptFileOp
 from dataforge.schema import REJECT
 
 
 @register
-class SelfInstruct(prompts.PromptFileOp, GlobalOp):
+class SelfInstruct(PromptFileOp, GlobalOp):
     """Bootstrap new tasks from seed tasks with an LLM, then generate their instances.
 
     Each request shows `prompt_instructions` instructions (seed ones plus up to

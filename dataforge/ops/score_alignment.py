@@ -8,7 +8,7 @@ from dataforge.embed import cosine_pairs
 from dataforge.errors import ConfigError
 from dataforge.ops.base import param, register
 from dataforge.score import texts
-from dataforge.score.judged import JudgedScore
+from dataforge.ops.base_judged import JudgedScore
 
 
 @register

@@ -5,7 +5,7 @@ import polars as pl
 
 from dataforge.ops.base import register
 from dataforge.score import heuristics as H
-from dataforge.score.judged import JudgedScore
+from dataforge.ops.base_judged import JudgedScore
 
 
 @register

@@ -6,18 +6,21 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from dataforge.generate import prompts
 from dataforge.ops.base import MapOp, register
+from dataforge.ops.base_prompt import PromptFileOp
 from dataforge.score import heuristics as H
 from dataforge.score import judge as J
 from dataforge.score.rules import digest
 
 
 @register
-class ScoreComplexity(MapOp):
+class ScoreComplexity(PromptFileOp, MapOp):
     """Complexity of the instruction in [0, 1]: DEITA's expected score from an LLM, else rules.
 
     With an LLM (`method: llm`, or `auto` when the run has --llm): DEITA's expected score
-    sum_k k * p(k) over the model's probabilities of "1".."6" (rules/prompts/judge_complexity.yaml),
+    sum_k k * p(k) over the model's probabilities of "1".."6" (`prompt_file`, default
+    rules/prompts/judge_complexity.yaml),
     mapped from [1, 6] to [0, 1]; a reply without log-probabilities falls back to the number
     it contains, and a failed one to the heuristic. Without an LLM: a rule-based count of
     length, constraints, reasoning words, clauses and context (rules/score/complexity.yaml)."""
@@ -25,15 +28,20 @@ class ScoreComplexity(MapOp):
     name = "score_complexity"
     method: Literal["auto", "heuristic", "llm"] = "heuristic"
     llm: str | None = None  # backend spec for the judge; default: the run's --llm
+    prompt_file: str | None = None  # default judge_complexity.yaml
     inputs = ("instruction", "input")
     outputs = ("score_complexity",)
 
+    def prompt_path(self) -> str:
+        return self.prompt_file or J.prompt_file("complexity")
+
     def fingerprint_extra(self):
-        return digest(H.COMPLEXITY, J.prompt_file("complexity"))
+        return {"rules": digest(H.COMPLEXITY), **super().fingerprint_extra()}
 
     def setup(self):
         use = self.method == "llm" or (self.method == "auto" and bool(self.llm or self.ctx.llm))
-        self._judge = J.build(self, "complexity", None, "mean") if use else None
+        self._judge = J.build(self, "complexity", None, "mean", file=str(prompts.find(self.prompt_path()))) \
+            if use else None
 
     def map(self, df: pl.DataFrame) -> pl.DataFrame:
         h = df.select(H.complexity_expr()).to_series().to_numpy()

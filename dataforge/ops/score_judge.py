@@ -5,17 +5,18 @@ from typing import Literal
 
 import polars as pl
 
+from dataforge.generate import prompts
 from dataforge.ops.base import MapOp, param, register
+from dataforge.ops.base_prompt import PromptFileOp
 from dataforge.score import judge as J
-from dataforge.score.rules import digest
 
 
 @register
-class ScoreJudge(MapOp):
+class ScoreJudge(PromptFileOp, MapOp):
     """LLM-as-judge ensemble score `score_judge_<aspect>` in [0, 1] (mean or majority vote).
 
-    Renders every prompt of rules/prompts/judge_<aspect>.yaml (or those named in
-    `prompts`) for each row, asks the run's LLM (--llm), parses the JSON score, aggregates
+    Renders every prompt of `prompt_file` (default rules/prompts/judge_<aspect>.yaml), or
+    those named in `prompts`, for each row, asks the run's LLM (--llm), parses the JSON score, aggregates
     the ensemble by mean or majority vote and maps the scale to [0, 1]. Null where every
     prompt failed. Cached per (model, prompt, sampling) in OUT/cache/judge/."""
 
@@ -25,16 +26,18 @@ class ScoreJudge(MapOp):
     aggregate: Literal["mean", "majority"] = "mean"
     max_tokens: int = 64
     llm: str | None = None  # backend spec for the judge; default: the run's --llm
+    prompt_file: str | None = None  # default judge_<aspect>.yaml
     inputs = ("instruction", "input", "output")
 
     def columns_out(self):
         return [f"score_judge_{self.aspect}"]
 
-    def fingerprint_extra(self):
-        return digest(J.prompt_file(self.aspect))
+    def prompt_path(self) -> str:
+        return self.prompt_file or J.prompt_file(self.aspect)
 
     def setup(self):
-        self._judge = J.build(self, self.aspect, self.prompts, self.aggregate, self.max_tokens)
+        self._judge = J.build(self, self.aspect, self.prompts, self.aggregate, self.max_tokens,
+                              file=str(prompts.find(self.prompt_path())))
 
     def map(self, df: pl.DataFrame) -> pl.DataFrame:
         return df.with_columns(self._judge.scores(df))

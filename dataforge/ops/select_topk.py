@@ -31,14 +31,33 @@ class SelectTopK(GlobalOp):
     def run(self, lf: pl.LazyFrame) -> pl.DataFrame:
         df = lf.collect()
         check_columns(df, self.score, f"operator '{self.name}'")
-        s = score_expr(self.score, self.name)
-        order = pl.struct((-s).alias("s"), pl.col("id"))
+        order = pl.struct(self.sort_key().alias("s"), pl.col("id"))
         rank = order.rank("ordinal")
-        group = pl.lit(self.by or "all")
         if self.by:
             rank = rank.over(self.by)
-            group = pl.col(self.by).cast(pl.Utf8).fill_null("(none)")
+        return df.with_columns(self.reason(rank, self.group()).alias(REJECT))
+
+    # the ranking, in one place: `run` and `run_ray` both use these
+    def sort_key(self) -> pl.Expr:
+        """Ascending sort key, best row first (ties: by id)."""
+        return -score_expr(self.score, self.name)
+
+    def group(self) -> pl.Expr:
+        return pl.col(self.by).cast(pl.Utf8).fill_null("(none)") if self.by else pl.lit("all")
+
+    def reason(self, rank: pl.Expr, group: pl.Expr) -> pl.Expr:
         where = f"{self.by} " if self.by else ""
-        reason = pl.when(rank > self.k).then(
+        return pl.when(rank > self.k).then(
             pl.format(f"not_selected: rank {{}} > {self.k} in {where}{{}}", rank, group)).otherwise(None)
-        return df.with_columns(reason.alias(REJECT))
+
+    def run_ray(self, rows) -> pl.DataFrame:
+        """Distributed form: the workers compute `sort_key` and `group` per part (so the key
+        must be computed row by row), the cluster sorts, and the rows stream back in order
+        with their rank within the group; `reason` then decides as `run` does."""
+        from dataforge.engine.ray_globals import ROW, ranked
+
+        check_columns(pl.DataFrame(schema=rows.schema), self.score, f"operator '{self.name}'")
+        cols = list(dict.fromkeys(self.score + ([self.by] if self.by else []) + ["id"]))
+        out = [df.select(ROW, self.reason(pl.col("__rank"), pl.col("__g")).alias(REJECT)).drop_nulls(REJECT)
+               for df in ranked(rows, cols, {"__s": self.sort_key(), "__g": self.group()}, ["__s", "id"], "__g")]
+        return pl.concat(out) if out else pl.DataFrame(schema={ROW: pl.Int64, REJECT: pl.Utf8})

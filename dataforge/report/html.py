@@ -4,9 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from jinja2 import FileSystemLoader, select_autoescape
-from jinja2.sandbox import SandboxedEnvironment
-
+from dataforge import rulefiles
 from dataforge.report import plots
 from dataforge.report.collect import TEXT_FIELDS, RunData
 
@@ -64,7 +62,9 @@ def sections(runs: Sequence[RunData]) -> list[dict]:
 
 
 def render(runs: Sequence[RunData], title: str) -> str:
-    env = SandboxedEnvironment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
+    # not strict: the template shows optional summary fields (a score column without values
+    # has no mean) as empty; it is our own template over our own summary, not a user's
+    env = rulefiles.jinja_env(templates=TEMPLATES, html=True, strict=False)
     secs = sections(runs)
     return env.get_template("report.html.j2").render(
         title=title, runs=[r.summary for r in runs], figs=figures(runs),

@@ -7,7 +7,6 @@ index       exact nearest-neighbour search and DEITA's greedy admission (blocked
 vendi       the Vendi score of a set of embeddings
 verbnoun    rule-based verb–noun pairs of instructions (Self-Instruct's diversity analysis)
 judge       LLM-as-judge prompt ensembles (rules/prompts/judge_*.yaml)
-judged      base class of scores that blend a rule-based model with a judge
 select      ranking score and column checks shared by the selection operators
 quota       per-source quotas for mixing (ratio, proportional with cap, temperature)
 """

@@ -92,9 +92,10 @@ class Judge:
     how: str = "mean"  # "mean" | "majority"
     max_tokens: int = 64  # a score and a short reason; more only costs time
     seed: int = 0
+    file: str | None = None  # the prompt file; None: rules/prompts/judge_<aspect>.yaml
 
     def __post_init__(self):
-        doc = load_yaml(prompt_file(self.aspect))
+        doc = load_yaml(self.file or prompt_file(self.aspect))
         self.lo, self.hi = int(doc["scale"]["min"]), int(doc["scale"]["max"])
         self.use_logprobs = bool(doc.get("logprobs", False))
         items = doc.get("prompts") or []
@@ -102,7 +103,7 @@ class Judge:
             unknown = sorted(set(self.prompts) - {p["name"] for p in items})
             if unknown:
                 raise ConfigError(f"judge '{self.aspect}': unknown prompt(s) {unknown} in "
-                                  f"{rules_path(prompt_file(self.aspect))}")
+                                  f"{rules_path(self.file or prompt_file(self.aspect))}")
             items = [p for p in items if p["name"] in self.prompts]
         if not items:
             raise ConfigError(f"judge '{self.aspect}': no prompts")
@@ -148,12 +149,13 @@ class Judge:
         return pl.Series(f"score_judge_{self.aspect}", unit, dtype=pl.Float64).fill_nan(None)
 
 
-def build(op, aspect: str, prompts: list[str] | None, how: str, max_tokens: int = 64) -> Judge:
+def build(op, aspect: str, prompts: list[str] | None, how: str, max_tokens: int = 64,
+          file: str | None = None) -> Judge:
     """The judge of an operator, on the operator's `llm` or the run's --llm (cached backend)."""
     from dataforge.llm.for_op import llm_for
 
     return Judge(aspect=aspect, llm=llm_for(op), prompts=prompts or None, how=how, seed=op.ctx.seed,
-                 max_tokens=max_tokens)
+                 max_tokens=max_tokens, file=file)
 
 
 def blend(heuristic: pl.Series, judged: pl.Series | None, weight: float) -> pl.Series:

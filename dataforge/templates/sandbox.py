@@ -8,17 +8,17 @@ from __future__ import annotations
 from functools import lru_cache
 
 import jinja2
-from jinja2 import StrictUndefined, meta
+from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
 
+from dataforge import rulefiles
 from dataforge.errors import ConfigError
 
 
 @lru_cache(maxsize=1)
 def env() -> SandboxedEnvironment:
-    # StrictUndefined: a missing variable is an error, never the text "None" or "".
-    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
-                                keep_trailing_newline=False, trim_blocks=True, lstrip_blocks=True)
+    # rulefiles' one factory: sandboxed, a missing variable is an error
+    return rulefiles.jinja_env(trim_blocks=True, lstrip_blocks=True)
 
 
 def variables(src: str, where: str, line: int | None = None) -> set[str]:

@@ -1,0 +1,164 @@
+"""The checkpoint layout both engines write, and the commits they share.
+
+Layout of a stage's checkpoint, `OUT/.checkpoints/NN-label-KEY/`:
+    part-00000.parquet     kept rows of input batch 0
+    rejects-00000.parquet  rejected rows of batch 0 (fixed reject schema)
+    stats-00000.json       per-operator counts of batch 0, written last: the batch's commit
+    metrics.json           operators' dataset-level numbers, by stage name (optional)
+    DONE.json              the stage's totals: the stage's commit
+A killed run resumes at the first batch without a stats file; a finished stage is skipped.
+
+Engines differ in where work runs, never in what is committed: a read batch is committed
+by `commit_read_batch`, a global stage's bookkeeping by `commit_global`, whichever engine
+(and whichever process) does the work.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Callable, Iterator
+
+import polars as pl
+
+from dataforge.engine import batch as B
+from dataforge.engine.accounting import AccountingError, StageStats
+from dataforge.engine.plan import Stage
+from dataforge.io import atomic
+from dataforge.io.read import Batch
+from dataforge.io.source import Source
+from dataforge.ops.base import Operator
+from dataforge.schema import conform
+
+
+class StageDir:
+    def __init__(self, root: Path, stage: Stage):
+        self.path = root / stage.dirname
+        self.stage = stage
+
+    @property
+    def done(self) -> bool:
+        return (self.path / "DONE.json").exists()
+
+    def part(self, i: int) -> Path:
+        return self.path / f"part-{i:05d}.parquet"
+
+    def rejects(self, i: int) -> Path:
+        return self.path / f"rejects-{i:05d}.parquet"
+
+    def stats_file(self, i: int) -> Path:
+        return self.path / f"stats-{i:05d}.json"
+
+    def committed(self, i: int) -> bool:
+        return self.stats_file(i).exists()
+
+    def parts(self) -> list[Path]:
+        return sorted(self.path.glob("part-*.parquet"))
+
+    def reject_parts(self) -> list[Path]:
+        return sorted(self.path.glob("rejects-*.parquet"))
+
+    def commit_batch(self, i: int, kept: pl.DataFrame, rejects: list[pl.DataFrame], stats: list[StageStats]) -> None:
+        atomic.write_parquet(self.part(i), kept)
+        if rejects:
+            atomic.write_parquet(self.rejects(i), pl.concat(rejects, how="vertical_relaxed"))
+        atomic.write_json(self.stats_file(i), [s.to_dict() for s in stats])
+
+    def write_metrics(self, metrics: dict) -> None:
+        """Operators' dataset-level numbers, keyed by stage name; nothing when there are none."""
+        if metrics:
+            atomic.write_json(self.path / "metrics.json", metrics)
+
+    def finish(self) -> list[dict]:
+        merged: dict[str, StageStats] = {}
+        for f in sorted(self.path.glob("stats-*.json")):
+            for d in json.loads(f.read_text()):
+                s = StageStats.from_dict(d)
+                if s.name in merged:
+                    merged[s.name].add(s)
+                else:
+                    merged[s.name] = s
+        out = [s.to_dict() for s in merged.values()]
+        for s in merged.values():
+            s.check()
+        atomic.write_json(self.path / "DONE.json", {"stages": out, "parts": len(self.parts())})
+        return out
+
+    def totals(self) -> list[dict]:
+        return json.loads((self.path / "DONE.json").read_text())["stages"]
+
+    def prepare(self, fresh: bool) -> None:
+        if fresh and self.path.exists():
+            shutil.rmtree(self.path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic.clean_tmp(self.path)
+
+
+def iter_parts(parts: list[Path]) -> Iterator[pl.DataFrame]:
+    """Re-read a checkpoint as batches of one part each (parts are batch-sized already)."""
+    for p in parts:
+        yield pl.read_parquet(p)
+
+
+def scan_parts(parts: list[Path]) -> pl.LazyFrame:
+    if not parts:
+        return pl.LazyFrame()
+    frames = [pl.scan_parquet(p) for p in parts]
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+# -- read stage ---------------------------------------------------------------------
+
+def source_op_names(src: Source) -> list[str]:
+    """Stage names of a source's own operators, as the accounting shows them."""
+    return [f"{src.name}/{op.name}" for op in src.ops]
+
+
+def commit_read_batch(sdir: StageDir, i: int, src: Source, b: Batch) -> None:
+    """Conform raw batch `i` of `src`, run the source's operators on it, commit part i."""
+    st = StageStats(name=f"read:{src.name}", operator="read", kind="read",
+                    rows_in=b.read, rows_out=b.rows.height, rows_rejected=len(b.bad))
+    rejects = []
+    if b.bad:
+        rejects.append(B.bad_lines_frame(b.bad, stage=st.name, source=src.name))
+        st.rejected_by_reason = B.count_reasons(rejects[0].rename({"reason": B.REJECT}))
+    df = conform(b.rows, source=src.name, defaults={"source": src.name}, keep=src.keep) \
+        if b.rows.width else b.rows
+    kept, rej, op_stats = B.run_chain(df, src.ops, source_op_names(src))
+    if src.ops:
+        kept = conform(kept, source=src.name, defaults={"source": src.name}, keep=src.keep)
+    sdir.commit_batch(i, kept, rejects + rej, [st] + op_stats)
+
+
+# -- global stages ---------------------------------------------------------------------
+
+def commit_global(sdir: StageDir, op: Operator, name: str, *, rows_in: int, rows_kept: int,
+                  rejects: pl.DataFrame, write_parts: Callable[[StageStats], None],
+                  metrics: dict) -> list[dict]:
+    """The bookkeeping of a global stage, whichever engine decided it.
+
+    `rejects` holds the rejected rows' `_reject` column (at least); `write_parts(stats)`
+    writes the kept rows as parts, giving part 0 `stats` (see `part_stats`) and the
+    rejected rows. Checks the accounting first, writes metrics, then commits the stage.
+    """
+    st = StageStats(name=name, operator=op.name, kind="global", rows_in=rows_in,
+                    rows_out=rows_kept, rows_rejected=rejects.height,
+                    rows_added=rows_kept + rejects.height - rows_in)
+    if rejects.height:
+        st.rejected_by_reason = B.count_reasons(rejects)
+    if st.rows_added < 0 or (st.rows_added > 0 and not op.adds_rows):
+        raise AccountingError(f"global operator '{op.name}' returned {rows_kept}+{rejects.height} "
+                              f"rows for {rows_in} in")
+    write_parts(st)
+    sdir.write_metrics({name: metrics} if metrics else {})
+    return sdir.finish()
+
+
+def part_stats(i: int, st: StageStats) -> list[StageStats]:
+    """A global stage's counts go with part 0; the other parts carry zeros."""
+    return [st] if i == 0 else [StageStats(name=st.name, operator=st.operator, kind=st.kind)]
+
+
+def n_parts(rows: int, batch_size: int) -> int:
+    """Kept rows of a global stage are cut every `batch_size` rows; at least one part."""
+    return max(1, -(-rows // batch_size))
