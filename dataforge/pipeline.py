@@ -19,6 +19,7 @@ from dataforge.io import atomic
 from dataforge.io.shards import ShardSpec, union_schema, write_shards
 from dataforge.io.source import Source
 from dataforge.ops.base import Operator, RunContext
+from dataforge.testing.killpoints import killpoint
 from dataforge.schema import COLUMNS, arrow_schema, has_record_columns, is_score, validate
 
 CHECKPOINTS = ".checkpoints"
@@ -134,7 +135,11 @@ class Pipeline:
         if mpath.exists():
             old = json.loads(mpath.read_text())
             if old.get("final_key") == final_key and all((out / "data" / s["path"]).exists() for s in old["shards"]):
+                # the report is part of the run's commit: a kill after the manifest leaves it to build
+                if self.output.report and not _report_done(out):
+                    _report(out)
                 return old
+        killpoint("stages_done")
 
         schema = union_schema(parts)
         if parts and not has_record_columns(schema.names):
@@ -148,14 +153,16 @@ class Pipeline:
             [c for c in self.output.keep_columns if c in schema.names and c not in COLUMNS]
         scores = [c for c in columns if is_score(c)]
         shards = write_shards(parts, out / "data", self.output.shards, columns=columns,
-                              schema=arrow_schema(scores))
+                              schema=arrow_schema(scores), root=out)
         exports = {}
         for spec in self.output.formats:  # "messages" or {"text": {"tokenizer": DIR}}
             from dataforge.io import export
 
             fmt, opts = next(iter(spec.items())) if isinstance(spec, dict) else (spec, {})
+            transform = export.get(export.check(spec), **(opts or {}))
+            killpoint("export_started")
             exports[fmt] = write_shards(parts, out / fmt, self.output.shards,
-                                        transform=export.get(fmt, **(opts or {})), columns=None)
+                                        transform=transform, columns=None, root=out)
         final_rows = sum(s["rows"] for s in shards)
         tot = totals(stage_stats, final_rows)
         if not tot["balanced"]:
@@ -186,6 +193,7 @@ class Pipeline:
         if self.recipe_text:
             atomic.write_json(out / "recipe.json", {"text": self.recipe_text})
         atomic.write_json(mpath, manifest)
+        killpoint("manifest_written")
         if self.output.report:
             _report(out)
         return manifest
@@ -274,6 +282,11 @@ def _versions() -> dict:
         except PackageNotFoundError:
             v[pkg] = None
     return v
+
+
+def _report_done(out: Path) -> bool:
+    # report.json is written after index.html, so it marks a finished report
+    return (out / "report.json").exists() and (out / "report" / "index.html").exists()
 
 
 def _report(out: Path) -> None:
