@@ -102,7 +102,9 @@ class Pipeline:
 
         stages = P.build(sources, self.ops, self.names, batch_size=self.batch_size, seed=self.seed,
                          llm=ctx.llm)
-        P.check_columns(_peek_columns(sources), sources, self.ops, self.names)
+        peeked = _peek_columns(sources)
+        P.check_columns(peeked, sources, self.ops, self.names)
+        check_records(peeked, sources, self.ops)
         runner = _engine(engine, root, ctx, self.batch_size, address)
 
         stage_stats: list[dict] = []
@@ -142,11 +144,15 @@ class Pipeline:
         killpoint("stages_done")
 
         schema = union_schema(parts)
-        if parts and not has_record_columns(schema.names):
+        import pyarrow.parquet as pq
+
+        rows_left = sum(pq.ParquetFile(p).metadata.num_rows for p in parts)
+        if rows_left and not has_record_columns(schema.names):
             raise SchemaError(
                 f"the pipeline ends with rows that have no instruction/output (columns: {schema.names}); "
                 "add a `convert` step or map the source's fields to instruction and output"
             )
+        parts = [p for p in parts if pq.ParquetFile(p).metadata.num_rows]  # all rows of a part rejected
         for p in parts:
             validate(pl.read_parquet(p, n_rows=1000), f"output of stage '{last.stage.label}' ({p.name})")
         columns = list(COLUMNS) + [c for c in schema.names if is_score(c)] + \
@@ -217,6 +223,24 @@ def _peek_columns(sources: list[Source]) -> dict[str, list[str]]:
         first = next(iter(s.batches(64)), None)
         cols[s.name] = list(first.rows.columns) if first is not None else []
     return cols
+
+
+def check_records(source_columns: dict[str, list[str]], sources: list[Source], ops: list[Operator]) -> None:
+    """Fail before running when a source's rows never get instruction and output (no column,
+    no `map`, no step that makes them), naming the source's file and the columns it has."""
+    for src in sources:
+        cols = set(source_columns.get(src.name) or [])
+        if not cols:
+            continue  # no rows: nothing to lose
+        for op in list(src.ops) + list(ops):
+            cols |= set(op.columns_out())
+        missing = [c for c in ("instruction", "output") if c not in cols]
+        if missing:
+            where = "<in-memory>" if src.in_memory else str(src.path)
+            raise SchemaError(
+                f"{where}: source '{src.name}' has no {' or '.join(repr(m) for m in missing)} column and no step "
+                f"makes one (columns: {sorted(c for c in source_columns[src.name])}); map a field to it "
+                f"(`map: {{{missing[0]}: FIELD}}`) or add a convert step")
 
 
 def _src_name(s: Any, i: int) -> str:

@@ -11,10 +11,16 @@ def register(sub) -> None:
 def run(args) -> int:
     from dataforge import recipe
     from dataforge.engine import plan
-    from dataforge.pipeline import _peek_columns
+    from dataforge.pipeline import _peek_columns, check_records
 
     pipe = recipe.load(args.recipe)
-    plan.check_columns(_peek_columns(pipe.sources), pipe.sources, pipe.ops, pipe.names)
+    if not pipe.sources:
+        from dataforge.errors import ConfigError
+
+        raise ConfigError(f"{args.recipe}: no `sources:`; a recipe run needs at least one source")
+    peeked = _peek_columns(pipe.sources)
+    plan.check_columns(peeked, pipe.sources, pipe.ops, pipe.names)
+    check_records(peeked, pipe.sources, pipe.ops)
     print(f"{args.recipe}: ok ({len(pipe.sources)} source(s), {len(pipe.ops)} step(s))")
     for s in pipe.sources:
         print(f"  source {s.name}: {s.path}" + (f" + {len(s.ops)} op(s)" if s.ops else ""))

@@ -49,8 +49,7 @@ def check_batch(b: Batch, source: str, quarantine: bool) -> Batch:
     if not quarantine:
         i = bad_idx[0]
         r = reasons[i]
-        msg = (f"field '{r.split(': ', 1)[1].split()[0]}' is missing or null" if r.startswith("missing field")
-               else r.split(": ", 1)[1])
+        msg = f"field '{r.split(': ', 1)[1].split()[0]}' is missing or null" if r.startswith("missing field") else r
         raise InputError(f"{b.where(i)}: {msg} (source '{source}'; set `on_error: quarantine` to keep going)")
     keep = pl.Series([r is None for r in reasons])
     bad = [{"file": b.file or source, "line": b.lines[i] if b.lines else i + 1,

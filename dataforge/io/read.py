@@ -360,7 +360,7 @@ def _json_items(s: str, path: str, dec: json.JSONDecoder, dups: _Dups) -> Iterat
         except (ValueError, RecursionError) as e:
             raise fail(e, i) from None
         if s[_ws(s, end):].strip():
-            raise InputError(f"{path}:{s.count(chr(10), 0, end) + 1}: extra data after the JSON value")
+            raise InputError(f"{path}:{s.count(chr(10), 0, _ws(s, end)) + 1}: extra data after the JSON value")
         if isinstance(obj, dict) and isinstance(obj.get("data"), list):
             if len(obj) > 1:
                 others = sorted(k for k in obj if k != "data")
@@ -391,7 +391,8 @@ def _json_items(s: str, path: str, dec: json.JSONDecoder, dups: _Dups) -> Iterat
             continue
         if j < len(s) and s[j] == "]":
             if s[j + 1:].strip():
-                raise InputError(f"{path}:{s.count(chr(10), 0, j) + 1}: extra data after the JSON array")
+                k = _ws(s, j + 1)
+                raise InputError(f"{path}:{s.count(chr(10), 0, k) + 1}: extra data after the JSON array")
             return
         raise InputError(f"{path}:{s.count(chr(10), 0, j) + 1}: malformed JSON: expected ',' or ']' after item")
 
