@@ -89,3 +89,26 @@ def test_invariant_rows_read_equal_written_plus_rejected(tmp_path):
         assert t["rows_in"] + t["rows_added"] == t["rows_out"] + t["rows_rejected"], (name, mode, t)
         good = set(by_name[name].good)
         assert all(w in good for w in res["written"]), (name, mode)
+
+
+def test_licence_rules_with_a_yaml_tag_name_file_and_line(tmp_path):
+    from dataforge.errors import ConfigError
+    from dataforge.io.hub import load_license_rules
+
+    p = tmp_path / "licenses.yaml"
+    p.write_text("licenses:\n  mit: {name: MIT}\nsources:\n  - match: !!python/object/apply:os.system ['echo x']\n")
+    with pytest.raises(ConfigError, match=r"licenses\.yaml:4: YAML error"):
+        load_license_rules(p)
+    p.write_text("- just\n- a list\n")
+    with pytest.raises(ConfigError, match=r"licenses\.yaml:1: expected a mapping"):
+        load_license_rules(p)
+
+
+def test_shard_writer_refuses_to_write_outside_out(tmp_path):
+    from dataforge.errors import ConfigError
+    from dataforge.io.shards import ShardSpec, write_shards
+
+    with pytest.raises(ConfigError, match="outside the output folder"):
+        write_shards([], tmp_path / "out" / ".." / "elsewhere", ShardSpec(), root=tmp_path / "out")
+    with pytest.raises(ConfigError, match="split name"):
+        ShardSpec(splits={"../x": 1.0})
