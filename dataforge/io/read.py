@@ -182,6 +182,10 @@ def _decoder(dups: _Dups) -> json.JSONDecoder:
     return json.JSONDecoder(object_pairs_hook=pairs)
 
 
+_KIND = {str: "text", int: "number", float: "number", bool: "bool", list: "list", dict: "object",
+         type(None): "null"}
+
+
 def _kind(v: Any) -> str:
     if v is None:
         return "null"
@@ -223,15 +227,19 @@ class _RowChecker:
         if ("\\u" in raw if isinstance(raw, str) else b"\\u" in raw) and _bad_unicode(obj):
             return "invalid Unicode: a lone surrogate escape (\\udXXX) in a string"
         record = not self.record or any(k in obj for k in self.record)
+        text = self.text if record else ()
+        kinds = self.kinds
         for k, v in obj.items():
-            kind = _kind(v)
+            kind = _KIND.get(type(v)) or _kind(v)
+            first = kinds.get(k)
+            if first is not None and first[0] == kind and (kind == "text" or k not in text):
+                continue  # the common case: same type as before
             if kind == "null":
                 continue
-            if record and k in self.text and kind != "text":
+            if kind != "text" and k in text:
                 return f"wrong type: field '{k}' must be text, got {kind} {_show(v)}"
-            first = self.kinds.get(k)
             if first is None:
-                self.kinds[k] = (kind, line)
+                kinds[k] = (kind, line)
             elif first[0] != kind:
                 return (f"wrong type: field '{k}' is {kind} {_show(v)} here but {first[0]} at line {first[1]}; "
                         "give the field one type")
@@ -281,10 +289,7 @@ def _parse_jsonl_chunk(path: str, chunk: list[tuple[int, bytes]], on_error: str,
     for lineno, raw in chunk:
         dups.clear()
         try:
-            s = raw.decode("utf-8")
-            obj, end = dec.raw_decode(s, _ws(s, 0))
-            if s[end:].strip():
-                raise ValueError(f"extra data after the object at column {end + 1}")
+            obj = dec.decode(raw.decode("utf-8"))  # "Extra data" after the value is an error too
             err = checker.problem(obj, dups, raw, lineno)
         except UnicodeDecodeError as e:
             err = f"not UTF-8 text ({e.reason} at byte {e.start})"

@@ -153,7 +153,7 @@ def cases() -> list[Case]:
     c.append(row_bad("jsonl_truncated_line", '{"instruction": "x", "out', F + r": malformed JSON"))
     c.append(row_bad("jsonl_array_line", "[1, 2]", F + r": expected a JSON object, got list"))
     c.append(row_bad("jsonl_string_line", '"just text"', F + r": expected a JSON object, got text"))
-    c.append(row_bad("jsonl_trailing_garbage", '{"instruction": "x", "output": "y"} extra', F + r": malformed JSON: extra data"))
+    c.append(row_bad("jsonl_trailing_garbage", '{"instruction": "x", "output": "y"} extra', F + r": malformed JSON: Extra data"))
     c.append(row_bad("jsonl_single_quotes", "{'instruction': 'x', 'output': 'y'}", F + r": malformed JSON"))
     c.append(row_bad("jsonl_missing_output", {"instruction": "x"}, F + r": field 'output' is missing|missing field: output"))
     c.append(row_bad("jsonl_null_instruction", {"instruction": None, "output": "y"},
@@ -380,11 +380,11 @@ def cases() -> list[Case]:
     c.append(Case("prompt_file_mro", {"data.jsonl": jl({"instruction": "x", "input": "", "output": ""}),
                                       "p.yaml": b"user: \"{{ instruction.__class__.__mro__ }}\"\n"}, "error",
                   recipe=BASE.replace("SRC", "DATA").replace("pipeline: []", "pipeline:\n  - respond: {prompt_file: PROMPT, llm: 'hf:/nonexistent'}"),
-                  match=r"p\.yaml:1: `user`.*unsafe template refused by the sandbox"))
+                  match=r"p\.yaml:1: `user`.*unsafe template refused by the sandbox", validate_fails=True))
     c.append(Case("prompt_file_include", {"data.jsonl": jl({"instruction": "x", "input": "", "output": ""}),
                                           "p.yaml": b"# a prompt\nuser: |\n  Hi\n  {% include 'other' %}\n"}, "error",
                   recipe=BASE.replace("SRC", "DATA").replace("pipeline: []", "pipeline:\n  - respond: {prompt_file: PROMPT, llm: 'hf:/nonexistent'}"),
-                  match=r"p\.yaml:2: `user`.*`include` is not allowed"))
+                  match=r"p\.yaml:2: `user`.*`include` is not allowed", validate_fails=True))
     return c
 
 
