@@ -93,6 +93,10 @@ class Pipeline:
         names = [s.name for s in sources]
         if len(set(names)) != len(names):
             raise ConfigError(f"source names must be unique, got {names}")
+        from dataforge.io import export
+
+        for spec in self.output.formats:  # names become folders under OUT: check before any work
+            export.check(spec)
         out = Path(out)
         root = out / CHECKPOINTS
         if force and root.exists():

@@ -112,3 +112,19 @@ def test_shard_writer_refuses_to_write_outside_out(tmp_path):
         write_shards([], tmp_path / "out" / ".." / "elsewhere", ShardSpec(), root=tmp_path / "out")
     with pytest.raises(ConfigError, match="split name"):
         ShardSpec(splits={"../x": 1.0})
+
+
+def test_datasets_folder_reading_fewer_rows_than_its_files_says_so(tmp_path, caplog):
+    from tests.support.bad_inputs import G, jl
+
+    from dataforge.io import read
+
+    d = tmp_path / "d"
+    (d / "data").mkdir(parents=True)
+    (d / "data" / "train.jsonl").write_bytes(jl(*G))
+    (d / "extra.jsonl").write_bytes(jl(*G))  # not named by the configs
+    (d / "README.md").write_text("---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n"
+                                 "    path: data/*.jsonl\n---\n")
+    rows = sum(b.rows.height for b in read.iter_batches(str(d)))
+    assert rows == 3
+    assert "loaded 3 rows" in caplog.text and "hold 6" in caplog.text

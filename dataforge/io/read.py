@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob as globmod
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -546,4 +547,31 @@ def _iter_hf_folder(path: str, batch_size: int, options: dict) -> Iterator[Batch
         ds = datasets.load_dataset(path, name=options.get("config"), split=options.get("split"))
     except Exception as e:
         raise InputError(f"{path}: `datasets` could not load this folder: {e}") from None
+    if not options.get("split") and not options.get("config"):
+        loaded = sum(len(d) for d in ds.values()) if hasattr(ds, "values") else len(ds)
+        held = _rows_held(Path(path))
+        if held is not None and loaded < held:
+            # never fewer rows than the files hold without saying so
+            logging.getLogger("dataforge.read").warning(
+                "%s: `datasets` loaded %d rows as the folder's README `configs` say, but its data "
+                "files hold %d; name the files with a glob to read them all", path, loaded, held)
     yield from _iter_hf_obj(ds, batch_size, None)
+
+
+def _rows_held(folder: Path) -> int | None:
+    """Rows in a folder's Parquet, JSONL and CSV/TSV files (None if it holds other data)."""
+    import pyarrow.parquet as pq
+
+    n = 0
+    for f in folder.rglob("*"):
+        if not f.is_file() or any(part.startswith(".") for part in f.relative_to(folder).parts):
+            continue
+        fmt = _EXT.get(f.suffix.lower())
+        if fmt == "parquet":
+            n += pq.ParquetFile(f).metadata.num_rows
+        elif fmt == "jsonl":
+            with open(f, "rb") as fh:
+                n += sum(1 for line in fh if line.strip())
+        elif fmt in ("csv", "tsv", "json") or f.suffix == ".arrow":
+            return None  # quoted newlines / arrays: not counted cheaply
+    return n
