@@ -20,6 +20,7 @@ from dataforge.io import atomic
 from dataforge.io.shards import ShardSpec, union_schema, write_shards
 from dataforge.io.source import Source
 from dataforge.ops.base import Operator, RunContext
+from dataforge.testing.killpoints import killpoint
 from dataforge.schema import COLUMNS, arrow_schema, has_record_columns, is_score, validate
 
 CHECKPOINTS = ".checkpoints"
@@ -93,6 +94,10 @@ class Pipeline:
         names = [s.name for s in sources]
         if len(set(names)) != len(names):
             raise ConfigError(f"source names must be unique, got {names}")
+        from dataforge.io import export
+
+        for spec in self.output.formats:  # names become folders under OUT: check before any work
+            export.check(spec)
         out = Path(out)
         root = out / CHECKPOINTS
         if force and root.exists():
@@ -102,7 +107,9 @@ class Pipeline:
 
         stages = P.build(sources, self.ops, self.names, batch_size=self.batch_size, seed=self.seed,
                          llm=ctx.llm)
-        P.check_inputs(_peek_columns(sources), sources, self.ops, self.names)
+        peeked = _peek_columns(sources)
+        P.check_inputs(peeked, sources, self.ops, self.names)
+        check_records(peeked, sources, self.ops)
         runner = _engine(engine, root, ctx, self.batch_size, address)
 
         stage_stats: list[dict] = []
@@ -135,28 +142,38 @@ class Pipeline:
         if mpath.exists():
             old = json.loads(mpath.read_text())
             if old.get("final_key") == final_key and all((out / "data" / s["path"]).exists() for s in old["shards"]):
+                # the report is part of the run's commit: a kill after the manifest leaves it to build
+                if self.output.report and not _report_done(out):
+                    _report(out)
                 return old
+        killpoint("stages_done")
 
         schema = union_schema(parts)
-        if parts and not has_record_columns(schema.names):
+        import pyarrow.parquet as pq
+
+        rows_left = sum(pq.ParquetFile(p).metadata.num_rows for p in parts)
+        if rows_left and not has_record_columns(schema.names):
             raise SchemaError(
                 f"the pipeline ends with rows that have no instruction/output (columns: {schema.names}); "
                 "add a `convert` step or map the source's fields to instruction and output"
             )
+        parts = [p for p in parts if pq.ParquetFile(p).metadata.num_rows]  # all rows of a part rejected
         for p in parts:
             validate(pl.read_parquet(p, n_rows=1000), f"output of stage '{last.stage.label}' ({p.name})")
         columns = list(COLUMNS) + [c for c in schema.names if is_score(c)] + \
             [c for c in self.output.keep_columns if c in schema.names and c not in COLUMNS]
         scores = [c for c in columns if is_score(c)]
         shards = write_shards(parts, out / "data", self.output.shards, columns=columns,
-                              schema=arrow_schema(scores))
+                              schema=arrow_schema(scores), root=out)
         exports = {}
         for spec in self.output.formats:  # "messages" or {"text": {"tokenizer": DIR}}
             from dataforge.io import export
 
             fmt, opts = next(iter(spec.items())) if isinstance(spec, dict) else (spec, {})
+            transform = export.get(export.check(spec), **(opts or {}))
+            killpoint("export_started")
             exports[fmt] = write_shards(parts, out / fmt, self.output.shards,
-                                        transform=export.get(fmt, **(opts or {})), columns=None)
+                                        transform=transform, columns=None, root=out)
         final_rows = sum(s["rows"] for s in shards)
         tot = totals(stage_stats, final_rows)
         if not tot["balanced"]:
@@ -187,6 +204,7 @@ class Pipeline:
         if self.recipe_text:
             atomic.write_json(out / "recipe.json", {"text": self.recipe_text})
         atomic.write_json(mpath, manifest)
+        killpoint("manifest_written")
         if self.output.report:
             _report(out)
         return manifest
@@ -210,6 +228,24 @@ def _peek_columns(sources: list[Source]) -> dict[str, list[str]]:
         first = next(iter(s.batches(64)), None)
         cols[s.name] = list(first.rows.columns) if first is not None else []
     return cols
+
+
+def check_records(source_columns: dict[str, list[str]], sources: list[Source], ops: list[Operator]) -> None:
+    """Fail before running when a source's rows never get instruction and output (no column,
+    no `map`, no step that makes them), naming the source's file and the columns it has."""
+    for src in sources:
+        cols = set(source_columns.get(src.name) or [])
+        if not cols:
+            continue  # no rows: nothing to lose
+        for op in list(src.ops) + list(ops):
+            cols |= set(op.columns_out())
+        missing = [c for c in ("instruction", "output") if c not in cols]
+        if missing:
+            where = "<in-memory>" if src.in_memory else str(src.path)
+            raise SchemaError(
+                f"{where}: source '{src.name}' has no {' or '.join(repr(m) for m in missing)} column and no step "
+                f"makes one (columns: {sorted(c for c in source_columns[src.name])}); map a field to it "
+                f"(`map: {{{missing[0]}: FIELD}}`) or add a convert step")
 
 
 def _src_name(s: Any, i: int) -> str:
@@ -275,6 +311,11 @@ def _versions() -> dict:
         except PackageNotFoundError:
             v[pkg] = None
     return v
+
+
+def _report_done(out: Path) -> bool:
+    # report.json is written after index.html, so it marks a finished report
+    return (out / "report.json").exists() and (out / "report" / "index.html").exists()
 
 
 def _report(out: Path) -> None:

@@ -136,7 +136,7 @@ def test_nested_value_where_text_is_expected(tmp_path):
 
     p = tmp_path / "l.jsonl"
     p.write_text('{"instruction": ["a", "b"], "output": "x"}\n')
-    with pytest.raises(SchemaError, match="field 'instruction' must be text, got List"):
+    with pytest.raises(InputError, match=r"l\.jsonl:1: wrong type: field 'instruction' must be text, got list"):
         Pipeline([]).run(str(p), tmp_path / "o")
 
 

@@ -56,7 +56,9 @@ def test_sandbox_refuses_dunder_access_naming_file_and_template(tmp_path):
 
 
 def test_sandbox_refuses_at_render_time_too():
-    tpl = sandbox.compile_("{{ x.__class__.__subclasses__() }}", "f.yaml: template 't'")
+    with pytest.raises(ConfigError, match="f.yaml: template 't'.*unsafe.*__"):  # refused at load...
+        sandbox.compile_("{{ x.__class__.__subclasses__() }}", "f.yaml: template 't'")
+    tpl = sandbox.env().from_string("{{ x.__class__.__subclasses__() }}")  # ...and at render time
     with pytest.raises(ConfigError, match="f.yaml: template 't'.*unsafe"):
         sandbox.render_rows(tpl, [{"x": "a"}], "f.yaml: template 't'")
     # and the environment really is the sandbox, with undefined names as errors

@@ -12,7 +12,12 @@ def find(path: str, what: str, hint: str = "") -> Path:
 
 
 def load_yaml(path: str) -> dict:
-    return rulefiles.load_yaml(find(path, "prompt file"))
+    from dataforge.generate.prompts import check_templates
+
+    f = find(path, "prompt file")
+    doc = rulefiles.load_yaml(f)
+    check_templates(doc, str(f))
+    return doc
 
 
 def digest(path: Path) -> str:

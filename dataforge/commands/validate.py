@@ -11,13 +11,31 @@ def register(sub) -> None:
 def run(args) -> int:
     from dataforge import recipe
     from dataforge.engine import plan
-    from dataforge.pipeline import _peek_columns
+    from dataforge.pipeline import _peek_columns, check_records
 
     pipe = recipe.load(args.recipe)
-    plan.check_inputs(_peek_columns(pipe.sources), pipe.sources, pipe.ops, pipe.names)
+    if not pipe.sources:
+        from dataforge.errors import ConfigError
+
+        raise ConfigError(f"{args.recipe}: no `sources:`; a recipe run needs at least one source")
+    peeked = _peek_columns(pipe.sources)
+    plan.check_inputs(peeked, pipe.sources, pipe.ops, pipe.names)
+    check_records(peeked, pipe.sources, pipe.ops)
+    _check_prompt_files(pipe)
     print(f"{args.recipe}: ok ({len(pipe.sources)} source(s), {len(pipe.ops)} step(s))")
     for s in pipe.sources:
         print(f"  source {s.name}: {s.path}" + (f" + {len(s.ops)} op(s)" if s.ops else ""))
     for name, op in zip(pipe.names, pipe.ops):
         print(f"  {op.kind:6s} {name} ({op.name})")
     return 0
+
+
+def _check_prompt_files(pipe) -> None:
+    """Prompt files of generation steps: YAML and the templates the sandbox would refuse."""
+    from dataforge.generate.prompts import PromptFileOp, load
+
+    for op in list(pipe.ops) + [o for s in pipe.sources for o in s.ops]:
+        if isinstance(op, PromptFileOp):
+            for f in op.prompt_files():
+                if f.endswith((".yaml", ".yml")):
+                    load(f)

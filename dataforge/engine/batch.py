@@ -77,7 +77,7 @@ def bad_lines_frame(bad: list[dict], *, stage: str, source: str) -> pl.DataFrame
     """Quarantined input lines as rejects: reason names the parse error, detail file:line."""
     rows = [{c: None for c in COLUMNS} | {
         "source": source,
-        "reason": b["error"] if b["error"].startswith("missing field") else f"parse_error: {b['error']}",
+        "reason": b["error"] if b["error"].startswith(("missing field", "wrong type")) else f"parse_error: {b['error']}",
         "stage": stage,
         "operator": "read",
         "detail": json.dumps({"file": b["file"], "line": b["line"]}),

@@ -16,7 +16,30 @@ def find(path: str) -> Path:
 
 
 def load(path: str) -> dict:
-    return rulefiles.load_yaml(find(path))
+    """The prompt file, every template in it checked for what the sandbox refuses (file:line)."""
+    f = find(path)
+    doc = rulefiles.load_yaml(f)
+    check_templates(doc, str(f))
+    return doc
+
+
+def check_templates(node, where: str, line: int | None = None) -> None:
+    import jinja2
+
+    from dataforge.templates.sandbox import refuse_unsafe
+
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for k, v in items:
+        vline = rulefiles.line_of(node, k) or line
+        if isinstance(v, str) and ("{{" in v or "{%" in v):
+            try:
+                ast = rulefiles.sandbox(True).parse(v)
+            except jinja2.TemplateSyntaxError as e:
+                raise ConfigError(f"{where}:{(vline or 1) + (e.lineno or 1) - 1}: template syntax error in "
+                                  f"`{k}`: {e.message}") from None
+            refuse_unsafe(ast, f"{where}:{vline}: `{k}`" if vline else f"{where}: `{k}`", vline)
+        elif isinstance(v, (dict, list)):
+            check_templates(v, where, vline)
 
 
 def digest(path: str) -> str:
@@ -32,7 +55,18 @@ def section(doc: dict, key: str, where: str) -> dict:
 
 def render(text: str, **values) -> str:
     """Render a prompt template (sandboxed Jinja; a missing variable is an error)."""
-    return rulefiles.template(text, True).render(**values)
+    import jinja2
+
+    try:
+        return rulefiles.template(text, True).render(**values)
+    except jinja2.exceptions.SecurityError as e:
+        raise ConfigError(f"prompt template refused by the sandbox: {e}") from None
+    except jinja2.TemplateError as e:
+        raise ConfigError(f"prompt template error: {e}") from None
+    except RecursionError:
+        raise ConfigError("prompt template recursion too deep") from None
+    except (OverflowError, TypeError, ValueError, ArithmeticError) as e:
+        raise ConfigError(f"prompt template failed: {type(e).__name__}: {e}") from None
 
 
 def sampling(section_: dict, overrides: dict | None = None, **fixed):

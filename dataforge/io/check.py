@@ -1,8 +1,9 @@
 """Check rows as they are read, so bad input is reported by file, line and field.
 
-Record rows (those with instruction and output) need text in both; a nested value (list,
-object) where the schema wants text is a schema error naming the field and its type. With
-`on_error: quarantine` bad rows become rejects with that reason instead of stopping the run.
+Record rows (those with instruction and output) need text in both, and every canonical
+text column must hold text: a number, bool, list or object there is a row error naming
+the field and the value, never a value turned into a string. With `on_error: quarantine`
+bad rows become rejects with that reason instead of stopping the run.
 """
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ import json
 
 import polars as pl
 
-from dataforge.errors import InputError, SchemaError
+from dataforge.errors import InputError
 from dataforge.io.read import Batch
 from dataforge.schema import CANONICAL, has_record_columns
 
 REQUIRED = ("instruction", "output")
+# Columns that must hold text. `meta` may also be an object (written as JSON); `id` may also
+# be an integer (an identifier, written as its decimal digits).
+TEXT_COLUMNS = tuple(c for c in CANONICAL if c != "meta")
+_ID_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
 
 
 def check_batch(b: Batch, source: str, quarantine: bool) -> Batch:
@@ -22,25 +27,38 @@ def check_batch(b: Batch, source: str, quarantine: bool) -> Batch:
     df = b.rows
     if not df.width or not has_record_columns(df.columns):
         return b
-    for col in CANONICAL:
-        if col in df.columns and col != "meta" and isinstance(df.schema[col], (pl.List, pl.Struct, pl.Array)):
-            raise SchemaError(f"source '{source}' ({b.file or 'table'}): field '{col}' must be text, "
-                              f"got {df.schema[col]}; map a text field to it in the recipe")
-    text = {c: pl.col(c).cast(pl.Utf8) for c in REQUIRED}
-    missing = pl.concat_str(
-        [pl.when(text[c].is_null()).then(pl.lit(c + " ")).otherwise(pl.lit("")) for c in REQUIRED]
-    ).str.strip_chars()
-    flags = df.select(missing.alias("m")).to_series()
-    bad_idx = [i for i, m in enumerate(flags.to_list()) if m]
+    reasons: list[str | None] = [None] * df.height
+    for col in TEXT_COLUMNS:
+        if col not in df.columns:
+            continue
+        dtype = df.schema[col]
+        if dtype in (pl.Utf8, pl.Null) or (col == "id" and dtype in _ID_TYPES):
+            continue
+        values = df[col].to_list()
+        for i, v in enumerate(values):
+            if v is not None and reasons[i] is None:
+                reasons[i] = f"wrong type: field '{col}' must be text, got {dtype} {_show(v)}"
+    nulls = df.select(pl.col("instruction").is_null().alias("i"), pl.col("output").is_null().alias("o"))
+    for i in nulls.select(pl.arg_where(pl.col("i") | pl.col("o"))).to_series().to_list():
+        if reasons[i] is None:
+            ins, out = nulls.row(i)
+            reasons[i] = "missing field: " + " ".join(c for c, m in zip(REQUIRED, (ins, out)) if m)
+    bad_idx = [i for i, r in enumerate(reasons) if r]
     if not bad_idx:
         return b
     if not quarantine:
         i = bad_idx[0]
-        raise InputError(f"{b.where(i)}: field '{flags[i].split()[0]}' is missing or null "
-                         f"(source '{source}'; set `on_error: quarantine` to keep going)")
-    keep = pl.Series([not m for m in flags.to_list()])
+        r = reasons[i]
+        msg = f"field '{r.split(': ', 1)[1].split()[0]}' is missing or null" if r.startswith("missing field") else r
+        raise InputError(f"{b.where(i)}: {msg} (source '{source}'; set `on_error: quarantine` to keep going)")
+    keep = pl.Series([r is None for r in reasons])
     bad = [{"file": b.file or source, "line": b.lines[i] if b.lines else i + 1,
-            "error": f"missing field: {flags[i]}",
-            "raw": json.dumps(df.row(i, named=True), default=str)[:10_000]} for i in bad_idx]
+            "error": reasons[i],
+            "raw": json.dumps(df.row(i, named=True), default=str, ensure_ascii=False)[:10_000]} for i in bad_idx]
     lines = [n for n, k in zip(b.lines, keep) if k] if b.lines is not None else None
     return Batch(df.filter(keep), b.bad + bad, b.read, b.file, lines)
+
+
+def _show(v) -> str:
+    text = json.dumps(v, default=str, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."

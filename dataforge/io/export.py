@@ -25,6 +25,7 @@ from typing import Callable
 import polars as pl
 
 from dataforge.errors import ConfigError, MissingResourceError
+from dataforge.io.shards import check_name
 
 Export = Callable[[pl.DataFrame], pl.DataFrame]
 from dataforge.paths import RULES
@@ -41,17 +42,58 @@ def register(name: str):
 
 
 def names() -> list[str]:
-    builtin = sorted(p.stem for p in TEMPLATES_DIR.glob("*.jinja")) if TEMPLATES_DIR.is_dir() else []
-    return sorted(_REGISTRY) + [f"text-{t}" for t in builtin]
+    return sorted(_REGISTRY) + [f"text-{t}" for t in _builtin()]
+
+
+def check(spec) -> str:
+    """Check an `output.formats` entry (a name, or {name: {options}}) without loading anything;
+    return the format name. Names become folders under OUT, so they must be plain names."""
+    if isinstance(spec, dict):
+        if len(spec) != 1:
+            raise ConfigError(f"a format with options is a one-key mapping like {{text: {{tokenizer: DIR}}}}, got {spec!r}")
+        name, opts = next(iter(spec.items()))
+        if opts is not None and not isinstance(opts, dict):
+            raise ConfigError(f"options of format {name!r} must be a mapping, got {opts!r}")
+        unknown = sorted(set(opts or {}) - ({"tokenizer", "template"} if name == "text" else set()))
+        if unknown:
+            raise ConfigError(f"format {name!r}: unknown option(s) {unknown}"
+                              + ("; valid: ['template', 'tokenizer']" if name == "text" else "; it takes none"))
+    else:
+        name = spec
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"a format name must be text, got {name!r}; valid choices: {names()}")
+    base, _, variant = name.partition("-")
+    if base == "text" and variant:
+        _template_path(variant)
+    elif name not in _REGISTRY:
+        raise ConfigError(f"unknown export format '{name}'; valid choices: {names()}")
+    check_name(name, "export format")
+    return name
+
+
+def _template_path(template: str) -> Path:
+    """rules/chat_templates/NAME.jinja; NAME may not reach outside that folder."""
+    try:
+        check_name(template, "chat template name")
+    except ConfigError as e:
+        raise ConfigError(f"{e}; built-in: {_builtin()}") from None
+    path = TEMPLATES_DIR / f"{template}.jinja"
+    if not path.is_file():
+        raise ConfigError(f"no chat template '{template}' in {TEMPLATES_DIR}; built-in: {_builtin()}; "
+                          f"valid formats: {names()}")
+    return path
+
+
+def _builtin() -> list[str]:
+    return sorted(p.stem for p in TEMPLATES_DIR.glob("*.jinja")) if TEMPLATES_DIR.is_dir() else []
 
 
 def get(name: str, **options) -> Export:
     """The export function for a format name; options go to the format (e.g. tokenizer=DIR)."""
+    check(name)
     base, _, variant = name.partition("-")
     if base == "text" and variant:
         options.setdefault("template", variant)
-    elif name not in _REGISTRY:
-        raise ConfigError(f"unknown export format '{name}'; choose from {names()}")
     fn = _REGISTRY[base if base == "text" else name]
     if base == "text":  # load and check the template once, not per batch
         options["render"] = _renderer(options.pop("template", "chatml"), options.pop("tokenizer", None))
@@ -133,14 +175,24 @@ def text(df: pl.DataFrame, *, render: Callable[[list[dict]], str]) -> pl.DataFra
 def _renderer(template: str, tokenizer: str | None) -> Callable[[list[dict]], str]:
     if tokenizer:
         return _tokenizer_renderer(tokenizer)
-    path = TEMPLATES_DIR / f"{template}.jinja"
-    if not path.is_file():
-        raise ConfigError(f"no chat template '{template}' in {TEMPLATES_DIR}; "
-                          f"built-in: {[p.stem for p in TEMPLATES_DIR.glob('*.jinja')]}")
+    path = _template_path(template)
+    import jinja2
+
     from dataforge import rulefiles
 
-    tpl = rulefiles.jinja_env(keep_trailing_newline=True).from_string(path.read_text(encoding="utf-8"))
-    return lambda msgs: tpl.render(messages=msgs)
+    try:
+        tpl = rulefiles.jinja_env(keep_trailing_newline=True).from_string(path.read_text(encoding="utf-8"))
+    except jinja2.TemplateSyntaxError as e:
+        raise ConfigError(f"{path}:{e.lineno}: chat template syntax error: {e.message}") from None
+
+    def render(msgs: list[dict]) -> str:
+        try:
+            return tpl.render(messages=msgs)
+        except jinja2.exceptions.SecurityError as e:
+            raise ConfigError(f"{path}: unsafe chat template refused by the sandbox: {e}") from None
+        except (jinja2.TemplateError, TypeError, OverflowError, RecursionError, ValueError) as e:
+            raise ConfigError(f"{path}: chat template failed: {type(e).__name__}: {e}") from None
+    return render
 
 
 def _tokenizer_renderer(path: str) -> Callable[[list[dict]], str]:

@@ -38,9 +38,15 @@ class Licensing:
 def load_license_rules(path: str | Path | None = None) -> dict:
     path = Path(path) if path else RULES / "licenses.yaml"
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
+        from dataforge.rulefiles import parse_yaml
+
+        doc = parse_yaml(path.read_text(encoding="utf-8"), str(path)) or {}
     except OSError as e:
         raise ConfigError(f"{path}: cannot read licence rules: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: licence rules are not UTF-8 text: {e}") from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}:1: expected a mapping with `licenses:` and `sources:`")
     if not isinstance(doc.get("licenses", {}), dict) or not isinstance(doc.get("sources", []), list):
         raise ConfigError(f"{path}: expected `licenses:` (mapping) and `sources:` (list of rules)")
     return doc

@@ -2,17 +2,20 @@
 
 Supported: JSONL, JSON arrays, CSV/TSV, Parquet (file, glob, folder), a `datasets`
 Dataset/DatasetDict, a local dataset folder through `datasets`, and in-memory
-Polars/Arrow tables. Malformed JSONL lines raise an InputError naming file and line,
-or, with `on_error="quarantine"`, come out as rejects with the parse error.
+Polars/Arrow tables. Values are never converted between types: a field keeps one JSON
+type across a file's rows, and a row that breaks that (or cannot be parsed) is a row
+error naming file, line and field: an InputError, or with `on_error="quarantine"` a
+reject. The typing rules per reader are in docs/recipes.md ("Reading input").
 """
 from __future__ import annotations
 
 import glob as globmod
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import polars as pl
 import pyarrow as pa
@@ -42,16 +45,57 @@ class Batch:
         return f"{self.file or '<table>'}" + (f":{line}" if line is not None else f" row {i + 1}")
 
 
+# Files a dataset folder may hold beside its data; they are not data.
+_SIDE_FILES = {"readme.md", "dataset_info.json", "state.json", "dataset_dict.json", ".gitattributes",
+               "license", "license.md", "license.txt", "citation.cff"}
+
+
 def detect_format(path: str) -> str:
     p = Path(path)
     if p.is_dir():
-        if any(p.glob("*.parquet")) or any(p.glob("**/*.parquet")):
-            return "parquet" if not (p / "README.md").exists() and not (p / "dataset_info.json").exists() else "hf"
-        return "hf"
+        return _folder_format(p)
     suffix = "".join(Path(path.replace("*", "x")).suffixes[-1:]).lower()
     if suffix in _EXT:
         return _EXT[suffix]
     raise InputError(f"{path}: cannot tell the format from the name; set `format:` to one of {FORMATS}")
+
+
+def _folder_format(p: Path) -> str:
+    """Decide a folder by what it holds: a `datasets` folder only when it says so (README
+    `configs:`, or `save_to_disk` files); else the one data format its files have."""
+    files = [f for f in p.rglob("*") if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)]
+    if (p / "dataset_info.json").exists() or (p / "dataset_dict.json").exists() or _readme_configs(p / "README.md"):
+        return "hf"
+    kinds: dict[str, list[str]] = {}
+    other = []
+    for f in files:
+        fmt = _EXT.get(f.suffix.lower())
+        if fmt:
+            kinds.setdefault(fmt, []).append(str(f.relative_to(p)))
+        elif f.name.lower() not in _SIDE_FILES:
+            other.append(str(f.relative_to(p)))
+    if len(kinds) == 1:
+        return next(iter(kinds))
+    if not kinds:
+        raise InputError(f"{p}: the folder holds no data files (.jsonl/.json/.csv/.tsv/.parquet)"
+                         + (f"; found {sorted(other)[:5]}" if other else ""))
+    raise InputError(f"{p}: the folder holds files of several formats "
+                     + ", ".join(f"{k}: {sorted(v)[:3]}" for k, v in sorted(kinds.items()))
+                     + "; name one format with a glob (e.g. DIR/*.jsonl) or one source per format")
+
+
+def _readme_configs(readme: Path) -> bool:
+    """True when a README's YAML header has `configs:` (the Hub's way to name data files)."""
+    if not readme.is_file():
+        return False
+    try:
+        text = readme.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    if not text.startswith("---"):
+        return False
+    header = text[3:].split("\n---", 1)[0]
+    return any(line.startswith("configs:") for line in header.splitlines())
 
 
 def expand(path: str, fmt: str) -> list[str]:
@@ -84,9 +128,17 @@ def fingerprint(path: str, fmt: str) -> list:
 
 
 def iter_batches(source: Any, fmt: str | None = None, *, batch_size: int = 50_000,
-                 on_error: str = "fail", options: dict | None = None) -> Iterator[Batch]:
-    """Yield Batch objects of at most `batch_size` rows from any supported input."""
+                 on_error: str = "fail", options: dict | None = None,
+                 text_fields: Iterable[str] = (), record_fields: Iterable[str] = ("instruction", "output"),
+                 ) -> Iterator[Batch]:
+    """Yield Batch objects of at most `batch_size` rows from any supported input.
+
+    `text_fields` are the fields that must hold text (or null): in JSON a row where one of
+    them holds another type is a row error, whatever the other rows hold. That rule applies
+    to record rows: rows holding one of `record_fields` (all rows when it is empty); raw
+    rows waiting for `convert` may hold anything there."""
     options = options or {}
+    text = (frozenset(text_fields), frozenset(record_fields))
     if isinstance(source, (pl.DataFrame, pa.Table, pl.LazyFrame)):
         yield from _iter_table(source, batch_size)
         return
@@ -100,11 +152,11 @@ def iter_batches(source: Any, fmt: str | None = None, *, batch_size: int = 50_00
         return
     for f in expand(path, fmt):
         if fmt == "jsonl":
-            yield from _iter_jsonl(f, batch_size, on_error)
+            yield from _iter_jsonl(f, batch_size, on_error, text)
         elif fmt == "json":
-            yield from _iter_json_array(f, batch_size, on_error)
+            yield from _iter_json_array(f, batch_size, on_error, text)
         elif fmt in ("csv", "tsv"):
-            yield from _iter_csv(f, batch_size, "\t" if fmt == "tsv" else options.get("separator", ","))
+            yield from _iter_csv(f, batch_size, "\t" if fmt == "tsv" else options.get("separator", ","), on_error)
         elif fmt == "parquet":
             yield from _iter_parquet(f, batch_size)
         else:
@@ -112,53 +164,145 @@ def iter_batches(source: Any, fmt: str | None = None, *, batch_size: int = 50_00
 
 
 # -- JSON ---------------------------------------------------------------------------
+# Every JSON row is parsed by the json module (Polars' reader silently turns 42 into "42",
+# keeps the first of two duplicate keys and replaces lone surrogates). Each row is then
+# checked: one JSON object, no duplicate keys, valid Unicode, text fields hold text, and
+# every field the same JSON type as in the rows before it.
+
+class _Dups(list):
+    """Duplicate keys met while parsing one row (the pairs hook cannot raise mid-parse)."""
+
+
+def _decoder(dups: _Dups) -> json.JSONDecoder:
+    def pairs(items):
+        d = dict(items)
+        if len(d) != len(items):
+            seen = set()
+            dups.extend(k for k, _ in items if k in seen or seen.add(k))
+        return d
+    return json.JSONDecoder(object_pairs_hook=pairs)
+
+
+_KIND = {str: "text", int: "number", float: "number", bool: "bool", list: "list", dict: "object",
+         type(None): "null"}
+
+
+def _kind(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, (int, float)):
+        return "number"
+    if isinstance(v, str):
+        return "text"
+    return "list" if isinstance(v, list) else "object"
+
+
+def _bad_unicode(v: Any) -> bool:
+    if isinstance(v, str):
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(v, dict):
+        return any(_bad_unicode(k) or _bad_unicode(x) for k, x in v.items())
+    if isinstance(v, list):
+        return any(_bad_unicode(x) for x in v)
+    return False
+
+
+class _RowChecker:
+    """Per file: the JSON type each field has had so far; names the first row that differs."""
+
+    def __init__(self, text: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())):
+        self.text, self.record = text
+        self.kinds: dict[str, tuple[str, int]] = {}  # field -> (kind, line where first seen)
+
+    def problem(self, obj: Any, dups: list, raw: bytes | str, line: int) -> str | None:
+        if not isinstance(obj, dict):
+            return f"expected a JSON object, got {_kind(obj) if _kind(obj) != 'object' else 'object'}"
+        if dups:
+            return f"duplicate key(s) {sorted(set(dups))} in one object (which value is meant is unclear)"
+        if ("\\u" in raw if isinstance(raw, str) else b"\\u" in raw) and _bad_unicode(obj):
+            return "invalid Unicode: a lone surrogate escape (\\udXXX) in a string"
+        record = not self.record or any(k in obj for k in self.record)
+        text = self.text if record else ()
+        kinds = self.kinds
+        for k, v in obj.items():
+            kind = _KIND.get(type(v)) or _kind(v)
+            first = kinds.get(k)
+            if first is not None and first[0] == kind and (kind == "text" or k not in text):
+                continue  # the common case: same type as before
+            if kind == "null":
+                continue
+            if kind != "text" and k in text:
+                return f"wrong type: field '{k}' must be text, got {kind} {_show(v)}"
+            if first is None:
+                kinds[k] = (kind, line)
+            elif first[0] != kind:
+                return (f"wrong type: field '{k}' is {kind} {_show(v)} here but {first[0]} at line {first[1]}; "
+                        "give the field one type")
+        return None
+
+
+def _show(v: Any) -> str:
+    try:
+        text = json.dumps(v, ensure_ascii=False, allow_nan=True)
+    except (TypeError, ValueError):
+        text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
 
 def _rows_to_frame(rows: list[dict], where: str) -> pl.DataFrame:
     try:
         return pl.from_dicts(rows, infer_schema_length=None)
-    except Exception as e:  # mixed types across rows in one field
-        raise InputError(f"{where}: rows disagree on a field's type ({e}); "
+    except Exception as e:  # nested values whose inner types differ between rows
+        raise InputError(f"{where}: rows disagree on the type of a nested value ({str(e)[:200]}); "
                          "give that field one type or map it in the recipe") from None
 
 
-def _iter_jsonl(path: str, batch_size: int, on_error: str) -> Iterator[Batch]:
+def _iter_jsonl(path: str, batch_size: int, on_error: str, text=(frozenset(), frozenset())) -> Iterator[Batch]:
     chunk: list[tuple[int, bytes]] = []
+    checker = _RowChecker(text)
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]  # a UTF-8 byte-order mark is not data
             if raw.strip():
                 chunk.append((lineno, raw))
             if len(chunk) >= batch_size:
-                yield _parse_jsonl_chunk(path, chunk, on_error)
+                yield _parse_jsonl_chunk(path, chunk, on_error, checker)
                 chunk = []
     if chunk:
-        yield _parse_jsonl_chunk(path, chunk, on_error)
+        yield _parse_jsonl_chunk(path, chunk, on_error, checker)
 
 
-def _parse_jsonl_chunk(path: str, chunk: list[tuple[int, bytes]], on_error: str) -> Batch:
-    # Fast path: Polars parses the whole chunk natively; only a chunk that fails is
-    # re-parsed line by line, to name the bad line or quarantine it.
-    import io
-
-    try:
-        df = pl.read_ndjson(io.BytesIO(b"".join(r if r.endswith(b"\n") else r + b"\n" for _, r in chunk)),
-                            infer_schema_length=None)
-        if df.height == len(chunk):
-            return Batch(df, [], len(chunk), path, [n for n, _ in chunk])
-    except Exception:  # noqa: BLE001 - any parse problem: find the line below
-        pass
+def _parse_jsonl_chunk(path: str, chunk: list[tuple[int, bytes]], on_error: str,
+                       checker: _RowChecker | None = None) -> Batch:
+    checker = checker or _RowChecker()
+    dups = _Dups()
+    dec = _decoder(dups)
     rows: list[dict] = []
     bad: list[dict] = []
     good_lines: list[int] = []
     for lineno, raw in chunk:
+        dups.clear()
         try:
-            obj = json.loads(raw)
-            if not isinstance(obj, dict):
-                raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
-        except (ValueError, UnicodeDecodeError) as e:
-            msg = f"{path}:{lineno}: malformed JSON line: {e}"
+            obj = dec.decode(raw.decode("utf-8"))  # "Extra data" after the value is an error too
+            err = checker.problem(obj, dups, raw, lineno)
+        except UnicodeDecodeError as e:
+            err = f"not UTF-8 text ({e.reason} at byte {e.start})"
+        except RecursionError:
+            err = "nested too deeply"
+        except ValueError as e:
+            err = f"malformed JSON: {e}"
+        if err is not None:
+            msg = f"{path}:{lineno}: {err}"
             if on_error != "quarantine":
                 raise InputError(msg + " (set `on_error: quarantine` to keep going)") from None
-            bad.append({"file": path, "line": lineno, "error": str(e),
+            bad.append({"file": path, "line": lineno, "error": err,
                         "raw": raw.decode("utf-8", "replace").rstrip("\r\n")[:10_000]})
             continue
         rows.append(obj)
@@ -167,69 +311,191 @@ def _parse_jsonl_chunk(path: str, chunk: list[tuple[int, bytes]], on_error: str)
     return Batch(_rows_to_frame(rows, where) if rows else pl.DataFrame(), bad, len(chunk), path, good_lines)
 
 
-def _iter_json_array(path: str, batch_size: int, on_error: str) -> Iterator[Batch]:
+def _ws(s: str, i: int) -> int:
+    while i < len(s) and s[i] in " \t\r\n":
+        i += 1
+    return i
+
+
+def _iter_json_array(path: str, batch_size: int, on_error: str, text=(frozenset(), frozenset())) -> Iterator[Batch]:
+    """A JSON array of objects (or one object = one record), item by item with line numbers."""
     try:
         with open(path, "rb") as fh:
-            data = json.load(fh)
-    except ValueError as e:
-        line = getattr(e, "lineno", "?")
-        raise InputError(f"{path}:{line}: malformed JSON: {e}") from None
-    if isinstance(data, dict) and "data" in data and isinstance(data["data"], list):
-        data = data["data"]
-    elif isinstance(data, dict):  # one record per file, e.g. a Super-NaturalInstructions task
-        data = [data]
-    if not isinstance(data, list):
-        raise InputError(f"{path}: expected a JSON array of objects, got {type(data).__name__}")
-    for start in range(0, len(data), batch_size):
-        chunk = data[start:start + batch_size]
-        good, bad, items = [], [], []
-        for i, obj in enumerate(chunk, start=start):
-            if isinstance(obj, dict):
-                good.append(obj)
-                items.append(i + 1)
-            elif on_error == "quarantine":
-                bad.append({"file": path, "line": i + 1, "error": "not a JSON object", "raw": json.dumps(obj)[:10_000]})
-            else:
-                raise InputError(f"{path}: item {i + 1} is not a JSON object") from None
-        yield Batch(_rows_to_frame(good, path) if good else pl.DataFrame(), bad, len(chunk), path, items)
+            s = fh.read().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    dups = _Dups()
+    dec = _decoder(dups)
+    items = _json_items(s, path, dec, dups)
+    checker = _RowChecker(text)
+    good, bad, lines, n = [], [], [], 0
+    for line, obj, item_dups, raw in items:
+        n += 1
+        err = checker.problem(obj, item_dups, raw, line)
+        if err is not None:
+            msg = f"{path}:{line}: item {n}: {err}"
+            if on_error != "quarantine":
+                raise InputError(msg + " (set `on_error: quarantine` to keep going)") from None
+            bad.append({"file": path, "line": line, "error": err, "raw": raw[:10_000]})
+        else:
+            good.append(obj)
+            lines.append(line)
+        if n % batch_size == 0:
+            yield Batch(_rows_to_frame(good, path) if good else pl.DataFrame(), bad, batch_size, path, lines)
+            good, bad, lines = [], [], []
+    if n % batch_size or n == 0:
+        yield Batch(_rows_to_frame(good, path) if good else pl.DataFrame(), bad, n % batch_size, path, lines)
+
+
+def _json_items(s: str, path: str, dec: json.JSONDecoder, dups: _Dups) -> Iterator[tuple[int, Any, list, str]]:
+    """(line, value, duplicate keys, raw text) for each item of a top-level array; a top-level
+    object is one item. A syntax error anywhere stops the file (items after it cannot be found)."""
+    def fail(e: Exception, pos: int) -> InputError:
+        if isinstance(e, RecursionError):
+            return InputError(f"{path}:{s.count(chr(10), 0, pos) + 1}: JSON nested too deeply")
+        line = getattr(e, "lineno", None) or s.count("\n", 0, pos) + 1
+        return InputError(f"{path}:{line}: malformed JSON: {getattr(e, 'msg', e)}")
+
+    i = _ws(s, 0)
+    if i == len(s):
+        raise InputError(f"{path}:1: empty file; expected a JSON array of objects")
+    if s[i] != "[":
+        dups.clear()
+        try:
+            obj, end = dec.raw_decode(s, i)
+        except (ValueError, RecursionError) as e:
+            raise fail(e, i) from None
+        if s[_ws(s, end):].strip():
+            raise InputError(f"{path}:{s.count(chr(10), 0, _ws(s, end)) + 1}: extra data after the JSON value")
+        if isinstance(obj, dict) and isinstance(obj.get("data"), list):
+            if len(obj) > 1:
+                others = sorted(k for k in obj if k != "data")
+                raise InputError(f"{path}:1: a JSON object with a `data` array and other keys {others[:5]}: "
+                                 "is it one record or a wrapper around the `data` rows? Keep only `data` "
+                                 "(a wrapper) or write the record as a one-item array")
+            for j, (line, item, _, raw) in enumerate(_json_items(_array_text(s, i), path, dec, dups)):
+                yield line, item, [], raw  # line numbers shift by the wrapper; items still counted
+            return
+        yield s.count("\n", 0, i) + 1, obj, list(dups), s[i:end]
+        return
+    i = _ws(s, i + 1)
+    if i < len(s) and s[i] == "]":
+        return
+    pos, line = 0, 1  # line numbers counted incrementally (a count from 0 per item is quadratic)
+    while True:
+        dups.clear()
+        try:
+            obj, end = dec.raw_decode(s, i)
+        except (ValueError, RecursionError) as e:
+            raise fail(e, i) from None
+        line += s.count("\n", pos, i)
+        pos = i
+        yield line, obj, list(dups), s[i:end]
+        j = _ws(s, end)
+        if j < len(s) and s[j] == ",":
+            i = _ws(s, j + 1)
+            continue
+        if j < len(s) and s[j] == "]":
+            if s[j + 1:].strip():
+                k = _ws(s, j + 1)
+                raise InputError(f"{path}:{s.count(chr(10), 0, k) + 1}: extra data after the JSON array")
+            return
+        raise InputError(f"{path}:{s.count(chr(10), 0, j) + 1}: malformed JSON: expected ',' or ']' after item")
+
+
+def _array_text(s: str, i: int) -> str:
+    """The text of a wrapper object's `data` array, padded so line numbers stay those of the file."""
+    obj_start = i
+    k = s.index('"data"', obj_start)
+    colon = s.index(":", k)
+    start = _ws(s, colon + 1)
+    return "\n" * s.count("\n", 0, start) + s[start:].rstrip().rstrip("}").rstrip()
 
 
 # -- CSV / Parquet / tables ---------------------------------------------------------
 
-def _iter_csv(path: str, batch_size: int, sep: str) -> Iterator[Batch]:
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
+def _iter_csv(path: str, batch_size: int, sep: str, on_error: str = "fail") -> Iterator[Batch]:
+    """Every field is text, exactly as in the file (no type inference, "" stays ""). A row with
+    more or fewer fields than the header (for TSV often a tab inside a field) is a row error."""
+    import csv
+    import sys
 
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            import csv
-
-            header = next(csv.reader(fh, delimiter=sep), None)
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    kind = "TSV" if sep == "\t" else "CSV"
+    with open(path, "rb") as fb:
+        lines = _text_lines(fb)
+        reader = csv.reader(lines, delimiter=sep, strict=False)
+        try:
+            header = next(reader, None)
+        except csv.Error as e:
+            raise InputError(f"{path}:1: cannot parse the {kind} header: {e}") from None
         if not header:
             return
-        # every column as text: type inference per block would disagree between blocks
-        conv = pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
-                                    strings_can_be_null=False)
-        reader = pacsv.open_csv(path, parse_options=pacsv.ParseOptions(delimiter=sep),
-                                convert_options=conv, read_options=pacsv.ReadOptions(block_size=1 << 22))
-        pending: list = []
-        n = 0
-        line = 2  # after the header (quoted newlines inside fields would shift this)
-        for rb in reader:
-            pending.append(rb)
-            n += rb.num_rows
-            while n >= batch_size:
-                table = pa.Table.from_batches(pending)
-                df = pl.from_arrow(table.slice(0, batch_size))
-                rest = table.slice(batch_size)
-                pending, n = rest.to_batches(), rest.num_rows
-                yield Batch(df, [], df.height, path, list(range(line, line + df.height)))
-                line += df.height
-        if n:
-            df = pl.from_arrow(pa.Table.from_batches(pending))
-            yield Batch(df, [], df.height, path, list(range(line, line + df.height)))
-    except (pa.ArrowInvalid, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: cannot parse CSV: {e}") from None
+        if any(_bad_unicode(h) for h in header):
+            raise InputError(f"{path}:1: the header is not UTF-8 text")
+        dup = sorted({h for h in header if header.count(h) > 1})
+        if dup:
+            raise InputError(f"{path}:1: duplicate column name(s) {dup} in the {kind} header")
+        if any(h == "" for h in header):
+            raise InputError(f"{path}:1: the {kind} header has an empty column name (column "
+                             f"{header.index('') + 1})")
+        width = len(header)
+        cols: list[list[str]] = [[] for _ in header]
+        bad: list[dict] = []
+        good_lines: list[int] = []
+        read = 0
+        yielded = False
+        prev_end = reader.line_num
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as e:
+                raise InputError(f"{path}:{reader.line_num}: cannot parse {kind}: {e}") from None
+            start, prev_end = prev_end + 1, reader.line_num
+            if not row or row == [""] and width > 1:
+                continue  # a blank line
+            read += 1
+            err = None
+            if len(row) != width:
+                err = (f"ragged row: {len(row)} fields, the header has {width}"
+                       + ("; a tab inside a field must be quoted" if sep == "\t" and len(row) > width else ""))
+            elif any(_bad_unicode(v) for v in row):
+                field_ = header[next(i for i, v in enumerate(row) if _bad_unicode(v))]
+                err = f"field '{field_}' is not UTF-8 text"
+            if err is not None:
+                if on_error != "quarantine":
+                    raise InputError(f"{path}:{start}: {err} (set `on_error: quarantine` to keep going)")
+                bad.append({"file": path, "line": start, "error": err,
+                            "raw": sep.join(row).encode("utf-8", "replace").decode("utf-8")[:10_000]})
+            else:
+                for c, v in zip(cols, row):
+                    c.append(v)
+                good_lines.append(start)
+            if read >= batch_size:
+                yield _csv_batch(header, cols, bad, read, path, good_lines)
+                cols, bad, good_lines, read = [[] for _ in header], [], [], 0
+                yielded = True
+        if read or not yielded:
+            yield _csv_batch(header, cols, bad, read, path, good_lines)
+
+
+def _text_lines(fb) -> Iterator[str]:
+    """Lines of a binary file as text; invalid UTF-8 becomes lone surrogates, so the row that
+    holds it is found and named instead of failing the file."""
+    first = True
+    for raw in fb:
+        if first and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        first = False
+        yield raw.decode("utf-8", "surrogateescape")
+
+
+def _csv_batch(header: list[str], cols: list[list[str]], bad: list[dict], read: int, path: str,
+               lines: list[int]) -> Batch:
+    df = pl.DataFrame({h: pl.Series(h, c, dtype=pl.Utf8) for h, c in zip(header, cols)})
+    return Batch(df, bad, read, path, lines)
 
 
 def _iter_parquet(path: str, batch_size: int) -> Iterator[Batch]:
@@ -281,4 +547,31 @@ def _iter_hf_folder(path: str, batch_size: int, options: dict) -> Iterator[Batch
         ds = datasets.load_dataset(path, name=options.get("config"), split=options.get("split"))
     except Exception as e:
         raise InputError(f"{path}: `datasets` could not load this folder: {e}") from None
+    if not options.get("split") and not options.get("config"):
+        loaded = sum(len(d) for d in ds.values()) if hasattr(ds, "values") else len(ds)
+        held = _rows_held(Path(path))
+        if held is not None and loaded < held:
+            # never fewer rows than the files hold without saying so
+            logging.getLogger("dataforge.read").warning(
+                "%s: `datasets` loaded %d rows as the folder's README `configs` say, but its data "
+                "files hold %d; name the files with a glob to read them all", path, loaded, held)
     yield from _iter_hf_obj(ds, batch_size, None)
+
+
+def _rows_held(folder: Path) -> int | None:
+    """Rows in a folder's Parquet, JSONL and CSV/TSV files (None if it holds other data)."""
+    import pyarrow.parquet as pq
+
+    n = 0
+    for f in folder.rglob("*"):
+        if not f.is_file() or any(part.startswith(".") for part in f.relative_to(folder).parts):
+            continue
+        fmt = _EXT.get(f.suffix.lower())
+        if fmt == "parquet":
+            n += pq.ParquetFile(f).metadata.num_rows
+        elif fmt == "jsonl":
+            with open(f, "rb") as fh:
+                n += sum(1 for line in fh if line.strip())
+        elif fmt in ("csv", "tsv", "json") or f.suffix == ".arrow":
+            return None  # quoted newlines / arrays: not counted cheaply
+    return n

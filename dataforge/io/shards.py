@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -19,9 +20,30 @@ import pyarrow.parquet as pq
 
 from dataforge.errors import ConfigError
 from dataforge.io import atomic
+from dataforge.testing.killpoints import killpoint
 
 MB = 1 << 20
 SPLIT_COL = "__split"
+COMPRESSIONS = ("zstd", "snappy", "gzip", "brotli", "lz4", "none")
+# Names that become file names (splits, export formats): letters, digits, '_', '-', '.',
+# never a path separator or '..', so nothing a recipe names can write outside OUT.
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
+def check_name(name, what: str) -> str:
+    """Raise ConfigError unless `name` is safe as a file-name part (no '/', '\\', '..')."""
+    if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name) or ".." in name:
+        raise ConfigError(f"{what} {name!r} is not allowed: use letters, digits, '_', '-' and '.' "
+                          "(no path separators or '..')")
+    return name
+
+
+def confined(path: Path, root: Path) -> Path:
+    """`path` if it lies inside `root` (after resolving links and '..'), else a ConfigError."""
+    rp, rr = Path(path).resolve(), Path(root).resolve()
+    if rp != rr and rr not in rp.parents:
+        raise ConfigError(f"refusing to write {path}: outside the output folder {root}")
+    return path
 
 
 @dataclass
@@ -32,6 +54,20 @@ class ShardSpec:
     compression: str = "zstd"
 
     def __post_init__(self):
+        if not isinstance(self.splits, dict):
+            raise ConfigError(f"output splits must be a mapping of split name to ratio, got {self.splits!r}")
+        for name, ratio in self.splits.items():
+            check_name(name, "split name")
+            if not isinstance(ratio, (int, float)) or isinstance(ratio, bool):
+                raise ConfigError(f"output splits: ratio of '{name}' must be a number, got {ratio!r}")
+        if self.max_rows_per_shard is not None and (not isinstance(self.max_rows_per_shard, int)
+                                                    or isinstance(self.max_rows_per_shard, bool)
+                                                    or self.max_rows_per_shard < 1):
+            raise ConfigError(f"max_rows_per_shard must be an integer >= 1, got {self.max_rows_per_shard!r}")
+        if not self.shard_size_mb > 0:
+            raise ConfigError(f"shard_size_mb must be > 0, got {self.shard_size_mb!r}")
+        if self.compression not in COMPRESSIONS:
+            raise ConfigError(f"compression must be one of {list(COMPRESSIONS)}, got {self.compression!r}")
         total = sum(self.splits.values())
         if not self.splits or abs(total - 1.0) > 1e-6 or any(v < 0 for v in self.splits.values()):
             raise ConfigError(f"output splits must be non-negative ratios summing to 1, got {self.splits}")
@@ -65,8 +101,15 @@ def union_schema(parts: list[Path]) -> pa.Schema:
 
 def write_shards(parts: list[Path], out_dir: Path, spec: ShardSpec,
                  transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
-                 columns: Iterable[str] | None = None, schema: pa.Schema | None = None) -> list[dict]:
-    """Write checkpoint parts as shards; return [{path, split, rows, bytes, sha256}]."""
+                 columns: Iterable[str] | None = None, schema: pa.Schema | None = None,
+                 root: Path | None = None) -> list[dict]:
+    """Write checkpoint parts as shards; return [{path, split, rows, bytes, sha256}].
+
+    `out_dir` must lie inside `root` when given (the run's OUT)."""
+    if root is not None:
+        confined(out_dir, root)
+    for name in spec.splits:
+        check_name(name, "split name")
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic.clean_tmp(out_dir)
     multi = len(spec.splits) > 1
@@ -169,6 +212,7 @@ class _ShardStream:
         with open(self.tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(self.tmp, final)
+        killpoint("shard_written")
         self.done.append({"path": final.name, "split": self.split, "rows": self.rows_in_current,
                           "bytes": final.stat().st_size, "sha256": atomic.sha256_file(final)})
         self.writer = None

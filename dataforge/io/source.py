@@ -15,7 +15,7 @@ import polars as pl
 
 from dataforge.errors import ConfigError, InputError
 from dataforge.io import read
-from dataforge.io.check import check_batch
+from dataforge.io.check import TEXT_COLUMNS, check_batch
 
 _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -40,7 +40,30 @@ class Source:
         if self.path is None:
             raise ConfigError(f"source '{self.name}': needs a `path`")
         if self.format is not None and self.format not in read.FORMATS:
-            raise ConfigError(f"source '{self.name}': format must be one of {read.FORMATS}")
+            raise ConfigError(f"source '{self.name}': format must be one of {read.FORMATS}, got {self.format!r}")
+        if self.limit is not None and (not isinstance(self.limit, int) or isinstance(self.limit, bool)
+                                       or self.limit < 0):
+            raise ConfigError(f"source '{self.name}': limit must be an integer >= 0, got {self.limit!r}")
+        for target, value in self.set.items():
+            if target in TEXT_COLUMNS and value is not None and not isinstance(value, str):
+                raise ConfigError(f"source '{self.name}': set {target}: must be text (quote it in YAML), "
+                                  f"got {type(value).__name__} {value!r}")
+        unknown = sorted(set(self.options) - {"split", "config", "separator"})
+        if unknown:
+            raise ConfigError(f"source '{self.name}': unknown option(s) {unknown}; valid: ['config', 'separator', 'split']")
+
+    def record_fields(self) -> set[str]:
+        """Input fields whose presence makes a row a record (instruction/output, through `map`);
+        empty when `set`/`template` supply both, so every row is a record."""
+        return {self.map.get(c, c) for c in ("instruction", "output") if c not in self.set and c not in self.template}
+
+    def text_fields(self) -> set[str]:
+        """Input fields that must hold text: canonical text columns read as they are, and the
+        fields `map` copies into them."""
+        text = [c for c in TEXT_COLUMNS if c != "id"]  # ids may also be integers
+        mapped = {col for target, col in self.map.items() if target in text}
+        direct = {c for c in text if c not in self.map and c not in self.set and c not in self.template}
+        return mapped | direct
 
     @property
     def in_memory(self) -> bool:
@@ -69,7 +92,8 @@ class Source:
         left = self.limit
         fmt = None if self.in_memory else self.resolved_format()
         for b in read.iter_batches(self.path, fmt, batch_size=batch_size,
-                                   on_error=self.on_error, options=self.options):
+                                   on_error=self.on_error, options=self.options,
+                                   text_fields=self.text_fields(), record_fields=self.record_fields()):
             if left is not None:
                 if left <= 0:
                     return
@@ -77,7 +101,8 @@ class Source:
                     b = read.Batch(b.rows.head(left), b.bad, left + len(b.bad), b.file,
                                    b.lines[:left] if b.lines is not None else None)
                 left -= b.rows.height
-            b.rows = self.apply_mapping(b.rows)
+            if b.rows.width or b.rows.height:
+                b.rows = self.apply_mapping(b.rows)
             yield check_batch(b, self.name, self.on_error == "quarantine")
 
     def apply_mapping(self, df: pl.DataFrame) -> pl.DataFrame:

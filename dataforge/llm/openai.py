@@ -1,6 +1,7 @@
 """OpenAI-compatible HTTP backend (`vllm serve`, llama.cpp server, hosted APIs).
 
-Async with bounded concurrency; each item is one request (`n` completions); timeouts,
+Async with bounded concurrency; each item is one request (`n` completions); `timeout` bounds
+the whole request (not each read, so a server dripping bytes cannot hold it); timeouts,
 429 and 5xx answers, connection errors and bodies that are not a valid completion are
 retried with exponential backoff (honouring Retry-After), then the item gets `error` set.
 The API key comes from `api_key=` or the environment (`OPENAI_API_KEY` by default, see
@@ -128,7 +129,9 @@ class OpenAICompatible(LLM):
         for attempt in range(self.max_retries + 1):
             wait = None
             try:
-                r = await client.post(url, json=body)
+                # httpx's timeout bounds each read; a server that drips bytes would never trip
+                # it, so the whole request (connect, send, every read) gets one deadline.
+                r = await asyncio.wait_for(client.post(url, json=body), self.timeout)
                 if r.status_code in RETRY_STATUS or r.status_code >= 500:
                     wait = _retry_after(r.headers.get("retry-after"))
                     raise _Retryable(f"HTTP {r.status_code}")
@@ -140,8 +143,8 @@ class OpenAICompatible(LLM):
                     raise _Retryable(f"unparseable response ({type(e).__name__})") from None
             except _Retryable as e:
                 last = str(e)
-            except httpx.TimeoutException:
-                last = f"timeout after {self.timeout:g}s"
+            except (httpx.TimeoutException, asyncio.TimeoutError):
+                last = f"timeout: no complete answer within {self.timeout:g}s"
             except httpx.TransportError as e:
                 last = f"connection error ({type(e).__name__})"
             if attempt < self.max_retries:
