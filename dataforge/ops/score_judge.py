@@ -16,14 +16,18 @@ class ScoreJudge(MapOp):
 
     Renders every prompt of rules/prompts/judge_<aspect>.yaml (or those named in
     `prompts`) for each row, asks the run's LLM (--llm), parses the JSON score, aggregates
-    the ensemble by mean or majority vote and maps the scale to [0, 1]. Null where every
+    the ensemble by mean or majority vote (or by the weights a prompt search fitted:
+    `weighted`, `weighted_majority`) and maps the scale to [0, 1]. Null where every
     prompt failed. Cached per (model, prompt, sampling) in OUT/cache/judge/."""
 
     name = "judge"
     aspect: Literal["clarity", "alignment", "quality", "complexity"] = "quality"
     prompts: list[str] = param(default_factory=list)
-    aggregate: Literal["mean", "majority"] = "mean"
+    aggregate: Literal["mean", "majority", "weighted", "weighted_majority"] = "mean"
     max_tokens: int = 64
+    # another prompt file, e.g. one written by `dataforge prompt-search` (its `ensemble.weights`
+    # drive aggregate: weighted); default rules/prompts/judge_<aspect>.yaml
+    prompt_file: str | None = None
     llm: str | None = None  # backend spec for the judge; default: the run's --llm
     inputs = ("instruction", "input", "output")
 
@@ -31,10 +35,14 @@ class ScoreJudge(MapOp):
         return [f"score_judge_{self.aspect}"]
 
     def fingerprint_extra(self):
+        if self.prompt_file:
+            from dataforge import rulefiles
+
+            return rulefiles.digest(rulefiles.resolve(self.prompt_file, what="judge prompt file", prefer="prompts"))
         return digest(J.prompt_file(self.aspect))
 
     def setup(self):
-        self._judge = J.build(self, self.aspect, self.prompts, self.aggregate, self.max_tokens)
+        self._judge = J.build(self, self.aspect, self.prompts, self.aggregate, self.max_tokens, self.prompt_file)
 
     def map(self, df: pl.DataFrame) -> pl.DataFrame:
         return df.with_columns(self._judge.scores(df))

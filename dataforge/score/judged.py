@@ -26,7 +26,7 @@ class JudgedScore(MapOp):
     llm: str | None = None  # backend spec for the judge; default: the run's --llm
     judge_weight: float = 0.5
     judge_prompts: list[str] = param(default_factory=list)
-    aggregate: Literal["mean", "majority"] = "mean"
+    aggregate: Literal["mean", "majority", "weighted", "weighted_majority"] = "mean"
     judge_max_tokens: int = 64
 
     def validate(self):
