@@ -12,6 +12,11 @@ def run(args) -> int:
     from dataforge import recipe
     from dataforge.engine import plan
     from dataforge.pipeline import _peek_columns
+    from dataforge.promptsearch import spec as prompt_search
+
+    if prompt_search.is_spec(args.recipe):  # a prompt-search spec (docs/prompt-search.md)
+        print(f"{args.recipe}: ok (prompt search: {prompt_search.check(prompt_search.load(args.recipe))})")
+        return 0
 
     pipe = recipe.load(args.recipe)
     plan.check_columns(_peek_columns(pipe.sources), pipe.sources, pipe.ops, pipe.names)
