@@ -43,7 +43,7 @@ def fit_judge(preds: np.ndarray, fitness: list[float], metric: Callable[[np.ndar
                         continue
                     w = best_w.copy()
                     w[i] += step
-                    w[j] -= step
+                    w[j] = max(0.0, w[j] - step)  # no -1e-17 from float rounding
                     v = value(w)
                     if v > best_v + 1e-12:
                         best_w, best_v, improved = w, v, True
