@@ -51,6 +51,7 @@ class SearchConfig:
     top_k: int = 3
     seed: int = 0
     meta_prompts: str = mutate.META_FILE
+    mutation_max_tokens: int | None = None  # override of the meta-prompt file's sampling.max_tokens
     # fitness
     label: str = "label"
     metric: Literal["auto", "auroc", "spearman", "accuracy"] = "auto"
@@ -195,7 +196,8 @@ class Search:
                 from dataforge.generate import prompts as P
 
                 # one batch, one seed per (search seed, generation, round): reruns ask the same questions
-                sp = P.sampling(self.meta, {"seed": _seed(cfg.seed, gen, _round) % (2**31)})
+                sp = P.sampling(self.meta, {"seed": _seed(cfg.seed, gen, _round) % (2**31)}
+                                | ({"max_tokens": cfg.mutation_max_tokens} if cfg.mutation_max_tokens else {}))
                 res = self.llm.chat([j[2] for j in llm_jobs], sp)
                 for (op, parents, _chat), r in zip(llm_jobs, res):
                     reply = r.completions[0].text if r.ok and r.completions else f"<error: {r.error}>"
