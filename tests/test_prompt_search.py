@@ -241,3 +241,18 @@ def test_bad_config_is_a_clear_error(tmp_path):
         run(SearchConfig(prompt_file="judge_quality.yaml", entry="prompts.nope"), _dev(4), feature_llm({}), tmp_path)
     with pytest.raises(ConfigError, match="unknown structural"):
         run(SearchConfig(prompt_file="judge_quality.yaml", structural=["flip"]), _dev(4), feature_llm({}), tmp_path)
+
+
+def test_a_backend_that_raises_ends_the_search_with_its_message(tmp_path):
+    dev = _dev(8)
+    truth = _truth(dev)
+
+    class Raising(ScriptedLLM):
+        def _chat(self, chats, s):
+            if any("expert prompt engineer" in c[0]["content"] for c in chats):
+                raise RuntimeError("prompt longer than the context")
+            return super()._chat(chats, s)
+    res = run(SearchConfig(prompt_file="judge_quality.yaml", entry="prompts.rubric", population=3, generations=2,
+                           structural=[]), dev, Raising(feature_llm(truth).answer), tmp_path)
+    assert res.stop_reason == "llm_error" and "prompt longer than the context" in res.stop_detail
+    assert res.prompt_file.exists()  # what was evaluated is still written out

@@ -10,6 +10,10 @@ class BudgetExhausted(DataforgeError):
     pass
 
 
+class LLMFailed(DataforgeError):
+    """The backend raised instead of answering (e.g. a prompt longer than the model's context)."""
+
+
 class BudgetedLLM(LLM):
     def __init__(self, inner: LLM, max_calls: int):
         super().__init__(inner.model)
@@ -30,8 +34,16 @@ class BudgetedLLM(LLM):
 
     def _generate(self, prompts: list[str], sampling: Sampling) -> list[Result]:
         self._spend(len(prompts))
-        return self.inner.generate(prompts, sampling)
+        return self._call(self.inner.generate, prompts, sampling)
 
     def _chat(self, chats: list[Chat], sampling: Sampling) -> list[Result]:
         self._spend(len(chats))
-        return self.inner.chat(chats, sampling)
+        return self._call(self.inner.chat, chats, sampling)
+
+    def _call(self, fn, items, sampling):
+        try:
+            return fn(items, sampling)
+        except DataforgeError:
+            raise
+        except Exception as e:  # noqa: BLE001 - a backend's own error ends the search with its message
+            raise LLMFailed(f"the LLM backend failed on a batch of {len(items)}: {type(e).__name__}: {e}") from e

@@ -8,7 +8,8 @@
     stop: `generations` done | the LLM-call budget cannot pay for one more evaluation |
         no improvement for `patience` generations | every candidate of generation 0 has the same
         fitness (the dev set or fitness cannot tell prompts apart) | no new valid child in a
-        generation | `max_failures` unusable LLM mutation replies in a row.
+        generation | `max_failures` unusable LLM mutation replies in a row | the backend raised
+        (llm_error; what was evaluated so far is still written out).
 Randomness comes from `seed` only, and LLM sampling seeds from the seed and the parents, so a
 rerun asks the same questions and the LLM cache answers them all.
 """
@@ -27,7 +28,7 @@ import polars as pl
 from dataforge.errors import ConfigError, InputError
 from dataforge.promptsearch import ensemble, mutate
 from dataforge.promptsearch import target as T
-from dataforge.promptsearch.budget import BudgetedLLM, BudgetExhausted
+from dataforge.promptsearch.budget import BudgetedLLM, BudgetExhausted, LLMFailed
 from dataforge.promptsearch.candidate import Candidate, check
 from dataforge.promptsearch.fitness import DEFAULT_WEIGHTS, Eval, Fitness, GeneratorFitness, JudgeFitness
 from dataforge.promptsearch.log import SearchLog
@@ -276,6 +277,8 @@ class Search:
                         raise _Stop("patience", f"no improvement for {stale} generation(s)")
         except BudgetExhausted as e:
             reason, detail = "budget", str(e)
+        except LLMFailed as e:
+            reason, detail = "llm_error", str(e)
         except _Stop as s:
             reason, detail = s.reason, s.detail
         self.log.write("stop", reason=reason, detail=detail, generation=gen, llm_calls=self.llm.used)
