@@ -256,3 +256,29 @@ def test_a_backend_that_raises_ends_the_search_with_its_message(tmp_path):
                            structural=[]), dev, Raising(feature_llm(truth).answer), tmp_path)
     assert res.stop_reason == "llm_error" and "prompt longer than the context" in res.stop_detail
     assert res.prompt_file.exists()  # what was evaluated is still written out
+
+
+@pytest.mark.slow
+def test_rewrite_search_with_novelty_and_clarity(tmp_path):
+    """A generator whose output is an instruction (rewrite.yaml), scored by clarity and by
+    novelty against the pool (score_novelty, a global operator on MiniLM embeddings)."""
+    rows = pl.read_ndjson(ROOT / "sample_data" / "alpaca.jsonl").head(8)
+    rows = rows.with_columns(pl.col("instruction").alias("text"))
+
+    def answer(chat, s):
+        if "expert prompt engineer" in chat[0]["content"]:
+            text = chat[-1]["content"]
+            base = re.findall(r"<prompt>\n(.*?)\n</prompt>", text, re.S)[0]
+            return f"<prompt>{base}\n{['Vary the wording.', 'Keep it short.'][_h(text) % 2]}</prompt>"
+        text = chat[-1]["content"]
+        original = text.split("Original:\n", 1)[1].split("\n\nRewritten:", 1)[0]
+        # with the feature the rewrites differ from row to row; without it they collapse to one text
+        return f"Please, {original.lower()}" if "Vary the wording." in text else "Do the task."
+
+    cfg = SearchConfig(prompt_file="rewrite.yaml", population=3, generations=2, seed=4, produces="instruction",
+                       weights={"score_novelty": 1.0, "score_clarity": 1.0}, structural=[],
+                       constants={"style": "formal", "guidance": "in a more formal register.", "field": "instruction"})
+    res = run(cfg, rows, ScriptedLLM(answer), tmp_path)
+    assert "Vary the wording." in res.best.user and res.best_fitness > res.original_fitness
+    cand = [r for r in L.read(res.log) if r["event"] == "candidate"]
+    assert {"score_novelty", "score_clarity", "rejection_rate"} <= set(cand[0]["detail"])

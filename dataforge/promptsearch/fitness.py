@@ -115,6 +115,7 @@ class GeneratorFitness(Fitness):
         self._scorers = {col: scorer_for(col) for col in self.weights}
 
     def evaluate(self, cands: list[Candidate], dev: pl.DataFrame, llm) -> list[Eval]:
+        from dataforge import rulefiles
         from dataforge.generate import prompts as P
 
         base = canonical(dev)
@@ -123,7 +124,8 @@ class GeneratorFitness(Fitness):
         for c in cands:
             for r in rows:
                 msg = [{"role": "system", "content": c.system}] if c.system else []
-                text = P.render(c.user, **{**r, **self.constants}).strip()
+                # (not prompts.render: a template variable may be called `text`, as rewrite's is)
+                text = rulefiles.template(c.user, True).render(**{**r, **self.constants}).strip()
                 chats.append(msg + [{"role": "user", "content": text}])
         sp = P.sampling({"sampling": self.sampling}, {"seed": self.seed}, n=1)
         res = llm.chat(chats, sp) if chats else []
