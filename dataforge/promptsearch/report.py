@@ -49,8 +49,8 @@ def _diff(a: Candidate, b: Candidate) -> str:
                                      lineterm="", n=3):
         cls = "add" if line.startswith("+") and not line.startswith("+++") else \
               "del" if line.startswith("-") and not line.startswith("---") else ""
-        rows.append(f'<span class="{cls}">{escape(line)}</span>')
-    return "\n".join(rows) or "(the best prompt is the original)"
+        rows.append(f'<span class="{cls}">{escape(line) or " "}</span>')
+    return "".join(rows) or "(the best prompt is the original)"
 
 
 def render(records: list[dict], original: Candidate, result) -> str:
@@ -72,20 +72,20 @@ def render(records: list[dict], original: Candidate, result) -> str:
 body {{ font: 14px/1.45 system-ui, sans-serif; max-width: 980px; margin: 2em auto; color: #222; }}
 pre {{ white-space: pre-wrap; background: #f6f6f6; padding: .6em; margin: 0; }}
 table {{ border-collapse: collapse; width: 100%; }} td, th {{ border: 1px solid #ddd; padding: 4px; vertical-align: top; }}
-.add {{ background: #e6ffec; display: block; }} .del {{ background: #ffebe9; display: block; }}
+pre.diff span {{ display: block; }} .add {{ background: #e6ffec; }} .del {{ background: #ffebe9; }}
 </style></head><body>
 <h1>Prompt search</h1>
 <p><b>{escape(str(start.get("prompt_file", "")))}</b> entry <code>{escape(start.get("entry") or "(root)")}</code>,
 {escape(str(start.get("kind", "")))} · search <code>{escape(result.search_id)}</code> · dev set
 {start.get("dev_rows", "?")} rows (hash <code>{escape(str(start.get("dev_hash", "")))}</code>)</p>
-<p>Fitness: {escape(str(start.get("fitness", "")))}</p>
+<p>Fitness: {escape(", ".join(f"{k} {v}" for k, v in (start.get("fitness") or {}).items()))}</p>
 <p>Original fitness <b>{result.original_fitness:.4f}</b> → best <b>{result.best_fitness:.4f}</b>.
 {n_cand} candidates evaluated, {n_rej} proposals rejected, {result.llm_calls} LLM calls.
 Stopped: <b>{escape(result.stop_reason)}</b> — {escape(result.stop_detail)}</p>
 <h2>Fitness by generation</h2>
 {_chart(gens)}
 <h2>Best prompt against the original</h2>
-<pre>{_diff(original, result.best)}</pre>
+<pre class="diff">{_diff(original, result.best)}</pre>
 <h2>Top prompts and ensemble weights</h2>
 {ens}
 <table><tr><th>#</th><th>id</th><th>made by</th><th>fitness</th><th>weight</th><th>prompt</th></tr>{top}</table>
