@@ -282,3 +282,34 @@ def test_rewrite_search_with_novelty_and_clarity(tmp_path):
     assert "Vary the wording." in res.best.user and res.best_fitness > res.original_fitness
     cand = [r for r in L.read(res.log) if r["event"] == "candidate"]
     assert {"score_novelty", "score_clarity", "rejection_rate"} <= set(cand[0]["detail"])
+
+
+def test_spec_dev_set_and_fewshot_pool_do_not_overlap():
+    from dataforge.promptsearch import spec as S
+
+    spec = S.load(ROOT / "rules" / "recipes" / "prompt_search.yaml")
+    assert spec.config.prompt_file == "judge_quality.yaml" and spec.config.seed == 7
+    dev, pool = S.dev_frame(spec)
+    assert dev.height == 40 and len(pool) == 6
+    assert set(dev["label"].to_list()) == {0, 1} and 0.3 < dev["label"].mean() < 0.7
+    assert dev.filter(pl.col("label") == 0)["defect"].null_count() == 0
+    assert not {p.split("\n")[0][len("Instruction: "):] for p in pool} & set(dev["instruction"].to_list())
+    assert all(p.rstrip().endswith(("Score: 5", "Score: 1")) for p in pool)  # labelled on the judge's scale
+
+
+def test_spec_errors_name_the_key(tmp_path):
+    from dataforge.promptsearch import spec as S
+
+    p = tmp_path / "s.yaml"
+    p.write_text("prompt_search: {prompt_file: judge_quality.yaml, population: three}\ndev: {path: x.jsonl}\n")
+    with pytest.raises(ConfigError, match="population must be an integer"):
+        S.load(p)
+    p.write_text("prompt_search: {prompt_file: judge_quality.yaml}\ndev: {path: x.jsonl, shuffle: true}\n")
+    with pytest.raises(ConfigError, match=r"dev: unknown key\(s\) \['shuffle'\]"):
+        S.load(p)
+    p.write_text("prompt_search: {prompt_file: judge_quality.yaml}\ndev: {path: nowhere.jsonl}\n")
+    with pytest.raises(ConfigError, match="pick one prompt with entry: prompts.NAME"):
+        S.check(S.load(p))
+    p.write_text("prompt_search: {prompt_file: judge_quality.yaml, entry: prompts.teacher}\ndev: {path: nowhere.jsonl}\n")
+    with pytest.raises(InputError, match="dev set not found: nowhere.jsonl"):
+        S.check(S.load(p))

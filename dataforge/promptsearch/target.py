@@ -47,7 +47,14 @@ def load(prompt_file: str, entry: str = "") -> Target:
     node = locate(doc, entry, str(path))
     key = "user" if "user" in node else "prompt" if "prompt" in node else None
     if key is None or not isinstance(node[key], str):
-        raise ConfigError(f"{path}: entry '{entry or '(root)'}' has no `user` or `prompt` text to search")
+        hint = ""
+        if isinstance(node.get("prompts"), list):
+            hint = "; pick one prompt with entry: prompts.NAME (have " + ", ".join(
+                str(x.get("name")) for x in node["prompts"] if isinstance(x, dict)) + ")"
+        else:
+            subs = [k for k, v in node.items() if isinstance(v, dict) and ("user" in v or "prompt" in v)]
+            hint = f"; entries with prompt text: {subs}" if subs else ""
+        raise ConfigError(f"{path}: entry '{entry or '(root)'}' has no `user` or `prompt` text to search{hint}")
     return Target(path=path, entry=entry, doc=doc, text_key=key)
 
 
