@@ -153,8 +153,7 @@ class Judge:
         if self.prompts:
             unknown = sorted(set(self.prompts) - {p["name"] for p in items})
             if unknown:
-                raise ConfigError(f"judge '{self.aspect}': unknown prompt(s) {unknown} in "
-                                  f"{rules_path(prompt_file(self.aspect))}")
+                raise ConfigError(f"judge '{self.aspect}': unknown prompt(s) {unknown} in {where}")
             items = [p for p in items if p["name"] in self.prompts]
         if not items:
             raise ConfigError(f"judge '{self.aspect}': no prompts")
