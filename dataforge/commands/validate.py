@@ -12,6 +12,11 @@ def run(args) -> int:
     from dataforge import recipe
     from dataforge.engine import plan
     from dataforge.pipeline import _peek_columns, check_records
+    from dataforge.promptsearch import spec as prompt_search
+
+    if prompt_search.is_spec(args.recipe):  # a prompt-search spec (docs/prompt-search.md)
+        print(f"{args.recipe}: ok (prompt search: {prompt_search.check(prompt_search.load(args.recipe))})")
+        return 0
 
     pipe = recipe.load(args.recipe)
     if not pipe.sources:
@@ -32,7 +37,8 @@ def run(args) -> int:
 
 def _check_prompt_files(pipe) -> None:
     """Prompt files of generation steps: YAML and the templates the sandbox would refuse."""
-    from dataforge.generate.prompts import PromptFileOp, load
+    from dataforge.generate.prompts import load
+    from dataforge.ops.base_prompt import PromptFileOp
 
     for op in list(pipe.ops) + [o for s in pipe.sources for o in s.ops]:
         if isinstance(op, PromptFileOp):

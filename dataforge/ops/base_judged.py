@@ -29,7 +29,7 @@ class JudgedScore(PromptFileOp, MapOp):
     prompt_file: str | None = None  # the judge's prompts; default judge_<aspect>.yaml
     judge_weight: float = 0.5
     judge_prompts: list[str] = param(default_factory=list)
-    aggregate: Literal["mean", "majority"] = "mean"
+    aggregate: Literal["mean", "majority", "weighted", "weighted_majority"] = "mean"
     judge_max_tokens: int = 64
 
     def validate(self):

@@ -4,7 +4,9 @@ Each prompt of the ensemble is rendered (sandboxed Jinja) for every row and sent
 batch; replies are JSON {"score": k} (structured output through `Sampling(json_schema=...)`
 where the backend supports it, a parsed number otherwise). Prompts whose `logprobs: true`
 (complexity) use the expected value of the score under the first token's probabilities
-(DEITA). The ensemble is aggregated by mean or majority vote and mapped to [0, 1].
+(DEITA). The ensemble is aggregated by mean or majority vote, or with per-prompt weights
+(weighted mean / weighted vote; `dataforge prompt-search` fits them and stores them in the
+prompt file's `ensemble:` section), and mapped to [0, 1].
 Calls go through `dataforge.llm.for_op.llm_for`, whose completion cache (OUT/cache/llm/)
 makes a rerun or resume pay nothing for judgements already made.
 """
@@ -67,8 +69,13 @@ def expected_from_logprobs(first: dict[str, float] | None, lo: int, hi: int) -> 
     return sum(k * p for k, p in probs.items()) / total
 
 
-def aggregate(values: np.ndarray, how: str) -> np.ndarray:
-    """(rows, prompts) raw scores with nan for failures -> one score per row (nan if all failed)."""
+def aggregate(values: np.ndarray, how: str, weights: np.ndarray | None = None) -> np.ndarray:
+    """(rows, prompts) raw scores with nan for failures -> one score per row (nan if all failed).
+
+    `weighted` (weighted mean) and `weighted_majority` (weighted vote) use `weights`, one per
+    prompt (fitted by `dataforge prompt-search`); a failed prompt's weight is left out of its row."""
+    if how in ("weighted", "weighted_majority"):
+        return aggregate_weighted(values, weights, vote=how == "weighted_majority")
     out = np.full(values.shape[0], np.nan)
     for i, row in enumerate(values):
         ok = row[~np.isnan(row)]
@@ -84,6 +91,40 @@ def aggregate(values: np.ndarray, how: str) -> np.ndarray:
     return out
 
 
+def aggregate_weighted(values: np.ndarray, weights: np.ndarray | None, vote: bool = False) -> np.ndarray:
+    """Weighted mean (or weighted vote on rounded scores) over the prompts that answered."""
+    w = np.ones(values.shape[1]) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != (values.shape[1],) or (w < 0).any() or not np.isfinite(w).all():
+        raise ConfigError(f"judge ensemble: need one non-negative weight per prompt, got {list(w)}")
+    ok = ~np.isnan(values)
+    wm = np.where(ok, w[None, :], 0.0)
+    total = wm.sum(axis=1)
+    if not vote:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(total > 0, (np.nan_to_num(values) * wm).sum(axis=1) / np.where(total > 0, total, 1), np.nan)
+    out = np.full(values.shape[0], np.nan)
+    for i in range(values.shape[0]):
+        if total[i] <= 0:
+            continue
+        r = np.rint(values[i, ok[i]])
+        vals = np.unique(r)
+        mass = np.array([wm[i, ok[i]][r == v].sum() for v in vals])
+        out[i] = float(np.median(vals[np.isclose(mass, mass.max())]))  # a tie: the median of the tied
+    return out
+
+
+def ensemble_weights(doc: dict, names: list[str], where: str) -> np.ndarray:
+    """The `ensemble.weights` of a prompt file (written by prompt-search), in prompt order."""
+    table = (doc.get("ensemble") or {}).get("weights")
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: aggregate 'weighted' needs an `ensemble: {{weights: {{name: w}}}}` "
+                          f"section (dataforge prompt-search writes one)")
+    missing = [n for n in names if n not in table]
+    if missing:
+        raise ConfigError(f"{where}: ensemble.weights has no weight for prompt(s) {missing}")
+    return np.array([float(table[n]) for n in names], dtype=np.float64)
+
+
 @dataclass
 class Judge:
     aspect: str
@@ -92,24 +133,38 @@ class Judge:
     how: str = "mean"  # "mean" | "majority"
     max_tokens: int = 64  # a score and a short reason; more only costs time
     seed: int = 0
-    file: str | None = None  # the prompt file; None: rules/prompts/judge_<aspect>.yaml
+    doc: dict | None = None  # a prompt document given directly (prompt search), instead of a file
+    file: str | None = None  # another prompt file than rules/prompts/judge_<aspect>.yaml
+    weights: list[float] | None = None  # per prompt, for weighted aggregation; default: the file's
 
     def __post_init__(self):
-        doc = load_yaml(self.file or prompt_file(self.aspect))
+        if self.doc is not None:
+            doc, where = self.doc, f"judge '{self.aspect}' (prompts given in code)"
+        elif self.file:
+            from dataforge import rulefiles
+
+            where = rulefiles.resolve(self.file, what="judge prompt file", prefer="prompts")
+            doc = rulefiles.load_yaml(where)
+        else:
+            where, doc = rules_path(prompt_file(self.aspect)), load_yaml(prompt_file(self.aspect))
         self.lo, self.hi = int(doc["scale"]["min"]), int(doc["scale"]["max"])
         self.use_logprobs = bool(doc.get("logprobs", False))
         items = doc.get("prompts") or []
         if self.prompts:
             unknown = sorted(set(self.prompts) - {p["name"] for p in items})
             if unknown:
-                raise ConfigError(f"judge '{self.aspect}': unknown prompt(s) {unknown} in "
-                                  f"{rules_path(self.file or prompt_file(self.aspect))}")
+                raise ConfigError(f"judge '{self.aspect}': unknown prompt(s) {unknown} in {where}")
             items = [p for p in items if p["name"] in self.prompts]
         if not items:
             raise ConfigError(f"judge '{self.aspect}': no prompts")
         from dataforge import rulefiles
 
         self._templates = [(p["name"], p.get("system"), rulefiles.template(p["user"])) for p in items]
+        self._weights = None
+        if self.how in ("weighted", "weighted_majority"):
+            names = [p["name"] for p in items]
+            self._weights = (np.asarray(self.weights, dtype=np.float64) if self.weights is not None
+                             else ensemble_weights(doc, names, str(where)))
 
     def sampling(self):
         from dataforge.llm import Sampling
@@ -144,7 +199,7 @@ class Judge:
 
     def scores(self, df: pl.DataFrame) -> pl.Series:
         """Aggregated ensemble score mapped to [0, 1]; null where every prompt failed."""
-        agg = aggregate(self.raw_scores(df), self.how)
+        agg = aggregate(self.raw_scores(df), self.how, self._weights)
         unit = (agg - self.lo) / (self.hi - self.lo)
         return pl.Series(f"score_judge_{self.aspect}", unit, dtype=pl.Float64).fill_nan(None)
 

@@ -1,0 +1,153 @@
+"""`dataforge prompt-search` end to end on real backends: a tiny random model through `hf:`
+(fast), and (slow, in .venv-vllm) vLLM's offline engine and its OpenAI-compatible server.
+
+The tiny model writes gibberish, so its mutation replies are unusable and its judgements carry
+no score: the search must still run through, write its files, and stop with a reason."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from dataforge.cli import main
+from dataforge.promptsearch import log as L
+
+ROOT = Path(__file__).resolve().parents[1]
+VPY = ROOT / ".venv-vllm" / "bin" / "python"
+REASONS = {"constant_fitness", "llm_garbage", "no_new_candidates", "patience", "generations", "budget"}
+
+
+def _spec(tmp: Path, **ps) -> Path:
+    doc = yaml.safe_load((ROOT / "rules" / "recipes" / "prompt_search.yaml").read_text())
+    doc["prompt_search"].update({"population": 3, "generations": 1, "max_llm_calls": 80, "max_tokens": 12,
+                                 "mutation_max_tokens": 24, "structural": ["system", "format", "order"], **ps})
+    # short rows, no few-shot examples: prompts stay well inside the tiny model's 2,048 positions
+    rows = (pl.read_ndjson(ROOT / "sample_data" / "alpaca.jsonl").filter(pl.col("input") == "")
+            .sort(pl.col("output").str.len_chars()).head(6).with_columns(pl.col("output").str.slice(0, 300)))
+    rows.write_ndjson(tmp / "dev.jsonl")
+    doc["dev"].update({"path": str(tmp / "dev.jsonl"), "limit": 6, "fewshot": 0})
+    p = tmp / "spec.yaml"
+    p.write_text(yaml.safe_dump(doc))
+    return p
+
+
+def _check_outputs(out: Path) -> dict:
+    recs = L.read(out / "search.jsonl")
+    stop = recs[-1]
+    assert stop["event"] == "stop" and stop["reason"] in REASONS, stop
+    assert recs[0]["event"] == "start" and recs[0]["dev_rows"] == 6
+    assert any(r["event"] == "candidate" for r in recs)
+    doc = yaml.safe_load((out / "judge_quality.searched.yaml").read_text())
+    assert doc["ensemble"]["search"]["dev_hash"] and doc["prompts"]
+    assert "<svg" in (out / "report.html").read_text()
+    # the backend was asked for variants too (LLM mutation / crossover), not only for judgements
+    assert any(r.get("op", "").startswith("llm") for r in recs if r["event"] in ("candidate", "rejected"))
+    print(f"{out.name}: stop {stop['reason']} ({stop['detail']}), {stop['llm_calls']} calls")
+    return stop
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from dataforge.testing.tiny_models import build_tiny_causal_lm
+
+    return build_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "model", max_position_embeddings=2048)
+
+
+@pytest.mark.slow
+def test_cli_with_a_tiny_hf_model(tiny, tmp_path, capsys):
+    spec = _spec(tmp_path)
+    out = tmp_path / "out"
+    assert main(["prompt-search", str(spec), "-o", str(out), "--llm", f"hf:{tiny}"]) == 0
+    first = capsys.readouterr().out
+    assert "prompt search" in first and "report:" in first
+    stop = _check_outputs(out)
+    assert stop["llm_calls"] <= 80
+    # the rerun asks the same questions: answers come from OUT/cache/llm (failed requests, which
+    # the cache never keeps, are asked again), and the search takes the same path
+    before = [(r["id"], r["fitness"]) for r in L.read(out / "search.jsonl") if r["event"] == "candidate"]
+    assert main(["prompt-search", str(spec), "-o", str(out), "--llm", f"hf:{tiny}"]) == 0
+    again = capsys.readouterr().out
+    hits = int(again.split(" LLM calls (")[1].split(" from the cache")[0])
+    assert hits > 0 and f"{stop['llm_calls']} LLM calls" in again
+    assert [(r["id"], r["fitness"]) for r in L.read(out / "search.jsonl") if r["event"] == "candidate"] == before
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    spec = _spec(tmp_path)
+    assert main(["prompt-search", str(spec), "-o", str(tmp_path / "o")]) == 1
+    assert "needs an LLM" in capsys.readouterr().err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("prompt_search: {prompt_file: judge_quality.yaml, populaton: 3}\ndev: {path: x.jsonl}\n")
+    assert main(["validate", str(bad)]) == 1
+    assert "unknown key(s) ['populaton']" in capsys.readouterr().err
+
+
+def _env(tmp: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV_"))}
+    env.update(PYTHONPATH=str(ROOT), VLLM_CACHE_ROOT=str(tmp / "vllm-cache"), VLLM_CPU_KVCACHE_SPACE="1",
+               VLLM_ENABLE_V1_MULTIPROCESSING="0", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
+               VLLM_NO_USAGE_STATS="1", DO_NOT_TRACK="1")
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not VPY.exists(), reason="no .venv-vllm: run scripts/setup_vllm_cpu.sh to test on vLLM-CPU")
+def test_vllm_offline_engine_and_openai_server(tiny, tmp_path):
+    import httpx
+
+    spec = _spec(tmp_path)
+    # 1. the offline engine, inside the vllm-cpu venv, through the same command line
+    opts = ("enforce_eager=true&dtype=float32&max_model_len=2048&seed=0&structured_outputs_config="
+            + json.dumps({"backend": "xgrammar", "disable_any_whitespace": True}))
+    p = subprocess.run([str(VPY), "-m", "dataforge.cli", "prompt-search", str(spec), "-o", str(tmp_path / "vllm"),
+                        "--llm", f"vllm:{tiny}?{opts}"], env=_env(tmp_path), cwd=tmp_path,
+                       capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr[-3000:]
+    _check_outputs(tmp_path / "vllm")
+    # 2. vLLM's OpenAI-compatible server, our `openai` backend, from this venv
+    port = _free_port()
+    log = open(tmp_path / "server.log", "w")
+    proc = subprocess.Popen([str(VPY), "-m", "vllm.entrypoints.openai.api_server", "--model", str(tiny),
+                             "--host", "127.0.0.1", "--port", str(port), "--enforce-eager", "--dtype", "float32",
+                             "--max-model-len", "2048", "--served-model-name", "tiny",
+                             "--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}'],
+                            env=_env(tmp_path), cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}/v1"
+        deadline = time.time() + 600
+        while True:
+            assert proc.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
+            try:
+                if httpx.get(url + "/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.time() < deadline, "vLLM server did not come up"
+            time.sleep(1)
+        q = subprocess.run([sys.executable, "-m", "dataforge.cli", "prompt-search", str(spec), "-o",
+                            str(tmp_path / "server"), "--llm", f"openai:{url}@tiny?max_retries=1"],
+                           env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=900)
+        assert q.returncode == 0, q.stderr[-3000:]
+        stop = _check_outputs(tmp_path / "server")
+        assert stop["llm_calls"] > 6  # the dev set was judged by the server at least once
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
