@@ -60,12 +60,19 @@ class Rewrite(AugmentOp):
         self._doc = R.load_yaml(self.prompts)
         self._llm = llm_for(self)
 
+    def _sampling(self):
+        return llm_text.sampling_from(self._doc, temperature=self.temperature, max_tokens=self.max_tokens,
+                                      seed=self.run_seed)
+
+    def provenance(self) -> dict:
+        from dataforge.generate import provenance
+
+        return provenance.of(self._llm, {"rewrite": self._sampling()})
+
     def generate(self, texts: list[str], seeds: np.ndarray, slots: np.ndarray) -> Generated:
         variants = S.pick(list(self.styles), seeds, slots)
         guidance = self._doc["styles"]
         items = [{"text": t, "style": v, "guidance": guidance[v], "field": self.field}
                  for t, v in zip(texts, variants)]
-        sampling = llm_text.sampling_from(self._doc, temperature=self.temperature, max_tokens=self.max_tokens,
-                                          seed=self.run_seed)
-        out, errors = llm_text.run(self._llm, self._doc, items, sampling, self.reject_truncated)
+        out, errors = llm_text.run(self._llm, self._doc, items, self._sampling(), self.reject_truncated)
         return Generated(out, variants, errors)

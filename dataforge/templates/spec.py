@@ -226,7 +226,9 @@ def _template(t: Any, i: int, key: str, direction: str, fam: Family, lines: list
         raise ConfigError(f"{w}: options must be 'shown', 'hidden' or 'none' (the answer is not one of them)")
     tpl = Template(id=tid, family=fam.name, pieces={p: str(t.get(p) or "") for p in PIECES},
                    direction=direction, original_task=bool(t.get("original_task", False)),
-                   options=options, labels=labels, task=t.get("task"), lang=t.get("lang"),
+                   options=options, labels=labels, lang=t.get("lang"),
+                   # an inverted template asks for the input: its task is writing it, not the family's
+                   task=t.get("task") or ("text_generation" if direction == "inverted" else None),
                    formats=t.get("formats"), line=line, where=w)
     known = set(fam.fields) | DERIVED
     used: set[str] = set()
