@@ -209,6 +209,12 @@ def test_hf_backend_runs_the_generation_ops(tmp_path, sample_dir):
         assert metas, gen
         for m in metas:
             assert_provenance(m, "hf", spec, steps or {"respond"})
+    # the manifest names the --llm spec and the model, with its revision and who used it
+    man = res.manifest
+    assert man["llm"] == spec and "torch" in man["created_by"] and "transformers" in man["created_by"]
+    (m,) = [m for m in man["models"] if m["role"] == "llm"]
+    assert m["name"] == spec[3:] and m["backend"] == "hf" and m["revision"] == revision_of(spec[3:])
+    assert m["used_by"] == ["respond", "evol_instruct", "magpie"]
     # self_instruct on the same model: its candidates (kept or rejected) carry the same record
     si = create("self_instruct", {"target": 2, "requests_per_round": 2, "max_rounds": 1,
                                   "sampling": {"instructions": {"max_tokens": 24}, "input_first": {"max_tokens": 8},
