@@ -393,3 +393,16 @@ def test_operator_pickles_for_workers():
     df = raw("esnli", 30)
     assert again == op and again.fingerprint() == op.fingerprint()
     assert again.map(df).equals(op.map(df))
+
+
+def test_squad_few_shot_exemplars_never_come_from_the_query_passage():
+    df = raw("squad")
+    assert df["context"].n_unique() < df.height  # passages with several questions: the rule matters
+    out = kept(convert(df, family="extractive_qa", prompt_types="few_shot", templates=["context_question"]))
+    ctx = dict(zip(df["id"], df["context"]))
+    ms = metas(out)
+    assert sum(m["prompt_type"] == "few_shot" for m in ms) > 300
+    for r, m in zip(out.iter_rows(named=True), ms):
+        if m["prompt_type"] == "few_shot":
+            assert len(m["exemplars"]) == 3
+            assert all(ctx[e] != ctx[r["parent_id"]] for e in m["exemplars"])

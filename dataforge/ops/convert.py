@@ -120,6 +120,10 @@ class Convert(MapOp):
         v = fields.derive(df, fam, self.fields)
         b = draw.base(keys, seed)
         key_code = pl.Series(keys).cast(pl.Categorical).to_physical().to_numpy().astype(np.int64)
+        if fam.few_shot_distinct:  # exemplars must differ from the query in these fields too
+            group = v.select(pl.concat_str([pl.col(f).cast(pl.Utf8).fill_null("") for f in fam.few_shot_distinct],
+                                           separator="\x1f").hash(seed=0)).to_series().to_numpy()
+            key_code = np.stack([key_code, group.astype(np.int64, copy=False)], axis=1)
         names = list(self._ptw)
         ptype = np.array(names, dtype=object)[draw.choose(b, "prompt_type", list(self._ptw.values()))]
         if "cot" in self._ptw:  # a row without a rationale cannot be a CoT row: it stays zero-shot
