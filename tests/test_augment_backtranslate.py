@@ -50,6 +50,12 @@ def test_round_trip_through_each_pivot(marian, df):
     metas = [json.loads(m) for m in new["meta"]]
     pairs = {(p, m["variant"]) for p, m in zip(new["parent_id"], metas)}
     assert len(pairs) == 10  # each text went through de and through fr
+    from dataforge.llm.revision import revision_of
+
+    m = metas[0]  # provenance: which translation models (with revisions) and decoding settings
+    assert m["backend"] == "transformers-seq2seq" and m["model"]["en-de"] == marian["en-de"]
+    assert m["revision"]["de-en"] == revision_of(marian["de-en"]) and m["revision"]["de-en"].startswith("local-sha256:")
+    assert m["sampling"]["translate"]["num_beams"] == 1 and isinstance(m["seed"], int)
     assert new["source"].str.ends_with("+bt").all()
     # the new text is what the models give: en->de then de->en, batched
     de = [m["variant"] == "de" for m in metas]
@@ -108,4 +114,7 @@ def test_llm_engine_uses_the_prompt_file(df, tmp_path):
     assert any(TEXTS[0] in c[-1]["content"] for c in seen)
     reasons = new["_reject"].to_list()
     assert all(r.startswith("augment_failed: back_translate: en->de: ") for r in reasons), reasons
+    m = json.loads(new["meta"][0])
+    assert m["backend"] == "hf" and m["model"] == spec.split("?")[0]
+    assert m["revision"].startswith("local-sha256:") and m["sampling"]["translate"]["seed"] == 1
     assert all(r.endswith(("reply cut at max_tokens=8", "empty reply")) for r in reasons), reasons

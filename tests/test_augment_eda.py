@@ -48,6 +48,8 @@ def test_new_rows_carry_provenance(alpaca):
     assert {m["augmenter"] for m in metas} == {"eda"}
     assert {m["variant"] for m in metas} == set(ALL)  # rotation covers every action
     assert all(isinstance(m["seed"], int) and m["params"]["aug_p"] == 0.1 for m in metas)
+    assert all(m["backend"].startswith("nlpaug ") and m["model"] is None for m in metas)
+    assert metas[0]["synonyms"]["table"] == "en.tsv.gz" and len(metas[0]["synonyms"]["sha256"]) == 16
     # a row's two slots use two different actions
     per_parent = new.group_by("parent_id").agg(pl.col("meta").str.json_path_match("$.variant").n_unique())
     assert (per_parent["meta"] == 2).all()

@@ -60,6 +60,14 @@ def test_styles_rotate_and_prompts_carry_the_text(df, tmp_path):
     assert any("as a question" in u for u in users) and any("more concisely" in u for u in users)
     m = json.loads(new["meta"][0])
     assert m["augmenter"] == "rewrite" and m["params"]["llm"].startswith("hf:")
+    from dataforge.llm.revision import revision_of
+    from dataforge.testing.tiny_models import shared_tiny_causal_lm
+
+    # provenance: backend, model, revision of the local folder, sampling with the run seed
+    assert m["backend"] == "hf" and m["model"] == f"hf:{shared_tiny_causal_lm()}"
+    assert m["revision"] == revision_of(str(shared_tiny_causal_lm())) and m["revision"].startswith("local-sha256:")
+    assert m["sampling"]["rewrite"] | {"seed": 5, "max_tokens": 6, "temperature": 0.7} == m["sampling"]["rewrite"]
+    assert isinstance(m["seed"], int) and json.dumps(m).count('"seed"') == 2  # row seed + sampling seed
     assert new["source"].str.ends_with("+rewrite").all()
     ok = new.filter(pl.col("_reject").is_null())
     assert ok.height and (ok["instruction"] != "").all()

@@ -155,17 +155,53 @@ def test_few_shot_uses_k_other_rows_of_the_same_source_never_the_row_itself():
     assert metas(one)[0]["prompt_type"] == "zero_shot"
 
 
-def test_chain_of_thought_keeps_the_rationale_or_asks_for_steps():
+def test_chain_of_thought_rows_always_carry_the_rationale():
     df = raw("esnli", 30)
     out = kept(convert(df, family="nli", prompt_types="cot", templates=["premise_hypothesis"]))
     expl = dict(zip(df["id"], df["Explanation_1"]))
-    for r in out.iter_rows(named=True):
+    for r, m in zip(out.iter_rows(named=True), metas(out)):
+        assert m["prompt_type"] == "cot"
         assert r["output"].startswith(expl[r["parent_id"]].strip())
         assert "So the answer is: " in r["output"] and "reasoning" in r["instruction"]
-    rt = kept(convert(raw("rt_polarity", 10), family="sentiment", prompt_types="cot", templates=["review_question"]))
-    for r in rt.iter_rows(named=True):
-        assert r["instruction"].endswith("Think step by step before you answer.")
-        assert r["output"] in ("positive", "negative")
+    # a family without a rationale cannot draw cot: an error that says why, not bare-label CoT rows
+    with pytest.raises(ConfigError, match=r"cot needs a `rationale` field.*\['sentiment'\]"):
+        Convert(family="sentiment", prompt_types="cot")
+    # rows whose rationale is empty stay zero-shot and say so
+    blank = df.with_columns(pl.when(pl.int_range(pl.len()) % 3 == 0).then(pl.lit("  "))
+                            .otherwise(pl.col("Explanation_1")).alias("Explanation_1"))
+    mixed = kept(convert(blank, family="nli", prompt_types="cot"))
+    types = [m["prompt_type"] for m in metas(mixed)]
+    assert types.count("zero_shot") >= 8 and types.count("cot") >= 16
+    for r, t in zip(mixed.iter_rows(named=True), types):
+        assert (t == "cot") == ("So the answer is: " in r["output"])
+        assert "step by step" not in r["instruction"].lower()
+
+
+def test_chain_of_thought_rows_in_every_sample_conversion():
+    """No row of the recipes' conversions asks for reasoning its response lacks."""
+    for name, fam, n in (("esnli", "nli", 500),):
+        out = kept(convert(raw(name, n), family=fam, prompt_types={"zero_shot": 0.5, "cot": 0.5}))
+        cot = [r for r, m in zip(out.iter_rows(named=True), metas(out)) if m["prompt_type"] == "cot"]
+        assert len(cot) > 150
+        for r in cot:
+            reasoning = r["output"].split("So the answer is: ")[0].strip()
+            assert len(reasoning.split()) >= 3, r
+
+
+def test_tasks_follow_the_taxonomy():
+    """Converted rows take the family's task; inverted rows the task of what they ask for;
+    every row's meta says its prompt type."""
+    cases = [("rt_polarity", "sentiment", "sentiment", "text_generation"),
+             ("ag_news", "topic", "topic", "text_generation"),
+             ("esnli", "nli", "nli", "text_generation"),
+             ("squad", "extractive_qa", "extractive_qa", "question_generation"),
+             ("scitldr", "summarization", "summarization", "text_generation")]
+    for name, fam, forward, inverted in cases:
+        out = kept(convert(raw(name, 60), family=fam, prompt_types={"zero_shot": 0.5, "inversion": 0.5}))
+        ms = metas(out)
+        assert all("prompt_type" in m for m in ms)
+        tasks = {(m["prompt_type"], t) for m, t in zip(ms, out["task"])}
+        assert tasks == {("zero_shot", forward), ("inversion", inverted)}, (fam, tasks)
 
 
 def test_options_shown_or_hidden():
@@ -357,3 +393,16 @@ def test_operator_pickles_for_workers():
     df = raw("esnli", 30)
     assert again == op and again.fingerprint() == op.fingerprint()
     assert again.map(df).equals(op.map(df))
+
+
+def test_squad_few_shot_exemplars_never_come_from_the_query_passage():
+    df = raw("squad")
+    assert df["context"].n_unique() < df.height  # passages with several questions: the rule matters
+    out = kept(convert(df, family="extractive_qa", prompt_types="few_shot", templates=["context_question"]))
+    ctx = dict(zip(df["id"], df["context"]))
+    ms = metas(out)
+    assert sum(m["prompt_type"] == "few_shot" for m in ms) > 300
+    for r, m in zip(out.iter_rows(named=True), ms):
+        if m["prompt_type"] == "few_shot":
+            assert len(m["exemplars"]) == 3
+            assert all(ctx[e] != ctx[r["parent_id"]] for e in m["exemplars"])

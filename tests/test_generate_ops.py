@@ -10,6 +10,7 @@ from dataforge.errors import ConfigError
 from dataforge.io.source import Source
 from dataforge.llm import for_op
 from dataforge.llm.base import Completion
+from dataforge.llm.revision import revision_of
 from dataforge.ops.base import create
 from dataforge.pipeline import Pipeline
 from dataforge.testing.scripted import ScriptedLLM
@@ -147,10 +148,41 @@ def test_magpie_adds_rows_and_rejects_duplicates(tmp_path):
     assert sorted(r.split(":")[0] for r in rej["reason"]) == ["duplicate_instruction", "truncated"]
 
 
+def test_misspelt_sampling_keys_are_errors_naming_file_and_key(tmp_path):
+    from dataforge import recipe
+
+    with pytest.raises(ConfigError, match=r"unknown sampling step\(s\) \['query'\].*instruction.*response"):
+        create("magpie", {"sampling": {"query": {"max_tokens": 24}}})
+    with pytest.raises(ConfigError, match=r"unknown sampling key\(s\) \['max_token'\] in `sampling.evolve`"):
+        create("evol_instruct", {"sampling": {"evolve": {"max_token": 24}}})
+    with pytest.raises(ConfigError, match=r"unknown sampling key\(s\) \['temprature'\].*valid: .*temperature"):
+        create("respond", {"sampling": {"temprature": 0.2}})
+    with pytest.raises(ConfigError, match="input_first"):
+        create("self_instruct", {"sampling": {"instances": {"max_tokens": 8}}})
+    text = ("sources: [{path: x.jsonl}]\npipeline:\n  - magpie: {count: 2, sampling: {query: {max_tokens: 24}}}\n"
+            "output: {}\n")
+    with pytest.raises(ConfigError, match=r"my\.yaml: pipeline step 1: .*'query'"):
+        recipe.loads(text, where="my.yaml", base_dir=tmp_path)
+    with pytest.raises(ConfigError, match=r"unknown parameter\(s\) \['temperatur'\]; valid: .*temperature"):
+        create("rewrite", {"temperatur": 0.3})
+
+
 def test_generation_op_without_llm_is_a_clear_error(tmp_path):
     df = pl.DataFrame({"instruction": ["a b c"], "output": [""]})
     with pytest.raises(ConfigError, match="needs an LLM"):
         Pipeline([create("respond", {})]).run(Source(name="t", path=df), out=tmp_path / "o")
+
+
+def assert_provenance(meta: dict, backend: str, spec: str, steps: set[str]) -> None:
+    """Generated rows carry backend, model, revision, sampling (per step) and seed."""
+    model_dir = spec.split(":", 1)[1]
+    assert meta["backend"] == backend and meta["model"] == spec, meta
+    # a local folder's revision is a digest of its files (the same for every row)
+    assert meta["revision"] == revision_of(model_dir) and meta["revision"].startswith("local-sha256:")
+    assert steps <= set(meta["sampling"]), (steps, meta["sampling"])
+    for s in meta["sampling"].values():
+        assert {"temperature", "top_p", "max_tokens", "n", "seed"} <= set(s)
+    assert isinstance(meta["seed"], int)
 
 
 @pytest.mark.slow
@@ -165,8 +197,36 @@ def test_hf_backend_runs_the_generation_ops(tmp_path, sample_dir):
     res, kept, rej = _run(ops, src, tmp_path, llm=spec)
     stages = {s["name"]: s for s in res.manifest["stages"]}
     assert stages["evol_instruct"]["rows_added"] == 4 and stages["magpie"]["rows_added"] == 3
-    assert kept.filter(pl.col("source") == "alpaca")["output"].str.len_chars().min() > 0
-    assert json.loads(kept["meta"][0])["respond"]["model"] == spec
+    # answered rows say the model wrote them (source + "+respond"), with full provenance
+    answered = kept.filter(pl.col("source") == "alpaca+respond")
+    assert answered.height == 4 and answered["output"].str.len_chars().min() > 0
+    assert json.loads(answered["meta"][0])["respond"]["model"] == spec
+    allrows = pl.concat([kept, rej], how="diagonal_relaxed") if rej.height else kept
+    for gen, steps in (("respond", None), ("evol_instruct", {"evolve", "respond"}),
+                       ("magpie", {"instruction", "response"})):
+        metas = [json.loads(m) for m in allrows["meta"]]
+        metas = [m for m in metas if (m.get("generator") == gen if gen != "respond" else "respond" in m)]
+        assert metas, gen
+        for m in metas:
+            assert_provenance(m, "hf", spec, steps or {"respond"})
+    # the manifest names the --llm spec and the model, with its revision and who used it
+    man = res.manifest
+    assert man["llm"] == spec and "torch" in man["created_by"] and "transformers" in man["created_by"]
+    (m,) = [m for m in man["models"] if m["role"] == "llm"]
+    assert m["name"] == spec[3:] and m["backend"] == "hf" and m["revision"] == revision_of(spec[3:])
+    assert m["used_by"] == ["respond", "evol_instruct", "magpie"]
+    # self_instruct on the same model: its candidates (kept or rejected) carry the same record
+    si = create("self_instruct", {"target": 2, "requests_per_round": 2, "max_rounds": 1,
+                                  "sampling": {"instructions": {"max_tokens": 24}, "input_first": {"max_tokens": 8},
+                                               "output_first": {"max_tokens": 8}}})
+    seeds = Source(name="seed_tasks", path=str(sample_dir / "seed_tasks.jsonl"), limit=10,
+                   keep=["instances", "is_classification"])
+    _, kept2, rej2 = _run([si], seeds, tmp_path / "si", llm=spec)
+    metas = [json.loads(m) for m in pl.concat([kept2, rej2], how="diagonal_relaxed")["meta"]]
+    metas = [m for m in metas if m.get("generator") == "self_instruct"]
+    assert metas
+    for m in metas:
+        assert_provenance(m, "hf", spec, {"instructions"})
     # a second run answers from the cache under OUT/cache/llm without loading anything new
     llm = for_op.llm_for(create("respond", {}).bind(type(ops[0].ctx)(out=tmp_path / "out", llm=spec)))
     before = llm.misses

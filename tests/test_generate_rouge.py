@@ -2,6 +2,8 @@
 import json
 import random
 
+import pytest
+
 from dataforge.generate.rouge import NoveltyIndex, lcs_len, rouge_l, tokenize
 
 
@@ -65,3 +67,69 @@ def test_index_equals_naive_loop_with_repeated_words():
         got = [idx.add_if_novel(t)[0] for t in texts]
         assert got == _naive(texts, thr)
         assert 0 < sum(got) < len(texts)
+
+
+def _pairs_corpus(sample_dir):
+    texts = [json.loads(line)["instruction"] for line in open(sample_dir / "alpaca.jsonl")]
+    texts += [json.loads(line)["instruction"] for line in open(sample_dir / "seed_tasks.jsonl")]
+    return [t for t in texts if t.strip()]
+
+
+def test_rouge_l_equals_rouge_score_package(sample_dir):
+    """Our ROUGE-L F1 equals `rouge_score`'s rougeL (no stemming, as Self-Instruct uses it)
+    on 1,200 random pairs, including near-duplicates, punctuation and digits."""
+    rouge_scorer = pytest.importorskip("rouge_score.rouge_scorer")
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+    texts = _pairs_corpus(sample_dir)
+    rng = random.Random(7)
+    pairs = []
+    for _ in range(1200):
+        a = rng.choice(texts)
+        if rng.random() < 0.3:  # a near-duplicate: one word replaced
+            w = a.split()
+            w[rng.randrange(len(w))] = rng.choice(["zebra", "Zebra!", "42", "the"])
+            b = " ".join(w)
+        else:
+            b = rng.choice(texts)
+        pairs.append((a, b))
+    high = 0
+    for a, b in pairs:
+        want = scorer.score(a, b)["rougeL"].fmeasure
+        got = rouge_l(tokenize(a), tokenize(b))
+        assert abs(got - want) <= 1e-9, (a, b, got, want)
+        assert tokenize(a) == rouge_tokenize(a)
+        high += want > 0.5
+    assert high > 200  # the pairs exercise scores near the threshold, not only zeros
+
+
+def rouge_tokenize(text):
+    from rouge_score import tokenize as rt
+
+    return rt.tokenize(text, None)
+
+
+def test_add_if_novel_reports_the_true_maximum(sample_dir):
+    """A kept instruction's score is the exact max ROUGE-L against the pool (pruned pairs
+    used to come back as 0.0; e.g. a pair at 0.625 under a 0.7 threshold)."""
+    idx = NoveltyIndex(0.7)
+    idx.add("Write a short story about a brave little dog")
+    ok, score = idx.add_if_novel("Write a story about a dog who is brave")
+    want = rouge_l(tokenize("Write a short story about a brave little dog"),
+                   tokenize("Write a story about a dog who is brave"))
+    assert ok and 0 < want <= 0.7 and abs(score - want) < 1e-12
+
+    texts = _pairs_corpus(sample_dir)[:400]
+    rng = random.Random(3)
+    rng.shuffle(texts)
+    idx, pool = NoveltyIndex(0.7), []
+    nonzero = 0
+    for t in texts:
+        ok, score = idx.add_if_novel(t)
+        true_max = max((rouge_l(tokenize(t), p) for p in pool), default=0.0)
+        if ok:
+            assert abs(score - true_max) < 1e-12, t
+            nonzero += score > 0
+            pool.append(tokenize(t))
+        else:
+            assert score > 0.7 and score <= true_max + 1e-12
+    assert nonzero > len(pool) // 2

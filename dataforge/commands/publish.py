@@ -16,6 +16,7 @@ def register(sub) -> None:
     p.add_argument("--include-rejects", action="store_true", help="also upload rejects/*.parquet")
     p.add_argument("--stage", metavar="DIR", help="also copy the planned files into DIR (the repo as it will look)")
     p.add_argument("-m", "--message", default="Upload dataset with dataforge", help="commit message")
+    p.add_argument("--endpoint", help="Hub URL (default: HF_ENDPOINT or https://huggingface.co)")
     p.set_defaults(func=run)
 
 
@@ -34,6 +35,12 @@ def run(args) -> int:
     card = hub.build_card(out, args.repo_id, license=args.license, licenses_file=args.licenses)
     with atomic.atomic_path(out / "README.md") as tmp:
         tmp.write_text(card.text, encoding="utf-8")
+    stale = out / hub.LICENSE_FILE
+    if hub.LICENSE_FILE not in card.files and stale.is_file():
+        stale.unlink()  # an earlier card linked it; this one does not
+    for name, text in card.files.items():
+        with atomic.atomic_path(out / name) as tmp:
+            tmp.write_text(text, encoding="utf-8")
     files = hub.plan(out, include_rejects=args.include_rejects)
     for w in card.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -44,13 +51,14 @@ def run(args) -> int:
     for f in files:
         sha = f"  sha256 {f.sha256[:12]}" if f.sha256 else ""
         print(f"  {f.repo_path:<48} {_size(f.bytes):>10}  {f.role}{sha}")
-    stale = hub.managed_prefixes(files)
-    print(f"remote files under {', '.join(stale)} that are not in this plan will be deleted")
+    owned = hub.managed_prefixes(files)
+    print(f"remote files under {', '.join(owned)} that are not in this plan will be deleted")
     if args.stage:
         print(f"staged: {hub.stage(files, args.stage)}")
     if args.dry_run:
         return 0
-    url = hub.upload(files, args.repo_id, token=hub.resolve_token(), private=args.private, message=args.message)
+    url = hub.upload(files, args.repo_id, token=hub.resolve_token(), private=args.private, message=args.message,
+                     endpoint=args.endpoint)
     print(f"done: {url}")
     return 0
 

@@ -81,3 +81,36 @@ def sampling(section_: dict, overrides: dict | None = None, **fixed):
         return Sampling(**values)
     except TypeError as e:
         raise ConfigError(f"sampling settings {values}: {e}") from None
+
+
+def sampling_keys() -> list[str]:
+    import dataclasses
+
+    from dataforge.llm.base import Sampling
+
+    return [f.name for f in dataclasses.fields(Sampling)]
+
+
+def check_sampling(op: str, sampling: dict, steps: tuple[str, ...] | None = None) -> None:
+    """Refuse misspelt sampling settings instead of ignoring them: `steps` names the operator's
+    steps (`sampling: {STEP: {KEY: value}}`), None means one flat `{KEY: value}` mapping.
+    The recipe loader prefixes the error with the file and step."""
+    keys = sampling_keys()
+
+    def flat(d, where: str) -> None:
+        if not isinstance(d, dict):
+            raise ConfigError(f"operator '{op}': {where} must be a mapping of sampling settings, got {d!r}")
+        bad = [k for k in d if k not in keys]
+        if bad:
+            raise ConfigError(f"operator '{op}': unknown sampling key(s) {bad} in {where}; valid: {keys}")
+
+    if steps is None:
+        flat(sampling, "`sampling`")
+        return
+    bad = [k for k in sampling if k not in steps]
+    if bad:
+        raise ConfigError(f"operator '{op}': unknown sampling step(s) {bad} in `sampling`; valid steps: "
+                          f"{list(steps)}, each a mapping of {keys}")
+    for step, d in sampling.items():
+        flat(d, f"`sampling.{step}`")
+

@@ -33,6 +33,8 @@ class Licensing:
     hub: list[str]  # Hub licence ids for the card header
     warnings: list[str] = field(default_factory=list)
     other_names: list[str] = field(default_factory=list)
+    other_ids: list[str] = field(default_factory=list)  # license_name ids of the `other` licences
+    links: dict[str, str | None] = field(default_factory=dict)  # SPDX id -> terms URL
 
 
 def load_license_rules(path: str | Path | None = None) -> dict:
@@ -56,18 +58,24 @@ def derive_licenses(manifest: dict, rules: dict, override: str | None = None) ->
     terms = rules.get("licenses", {})
     sources, warnings = [], []
     for s in manifest.get("sources", []):
-        rule = _match(s, rules.get("sources", []))
-        sources.append(s | {"license": rule.get("license") if rule else None, "notes": rule.get("notes") if rule else None})
-    unknown = [s["name"] for s in sources if not s["license"]]
+        rule = _match(s, rules.get("sources", [])) or {}
+        lic = rule.get("license")
+        ids = [str(x) for x in (lic if isinstance(lic, list) else [lic] if lic else [])]
+        sources.append(s | {
+            "licenses": [{"id": i, "hub": terms.get(i, {}).get("hub", "other"), "url": terms.get(i, {}).get("url")}
+                         for i in ids],
+            "license": ", ".join(ids) or None, "url": rule.get("url"), "citation": rule.get("citation"),
+            "notes": rule.get("notes")})
+    unknown = [s["name"] for s in sources if not s["licenses"]]
     if unknown:
         warnings.append(f"no licence known for source(s) {unknown}: add them to rules/licenses.yaml "
                         "(or --licenses FILE) or pass --license")
-    spdx = sorted({s["license"] for s in sources if s["license"]})
+    spdx = sorted({x["id"] for s in sources for x in s["licenses"]})
     info = {k: terms.get(k, {}) for k in spdx}
     missing_terms = [k for k in spdx if k not in terms]
     if missing_terms:
         warnings.append(f"licence(s) {missing_terms} have no terms in the licence rules; treated as 'other'")
-    nc = [s["name"] for s in sources if s["license"] and info[s["license"]].get("commercial") is False]
+    nc = [s["name"] for s in sources if any(info[x["id"]].get("commercial") is False for x in s["licenses"])]
     sa = sorted({k for k in spdx if info[k].get("share_alike")})
     if nc:
         warnings.append(f"source(s) {nc} are not licensed for commercial use: neither is this dataset")
@@ -82,10 +90,20 @@ def derive_licenses(manifest: dict, rules: dict, override: str | None = None) ->
     hub = sorted({info[k].get("hub", "other") for k in spdx}) or ["unknown"]
     if unknown and "unknown" not in hub:
         hub.append("unknown")
-    names = [info[k].get("name", k) for k in spdx if info[k].get("hub", "other") == "other"]
+    others = [k for k in spdx if info[k].get("hub", "other") == "other"]
+    names = [info[k].get("name", k) for k in others]
+    lic = Licensing(sources, hub, warnings, names)
+    lic.other_ids = [str(info[k].get("hub_name") or _slug(k)) for k in others]
+    lic.links = {k: info[k].get("url") for k in spdx}
     if override:
-        hub, names = [override.lower()], []
-    return Licensing(sources, hub, warnings, names)
+        lic.hub, lic.other_names, lic.other_ids = [override.lower()], [], []
+    return lic
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-")
 
 
 def _match(src: dict, rules: list[dict]) -> dict | None:
@@ -106,6 +124,7 @@ class Card:
     text: str
     header: dict
     warnings: list[str]
+    files: dict[str, str] = field(default_factory=dict)  # more repo files the card links (LICENSE.md)
 
 
 def build_card(out: str | Path, repo_id: str, *, license: str | None = None,
@@ -123,7 +142,7 @@ def build_card(out: str | Path, repo_id: str, *, license: str | None = None,
     cats = sorted({rules["task_categories"].get(t, rules["default_task_category"]) for t in tasks}
                   | {rules["default_task_category"]})
     header: dict = {
-        "license": lic.hub[0] if len(lic.hub) == 1 else lic.hub,
+        "license": list(lic.hub),  # Hub licence ids, always a list
         "language": sorted(s["coverage"].get("lang", {})) or ["en"],
         "task_categories": cats,
         "size_categories": [next((c for lim, c in SIZE_CATEGORIES if n < lim), "n>1B")],
@@ -131,21 +150,84 @@ def build_card(out: str | Path, repo_id: str, *, license: str | None = None,
         "tags": list(rules.get("tags", [])),
         "configs": configs(m),
     }
-    if lic.other_names:
-        header["license_name"] = "; ".join(lic.other_names)
-        header["license_details"] = "see the Licence section of this card"
+    if lic.other_ids:  # the Hub asks for an id and a link when the licence is `other`
+        header["license_name"] = lic.other_ids[0] if len(lic.other_ids) == 1 else "-".join(lic.other_ids)
+    link = license_link(lic, license)
+    if link:
+        header["license_link"] = link
     scores = {k: v["stats"] for k, v in s["scores"].items() if k != "note" and v["stats"].get("n")}
     metrics = s["metrics"].get("scalars", {})
-    recipe = json.loads((out / "recipe.json").read_text())["text"].rstrip() if (out / "recipe.json").is_file() else None
+    rj = json.loads((out / "recipe.json").read_text()) if (out / "recipe.json").is_file() else {}
+    recipe = rj.get("text", "").rstrip() or None
     body = _env().get_template("card.md.j2").render(
         pretty_name=header["pretty_name"], repo_id=repo_id, n_rows=n, splits=m.get("splits", {}),
         sources=lic.sources, hub_licenses=lic.hub, license_override=license, warnings=lic.warnings,
+        other_names=lic.other_names, license_links=lic.links,
         stages=s["funnel"], scores=scores, metrics=metrics, recipe=recipe,
         score_columns=list(scores), extra_configs=[c["config_name"] for c in header["configs"][1:]],
-        versions=m.get("created_by", {}), seed=m.get("seed"),
+        versions=m.get("created_by", {}), seed=m.get("seed"), llm=m.get("llm") or rj.get("llm"),
+        models=m.get("models", []), generation=generation_settings(out),
+        filters=[st for st in m.get("stages", []) if st.get("rows_rejected")],
     )
     text = "---\n" + yaml.safe_dump(header, sort_keys=False, allow_unicode=True) + "---\n\n" + body
-    return Card(text, header, lic.warnings)
+    files = {LICENSE_FILE: license_file(lic)} if link == LICENSE_FILE else {}
+    return Card(text, header, lic.warnings, files)
+
+
+def license_link(lic: Licensing, override: str | None = None) -> str | None:
+    """One licence: its terms URL. Several: LICENSE.md, written next to the card, lists each
+    source with its licences and links (the Hub takes a file in the repo or a URL)."""
+    if override:
+        return None
+    links = [u for u in lic.links.values() if u]
+    if len(lic.links) == 1:
+        return links[0] if links else None
+    return LICENSE_FILE if lic.links else None
+
+
+LICENSE_FILE = "LICENSE.md"
+
+
+def license_file(lic: Licensing) -> str:
+    """LICENSE.md: every source, its licences (with links) and notice."""
+    lines = ["# Licences of this dataset's sources", "",
+             "This dataset combines the sources below; each row's `source` column says which one it "
+             "came from, and the terms of that source apply to it.", ""]
+    for w in lic.warnings:
+        lines += [f"> **Warning:** {w}", ""]
+    for s in lic.sources:
+        lines.append(f"## {s['name']}")
+        if s.get("url"):
+            lines.append(f"Upstream: <{s['url']}>")
+        for x in s["licenses"]:
+            lines.append(f"- {x['id']} (Hub: `{x['hub']}`)" + (f": <{x['url']}>" if x.get("url") else ""))
+        if not s["licenses"]:
+            lines.append("- licence unknown")
+        if s.get("notes"):
+            lines.append("")
+            lines.append(str(s["notes"]).strip())
+        lines.append("")
+    return "\n".join(lines)
+
+
+def generation_settings(out: Path) -> list[dict]:
+    """Who wrote rows (generator, augmenter or `respond`), with which model and sampling, and how
+    many rows each: read from the rows' `meta`, so the card says what actually happened."""
+    import polars as pl
+
+    files = sorted((out / "data").glob("*.parquet"))
+    if not files:
+        return []
+    meta = pl.col("meta").fill_null("{}")
+    who = pl.coalesce(meta.str.json_path_match("$.generator"), meta.str.json_path_match("$.augmenter"),
+                      pl.when(meta.str.json_path_match("$.respond").is_not_null()).then(pl.lit("respond")))
+    df = (pl.scan_parquet(files).select(who.alias("by"), meta.str.json_path_match("$.model").alias("model"),
+                                        meta.str.json_path_match("$.revision").alias("revision"),
+                                        meta.str.json_path_match("$.sampling").alias("sampling"))
+          .filter(pl.col("by").is_not_null())
+          .group_by("by", "model", "revision", "sampling").agg(pl.len().alias("rows"))
+          .sort("by", "rows", descending=[False, True]).collect())
+    return df.to_dicts()
 
 
 def configs(m: dict) -> list[dict]:
@@ -183,6 +265,8 @@ def plan(out: str | Path, *, include_rejects: bool = False) -> list[PlannedFile]
     out = Path(out)
     m = json.loads((out / "manifest.json").read_text())
     items = [PlannedFile(out / "README.md", "README.md", "card")]
+    if (out / LICENSE_FILE).is_file():
+        items.append(PlannedFile(out / LICENSE_FILE, LICENSE_FILE, "licence"))
     items += [PlannedFile(out / "data" / s["path"], f"data/{s['path']}", "data", s["bytes"], s["sha256"])
               for s in m["shards"]]
     for fmt, shards in (m.get("exports") or {}).items():
@@ -221,11 +305,12 @@ def resolve_token() -> str:
 
 
 def upload(files: list[PlannedFile], repo_id: str, *, token: str, private: bool = False,
-           message: str = "Upload dataset with dataforge") -> str:
-    """Create the dataset repo if needed and push every planned file in one commit; returns its URL."""
+           message: str = "Upload dataset with dataforge", endpoint: str | None = None) -> str:
+    """Create the dataset repo if needed and push every planned file in one commit; returns its URL.
+    `endpoint`: another Hub (self-hosted, or a test's local one); default HF_ENDPOINT or huggingface.co."""
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 
-    api = HfApi(token=token)
+    api = HfApi(token=token, endpoint=endpoint)
     api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
     wanted = {f.repo_path for f in files}
     owned = managed_prefixes(files)

@@ -67,6 +67,16 @@ class LLM:
         """Identity used in cache keys (never includes credentials)."""
         return f"{self.backend}:{self.model}"
 
+    def provenance(self) -> dict:
+        """What made the text, for row meta and the manifest: backend, model, revision (None
+        when unknown). Never credentials."""
+        from dataforge.llm.revision import revision_of
+
+        explicit = self.options.get("revision")
+        # a server (openai backend) serves weights we cannot see: only an explicit revision counts
+        rev = explicit if getattr(self, "base_url", None) else revision_of(self.model, explicit)
+        return {"backend": self.backend, "model": self.model, "revision": rev}
+
     def generate(self, prompts: Sequence[str], sampling: Sampling = Sampling()) -> list[Result]:
         return self._generate(list(prompts), sampling)
 

@@ -45,6 +45,9 @@ class CachedLLM(LLM):
     def model_id(self) -> str:
         return self.inner.model_id
 
+    def provenance(self) -> dict:
+        return self.inner.provenance()
+
     def _generate(self, prompts: list[str], sampling: Sampling) -> list[Result]:
         return self._cached("generate", prompts, sampling, self.inner.generate)
 

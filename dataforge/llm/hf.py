@@ -40,9 +40,10 @@ class HFLLM(LLM):
             raise MissingResourceError(f"the hf backend needs `pip install dataforge[ml]`: {e}") from None
         device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
         try:
-            tok = AutoTokenizer.from_pretrained(self.model, trust_remote_code=self.trust_remote_code)
+            rev = {"revision": self.options["revision"]} if self.options.get("revision") else {}
+            tok = AutoTokenizer.from_pretrained(self.model, trust_remote_code=self.trust_remote_code, **rev)
             model = AutoModelForCausalLM.from_pretrained(
-                self.model, dtype=self.dtype, trust_remote_code=self.trust_remote_code)
+                self.model, dtype=self.dtype, trust_remote_code=self.trust_remote_code, **rev)
         except OSError as e:
             raise MissingResourceError(f"hf backend: cannot load model '{self.model}': {e}") from None
         tok.padding_side = "left"  # decoder-only: pad on the left so generation continues the prompt

@@ -85,6 +85,22 @@ class BackTranslate(PromptFileOp, AugmentOp):
             self._mt = {(a, b): translate.load(self.model_for(a, b), self.device)
                         for p in self.pivots for a, b in ((self.source_lang, p), (p, self.source_lang))}
 
+    def provenance(self) -> dict:
+        if self.engine == "llm":
+            from dataforge.generate import provenance
+
+            return provenance.of(self.model, {"translate": self._llm_sampling()})
+        from dataforge.llm.revision import revision_of
+
+        pairs = {f"{a}-{b}": self.model_for(a, b) for (a, b) in self._mt}
+        return {"backend": "transformers-seq2seq", "model": pairs,
+                "revision": {k: revision_of(v) for k, v in pairs.items()},
+                "sampling": {"translate": {"num_beams": self.num_beams, "do_sample": False,
+                                           "max_new_tokens": self.max_new_tokens}}}
+
+    def _llm_sampling(self):
+        return llm_text.sampling_from(self.cfg, max_tokens=self.max_new_tokens, seed=self.run_seed)
+
     def generate(self, texts: list[str], seeds: np.ndarray, slots: np.ndarray) -> Generated:
         variants = S.pick(list(self.pivots), seeds, slots)
         out: list[str | None] = [None] * len(texts)
@@ -111,5 +127,4 @@ class BackTranslate(PromptFileOp, AugmentOp):
         names = self.cfg["languages"]
         items = [{"text": t, "source": names[src], "target": names[tgt], "source_code": src, "target_code": tgt}
                  for t in texts]
-        sampling = llm_text.sampling_from(self.cfg, max_tokens=self.max_new_tokens, seed=self.run_seed)
-        return llm_text.run(self.model, self.cfg, items, sampling)
+        return llm_text.run(self.model, self.cfg, items, self._llm_sampling())

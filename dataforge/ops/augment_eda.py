@@ -77,6 +77,13 @@ class EDA(AugmentOp):
             return nac.KeyboardAug(include_special_char=False, include_numeric=False, **char)
         return nac.OcrAug(**char)
 
+    def provenance(self) -> dict:
+        from importlib.metadata import version
+
+        table = syn.table_path(self.synonyms) if NEEDS_TABLE & set(self.actions) else None
+        return {"backend": f"nlpaug {version('nlpaug')}", "model": None, "revision": None,
+                "synonyms": {"table": table.name, "sha256": R.digest(table)[:16]} if table else None}
+
     def generate(self, texts: list[str], seeds: np.ndarray, slots: np.ndarray) -> Generated:
         variants = S.pick(list(self.actions), seeds, slots)
         row_seeds = (seeds.astype(np.int64) * 1_000_003 + slots) % 2**32

@@ -53,12 +53,19 @@ class Rewrite(PromptFileOp, AugmentOp):
         if unknown:
             raise ConfigError(f"operator 'rewrite': unknown style(s) {unknown}; {self.prompt_file} defines {list(known)}")
 
+    def _sampling(self):
+        return llm_text.sampling_from(self.cfg, temperature=self.temperature, max_tokens=self.max_tokens,
+                                      seed=self.run_seed)
+
+    def provenance(self) -> dict:
+        from dataforge.generate import provenance
+
+        return provenance.of(self.model, {"rewrite": self._sampling()})
+
     def generate(self, texts: list[str], seeds: np.ndarray, slots: np.ndarray) -> Generated:
         variants = S.pick(list(self.styles), seeds, slots)
         guidance = self.cfg["styles"]
         items = [{"text": t, "style": v, "guidance": guidance[v], "field": self.field}
                  for t, v in zip(texts, variants)]
-        sampling = llm_text.sampling_from(self.cfg, temperature=self.temperature, max_tokens=self.max_tokens,
-                                          seed=self.run_seed)
-        out, errors = llm_text.run(self.model, self.cfg, items, sampling, self.reject_truncated)
+        out, errors = llm_text.run(self.model, self.cfg, items, self._sampling(), self.reject_truncated)
         return Generated(out, variants, errors)

@@ -40,10 +40,14 @@ class Generated:
     errors: list[str | None] | None = None  # why an item failed ("backend: timeout")
 
 
+# tasks whose output is a label (the task taxonomy: sentiment and topic are tasks of their own)
+LABEL_TASKS = ("classification", "sentiment", "topic", "nli", "paraphrase", "multiple_choice")
+
+
 def is_classification() -> pl.Expr:
-    """task == classification, or a label recorded in meta (converted classification data)."""
+    """A task whose output is a label, or a label recorded in meta (converted classification data)."""
     label = pl.col("meta").fill_null("{}").str.json_path_match("$.label").is_not_null()
-    return (pl.col("task") == "classification").fill_null(False) | label
+    return pl.col("task").is_in(LABEL_TASKS).fill_null(False) | label
 
 
 class AugmentOp(MapOp):
@@ -75,6 +79,10 @@ class AugmentOp(MapOp):
         skip = {"field", "per_row", "ratio", "seed", "min_similarity", "keep_numbers", "embed_model",
                 "include_augmented", *self.plumbing}
         return {k: v for k, v in self.params().items() if k not in skip}
+
+    def provenance(self) -> dict:
+        """Backend, model, revision and sampling of what wrote the new text (row meta)."""
+        return {}
 
     def columns_in(self):
         return ["id", self.field, "task", "source", "meta", "lang"]
@@ -130,7 +138,8 @@ class AugmentOp(MapOp):
 
     def _new_rows(self, rep: pl.DataFrame) -> pl.DataFrame:
         meta = meta_set(pl.col("meta"), augmenter=self.name, variant=pl.col(_VAR),
-                        params=self.meta_params(), seed=pl.col(_SEED), field=self.field)
+                        params=self.meta_params(), seed=pl.col(_SEED), field=self.field,
+                        **{k: v for k, v in self.provenance().items() if k != "seed"})  # seed: the row's
         scores = [pl.lit(None, dtype=pl.Float64).alias(c) for c in rep.columns if is_score(c)]
         new = rep.with_columns(
             pl.col(self.field).alias(_PARENT),

@@ -10,11 +10,19 @@ from dataforge.ops.base import FilterOp, MapOp, param, register
 
 @register
 class Normalize(MapOp):
-    """Unicode NFKC, collapse runs of blanks inside lines, trim; newlines and indentation kept."""
+    """HTML entities decoded, Unicode NFKC, runs of blanks inside lines collapsed, trimmed;
+    newlines and indentation kept.
+
+    `html` decodes entities (`&amp;`, `&#39;`), the broken forms crawled corpora carry
+    (`doesn #39;t`, ` quot;` whose `&` became a space) and drops escaped prose markup
+    (`&lt;b&gt;`); see dataforge/clean/html.py. Turn it off for data where entities are content
+    (e.g. answers that teach HTML escaping)."""
 
     name = "normalize"
+    version = "2"  # html decoding
     fields: list[str] = param(default_factory=lambda: ["instruction", "input", "output"])
     form: Literal["NFC", "NFKC", "none"] = "NFKC"
+    html: bool = True
 
     def columns_in(self):
         return list(self.fields)
@@ -26,6 +34,10 @@ class Normalize(MapOp):
         exprs = []
         for f in self.fields:
             e = pl.col(f)
+            if self.html:
+                from dataforge.clean import html
+
+                e = html.expr(e)
             if self.form != "none":
                 e = e.str.normalize(self.form)
             # collapse runs of blanks inside lines and drop trailing blanks, but keep each

@@ -66,6 +66,13 @@ class Convert(MapOp):
                 raise ConfigError(f"convert: family {[f.name for f in self._fams]} has no template "
                                   f"{', '.join(repr(u) for u in unknown)}; run `dataforge templates`")
         self._pools = {f.name: select.pools(f, self.templates, self.original_only) for f in self._fams}
+        if "cot" in self._ptw:
+            # a chain-of-thought row must show reasoning: only families that carry a rationale
+            none = [f.name for f in self._fams if "rationale" not in f.fields]
+            if none:
+                raise ConfigError(f"convert: prompt type cot needs a `rationale` field (e.g. e-SNLI's "
+                                  f"explanations) so the response shows the reasoning; family {none} has none. "
+                                  "Drop cot from prompt_types for it")
         if "inversion" in self._ptw:
             none = [f.name for f in self._fams if not self._pools[f.name]["inverted"].templates]
             if none:
@@ -113,8 +120,16 @@ class Convert(MapOp):
         v = fields.derive(df, fam, self.fields)
         b = draw.base(keys, seed)
         key_code = pl.Series(keys).cast(pl.Categorical).to_physical().to_numpy().astype(np.int64)
+        if fam.few_shot_distinct:  # exemplars must differ from the query in these fields too
+            group = v.select(pl.concat_str([pl.col(f).cast(pl.Utf8).fill_null("") for f in fam.few_shot_distinct],
+                                           separator="\x1f").hash(seed=0)).to_series().to_numpy()
+            key_code = np.stack([key_code, group.astype(np.int64, copy=False)], axis=1)
         names = list(self._ptw)
         ptype = np.array(names, dtype=object)[draw.choose(b, "prompt_type", list(self._ptw.values()))]
+        if "cot" in self._ptw:  # a row without a rationale cannot be a CoT row: it stays zero-shot
+            rat = v["rationale"].cast(pl.Utf8).fill_null("").str.strip_chars() if "rationale" in v.columns \
+                else pl.Series([""] * v.height)
+            ptype = np.where((ptype == "cot") & (rat.str.len_chars() == 0).to_numpy(), "zero_shot", ptype)
         pools = self._pools[fam.name]
         ring = fewshot.ring(b) if "few_shot" in self._ptw else None
         ctxs: dict[str, pl.DataFrame] = {}

@@ -6,7 +6,7 @@ import hashlib
 import polars as pl
 
 from dataforge import rulefiles
-from dataforge.generate import elimination, prompts, rows
+from dataforge.generate import elimination, prompts, provenance, rows
 from dataforge.ops.base import MapOp, param, register
 from dataforge.ops.base_prompt import PromptFileOp
 from dataforge.schema import REJECT
@@ -48,6 +48,7 @@ class EvolInstruct(PromptFileOp, MapOp):
             raise ConfigError(f"evol_instruct: methods must be a non-empty subset of {list(METHODS)}, got {bad}")
         if self.rounds < 1:
             raise ConfigError("evol_instruct: rounds must be >= 1")
+        prompts.check_sampling(self.name, self.sampling, ("evolve", "respond", "equality"))
 
     def prompt_files(self) -> list[str]:
         return [self.prompt_file, prompts.load(self.prompt_file)["stopwords_file"]]
@@ -89,9 +90,10 @@ class EvolInstruct(PromptFileOp, MapOp):
         answers = dict(zip(todo, self.model.chat([[{"role": "user", "content": new[i]}] for i in todo], sp_r)))
         equal = self._equal([given[i] for i in todo], [new[i] for i in todo])
         equal = dict(zip(todo, equal))
+        prov = provenance.of(self.model, {"evolve": sp, "respond": sp_r})
         recs = []
         for i, c in enumerate(cur):
-            meta = {"generator": "evol_instruct", "model": self.model.model_id, "round": rnd,
+            meta = {"generator": "evol_instruct", **prov, "round": rnd,
                     "evolution": methods[i], "root_id": c["root"]}
             rec = {"instruction": new[i], "output": "", "parent_id": c["parent"], "source": "evol_instruct",
                    "task": "evolved", "meta": meta, REJECT: None}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dataforge.generate import prompts, rows
+from dataforge.generate import prompts, provenance, rows
 from dataforge.ops.base import GlobalOp, param, register
 from dataforge.ops.base_prompt import PromptFileOp
 from dataforge.schema import REJECT
@@ -35,6 +35,7 @@ class Magpie(PromptFileOp, GlobalOp):
 
         if self.count < 1 or self.samples_per_request < 1:
             raise ConfigError("magpie: count and samples_per_request must be >= 1")
+        prompts.check_sampling(self.name, self.sampling, ("instruction", "response"))
 
     def check_prompts(self) -> None:
         from dataforge.errors import ConfigError
@@ -44,21 +45,26 @@ class Magpie(PromptFileOp, GlobalOp):
 
     def run(self, lf: pl.LazyFrame) -> pl.DataFrame:
         tpl = self.cfg["templates"][self.template]
-        queries: list[tuple[str, str | None, str | None]] = []  # (text, finish_reason, error)
+        queries: list[tuple[str, str | None, str | None, int]] = []  # (text, finish_reason, error, request)
+        req_sampling = []
         left, req = self.count, 0
         while left > 0:
             n = min(left, self.samples_per_request)
             # a different seed per request: the same pre-query must not give the same samples
             sp = prompts.sampling({"sampling": self.cfg.get("instruction_sampling")}, self.sampling.get("instruction"),
                                   n=n, stop=tuple(tpl.get("stop", ())), seed=self.ctx.seed * 100_003 + req)
+            req_sampling.append(sp)
             (r,) = self.model.generate([tpl["pre_query"]], sp)
-            queries += [(c.text.strip(), c.finish_reason, None) for c in r.completions] if r.ok \
-                else [("", None, r.error)] * n
+            queries += [(c.text.strip(), c.finish_reason, None, req) for c in r.completions] if r.ok \
+                else [("", None, r.error, req)] * n
             left -= n
             req += 1
-        meta = {"generator": "magpie", "template": self.template, "model": self.model.model_id}
+        sp_resp = prompts.sampling({"sampling": self.cfg.get("response_sampling")},
+                                   {"seed": self.ctx.seed, **(self.sampling.get("response") or {})})
+        steps = lambda req: {"instruction": req_sampling[req], **({"response": sp_resp} if self.respond else {})}  # noqa: E731
         recs, seen, ask = [], set(), []
-        for text, finish, err in queries:
+        for text, finish, err, req in queries:
+            meta = {"generator": "magpie", "template": self.template, **provenance.of(self.model, steps(req))}
             why = (f"llm_error: {err}" if err else
                    "empty_instruction: the model wrote no query" if not text else
                    "truncated: the query was cut by the length limit" if finish == "length" else
@@ -68,8 +74,7 @@ class Magpie(PromptFileOp, GlobalOp):
             if why is None:
                 ask.append(len(recs) - 1)
         if self.respond and ask:
-            sp = prompts.sampling({"sampling": self.cfg.get("response_sampling")}, self.sampling.get("response"))
-            res = self.model.chat([[{"role": "user", "content": recs[i]["instruction"]}] for i in ask], sp)
+            res = self.model.chat([[{"role": "user", "content": recs[i]["instruction"]}] for i in ask], sp_resp)
             for i, r in zip(ask, res):
                 if not r.ok:
                     recs[i][REJECT] = f"llm_error: {r.error}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from dataforge.generate import prompts, rows
+from dataforge.generate import prompts, provenance, rows
 from dataforge.ops.base import MapOp, param, register
 from dataforge.ops.base_prompt import PromptFileOp
 from dataforge.schema import REJECT, content_id, meta_set
@@ -18,7 +18,8 @@ class Respond(PromptFileOp, MapOp):
     `system` as system message, instruction (+ input) as the user message
     (rules/prompts/respond.yaml). With n = 1 the row gets its output; with n > 1 the row
     becomes n rows that share `parent_id` (the original id) and `meta.respond.group`, the
-    material for preference pairs. Failed, empty or (with `reject_truncated`) length-cut
+    material for preference pairs. Answered rows get `source` + "+respond" and, in `meta`, the
+    backend, model, revision, sampling and seed (dataforge/generate/provenance.py). Failed, empty or (with `reject_truncated`) length-cut
     answers go to rejects with the reason.
     """
 
@@ -38,6 +39,7 @@ class Respond(PromptFileOp, MapOp):
 
         if self.n < 1:
             raise ConfigError("respond: n must be >= 1")
+        prompts.check_sampling(self.name, self.sampling)
 
     def map(self, df: pl.DataFrame) -> pl.DataFrame:
         need = pl.lit(True) if self.overwrite else pl.col("output").fill_null("").str.strip_chars() == ""
@@ -85,7 +87,10 @@ class Respond(PromptFileOp, MapOp):
             info |= {"group": pl.col("id"), "sample": pl.col("_sample")}
             rep = rep.with_columns(pl.col("id").alias("parent_id"))
         rep = rep.with_columns(meta_set(pl.col("meta"), respond=pl.struct(**{
-            kk: (v if isinstance(v, pl.Expr) else pl.lit(v)) for kk, v in info.items()})).alias("meta"))
+            kk: (v if isinstance(v, pl.Expr) else pl.lit(v)) for kk, v in info.items()}),
+            **provenance.of(self.model, {"respond": sp})).alias("meta"),
+            # the output is the model's, not the source's: say so (the input rows keep theirs)
+            (pl.col("source").fill_null("") + "+respond").alias("source"))
         rep = rep.with_columns(content_id(rep).alias("id"))
         prev = pl.col(REJECT) if REJECT in rep.columns else pl.lit(None, dtype=pl.Utf8)
         rep = rep.with_columns(pl.coalesce(prev, pl.col("_why")).alias(REJECT)).drop("_why", "_finish", "_sample")

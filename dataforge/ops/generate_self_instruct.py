@@ -5,7 +5,7 @@ import random
 
 import polars as pl
 
-from dataforge.generate import parse, prompts, rows
+from dataforge.generate import parse, prompts, provenance, rows
 from dataforge.generate.rouge import NoveltyIndex
 from dataforge.generate.seeds import seed_frame
 from dataforge.ops.base import GlobalOp, param, register
@@ -51,6 +51,7 @@ class SelfInstruct(PromptFileOp, GlobalOp):
             raise ConfigError("self_instruct: target, requests_per_round and max_rounds must be >= 1")
         if not 0 <= self.machine_in_prompt < self.prompt_instructions:
             raise ConfigError("self_instruct: need 0 <= machine_in_prompt < prompt_instructions")
+        prompts.check_sampling(self.name, self.sampling, ("instructions", "classification", "output_first", "input_first"))
 
     def setup(self):
         super().setup()
@@ -97,7 +98,7 @@ class SelfInstruct(PromptFileOp, GlobalOp):
         nxt = sec.get("max_items", 15) + 1
         stop = tuple(prompts.render(s, next=nxt) for s in sec.get("stop", []))
         sp = prompts.sampling(sec, self.sampling.get("instructions"), stop=stop, seed=self.ctx.seed * 1000 + rnd)
-        meta = {"generator": "self_instruct", "model": self.model.model_id, "round": rnd}
+        meta = {"generator": "self_instruct", **provenance.of(self.model, {"instructions": sp}), "round": rnd}
         for res in self.model.generate(prompt_texts, sp):
             if not res.ok:
                 out.append({"instruction": "", REJECT: f"llm_error: {res.error}", "meta": meta,
@@ -123,8 +124,9 @@ class SelfInstruct(PromptFileOp, GlobalOp):
             return []
         sec = prompts.section(self.cfg, "classification", self.prompt_file)
         choices = tuple(sec.get("choices", [" Yes", " No"]))
-        sp = prompts.sampling(sec, self.sampling.get("classification"),
+        sp = prompts.sampling(sec, {"seed": self.ctx.seed, **(self.sampling.get("classification") or {})},
                               **({"choice": choices} if self.structured else {}))
+        self._clf_sampling = provenance.sampling_record(sp)
         res = self.model.generate([prompts.render(sec["prompt"], instruction=k["instruction"]) for k in kept], sp)
         yes = sec.get("yes", "yes").lower()
         return [r.completions[0].text.strip().lower().startswith(yes) if r.ok else None for r in res]
@@ -137,11 +139,14 @@ class SelfInstruct(PromptFileOp, GlobalOp):
             if not idx:
                 continue
             sec = prompts.section(self.cfg, kind, self.prompt_file)
-            sp = prompts.sampling(sec, self.sampling.get(kind), stop=tuple(sec.get("stop", ())))
+            sp = prompts.sampling(sec, {"seed": self.ctx.seed, **(self.sampling.get(kind) or {})},
+                                  stop=tuple(sec.get("stop", ())))
             res = self.model.generate([prompts.render(sec["prompt"], instruction=kept[i]["instruction"]) for i in idx], sp)
             for i, r in zip(idx, res):
                 k = kept[i]
-                meta = {**k["meta"], "is_classification": want, "instances_prompt": kind}
+                meta = {**k["meta"], "is_classification": want, "instances_prompt": kind,
+                        "sampling": {**k["meta"]["sampling"], "classification": self._clf_sampling,
+                                     kind: provenance.sampling_record(sp)}}
                 common = {"instruction": k["instruction"], "source": "self_instruct", "meta": meta,
                           "task": "classification" if want else "open_ended"}
                 if not r.ok:

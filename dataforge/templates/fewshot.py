@@ -2,7 +2,8 @@
 
 All batch rows are laid on a ring ordered by a seeded hash of their id; a query takes the
 next k rows on the ring that its template can render and that are not the row itself (nor
-a duplicate of it: same row key). The choice depends on seed, ids and the batch's rows,
+a duplicate of it: same row key; a 2-D `key_code` adds keys such as the passage that an
+exemplar must not share either). The choice depends on seed, ids and the batch's rows,
 never on row positions, so the same input in the same batches gives the same exemplars.
 """
 from __future__ import annotations
@@ -31,10 +32,13 @@ def pick(queries: np.ndarray, valid: np.ndarray, pos: np.ndarray, key_code: np.n
         return out
     cand_rows = cand_rows[np.argsort(pos[cand_rows], kind="stable")]
     m = cand_rows.size
-    width = min(m, k + 8)  # room to skip the row itself and a few duplicates of it
+    width = min(m, k + 32)  # room to skip the row itself, duplicates and rows of its passage
     start = np.searchsorted(pos[cand_rows], pos[queries], side="right")
     cand = cand_rows[(start[:, None] + np.arange(width)[None, :]) % m]
-    bad = (cand == queries[:, None]) | (key_code[cand] == key_code[queries][:, None])
+    same = key_code[cand] == key_code[queries][:, None]
+    if key_code.ndim == 2:  # several keys (row key, passage, ...): sharing any one excludes
+        same = same.any(axis=-1)
+    bad = (cand == queries[:, None]) | same
     order = np.argsort(bad, axis=1, kind="stable")[:, :k]  # good candidates first, ring order kept
     chosen = np.take_along_axis(cand, order, axis=1)
     chosen_bad = np.take_along_axis(bad, order, axis=1)

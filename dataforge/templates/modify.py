@@ -25,13 +25,13 @@ def options(q: pl.DataFrame, w: Wording, mask: str) -> pl.DataFrame:
 
 
 def cot(q: pl.DataFrame, w: Wording, mask: str) -> pl.DataFrame:
-    """Keep the source's rationale in the response when there is one; else ask for steps."""
+    """The source's rationale goes into the response before the answer. `convert` draws cot only
+    for rows that have one, so no CoT row asks for reasoning its response lacks."""
     has = pl.col("rationale").is_not_null() & (pl.col("rationale").str.strip_chars().str.len_chars() > 0)
-    q = q.with_columns((pl.col(mask) & has).alias("_with"), (pl.col(mask) & ~has).alias("_steps"))
+    q = q.with_columns((pl.col(mask) & has).alias("_with"))
     q = _set(q, "_with", instruction=w.expr("prompt_types", "cot", "with_rationale", "instruction"),
              output=w.expr("prompt_types", "cot", "with_rationale", "output"))
-    q = _set(q, "_steps", instruction=w.expr("prompt_types", "cot", "step_by_step", "instruction"))
-    return q.drop("_with", "_steps")
+    return q.drop("_with")
 
 
 def few_shot(q: pl.DataFrame, w: Wording, mask: str) -> pl.DataFrame:

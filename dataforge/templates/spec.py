@@ -26,7 +26,8 @@ PIECES = ("instruction", "input", "output")
 # variables every template may use besides the family's fields
 DERIVED = {"answer_choices", "label_id"}
 FAMILY_KEYS = {"family", "description", "task", "dataset", "lang", "fields", "labels", "choices",
-               "formats", "json_key", "system", "templates", "inverted", "explode", "select", "passthrough"}
+               "formats", "json_key", "system", "templates", "inverted", "explode", "select", "passthrough",
+               "few_shot_distinct"}
 TEMPLATE_KEYS = {"id", "instruction", "input", "output", "original_task", "options", "labels",
                  "task", "lang", "formats", "description"}
 FIELD_KEYS = {"column", "labels", "path", "join", "optional", "default", "find", "lookup", "list"}
@@ -95,6 +96,9 @@ class Family:
     explode: list[str]
     select: str
     passthrough: bool = True  # rows already in instruction form pass `convert` unchanged
+    # fields a few-shot exemplar must not share with its query (SQuAD: the passage, whose
+    # other questions would leak context and sometimes the answer)
+    few_shot_distinct: list[str] = field(default_factory=list)
     description: str = ""
     digest: str = ""
 
@@ -162,6 +166,7 @@ def _load(path_s: str, _mtime: int) -> Family:
         json_key=str(doc.get("json_key", "answer")), system=[str(s) for s in doc.get("system") or []],
         templates=[], inverted=[], explode=list(doc.get("explode") or []),
         select=str(doc.get("select", "uniform")), passthrough=bool(doc.get("passthrough", True)),
+        few_shot_distinct=[str(x) for x in doc.get("few_shot_distinct") or []],
         description=str(doc.get("description", "")).strip(),
         digest=hashlib.sha256(text.encode()).hexdigest(),
     )
@@ -226,7 +231,9 @@ def _template(t: Any, i: int, key: str, direction: str, fam: Family, lines: list
         raise ConfigError(f"{w}: options must be 'shown', 'hidden' or 'none' (the answer is not one of them)")
     tpl = Template(id=tid, family=fam.name, pieces={p: str(t.get(p) or "") for p in PIECES},
                    direction=direction, original_task=bool(t.get("original_task", False)),
-                   options=options, labels=labels, task=t.get("task"), lang=t.get("lang"),
+                   options=options, labels=labels, lang=t.get("lang"),
+                   # an inverted template asks for the input: its task is writing it, not the family's
+                   task=t.get("task") or ("text_generation" if direction == "inverted" else None),
                    formats=t.get("formats"), line=line, where=w)
     known = set(fam.fields) | DERIVED
     used: set[str] = set()
