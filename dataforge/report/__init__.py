@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from dataforge.io import atomic
-from dataforge.report.collect import Options, RunData, collect, load_manifest
+from dataforge.report.collect import TEXT_FIELDS, Options, RunData, collect, load_manifest
 from dataforge.report.html import render, sections
 
 __all__ = ["build_report", "collect", "Options", "RunData"]
@@ -57,5 +57,5 @@ def _diff(a: RunData, b: RunData) -> dict:
                        for k in sa if k != "note" and k in sb and k != "note"}
     la, lb = a.summary["lengths"], b.summary["lengths"]
     d["length_p50_words"] = {f: lb[f]["words"].get("p50", 0) - la[f]["words"].get("p50", 0)
-                             for f in la if f != "note" and f in lb}
+                             for f in la if f in TEXT_FIELDS and f in lb}
     return json.loads(json.dumps(d))
