@@ -223,6 +223,7 @@ class Run:
                    .head(50).collect().to_dicts())
         if not members:
             return {"kept": None, "members": []}
-        kept = self.frame("kept").filter(pl.col("id") == kept_id).head(1).collect().to_dicts() \
-            if "kept" in self.frames else []
+        # the row dedup kept: in the output, or rejected by a later stage for another reason
+        kept = self.frame().filter((pl.col("id") == kept_id) & ((pl.col("status") == "kept") | ~pl.col("reason")
+                                   .fill_null("").str.starts_with("duplicate"))).head(1).collect().to_dicts()
         return {"kept": kept[0] if kept else {"id": kept_id, "missing": True}, "members": members}
