@@ -82,14 +82,32 @@ class SelectHalf(GlobalOp):
                             "not_selected: below budget")
 
 
-def build_planted_run(out: Path, *, limit: int = 200, report: bool = True, **report_options) -> Path:
+def long_links(n: int = 5) -> pl.DataFrame:
+    """Rows whose text holds one long unbreakable token (a URL), repeated: dedup drops all but one.
+    Such text once pushed compare mode's reject tables into each other."""
+    url = "https://example.org/" + "a1b2c3d4" * 40
+    return pl.DataFrame({"instruction": [f"Summarise the page at {url}"] * n, "input": [url] * n,
+                         "output": [f"The page {url} says nothing."] * n})
+
+
+def build_planted_run(out: Path, *, limit: int = 200, report: bool = True, links: bool = False,
+                      metrics: bool = False, **report_options) -> Path:
+    """`links`: add the long-URL rows; `metrics`: end with the real `dataset_metrics` (MiniLM embeddings)."""
     dupes = pl.read_ndjson(SAMPLE / "alpaca.jsonl").head(20)
     sources = [Source(name="alpaca", path=str(SAMPLE / "alpaca.jsonl"), limit=limit, set={"task": "open_qa"}),
                Source(name="seed_tasks", path=str(SAMPLE / "seed_tasks.jsonl"), template={"input": "{name}"},
                       map={"output": "name"}, set={"task": "brainstorming"}),
                Source(name="copies", path=dupes, set={"task": "open_qa"})]
+    if links:
+        sources.append(Source(name="links", path=long_links(), set={"task": "summarization"}))
     ops = [EatsSource(), Shout(), Score(), Dedup(), SelectHalf()]
+    names = ["eat", "shout", "score", "dedup", "select"]
+    if metrics:
+        from dataforge.ops.metrics import DatasetMetrics
+
+        ops.append(DatasetMetrics(sample=400, map_points=300))
+        names.append("metrics")
     spec = OutputSpec(shards=ShardSpec(splits={"train": 0.9, "validation": 0.1}), report=report,
                       report_options=report_options)
-    Pipeline(ops, names=["eat", "shout", "score", "dedup", "select"], output=spec, name="planted").run(sources, out)
+    Pipeline(ops, names=names, output=spec, name="planted").run(sources, out)
     return out
