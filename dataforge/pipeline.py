@@ -33,6 +33,8 @@ class OutputSpec:
     formats: list[str] = field(default_factory=list)  # extra export layouts (alpaca, messages, ...)
     keep_columns: list[str] = field(default_factory=list)
     report: bool = True
+    # report.collect.Options: tokenizer, warn_share, sample_rows, ... (recorded in the manifest)
+    report_options: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -202,6 +204,7 @@ class Pipeline:
             "stages": stage_stats,
             "totals": tot,
             "metrics": metrics,
+            "report_options": dict(self.output.report_options),
         }
         if self.recipe_text:
             atomic.write_json(out / "recipe.json", {"text": self.recipe_text, "llm": manifest["llm"]})
@@ -258,7 +261,8 @@ def _src_name(s: Any, i: int) -> str:
 
 
 def _output_fp(o: OutputSpec) -> Any:
-    return {"shards": o.shards.__dict__, "formats": o.formats, "keep": o.keep_columns}
+    fp = {"shards": o.shards.__dict__, "formats": o.formats, "keep": o.keep_columns}
+    return fp | ({"report": o.report_options} if o.report_options else {})
 
 
 def _prune(root: Path, keep: set[str]) -> None:

@@ -32,7 +32,10 @@ from dataforge.pipeline import OutputSpec, Pipeline
 
 TOP_KEYS = {"name", "description", "seed", "batch_size", "llm", "sources", "pipeline", "output"}
 SOURCE_KEYS = {"name", "path", "format", "map", "set", "template", "ops", "on_error", "limit", "keep", "options"}
-OUTPUT_KEYS = {"shard_size_mb", "max_rows_per_shard", "splits", "formats", "keep_columns", "report", "compression"}
+OUTPUT_KEYS = {"shard_size_mb", "max_rows_per_shard", "splits", "formats", "keep_columns", "report", "compression",
+               "tokenizer"}
+# `output.report` is true/false or a mapping of these (see docs/report.md)
+REPORT_KEYS = {"enabled": bool, "warn_share": float, "sample_rows": int, "analysis_rows": int, "exact_token_rows": int}
 
 
 def load(path: str | Path, *, overrides: dict | None = None) -> Pipeline:
@@ -205,8 +208,27 @@ def parse_output(spec: Any, where: str) -> OutputSpec:
     keep = spec.get("keep_columns") or []
     if not isinstance(keep, list) or not all(isinstance(c, str) for c in keep):
         raise ConfigError(f"{_at(where, spec, 'keep_columns')}: output: `keep_columns` must be a list of column names")
-    return OutputSpec(shards=shards, formats=list(formats),
-                      keep_columns=list(keep), report=bool(spec.get("report", True)))
+    report, options = parse_report(spec.get("report", True), f"{_at(where, spec, 'report')}: output.report")
+    if spec.get("tokenizer") is not None:
+        options["tokenizer"] = str(spec["tokenizer"])
+    return OutputSpec(shards=shards, formats=list(formats), keep_columns=list(keep),
+                      report=report, report_options=options)
+
+
+def parse_report(spec: Any, where: str) -> tuple[bool, dict]:
+    """`report: false`, or `report: {warn_share: 0.05, ...}`: whether to build it, and its options."""
+    if not isinstance(spec, dict):
+        return bool(spec), {}
+    _unknown(spec, set(REPORT_KEYS), where)
+    opts = {}
+    for k, v in spec.items():
+        typ = REPORT_KEYS[k]
+        if isinstance(v, bool) != (typ is bool) or not isinstance(v, (int, float) if typ is float else typ):
+            raise ConfigError(f"{where}.{k}: expected {typ.__name__}, got {v!r}")
+        opts[k] = typ(v)
+    if not 0 < opts.get("warn_share", 0.1) <= 1:
+        raise ConfigError(f"{where}.warn_share: a share in (0, 1], got {opts['warn_share']}")
+    return opts.pop("enabled", True), opts
 
 
 def resolve_path(p: str, base_dir: Path | None) -> str:

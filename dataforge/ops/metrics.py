@@ -165,7 +165,8 @@ class DatasetMetrics(GlobalOp):
             return []
         _, _, vt = np.linalg.svd(xs, full_matrices=False)
         p = xs @ vt[:2].T
-        meta = sub[take].select("source", "task").to_dicts()
+        # the id lets the report show each point's instruction on hover
+        meta = sub[take].select([c for c in ("id", "source", "task") if c in sub.columns]).to_dicts()
         return [{"x": round(float(a), 4), "y": round(float(b), 4), **mt} for (a, b), mt in zip(p, meta)]
 
 

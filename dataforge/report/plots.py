@@ -17,14 +17,16 @@ import numpy as np  # noqa: E402
 from dataforge.report.collect import RunData  # noqa: E402
 
 plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "dataforge", "font.size": 9,
-                     "axes.spines.top": False, "axes.spines.right": False})
+                     "axes.spines.top": False, "axes.spines.right": False,
+                     # one draw per figure: constrained layout instead of bbox_inches="tight" (which draws twice)
+                     "figure.constrained_layout.use": True})
 COLORS = ("#3b6fb6", "#d9822b")
 MAX_CATEGORIES = 20
 
 
 def _uri(fig, fmt: str = "svg") -> str:
     buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, bbox_inches="tight", dpi=110, metadata={"Date": None} if fmt == "svg" else None)
+    fig.savefig(buf, format=fmt, dpi=110, metadata={"Date": None} if fmt == "svg" else None)
     plt.close(fig)
     mime = "image/svg+xml" if fmt == "svg" else "image/png"
     return f"data:{mime};base64,{base64.b64encode(buf.getvalue()).decode()}"
@@ -47,8 +49,8 @@ def funnel(run: RunData) -> str | None:
 
 
 def histograms(runs: Sequence[RunData], keys: list[str], titles: list[str], xlabel: str,
-               bins: int = 40) -> str | None:
-    """One panel per key; runs overlaid on the same bins."""
+               bins: int = 40, drawn: dict | None = None) -> str | None:
+    """One panel per key; runs overlaid on the same bins. `drawn[title]` receives the bin edges and counts."""
     keys_present = [(k, t) for k, t in zip(keys, titles) if any(r.values.get(k) is not None and
                                                                r.values[k].size for r in runs)]
     if not keys_present:
@@ -60,15 +62,95 @@ def histograms(runs: Sequence[RunData], keys: list[str], titles: list[str], xlab
         hi = float(np.percentile(allv, 99)) if allv.size else 1.0
         lo = float(allv.min()) if allv.size else 0.0
         edges = np.histogram_bin_edges(allv, bins=bins, range=(lo, hi if hi > lo else lo + 1))
+        record = {"edges": [round(float(e), 6) for e in edges], "counts": {}}
         for i, (r, a) in enumerate(zip(runs, arrays)):
             if a.size:
-                ax.hist(np.clip(a, lo, edges[-1]), bins=edges, alpha=0.6 if len(runs) > 1 else 0.9,
-                        color=COLORS[i % 2], label=r.label, density=len(runs) > 1)
+                counts, _ = np.histogram(np.clip(a, lo, edges[-1]), bins=edges)
+                record["counts"][r.label] = counts.astype(int).tolist()
+                # one artist per run (stairs), not one patch per bin: drawing stays cheap
+                heights = counts / (counts.sum() * np.diff(edges)) if len(runs) > 1 else counts
+                ax.stairs(heights, edges, fill=True, alpha=0.6 if len(runs) > 1 else 0.9,
+                          color=COLORS[i % 2], label=r.label)
+        if drawn is not None:
+            drawn[title] = record
         ax.set_title(title)
         ax.set_xlabel(xlabel)
     axes[0][0].set_ylabel("share" if len(runs) > 1 else "rows")
     if len(runs) > 1:
         axes[0][-1].legend(frameon=False)
+    return _uri(fig)
+
+
+def boxes(runs: Sequence[RunData], getter, title: str, xlabel: str) -> str | None:
+    """Horizontal box plots per group (whiskers p5/p95, box p25-p75, median, mean as a dot) from the
+    summary's box stats, so every number drawn is in report.json."""
+    maps = [getter(r) or {} for r in runs]
+    groups: list[str] = []
+    for mp in maps:
+        groups += [g for g in mp if g not in groups and mp[g].get("n")]
+    groups = groups[:MAX_CATEGORIES]
+    if not groups:
+        return None
+    fig, ax = plt.subplots(figsize=(6.5, 0.32 * len(groups) * len(runs) + 1.0))
+    width = 0.7 / len(runs)
+    for i, (r, mp) in enumerate(zip(runs, maps)):
+        stats, pos = [], []
+        for j, g in enumerate(groups):
+            st = mp.get(g)
+            if st and st.get("n"):
+                stats.append({"med": st["p50"], "q1": st["p25"], "q3": st["p75"], "whislo": st["p5"],
+                              "whishi": st["p95"], "mean": st["mean"], "fliers": [], "label": g})
+                pos.append(len(groups) - 1 - j + i * width)
+        kw = dict(positions=pos, widths=width * 0.9, showmeans=True, patch_artist=True,
+                  boxprops={"facecolor": COLORS[i % 2], "alpha": 0.55},
+                  medianprops={"color": "#222"}, meanprops={"marker": "o", "markersize": 3,
+                                                           "markerfacecolor": "#222", "markeredgecolor": "#222"})
+        try:
+            ax.bxp(stats, orientation="horizontal", **kw)
+        except TypeError:  # matplotlib < 3.10
+            ax.bxp(stats, vert=False, **kw)
+    ticks = np.arange(len(groups))[::-1] + width * (len(runs) - 1) / 2
+    ax.set_yticks(ticks, groups)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    if len(runs) > 1:
+        from matplotlib.patches import Patch
+
+        ax.legend(handles=[Patch(color=COLORS[i % 2], alpha=0.55, label=r.label) for i, r in enumerate(runs)],
+                  frameon=False, fontsize=7)
+    return _uri(fig)
+
+
+def sunburst(run: RunData) -> str | None:
+    """Self-Instruct's figure: top verbs (inner ring) and their top nouns (outer ring)."""
+    tree = run.summary.get("verb_noun", {}).get("tree")
+    if not tree:
+        return None
+    cmap = plt.get_cmap("tab20")
+    fig, ax = plt.subplots(figsize=(6.2, 6.2))
+    inner = [t["count"] for t in tree]
+    inner_colors = [cmap(i % 20) for i in range(len(tree))]
+    outer, outer_colors, outer_labels = [], [], []
+    for i, t in enumerate(tree):
+        named = sum(n["count"] for n in t["nouns"])
+        for n in t["nouns"]:
+            outer.append(n["count"])
+            outer_colors.append(inner_colors[i])
+            outer_labels.append(n["noun"])
+        if t["count"] > named:  # the verb's other nouns
+            outer.append(t["count"] - named)
+            outer_colors.append("#eeeeee")
+            outer_labels.append("")
+    total = float(sum(inner))
+    wedge = {"edgecolor": "white", "linewidth": 0.6}
+    ax.pie(inner, radius=0.62, colors=inner_colors, wedgeprops=wedge | {"width": 0.34},
+           labels=[t["verb"] if c / total > 0.025 else "" for t, c in zip(tree, inner)],
+           labeldistance=0.7, textprops={"fontsize": 8}, startangle=90, counterclock=False)
+    ax.pie(outer, radius=1.0, colors=outer_colors, wedgeprops=wedge | {"width": 0.38, "alpha": 0.75},
+           labels=[lab if c / total > 0.012 else "" for lab, c in zip(outer_labels, outer)],
+           labeldistance=0.8, textprops={"fontsize": 7}, startangle=90, counterclock=False)
+    ax.set_title(f"{run.label}: top verbs and their nouns")
+    ax.set_aspect("equal")
     return _uri(fig)
 
 
@@ -107,28 +189,32 @@ def bars(runs: Sequence[RunData], getter, title: str, xlabel: str = "", horizont
     return _uri(fig)
 
 
-def embedding(run: RunData) -> str | None:
+def embedding_points(run: RunData, key: str, size: int = 420) -> dict | None:
+    """The embedding map as inline-SVG data: scaled points with colour and hover text, and a legend."""
     pts = run.summary["embedding"].get("points")
     if not pts:
         return None
     x = np.array([p["x"] for p in pts], dtype=float)
     y = np.array([p["y"] for p in pts], dtype=float)
-    colour_by = [k for k in ("source", "task") if any(k in p for p in pts)] or [None]
-    fig, axes = plt.subplots(1, len(colour_by), figsize=(4.6 * len(colour_by), 4.0), squeeze=False)
+    pad = 8
+
+    def scale(v, flip=False):
+        lo, hi = float(v.min()), float(v.max())
+        s = (v - lo) / (hi - lo) if hi > lo else np.full_like(v, 0.5)
+        return pad + (1 - s if flip else s) * (size - 2 * pad)
+
+    cx, cy = scale(x), scale(y, flip=True)
+    labels = [str(p.get(key, "?")) for p in pts]
+    counts: dict[str, int] = {}
+    for lab in labels:
+        counts[lab] = counts.get(lab, 0) + 1
+    top = sorted(counts, key=lambda k: (-counts[k], k))[:9]  # the rest share one colour
     cmap = plt.get_cmap("tab10")
-    for ax, key in zip(axes[0], colour_by):
-        labels = [str(p.get(key, "?")) for p in pts] if key else ["rows"] * len(pts)
-        counts: dict[str, int] = {}
-        for lab in labels:
-            counts[lab] = counts.get(lab, 0) + 1
-        top = sorted(counts, key=lambda k: -counts[k])[:9]  # the rest share one colour
-        groups = np.array([top.index(lab) if lab in top else 9 for lab in labels])
-        for g in sorted(set(groups)):
-            sel = groups == g
-            ax.scatter(x[sel], y[sel], s=7, alpha=0.7, color=cmap(g),
-                       label=top[g] if g < 9 else "other")
-        ax.set_title(f"{run.label}: by {key or 'row'}")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.legend(fontsize=7, frameon=False, markerscale=2, loc="best")
-    return _uri(fig, "png")
+    hexc = [matplotlib.colors.to_hex(cmap(i)) for i in range(10)]
+    out = [{"cx": round(float(a), 1), "cy": round(float(b), 1), "color": hexc[top.index(lab) if lab in top else 9],
+            "title": f"{lab} · {p.get('task' if key == 'source' else 'source', '?')}: {p.get('text', '')}"}
+           for a, b, lab, p in zip(cx, cy, labels, pts)]
+    legend = [{"label": t, "color": hexc[i], "n": counts[t]} for i, t in enumerate(top)]
+    if len(counts) > len(top):
+        legend.append({"label": "other", "color": hexc[9], "n": sum(counts[k] for k in counts if k not in top)})
+    return {"key": key, "size": size, "points": out, "legend": legend}

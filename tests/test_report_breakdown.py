@@ -1,0 +1,203 @@
+"""The report's breakdowns by source and task, its warnings, token counts, rows in context,
+character statistics and the figures' numbers, on a run with planted problems
+(tests/support/planted_run.py)."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from dataforge import recipe
+from dataforge.errors import ConfigError
+from dataforge.report import build_report
+from tests.support.planted_run import EATEN, build_planted_run
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory) -> Path:
+    return build_planted_run(tmp_path_factory.mktemp("planted") / "out")
+
+
+def _doc(out: Path) -> dict:
+    return json.loads((out / "report.json").read_text())
+
+
+def _data(out: Path) -> pl.DataFrame:
+    return pl.read_parquet(out / "data" / "*.parquet")
+
+
+def _rejects(out: Path) -> pl.DataFrame:
+    return pl.read_parquet(out / "rejects" / "*.parquet")
+
+
+def test_one_rule_eating_one_source_is_a_warning(planted):
+    doc = _doc(planted)
+    rej, data = _rejects(planted), _data(planted)
+    eaten = rej.filter(pl.col("reason").str.starts_with("eats_source"))
+    assert set(eaten["source"]) == {EATEN}
+    reached = rej.filter(pl.col("source") == EATEN).height + data.filter(pl.col("source") == EATEN).height
+    flagged = [w for w in doc["warnings"] if w["rule"] == "eats_source"]
+    by_dim = {w["dim"]: w for w in flagged}
+    assert set(by_dim) == {"source", "task"} and by_dim["source"]["value"] == EATEN
+    assert by_dim["source"]["rejected"] == eaten.height and by_dim["source"]["reached"] == reached
+    assert by_dim["source"]["share"] == pytest.approx(eaten.height / reached, abs=1e-4)
+    assert by_dim["source"]["share"] > 0.1
+    # the other sources are untouched by that rule, and selection never warns
+    assert not [w for w in doc["warnings"] if w["rule"] == "not_selected"]
+    rows = [b for b in doc["breakdown"]["by"]["source"] if b["rule"] == "eats_source"]
+    assert [b["value"] for b in rows] == [EATEN]
+    # at the top of the page, in the warnings section, naming the rule and the source
+    html = (planted / "report" / "index.html").read_text()
+    first = re.search(r'<section id="(\w+)"', html).group(1)
+    assert first == "warnings"
+    warn = html[html.index('id="warnings"'):html.index('id="summary"')]
+    assert "eats_source" in warn and EATEN in warn and f"{by_dim['source']['share']:.1%}" in warn
+
+
+def test_threshold_comes_from_the_options(planted, tmp_path):
+    out = build_report(planted, html_path=tmp_path / "p.html", warn_share=0.5)
+    assert out.is_file()
+    doc = _doc(planted)
+    assert doc["breakdown"]["warn_share"] == 0.5
+    assert [w["rule"] for w in doc["warnings"]] == ["duplicate_exact"]  # copies: 100% duplicates
+    build_report(planted)  # back to the recorded default
+    assert _doc(planted)["breakdown"]["warn_share"] == 0.1
+
+
+def test_kept_share_per_source_at_selection(planted):
+    doc = _doc(planted)
+    rej, data = _rejects(planted), _data(planted)
+    sel = {r["value"]: r for r in doc["breakdown"]["selection"]["source"]}
+    alpaca_dropped = rej.filter((pl.col("stage") == "select") & (pl.col("source") == "alpaca")).height
+    alpaca_kept = data.filter(pl.col("source") == "alpaca").height
+    assert sel["alpaca"]["kept"] == alpaca_kept
+    assert sel["alpaca"]["kept_share"] == pytest.approx(alpaca_kept / (alpaca_kept + alpaca_dropped), abs=1e-4)
+    assert sel[EATEN]["kept_share"] == 1.0
+    assert 0.3 < sel["alpaca"]["kept_share"] < 0.7
+
+
+def test_scores_and_lengths_per_task(planted):
+    doc, data = _doc(planted), _data(planted)
+    per = doc["scores"]["score_words"]["per_task"]
+    assert set(per) == set(data["task"].unique())
+    for task, st in per.items():
+        vals = data.filter(pl.col("task") == task)["score_words"]
+        assert st["n"] == vals.len()
+        assert st["p50"] == pytest.approx(float(vals.quantile(0.5, "linear")), abs=1e-4)
+        assert st["p25"] <= st["p50"] <= st["p75"]
+    words = doc["lengths"]["per_task_words"]["output"]["open_qa"]
+    assert words["p50"] == pytest.approx(float(data.filter(pl.col("task") == "open_qa")["output"]
+                                               .str.count_matches(r"\S+").median()))
+
+
+def test_token_counts_match_the_tokenizer(planted):
+    from transformers import AutoTokenizer
+
+    from dataforge.report.tokens import default_path
+
+    doc, data = _doc(planted), _data(planted)
+    tok = doc["tokens"]
+    assert tok["exact"] and "MiniLM" in tok["tokenizer"]
+    ref = AutoTokenizer.from_pretrained(str(default_path()))
+    own = {f: np.array([len(ref(t, add_special_tokens=False)["input_ids"]) for t in data[f].fill_null("")])
+           for f in ("instruction", "input", "output")}
+    for f, counts in own.items():
+        assert tok["total"][f] == int(counts.sum()), f
+        assert tok["fields"][f]["max"] == counts.max()
+    assert tok["total"]["all"] == sum(int(c.sum()) for c in own.values())
+    assert sum(v["all"] for v in tok["by_split"].values()) == tok["total"]["all"]
+    assert sum(v["output"] for v in tok["by_source"].values()) == tok["total"]["output"]
+    # the histogram drawn is in report.json
+    assert sum(doc["figures"]["tokens"]["output"]["counts"]["planted"]) == data.height
+
+
+def test_a_named_tokenizer_and_the_sampled_estimate(planted, tmp_path):
+    from dataforge.testing.tiny_models import build_tokenizer
+
+    tdir = tmp_path / "tok"
+    fast = build_tokenizer(tdir)
+    build_report(planted, html_path=tmp_path / "t.html", tokenizer=str(tdir), exact_token_rows=50,
+                 analysis_rows=120)
+    tok = _doc(planted)["tokens"]
+    assert tok["tokenizer"] == str(tdir) and not tok["exact"] and tok["rows_counted"] <= 120
+    data = _data(planted)
+    truth = sum(len(fast(t, add_special_tokens=False)["input_ids"]) for t in data["output"])
+    assert tok["total"]["output"] == pytest.approx(truth, rel=0.25)
+    build_report(planted)
+
+
+def test_rows_in_context(planted):
+    doc = _doc(planted)
+    ctx = doc["context"]
+    rej = _rejects(planted)
+    # each dropped duplicate beside the row kept in its place
+    assert ctx["duplicates"]
+    for p in ctx["duplicates"]:
+        detail = rej.filter((pl.col("id") == p["dropped"]["id"]) & (pl.col("stage") == p["stage"]))["detail"][0]
+        assert p["kept"]["id"] == json.loads(detail)["kept_id"]
+        assert p["dropped"]["instruction"] == p["kept"]["instruction"] and p["dropped"]["status"] == "rejected"
+    # derived rows beside their parent
+    pairs = ctx["derived"]["pairs"]
+    assert ctx["derived"]["rows"] == _data(planted)["parent_id"].is_not_null().sum() > 0 and pairs
+    for p in pairs:
+        assert p["parent"]["id"] == p["child"]["parent_id"]
+        assert p["child"]["output"] == p["parent"]["output"].upper() or p["child"]["output"].endswith("…")
+    # identical prompts with different answers: the shouted copies
+    conf = ctx["conflicts"]
+    assert conf["groups"] > 0 and all(len({a["output"] for a in c["answers"]}) >= 2 for c in conf["examples"])
+    # example tables carry input, source, task, scores and reason
+    ex = doc["rejects"]["examples"][0]
+    assert {"instruction", "input", "output", "source", "task", "scores", "reason"} <= set(ex)
+
+
+def test_text_stats_and_verb_noun(planted):
+    doc = _doc(planted)
+    ts = doc["text_stats"]
+    assert set(ts["measures"]) == {"special_char_ratio", "stopword_ratio", "flagged_word_ratio"}
+    assert 0 < ts["measures"]["stopword_ratio"]["mean"] < 1
+    assert set(ts["per_source"]) <= set(_data(planted)["source"].unique())
+    from dataforge.report.textstats import measure
+
+    row = pl.DataFrame({"id": ["a"], "instruction": ["Hello, world!"], "input": [""], "output": ["the shit end"]})
+    r = measure(row).row(0, named=True)
+    assert r["special_char_ratio"] == pytest.approx(round(2 / len("Hello, world!\n\nthe shit end"), 4))
+    assert r["stopword_ratio"] == pytest.approx(0.2) and r["flagged_word_ratio"] == pytest.approx(0.2)
+    tree = doc["verb_noun"]["tree"]
+    assert tree and all(t["count"] >= sum(n["count"] for n in t["nouns"]) for t in tree)
+
+
+def test_report_json_holds_the_drawn_numbers(planted):
+    doc, data = _doc(planted), _data(planted)
+    fig = doc["figures"]
+    for name in ("score_words", "score_inst"):
+        h = fig["scores"][name]
+        assert len(h["edges"]) == len(h["counts"]["planted"]) + 1
+        assert sum(h["counts"]["planted"]) == data.height
+    assert sum(fig["lengths"]["output"]["counts"]["planted"]) == data.height
+    assert set(fig["text_stats"]) == {"special_char_ratio", "stopword_ratio", "flagged_word_ratio"}
+    assert 0 < doc["sample"]["size"] <= 500
+    assert {r["status"] for r in doc["sample"]["rows"]} == {"kept", "rejected"}
+
+
+def test_recipe_output_section_sets_the_report_options(tmp_path):
+    text = """
+name: r
+sources: [{path: %s, limit: 5}]
+pipeline: []
+output: {tokenizer: /some/dir, report: {warn_share: 0.2, sample_rows: 50}}
+""" % (Path(__file__).resolve().parents[1] / "sample_data" / "alpaca.jsonl")
+    p = tmp_path / "r.yaml"
+    p.write_text(text)
+    pipe = recipe.load(str(p))
+    assert pipe.output.report and pipe.output.report_options == {"warn_share": 0.2, "sample_rows": 50,
+                                                                 "tokenizer": "/some/dir"}
+    p.write_text(text.replace("warn_share: 0.2", "warn_shar: 0.2"))
+    with pytest.raises(ConfigError, match="warn_shar"):
+        recipe.load(str(p))
+    p.write_text(text.replace("warn_share: 0.2", "warn_share: 2"))
+    with pytest.raises(ConfigError, match="warn_share"):
+        recipe.load(str(p))
