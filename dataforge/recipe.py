@@ -31,7 +31,7 @@ from dataforge.io.source import Source
 from dataforge.ops import base
 from dataforge.pipeline import OutputSpec, Pipeline
 
-TOP_KEYS = {"name", "description", "seed", "batch_size", "llm", "sources", "pipeline", "output"}
+TOP_KEYS = {"name", "description", "seed", "batch_size", "llm", "embedding", "sources", "pipeline", "output"}
 SOURCE_KEYS = {"name", "path", "format", "map", "set", "template", "ops", "on_error", "limit", "keep", "options"}
 OUTPUT_KEYS = {"shard_size_mb", "max_rows_per_shard", "splits", "formats", "keep_columns", "report", "compression"}
 
@@ -65,11 +65,21 @@ def loads(text: str, *, where: str = "<recipe>", base_dir: Path | None = None,
     pipe = Pipeline(ops, names=names, seed=seed, batch_size=doc.get("batch_size", 50_000),
                     output=parse_output(doc.get("output") or {}, where), llm=doc.get("llm"),
                     name=doc.get("name") or Path(where).stem,
-                    recipe_text=text)
+                    recipe_text=text, embedding=_embedding(doc.get("embedding"), where))
     pipe.sources = [parse_source(s, i, where, base_dir) for i, s in enumerate(doc.get("sources") or [])]
     if overrides:
         pipe.llm = overrides.get("llm") or pipe.llm
+        pipe.embedding = _embedding(overrides.get("embedding"), where) or pipe.embedding
     return pipe
+
+
+def _embedding(value: Any, where: str) -> str | None:
+    """`embedding: static | minilm | <folder or hub id>` (the run-wide default of embedding operators)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: `embedding` is static, minilm or a model folder / hub id, got {value!r}")
+    return value.strip()
 
 
 def recipe_hash(text: str) -> str:
