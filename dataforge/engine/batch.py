@@ -5,6 +5,8 @@ Shared by the local and the Ray engine so both account for rows the same way.
 from __future__ import annotations
 
 import json
+import time
+from collections import defaultdict
 
 import polars as pl
 
@@ -12,6 +14,9 @@ from dataforge.engine.accounting import AccountingError, StageStats, reason_key
 from dataforge.schema import COLUMNS, REJECT, REJECT_DETAIL  # noqa: F401 (REJECT re-exported)
 
 REJECT_COLUMNS = ("reason", "stage", "operator", "detail", "raw")
+# Seconds spent in each operator of this process (setup + process), by stage name; the
+# pipeline reads it for the manifest's timings and `--profile` (local engine only).
+OP_SECONDS: dict[str, float] = defaultdict(float)
 
 
 def run_chain(df: pl.DataFrame, ops: list, names: list[str]) -> tuple[pl.DataFrame, list[pl.DataFrame], list[StageStats]]:
@@ -19,9 +24,11 @@ def run_chain(df: pl.DataFrame, ops: list, names: list[str]) -> tuple[pl.DataFra
     rejects: list[pl.DataFrame] = []
     stats: list[StageStats] = []
     for op, name in zip(ops, names):
+        t0 = time.perf_counter()
         op.ensure_setup()
         n_in = df.height
         out = op.process(df) if n_in or op.adds_rows else df
+        OP_SECONDS[name] += time.perf_counter() - t0
         kept, rej = split_rejects(out)
         st = StageStats(name=name, operator=op.name, kind=op.kind, rows_in=n_in,
                         rows_out=kept.height, rows_rejected=rej.height)

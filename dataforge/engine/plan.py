@@ -54,19 +54,26 @@ def stage_names(ops: list[Operator], names: list[str | None] | None = None) -> l
     return out
 
 
-def op_key(op: Operator, run_llm: str | None) -> str:
-    """An operator's fingerprint, plus the run's --llm when the operator falls back to it."""
+def op_key(op: Operator, run_llm: str | None, run_embedding: str | None = None) -> str:
+    """An operator's fingerprint, plus the run's --llm / embedding when the operator falls back to it."""
+    fp = op.fingerprint()
     if getattr(op, "llm", "") is None and run_llm:
-        return digest([op.fingerprint(), run_llm])
-    return op.fingerprint()
+        fp = digest([fp, run_llm])
+    if run_embedding:
+        from dataforge.embed import embedding_param, model_identity
+
+        p = embedding_param(op)
+        if p and getattr(op, p) is None and model_identity(run_embedding) != model_identity(None):
+            fp = digest([fp, {"embedding": model_identity(run_embedding)}])
+    return fp
 
 
 def build(sources: list[Source], ops: list[Operator], names: list[str], *,
-          batch_size: int, seed: int, llm: str | None = None) -> list[Stage]:
+          batch_size: int, seed: int, llm: str | None = None, embedding: str | None = None) -> list[Stage]:
     read = Stage(0, "read")
     read.key = digest({"v": FORMAT_VERSION, "batch": batch_size, "seed": seed,
                    "sources": [s.fingerprint() for s in sources],
-                   "source_ops": [[op_key(o, llm) for o in s.ops] for s in sources]})
+                   "source_ops": [[op_key(o, llm, embedding) for o in s.ops] for s in sources]})
     stages = [read]
     current: Stage | None = None
     for op, name in zip(ops, names):
@@ -81,7 +88,7 @@ def build(sources: list[Source], ops: list[Operator], names: list[str], *,
             current.names.append(name)
     prev = read.key
     for st in stages[1:]:
-        st.key = digest({"prev": prev, "ops": [op_key(op, llm) for op in st.ops], "names": st.names})
+        st.key = digest({"prev": prev, "ops": [op_key(op, llm, embedding) for op in st.ops], "names": st.names})
         prev = st.key
     return stages
 

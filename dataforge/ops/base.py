@@ -45,6 +45,7 @@ class RunContext:
     out: Path | None = None
     seed: int = 0
     llm: str | None = None  # backend spec from --llm or the recipe
+    embedding: str | None = None  # run-wide default embedding model (static, minilm, a path)
     stage: str = ""
     source: str | None = None  # the source whose read stage runs this (per-source operators)
 

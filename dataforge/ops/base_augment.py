@@ -172,10 +172,10 @@ class AugmentOp(MapOp):
     def _drift(self, new: pl.DataFrame) -> pl.DataFrame:
         if self.min_similarity is None:
             return new.with_columns(pl.lit(None, dtype=pl.Utf8).alias(REJECT_DETAIL))
-        from dataforge.embed import shared
+        from dataforge.embed import for_op
 
         live = new.with_row_index("_r").filter(pl.col(REJECT).is_null())
-        emb = shared(self.embed_model, self.ctx.cache_dir("embeddings"))
+        emb = for_op(self, self.embed_model)
         cos = guards.cosines(emb, live[_PARENT].to_list(), live[self.field].to_list())
         scored = live.select("_r").with_columns(pl.Series("_cos", cos, dtype=pl.Float64))
         new = new.with_row_index("_r").join(scored, on="_r", how="left", maintain_order="left")

@@ -73,7 +73,7 @@ class DedupSemantic(GlobalOp):
     def setup(self):
         from dataforge import embed
 
-        self._embedder = embed.shared(self.model, self.ctx.cache_dir("embeddings"))
+        self._embedder = embed.for_op(self, self.model)
 
     def run(self, lf: pl.LazyFrame) -> pl.DataFrame:
         self.ensure_setup()
@@ -90,7 +90,7 @@ class DedupSemantic(GlobalOp):
         cluster = pl.select(pl.when(pl.lit(sizes[labels] > 1)).then(pl.lit(cluster)).otherwise(None).alias("c"))["c"]
         self._metrics = cluster_metrics(cluster) | {
             "threshold": self.threshold, "partitions": int(k), "similar_pairs": int(a.size),
-            "model": self.model or "all-MiniLM-L6-v2"}
+            "model": self._embedder.identity}
         return mark_duplicates(df, cluster, reason="duplicate_semantic", keep=self.keep,
                                score=self.keep_score, detail=f"cosine >= {self.threshold}")
 

@@ -19,4 +19,4 @@ def embed(op, df: pl.DataFrame, fields: list[str], model: str | None = None,
     from dataforge import embed as E
 
     texts = df.select(joined(fields, max_chars)).to_series().to_list()
-    return E.shared(model, op.ctx.cache_dir("embeddings")).encode(texts)
+    return E.for_op(op, model).encode(texts)
