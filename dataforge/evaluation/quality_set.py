@@ -213,7 +213,8 @@ def plant_disclaimer(rng, rows, n, texts) -> list[dict]:
 
 def plant_garbled(rng, rows, n) -> list[dict]:
     """Same words, shuffled; the layout (words per line) is kept so only word order tells."""
-    pool = [r for r in rows if _words(r["output"]) >= 8]
+    # prose only: shuffled code or table cells are not what this defect is about
+    pool = [r for r in rows if _words(r["output"]) >= 8 and r["kind"] not in ("code", "other")]
     out = []
     for r in _pick(rng, pool, n):
         lines = r["output"].split("\n")
