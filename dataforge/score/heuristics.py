@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from dataforge.score import clarity
 from dataforge.score.rules import load_words, load_yaml
 
-CLARITY = "score/clarity.yaml"
+CLARITY = clarity.CLARITY
 QUALITY = "score/quality.yaml"
 COMPLEXITY = "score/complexity.yaml"
 VERBS = "score/verbs.txt"
@@ -36,42 +37,15 @@ def _empty(e: pl.Expr) -> pl.Expr:
 
 
 # -- clarity of the instruction ---------------------------------------------------------
+# the model lives in dataforge/score/clarity.py; these names stay for existing callers
 
 def clarity_checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     """name -> boolean expression: True when the problem is present."""
-    c = cfg or load_yaml(CLARITY)
-    ins = pl.col("instruction").fill_null("")
-    low = ins.str.to_lowercase()
-    no_input = _empty(pl.col("input"))
-    n = _words(ins)
-    per_sentence = n / ins.str.count_matches(r"[.!?]+(\s|$)").clip(lower_bound=1)
-    mean_chars = ins.str.replace_all(r"\s+", "").str.len_chars() / n.clip(lower_bound=1)
-    vague = c["vague_reference"]
-    first = low.str.extract(r"^\W*([a-z]+)", 1)
-    return {
-        "too_short": n < c["length"]["min_words"],
-        "too_long": n > c["length"]["max_words"],
-        "long_sentence": per_sentence > c["readability"]["max_words_per_sentence"],
-        "long_words": mean_chars > c["readability"]["max_mean_word_chars"],
-        "vague_reference": no_input & low.str.contains(vague["pattern"])
-        & ~ins.str.contains(vague["resolved_pattern"]),
-        "placeholder": ins.str.contains("(?i)" + c["placeholder"]["pattern"]),
-        "many_questions": ins.str.count_matches(r"\?") > c["many_questions"]["max_questions"],
-        "missing_object": no_input & (n <= c["missing_object"]["max_words"])
-        & first.is_in(list(load_words(VERBS))),
-    }
+    return clarity.checks(cfg)
 
 
 def clarity_expr(cfg: dict | None = None) -> pl.Expr:
-    c = cfg or load_yaml(CLARITY)
-    chk = clarity_checks(c)
-    factors = {
-        "too_short": c["length"]["too_short"], "too_long": c["length"]["too_long"],
-        "long_sentence": c["readability"]["long_sentence"], "long_words": c["readability"]["long_words"],
-        "vague_reference": c["vague_reference"]["factor"], "placeholder": c["placeholder"]["factor"],
-        "many_questions": c["many_questions"]["factor"], "missing_object": c["missing_object"]["factor"],
-    }
-    return _product([_factor(chk[k], v) for k, v in factors.items()])
+    return clarity.expr(cfg)
 
 
 # -- quality of the response --------------------------------------------------------------
