@@ -63,6 +63,7 @@ def repetition_share(e: pl.Expr, n: int) -> pl.Expr:
 
 
 def quality_checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
+    """Response-only checks (the detector rules of dataforge/score/quality.py come on top)."""
     c = cfg or load_yaml(QUALITY)
     out = pl.col("output").fill_null("")
     stripped = out.str.strip_chars()
@@ -75,15 +76,13 @@ def quality_checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
                              return_dtype=pl.Int64)
     hi = task.replace_strict({k: v["max"] for k, v in by_task.items()}, default=lf["default"]["max"],
                              return_dtype=pl.Int64)
-    last_line = stripped.str.extract(r"([^\n]*)$", 1)
     lines = stripped.str.split("\n").list.eval(
         pl.element().str.strip_chars().filter(pl.element().str.len_chars() > 20))
     # generators record finish_reason in meta; "length" means the model was cut off
     finish_length = pl.col("meta").fill_null("").str.contains(r'"finish_reason"\s*:\s*"length"')
     return {
         "refusal": out.str.contains(c["refusal"]["pattern"]),
-        "truncated": finish_length | stripped.str.contains(tr["dangling_pattern"])
-        | ((_words(last_line) >= tr["min_words"]) & ~stripped.str.contains(tr["end_ok_pattern"])),
+        "truncated": finish_length,
         "cut_marker": stripped.str.contains(tr["marker_pattern"]),
         "duplicate_lines": lines.list.n_unique() < lines.list.len(),
         "too_short": n < lo,
@@ -102,8 +101,8 @@ def quality_expr(cfg: dict | None = None) -> pl.Expr:
     lf = c["length_fit"]
     return _product([
         _factor(chk["refusal"], c["refusal"]["factor"]),
-        _factor(chk["truncated"] & ~chk["cut_marker"], c["truncation"]["factor"]),
-        _factor(chk["cut_marker"], c["truncation"]["marker_factor"]),
+        _factor(chk["truncated"], c["truncation"]["factor"]),
+        _factor(chk["cut_marker"] & ~chk["truncated"], c["truncation"]["marker_factor"]),
         _factor(chk["duplicate_lines"], rep["dup_line_factor"]),
         _factor(chk["too_short"], lf["too_short"]),
         _factor(chk["too_long"], lf["too_long"]),
