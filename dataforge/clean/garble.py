@@ -20,16 +20,22 @@ _CLASSES: dict[str, str] | None = None
 BAD = {("DET", "DET"), ("DET", "PREP"), ("DET", "CONJ"), ("DET", "AUX"), ("DET", "PRON"), ("DET", "END"),
        ("DET", "COMMA"), ("PREP", "CONJ"), ("PREP", "COMMA"), ("PREP", "END"), ("CONJ", "END"),
        ("CONJ", "CONJ"), ("CONJ", "COMMA"), ("PRON", "DET"), ("AUX", "END"), ("COMMA", "END"),
-       ("END", "lower")}
+       ("PREP", "PREP"), ("PRON", "PRON"), ("AUX", "AUX"), ("PERF", "AUX"), ("PREP", "AUX"),
+       ("END", "lower"), ("word", "Capital")}
 
 
 def classes() -> dict[str, str]:
-    """word -> class (DET, PREP, CONJ, AUX, PRON) from rules/filters/function_words.yaml."""
+    """word -> class (DET, PREP, CONJ, AUX, PERF, PRON) from rules/filters/function_words.yaml."""
     global _CLASSES
     if _CLASSES is None:
         doc = parse_yaml(WORDS_FILE.read_text(encoding="utf-8"), str(WORDS_FILE))
-        _CLASSES = {w.lower(): cls for cls, words in doc.items() for w in words}
+        _CLASSES = {w.lower(): cls for cls, words in doc.items() if cls != "OPENER" for w in words}
     return _CLASSES
+
+
+def openers() -> list[str]:
+    doc = parse_yaml(WORDS_FILE.read_text(encoding="utf-8"), str(WORDS_FILE))
+    return [str(w).capitalize() for w in doc.get("OPENER", [])]
 
 
 def garble_stats(texts: pl.Series) -> pl.DataFrame:
@@ -43,8 +49,10 @@ def garble_stats(texts: pl.Series) -> pl.DataFrame:
     c = (pl.when(w.str.contains(r"^[.!?]+$")).then(pl.lit("END"))
          .when(w == ",").then(pl.lit("COMMA"))
          .when(~w.str.contains(r"^[A-Za-z']+$")).then(pl.lit("SYM"))  # newline, digit, markup: breaks a pair
+         .when(w == "A").then(pl.lit(None, dtype=pl.Utf8))  # "A" is also a label, a grade, a variable
          .otherwise(lower.replace_strict(cls, default=None, return_dtype=pl.Utf8)))
-    toks = toks.with_columns(c.alias("c"), w.str.contains(r"^[a-z]").alias("low"))
+    toks = toks.with_columns(c.alias("c"), w.str.contains(r"^[a-z]").alias("low"),
+                             w.is_in(openers()).alias("opener"))
     # a cased text (some capitalised word) should capitalise after a full stop
     cased = toks.group_by("row").agg(pl.col("w").str.contains(r"^[A-Z][a-z]").any().alias("cased"))
     toks = toks.join(cased, on="row", how="left")
@@ -52,8 +60,12 @@ def garble_stats(texts: pl.Series) -> pl.DataFrame:
     nxt_low = pl.col("low").shift(-1).over("row")
     pair = pl.concat_str([pl.col("c"), nxt], separator="|")
     bad_pairs = [f"{a}|{b}" for a, b in BAD if b != "lower"]
+    # a sentence opener ("However", "The", "It") right after a lower-case word: a shuffled start
+    nxt_opener = pl.col("opener").shift(-1).over("row").fill_null(False) | \
+        (pl.col("w").shift(-1).over("row").is_in(["The", "A", "An"]).fill_null(False))
     bad = pair.is_in(bad_pairs).fill_null(False) | \
-        ((pl.col("c") == "END") & nxt_low.fill_null(False) & pl.col("cased"))
+        ((pl.col("c") == "END") & nxt_low.fill_null(False) & pl.col("cased")) | \
+        (pl.col("low") & pl.col("c").is_null() & nxt_opener)
     agg = toks.with_columns(bad.alias("bad"), (pl.col("c").fill_null("") != "SYM").alias("tok")) \
         .group_by("row").agg(pl.col("tok").sum().alias("tokens"), pl.col("bad").sum())
     return t.select("row").join(agg, on="row", how="left").sort("row").select(

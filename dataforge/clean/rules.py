@@ -181,11 +181,24 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     ok_frac = earlier.list.eval(pl.element().str.contains(end_re)).list.mean().fill_null(1.0)
     ends_ok = last.str.contains(end_re)
     last_word = last.str.extract(r"([A-Za-z']+)\W*$", 1).str.to_lowercase()
-    dangling = (last_word.is_in(rule.get("dangling_words", DANGLING)) & ~ends_ok) | last.str.contains(r"[,–—(-]$")
+    valediction = last.str.contains(r"(?i)^(sincerely|best|regards|kind regards|best regards|warm regards|"
+                                    r"yours( truly| sincerely)?|thanks|thank you|cheers|best wishes|respectfully|love),?$")
+    dangling = (last_word.is_in(rule.get("dangling_words", DANGLING)) & ~ends_ok) | \
+        (last.str.contains(r"[,–—(-]$") & ~valediction)
     n_words = t.str.count_matches(r"\S+")
+    # a sentence end inside the text: it is prose, so its last sentence should end too
+    inner_end = t.str.contains(r"[.!?]\s+\S")
     key_value = last.str.contains(r"^\W{0,3}[\w ()/'&-]{1,40}:\s*\S")
-    short_value = last.str.replace(r"^[^:]*:", "").str.count_matches(r"\S+") <= rule.get("max_value_words", 8)
-    structured = ((key_value & (short_value | (last.str.count_matches(":") >= 2))) |  # Key: value, "So the answer is: X"
+    value = last.str.replace(r"^[^:]*:", "")
+    value_prose = value.str.contains(r"[.!?]\s+\S")
+    answer_line = last.str.contains(r"(?i)^(so )?(the )?(final )?answer( is)?\s*:") & ~value_prose  # dataforge's CoT
+    structured = ((key_value & ~value_prose & ((value.str.count_matches(r"\S+") <= rule.get("max_value_words", 3)) |
+                                               (last.str.count_matches(":") >= 2) |
+                                               (ok_frac < rule.get("min_ended_lines", 0.5)))) |
+                  answer_line |
+                  last.str.contains(r"^\s*[A-Ha-h][.)]\s") |  # an answer option "D. By running ..."
+                  valediction |
+                  ((t.str.count_matches(r"(?:^|\s)\d+[.)]\s") >= 3) & (lines.list.len() == 1)) |  # an inline numbered list
                   last.str.contains(r"^\s*[-–—~]+\s*[A-Z]") |  # - Author (a quote's attribution)
                   last.str.contains(r"^\s*([-*•#]|\d+[.)])\s") & (ok_frac < rule.get("min_ended_lines", 0.5)))
     code = t.str.contains(CODE_RE) | t.str.contains(TABLE_RE)
@@ -194,6 +207,9 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
         asked_short = asked_short | _context(df, "task").is_in(rule.get("no_end_tasks"))
     if rule.get("no_end_instruction"):
         asked_short = asked_short | _context(df, "instruction").str.contains("(?i)" + rule.get("no_end_instruction"))
+    # ... as long as the answer is one unpunctuated phrase (a label, a span, a TL;DR, a title)
+    asked_short = asked_short & (lines.list.len() == 1) & \
+        (~inner_end | (n_words <= rule.get("short_answer_words", 0)))  # or a label with a short reason
     long_ = (n_words >= rule.get("min_words", 10)) & \
         (last.str.count_matches(r"\S+") >= rule.get("min_last_line_words", 3))
     prose = (ok_frac >= rule.get("min_ended_lines", 0.5)) & ~structured & ~asked_short
@@ -207,7 +223,7 @@ DANGLING = ["the", "a", "an", "of", "to", "and", "or", "but", "nor", "with", "fr
             "been", "as", "than", "because", "although", "while", "if", "when", "whether", "will", "would",
             "can", "could", "should", "shall", "may", "might", "must", "has", "have", "had", "such", "each",
             "every", "both", "very", "more", "most", "by", "at", "between", "among", "during", "through",
-            "without", "within", "upon", "these", "those", "this", "not", "also", "then", "who", "where", "just", "still",
+            "without", "within", "upon", "these", "those", "this", "not", "also", "then", "so", "who", "where", "just", "still",
             "even", "only", "really", "about", "like", "into", "using", "including", "such", "being", "any", "some"]
 
 
@@ -237,7 +253,8 @@ def b_refusal(rule: Rule, df: pl.DataFrame):
 
 def b_garbled(rule: Rule, df: pl.DataFrame) -> pl.Series:
     """Scrambled word order (dataforge/clean/garble.py): at least `min_bad` implausible
-    function-word transitions and at least `max_rate` of the tokens. Code and tables skipped."""
+    function-word transitions and at least `max_rate` of the tokens, or one in a short text
+    (at most `short_tokens` tokens, where two rarely fit). Code and tables skipped."""
     from dataforge.clean.garble import garble_stats
     f = rule.fields(["output"])[0]
     texts = df[f] if f in df.columns else pl.Series([""] * df.height)
@@ -245,7 +262,8 @@ def b_garbled(rule: Rule, df: pl.DataFrame) -> pl.Series:
     code = df.select((_col(f).str.contains(CODE_RE) | _col(f).str.contains(TABLE_RE)).alias("c"))["c"] \
         if f in df.columns else pl.Series([False] * df.height)
     rate = st["bad"] / st["tokens"].clip(lower_bound=1)
-    fires = (st["bad"] >= rule.get("min_bad", 2)) & (rate >= rule.get("max_rate", 0.02)) & ~code
+    fires = (((st["bad"] >= rule.get("min_bad", 2)) & (rate >= rule.get("max_rate", 0.02))) |
+             ((st["bad"] >= 1) & (st["tokens"] <= rule.get("short_tokens", 0)))) & ~code
     r = pl.select(pl.when(pl.lit(fires)).then(pl.format(f"{rule.name}: {f} has {{}} implausible word transitions "
                                                         f"in {{}} tokens", pl.lit(st["bad"]), pl.lit(st["tokens"])))
                   .alias("r"))["r"]
