@@ -42,7 +42,7 @@ def garble_stats(texts: pl.Series) -> pl.DataFrame:
     """Per text: `tokens` (words and , . ! ? tokens) and `bad` (implausible transitions)."""
     cls = classes()
     t = pl.DataFrame({"t": texts.fill_null("")}).with_row_index("row")
-    toks = t.select("row", pl.col("t").str.extract_all(r"\b[A-Za-z][.)](?:\s|$)|[A-Za-z][A-Za-z']*|[.!?]+|,|\n|[0-9:;()\[\]\-*•|=<>/]").alias("w")).explode("w")
+    toks = t.select("row", pl.col("t").str.extract_all(r"\b[A-Za-z][.)](?:\s|$)|[A-Za-z][A-Za-z']*|[.!?]+|,|\n|[0-9]+|[^\w\s.!?,]").alias("w")).explode("w")
     toks = toks.drop_nulls("w")
     w = pl.col("w")
     lower = w.str.to_lowercase()
@@ -62,7 +62,8 @@ def garble_stats(texts: pl.Series) -> pl.DataFrame:
     bad_pairs = [f"{a}|{b}" for a, b in BAD if b != "lower"]
     # a sentence opener ("However", "The", "It") right after a lower-case word: a shuffled start
     nxt_opener = pl.col("opener").shift(-1).over("row").fill_null(False) | \
-        (pl.col("w").shift(-1).over("row").is_in(["The", "A", "An"]).fill_null(False))
+        (pl.col("w").shift(-1).over("row").is_in(["The", "A", "An"]).fill_null(False) &
+         ~pl.col("w").shift(-2).over("row").str.contains(r"^[A-Z]").fill_null(False))  # "The Cat Concerto": a title
     bad = pair.is_in(bad_pairs).fill_null(False) | \
         ((pl.col("c") == "END") & nxt_low.fill_null(False) & pl.col("cased")) | \
         (pl.col("low") & pl.col("c").is_null() & nxt_opener)

@@ -213,7 +213,11 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     long_ = (n_words >= rule.get("min_words", 10)) & \
         (last.str.count_matches(r"\S+") >= rule.get("min_last_line_words", 3))
     prose = (ok_frac >= rule.get("min_ended_lines", 0.5)) & ~structured & ~asked_short
-    fires = ~code & (n_words >= rule.get("min_words", 10)) & (dangling | (long_ & prose & ~ends_ok))
+    # a list or verse whose last line stops at well under half the usual length of its lines
+    med = earlier.list.eval(pl.element().str.count_matches(r"\S+")).list.median()
+    stub = (earlier.list.len() >= 3) & ~ends_ok & ~valediction & \
+        (last.str.count_matches(r"\S+") < rule.get("stub_ratio", 0.5) * med)
+    fires = ~code & (n_words >= rule.get("min_words", 10)) & (dangling | (long_ & prose & ~ends_ok) | stub.fill_null(False))
     return pl.when(fires).then(_fmt(rule, f"{f} ends mid-sentence: '…{{}}'", last.str.slice(-30)))
 
 
