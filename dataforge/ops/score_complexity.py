@@ -19,13 +19,15 @@ class ScoreComplexity(MapOp):
     With an LLM (`method: llm`, or `auto` when the run has --llm): DEITA's expected score
     sum_k k * p(k) over the model's probabilities of "1".."6" (rules/prompts/judge_complexity.yaml),
     mapped from [1, 6] to [0, 1]; a reply without log-probabilities falls back to the number
-    it contains, and a failed one to the heuristic. Without an LLM: a rule-based count of
-    length, constraints, reasoning words, clauses and context (rules/score/complexity.yaml)."""
+    it contains, and a failed one to the heuristic. Without an LLM: rule-based points for what
+    the request demands (requested length, constraints, output format, reasoning, several
+    parts, domain, the task kind); few-shot exemplars, passages and inputs are context and
+    add nothing (rules/score/complexity.yaml)."""
 
     name = "score_complexity"
     method: Literal["auto", "heuristic", "llm"] = "heuristic"
     llm: str | None = None  # backend spec for the judge; default: the run's --llm
-    inputs = ("instruction", "input")
+    inputs = ("instruction", "task", "meta")
     outputs = ("score_complexity",)
 
     def fingerprint_extra(self):

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import polars as pl
 
-from dataforge.score import clarity
+from dataforge.score import clarity, complexity
 from dataforge.score.rules import load_words, load_yaml
 
 CLARITY = clarity.CLARITY
 QUALITY = "score/quality.yaml"
-COMPLEXITY = "score/complexity.yaml"
+COMPLEXITY = complexity.COMPLEXITY
 VERBS = "score/verbs.txt"
 
 
@@ -113,23 +113,5 @@ def quality_expr(cfg: dict | None = None) -> pl.Expr:
 # -- complexity of the instruction ----------------------------------------------------------
 
 def complexity_expr(cfg: dict | None = None) -> pl.Expr:
-    """0..1: squashed sum of points for length, constraints, reasoning words, clauses, input."""
-    c = cfg or load_yaml(COMPLEXITY)
-    ins = pl.col("instruction").fill_null("")
-    inp = pl.col("input").fill_null("")
-
-    def capped(count: pl.Expr, each: float, cap: float) -> pl.Expr:
-        return (count.cast(pl.Float64) * each).clip(upper_bound=cap)
-
-    w = c["words"]
-    points = (
-        capped((_words(ins) + _words(inp)) / w["per_words"], 1.0, w["max_points"])
-        + capped(ins.str.count_matches(c["constraint"]["pattern"]), c["constraint"]["points_each"],
-                 c["constraint"]["max_points"])
-        + capped(ins.str.count_matches(c["reasoning"]["pattern"]), c["reasoning"]["points_each"],
-                 c["reasoning"]["max_points"])
-        + capped(ins.str.count_matches(c["clauses"]["pattern"]), c["clauses"]["points_each"],
-                 c["clauses"]["max_points"])
-        + pl.when(_empty(inp)).then(0.0).otherwise(c["input"]["points"])
-    )
-    return (1.0 - (-points / c["scale"]).exp()).clip(0.0, 1.0)
+    """0..1 from the demands of the request (dataforge/score/complexity.py)."""
+    return complexity.expr(cfg)
