@@ -275,7 +275,10 @@ def render(res: dict) -> str:
     tc = res.get("task_classifier") or {}
     if "accuracy" in tc:
         L += ["", f"task classifier: accuracy {tc['accuracy']:.3f} on {tc['n']} held-out hand-labelled rows "
-                  f"(train/dev {tc.get('dev_accuracy', 0):.3f})"]
+                  f"(dev half {tc.get('dev_accuracy', 0):.3f} on {tc.get('dev_n', 0)})"]
+        if tc.get("converted"):
+            L.append("  on converted rows as if imported without a task: " + ", ".join(
+                f"{k} {v['accuracy']:.2f} (mostly {v['most_common']})" for k, v in tc["converted"].items()))
     L.append(f"\n({res['seconds']} s)")
     return "\n".join(L)
 

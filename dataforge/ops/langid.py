@@ -34,7 +34,7 @@ class LangId(MapOp):
     threshold: float = 0.5  # a prediction below this probability is "uncertain"
     drop_uncertain: bool = False  # also reject uncertain rows (code, tables and short texts often are)
     set_lang: bool = True  # write the detected language into `lang`
-    min_letters: int = 20  # abstain (never reject) on texts with fewer letters: numbers, short labels
+    min_letters: int = 10  # abstain (never reject) on texts with fewer letters: numbers, short labels
     min_letter_frac: float = 0.5  # ... or whose characters are mostly not letters: code, tables, math
     follow_instruction: bool = True  # accept the language the instruction asks for ("translate into French")
     outputs = ("lang", "score_lang", "meta")
