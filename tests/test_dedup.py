@@ -196,3 +196,26 @@ def test_lsh_pairs_equal_pairs_from_key_matrix():
     a2, b2 = M.candidate_pairs(M.band_keys(sig[docs], 4, 3), docs, max_group=5)
     assert a1.size and np.array_equal(a1, a2) and np.array_equal(b1, b2)
     assert (a1 < b1).all() and np.isin(a1, docs).all() and np.isin(b1, docs).all()
+
+
+def test_dedup_near_keys_converted_rows_on_answer_not_shared_passage():
+    from dataforge.ops.dedup_near import DedupNear
+    passage = ("The Normans were the people who in the 10th and 11th centuries gave their name to Normandy, "
+               "a region in France. They were descended from Norse raiders and pirates from Denmark, Iceland "
+               "and Norway who, under their leader Rollo, agreed to swear fealty to King Charles III of West Francia. "
+               "Through generations of assimilation and mixing with the native Frankish and Roman-Gaulish "
+               "populations, their descendants would gradually merge with the Carolingian-based cultures of "
+               "West Francia. The distinct cultural and ethnic identity of the Normans emerged initially in the "
+               "first half of the 10th century, and it continued to evolve over the succeeding centuries.")
+    qa = [("In what country is Normandy located?", "France"), ("When were the Normans in Normandy?", "10th and 11th centuries"),
+          ("From which countries did the Norse originate?", "Denmark, Iceland and Norway"), ("Who was the Norse leader?", "Rollo")]
+    rows = [{"id": f"q{i}", "instruction": f"Answer the question using the passage. {q}", "input": passage, "output": a,
+             "task": "extractive_qa"} for i, (q, a) in enumerate(qa)]
+    # a near copy of the first row (one word dropped from the passage) is still a duplicate
+    rows.append({**rows[0], "id": "copy", "input": passage.replace(" a region", " region")})
+    out = DedupNear().run(pl.DataFrame(rows).lazy())
+    rejected = out.filter(pl.col("_reject").is_not_null())["id"].to_list()
+    assert rejected == ["copy"]
+    # switched off, the shared passage makes every question a "duplicate"
+    off = DedupNear(distinct_by_task={}).run(pl.DataFrame(rows).lazy())
+    assert off["_reject"].is_not_null().sum() >= 3

@@ -47,6 +47,9 @@ CASES = {
     "blocklist": (row(output="This is a load of bullshit, honestly."), row(output="Scunthorpe and Essex are places; word boundaries matter.")),
     "repetition": (row(output="\n".join(["Buy our product now and save money today."] * 12)),
                    row(output=VARIED)),
+    "refusal_grammar": (row(output="My apologies, but that is something we are unable to help with."), row()),
+    "garbled": (row(output="the produces mitochondria energy for cell the respiration through. called is It often "
+                           "powerhouse the of and cell the."), row(output=VARIED)),
 }
 
 
@@ -112,3 +115,111 @@ def test_pipeline_rejects_carry_reasons_and_rows_balance(tmp_path):
     stage = next(s for s in m["stages"] if s["operator"] == "rule_filter")
     assert sum(stage["rejected_by_reason"].values()) == len(CASES)
     assert json.loads((tmp_path / "out" / "manifest.json").read_text())["totals"]["rows_rejected"] == len(CASES)
+
+
+def rule_reasons(rule: str, rows: list[dict]) -> list:
+    return RuleFilter(only=[rule]).reasons(pl.DataFrame(rows)).to_list()
+
+
+SONG = """Verse 1
+I wake up with the morning light
+The world outside is shining bright
+
+Chorus
+Oh what a day, oh what a day
+I'll sing it loud and find my way
+Oh what a day, oh what a day
+I'll sing it loud and find my way
+
+Verse 2
+The coffee's warm, the sky is blue
+There's nothing here I cannot do
+
+Chorus
+Oh what a day, oh what a day
+I'll sing it loud and find my way
+Oh what a day, oh what a day
+I'll sing it loud and find my way"""
+MEALS = [("oatmeal with berries", "chicken salad", "baked salmon with rice"), ("yogurt and granola", "lentil soup", "beef stir fry"),
+         ("scrambled eggs on toast", "tuna wrap", "vegetable curry"), ("banana smoothie", "quinoa bowl", "grilled pork chops"),
+         ("peanut butter toast", "turkey sandwich", "shrimp pasta"), ("pancakes with fruit", "caprese salad", "roast chicken"),
+         ("avocado toast", "minestrone", "mushroom risotto")]
+WEEK = "\n".join(f"{d}: Breakfast: {b}. Lunch: {l}. Dinner: {dn}." for d, (b, l, dn) in
+                 zip(("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), MEALS))
+QUIZ = "\n\n".join(f"{i}. What is the capital of {c}?\nA. {a}\nB. {b}\nC. {x}\nD. {y}\nAnswer: A. {a}" for i, (c, a, b, x, y) in
+                   enumerate([("France", "Paris", "Lyon", "Nice", "Lille"), ("Spain", "Madrid", "Seville", "Bilbao", "Malaga"),
+                              ("Italy", "Rome", "Milan", "Turin", "Naples"), ("Germany", "Berlin", "Munich", "Bonn", "Essen")], 1))
+
+
+def test_repetition_leaves_choruses_plans_and_quizzes_but_catches_loops():
+    clean = [row(instruction="Write a song with a chorus.", output=SONG),
+             row(instruction="Plan a week of healthy meals.", output=WEEK),
+             row(instruction="Create a quiz about capitals.", output=QUIZ)]
+    assert rule_reasons("repetition", clean) == [None, None, None]
+    loop = "I think that the answer is that the answer is that the answer is " * 8
+    para = (VARIED + "\n\n") * 4
+    assert all(r and r.startswith("repetition") for r in rule_reasons("repetition", [row(output=loop), row(output=para)]))
+
+
+def test_truncated_understands_labels_summaries_quotes_tables_code_and_cot():
+    ok = [row(instruction="Is the review positive or negative?", input="Great film.", output="positive"),
+          {**row(instruction="Write a one-sentence TL;DR of this abstract.", input="We study ...",
+                 output="We propose a new regulariser that makes convolutional networks robust to small input perturbations"),
+           "task": "summarization"},
+          row(instruction="Give me a quote about courage.",
+              output='"Courage is not the absence of fear, but the triumph over it. The brave man is not he who does '
+                     'not feel afraid, but he who conquers that fear."\n- Nelson Mandela'),
+          row(instruction="Make a table of three planets.", output="| Planet | Moons |\n|---|---|\n| Earth | 1 |\n"
+                                                                   "| Mars | 2 |\n| Jupiter | 95 |\n| Saturn | 146 |"),
+          row(instruction="Write a function that adds two numbers.",
+              output="def add(a, b):\n    # return the sum of both arguments\n    return a + b"),
+          row(instruction="Does the premise entail the hypothesis? Explain your reasoning first, then give the answer.",
+              output="a man playing a guitar on a stage is performing music for people .\nSo the answer is: entailment"),
+          row(instruction="Plan the school lunches.", output="Monday:\nMain Dish: Pasta, Side: Salad, Dessert: Fruit\n"
+                                                               "Tuesday:\nMain Dish: Fish Sticks, Side: Peas, Dessert: Ice Cream"),
+          row(instruction="Write an email to my teacher.", output="Dear Ms. Lee,\n\nThank you for the extra help this "
+                                                                 "week. It made a big difference before the exam.\n\nSincerely,")]
+    assert rule_reasons("truncated", ok) == [None] * len(ok)
+    cut = [row(output=LONG_OK + " The light reactions happen in the thylakoid membranes and produce"),
+           row(output="Here are the steps.\n1. Preheat the oven to 180 degrees.\n2. Mix the flour and the sugar.\n"
+                      "3. Add the eggs and whisk until"),
+           row(output="Ingredients are ready. First we mix them in a bowl. Then we pour the batter into a pan of"),
+           row(output=LONG_OK + " Plants also need water, carbon dioxide and")]
+    assert all(r and r.startswith("truncated") for r in rule_reasons("truncated", cut))
+
+
+def test_refusals_caught_by_grammar_not_by_stories():
+    refusals = ["I'm afraid I can't write that for you.", "Unfortunately, I'm not in a position to share that.",
+                "Sorry - we won't be able to complete this task.", "I have to politely decline this request.",
+                "Regrettably, that is not something I can do."]
+    hits = RuleFilter(only=["refusal", "refusal_grammar"]).reasons(pl.DataFrame([row(output=t) for t in refusals]))
+    assert hits.null_count() == 0, hits.to_list()
+    story = ("I can't believe it, Maya thought as the train pulled away. She had waited for this day for years, "
+             "and now the city lights were fading behind her. " * 4)
+    lyric = "I can't stop the feeling, I can't hide the smile\n" * 2 + "We dance all night and walk another mile\n" * 20
+    assert rule_reasons("refusal_grammar", [row(output=story), row(output=lyric)]) == [None, None]
+
+
+def test_rules_respect_what_the_instruction_asks():
+    links = "Sources:\nhttps://www.nasa.gov/mars\nhttps://mars.nasa.gov/msl\nhttps://en.wikipedia.org/wiki/Mars"
+    assert rule_reasons("url_email_heavy", [row(instruction="List three links about Mars.", output=links),
+                                            row(instruction="Describe Mars.", output=links)]) == \
+        [None, rule_reasons("url_email_heavy", [row(instruction="Describe Mars.", output=links)])[0]]
+    assert rule_reasons("url_email_heavy", [row(instruction="Describe Mars.", output=links)])[0] is not None
+    letter = "Dear Sir,\n\nI would like to apply for the position.\n\nBest regards,\n[Your Name]"
+    assert rule_reasons("placeholder", [row(instruction="Write a cover letter for a job.", output=letter),
+                                        row(instruction="Describe the job market.", output=letter)])[0] is None
+    assert rule_reasons("placeholder", [row(instruction="Describe the job market.", output=letter)])[0] is not None
+
+
+def test_garble_detector_separates_shuffled_from_real_text():
+    from dataforge.clean.garble import garble_score
+    import random
+    texts = [VARIED, LONG_OK, GOOD]
+    shuffled = []
+    for t in texts:
+        w = t.split()
+        random.Random(0).shuffle(w)
+        shuffled.append(" ".join(w))
+    real, bad = garble_score(pl.Series(texts)).to_list(), garble_score(pl.Series(shuffled)).to_list()
+    assert max(real) == 0.0 and min(bad) > 0.0

@@ -71,8 +71,24 @@ def test_user_model_path(tmp_path):
     data.write_text("\n".join(lines) + "\n")
     model = F.train_supervised(data, epoch=20, lr=0.5, dim=10, minCount=1, verbose=0)
     model.save_model(str(tmp_path / "tiny.bin"))
-    out = LangId(model=str(tmp_path / "tiny.bin"), langs=["en"], threshold=0.5).map(
+    out = LangId(model=str(tmp_path / "tiny.bin"), langs=["en"], threshold=0.5, min_letters=0).map(
         frame([("the cat", "the dog"), ("zzq qqz", "vvk kkv")]))
     assert out["lang"].to_list() == ["en", "xx"]
     assert out["_reject"][0] is None and out["_reject"][1].startswith("lang_mismatch")
     assert json.loads(out["meta"][0])["langid_model"] == "fastText tiny.bin"
+
+
+def test_langid_abstains_on_numbers_code_tables_and_follows_the_instruction():
+    table = "\n".join(f"{i} x {j} = {i * j}" for i in range(1, 10) for j in range(1, 4))
+    rows = [("Translate this sentence into French: I love reading books in the garden.",
+             "J'aime lire des livres dans le jardin les après-midi ensoleillés, avec une tasse de thé."),
+            ("Write a multiplication table from 1 to 9.", table),
+            ("What is 1234 + 19?", "1253"),
+            ("Describe your morning in a few sentences.",
+             "Je suis allé au marché ce matin et j'ai acheté des pommes et du pain frais pour le déjeuner."),
+            ("Translate the English sentence into Chinese.", "她周一去了学校但是却发现没有其他的同学，所以她意识到这个周一实际上是国家假日。")]
+    out = LangId().map(frame(rows))
+    r = out["_reject"].to_list()
+    assert r[0] is None and r[1] is None and r[2] is None and r[4] is None
+    assert r[3].startswith("lang_mismatch")  # French nobody asked for
+    assert LangId(follow_instruction=False).map(frame(rows[:1]))["_reject"][0].startswith("lang_mismatch")

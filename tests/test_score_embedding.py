@@ -39,7 +39,7 @@ def test_shuffled_pairs_score_lower_on_alignment(tmp_path):
 
 
 def test_answer_type_checks():
-    o = op("score_alignment", labels={"classification": ["positive", "negative"]})
+    o = op("score_alignment", labels={"classification": ["positive", "negative"]}, label_min_count=1)
     df = pl.DataFrame({
         "task": ["classification", "classification", "extractive_qa", "extractive_qa", "summarization",
                  "summarization", "nli", "nli", "nli", "open_qa"],
@@ -48,6 +48,7 @@ def test_answer_type_checks():
                   "A long article about many things in detail.", "Short.", "", "", "", ""],
         "output": ["Positive", "maybe", "paris", "Lyon", "About things.", "A much longer summary than it.",
                    "entailment", "entailment", "contradiction", "Anything."],
+        "meta": ["{}"] * 10,
     })
     # nli labels are inferred per source+task: each of the 3 outputs has >= 2% share here
     assert df.select(o.check_failures()).to_series().to_list() == [

@@ -154,25 +154,124 @@ def b_blocklist(rule: Rule, df: pl.DataFrame):
         for f in rule.fields(["instruction", "input", "output"])])
 
 
+# indented lines, fences, or lines ending in braces/semicolons or opening comments: code, not prose
+CODE_RE = r"(?m)^(\t| {2,})\S|```|[{};]\s*$|^\s*(//|#|/\*)|^\s*</?[a-zA-Z][\w-]*[^>]*>\s*$"
+TABLE_RE = r"(?m)^\s*\|.*\|\s*$|^[^\n]*\t[^\n]*\t|^\s*\+[-+]+\+\s*$"
+
+
+def _context(df: pl.DataFrame, name: str) -> pl.Expr:
+    """A column the rule reads for context (instruction, task); "" when the batch lacks it."""
+    return _col(name) if name in df.columns else pl.lit("")
+
+
 def b_truncated(rule: Rule, df: pl.DataFrame):
-    """Ends mid-sentence: a long enough text whose last line is prose without an ending,
-    while its earlier lines (if any) mostly do end properly. Lyrics, tables and code,
-    whose lines rarely end with punctuation, are left alone."""
+    """Ends mid-sentence. The last line of a long enough text has no ending mark and either
+    ends on a word that cannot end a sentence (a determiner, preposition, conjunction, ...),
+    or is prose among earlier lines that mostly do end properly. Left alone: code, tables,
+    "Key: value" lines (menus, the tool's own CoT "So the answer is: X"), quote attributions,
+    lyrics and lists whose lines carry no marks, and texts the instruction or task asks to be
+    short and unpunctuated (summaries, titles, labels: `no_end_tasks`, `no_end_instruction`)."""
     f = rule.fields(["output"])[0]
     enders = rule.get("end_chars", ".!?…\"'”’)]}>*`:;|")
     end_re = f"[{re.escape(enders)}]\\s*$"
     t = _col(f).str.strip_chars()
     lines = t.str.split("\n").list.eval(pl.element().filter(pl.element().str.strip_chars() != ""))
-    last = lines.list.last().fill_null("")
+    last = lines.list.last().fill_null("").str.strip_chars()
     earlier = lines.list.head(lines.list.len() - 1)
     ok_frac = earlier.list.eval(pl.element().str.contains(end_re)).list.mean().fill_null(1.0)
-    ends_ok = last.str.contains(end_re) | last.str.contains(r"^\s*([-*•#]|\d+[.)])\s")
-    long_ = (t.str.count_matches(r"\S+") >= rule.get("min_words", 20)) & \
-            (last.str.count_matches(r"\S+") >= rule.get("min_last_line_words", 8))
-    # indented lines, fences, or lines ending in braces/semicolons or opening comments: code, not prose
-    code = t.str.contains(r"(?m)^(\t| {2,})\S|```|[{};]\s*$|^\s*(//|#|/\*)")
-    prose = (ok_frac >= rule.get("min_ended_lines", 0.5)) & ~code
-    return pl.when(long_ & prose & ~ends_ok).then(_fmt(rule, f"{f} ends mid-sentence: '…{{}}'", last.str.slice(-30)))
+    ends_ok = last.str.contains(end_re)
+    last_word = last.str.extract(r"([A-Za-z']+)\W*$", 1).str.to_lowercase()
+    valediction = last.str.contains(r"(?i)^(sincerely|best|regards|kind regards|best regards|warm regards|"
+                                    r"yours( truly| sincerely)?|thanks|thank you|cheers|best wishes|respectfully|love),?$")
+    dangling = (last_word.is_in(rule.get("dangling_words", DANGLING)) & ~ends_ok) | \
+        (last.str.contains(r"[,–—(-]$") & ~valediction)
+    n_words = t.str.count_matches(r"\S+")
+    # a sentence end inside the text: it is prose, so its last sentence should end too
+    inner_end = t.str.contains(r"[.!?]\s+\S")
+    key_value = last.str.contains(r"^\W{0,3}[\w ()/'&-]{1,40}:\s*\S")
+    value = last.str.replace(r"^[^:]*:", "")
+    value_prose = value.str.contains(r"[.!?]\s+\S")
+    answer_line = last.str.contains(r"(?i)^(so )?(the )?(final )?answer( is)?\s*:") & ~value_prose  # dataforge's CoT
+    structured = ((key_value & ~value_prose & ((value.str.count_matches(r"\S+") <= rule.get("max_value_words", 3)) |
+                                               (last.str.count_matches(":") >= 2) |
+                                               (ok_frac < rule.get("min_ended_lines", 0.5)))) |
+                  answer_line |
+                  last.str.contains(r"^\s*[A-Ha-h][.)]\s") |  # an answer option "D. By running ..."
+                  valediction |
+                  ((t.str.count_matches(r"(?:^|\s)\d+[.)]\s") >= 3) & (lines.list.len() == 1)) |  # an inline numbered list
+                  last.str.contains(r"^\s*[-–—~]+\s*[A-Z]") |  # - Author (a quote's attribution)
+                  last.str.contains(r"^\s*([-*•#]|\d+[.)])\s") & (ok_frac < rule.get("min_ended_lines", 0.5)))
+    code = t.str.contains(CODE_RE) | t.str.contains(TABLE_RE)
+    asked_short = pl.lit(False)
+    if rule.get("no_end_tasks"):
+        asked_short = asked_short | _context(df, "task").is_in(rule.get("no_end_tasks"))
+    if rule.get("no_end_instruction"):
+        asked_short = asked_short | _context(df, "instruction").str.contains("(?i)" + rule.get("no_end_instruction"))
+    # ... as long as the answer is one unpunctuated phrase (a label, a span, a TL;DR, a title)
+    asked_short = asked_short & (lines.list.len() == 1) & \
+        (~inner_end | (n_words <= rule.get("short_answer_words", 0)))  # or a label with a short reason
+    long_ = (n_words >= rule.get("min_words", 10)) & \
+        (last.str.count_matches(r"\S+") >= rule.get("min_last_line_words", 3))
+    prose = (ok_frac >= rule.get("min_ended_lines", 0.5)) & ~structured & ~asked_short
+    # a list or verse whose last line stops at well under half the usual length of its lines
+    med = earlier.list.eval(pl.element().str.count_matches(r"\S+")).list.median()
+    stub = (earlier.list.len() >= 3) & ~ends_ok & ~valediction & \
+        (last.str.count_matches(r"\S+") < rule.get("stub_ratio", 0.5) * med)
+    fires = ~code & (n_words >= rule.get("min_words", 10)) & (dangling | (long_ & prose & ~ends_ok) | stub.fill_null(False))
+    return pl.when(fires).then(_fmt(rule, f"{f} ends mid-sentence: '…{{}}'", last.str.slice(-30)))
+
+
+# words a finished English sentence does not end on
+DANGLING = ["the", "a", "an", "of", "to", "and", "or", "but", "nor", "with", "from", "for", "into", "onto",
+            "that", "which", "whose", "their", "its", "our", "your", "my", "is", "are", "was", "were", "be",
+            "been", "as", "than", "because", "although", "while", "if", "when", "whether", "will", "would",
+            "can", "could", "should", "shall", "may", "might", "must", "has", "have", "had", "such", "each",
+            "every", "both", "very", "more", "most", "by", "at", "between", "among", "during", "through",
+            "without", "within", "upon", "these", "those", "this", "not", "also", "then", "so", "who", "where", "just", "still",
+            "even", "only", "really", "about", "like", "into", "using", "including", "such", "being", "any", "some"]
+
+
+def b_refusal(rule: Rule, df: pl.DataFrame):
+    """A refusal: a first-person inability / declining pattern (`patterns` or `file`) that
+    starts within the first `max_start` characters, in a short answer (`max_words`) or one
+    that opens with an apology. Stories and lyrics that say "I can't" further in are left alone."""
+    pats = (rule.get("patterns") or []) + (rule.get("words") or [])
+    if not pats:
+        raise ConfigError(f"rule '{rule.name}': needs `patterns` or `file`")
+    alt = "|".join(f"(?:{p})" for p in pats)
+    try:
+        re.compile(alt)
+    except re.error as e:
+        raise ConfigError(f"rule '{rule.name}': bad pattern: {e}") from None
+    f = rule.fields(["output"])[0]
+    t = _col(f).str.replace_all("[’‘]", "'").str.to_lowercase()
+    head = t.str.slice(0, rule.get("max_start", 200))
+    hit = head.str.contains(f"(?:{alt})")
+    opener = t.str.contains(r"^\W*(?:i'm |i am |we're |we are )?(?:really |so |very |truly |terribly )?"
+                            r"(?:sorry|afraid|apologi[sz]e|apologies|my apologies|unfortunately|regrettably|"
+                            r"i regret|we regret)\b")
+    short = t.str.count_matches(r"\S+") <= rule.get("max_words", 80)
+    which = head.str.extract(f"({alt})", 1).str.slice(0, 40)
+    return pl.when(hit & (short | opener)).then(_fmt(rule, f"{f} refuses: '{{}}'", which))
+
+
+def b_garbled(rule: Rule, df: pl.DataFrame) -> pl.Series:
+    """Scrambled word order (dataforge/clean/garble.py): at least `min_bad` implausible
+    function-word transitions and at least `max_rate` of the tokens, or one in a short text
+    (at most `short_tokens` tokens, where two rarely fit). Code and tables skipped."""
+    from dataforge.clean.garble import garble_stats
+    f = rule.fields(["output"])[0]
+    texts = df[f] if f in df.columns else pl.Series([""] * df.height)
+    st = garble_stats(texts)
+    code = df.select((_col(f).str.contains(CODE_RE) | _col(f).str.contains(TABLE_RE)).alias("c"))["c"] \
+        if f in df.columns else pl.Series([False] * df.height)
+    rate = st["bad"] / st["tokens"].clip(lower_bound=1)
+    fires = (((st["bad"] >= rule.get("min_bad", 2)) & (rate >= rule.get("max_rate", 0.02))) |
+             ((st["bad"] >= 1) & (st["tokens"] <= rule.get("short_tokens", 0)))) & ~code
+    r = pl.select(pl.when(pl.lit(fires)).then(pl.format(f"{rule.name}: {f} has {{}} implausible word transitions "
+                                                        f"in {{}} tokens", pl.lit(st["bad"]), pl.lit(st["tokens"])))
+                  .alias("r"))["r"]
+    return r
 
 
 def b_code_fence(rule: Rule, df: pl.DataFrame):
@@ -223,14 +322,38 @@ def b_repetition(rule: Rule, df: pl.DataFrame) -> pl.Series:
     if not checks:
         return pl.Series([None] * df.height, dtype=pl.Utf8)
     r = s.select(_first(checks).alias("r"))["r"]
-    return pl.select(pl.when(pl.lit(words) >= rule.get("min_words", 0)).then(pl.lit(r)).alias("r"))["r"]
+    ok = pl.lit(words) >= rule.get("min_words", 0)
+    if rule.get("skip_code", False) and f in df.columns:
+        code = df.select((_col(f).str.contains(CODE_RE) | _col(f).str.contains(TABLE_RE)).alias("c"))["c"]
+        ok = ok & ~pl.lit(code)
+    return pl.select(pl.when(ok).then(pl.lit(r)).alias("r"))["r"]
 
 
 BUILDERS: dict[str, Callable[[Rule, pl.DataFrame], Any]] = {
     "length": b_length, "empty": b_empty, "same_text": b_same_text, "phrases": b_phrases,
     "regex": b_regex, "blocklist": b_blocklist, "truncated": b_truncated, "code_fence": b_code_fence,
     "brackets": b_brackets, "url_ratio": b_url_ratio, "repetition": b_repetition,
+    "refusal": b_refusal, "garbled": b_garbled,
 }
+# Parameters every rule understands: don't fire where the instruction asks for what the rule
+# would reject (a list of links, a letter with a [Your Name] slot, toxic words to find) or
+# for rows of these tasks.
+CONTEXT_PARAMS = ("unless_instruction", "unless_tasks")
+
+
+def context_columns(rule: Rule) -> list[str]:
+    cols = ["instruction"] if rule.get("unless_instruction") or rule.get("no_end_instruction") else []
+    return cols + (["task"] if rule.get("unless_tasks") or rule.get("no_end_tasks") else [])
+
+
+def _unless(rule: Rule, df: pl.DataFrame) -> pl.Expr | None:
+    cond = None
+    if rule.get("unless_instruction") and "instruction" in df.columns:
+        cond = _col("instruction").str.contains("(?i)" + rule.get("unless_instruction"))
+    if rule.get("unless_tasks") and "task" in df.columns:
+        c = _col("task").is_in(list(rule.get("unless_tasks")))
+        cond = c if cond is None else cond | c
+    return cond
 
 
 def reasons(rules: list[Rule], df: pl.DataFrame) -> pl.Series:
@@ -240,5 +363,9 @@ def reasons(rules: list[Rule], df: pl.DataFrame) -> pl.Series:
     cols = []
     for i, rule in enumerate(rules):
         r = BUILDERS[rule.type](rule, df)
-        cols.append((pl.lit(r) if isinstance(r, pl.Series) else r).cast(pl.Utf8).alias(f"r{i}"))
+        e = (pl.lit(r) if isinstance(r, pl.Series) else r).cast(pl.Utf8)
+        unless = _unless(rule, df)
+        if unless is not None:
+            e = pl.when(unless).then(None).otherwise(e)
+        cols.append(e.alias(f"r{i}"))
     return df.select(pl.coalesce(cols).alias("r"))["r"]

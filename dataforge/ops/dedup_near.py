@@ -15,7 +15,7 @@ import polars as pl
 
 from dataforge.clean import minhash as M
 from dataforge.clean.keep import KeepRule, cluster_metrics, mark_duplicates
-from dataforge.clean.text import joined
+from dataforge.clean.text import joined, norm_expr
 from dataforge.clean.unionfind import components
 from dataforge.errors import ConfigError
 from dataforge.ops.base import GlobalOp, param, register
@@ -65,6 +65,31 @@ def exact_pairs(texts: pl.Series, a: np.ndarray, b: np.ndarray, ngram: int) -> n
     return M.exact_jaccard(sh, *pos)
 
 
+# Converted rows of these tasks share a passage or premise with other rows; they are
+# near-duplicates only when what makes them distinct also matches (normalised): the answer
+# (SQuAD, multiple choice), the label (NLI, paraphrase), the question written (inverted QA).
+DISTINCT_BY_TASK = {"extractive_qa": ["output"], "nli": ["output"], "multiple_choice": ["output"],
+                    "paraphrase": ["output"], "question_generation": ["output"]}
+
+
+def split_by_task(df: pl.DataFrame, cluster: pl.Series, distinct: dict[str, list[str]],
+                  max_words: int = 12) -> pl.Series:
+    """Split each cluster by the normalised `distinct` fields of its rows' task, where those
+    fields are short (an answer span, a label; at most `max_words` words). Long ones (a CoT
+    explanation, a quiz) already weigh in the shingle similarity."""
+    if not distinct or "task" not in df.columns:
+        return cluster
+    key = pl.lit(None, dtype=pl.Utf8)
+    for task, fields in distinct.items():
+        parts = pl.concat_str([norm_expr(pl.col(f).cast(pl.Utf8)) for f in fields if f in df.columns],
+                              separator="\x1f")
+        short = parts.str.count_matches(r"\w+") <= max_words
+        key = pl.when((pl.col("task") == task) & short).then(parts.hash(seed=0).cast(pl.Utf8)).otherwise(key)
+    return df.select(pl.when(pl.lit(cluster).is_not_null() & key.is_not_null())
+                     .then(pl.concat_str([pl.lit(cluster), key], separator="|"))
+                     .otherwise(pl.lit(cluster)).alias("c"))["c"]
+
+
 @register
 class DedupNear(GlobalOp):
     """MinHash-LSH near-duplicate removal (datasketch scheme, vectorised), keep one per cluster."""
@@ -81,6 +106,9 @@ class DedupNear(GlobalOp):
     keep: KeepRule = "first"
     keep_score: str | None = None
     seed: int = 1
+    # task -> fields that must also match for rows of that task to be duplicates ({} turns it off)
+    distinct_by_task: dict[str, list[str]] = param(default_factory=lambda: dict(DISTINCT_BY_TASK))
+    distinct_max_words: int = 12  # ... when those fields are this short (answers, labels)
 
     def validate(self):
         if not 0 < self.threshold <= 1:
@@ -95,13 +123,15 @@ class DedupNear(GlobalOp):
             raise ConfigError("dedup_near: ngram and num_perm must be >= 1")
 
     def columns_in(self):
-        return list(self.fields) + ([self.keep_score] if self.keep_score else [])
+        extra = sorted({f for fs in self.distinct_by_task.values() for f in fs} | ({"task"} if self.distinct_by_task else set()))
+        return list(self.fields) + [c for c in extra if c not in self.fields] + ([self.keep_score] if self.keep_score else [])
 
     def run(self, lf: pl.LazyFrame) -> pl.DataFrame:
         df = lf.collect()
         labels, stats = near_clusters(near_texts(df, self.fields), **self.cluster_params())
         cluster = pl.Series("c", labels).cast(pl.Utf8)
         cluster = pl.select(pl.when(pl.lit(labels) >= 0).then(pl.lit(cluster)).otherwise(None).alias("c"))["c"]
+        cluster = split_by_task(df, cluster, self.distinct_by_task, self.distinct_max_words)
         self._metrics = cluster_metrics(cluster) | stats | {"threshold": self.threshold}
         return self.decide(df, cluster)
 

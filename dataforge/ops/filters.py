@@ -39,7 +39,9 @@ class RuleFilter(FilterOp):
         cols: list[str] = []
         for r in self.active():
             default = ["instruction", "output"] if r.type == "same_text" else ["output"]
-            cols += [c for c in r.fields(default) if c not in cols]
+            for c in r.fields(default) + R.context_columns(r):
+                if c not in cols:
+                    cols.append(c)
         return cols
 
     def fingerprint_extra(self):

@@ -34,6 +34,9 @@ class LangId(MapOp):
     threshold: float = 0.5  # a prediction below this probability is "uncertain"
     drop_uncertain: bool = False  # also reject uncertain rows (code, tables and short texts often are)
     set_lang: bool = True  # write the detected language into `lang`
+    min_letters: int = 10  # abstain (never reject) on texts with fewer letters: numbers, short labels
+    min_letter_frac: float = 0.5  # ... or whose characters are mostly not letters: code, tables, math
+    follow_instruction: bool = True  # accept the language the instruction asks for ("translate into French")
     outputs = ("lang", "score_lang", "meta")
 
     def validate(self):
@@ -43,7 +46,8 @@ class LangId(MapOp):
             raise ConfigError("langid: `fields` must name at least one text column")
 
     def columns_in(self):
-        return list(self.fields) + ["meta"]
+        extra = ["instruction"] if self.follow_instruction and "instruction" not in self.fields else []
+        return list(self.fields) + extra + ["meta"]
 
     def model_path(self) -> Path:
         if self.model:
@@ -89,8 +93,40 @@ class LangId(MapOp):
         sure = pl.lit(prob) >= self.threshold
         detail = pl.format("{} p={}", pl.lit(lang), pl.lit(prob).round(3))
         out = reject_where(out, pl.lit(empty), "lang_unknown: no text in " + "+".join(self.fields))
+        # judged on the response when it is one of the fields (a table answer to an English
+        # instruction), else on the joined text
+        judged = df["output"].fill_null("").str.strip_chars() if "output" in self.fields and "output" in df.columns else texts
+        letters = judged.str.count_matches(r"\p{L}")
+        # too few letters to tell a language: numbers, code, tables, bare labels -> abstain
+        abstain = pl.lit((letters < self.min_letters) |
+                         (letters < self.min_letter_frac * judged.str.count_matches(r"\S").clip(lower_bound=1)))
+        if self.follow_instruction and self.langs and "instruction" in df.columns:
+            asked = requested_language(df["instruction"])
+            wanted = wanted | (pl.lit(lang) == pl.lit(asked)).fill_null(False)
+        sure = sure & ~abstain
         out = reject_where(out, sure & ~wanted, pl.format("lang_mismatch: detected {} not in {}", detail,
                                                           pl.lit(",".join(self.langs))))
         if self.drop_uncertain:
             out = reject_where(out, ~sure, pl.format("lang_uncertain: {} < {}", detail, pl.lit(self.threshold)))
         return out
+
+
+_NAMES: dict[str, str] | None = None
+
+
+def requested_language(instructions: pl.Series) -> pl.Series:
+    """The lid.176 code of the language an instruction asks for (rules/filters/language_names.yaml):
+    a language named after into/in/to (up to two words between: "into any Arabic dialect"),
+    or anywhere in an instruction that asks to translate; null otherwise."""
+    global _NAMES
+    if _NAMES is None:
+        from dataforge.paths import RULES
+        from dataforge.rulefiles import parse_yaml
+        f = RULES / "filters" / "language_names.yaml"
+        _NAMES = {str(k).lower(): str(v) for k, v in parse_yaml(f.read_text(encoding="utf-8"), str(f)).items()}
+    names = "|".join(sorted(_NAMES, key=len, reverse=True))
+    t = instructions.fill_null("").str.to_lowercase()
+    after = t.str.extract(rf"\b(?:into|in|to)\s+(?:\w+\s+){{0,2}}?({names})\b", 1)
+    anywhere = pl.select(pl.when(t.str.contains(r"translat")).then(t.str.extract(rf"\b({names})\b", 1))).to_series()
+    name = pl.select(pl.coalesce(pl.lit(after), pl.lit(anywhere))).to_series()
+    return name.replace_strict(_NAMES, default=None, return_dtype=pl.Utf8)

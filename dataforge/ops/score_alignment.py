@@ -7,7 +7,9 @@ import polars as pl
 from dataforge.embed import cosine_pairs
 from dataforge.errors import ConfigError
 from dataforge.ops.base import param, register
+from dataforge.score import answers as A
 from dataforge.score import texts
+from dataforge.score.rules import load_yaml
 from dataforge.ops.base_judged import JudgedScore
 
 
@@ -17,8 +19,15 @@ class ScoreAlignment(JudgedScore):
 
     Embedding similarity of prompt (instruction + input) and output, rescaled from
     [low, high] to [0, 1], times `check_factor` when an answer-type check fails:
-    a classification output outside the label set, an extractive answer that is not in
-    the input, a summary not shorter than its source. Optional LLM judge blend."""
+    a label answer outside the label set, an extractive answer that is not in the input,
+    a summary not shorter than its source. Short answers (at most `short_words` words of
+    rules/score/alignment.yaml: labels, numbers, yes/no, spans) are judged on their own
+    terms: one the prompt offers or the label set holds, a span of the input, a number
+    for a quantity question, yes/no for a yes/no question scores `short_pass` +
+    (1 - `short_pass`) x similarity; none of the offered alternatives scores
+    `check_factor` x similarity. Rows that ask for text given a label (inverted rows,
+    `generation_tasks` or meta prompt_type "inversion") are never judged as labels.
+    Optional LLM judge blend."""
 
     name = "score_alignment"
     aspect = "alignment"
@@ -27,43 +36,88 @@ class ScoreAlignment(JudgedScore):
     low: float = 0.05  # cosine at or below this scores 0 (unrelated pairs sit near 0.0-0.1)
     high: float = 0.6  # cosine at or above this scores 1
     check_factor: float = 0.3
-    label_tasks: list[str] = param(default_factory=lambda: ["classification", "nli", "sentiment", "topic"])
+    label_tasks: list[str] = param(default_factory=lambda: ["classification", "nli", "sentiment", "topic",
+                                                            "paraphrase", "multiple_choice"])
     labels: dict[str, list[str]] = param(default_factory=dict)  # task -> allowed outputs
     label_min_share: float = 0.02  # inferred label set: outputs with at least this share of their source+task
+    label_min_count: int = 3  # ... and at least this many rows (one answer seen once is not a label)
     extractive_tasks: list[str] = param(default_factory=lambda: ["extractive_qa"])
     summary_tasks: list[str] = param(default_factory=lambda: ["summarization"])
-    inputs = ("instruction", "input", "output", "task", "source")
+    generation_tasks: list[str] = param(default_factory=lambda: ["text_generation", "question_generation"])
+    short_pass: float = 0.75  # floor of a short answer that passes its answer-type check
+    inputs = ("instruction", "input", "output", "task", "source", "meta")
+    rules_files = (A.ALIGNMENT,)
 
     def validate(self):
         super().validate()
         if not self.low < self.high:
             raise ConfigError(f"operator '{self.name}': low must be < high")
+        if not 0.0 <= self.short_pass <= 1.0:
+            raise ConfigError(f"operator '{self.name}': short_pass must be in [0, 1]")
 
     def heuristic(self, df: pl.DataFrame) -> pl.Series:
         a = texts.embed(self, df, ["instruction", "input"], self.model, self.max_chars)
         b = texts.embed(self, df, ["output"], self.model, self.max_chars)
         cos = cosine_pairs(a, b).astype(np.float64)
-        sim = np.clip((cos - self.low) / (self.high - self.low), 0.0, 1.0)
-        failed = df.select(self.check_failures().alias("f")).to_series().to_numpy()
-        return pl.Series(self.column, np.where(failed, sim * self.check_factor, sim))
+        sim = pl.Series("sim", np.clip((cos - self.low) / (self.high - self.low), 0.0, 1.0))
+        d = self._with_context(df).with_columns(sim)
+        s = pl.col("sim")
+        verdict = pl.col("__verdict")
+        score = (pl.when(verdict == 1).then(self.short_pass + (1.0 - self.short_pass) * s)
+                 .when((verdict == -1) | pl.col("__failed")).then(s * self.check_factor)
+                 .otherwise(s))
+        return d.select(score.alias(self.column)).to_series()
 
-    def check_failures(self) -> pl.Expr:
+    def _with_context(self, df: pl.DataFrame) -> pl.DataFrame:
+        cfg = load_yaml(A.ALIGNMENT)
+        ans = A.final_answer(cfg)
+        in_set, label_row = self._label_set(ans)
+        # meta and source are optional context: a frame without them is judged without it
+        df = df.with_columns(*[pl.lit(v).alias(c) for c, v in (("meta", "{}"), ("source", "")) if c not in df.columns])
+        return df.with_columns(
+            A.short_verdict(cfg, label_row & in_set).alias("__verdict"),
+            self.check_failures(ans, in_set, label_row).alias("__failed"))
+
+    def _is_generation(self) -> pl.Expr:
+        """Rows that ask for text given a label (a review for a sentiment): not label answers."""
+        meta = pl.col("meta").cast(pl.Utf8).fill_null("")
+        return pl.col("task").fill_null("").is_in(self.generation_tasks) | \
+            meta.str.contains(r'"prompt_type"\s*:\s*"inversion"')
+
+    def _label_set(self, ans: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+        """(answer in the label set, row is a label row). The set: `labels[task]` when given,
+        else the answers that make at least `label_min_share` (and `label_min_count` rows) of their source + task."""
+        task = pl.col("task").fill_null("")
+        low = A._norm(ans)
+        grp = ["source", "task"]
+        count = pl.len().over(grp + [low])
+        inferred = (count / pl.len().over(grp) >= self.label_min_share) & (count >= self.label_min_count)
+        given = pl.lit(False)
+        for t, labs in self.labels.items():
+            given = given | ((task == t) & low.is_in([A.norm_text(x) for x in labs]))
+        in_set = pl.when(task.is_in(list(self.labels))).then(given).otherwise(inferred)
+        label_row = task.is_in(self.label_tasks) & ~self._is_generation()
+        return in_set, label_row
+
+    def check_failures(self, ans: pl.Expr | None = None, in_set: pl.Expr | None = None,
+                       label_row: pl.Expr | None = None) -> pl.Expr:
         """True where an answer-type check fails (vectorised)."""
-        out = pl.col("output").fill_null("").str.strip_chars()
+        cfg = load_yaml(A.ALIGNMENT)
+        ans = A.final_answer(cfg) if ans is None else ans
+        if in_set is None or label_row is None:
+            in_set, label_row = self._label_set(ans)
+        out = ans.fill_null("").str.strip_chars()
         inp = pl.col("input").fill_null("")
         task = pl.col("task").fill_null("")
         low_out = out.str.to_lowercase()
-        # label set: given per task, else the outputs that make a real share of source+task
-        grp = ["source", "task"]
-        share = pl.len().over(grp + [low_out]) / pl.len().over(grp)
-        inferred = share >= self.label_min_share
-        given = pl.lit(False)
-        for t, labs in self.labels.items():
-            given = given | ((task == t) & low_out.is_in([x.strip().lower() for x in labs]))
-        in_set = pl.when(task.is_in(list(self.labels))).then(given).otherwise(inferred)
-        label_fail = task.is_in(self.label_tasks) & ~in_set
-        extract_fail = task.is_in(self.extractive_tasks) & (out != "") & \
+        gen = self._is_generation()
+        # a label check needs a label: a sentence-long answer ("The article is mainly about
+        # sports.", "No. A field is not a street.") is judged by similarity instead
+        short = out.str.count_matches(r"\S+") <= int(load_yaml(A.ALIGNMENT)["short_words"])
+        label_fail = label_row & short & ~in_set
+        extract_fail = task.is_in(self.extractive_tasks) & ~gen & (out != "") & \
             ~inp.str.to_lowercase().str.contains(low_out, literal=True)
-        summary_fail = task.is_in(self.summary_tasks) & (inp != "") & \
-            (out.str.len_chars() >= inp.str.len_chars())
+        full = pl.col("output").fill_null("")
+        summary_fail = task.is_in(self.summary_tasks) & ~gen & (inp != "") & \
+            (full.str.len_chars() >= inp.str.len_chars())
         return label_fail | extract_fail | summary_fail

@@ -4,6 +4,7 @@ from __future__ import annotations
 import polars as pl
 
 from dataforge.ops.base import register
+from dataforge.score import clarity as C
 from dataforge.score import heuristics as H
 from dataforge.ops.base_judged import JudgedScore
 
@@ -18,7 +19,7 @@ class ScoreClarity(JudgedScore):
 
     name = "score_clarity"
     aspect = "clarity"
-    rules_files = (H.CLARITY, H.VERBS)
+    rules_files = (H.CLARITY, C.GENERIC, C.STOPWORDS, C.VERBS)
     inputs = ("instruction", "input")
 
     def heuristic(self, df: pl.DataFrame) -> pl.Series:

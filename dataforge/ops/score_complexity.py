@@ -22,14 +22,16 @@ class ScoreComplexity(PromptFileOp, MapOp):
     sum_k k * p(k) over the model's probabilities of "1".."6" (`prompt_file`, default
     rules/prompts/judge_complexity.yaml),
     mapped from [1, 6] to [0, 1]; a reply without log-probabilities falls back to the number
-    it contains, and a failed one to the heuristic. Without an LLM: a rule-based count of
-    length, constraints, reasoning words, clauses and context (rules/score/complexity.yaml)."""
+    it contains, and a failed one to the heuristic. Without an LLM: rule-based points for what
+    the request demands (requested length, constraints, output format, reasoning, several
+    parts, domain, the task kind); few-shot exemplars, passages and inputs are context and
+    add nothing (rules/score/complexity.yaml)."""
 
     name = "score_complexity"
     method: Literal["auto", "heuristic", "llm"] = "heuristic"
     llm: str | None = None  # backend spec for the judge; default: the run's --llm
     prompt_file: str | None = None  # default judge_complexity.yaml
-    inputs = ("instruction", "input")
+    inputs = ("instruction", "input", "task", "meta")
     outputs = ("score_complexity",)
 
     def prompt_path(self) -> str:

@@ -5,6 +5,7 @@ import polars as pl
 
 from dataforge.ops.base import register
 from dataforge.score import heuristics as H
+from dataforge.score import quality as Q
 from dataforge.ops.base_judged import JudgedScore
 from dataforge.score.rules import load_yaml
 
@@ -13,20 +14,24 @@ FT_COLUMN = "score_quality_ft"
 
 @register
 class ScoreQuality(JudgedScore):
-    """Quality of the response in [0, 1]: refusal, truncation, repetition, length fit.
+    """Quality of the response in [0, 1]: refusal, disclaimer, truncation, garbling, repetition, length fit.
 
-    Rule-based: refusal phrases, truncation, n-gram and line repetition, length fit per task
-    (rules/score/quality.yaml). When a `score_quality_ft` column (the fastText quality
+    Rule-based: the cleaning rules' defect detectors (refusals, AI disclaimers, truncation,
+    garbled word order, unclosed code, repetition; task- and instruction-aware), a continuous
+    garble rate, n-gram and line repetition, length fit per task (rules/score/quality.yaml). When a `score_quality_ft` column (the fastText quality
     classifier of the cleaning step) is present it is blended in with the weight
     `blend.fasttext` of quality.yaml; an LLM judge ensemble may be blended on top."""
 
     name = "score_quality"
     aspect = "quality"
     rules_files = (H.QUALITY,)
-    inputs = ("output", "task", "meta")
+    inputs = ("instruction", "output", "task", "meta")
+
+    def fingerprint_extra(self):
+        return [super().fingerprint_extra(), Q.detector_digest(load_yaml(H.QUALITY))]
 
     def heuristic(self, df: pl.DataFrame) -> pl.Series:
-        h = df.select(H.quality_expr()).to_series()
+        h = Q.quality(df)
         if FT_COLUMN not in df.columns:
             return h
         w = float(load_yaml(H.QUALITY).get("blend", {}).get("fasttext", 0.5))

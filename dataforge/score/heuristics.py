@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import polars as pl
 
+from dataforge.score import clarity, complexity
 from dataforge.score.rules import load_words, load_yaml
 
-CLARITY = "score/clarity.yaml"
+CLARITY = clarity.CLARITY
 QUALITY = "score/quality.yaml"
-COMPLEXITY = "score/complexity.yaml"
+COMPLEXITY = complexity.COMPLEXITY
 VERBS = "score/verbs.txt"
 
 
@@ -36,42 +37,15 @@ def _empty(e: pl.Expr) -> pl.Expr:
 
 
 # -- clarity of the instruction ---------------------------------------------------------
+# the model lives in dataforge/score/clarity.py; these names stay for existing callers
 
 def clarity_checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     """name -> boolean expression: True when the problem is present."""
-    c = cfg or load_yaml(CLARITY)
-    ins = pl.col("instruction").fill_null("")
-    low = ins.str.to_lowercase()
-    no_input = _empty(pl.col("input"))
-    n = _words(ins)
-    per_sentence = n / ins.str.count_matches(r"[.!?]+(\s|$)").clip(lower_bound=1)
-    mean_chars = ins.str.replace_all(r"\s+", "").str.len_chars() / n.clip(lower_bound=1)
-    vague = c["vague_reference"]
-    first = low.str.extract(r"^\W*([a-z]+)", 1)
-    return {
-        "too_short": n < c["length"]["min_words"],
-        "too_long": n > c["length"]["max_words"],
-        "long_sentence": per_sentence > c["readability"]["max_words_per_sentence"],
-        "long_words": mean_chars > c["readability"]["max_mean_word_chars"],
-        "vague_reference": no_input & low.str.contains(vague["pattern"])
-        & ~ins.str.contains(vague["resolved_pattern"]),
-        "placeholder": ins.str.contains("(?i)" + c["placeholder"]["pattern"]),
-        "many_questions": ins.str.count_matches(r"\?") > c["many_questions"]["max_questions"],
-        "missing_object": no_input & (n <= c["missing_object"]["max_words"])
-        & first.is_in(list(load_words(VERBS))),
-    }
+    return clarity.checks(cfg)
 
 
 def clarity_expr(cfg: dict | None = None) -> pl.Expr:
-    c = cfg or load_yaml(CLARITY)
-    chk = clarity_checks(c)
-    factors = {
-        "too_short": c["length"]["too_short"], "too_long": c["length"]["too_long"],
-        "long_sentence": c["readability"]["long_sentence"], "long_words": c["readability"]["long_words"],
-        "vague_reference": c["vague_reference"]["factor"], "placeholder": c["placeholder"]["factor"],
-        "many_questions": c["many_questions"]["factor"], "missing_object": c["missing_object"]["factor"],
-    }
-    return _product([_factor(chk[k], v) for k, v in factors.items()])
+    return clarity.expr(cfg)
 
 
 # -- quality of the response --------------------------------------------------------------
@@ -89,6 +63,7 @@ def repetition_share(e: pl.Expr, n: int) -> pl.Expr:
 
 
 def quality_checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
+    """Response-only checks (the detector rules of dataforge/score/quality.py come on top)."""
     c = cfg or load_yaml(QUALITY)
     out = pl.col("output").fill_null("")
     stripped = out.str.strip_chars()
@@ -101,15 +76,13 @@ def quality_checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
                              return_dtype=pl.Int64)
     hi = task.replace_strict({k: v["max"] for k, v in by_task.items()}, default=lf["default"]["max"],
                              return_dtype=pl.Int64)
-    last_line = stripped.str.extract(r"([^\n]*)$", 1)
     lines = stripped.str.split("\n").list.eval(
         pl.element().str.strip_chars().filter(pl.element().str.len_chars() > 20))
     # generators record finish_reason in meta; "length" means the model was cut off
     finish_length = pl.col("meta").fill_null("").str.contains(r'"finish_reason"\s*:\s*"length"')
     return {
         "refusal": out.str.contains(c["refusal"]["pattern"]),
-        "truncated": finish_length | stripped.str.contains(tr["dangling_pattern"])
-        | ((_words(last_line) >= tr["min_words"]) & ~stripped.str.contains(tr["end_ok_pattern"])),
+        "truncated": finish_length,
         "cut_marker": stripped.str.contains(tr["marker_pattern"]),
         "duplicate_lines": lines.list.n_unique() < lines.list.len(),
         "too_short": n < lo,
@@ -128,8 +101,8 @@ def quality_expr(cfg: dict | None = None) -> pl.Expr:
     lf = c["length_fit"]
     return _product([
         _factor(chk["refusal"], c["refusal"]["factor"]),
-        _factor(chk["truncated"] & ~chk["cut_marker"], c["truncation"]["factor"]),
-        _factor(chk["cut_marker"], c["truncation"]["marker_factor"]),
+        _factor(chk["truncated"], c["truncation"]["factor"]),
+        _factor(chk["cut_marker"] & ~chk["truncated"], c["truncation"]["marker_factor"]),
         _factor(chk["duplicate_lines"], rep["dup_line_factor"]),
         _factor(chk["too_short"], lf["too_short"]),
         _factor(chk["too_long"], lf["too_long"]),
@@ -140,23 +113,5 @@ def quality_expr(cfg: dict | None = None) -> pl.Expr:
 # -- complexity of the instruction ----------------------------------------------------------
 
 def complexity_expr(cfg: dict | None = None) -> pl.Expr:
-    """0..1: squashed sum of points for length, constraints, reasoning words, clauses, input."""
-    c = cfg or load_yaml(COMPLEXITY)
-    ins = pl.col("instruction").fill_null("")
-    inp = pl.col("input").fill_null("")
-
-    def capped(count: pl.Expr, each: float, cap: float) -> pl.Expr:
-        return (count.cast(pl.Float64) * each).clip(upper_bound=cap)
-
-    w = c["words"]
-    points = (
-        capped((_words(ins) + _words(inp)) / w["per_words"], 1.0, w["max_points"])
-        + capped(ins.str.count_matches(c["constraint"]["pattern"]), c["constraint"]["points_each"],
-                 c["constraint"]["max_points"])
-        + capped(ins.str.count_matches(c["reasoning"]["pattern"]), c["reasoning"]["points_each"],
-                 c["reasoning"]["max_points"])
-        + capped(ins.str.count_matches(c["clauses"]["pattern"]), c["clauses"]["points_each"],
-                 c["clauses"]["max_points"])
-        + pl.when(_empty(inp)).then(0.0).otherwise(c["input"]["points"])
-    )
-    return (1.0 - (-points / c["scale"]).exp()).clip(0.0, 1.0)
+    """0..1 from the demands of the request (dataforge/score/complexity.py)."""
+    return complexity.expr(cfg)

@@ -1,0 +1,79 @@
+"""Garbled text (the right words in a scrambled order), from function-word transitions.
+
+English fixes the order of its closed-class words: a determiner is followed by a noun or an
+adjective, not by "of", "and", "is" or a full stop; a preposition is not followed by "and" or
+a comma; a cased text starts each sentence with a capital. Shuffled words break these
+constraints at a rate that ordinary text - lists, lyrics, code, lowercased e-SNLI
+explanations - almost never reaches. Pure function of a text column (Polars expressions,
+no model), so filters (`garbled` rule type) and scores can share it.
+"""
+from __future__ import annotations
+
+import polars as pl
+
+from dataforge.paths import RULES
+from dataforge.rulefiles import parse_yaml
+
+WORDS_FILE = RULES / "filters" / "function_words.yaml"
+_CLASSES: dict[str, str] | None = None
+# (class of a token, class of the next) that well-formed English does not produce
+BAD = {("DET", "DET"), ("DET", "PREP"), ("DET", "CONJ"), ("DET", "AUX"), ("DET", "PRON"), ("DET", "END"),
+       ("DET", "COMMA"), ("PREP", "CONJ"), ("PREP", "COMMA"), ("PREP", "END"), ("CONJ", "END"),
+       ("CONJ", "CONJ"), ("CONJ", "COMMA"), ("PRON", "DET"), ("AUX", "END"), ("COMMA", "END"),
+       ("PREP", "PREP"), ("PRON", "PRON"), ("AUX", "AUX"), ("PERF", "AUX"), ("PREP", "AUX"),
+       ("END", "lower"), ("word", "Capital")}
+
+
+def classes() -> dict[str, str]:
+    """word -> class (DET, PREP, CONJ, AUX, PERF, PRON) from rules/filters/function_words.yaml."""
+    global _CLASSES
+    if _CLASSES is None:
+        doc = parse_yaml(WORDS_FILE.read_text(encoding="utf-8"), str(WORDS_FILE))
+        _CLASSES = {w.lower(): cls for cls, words in doc.items() if cls != "OPENER" for w in words}
+    return _CLASSES
+
+
+def openers() -> list[str]:
+    doc = parse_yaml(WORDS_FILE.read_text(encoding="utf-8"), str(WORDS_FILE))
+    return [str(w).capitalize() for w in doc.get("OPENER", [])]
+
+
+def garble_stats(texts: pl.Series) -> pl.DataFrame:
+    """Per text: `tokens` (words and , . ! ? tokens) and `bad` (implausible transitions)."""
+    cls = classes()
+    t = pl.DataFrame({"t": texts.fill_null("")}).with_row_index("row")
+    toks = t.select("row", pl.col("t").str.extract_all(r"\b[A-Za-z][.)](?:\s|$)|[A-Za-z][A-Za-z']*|[.!?]+|,|\n|[0-9]+|[^\w\s.!?,]").alias("w")).explode("w")
+    toks = toks.drop_nulls("w")
+    w = pl.col("w")
+    lower = w.str.to_lowercase()
+    c = (pl.when(w.str.contains(r"^[.!?]+$")).then(pl.lit("END"))
+         .when(w == ",").then(pl.lit("COMMA"))
+         .when(~w.str.contains(r"^[A-Za-z']+$")).then(pl.lit("SYM"))  # newline, digit, markup: breaks a pair
+         .when(w == "A").then(pl.lit(None, dtype=pl.Utf8))  # "A" is also a label, a grade, a variable
+         .otherwise(lower.replace_strict(cls, default=None, return_dtype=pl.Utf8)))
+    toks = toks.with_columns(c.alias("c"), w.str.contains(r"^[a-z]").alias("low"),
+                             w.is_in(openers()).alias("opener"))
+    # a cased text (some capitalised word) should capitalise after a full stop
+    cased = toks.group_by("row").agg(pl.col("w").str.contains(r"^[A-Z][a-z]").any().alias("cased"))
+    toks = toks.join(cased, on="row", how="left")
+    nxt = pl.col("c").shift(-1).over("row")
+    nxt_low = pl.col("low").shift(-1).over("row")
+    pair = pl.concat_str([pl.col("c"), nxt], separator="|")
+    bad_pairs = [f"{a}|{b}" for a, b in BAD if b != "lower"]
+    # a sentence opener ("However", "The", "It") right after a lower-case word: a shuffled start
+    nxt_opener = pl.col("opener").shift(-1).over("row").fill_null(False) | \
+        (pl.col("w").shift(-1).over("row").is_in(["The", "A", "An"]).fill_null(False) &
+         ~pl.col("w").shift(-2).over("row").str.contains(r"^[A-Z]").fill_null(False))  # "The Cat Concerto": a title
+    bad = pair.is_in(bad_pairs).fill_null(False) | \
+        ((pl.col("c") == "END") & nxt_low.fill_null(False) & pl.col("cased")) | \
+        (pl.col("low") & pl.col("c").is_null() & nxt_opener)
+    agg = toks.with_columns(bad.alias("bad"), (pl.col("c").fill_null("") != "SYM").alias("tok")) \
+        .group_by("row").agg(pl.col("tok").sum().alias("tokens"), pl.col("bad").sum())
+    return t.select("row").join(agg, on="row", how="left").sort("row").select(
+        pl.col("tokens").fill_null(0), pl.col("bad").fill_null(0).cast(pl.Int64))
+
+
+def garble_score(texts: pl.Series) -> pl.Series:
+    """Implausible transitions per token, in [0, 1] (0 for texts without tokens)."""
+    s = garble_stats(texts)
+    return s.select((pl.col("bad") / pl.col("tokens").clip(lower_bound=1)).alias("garble"))["garble"]

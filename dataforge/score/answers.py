@@ -1,0 +1,71 @@
+"""Short answers judged on their own terms (score_alignment; rules/score/alignment.yaml).
+
+Embedding similarity says little about "positive", "1253" or "Denver Broncos": the answer
+has almost no text. A short answer is aligned when it is one of the alternatives the
+prompt offers or the task's label set, when it occurs in the input (an extractive span),
+when it is a number for a question that asks for a quantity, or a yes/no for a yes/no
+question; it is misaligned when the prompt offers alternatives or asks yes/no and the
+answer is none of them. Everything here is a Polars expression over the row.
+"""
+from __future__ import annotations
+
+import polars as pl
+
+from dataforge.score.rules import load_yaml
+
+ALIGNMENT = "score/alignment.yaml"
+
+
+def _norm(e: pl.Expr) -> pl.Expr:
+    """Lower case, no surrounding punctuation or quotes, single spaces."""
+    return (e.fill_null("").str.to_lowercase().str.replace_all(r"\s+", " ")
+            .str.strip_chars().str.strip_chars(" .,;:!?\"'`()[]{}*"))
+
+
+def norm_text(t: str) -> str:
+    """_norm for a Python string (given label sets)."""
+    return " ".join(t.lower().split()).strip(" .,;:!?\"'`()[]{}*")
+
+
+def final_answer(cfg: dict) -> pl.Expr:
+    """The answer part of a response: after "So the answer is:", a JSON value, else the whole."""
+    out = pl.col("output").fill_null("").str.strip_chars()
+    picks = [out.str.extract(p, 1) for p in cfg["final_answer"]]
+    return pl.coalesce(picks + [out])
+
+
+def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
+    """Boolean expressions about the row's (final) answer and its prompt."""
+    c = cfg or load_yaml(ALIGNMENT)
+    ins = pl.col("instruction").fill_null("")
+    inp = pl.col("input").fill_null("")
+    prompt = ins + pl.lit("\n") + inp
+    ans = final_answer(c)
+    a = _norm(ans)
+    words = a.str.count_matches(r"\S+")
+    # the answer as a whole phrase of the prompt (word boundaries, case-insensitive)
+    phrase = pl.lit(r"(?i)(?:^|[^\w])") + a.str.escape_regex() + pl.lit(r"(?:$|[^\w])")
+    in_prompt = (a != "") & _norm(prompt).str.contains(phrase)
+    in_input = (a != "") & _norm(inp).str.contains(phrase)
+    return {
+        "short": (words >= 1) & (words <= int(c["short_words"])),
+        "in_prompt": in_prompt,
+        "in_input": in_input,
+        "yes_no_question": ins.str.contains(c["yes_no_question"]) | inp.str.contains(r"(?i)\byes\s*(?:or|/)\s*no\b"),
+        "yes_no_answer": ans.str.contains(c["yes_no_answer"]),
+        "asks_number": prompt.str.contains(c["asks_number"]),
+        "number_answer": ans.str.contains(c["number_answer"]),
+        "offers_choice": prompt.str.contains(c["offers_choice"]),
+    }
+
+
+def short_verdict(cfg: dict | None = None, in_label_set: pl.Expr | None = None) -> pl.Expr:
+    """1 = aligned, -1 = misaligned, 0 = no evidence either way (for short answers; null otherwise)."""
+    c = cfg or load_yaml(ALIGNMENT)
+    k = checks(c)
+    labelled = in_label_set if in_label_set is not None else pl.lit(False)
+    ok = (k["in_prompt"] | labelled | (k["yes_no_question"] & k["yes_no_answer"])
+          | (k["asks_number"] & k["number_answer"]))
+    bad = (k["offers_choice"] | k["yes_no_question"]) & ~ok
+    v = pl.when(ok).then(1).when(bad).then(-1).otherwise(0)
+    return pl.when(k["short"]).then(v).otherwise(None)

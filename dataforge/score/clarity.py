@@ -1,0 +1,139 @@
+"""Rule-based clarity model of an instruction as Polars expressions (rules/score/clarity.yaml).
+
+Vague instructions of ordinary length are the hard case: they point at material never
+given ("summarize the following text" with an empty input), act on a bare pronoun
+("rewrite it in a better way") or ask for an improvement without saying what better means
+("make the necessary changes"). Each such check multiplies the score by its factor; a
+continuous specificity term (how many concrete words the request carries) multiplies on
+top, so the score orders instructions instead of taking a handful of values.
+"""
+from __future__ import annotations
+
+import polars as pl
+
+from dataforge.score.rules import load_words, load_yaml
+
+CLARITY = "score/clarity.yaml"
+GENERIC = "score/generic_words.txt"
+STOPWORDS = "synonyms/stopwords.txt"
+VERBS = "score/verbs.txt"
+
+
+def _fill(pattern: str, c: dict) -> str:
+    return "(?i)" + pattern.replace("{text_nouns}", c["text_nouns"]).replace("{text_verbs}", c["text_verbs"])
+
+
+def _empty(e: pl.Expr) -> pl.Expr:
+    return e.fill_null("").str.strip_chars().str.len_chars() == 0
+
+
+def _unresolved(ins: pl.Expr, pattern: str, ur: dict, antecedent: bool = False) -> pl.Expr:
+    """The pointer occurs and its first occurrence is not followed (or, for backward
+    pointers, preceded) by the material it points at."""
+    # lazy `.*?` stops at the first occurrence: the head is the text before it, and the
+    # tail (from the pointer on) is where quoted or listed material would be
+    head = ins.str.extract(f"(?s)^(.*?){pattern}", 1)
+    tail = ins.str.slice(head.str.len_chars())
+    backward = tail.str.contains("(?i)^.{0,60}" + ur["backward"])
+    resolved = tail.str.contains(ur["resolved_after"]) | head.str.contains(ur["inside_material"]) | \
+        (backward & head.str.contains(ur["resolved_before"]))
+    if antecedent:  # a concrete word before the pronoun (after the verb) is what it refers to
+        resolved = resolved | (concrete_words(head.str.replace(r"^\W*\w+", ""), verbs=True) > 0)
+    return head.is_not_null() & ~resolved.fill_null(False)
+
+
+def _parts(ins: pl.Expr, max_query_words: int) -> tuple[pl.Expr, pl.Expr]:
+    """The request (first paragraph) and the query (last paragraph, when there are several
+    and it is short). Long paragraphs are inline material (an abstract, a passage), and
+    few-shot prompts put the actual query last, after the solved examples."""
+    s = ins.str.strip_chars()
+    request = s.str.extract(r"(?s)^(.*?)(?:\n\s*\n|$)", 1).fill_null("")
+    last = s.str.extract(r"(?s)\n\s*\n((?:[^\n]|\n[^\S\n]*\S)*)$", 1)
+    short = last.str.count_matches(r"\S+") <= max_query_words
+    query = pl.when(last.is_not_null() & short).then(last).otherwise(pl.lit(""))
+    return request, query
+
+
+def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
+    """name -> boolean expression: True when the problem is present."""
+    c = cfg or load_yaml(CLARITY)
+    ins = pl.col("instruction").fill_null("")
+    no_input = _empty(pl.col("input"))
+    request, query = _parts(ins, int(c["query_max_words"]))
+    # length and readability of the request itself: inline material after a blank line
+    # (an abstract, few-shot exemplars) is context, not wording to follow
+    # quoted material inside the request ("... negative: \"<a review>\"") is not wording
+    plain = request.str.replace_all(r'"[^"]{20,}"|“[^”]{20,}”', "QUOTE")
+    n = plain.str.count_matches(r"\S+")
+    per_sentence = n / plain.str.count_matches(r"[.!?]+(\s|$)").clip(lower_bound=1)
+    mean_chars = plain.str.replace_all(r"\s+", "").str.len_chars() / n.clip(lower_bound=1)
+    wording = request + pl.lit("\n") + query
+    ur = c["unresolved_reference"]
+    out = {
+        "too_short": n < c["length"]["min_words"],
+        "too_long": n > c["length"]["max_words"],
+        "long_sentence": per_sentence > c["readability"]["max_words_per_sentence"],
+        "long_words": mean_chars > c["readability"]["max_mean_word_chars"],
+    }
+    for kind in REFERENCES:
+        pat = _fill(ur[kind]["pattern"], c)
+        ante = bool(ur[kind].get("needs_no_antecedent"))
+        out[f"ref_{kind}"] = no_input & (_unresolved(ins, pat, ur, ante) | _unresolved(query, pat, ur, ante))
+    crit = wording.str.contains(_fill(c["undefined_criteria"]["pattern"], c))
+    out["undefined_criteria"] = crit & no_input
+    out["undefined_criteria_with_input"] = crit & ~no_input
+    out["placeholder"] = wording.str.contains("(?i)" + c["placeholder"]["pattern"])
+    out["many_questions"] = wording.str.count_matches(r"\?") > c["many_questions"]["max_questions"]
+    mo = _fill(c["missing_object"]["pattern"], c)
+    out["missing_object"] = no_input & (ins.str.strip_chars().str.contains(mo) | query.str.strip_chars().str.contains(mo))
+    return out
+
+
+REFERENCES = ("deictic", "demonstrative", "definite", "pronoun_object")
+
+
+def factors(c: dict) -> dict[str, float]:
+    ur = c["unresolved_reference"]
+    return {
+        "too_short": c["length"]["too_short"], "too_long": c["length"]["too_long"],
+        "long_sentence": c["readability"]["long_sentence"], "long_words": c["readability"]["long_words"],
+        **{f"ref_{k}": ur[k]["factor"] for k in REFERENCES},
+        "undefined_criteria": c["undefined_criteria"]["factor"],
+        "undefined_criteria_with_input": c["undefined_criteria"]["factor_with_input"],
+        "placeholder": c["placeholder"]["factor"], "many_questions": c["many_questions"]["factor"],
+        "missing_object": c["missing_object"]["factor"],
+    }
+
+
+def concrete_words(e: pl.Expr, verbs: bool = False) -> pl.Expr:
+    """Words of 3+ letters that are neither stopwords nor generic request words (nor, with
+    `verbs`, request verbs of rules/score/verbs.txt)."""
+    skip = set(load_words(STOPWORDS)) | set(load_words(GENERIC))
+    if verbs:
+        skip |= set(load_words(VERBS))
+    skip = sorted(skip)
+    toks = e.fill_null("").str.to_lowercase().str.extract_all(r"[a-z][a-z'-]{2,}|\d+")
+    return toks.list.eval(pl.element().filter(~pl.element().is_in(skip))).list.len()
+
+
+def specificity(c: dict) -> pl.Expr:
+    s = c["specificity"]
+    words = concrete_words(pl.col("instruction")).cast(pl.Float64) + \
+        concrete_words(pl.col("input")).cast(pl.Float64).clip(upper_bound=float(s["input_words"]))
+    return s["floor"] + (1.0 - s["floor"]) * (1.0 - (-words / s["scale"]).exp())
+
+
+def expr(cfg: dict | None = None) -> pl.Expr:
+    c = cfg or load_yaml(CLARITY)
+    chk = checks(c)
+    out = specificity(c)
+    refs = [f"ref_{k}" for k in REFERENCES]
+    # one pointer often matches several kinds ("evaluate the following website"): the
+    # strongest counts, once
+    ref = pl.min_horizontal([pl.when(chk[k]).then(pl.lit(float(f))).otherwise(pl.lit(1.0))
+                             for k, f in factors(c).items() if k in refs])
+    out = out * ref
+    for k, f in factors(c).items():
+        if k not in refs:
+            out = out * pl.when(chk[k]).then(pl.lit(float(f))).otherwise(pl.lit(1.0))
+    return out.clip(0.0, 1.0)

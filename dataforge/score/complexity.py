@@ -1,0 +1,64 @@
+"""Rule-based complexity of an instruction as Polars expressions (rules/score/complexity.yaml).
+
+Complexity is what the request demands — a requested length ("an 1850-word story"),
+constraints, an output format, reasoning, several parts, a specialised domain, the kind of
+task — never how long the prompt is. Few-shot exemplars, passages, quoted reviews and
+inputs are context: only the request is read (its first paragraph, or the short query a
+few-shot prompt ends with, without quotations and long material after a colon).
+"""
+from __future__ import annotations
+
+import polars as pl
+
+from dataforge.score.rules import load_yaml
+
+COMPLEXITY = "score/complexity.yaml"
+
+
+def request_text(c: dict) -> pl.Expr:
+    """The wording of the request, without the material it carries."""
+    r = c["request"]
+    s = pl.col("instruction").fill_null("").str.strip_chars()
+    first = s.str.extract(r"(?s)^(.*?)(?:\n\s*\n|$)", 1).fill_null("")
+    last = s.str.extract(r"(?s)\n\s*\n((?:[^\n]|\n[^\S\n]*\S)*)$", 1)
+    short_last = last.is_not_null() & (last.str.count_matches(r"\S+") <= int(r["query_max_words"]))
+    # few-shot prompts end with the query; other prompts start with the request
+    fewshot = s.str.contains(r"(?i)\bexamples?\b") & short_last & (s.str.count_matches(r"\n\s*\n") >= 2)
+    req = pl.when(fewshot).then(last).otherwise(first)
+    req = req.str.replace_all(r'"[^"]{20,}"|“[^”]{20,}”', " ")
+    # "...: <a passage>" — keep the part before the colon when what follows is long
+    head = req.str.extract(r"(?s)^(.*?):\s", 1)
+    tail_words = req.str.replace(r"(?s)^.*?:\s", "").str.count_matches(r"\S+")
+    return pl.when(head.is_not_null() & (tail_words > int(r["material_words"]))).then(head).otherwise(req)
+
+
+def _capped(count: pl.Expr, each: float, cap: float) -> pl.Expr:
+    return (count.cast(pl.Float64) * each).clip(upper_bound=cap)
+
+
+def points(c: dict) -> dict[str, pl.Expr]:
+    """name -> points of each demand (for docs and tests)."""
+    req = request_text(c)
+    low = req.str.to_lowercase()
+    out = {}
+    rl = c["requested_length"]
+    nums = low.str.extract_all("(?i)" + rl["pattern"]).list.eval(
+        pl.element().str.extract(r"(\d[\d,]*)", 1).str.replace_all(",", "").cast(pl.Float64, strict=False))
+    biggest = nums.list.max().fill_null(0.0)
+    out["requested_length"] = (float(rl["per_log10"]) * (biggest + 1.0).log10()).clip(0.0, float(rl["max_points"]))
+    for k in ("constraint", "output_format", "reasoning", "parts", "domain"):
+        d = c[k]
+        out[k] = _capped(low.str.count_matches("(?i)" + d["pattern"]), d["points_each"], d["max_points"])
+    tp = c["task_prior"]
+    out["task"] = pl.col("task").fill_null("").replace_strict(
+        {k: float(v) for k, v in (tp.get("by_task") or {}).items()}, default=float(tp["default"]),
+        return_dtype=pl.Float64)
+    cot = pl.col("meta").cast(pl.Utf8).fill_null("").str.contains(r'"prompt_type"\s*:\s*"cot"')
+    out["cot"] = pl.when(cot).then(float(c.get("cot_points", 0.0))).otherwise(0.0)
+    return out
+
+
+def expr(cfg: dict | None = None) -> pl.Expr:
+    c = cfg or load_yaml(COMPLEXITY)
+    total = pl.sum_horizontal(list(points(c).values()))
+    return (1.0 - (-total / float(c["scale"])).exp()).clip(0.0, 1.0)

@@ -1,0 +1,132 @@
+"""Rule-based quality model of a response: the project's own defect detectors, task-aware.
+
+score_quality multiplies (rules/score/quality.yaml):
+- the factor of every detector rule of the cleaning rule set that fires on the row
+  (refusals, AI disclaimers, truncation, garbled word order, unclosed code, repetition:
+  rules/filters/default.yaml through dataforge/clean/rules.py). The filters and the score
+  share one definition of each defect, including what the instruction and task excuse
+  (a label or a summary needs no final period; a list of links was asked for);
+- a continuous garble term from the rate of implausible function-word transitions
+  (dataforge/clean/garble.py), so scrambled text ranks below fluent text even when the
+  rule does not fire;
+- the response-only checks of heuristics.quality_expr (generation cut off by its token
+  limit, trailing "…", repeated n-grams and lines, length outside the task's range).
+"""
+from __future__ import annotations
+
+import polars as pl
+
+from dataforge.clean import rules as R
+from dataforge.clean.garble import garble_stats
+from dataforge.score import heuristics as H
+from dataforge.score.rules import load_yaml
+
+
+def detector_rules(cfg: dict) -> list[R.Rule]:
+    det = cfg.get("detectors") or {}
+    if not det.get("factors"):
+        return []
+    rules, _ = R.load(det.get("rules", "default"))
+    by_name = {r.name: r for r in rules}
+    return [by_name[n] for n in det["factors"] if n in by_name]
+
+
+def detector_digest(cfg: dict) -> str | None:
+    det = cfg.get("detectors") or {}
+    return R.load(det.get("rules", "default"))[1] if det.get("factors") else None
+
+
+def detector_hits(df: pl.DataFrame, cfg: dict) -> dict[str, pl.Series]:
+    """rule name -> boolean Series: True where the detector rule fires on the row."""
+    out = {}
+    for rule in detector_rules(cfg):
+        r = R.reasons([rule], df)
+        out[rule.name] = r.is_not_null().alias(rule.name)
+    return out
+
+
+def garble_factor(df: pl.DataFrame, cfg: dict) -> pl.Series:
+    g = cfg.get("garble") or {}
+    if not g or "output" not in df.columns:
+        return pl.Series([1.0] * df.height, dtype=pl.Float64)
+    st = garble_stats(df["output"])
+    rate = (st["bad"] / st["tokens"].clip(lower_bound=1)).cast(pl.Float64)
+    # code and tables break the transitions by design: no penalty there
+    code = df.select((pl.col("output").fill_null("").str.contains(R.CODE_RE)
+                      | pl.col("output").fill_null("").str.contains(R.TABLE_RE)).alias("c"))["c"]
+    over = (rate / float(g["rate_full"])).clip(0.0, 1.0)
+    f = 1.0 - over * (1.0 - float(g["floor"]))
+    return pl.select(pl.when(pl.lit(code)).then(1.0).otherwise(pl.lit(f)).alias("g"))["g"]
+
+
+def unfinished_item(cfg: dict) -> pl.Expr:
+    """The last list item has no end mark while most earlier items of its kind do."""
+    u = cfg.get("unfinished_item")
+    if not u:
+        return pl.lit(False)
+    end = r"[.!?…:;)\]\"'”’*`]\s*$"
+    lines = pl.col("output").fill_null("").str.strip_chars().str.split("\n").list.eval(
+        pl.element().str.strip_chars().filter(pl.element() != ""))
+    last = lines.list.last().fill_null("")
+    marker = last.str.extract(r"^(\d+[.)]|[-*•])\s", 1)
+    kind = pl.when(marker.str.contains(r"^\d")).then(pl.lit(r"^\d+[.)]\s")).otherwise(pl.lit(r"^[-*•]\s"))
+    earlier = lines.list.head(lines.list.len() - 1)
+    # earlier items of the same kind: numbered or bulleted (the pattern is per row)
+    num = earlier.list.eval(pl.element().filter(pl.element().str.contains(r"^\d+[.)]\s")))
+    bul = earlier.list.eval(pl.element().filter(pl.element().str.contains(r"^[-*•]\s")))
+    items = pl.when(kind == r"^\d+[.)]\s").then(num).otherwise(bul)
+    ended = items.list.eval(pl.element().str.contains(end)).list.mean().fill_null(0.0)
+    return (marker.is_not_null() & (items.list.len() >= u["min_items"]) & (ended >= u["min_ended_share"])
+            & ~last.str.contains(end) & (last.str.count_matches(r"\S+") >= u["min_last_words"]))
+
+
+def dangling(cfg: dict) -> pl.Expr:
+    d = cfg.get("dangling")
+    if not d:
+        return pl.lit(False)
+    words = sorted(set(R.DANGLING) | set(d.get("extra_words") or []))
+    o = pl.col("output").fill_null("").str.strip_chars()
+    last_word = o.str.extract(r"([A-Za-z']+)$", 1).str.to_lowercase()
+    return last_word.is_in(words).fill_null(False)
+
+
+def no_end_mark(cfg: dict) -> pl.Expr:
+    """Factor for a prose answer whose last line ends without any mark (1.0 elsewhere)."""
+    n = cfg.get("no_end_mark")
+    if not n:
+        return pl.lit(1.0)
+    o = pl.col("output").fill_null("").str.strip_chars()
+    lines = o.str.split("\n").list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
+    last = lines.list.last().fill_null("")
+    earlier = lines.list.head(lines.list.len() - 1)
+    unended = earlier.list.eval(~pl.element().str.contains(n["end_pattern"])).list.mean().fill_null(0.0)
+    key_value = last.str.contains(r"^[^:]{1,60}:\s*\S") & \
+        (last.str.replace(r"^[^:]*:", "").str.count_matches(r"\S+") <= 4)
+    item = last.str.contains(r"^(\d+[.)]|[-*•])\s")
+    last_words = last.str.count_matches(r"\S+")
+    typical = earlier.list.eval(pl.element().str.count_matches(r"\S+")).list.median()
+    short_last = (earlier.list.len() >= n["min_lines"]) & (last_words < typical * n["short_line"])
+    prose = ~item & (unended <= n["max_unended_lines"])
+    fires = ((o.str.count_matches(r"\S+") >= n["min_words"]) & (last_words >= n["min_last_words"])
+             & ~o.str.contains(n["end_pattern"]) & ~o.str.contains(R.CODE_RE) & ~o.str.contains(R.TABLE_RE)
+             & ~key_value & (prose | short_last.fill_null(False)))
+    relaxed = pl.col("task").fill_null("").is_in(list(n.get("relaxed_tasks") or []))
+    f = pl.when(relaxed).then(float(n.get("relaxed_factor", n["factor"]))).otherwise(float(n["factor"]))
+    return pl.when(fires).then(f).otherwise(1.0)
+
+
+def quality(df: pl.DataFrame, cfg: dict | None = None) -> pl.Series:
+    c = cfg or load_yaml(H.QUALITY)
+    u, d = c.get("unfinished_item") or {}, c.get("dangling") or {}
+    cf = c.get("capitalised_function_word") or {}
+    cap = pl.col("output").fill_null("").str.contains(cf["pattern"]) if cf else pl.lit(False)
+    base = df.select((H.quality_expr(c)
+                      * pl.when(cap).then(float(cf.get("factor", 1.0))).otherwise(1.0)
+                      * pl.when(dangling(c)).then(float(d.get("factor", 1.0))).otherwise(1.0)
+                      * pl.when(unfinished_item(c)).then(float(u.get("factor", 1.0))).otherwise(1.0)
+                      * no_end_mark(c)).alias("q"))["q"]
+    factor = garble_factor(df, c)
+    factors = (c.get("detectors") or {}).get("factors") or {}
+    for name, hit in detector_hits(df, c).items():
+        factor = factor * pl.select(pl.when(pl.lit(hit)).then(float(factors[name])).otherwise(1.0).alias("f"))["f"]
+    return (base * factor).clip(0.0, 1.0).alias("score_quality")

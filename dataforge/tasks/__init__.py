@@ -1,0 +1,1 @@
+"""Task taxonomy (rules/tasks/taxonomy.yaml) and the rule-based task classifier."""

@@ -1,0 +1,65 @@
+"""Task taxonomy and the rule-based task classifier (classify_task)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from dataforge.ops.classify_task import ClassifyTask
+from dataforge.tasks.classify import classify, taxonomy
+
+ROOT = Path(__file__).resolve().parents[1]
+AGREED = ("open_qa closed_qa brainstorming creative_writing planning rewriting summarization extraction "
+          "classification sentiment topic nli paraphrase extractive_qa multiple_choice question_generation "
+          "text_generation code math translation other").split()
+
+
+def test_taxonomy_has_the_agreed_names_each_documented():
+    tax = taxonomy()
+    assert sorted(tax) == sorted(AGREED)
+    assert all(spec["description"] for spec in tax.values())
+
+
+def test_classifier_on_planted_instructions():
+    rows = [("Translate the following sentence into Spanish.", "Good morning", "translation"),
+            ("Write a Python function that reverses a linked list.", "", "code"),
+            ("Solve for x: 3x + 5 = 20.", "", "math"),
+            ("Write a poem about the sea with a repeating refrain.", "", "creative_writing"),
+            ("Plan a 5-day itinerary for a trip to Rome.", "", "planning"),
+            ("Give me some ideas for a birthday party.", "", "brainstorming"),
+            ("Summarize the article in two sentences.", "The city council voted on Monday ...", "summarization"),
+            ("Rewrite the sentence in the passive voice.", "The cat chased the mouse.", "rewriting"),
+            ("Classify the sentiment of this review as positive or negative.", "Loved it!", "sentiment"),
+            ("Extract all the dates mentioned in the text.", "On 3 May 1990 ...", "extraction"),
+            ("Create a quiz with 5 questions about volcanoes.", "", "question_generation"),
+            ("Why is the sky blue?", "", "open_qa")]
+    df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [r[1] for r in rows]})
+    assert classify(df).to_list() == [r[2] for r in rows]
+
+
+def test_classify_task_labels_only_unknown_rows_and_maps_aliases():
+    df = pl.DataFrame({"instruction": ["Write a haiku about rain.", "Write a haiku about snow.", "Name three colors.",
+                                       "List the people named in the text."],
+                       "input": ["", "", "", "Ann met Bob."],
+                       "task": ["unknown", "nli", "", "information_extraction"], "meta": ["{}"] * 4})
+    out = ClassifyTask().map(df)
+    assert out["task"].to_list() == ["creative_writing", "nli", "brainstorming", "extraction"]
+    assert json.loads(out["meta"][0])["task_source"] == "classifier"
+    assert "task_source" not in json.loads(out["meta"][1])
+    assert ClassifyTask(overwrite=True).map(df)["task"][1] == "creative_writing"
+    # raw imported rows: no task / meta / input column at all
+    raw = ClassifyTask().map(pl.DataFrame({"instruction": ["Translate 'cat' into German."]}))
+    assert raw["task"].to_list() == ["translation"]
+
+
+def test_classifier_accuracy_on_held_out_hand_labels():
+    from dataforge.evaluation.task_eval import accuracy_report
+    r = accuracy_report()
+    assert r["n"] >= 200 and r["accuracy"] >= 0.70, r
+
+
+def test_no_shipped_recipe_or_import_template_hard_codes_open_qa():
+    for p in list((ROOT / "rules" / "recipes").glob("*.yaml")) + [ROOT / "rules" / "templates" / "imports.yaml"]:
+        text = p.read_text()
+        assert "task: open_qa" not in text, p

@@ -1,0 +1,126 @@
+"""The labelled quality evaluation set and the floors of issue 12's "Done when", measured by
+the harness (dataforge/evaluation/harness.py) on the real operators."""
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from dataforge.evaluation import harness as H
+from dataforge.evaluation.quality_set import COLUMNS, EXTRA, LABELS, build_quality_set, defect_texts
+
+
+@pytest.fixture(scope="module")
+def qset() -> pl.DataFrame:
+    return build_quality_set()
+
+
+@pytest.fixture(scope="module")
+def filters(qset) -> dict:
+    return H.filter_report(qset, with_langid=True)
+
+
+def test_set_shape_labels_and_determinism(qset):
+    assert list(qset.columns) == list(COLUMNS) + list(EXTRA)
+    assert set(qset["label"]) == set(LABELS)
+    assert qset["id"].n_unique() == qset.height
+    counts = dict(qset.group_by("label").len().iter_rows())
+    assert counts["clean"] >= 1500 and all(counts[k] >= 100 for k in LABELS if k not in ("clean", "wrong_language"))
+    # task kinds of many sorts, and both halves of the defect texts in use
+    kinds = set(qset.filter(pl.col("label") == "clean")["kind"])
+    assert {"open_qa", "brainstorming", "creative_writing", "planning", "code", "math", "translation",
+            "summarization", "extractive_qa", "nli", "sentiment", "topic", "classification"} <= kinds
+    assert set(qset["split"]) == {"dev", "heldout"}
+    assert build_quality_set(seed=0)["id"].to_list() == qset["id"].to_list()
+
+
+def test_defect_texts_have_disjoint_dev_and_heldout_halves():
+    texts = defect_texts()
+    for kind in ("refusal", "disclaimer", "vague"):
+        assert texts[kind]["dev"] and texts[kind]["heldout"]
+        assert not set(texts[kind]["dev"]) & set(texts[kind]["heldout"])
+
+
+def test_planted_defects_are_what_they_say(qset):
+    clean = {r["id"]: r for r in qset.filter(pl.col("label") == "clean").iter_rows(named=True)}
+    garbled = qset.filter(pl.col("label") == "garbled").head(20)
+    originals = qset.filter(pl.col("label") == "clean")
+    for r in garbled.iter_rows(named=True):  # same words, other order
+        src = originals.filter((pl.col("instruction") == r["instruction"]) & (pl.col("input") == r["input"]))
+        assert any(sorted(o.split()) == sorted(r["output"].split()) for o in src["output"])
+    for r in qset.filter(pl.col("label") == "near_duplicate").head(20).iter_rows(named=True):
+        assert r["group"] in clean
+    cot = qset.filter(pl.col("meta").str.contains('"prompt_type":"cot"'))
+    assert cot.height >= 100 and cot["output"].str.contains("So the answer is: ").all()
+
+
+def test_auroc_and_spearman_helpers():
+    assert H.auroc([3, 4, 5], [0, 1, 2]) == 1.0
+    assert H.auroc([0, 1], [0, 1]) == 0.5
+    assert H.auroc([], [1]) is None
+    assert H.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+
+
+# -- floors of the issue's "Done when" ------------------------------------------------------
+
+def test_every_default_filter_rule_drops_at_most_2pct_of_clean_rows_of_every_task(filters):
+    offenders = {}
+    for name, r in list(filters["rules"].items()) + [("langid", filters["langid"])]:
+        for kind, v in r["clean_by_kind"].items():
+            # a kind with fewer than 50 rows: at most one row (a single row is > 2% of it)
+            limit = 0.02 if v["n"] >= 50 else 1.0 / v["n"] + 1e-9
+            if v["dropped"] > limit:
+                offenders[f"{name}/{kind}"] = v
+    assert not offenders, offenders
+
+
+def test_default_filters_catch_refusals_truncations_and_garbled(filters):
+    caught = filters["rule_filter"]["caught"]
+    assert caught["refusal"]["all"] >= 0.99 and caught["refusal"]["heldout"] >= 0.98, caught["refusal"]
+    assert caught["garbled"]["all"] >= 0.90, caught["garbled"]
+    assert caught["truncated"]["all"] >= 0.85, caught["truncated"]  # issue floor 0.90: see docs/quality.md
+    assert filters["langid"]["caught"]["wrong_language"]["all"] >= 0.7
+
+
+def test_near_dedup_precision_recall_and_no_distinct_question_removed(qset):
+    r = H.dedup_report(qset)["dedup_near"]
+    assert r["recall"] >= 0.95 and r["precision"] >= 0.95, r
+    assert r["distinct_questions_removed_sharing_passage"] == 0, r
+
+
+@pytest.fixture(scope="module")
+def cheap_scores(qset) -> dict:
+    scored, _ = H.score_columns(qset, ["score_clarity", "score_quality", "score_complexity"])
+    return {"scores": H.score_report(scored), "complexity": H.complexity_report(scored)}
+
+
+def test_quality_and_clarity_floors(cheap_scores):
+    s = cheap_scores["scores"]
+    assert s["score_clarity"]["vague"]["auroc"] >= 0.90
+    assert s["score_quality"]["truncated"]["auroc"] >= 0.95
+    assert s["score_quality"]["garbled"]["auroc"] >= 0.90
+    assert s["score_quality"]["refusal"]["auroc"] >= 0.99
+
+
+def test_complexity_is_not_prompt_length(cheap_scores):
+    assert cheap_scores["complexity"]["spearman_vs_prompt_length"] < 0.5
+
+
+@pytest.mark.slow
+def test_alignment_floors_with_minilm(qset):
+    # MiniLM on ~2.9k rows: minutes on 2 cores, so only on a sample of the set
+    sample = pl.concat([qset.filter(pl.col("label") == "clean").sample(400, seed=1),
+                        qset.filter(pl.col("label").is_in(["shuffled", "shuffled_short"]))])
+    scored, _ = H.score_columns(sample, ["score_alignment"])
+    s = H.score_report(scored)["score_alignment"]
+    assert s["shuffled"]["auroc"] >= 0.95 and s["shuffled_short"]["auroc"] >= 0.90, json.dumps(s)[:400]
+
+
+def test_cli_runs_and_writes_json(tmp_path, capsys):
+    from dataforge.cli import main
+    out = tmp_path / "q.json"
+    assert main(["eval-quality", "--scores", "score_complexity", "--no-langid", "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["dedup"]["dedup_near"]["recall"] >= 0.95
+    assert "AUROC" in capsys.readouterr().out

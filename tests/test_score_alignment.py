@@ -1,0 +1,64 @@
+"""score_alignment on short answers: labels, spans, numbers and yes/no judged on their own
+terms; inverted rows (text written for a label) are not judged as labels."""
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from dataforge import op
+from dataforge.ops.base import RunContext
+from dataforge.score import answers as A
+
+ROWS = [  # instruction, input, output, task, expected verdict (1 aligned, -1 misaligned, 0 unknown)
+    ("Is the sentiment of this review positive or negative?", "A joy from start to end.", "positive", "sentiment", 1),
+    ("Is the sentiment of this review positive or negative?", "A joy from start to end.", "Sports", "sentiment", -1),
+    ("Does the premise entail the hypothesis? Answer yes or no.", "Premise: a dog runs. Hypothesis: an animal moves.", "yes", "nli", 1),
+    ("Does the premise entail the hypothesis? Answer yes or no.", "Premise: a dog runs. Hypothesis: an animal moves.", "Denver Broncos", "nli", -1),
+    ("Who won Super Bowl 50?", "The Denver Broncos defeated the Carolina Panthers to win Super Bowl 50.", "Denver Broncos", "extractive_qa", 1),
+    ("What is 1200 plus 53?", "", "1253", "math", 1),
+    ("How many legs does a spider have?", "", "eight", "open_qa", 0),
+    ("Which section does this article belong in: World, Sports, Business or Sci/Tech?", "The striker scored twice.", "Sports", "topic", 1),
+    ("Which section does this article belong in: World, Sports, Business or Sci/Tech?", "The striker scored twice.", "true", "topic", -1),
+    ("Explain your reasoning first, then give the answer. Is the hypothesis true, false or undetermined?",
+     "Premise: a dog runs. Hypothesis: a cat sleeps.",
+     "a running dog says nothing about a cat .\nSo the answer is: undetermined", "nli", 1),
+    ('Reply with a JSON object that has a single key, "sentiment". Is this review positive or negative?',
+     "Dull.", '{"sentiment": "negative"}', "sentiment", 1),
+]
+
+
+def frame(rows) -> pl.DataFrame:
+    return pl.DataFrame({"id": [str(i) for i in range(len(rows))], "instruction": [r[0] for r in rows],
+                         "input": [r[1] for r in rows], "output": [r[2] for r in rows], "task": [r[3] for r in rows],
+                         "source": ["s"] * len(rows), "meta": ["{}"] * len(rows)})
+
+
+def test_short_answer_verdicts():
+    got = frame(ROWS).select(A.short_verdict().alias("v"))["v"].to_list()
+    assert got == [r[4] for r in ROWS]
+
+
+def test_long_answers_get_no_short_verdict_and_final_answers_are_found():
+    df = frame([("Write a poem about rain.", "", "Rain on the roof, a soft and steady drum, all night long.", "creative_writing", 0)])
+    assert df.select(A.short_verdict().alias("v"))["v"][0] is None
+    fa = frame(ROWS).select(A.final_answer(A.load_yaml(A.ALIGNMENT)).alias("a"))["a"].to_list()
+    assert fa[9] == "undetermined" and fa[10] == "negative"
+
+
+def test_inverted_rows_are_not_judged_as_labels():
+    o = op("score_alignment")
+    rows = [("Write a one-sentence positive movie review.", "", "A warm, funny film that never drags.", "sentiment", 0)] * 3
+    df = frame(rows).with_columns(meta=pl.lit('{"prompt_type": "inversion"}'))
+    assert not any(df.select(o.check_failures()).to_series())
+    gen = frame(rows).with_columns(task=pl.lit("text_generation"))
+    assert not any(gen.select(o.check_failures()).to_series())
+
+
+@pytest.mark.slow
+def test_short_answers_score_on_their_own_terms(tmp_path):
+    o = op("score_alignment").bind(RunContext(out=tmp_path))
+    o.ensure_setup()
+    s = o.process(frame(ROWS))["score_alignment"].to_list()
+    good = [v for v, r in zip(s, ROWS) if r[4] == 1]
+    bad = [v for v, r in zip(s, ROWS) if r[4] == -1]
+    assert min(good) >= 0.75 and max(bad) <= 0.3, s

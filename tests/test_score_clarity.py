@@ -1,0 +1,94 @@
+"""score_clarity on planted cases: vague instructions of ordinary length (unresolved
+references, missing object, undefined criteria) score below clear ones, and the same
+wording is clear once the input carries what it points at."""
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from dataforge import op
+from dataforge.ops.base import RunContext
+from dataforge.score import clarity as C
+
+# clear requests of ordinary length, with and without inline material
+CLEAR = [
+    "Write a short poem about a lighthouse keeper who waits for a ship.",
+    "Give three tips for keeping houseplants alive during a cold winter.",
+    "Explain why the sky looks red at sunset, in two sentences.",
+    "Rewrite the following sentence in the passive voice: The committee approved the budget.",
+    'Translate "Where is the train station?" into German.',
+    "Create a weekly meal plan for a vegetarian athlete.",
+    "Could you give me the gist of this paper in one line?\n\nWe propose a method that trains "
+    "small networks on large graphs and show that it matches larger models at a tenth of the cost.",
+    "Write a paper abstract that fits this one-sentence summary: This paper proposes a faster sampler.",
+    "Summarize the problem with plastic waste in the oceans.",
+    "Describe the story of Cinderella in five sentences.",
+]
+# each kind of vagueness, worded differently from the patterns' own examples
+VAGUE = [
+    "Please shorten the paragraph so that it fits on a slide.",        # definite text noun, no input
+    "Translate the sentence into Italian.",
+    "What is the main argument of the passage?",
+    "Does the premise support the hypothesis?",
+    "Go through the article below and list its key claims.",           # deictic
+    "Using the data provided, draw conclusions about sales.",
+    "Can you take a look at these paragraphs and tighten them up?",   # demonstrative
+    "Convert it into a table.",                                       # pronoun object
+    "I'd like to hear what you think about it.",
+    "Make it better.",                                                # undefined criteria
+    "Address all the problems in it.",
+    "Apply the necessary edits.",
+    "Please summarize.",                                              # missing object
+]
+
+
+def frame(instr, inputs=None):
+    n = len(instr)
+    return pl.DataFrame({"id": [f"r{i}" for i in range(n)], "instruction": instr,
+                         "input": inputs or [""] * n, "output": ["x"] * n})
+
+
+def clarity(instr, inputs=None) -> list[float]:
+    o = op("score_clarity").bind(RunContext())
+    o.ensure_setup()
+    return o.process(frame(instr, inputs))["score_clarity"].to_list()
+
+
+def test_every_vague_instruction_scores_below_every_clear_one():
+    clear, vague = clarity(CLEAR), clarity(VAGUE)
+    assert min(clear) > max(vague), (dict(zip(CLEAR, clear)), dict(zip(VAGUE, vague)))
+    assert min(clear) >= 0.8 and max(vague) <= 0.5
+
+
+def test_input_carrying_the_referent_is_not_penalised():
+    ins = ["Please shorten the paragraph so that it fits on a slide.", "Translate the sentence into Italian.",
+           "Does the premise support the hypothesis?", "Convert it into a table."]
+    inputs = ["Our team met every week to plan the launch, and the launch went well.",
+              "The cat sleeps on the warm windowsill.",
+              "Premise: A dog runs on the beach. Hypothesis: An animal is outside.",
+              "apples 3, pears 5, plums 2"]
+    with_input = clarity(ins, inputs)
+    without = clarity(ins)
+    assert all(w >= 0.85 for w in with_input), with_input
+    assert all(a > b + 0.3 for a, b in zip(with_input, without))
+
+
+def test_few_shot_query_without_its_input_is_vague_but_with_it_is_clear():
+    fs = ("Here are some solved examples of the task.\n\nIs this review positive? \"A joy.\"\nAnswer: yes\n\n"
+          "Now solve this one.\nClassify the sentiment of the following review.")
+    vague, clear = clarity([fs, fs], ["", "Dull and far too long."])
+    assert vague <= 0.5 < 0.85 <= clear
+
+
+def test_scores_are_continuous_and_checks_are_named():
+    vals = clarity(CLEAR + VAGUE)
+    assert len(set(round(v, 6) for v in vals)) >= 12
+    chk = frame(["Convert it into a table.", "Make the necessary changes.", "Summarize."]).select(**C.checks())
+    assert chk["ref_pronoun_object"][0] and chk["undefined_criteria"][1] and chk["missing_object"][2]
+
+
+@pytest.mark.parametrize("instr", ["Prove that the square root of two is irrational.",
+                                   "Write a story about a dragon and explain what it eats.",
+                                   "Create a function that takes three numbers and returns the largest of them."])
+def test_pronouns_with_an_antecedent_or_a_clause_are_not_vague(instr):
+    assert clarity([instr])[0] >= 0.8

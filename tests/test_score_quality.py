@@ -1,0 +1,71 @@
+"""score_quality on planted cases: truncation (prose, list items, dangling words), garbled word
+order, refusals and disclaimers score low; bare labels, summaries without a final period,
+songs with a chorus, code and the tool's CoT answers do not."""
+from __future__ import annotations
+
+import polars as pl
+
+from dataforge import op
+from dataforge.ops.base import RunContext
+
+PROSE = ("Bees pollinate most flowering crops. Without them, yields of fruit and nuts would fall "
+         "sharply. Farmers therefore rent hives during the blooming season.")
+LIST = "1. Preheat the oven to 200 degrees.\n2. Mix the flour and the butter.\n3. Knead the dough for ten minutes.\n4. Bake it until golden."
+SONG = ("Verse 1:\nWe walk along the river line\nThe lights are low, the night is fine\n\nChorus:\n"
+        "Sing it loud, sing it clear\nThe morning sun is almost here\n\nVerse 2:\nThe road is long, the stars are bright\n"
+        "We keep on walking through the night\n\nChorus:\nSing it loud, sing it clear\nThe morning sun is almost here")
+CODE = "def add(a, b):\n    return a + b\n\nprint(add(2, 3))"
+COT = "a man playing a guitar is a musician performing .\nSo the answer is: entailment"
+
+CLEAN = [  # (task, instruction, output)
+    ("open_qa", "Why do farmers rent bee hives?", PROSE),
+    ("planning", "Give the steps to bake bread.", LIST),
+    ("creative_writing", "Write a song with a chorus about walking at night.", SONG),
+    ("code", "Write a Python function that adds two numbers.", CODE),
+    ("nli", "Does the premise entail the hypothesis? Explain your reasoning first.", COT),
+    ("sentiment", "Is this review positive or negative?", "positive"),
+    ("open_qa", "What is 17 times 3?", "51"),
+    ("summarization", "Write a one-line TL;DR of the abstract.", "A faster sampler for diffusion models with equal quality"),
+]
+BAD = [
+    ("open_qa", "Why do farmers rent bee hives?", PROSE[:-60].rstrip()),                    # cut mid-sentence
+    ("open_qa", "Why do farmers rent bee hives?", "Bees pollinate most flowering crops, and without the"),
+    ("planning", "Give the steps to bake bread.", LIST.rsplit(" ", 3)[0]),                # last item cut
+    ("open_qa", "Why do farmers rent bee hives?",                                          # same words, scrambled
+     "crops flowering pollinate Bees most. them Without, fruit of yields nuts and would sharply fall. "
+     "therefore Farmers during hives rent blooming the season."),
+    ("open_qa", "Why do farmers rent bee hives?", "I'm afraid I can't do that."),
+    ("sentiment", "Is this review positive or negative?", "Sorry, but I must decline this request."),
+    ("open_qa", "Why do farmers rent bee hives?", "As an AI language model, I have no personal experience. " + PROSE),
+]
+
+
+def score(rows) -> list[float]:
+    df = pl.DataFrame({"id": [f"r{i}" for i in range(len(rows))], "task": [r[0] for r in rows],
+                       "instruction": [r[1] for r in rows], "output": [r[2] for r in rows],
+                       "input": [""] * len(rows), "meta": ["{}"] * len(rows)})
+    o = op("score_quality").bind(RunContext())
+    o.ensure_setup()
+    return o.process(df)["score_quality"].to_list()
+
+
+def test_clean_answers_of_every_shape_keep_full_quality():
+    got = score(CLEAN)
+    assert all(v >= 0.95 for v in got), list(zip([r[0] for r in CLEAN], got))
+
+
+def test_each_planted_defect_scores_below_every_clean_answer():
+    clean, bad = score(CLEAN), score(BAD)
+    assert max(bad) < min(clean), bad
+    assert max(bad) <= 0.7, bad
+    assert max(bad[4:6]) <= 0.1  # refusals
+
+
+def test_generation_cut_by_its_token_limit_is_truncated():
+    rows = [("open_qa", "Why?", PROSE)] * 2
+    df = pl.DataFrame({"id": ["a", "b"], "task": ["open_qa"] * 2, "instruction": ["Why?"] * 2, "output": [PROSE] * 2,
+                       "input": [""] * 2, "meta": ["{}", '{"finish_reason": "length"}']})
+    o = op("score_quality").bind(RunContext())
+    o.ensure_setup()
+    q = o.process(df)["score_quality"].to_list()
+    assert q[0] == 1.0 and q[1] < 0.5 and len(rows) == 2
