@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+import polars as pl
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -56,3 +57,12 @@ def choose(b: np.ndarray, purpose: str, weights: list[float]) -> np.ndarray:
 def row_seeds(ids: list[str], seed: int, purpose: str) -> np.ndarray:
     """A uint32 seed per row, e.g. for seeding a per-row random.Random."""
     return (bits(base(ids, seed), purpose) >> np.uint64(32)).astype(np.uint32)
+
+
+def keys_in_id_order(ids: pl.Series, *seed: int) -> np.ndarray:
+    """One uniform [0, 1) key per row, drawn in id order from `seed`: a random order that
+    depends on the seed and the ids only, never on the rows' positions."""
+    rng = np.random.default_rng(list(seed))
+    u = np.empty(len(ids))
+    u[ids.arg_sort().to_numpy()] = rng.random(len(ids))
+    return u

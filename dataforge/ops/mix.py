@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
 import polars as pl
 
 from dataforge.errors import ConfigError
 from dataforge.ops.base import GlobalOp, param, register
+from dataforge.rand import keys_in_id_order
 from dataforge.schema import REJECT
 from dataforge.score.quota import quotas, shares
 from dataforge.score.select import check_columns, score_expr
@@ -115,8 +115,4 @@ class Mix(GlobalOp):
         if self.order_by:
             check_columns(df, self.order_by, f"operator '{self.name}'")
             return pl.struct((-score_expr(self.order_by, self.name)).alias("s"), pl.col("id"))
-        rng = np.random.default_rng([self.ctx.seed, self.seed])
-        order = df.select(pl.col("id").arg_sort()).to_series().to_numpy()
-        u = np.empty(df.height)
-        u[order] = rng.random(df.height)
-        return pl.lit(pl.Series(u))
+        return pl.lit(pl.Series(keys_in_id_order(df["id"], self.ctx.seed, self.seed)))

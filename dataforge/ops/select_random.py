@@ -1,11 +1,11 @@
 """select_random: a seeded random sample, overall or per group."""
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
 
 from dataforge.errors import ConfigError
 from dataforge.ops.base import GlobalOp, register
+from dataforge.rand import keys_in_id_order
 from dataforge.schema import REJECT
 
 
@@ -35,10 +35,7 @@ class SelectRandom(GlobalOp):
     def run(self, lf: pl.LazyFrame) -> pl.DataFrame:
         df = lf.collect()
         # random keys drawn in id order, so the sample depends on the seed and the ids only
-        rng = np.random.default_rng([self.ctx.seed, self.seed])
-        order = df.select(pl.col("id").arg_sort()).to_series().to_numpy()
-        u = np.empty(df.height)
-        u[order] = rng.random(df.height)
+        u = keys_in_id_order(df["id"], self.ctx.seed, self.seed)
         rank = pl.col("__u").rank("ordinal")
         size = pl.len()
         if self.by:
