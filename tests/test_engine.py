@@ -163,6 +163,7 @@ def test_sigkill_mid_stage_resumes_byte_identical(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert shard_hashes(out) == shard_hashes(ref)
     ref_m, out_m = (json.loads((d / "manifest.json").read_text()) for d in (ref, out))
+    assert ref_m.pop("timings")["stages"] and out_m.pop("timings")["stages"]  # seconds differ by nature
     assert ref_m == out_m
 
 
