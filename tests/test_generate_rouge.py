@@ -133,3 +133,13 @@ def test_add_if_novel_reports_the_true_maximum(sample_dir):
         else:
             assert score > 0.7 and score <= true_max + 1e-12
     assert nonzero > len(pool) // 2
+
+
+def test_bit_parallel_lcs_equals_the_table():
+    from dataforge.generate.rouge import _lcs_table
+
+    rng = random.Random(5)
+    for _ in range(2000):
+        a = [rng.choice("abcdef") for _ in range(rng.randrange(0, 40))]
+        b = [rng.choice("abcdefg") for _ in range(rng.randrange(0, 70))]
+        assert lcs_len(a, b) == _lcs_table(a, b) == lcs_len(b, a)

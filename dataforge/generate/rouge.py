@@ -14,8 +14,10 @@ the postings of those rare tokens are read. The result is exact: the same answer
 naive loop (tests compare them), at a fraction of the work.
 
 A kept instruction's reported score (`meta.rouge_l_max`) is its true maximum against the
-pool (`exact_max`: every document sharing a token, best upper bound first), so it means
-what it says. Tokens and F1 are those of the `rouge-score` package's rougeL without
+pool (`exact_max`: the overlap bound of every document in numpy, exact LCS best bound first),
+so it means what it says. It costs more than the keep/drop decision (4,000 synthetic
+instructions: 13 s against 3 s on 2 cores), still far below the naive loop and the LLM calls.
+LCS is bit-parallel (Hyyrö 2004). Tokens and F1 are those of the `rouge-score` package's rougeL without
 stemming; tests/test_generate_rouge.py checks equality on 1,200 random pairs.
 """
 from __future__ import annotations
@@ -35,6 +37,23 @@ def tokenize(text: str) -> list[str]:
 
 
 def lcs_len(a: list, b: list) -> int:
+    """Length of the longest common subsequence, bit-parallel (Hyyrö 2004): one pass over `a`
+    with `b` as the bits of a Python int, O(|a|) big-int steps instead of |a|·|b| cells."""
+    if not a or not b:
+        return 0
+    masks: dict = {}
+    for i, t in enumerate(b):
+        masks[t] = masks.get(t, 0) | (1 << i)
+    full = (1 << len(b)) - 1
+    v = full
+    for x in a:
+        u = v & masks.get(x, 0)
+        v = ((v + u) | (v - u)) & full
+    return len(b) - v.bit_count()
+
+
+def _lcs_table(a: list, b: list) -> int:
+    """The textbook dynamic programme (tests check the bit-parallel version against it)."""
     if len(a) < len(b):
         a, b = b, a
     prev = [0] * (len(b) + 1)
@@ -121,7 +140,8 @@ class NoveltyIndex:
         for t in counts:
             self._postings.setdefault(t, []).append(d)
 
-    def max_similarity(self, text_or_tokens: str | list[str], stop_above: bool = True) -> tuple[float, int | None]:
+    def max_similarity(self, text_or_tokens: str | list[str], stop_above: bool = True,
+                       threshold: float | None = None) -> tuple[float, int | None]:
         """(best ROUGE-L F1 among candidates that can exceed the threshold, its doc index).
 
         Scores at or below the threshold may be reported as 0.0 (they were pruned); anything
@@ -132,7 +152,7 @@ class NoveltyIndex:
         la = len(a)
         if la == 0 or not self._docs:
             return 0.0, None
-        thr = self.threshold
+        thr = self.threshold if threshold is None else threshold
         # |b| window from F1 <= 2·min/(la+lb): lb > la·thr/(2-thr) and lb < la·(2-thr)/thr
         lo, hi = la * thr / (2 - thr), la * (2 - thr) / thr
         t_min = max(1, math.ceil(thr * (la + lo) / 2 - 1e-9))
@@ -157,13 +177,18 @@ class NoveltyIndex:
             return 0.0, None
         overlap = self._overlaps(cand, counts)
         # even a full-overlap LCS could not exceed thr: skip those
-        cand = cand[2 * overlap > thr * (la + lens)]
+        keep = 2 * overlap > thr * (la + lens)
+        cand, bound = cand[keep], (2.0 * overlap / (la + lens))[keep]
+        # highest upper bound first: the search for the maximum ends when no bound can beat it
+        order = np.argsort(-bound, kind="stable")
         best, best_i = 0.0, None
-        for d in cand.tolist():
+        for k in order.tolist():
+            if bound[k] <= best:
+                break
+            d = int(cand[k])
             b = self._docs[d]
-            lb = len(b)
             self.lcs_computed += 1
-            f = 2.0 * lcs_len(a, b) / (la + lb)
+            f = 2.0 * lcs_len(a, b) / (la + len(b))
             if f > best:
                 best, best_i = f, d
                 if stop_above and f > thr:
@@ -190,19 +215,18 @@ class NoveltyIndex:
     def exact_max(self, text_or_tokens: str | list[str]) -> tuple[float, int | None]:
         """The true maximum ROUGE-L F1 against every indexed document (no threshold).
 
-        Documents sharing no token score 0; the others are checked in order of their upper
-        bound 2·|a ∩ b|/(|a|+|b|), stopping when the bound cannot beat the best found.
+        The multiset-overlap bound 2·|a ∩ b|/(|a|+|b|) of every document at once (numpy), then
+        exact LCS in order of that bound until no bound can beat the best found. (Descending
+        thresholds through the pruned search measured slower: most queries' maxima lie
+        between 0.2 and 0.5, where the prefix filter keeps most documents anyway.)
         """
         toks = tokenize(text_or_tokens) if isinstance(text_or_tokens, str) else text_or_tokens
         a = self._ids(toks, grow=False)
         la = len(a)
-        if la == 0 or not self._docs:
+        if la == 0 or not self._docs or all(t < 0 for t in a):
             return 0.0, None
         counts = Counter(a)
-        lists = [self._postings[t] for t in counts if t in self._postings]
-        if not lists:
-            return 0.0, None
-        cand = np.unique(np.concatenate([np.asarray(p, dtype=np.int64) for p in lists]))
+        cand = np.arange(len(self._docs), dtype=np.int64)  # a document sharing no token has bound 0
         bound = 2.0 * self._overlaps(cand, counts) / (la + self._lens.view[cand])
         order = np.argsort(-bound, kind="stable")
         best, best_i = 0.0, None

@@ -59,8 +59,9 @@ class Magpie(PromptFileOp, GlobalOp):
                 else [("", None, r.error, req)] * n
             left -= n
             req += 1
-        sp_resp = prompts.sampling({"sampling": self.cfg.get("response_sampling")},
-                                   {"seed": self.ctx.seed, **(self.sampling.get("response") or {})})
+        # answers use the engine's seed unless the step sets one (`sampling: {response: {seed: N}}`);
+        # the record says so (seed null)
+        sp_resp = prompts.sampling({"sampling": self.cfg.get("response_sampling")}, self.sampling.get("response"))
         steps = lambda req: {"instruction": req_sampling[req], **({"response": sp_resp} if self.respond else {})}  # noqa: E731
         recs, seen, ask = [], set(), []
         for text, finish, err, req in queries:
