@@ -81,13 +81,15 @@ def test_explore_page_sequence_and_row_context(driver, server):  # noqa: F811
     Select(driver.find_element(By.ID, "source")).select_by_value("shout")
     driver.find_element(By.ID, "q").clear()
     driver.find_element(By.ID, "apply").click()
-    _wait(driver, lambda d: _rows(d) and d.find_element(By.CSS_SELECTOR, "#rows tbody tr td:nth-child(2)").text == "shout")
-    first = driver.find_element(By.CSS_SELECTOR, "#rows tbody tr")
-    child_id = first.get_attribute("data-id")
-    first.click()
-    parent = _wait(driver, lambda d: d.find_elements(By.ID, "detail-parent"))[0]
-    assert parent.get_attribute("data-id") == data.filter(pl.col("id") == child_id)["parent_id"][0]
-    assert "instruction:" in parent.text
+    _wait(driver, lambda d: d.execute_script(
+        "var r = document.querySelectorAll('#rows tbody tr');"
+        "return r.length > 0 && Array.from(r).every(x => x.children[1].textContent === 'shout');"))
+    child_id = _rows(driver)[0][0]
+    driver.find_element(By.CSS_SELECTOR, f'#rows tbody tr[data-id="{child_id}"]').click()
+    parent = _wait(driver, lambda d: d.execute_script(
+        "var p = document.getElementById('detail-parent'); return p && [p.dataset.id, p.textContent];"))
+    assert parent[0] == data.filter(pl.col("id") == child_id)["parent_id"][0]
+    assert "instruction:" in parent[1]
 
     # a dropped copy opens with the row kept in its place
     rej = pl.read_parquet(out / "rejects" / "*.parquet")
@@ -100,10 +102,11 @@ def test_explore_page_sequence_and_row_context(driver, server):  # noqa: F811
     driver.find_element(By.ID, "apply").click()
     _wait(driver, lambda d: any(i == dup["id"] for i, _ in _rows(d)))
     driver.find_element(By.CSS_SELECTOR, f'#rows tbody tr[data-id="{dup["id"]}"]').click()
-    kept = _wait(driver, lambda d: [e for e in d.find_elements(By.ID, "detail-kept") if e.get_attribute("data-id")])[0]
-    assert kept.get_attribute("data-id") == json.loads(dup["detail"])["kept_id"]
-    assert kept.get_attribute("data-status") == "kept"
-    members = [e.get_attribute("data-id") for e in driver.find_elements(By.CSS_SELECTOR, "#detail .member")]
+    kept = _wait(driver, lambda d: d.execute_script(
+        "var k = document.getElementById('detail-kept'); var r = document.getElementById('detail-row');"
+        f"return k && r && r.dataset.id === '{dup['id']}' && k.dataset.id && [k.dataset.id, k.dataset.status];"))
+    assert kept == [json.loads(dup["detail"])["kept_id"], "kept"]
+    members = driver.execute_script("return Array.from(document.querySelectorAll('#detail .member')).map(e => e.dataset.id)")
     assert dup["id"] in members
     errors = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
     assert not errors, errors

@@ -21,6 +21,8 @@ from dataforge.schema import is_score
 BASE = ("id", "instruction", "input", "output", "system", "source", "task", "lang", "split", "parent_id",
         "meta", "reason", "stage", "operator", "detail", "status")
 TEXT = ("instruction", "input", "output")
+# what a page of the list shows; a row opened shows every column
+LISTED = ("id", "instruction", "output", "source", "task", "split", "parent_id", "reason", "status")
 MAX_LIMIT = 500
 RULE = pl.col("reason").str.split(":").list.first().str.strip_chars()
 
@@ -206,7 +208,8 @@ class Run:
         else:
             keys = self.keys(q)
             n = keys.height
-        rows = self.fetch(keys.slice(q.offset, q.limit).select("_f", "id"))
+        listed = [c for c in self.columns if c in LISTED or is_score(c)]
+        rows = self.fetch(keys.slice(q.offset, q.limit).select("_f", "id"), listed)
         return {"total": n, "offset": q.offset, "limit": q.limit, "rows": rows}
 
     def _count(self, q: Query) -> int:
@@ -216,12 +219,14 @@ class Run:
     def _sorted(self, idx: pl.DataFrame, q: Query) -> pl.DataFrame:
         return idx.sort([q.sort, "id"], descending=[q.desc, False], nulls_last=True)
 
-    def fetch(self, keys: pl.DataFrame) -> list[dict]:
-        """Full rows for (file, id) keys, in the keys' order: each file is read for its ids only."""
+    def fetch(self, keys: pl.DataFrame, columns: list[str] | None = None) -> list[dict]:
+        """Rows for (file, id) keys, in the keys' order: each file is read for its ids only (and only
+        `columns`, default all), the id predicate first so text is decoded for matching rows only."""
         if keys.height == 0:
             return []
+        cols = ["_f", *(columns or self.columns)]
         plans = [self._scan(f, parallel="prefiltered").filter(pl.col("id").is_in(grp["id"].implode()))
-                 .unique(["id"], keep="first")
+                 .select(cols).unique(["id"], keep="first")
                  for (f,), grp in keys.partition_by("_f", as_dict=True).items()]
         df = pl.concat(pl.collect_all(plans), how="vertical")
         return keys.join(df, on=["_f", "id"], how="left", maintain_order="left").drop("_f").to_dicts()
@@ -237,44 +242,41 @@ class Run:
         return {c: (pl.Float64 if is_score(c) else pl.Utf8) for c in self.columns}
 
     # -- one row in context -----------------------------------------------------------
-    def _find(self, expr: pl.Expr, limit: int = 50) -> list[dict]:
-        return self.fetch(self.index.filter(expr).head(limit).select("_f", "id"))
-
     def row(self, id_: str, status: str = "") -> dict:
-        pred = (pl.col("id") == id_) & ((pl.col("status") == status) if status else pl.lit(True))
-        rows = self._find(pred, 5)
-        if not rows:
+        """A row with its meta, parent, derived rows and duplicate cluster. Every related row is found
+        in the index first, then all are read in one pass over the files that hold them."""
+        idx = self.index
+        me = idx.filter((pl.col("id") == id_) & ((pl.col("status") == status) if status else pl.lit(True))).head(5)
+        if me.height == 0:
             raise InputError(f"no row with id {id_!r}" + (f" among {status} rows" if status else ""))
-        row = rows[0]
+        first = me.row(0, named=True)
+        parts = {"me": me}
+        pid = first.get("parent_id")
+        if pid:
+            parts["parent"] = idx.filter(pl.col("id") == pid).sort(pl.col("status").cast(pl.Utf8)).head(1)
+        if "parent_id" in idx.columns:
+            parts["children"] = idx.filter(pl.col("parent_id") == id_).head(20)
+        kept_id = first["id"] if first["status"] == "kept" else first.get("kept_id")
+        if kept_id and "kept_id" in idx.columns:
+            parts["members"] = idx.filter(pl.col("kept_id") == kept_id).head(50)
+            # the row dedup kept: in the output, or rejected by a later stage for another reason
+            parts["kept"] = (idx.filter((pl.col("id") == kept_id) & ((pl.col("status") == "kept") | pl.col("kept_id").is_null()))
+                             .sort(pl.col("status").cast(pl.Utf8)).head(1))
+        keys = pl.concat([d.select("_f", "id") for d in parts.values()]).unique(maintain_order=True)
+        rows = {(r["status"], r["id"]): r for r in self.fetch(keys)}
+        get = lambda d: [rows[(r["status"], r["id"])] for r in d.select("status", "id").iter_rows(named=True)]  # noqa: E731
+        found = get(parts["me"])
+        row = dict(found[0])
         try:
             row["meta"] = json.loads(row["meta"]) if row.get("meta") else None
         except (TypeError, ValueError):
             pass
-        out = {"row": row, "also": [r["status"] for r in rows[1:]], "parent": None, "children": [],
-               "cluster": {"kept": None, "members": []}}
-        if row.get("parent_id"):
-            par = self._find(pl.col("id") == row["parent_id"], 1)
-            out["parent"] = par[0] if par else {"id": row["parent_id"], "missing": True}
-        if "parent_id" in self.index.columns:
-            out["children"] = self._find(pl.col("parent_id") == id_, 20)
-        out["cluster"] = self.cluster(row)
-        return out
-
-    def cluster(self, row: dict) -> dict:
-        """The duplicate cluster of a row: the row dedup kept and the copies it dropped (`detail.kept_id`)."""
-        if "kept_id" not in self.index.columns:
-            return {"kept": None, "members": []}
-        kept_id = row["id"] if row["status"] == "kept" else None
-        if row["status"] == "rejected":
-            k = self.index.filter((pl.col("id") == row["id"]) & (pl.col("status") == "rejected"))["kept_id"]
-            kept_id = next((x for x in k if x), None)
-        if not kept_id:
-            return {"kept": None, "members": []}
-        members = self._find(pl.col("kept_id") == kept_id, 50)
-        if not members:
-            return {"kept": None, "members": []}
-        # the row dedup kept: in the output, or rejected by a later stage for another reason
-        cand = self.index.filter((pl.col("id") == kept_id) & ((pl.col("status") == "kept") | pl.col("kept_id").is_null()))
-        cand = cand.sort(pl.col("status").cast(pl.Utf8)).head(1)  # "kept" first
-        kept = self.fetch(cand.select("_f", "id"))
-        return {"kept": kept[0] if kept else {"id": kept_id, "missing": True}, "members": members}
+        parent = get(parts["parent"]) if "parent" in parts else []
+        members = get(parts["members"]) if "members" in parts else []
+        kept = get(parts["kept"]) if members and "kept" in parts else []
+        cluster = {"kept": None, "members": []}
+        if members:
+            cluster = {"kept": kept[0] if kept else {"id": kept_id, "missing": True}, "members": members}
+        return {"row": row, "also": [r["status"] for r in found[1:]],
+                "parent": (parent[0] if parent else {"id": pid, "missing": True}) if pid else None,
+                "children": get(parts["children"]) if "children" in parts else [], "cluster": cluster}
