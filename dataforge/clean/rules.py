@@ -244,7 +244,8 @@ def b_refusal(rule: Rule, df: pl.DataFrame):
     except re.error as e:
         raise ConfigError(f"rule '{rule.name}': bad pattern: {e}") from None
     f = rule.fields(["output"])[0]
-    t = _col(f).str.replace_all("[’‘]", "'").str.to_lowercase()
+    t = _col(f).str.replace_all("[’‘]", "'").str.to_lowercase() \
+        .str.replace_all(r"\b(can't|cannot|can not|couldn't|could not) help but\b", "")  # an idiom, not a refusal
     head = t.str.slice(0, rule.get("max_start", 200))
     hit = head.str.contains(f"(?:{alt})")
     opener = t.str.contains(r"^\W*(?:i'm |i am |we're |we are )?(?:really |so |very |truly |terribly )?"
