@@ -448,9 +448,18 @@ def admit(rows: Rows, score: str, *, k: int | None = None, descending: bool = Tr
 def select_topk(op, rows: Rows) -> Decisions:
     """select_topk's ranking (score product desc, then id) as a distributed sort; the
     admission pass counts ranks per group and rejects beyond k with the same reason."""
-    from dataforge.score.select import check_columns, score_expr
+    from dataforge.score.select import check_columns, kept_shares, needs_groups, score_expr
 
     check_columns(pl.DataFrame(schema=rows.schema), op.score, f"operator '{op.name}'")
+    if needs_groups(op.normalize, op.normalize_by):
+        # scores normalised within groups need whole groups: the driver reads the few
+        # columns the ranking uses and applies the local form's own expression
+        cols = list(dict.fromkeys(op.columns_in() + ["id"] + [c for c in ("source", "task") if c in rows.schema]))
+        df = to_polars(rows.dataset(cols)).sort(ROW)
+        df = df.with_columns(op.reason().alias(REJECT))
+        metrics = {"normalize": op.normalize, "normalize_by": op.normalize_by,
+                   **kept_shares(df, pl.col(REJECT).is_null())}
+        return Decisions(df.filter(pl.col(REJECT).is_not_null()).select(ROW, REJECT), metrics)
     group = pl.col(op.by).cast(pl.Utf8).fill_null("(none)") if op.by else pl.lit("all")
     keys = {"__s": -score_expr(op.score, op.name), "__g": group}
     cols = list(dict.fromkeys(op.score + ([op.by] if op.by else []) + ["id"]))
