@@ -329,7 +329,8 @@ def b_repetition(rule: Rule, df: pl.DataFrame) -> pl.Series:
     r = s.select(_first(checks).alias("r"))["r"]
     ok = pl.lit(words) >= rule.get("min_words", 0)
     if rule.get("skip_code", False) and f in df.columns:
-        code = df.select((_col(f).str.contains(CODE_RE) | _col(f).str.contains(TABLE_RE)).alias("c"))["c"]
+        code = df.select((_col(f).str.contains(CODE_RE) | _col(f).str.contains(TABLE_RE) |
+                          (_col(f).str.count_matches(r"(?m)^[^\n]*\|[^\n]*\|") >= 2)).alias("c"))["c"]
         ok = ok & ~pl.lit(code)
     return pl.select(pl.when(ok).then(pl.lit(r)).alias("r"))["r"]
 
