@@ -197,7 +197,12 @@ def test_refusals_caught_by_grammar_not_by_stories():
     story = ("I can't believe it, Maya thought as the train pulled away. She had waited for this day for years, "
              "and now the city lights were fading behind her. " * 4)
     lyric = "I can't stop the feeling, I can't hide the smile\n" * 2 + "We dance all night and walk another mile\n" * 20
-    assert rule_reasons("refusal_grammar", [row(output=story), row(output=lyric)]) == [None, None]
+    idiom = "I am like a moth to a flame; I can't help but be drawn to her."
+    assert rule_reasons("refusal_grammar", [row(output=story), row(output=lyric), row(output=idiom)]) == [None] * 3
+    # a question that mentions refusing is not a request to decline: its refusal is still caught
+    q = row(instruction="Read the text and answer: why did Toghrul refuse to give his daughter in marriage?",
+            output="As much as I'd like to help, I won't be able to write that.")
+    assert rule_reasons("refusal_grammar", [q])[0] is not None
 
 
 def test_rules_respect_what_the_instruction_asks():

@@ -29,8 +29,13 @@ def classes() -> dict[str, str]:
     global _CLASSES
     if _CLASSES is None:
         doc = parse_yaml(WORDS_FILE.read_text(encoding="utf-8"), str(WORDS_FILE))
-        _CLASSES = {w.lower(): cls for cls, words in doc.items() if cls != "OPENER" for w in words}
+        _CLASSES = {w.lower(): cls for cls, words in doc.items() if cls not in ("OPENER", "ABBREV") for w in words}
     return _CLASSES
+
+
+def abbreviations() -> list[str]:
+    doc = parse_yaml(WORDS_FILE.read_text(encoding="utf-8"), str(WORDS_FILE))
+    return [str(w).lower() for w in doc.get("ABBREV", [])]
 
 
 def openers() -> list[str]:
@@ -41,7 +46,9 @@ def openers() -> list[str]:
 def garble_stats(texts: pl.Series) -> pl.DataFrame:
     """Per text: `tokens` (words and , . ! ? tokens) and `bad` (implausible transitions)."""
     cls = classes()
-    t = pl.DataFrame({"t": texts.fill_null("")}).with_row_index("row")
+    # links, e-mail addresses and domains are not words: their dots are not full stops
+    links = r"(?i)(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+|\b[\w-]+\.(?:com|org|net|edu|gov|io|co|uk)\b\S*"
+    t = pl.DataFrame({"t": texts.fill_null("").str.replace_all(links, " | ")}).with_row_index("row")
     toks = t.select("row", pl.col("t").str.extract_all(r"\b[A-Za-z][.)](?:\s|$)|[A-Za-z][A-Za-z']*|[.!?]+|,|\n|[0-9]+|[^\w\s.!?,]").alias("w")).explode("w")
     toks = toks.drop_nulls("w")
     w = pl.col("w")
@@ -64,8 +71,10 @@ def garble_stats(texts: pl.Series) -> pl.DataFrame:
     nxt_opener = pl.col("opener").shift(-1).over("row").fill_null(False) | \
         (pl.col("w").shift(-1).over("row").is_in(["The", "A", "An"]).fill_null(False) &
          ~pl.col("w").shift(-2).over("row").str.contains(r"^[A-Z]").fill_null(False))  # "The Cat Concerto": a title
-    bad = pair.is_in(bad_pairs).fill_null(False) | \
-        ((pl.col("c") == "END") & nxt_low.fill_null(False) & pl.col("cased")) | \
+    variable_a = (pl.col("w") == "a") & nxt.is_in(["COMMA", "END", "CONJ", "AUX", "PERF"]).fill_null(False)
+    bad = (pair.is_in(bad_pairs).fill_null(False) & ~variable_a) | \
+        ((pl.col("c") == "END") & nxt_low.fill_null(False) & pl.col("cased") &
+         ~pl.col("w").shift(1).over("row").str.to_lowercase().is_in(abbreviations()).fill_null(False)) | \
         (pl.col("low") & pl.col("c").is_null() & nxt_opener)
     agg = toks.with_columns(bad.alias("bad"), (pl.col("c").fill_null("") != "SYM").alias("tok")) \
         .group_by("row").agg(pl.col("tok").sum().alias("tokens"), pl.col("bad").sum())

@@ -181,8 +181,8 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     ok_frac = earlier.list.eval(pl.element().str.contains(end_re)).list.mean().fill_null(1.0)
     ends_ok = last.str.contains(end_re)
     last_word = last.str.extract(r"([A-Za-z']+)\W*$", 1).str.to_lowercase()
-    valediction = last.str.contains(r"(?i)^(sincerely|best|regards|kind regards|best regards|warm regards|"
-                                    r"yours( truly| sincerely)?|thanks|thank you|cheers|best wishes|respectfully|love),?$")
+    valediction = last.str.contains(VALEDICTION)
+    prev_line = earlier.list.last().fill_null("").str.strip_chars()
     dangling = (last_word.is_in(rule.get("dangling_words", DANGLING)) & ~ends_ok) | \
         (last.str.contains(r"[,–—(-]$") & ~valediction)
     n_words = t.str.count_matches(r"\S+")
@@ -197,11 +197,12 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
                                                (ok_frac < rule.get("min_ended_lines", 0.5)))) |
                   answer_line |
                   last.str.contains(r"^\s*[A-Ha-h][.)]\s") |  # an answer option "D. By running ..."
-                  valediction |
+                  valediction | prev_line.str.contains(VALEDICTION) |  # a signature under "Sincerely,"
                   ((t.str.count_matches(r"(?:^|\s)\d+[.)]\s") >= 3) & (lines.list.len() == 1)) |  # an inline numbered list
                   last.str.contains(r"^\s*[-–—~]+\s*[A-Z]") |  # - Author (a quote's attribution)
                   last.str.contains(r"^\s*([-*•#]|\d+[.)])\s") & (ok_frac < rule.get("min_ended_lines", 0.5)))
-    code = t.str.contains(CODE_RE) | t.str.contains(TABLE_RE)
+    code = t.str.contains(CODE_RE) | t.str.contains(TABLE_RE) | \
+        (t.str.count_matches(r"(?m)^[^\n]*\|[^\n]*\|") >= 2)  # rows of a table without outer pipes
     asked_short = pl.lit(False)
     if rule.get("no_end_tasks"):
         asked_short = asked_short | _context(df, "task").is_in(rule.get("no_end_tasks"))
@@ -215,20 +216,22 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     prose = (ok_frac >= rule.get("min_ended_lines", 0.5)) & ~structured & ~asked_short
     # a list or verse whose last line stops at well under half the usual length of its lines
     med = earlier.list.eval(pl.element().str.count_matches(r"\S+")).list.median()
-    stub = (earlier.list.len() >= 3) & ~ends_ok & ~valediction & \
+    stub = (earlier.list.len() >= 3) & ~ends_ok & ~valediction & ~prev_line.str.contains(VALEDICTION) & \
         (last.str.count_matches(r"\S+") < rule.get("stub_ratio", 0.5) * med)
     fires = ~code & (n_words >= rule.get("min_words", 10)) & (dangling | (long_ & prose & ~ends_ok) | stub.fill_null(False))
     return pl.when(fires).then(_fmt(rule, f"{f} ends mid-sentence: '…{{}}'", last.str.slice(-30)))
 
 
+VALEDICTION = (r"(?i)^(sincerely|best|regards|kind regards|best regards|warm regards|yours( truly| sincerely)?|"
+               r"thanks|thank you|cheers|best wishes|respectfully|love|with love|all the best),?$")
 # words a finished English sentence does not end on
-DANGLING = ["the", "a", "an", "of", "to", "and", "or", "but", "nor", "with", "from", "for", "into", "onto",
-            "that", "which", "whose", "their", "its", "our", "your", "my", "is", "are", "was", "were", "be",
-            "been", "as", "than", "because", "although", "while", "if", "when", "whether", "will", "would",
-            "can", "could", "should", "shall", "may", "might", "must", "has", "have", "had", "such", "each",
-            "every", "both", "very", "more", "most", "by", "at", "between", "among", "during", "through",
-            "without", "within", "upon", "these", "those", "this", "not", "also", "then", "so", "who", "where", "just", "still",
-            "even", "only", "really", "about", "like", "into", "using", "including", "such", "being", "any", "some"]
+DANGLING = ["the", "a", "an", "of", "to", "and", "or", "but", "nor", "with", "from", "for", "into", "onto", "upon",
+            "through", "without", "within", "that", "which", "whose", "who", "where", "their", "its", "our", "your",
+            "my", "this", "these", "those", "than", "because", "although", "whether", "if", "while", "then", "during",
+            "between", "among", "such", "every", "each", "any", "some", "by", "at", "as", "including", "versus",
+            "is", "are", "was", "were", "be", "been", "being", "has", "have", "had", "can", "could", "will", "would",
+            "should", "must", "may", "might", "not", "very", "also", "just", "using"]
+# (left out: "more", "so", "still", "like", "about", which end real lines: "I think so", "searching for something more")
 
 
 def b_refusal(rule: Rule, df: pl.DataFrame):
@@ -244,7 +247,8 @@ def b_refusal(rule: Rule, df: pl.DataFrame):
     except re.error as e:
         raise ConfigError(f"rule '{rule.name}': bad pattern: {e}") from None
     f = rule.fields(["output"])[0]
-    t = _col(f).str.replace_all("[’‘]", "'").str.to_lowercase()
+    t = _col(f).str.replace_all("[’‘]", "'").str.to_lowercase() \
+        .str.replace_all(r"\b(can't|cannot|can not|couldn't|could not) help but\b", "")  # an idiom, not a refusal
     head = t.str.slice(0, rule.get("max_start", 200))
     hit = head.str.contains(f"(?:{alt})")
     opener = t.str.contains(r"^\W*(?:i'm |i am |we're |we are )?(?:really |so |very |truly |terribly )?"
@@ -263,7 +267,8 @@ def b_garbled(rule: Rule, df: pl.DataFrame) -> pl.Series:
     f = rule.fields(["output"])[0]
     texts = df[f] if f in df.columns else pl.Series([""] * df.height)
     st = garble_stats(texts)
-    code = df.select((_col(f).str.contains(CODE_RE) | _col(f).str.contains(TABLE_RE)).alias("c"))["c"] \
+    code = df.select((_col(f).str.contains(CODE_RE) | _col(f).str.contains(TABLE_RE) |
+                      (_col(f).str.count_matches(r"(?m)^[^\n]*\|[^\n]*\|") >= 2)).alias("c"))["c"] \
         if f in df.columns else pl.Series([False] * df.height)
     rate = st["bad"] / st["tokens"].clip(lower_bound=1)
     fires = (((st["bad"] >= rule.get("min_bad", 2)) & (rate >= rule.get("max_rate", 0.02))) |
@@ -324,7 +329,8 @@ def b_repetition(rule: Rule, df: pl.DataFrame) -> pl.Series:
     r = s.select(_first(checks).alias("r"))["r"]
     ok = pl.lit(words) >= rule.get("min_words", 0)
     if rule.get("skip_code", False) and f in df.columns:
-        code = df.select((_col(f).str.contains(CODE_RE) | _col(f).str.contains(TABLE_RE)).alias("c"))["c"]
+        code = df.select((_col(f).str.contains(CODE_RE) | _col(f).str.contains(TABLE_RE) |
+                          (_col(f).str.count_matches(r"(?m)^[^\n]*\|[^\n]*\|") >= 2)).alias("c"))["c"]
         ok = ok & ~pl.lit(code)
     return pl.select(pl.when(ok).then(pl.lit(r)).alias("r"))["r"]
 

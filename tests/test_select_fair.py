@@ -1,0 +1,91 @@
+"""Selection fair across tasks: scores normalised within task (percentile / z-score), so a
+task whose scores run high does not take the selection; kept shares per source and task
+are reported."""
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from dataforge import op
+from dataforge.errors import ConfigError
+from dataforge.schema import REJECT
+from dataforge.score.select import kept_shares, rank_score
+
+
+def mixed(n=200, seed=0) -> pl.DataFrame:
+    """Converted NLP rows scored high on quality and complexity, open instructions low."""
+    rng = np.random.default_rng(seed)
+    half = n // 2
+    return pl.DataFrame({
+        "id": [f"r{i:04d}" for i in range(n)],
+        "task": ["nli"] * half + ["open_qa"] * half,
+        "source": ["esnli"] * half + ["alpaca"] * half,
+        "score_quality": np.r_[rng.uniform(0.8, 1.0, half), rng.uniform(0.2, 0.6, half)],
+        "score_complexity": np.r_[rng.uniform(0.6, 0.9, half), rng.uniform(0.1, 0.5, half)],
+    })
+
+
+def kept_by_task(out: pl.DataFrame) -> dict[str, int]:
+    return dict(out.filter(pl.col(REJECT).is_null()).group_by("task").len().iter_rows())
+
+
+@pytest.mark.parametrize("normalize", ["percentile", "zscore"])
+def test_global_topk_on_normalised_scores_keeps_each_task_alike(normalize):
+    df = mixed()
+    o = op("select_topk", k=60, by=None, score=["score_quality", "score_complexity"], normalize=normalize)
+    kept = kept_by_task(o.process(df))
+    assert sum(kept.values()) == 60
+    assert 20 <= kept.get("nli", 0) <= 40 and 20 <= kept.get("open_qa", 0) <= 40, kept
+    m = o.report_metrics()
+    assert m["normalize"] == normalize and m["rows_kept"] == 60
+    assert m["by_source"]["alpaca"]["kept"] == kept["open_qa"]
+    assert m["by_task"]["nli"]["share_of_output"] == pytest.approx(kept["nli"] / 60, abs=1e-3)
+
+
+def test_raw_scores_pick_by_task_type_and_normalize_none_keeps_that_behaviour():
+    df = mixed()
+    kept = kept_by_task(op("select_topk", k=60, by=None, score=["score_quality", "score_complexity"],
+                           normalize="none").process(df))
+    assert kept == {"nli": 60}
+
+
+def test_percentile_key_orders_rows_within_a_task_as_the_raw_score_does():
+    df = mixed()
+    key = df.select(rank_score(["score_quality"], "t", "percentile", "task").alias("k"), "task", "score_quality")
+    for _, g in key.group_by("task"):
+        assert (g.sort("score_quality")["k"].diff().drop_nulls() >= 0).all()
+        assert g["k"].max() == 1.0 and g["k"].min() > 0
+    with pytest.raises(ConfigError):
+        rank_score(["score_quality"], "t", "ranks", "task")
+
+
+def test_percentile_spreads_ties_so_a_global_cut_keeps_the_same_share_of_every_task():
+    df = mixed(100).with_columns(pl.when(pl.col("task") == "nli").then(1.0).otherwise(pl.col("score_quality"))
+                                 .alias("score_quality"))  # every nli row ties at 1.0
+    kept = kept_by_task(op("select_topk", k=50, by=None, score=["score_quality"]).process(df))
+    assert kept == {"nli": 25, "open_qa": 25}
+
+
+def test_nulls_rank_last_and_kept_shares_count_every_group():
+    df = mixed(20).with_columns(pl.when(pl.col("id") == "r0000").then(None).otherwise(pl.col("score_quality"))
+                                .alias("score_quality"))
+    out = op("select_topk", k=9, by="task", score=["score_quality"]).process(df)
+    assert "r0000" not in out.filter(pl.col(REJECT).is_null())["id"].to_list()
+    shares = kept_shares(out, pl.col(REJECT).is_null())
+    assert shares["rows_in"] == 20 and shares["rows_kept"] == 18
+    assert set(shares["by_task"]) == {"nli", "open_qa"} and shares["by_task"]["nli"]["share_kept"] == 0.9
+
+
+@pytest.mark.slow
+def test_deita_on_normalised_scores_keeps_each_task_alike(tmp_path):
+    from dataforge.ops.base import RunContext
+    rng = np.random.default_rng(1)
+    topics = ["bread", "chess", "rivers", "volcanoes", "violins", "tax law", "tennis", "orbits", "bees", "glass"]
+    ins = [f"Explain {t} to a child, part {i}." for i in range(8) for t in topics]
+    df = mixed(len(ins), seed=2).with_columns(instruction=pl.Series(ins), input=pl.lit(""))
+    o = op("select_deita", budget=30, tau=0.99).bind(RunContext(out=tmp_path))
+    o.ensure_setup()
+    kept = kept_by_task(o.process(df))
+    assert 10 <= kept.get("nli", 0) <= 20 and 10 <= kept.get("open_qa", 0) <= 20, kept
+    assert o.report_metrics()["by_task"]["open_qa"]["kept"] == kept["open_qa"] and rng is not None
