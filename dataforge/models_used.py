@@ -72,9 +72,15 @@ def _uses_llm(op: Any, run_llm: str | None) -> bool:
 
 
 def llm_entry(spec: str) -> dict:
+    from dataforge.llm.for_op import registered
     from dataforge.llm.revision import revision_of
     from dataforge.llm.spec import parse_spec
 
+    engine = registered(spec)  # an engine registered in code (for_op.use) knows itself best
+    if engine is not None:
+        info = engine.provenance()
+        return {"role": "llm", "name": info["model"], "backend": info["backend"], "revision": info.get("revision"),
+                "spec": _no_userinfo(spec)}
     backend, model, opts = parse_spec(spec)
     explicit = opts.get("revision")
     if backend == "openai":  # a server's weights: only an explicit revision is known

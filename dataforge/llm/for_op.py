@@ -48,6 +48,12 @@ def llm_for(op: "Operator") -> LLM:
         return _CACHED[key]
 
 
+def registered(spec: str) -> LLM | None:
+    """The engine already built or registered under `spec` in this process, if any."""
+    with _LOCK:
+        return _ENGINES.get(spec)
+
+
 def use(spec: str, llm: LLM) -> None:
     """Register a ready backend under a spec (tests, notebooks: an engine you built yourself)."""
     with _LOCK:
