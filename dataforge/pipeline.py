@@ -353,7 +353,7 @@ def _write_rejects(out: Path, dirs: list[StageDir]) -> list[dict]:
             writer = None
             rows = 0
             for p in parts:
-                t = pq.read_table(p)
+                t = pq.ParquetFile(p).read()  # read_table would import pyarrow.dataset: seconds on a busy machine
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, t.schema, compression="zstd")
                 writer.write_table(t.cast(writer.schema))

@@ -11,7 +11,10 @@ so it runs in dataforge's own environment (`model2vec[distill]` pins an older tr
    in MiniLM's) on; the ids before it (specials, punctuation, single characters) count as
    rank 1. model2vec ranks by raw id, which barely down-weights "the", "of", "and"; this
    ranking lifted the shuffled-response AUROC of raw cosines from 0.87 to 0.95 on Alpaca
-   rows 600-999 (the benchmark reports rows 0-499), with a = 1e-5.
+   rows 600-999 (the benchmark reports rows 0-499), with a = 1e-5;
+4. the mean vector of the 5,000 most frequent words is subtracted from every token: the
+   direction all sentence vectors share (SIF's common component), which otherwise inflates
+   every cosine (0.952 -> 0.961 on the same tuning rows).
 
 The result is saved in model2vec's format (model.safetensors, tokenizer.json, config.json)
 and loaded with plain `model2vec.StaticModel`; a sentence is the normalised mean of its
@@ -35,9 +38,10 @@ import numpy as np
 
 from dataforge.errors import MissingResourceError
 
-RECIPE_VERSION = "2"
+RECIPE_VERSION = "3"
 PCA_DIMS = 256
 SIF_COEFFICIENT = 1e-5
+COMMON_WORDS = 5000
 NAME = f"static-minilm-l6-v2-d{PCA_DIMS}-v{RECIPE_VERSION}"
 
 
@@ -124,7 +128,8 @@ def distil(out: str | Path, source: str | Path | None = None, *, dims: int = PCA
     src = Path(source) if source else Path(resolve_model(None))
     vecs, tok = token_vectors(src)
     first_word = tok.token_to_id("the") or 0
-    vecs = (pca(vecs, dims) * sif_weights(len(vecs), first_word=first_word)[:, None]).astype(np.float32)
+    vecs = pca(vecs, dims) * sif_weights(len(vecs), first_word=first_word)[:, None]
+    vecs = (vecs - vecs[first_word:first_word + COMMON_WORDS].mean(axis=0)).astype(np.float32)
     tok.no_truncation()
     tok.no_padding()
     config = {"model_type": "model2vec", "architectures": ["StaticModel"], "tokenizer_name": src.name,
