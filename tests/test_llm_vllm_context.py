@@ -21,7 +21,9 @@ class FakeTok:
         return {"input_ids": text.split()}
 
     def apply_chat_template(self, chat, tokenize=True, add_generation_prompt=True):
-        return ["<s>"] + [w for m in chat for w in m["content"].split()] + ["<a>"]
+        ids = ["<s>"] + [w for m in chat for w in m["content"].split()] + ["<a>"]
+        # transformers 5 returns a BatchEncoding (a dict), not the list of ids
+        return {"input_ids": ids, "attention_mask": [1] * len(ids)}
 
 
 class FakeEngine:
@@ -71,7 +73,8 @@ def test_too_long_prompt_is_a_per_row_error_not_a_crash():
     assert m._engine.calls == [2]  # only the rows that fit were sent
     chats = [[{"role": "user", "content": "hi"}], [{"role": "user", "content": "x " * 6}]]
     res = m.chat(chats, Sampling(max_tokens=2))  # 6 words + 2 template tokens = 8: refused
-    assert [r.ok for r in res] == [True, False] and "8 tokens" in res[1].error
+    assert [r.ok for r in res] == [True, False] and "prompt_too_long" in res[1].error and "8 tokens" in res[1].error
+    assert m._engine.calls == [2, 1]
 
 
 def test_engine_refusal_without_a_token_count_is_isolated_per_row():

@@ -128,7 +128,7 @@ class VLLM(LLM):
                 if isinstance(it, str):
                     out.append(len(tok(it)["input_ids"]))
                 else:
-                    out.append(len(tok.apply_chat_template(it, tokenize=True, add_generation_prompt=True)))
+                    out.append(_count(tok.apply_chat_template(it, tokenize=True, add_generation_prompt=True)))
             except Exception:  # noqa: BLE001 - e.g. a model without a chat template: let vLLM say so
                 out.append(None)
         return out
@@ -145,6 +145,15 @@ def too_long(lengths: list[int | None], limit: int | None) -> list[Result | None
     return [Result(error=f"vllm: prompt_too_long: the prompt is {n} tokens, the model's context "
                          f"(max_model_len) is {limit}; at most {limit - 1} leave room for a reply")
             if n is not None and n >= limit else None for n in lengths]
+
+
+def _count(ids) -> int:
+    """Token ids from apply_chat_template: a list, or (transformers 5) a BatchEncoding dict."""
+    if hasattr(ids, "keys"):
+        ids = ids["input_ids"]
+    if ids and isinstance(ids[0], list):
+        ids = ids[0]
+    return len(ids)
 
 
 def _request_error(e: Exception) -> bool:
