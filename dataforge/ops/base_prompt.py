@@ -42,6 +42,7 @@ class PromptFileOp:
     def load_prompts(self) -> None:
         self.cfg = prompts.load(self.prompt_path())
         self.check_prompts()
+        self.mixture()  # a broken mixture fails when the recipe loads, not mid-run
 
     def setup(self) -> None:
         from dataforge.llm.for_op import llm_for
