@@ -160,7 +160,8 @@ class GeneratorFitness(Fitness):
                 why[key] = why.get(key, 0) + 1
         if why:
             detail["rejected"] = why
-        if made.height == 0:
+        if made.height == 0:  # every candidate rejected: every mean is 0
+            detail |= {col: 0.0 for col in self.weights}
             return Eval(-self.reject_weight * reject_rate, None, detail)
         total = 0.0
         for col, w in self.weights.items():
