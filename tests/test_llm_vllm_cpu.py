@@ -68,6 +68,13 @@ def test_offline_engine_backend_and_recipes(tiny, tmp_path):
     assert len(set(map(tuple, r["generate"]))) > 1  # per-item seeds: prompts do not share one stream
     assert set(r["finish"]) <= {"stop", "length"} and all(0 < t <= 16 for t in r["tokens"])
     assert r["prompt_tokens"] > 0
+    # a prompt over the context is that item's error (length and limit named), never the batch's
+    for key in ("too_long", "too_long_chat", "too_long_engine"):
+        res = r[key]
+        assert res[0] == "ok" and res[1] != "ok" and all(x == "ok" for x in res[2:]), (key, res)
+        assert "1024" in res[1], (key, res)
+    assert "prompt_too_long" in r["too_long"][1] and "prompt_too_long" in r["too_long_chat"][1]
+    assert "VLLMValidationError" in r["too_long_engine"][1]  # vLLM's own refusal, isolated to its row
     assert r["chat_ok"] and all(0 < n <= 8 for n in r["chat_logprobs"])
     assert set(r["choice"]) <= {"Yes", "No"}  # structured output: a choice
     # structured output: constrained JSON that matches; JSON cut by max_tokens fails with the reason

@@ -139,7 +139,8 @@ def test_generator_search_uses_operator_scores(tmp_path):
             return f"<prompt>{base}\n{[feature, 'Be brief.', 'Use plain words.'][_h(text) % 3]}</prompt>"
         text = chat[-1]["content"]
         inst = next(k for k in good if k in text)
-        return good[inst] if feature in text else "ok"
+        # (not "ok": since the task-aware score_quality, a bare "ok" can pass as a short answer)
+        return good[inst] if feature in text else "Sorry, I cannot help with that."
 
     cfg = SearchConfig(prompt_file="respond.yaml", entry="", population=3, generations=3, seed=1,
                        weights={"score_quality": 1.0}, structural=["order"])
@@ -148,6 +149,19 @@ def test_generator_search_uses_operator_scores(tmp_path):
     doc = yaml.safe_load(res.prompt_file.read_text())
     assert feature in doc["user"] and doc["ensemble"]["how"] == "weighted_mixture"
     assert abs(sum(m["weight"] for m in doc["ensemble"]["members"]) - 1) < 1e-4
+    # the respond operator reads the written mixture: each row names the member that made it
+    from dataforge.llm import for_op
+    from dataforge.ops.base import RunContext, create
+
+    for_op.use("scripted:gen", ScriptedLLM(answer))
+    op = create("respond", {"prompt_file": str(res.prompt_file), "llm": "scripted:gen"})
+    op.bind(RunContext(seed=1))
+    op.setup()
+    out = op.map(rows.with_columns(pl.lit("").alias("output"), pl.lit("{}").alias("meta"),
+                                   pl.lit("alpaca").alias("source"), pl.int_range(12).cast(pl.Utf8).alias("id")))
+    got = [json.loads(m)["prompt_variant"] for m in out["meta"]]
+    assert {g["name"] for g in got} <= {m["name"] for m in doc["ensemble"]["members"]}
+    assert {g["search"] for g in got} == {res.search_id}
 
 
 def test_callable_fitness(tmp_path):

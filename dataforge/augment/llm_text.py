@@ -26,9 +26,10 @@ def sampling_from(doc: dict, **override) -> Sampling:
     return replace(Sampling(), **base)
 
 
-def chats(doc: dict, items: list[dict]) -> list[list[dict]]:
+def chats(doc: dict, items: list[dict], docs: list[dict] | None = None) -> list[list[dict]]:
+    """`docs`: a prompt file per item (a searched mixture's draw); default `doc` for all."""
     out = []
-    for values in items:
+    for values, doc in zip(items, docs or [doc] * len(items)):
         msgs = []
         if doc.get("system"):
             msgs.append({"role": "system", "content": R.render(doc["system"], values)})
@@ -50,11 +51,11 @@ def clean(text: str, doc: dict) -> str:
 
 
 def run(llm: LLM, doc: dict, items: list[dict], sampling: Sampling,
-        reject_truncated: bool = True) -> tuple[list[str | None], list[str | None]]:
+        reject_truncated: bool = True, docs: list[dict] | None = None) -> tuple[list[str | None], list[str | None]]:
     """One reply per item: (texts, errors); a text is None where its error says why."""
     if not items:
         return [], []
-    results = llm.chat(chats(doc, items), sampling)
+    results = llm.chat(chats(doc, items, docs), sampling)
     texts: list[str | None] = []
     errors: list[str | None] = []
     for r in results:

@@ -76,28 +76,89 @@ class VLLM(LLM):
     def _generate(self, prompts: list[str], sampling: Sampling) -> list[Result]:
         if not prompts:
             return []
-        return self._safe(lambda sp: self.engine.generate(prompts, sp, use_tqdm=False), sampling, prompts)
+        return self._safe(lambda its, sp: self.engine.generate(its, sp, use_tqdm=False), sampling, prompts)
 
     def _chat(self, chats: list[Chat], sampling: Sampling) -> list[Result]:
         if not chats:
             return []
-        return self._safe(lambda sp: self.engine.chat(chats, sp, use_tqdm=False), sampling, chats)
+        return self._safe(lambda its, sp: self.engine.chat(its, sp, use_tqdm=False), sampling, chats)
 
     def _safe(self, call, sampling: Sampling, items: list) -> list[Result]:
-        # one SamplingParams per item when seeded: each prompt gets its own random stream
+        """Send the items that fit the context; the others (and, when vLLM refuses a request, that
+        request alone) come back as per-item errors: one long prompt must not fail its batch."""
         _ = self.engine  # loading it resolves `seeded_requests`
+        out: list[Result | None] = list(too_long(self.prompt_lengths(items), self.max_model_len()))
+        todo = [i for i, r in enumerate(out) if r is None]
+        for i, r in zip(todo, self._send(call, sampling, [items[i] for i in todo])):
+            out[i] = r
+        return enforce(out, sampling, "vllm")
+
+    def _send(self, call, sampling: Sampling, items: list, split: bool = True) -> list[Result]:
+        if not items:
+            return []
+        # one SamplingParams per item when seeded: each prompt gets its own random stream
         if sampling.seed is not None and self.seeded_requests:
             sp = [self.sampling_params(sampling, item_seed(sampling.seed, it)) for it in items]
         else:
             sp = self.sampling_params(replace(sampling, seed=None))
         try:
-            outs = call(sp)
-        except (ValueError, RuntimeError) as e:  # e.g. a prompt longer than max_model_len
+            return [to_result(o) for o in call(items, sp)]
+        except Exception as e:  # noqa: BLE001 - vLLM's request errors are not ValueErrors (VLLMValidationError)
+            request = _request_error(e)
+            if not request and not isinstance(e, RuntimeError):
+                raise
+            if request and split and len(items) > 1:  # find the item(s) vLLM refuses; the others still run
+                return [r for it in items for r in self._send(call, sampling, [it], split=False)]
             return [Result(error=f"vllm: {type(e).__name__}: {e}") for _ in items]
-        return enforce([to_result(o) for o in outs], sampling, "vllm")
+
+    def max_model_len(self) -> int | None:
+        cfg = getattr(self.engine, "model_config", None) or getattr(getattr(self.engine, "llm_engine", None),
+                                                                   "model_config", None)
+        return getattr(cfg, "max_model_len", None)
+
+    def prompt_lengths(self, items: list) -> list[int | None]:
+        """Prompt tokens per item as vLLM counts them (chats through the chat template); None: unknown."""
+        try:
+            tok = self.engine.get_tokenizer()
+        except Exception:  # noqa: BLE001 - no tokenizer: vLLM's own check (and _send's split) decides
+            return [None] * len(items)
+        out: list[int | None] = []
+        for it in items:
+            try:
+                if isinstance(it, str):
+                    out.append(len(tok(it)["input_ids"]))
+                else:
+                    out.append(_count(tok.apply_chat_template(it, tokenize=True, add_generation_prompt=True)))
+            except Exception:  # noqa: BLE001 - e.g. a model without a chat template: let vLLM say so
+                out.append(None)
+        return out
 
     def close(self) -> None:
         self._engine = None  # vLLM frees its memory when the engine is collected
+
+
+def too_long(lengths: list[int | None], limit: int | None) -> list[Result | None]:
+    """A per-item error for a prompt vLLM would refuse (its rule: the prompt plus at least one
+    generated token must fit `max_model_len`), None for the items to send."""
+    if not limit:
+        return [None] * len(lengths)
+    return [Result(error=f"vllm: prompt_too_long: the prompt is {n} tokens, the model's context "
+                         f"(max_model_len) is {limit}; at most {limit - 1} leave room for a reply")
+            if n is not None and n >= limit else None for n in lengths]
+
+
+def _count(ids) -> int:
+    """Token ids from apply_chat_template: a list, or (transformers 5) a BatchEncoding dict."""
+    if hasattr(ids, "keys"):
+        ids = ids["input_ids"]
+    if ids and isinstance(ids[0], list):
+        ids = ids[0]
+    return len(ids)
+
+
+def _request_error(e: Exception) -> bool:
+    """An error about one request (vLLM's VLLMClientError, ValueError), not a broken engine."""
+    return bool({c.__name__ for c in type(e).__mro__} & {"VLLMClientError", "ValueError"})
 
 
 def to_result(out) -> Result:

@@ -105,19 +105,22 @@ class BackTranslate(PromptFileOp, AugmentOp):
         variants = S.pick(list(self.pivots), seeds, slots)
         out: list[str | None] = [None] * len(texts)
         errors: list[str | None] = [None] * len(texts)
+        docs, pv = (self.prompt_variants([f"{a}:{b}" for a, b in zip(seeds.tolist(), slots.tolist())])
+                    if self.engine == "llm" else ([None] * len(texts), None))  # both legs: the row's prompt
         for pivot in dict.fromkeys(variants):
             idx = [i for i, v in enumerate(variants) if v == pivot]
-            there, err1 = self._translate([texts[i] for i in idx], self.source_lang, pivot)
+            there, err1 = self._translate([texts[i] for i in idx], self.source_lang, pivot, [docs[i] for i in idx])
             ok = [j for j, t in enumerate(there) if t is not None]
-            back, err2 = self._translate([there[j] for j in ok], pivot, self.source_lang)
+            back, err2 = self._translate([there[j] for j in ok], pivot, self.source_lang, [docs[idx[j]] for j in ok])
             for j, e in enumerate(err1):
                 errors[idx[j]] = e and f"{self.source_lang}->{pivot}: {e}"
             for j, t, e in zip(ok, back, err2):
                 out[idx[j]] = t
                 errors[idx[j]] = e and f"{pivot}->{self.source_lang}: {e}"
-        return Generated(out, variants, errors)
+        return Generated(out, variants, errors, pv)
 
-    def _translate(self, texts: list[str], src: str, tgt: str) -> tuple[list[str | None], list[str | None]]:
+    def _translate(self, texts: list[str], src: str, tgt: str,
+                   docs: list | None = None) -> tuple[list[str | None], list[str | None]]:
         if not texts:
             return [], []
         if self.engine == "marian":
@@ -127,4 +130,5 @@ class BackTranslate(PromptFileOp, AugmentOp):
         names = self.cfg["languages"]
         items = [{"text": t, "source": names[src], "target": names[tgt], "source_code": src, "target_code": tgt}
                  for t in texts]
-        return llm_text.run(self.model, self.cfg, items, self._llm_sampling())
+        return llm_text.run(self.model, self.cfg, items, self._llm_sampling(),
+                            docs=docs if docs and docs[0] is not None else None)

@@ -67,5 +67,7 @@ class Rewrite(PromptFileOp, AugmentOp):
         guidance = self.cfg["styles"]
         items = [{"text": t, "style": v, "guidance": guidance[v], "field": self.field}
                  for t, v in zip(texts, variants)]
-        out, errors = llm_text.run(self.model, self.cfg, items, self._sampling(), self.reject_truncated)
-        return Generated(out, variants, errors)
+        # keys from (row seed, slot): each new row draws its prompt of a searched mixture
+        docs, pv = self.prompt_variants([f"{a}:{b}" for a, b in zip(seeds.tolist(), slots.tolist())])
+        out, errors = llm_text.run(self.model, self.cfg, items, self._sampling(), self.reject_truncated, docs)
+        return Generated(out, variants, errors, pv)

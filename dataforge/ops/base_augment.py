@@ -38,6 +38,7 @@ class Generated:
     texts: list[str | None]  # None where the augmenter failed for that item
     variants: list[str]  # which action / pivot / style made each text
     errors: list[str | None] | None = None  # why an item failed ("backend: timeout")
+    prompt_variants: list[dict | None] | None = None  # a searched prompt mixture's member per item
 
 
 # tasks whose output is a label (the task taxonomy: sentiment and topic are tasks of their own)
@@ -118,7 +119,14 @@ class AugmentOp(MapOp):
             pl.Series(_NEW, gen.texts, dtype=pl.Utf8), pl.Series(_ERR, errors, dtype=pl.Utf8),
             pl.Series(_VAR, gen.variants, dtype=pl.Utf8), pl.Series(_SEED, seeds.astype(np.int64)),
         )
-        new = self._new_rows(rep)
+        pv = {}
+        if gen.prompt_variants and gen.prompt_variants[0] is not None:  # meta.prompt_variant: which member
+            rep = rep.with_columns(pl.Series("_pvn", [v["name"] for v in gen.prompt_variants], dtype=pl.Utf8),
+                                   pl.Series("_pvs", [v["search"] for v in gen.prompt_variants], dtype=pl.Utf8))
+            pv = {"prompt_variant": pl.struct(name=pl.col("_pvn"), search=pl.col("_pvs"))}
+        new = self._new_rows(rep, pv)
+        if pv:
+            new = new.drop("_pvn", "_pvs")
         new = self._guard(new, df)
         return pl.concat([df, new.select([c for c in new.columns if c in df.columns or c in (REJECT, REJECT_DETAIL)])],
                          how="diagonal_relaxed")
@@ -136,10 +144,11 @@ class AugmentOp(MapOp):
             cand = cand.filter(pl.Series(u < self.ratio))
         return cand
 
-    def _new_rows(self, rep: pl.DataFrame) -> pl.DataFrame:
+    def _new_rows(self, rep: pl.DataFrame, extra: dict | None = None) -> pl.DataFrame:
         meta = meta_set(pl.col("meta"), augmenter=self.name, variant=pl.col(_VAR),
                         params=self.meta_params(), seed=pl.col(_SEED), field=self.field,
-                        **{k: v for k, v in self.provenance().items() if k != "seed"})  # seed: the row's
+                        **{k: v for k, v in self.provenance().items() if k != "seed"},  # seed: the row's
+                        **(extra or {}))
         scores = [pl.lit(None, dtype=pl.Float64).alias(c) for c in rep.columns if is_score(c)]
         new = rep.with_columns(
             pl.col(self.field).alias(_PARENT),

@@ -77,11 +77,16 @@ class EvolInstruct(PromptFileOp, MapOp):
         cfg = self.cfg
         given = [prompts.render(cfg["given"], instruction=c["instruction"], input=c["input"]) for c in cur]
         methods = [self._method(c["root"], rnd) for c in cur]
-        msgs = []
-        for g, m in zip(given, methods):
-            sec = cfg["in_breadth"] if m == "breadth" else cfg["in_depth"]
+        msgs, variants = [], []
+        # a searched mixture of prompts (for in_depth or in_breadth): each row and round draws its member
+        docs, drawn = self.prompt_variants([f"{c['root']}|{rnd}" for c in cur], self.ctx.seed)
+        entry = (cfg.get("ensemble") or {}).get("entry")
+        for g, m, doc, pv in zip(given, methods, docs, drawn):
+            key = "in_breadth" if m == "breadth" else "in_depth"
+            sec = doc[key]
             text = prompts.render(sec["prompt"], instruction=g, method=sec["methods"].get(m, ""))
             msgs.append([{"role": "user", "content": text}])
+            variants.append(pv if pv is not None and entry == key else None)
         sp = prompts.sampling({"sampling": cfg.get("evolve_sampling")}, {"seed": self.ctx.seed, **(self.sampling.get("evolve") or {})})
         evolved = self.model.chat(msgs, sp)
         new = [(r.completions[0].text.strip() if r.ok else "") for r in evolved]
@@ -95,6 +100,8 @@ class EvolInstruct(PromptFileOp, MapOp):
         for i, c in enumerate(cur):
             meta = {"generator": "evol_instruct", **prov, "round": rnd,
                     "evolution": methods[i], "root_id": c["root"]}
+            if variants[i] is not None:
+                meta["prompt_variant"] = variants[i]
             rec = {"instruction": new[i], "output": "", "parent_id": c["parent"], "source": "evol_instruct",
                    "task": "evolved", "meta": meta, REJECT: None}
             e, a = evolved[i], answers.get(i)

@@ -48,9 +48,12 @@ class Respond(PromptFileOp, MapOp):
         if todo.height == 0:
             return df.drop("_pos")
         chats = []
-        for r in todo.select("instruction", "input", *(["system"] if "system" in df.columns else [])).iter_rows(named=True):
-            msg = [{"role": "system", "content": r["system"]}] if r.get("system") else []
-            msg.append({"role": "user", "content": prompts.render(self.cfg["user"], instruction=r["instruction"] or "",
+        docs, variants = self.prompt_variants(todo["id"].to_list(), self.ctx.seed)
+        for r, doc in zip(todo.select("instruction", "input", *(["system"] if "system" in df.columns else [])).iter_rows(named=True), docs):
+            # a mixture member's own system prompt applies where the row brings none
+            system = r.get("system") or (doc.get("system") if doc is not self.cfg else None)
+            msg = [{"role": "system", "content": system}] if system else []
+            msg.append({"role": "user", "content": prompts.render(doc["user"], instruction=r["instruction"] or "",
                                                                   input=r["input"] or "").strip()})
             chats.append(msg)
         # seeded by the run unless the step sets one: reruns and engines sample the same
@@ -83,15 +86,20 @@ class Respond(PromptFileOp, MapOp):
             pl.int_range(pl.len()).mod(k).alias("_sample"),
         )
         info = {"model": self.model.model_id, "finish_reason": pl.col("_finish")}
+        extra = {}
+        if variants and variants[0] is not None:  # which prompt of the searched mixture made the row
+            rep = rep.with_columns(pl.Series("_pvn", [v["name"] for v in variants for _ in range(k)], dtype=pl.Utf8),
+                                   pl.Series("_pvs", [v["search"] for v in variants for _ in range(k)], dtype=pl.Utf8))
+            extra["prompt_variant"] = pl.struct(name=pl.col("_pvn"), search=pl.col("_pvs"))
         if k > 1:
             info |= {"group": pl.col("id"), "sample": pl.col("_sample")}
             rep = rep.with_columns(pl.col("id").alias("parent_id"))
         rep = rep.with_columns(meta_set(pl.col("meta"), respond=pl.struct(**{
             kk: (v if isinstance(v, pl.Expr) else pl.lit(v)) for kk, v in info.items()}),
-            **provenance.of(self.model, {"respond": sp})).alias("meta"),
+            **provenance.of(self.model, {"respond": sp}), **extra).alias("meta"),
             # the output is the model's, not the source's: say so (the input rows keep theirs)
             (pl.col("source").fill_null("") + "+respond").alias("source"))
         rep = rep.with_columns(content_id(rep).alias("id"))
         prev = pl.col(REJECT) if REJECT in rep.columns else pl.lit(None, dtype=pl.Utf8)
-        rep = rep.with_columns(pl.coalesce(prev, pl.col("_why")).alias(REJECT)).drop("_why", "_finish", "_sample")
+        rep = rep.with_columns(pl.coalesce(prev, pl.col("_why")).alias(REJECT)).drop("_why", "_finish", "_sample", *(["_pvn", "_pvs"] if extra else []))
         return rows.concat([rest, rep]).sort("_pos", maintain_order=True).drop("_pos")

@@ -90,16 +90,20 @@ class SelfInstruct(PromptFileOp, GlobalOp):
         sec = prompts.section(self.cfg, "instructions", self.prompt_file)
         n_prompt = self.prompt_instructions
         prompt_texts = []
-        for _ in range(self.requests_per_round):
+        # a searched mixture of prompts: each request (round, index) draws its member
+        docs, variants = self.prompt_variants([f"{rnd}:{i}" for i in range(self.requests_per_round)], self.ctx.seed)
+        for doc in docs:
             machine = rng.sample([k["instruction"] for k in kept], min(self.machine_in_prompt, len(kept)))
             chosen = rng.sample(seed_insts, min(n_prompt - len(machine), len(seed_insts))) + machine
             rng.shuffle(chosen)
-            prompt_texts.append(prompts.render(sec["prompt"], instructions=chosen))
+            prompt_texts.append(prompts.render(prompts.section(doc, "instructions", self.prompt_file)["prompt"],
+                                               instructions=chosen))
         nxt = sec.get("max_items", 15) + 1
         stop = tuple(prompts.render(s, next=nxt) for s in sec.get("stop", []))
         sp = prompts.sampling(sec, self.sampling.get("instructions"), stop=stop, seed=self.ctx.seed * 1000 + rnd)
-        meta = {"generator": "self_instruct", **provenance.of(self.model, {"instructions": sp}), "round": rnd}
-        for res in self.model.generate(prompt_texts, sp):
+        meta0 = {"generator": "self_instruct", **provenance.of(self.model, {"instructions": sp}), "round": rnd}
+        for res, pv in zip(self.model.generate(prompt_texts, sp), variants):
+            meta = meta0 if pv is None else {**meta0, "prompt_variant": pv}
             if not res.ok:
                 out.append({"instruction": "", REJECT: f"llm_error: {res.error}", "meta": meta,
                             "source": "self_instruct"})

@@ -11,7 +11,7 @@ class BudgetExhausted(DataforgeError):
 
 
 class LLMFailed(DataforgeError):
-    """The backend raised instead of answering (e.g. a prompt longer than the model's context)."""
+    """The backend raised instead of answering (e.g. an engine that cannot start)."""
 
 
 class BudgetedLLM(LLM):

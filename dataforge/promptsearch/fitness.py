@@ -7,8 +7,10 @@
   `produces` column, and the resulting rows are scored by dataforge's score operators
   (`score_quality`, `score_clarity`, `score_alignment`, `score_novelty`, or any registered
   operator named like the score column it writes). fitness = sum_c w_c * mean_c / sum_c w_c
-  - reject_weight * rejection_rate, where rejected rows (LLM error, empty or length-cut reply:
-  what the generation operators themselves reject) score 0 in every mean_c.
+  - reject_weight * rejection_rate, where rejected candidates (LLM error, empty or length-cut
+  reply, and what the operator's own filters drop: rewrite's copy / lost-number / drift
+  guards, Self-Instruct's instruction filters and ROUGE-L novelty; promptsearch/filters.py)
+  score 0 in every mean_c.
 - CallableFitness: any `f(candidate, dev, llm) -> float`.
 
 `evaluate` takes a whole generation at once, so the backend sees one batch.
@@ -24,6 +26,7 @@ import polars as pl
 from dataforge.errors import ConfigError, InputError
 from dataforge.promptsearch import metrics as M
 from dataforge.promptsearch.candidate import Candidate
+from dataforge.promptsearch.filters import Filters
 
 DEFAULT_WEIGHTS = {"score_quality": 0.4, "score_alignment": 0.3, "score_clarity": 0.3}
 
@@ -107,6 +110,8 @@ class GeneratorFitness(Fitness):
     sampling: dict = field(default_factory=dict)
     constants: dict = field(default_factory=dict)  # extra template variables (e.g. rewrite's style)
     seed: int = 0
+    filters: Filters = field(default_factory=Filters)  # the operator's own filters
+    prompt_instructions: int = 8  # self_instruct: dev instructions shown per request
     name = "generator_scores"
 
     def __post_init__(self):
@@ -120,6 +125,13 @@ class GeneratorFitness(Fitness):
 
         base = canonical(dev)
         rows = base.to_dicts()
+        if self.filters.operator == "self_instruct" and "instructions" not in {*base.columns, *self.constants}:
+            # as the operator does: each request lists seed instructions to continue (here: the
+            # dev instructions, a window starting at the row, so every row asks differently)
+            pool = [r["instruction"] for r in rows if r["instruction"].strip()]
+            k = min(self.prompt_instructions, len(pool))
+            for i, r in enumerate(rows):
+                r["instructions"] = [pool[(i + j) % len(pool)] for j in range(k)]
         chats = []
         for c in cands:
             for r in rows:
@@ -131,25 +143,30 @@ class GeneratorFitness(Fitness):
         res = llm.chat(chats, sp) if chats else []
         out, n = [], len(rows)
         for j in range(len(cands)):
-            texts, ok = [], []
-            for r in res[j * n:(j + 1) * n]:
-                c = r.completions[0] if r.ok and r.completions else None
-                good = c is not None and bool(c.text.strip()) and c.finish_reason != "length"
-                ok.append(good)
-                texts.append(c.text.strip() if good else "")
-            out.append(self._score(base, texts, np.array(ok)))
+            replies = [r.completions[0] if r.ok and r.completions else None for r in res[j * n:(j + 1) * n]]
+            made, reasons = self.filters.apply(base, replies)
+            out.append(self._score(made, reasons))
         return out
 
-    def _score(self, base: pl.DataFrame, texts: list[str], ok: np.ndarray) -> Eval:
-        reject_rate = float(1 - ok.mean()) if len(ok) else 1.0
-        detail = {"rejection_rate": reject_rate}
-        if not ok.any():
+    def _score(self, made: pl.DataFrame, reasons: list[str | None]) -> Eval:
+        """made: the kept rows; reasons: one per candidate (None: kept)."""
+        n = len(reasons)
+        reject_rate = float(sum(r is not None for r in reasons) / n) if n else 1.0
+        detail: dict = {"rejection_rate": reject_rate}
+        why: dict[str, int] = {}
+        for r in reasons:
+            if r is not None:
+                key = r.split(":")[0]
+                why[key] = why.get(key, 0) + 1
+        if why:
+            detail["rejected"] = why
+        if made.height == 0:  # every candidate rejected: every mean is 0
+            detail |= {col: 0.0 for col in self.weights}
             return Eval(-self.reject_weight * reject_rate, None, detail)
-        made = base.with_columns(pl.Series(self.produces, texts, dtype=pl.Utf8)).filter(pl.Series(ok))
         total = 0.0
         for col, w in self.weights.items():
             vals = self._scorers[col](made).fill_null(0.0).fill_nan(0.0).to_numpy()
-            mean = float(vals.sum() / len(ok))  # rejected rows count as 0
+            mean = float(vals.sum() / n)  # rejected candidates count as 0
             detail[col] = mean
             total += w * mean
         fit = total / sum(self.weights.values()) - self.reject_weight * reject_rate
@@ -157,7 +174,7 @@ class GeneratorFitness(Fitness):
 
     def describe(self) -> dict:
         return {"fitness": self.name, "produces": self.produces, "weights": self.weights,
-                "reject_weight": self.reject_weight}
+                "reject_weight": self.reject_weight, "filters": self.filters.operator}
 
 
 @dataclass

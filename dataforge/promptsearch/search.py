@@ -31,6 +31,7 @@ from dataforge.promptsearch import target as T
 from dataforge.promptsearch.budget import BudgetedLLM, BudgetExhausted, LLMFailed
 from dataforge.promptsearch.candidate import Candidate, check
 from dataforge.promptsearch.fitness import DEFAULT_WEIGHTS, Eval, Fitness, GeneratorFitness, JudgeFitness
+from dataforge.promptsearch.filters import OPERATORS, Filters, detect
 from dataforge.promptsearch.log import SearchLog
 
 
@@ -60,6 +61,7 @@ class SearchConfig:
     weights: dict[str, float] | None = None
     reject_weight: float = 0.5
     constants: dict = field(default_factory=dict)
+    operator: str = "auto"  # whose filters reject replies: auto (from the file), respond, rewrite, self_instruct, none
     max_tokens: int | None = None  # judges: reply length; generators: override of the file's sampling
 
     def validate(self) -> None:
@@ -70,6 +72,8 @@ class SearchConfig:
         for name in ("crossover_rate", "llm_mutation_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"prompt search: {name} must be in [0, 1]")
+        if self.operator not in OPERATORS:
+            raise ConfigError(f"prompt search: operator must be one of {list(OPERATORS)}, got {self.operator!r}")
         unknown = sorted(set(self.structural) - set(mutate.STRUCTURAL))
         if unknown:
             raise ConfigError(f"prompt search: unknown structural mutation(s) {unknown}; have {list(mutate.STRUCTURAL)}")
@@ -111,8 +115,12 @@ def make_fitness(cfg: SearchConfig, tgt: T.Target) -> Fitness:
     sampling = tgt.node_sampling()
     if cfg.max_tokens:
         sampling["max_tokens"] = cfg.max_tokens
+    op = detect(tgt.doc, cfg.entry) if cfg.operator == "auto" else cfg.operator
+    # "none": only the reply checks every operator makes (respond's own filters)
+    filters = Filters(operator="respond" if op == "none" else op, doc=tgt.doc, produces=cfg.produces)
     return GeneratorFitness(produces=cfg.produces, weights=dict(cfg.weights or DEFAULT_WEIGHTS),
-                            reject_weight=cfg.reject_weight, sampling=sampling, constants=cfg.constants, seed=cfg.seed)
+                            reject_weight=cfg.reject_weight, sampling=sampling, constants=cfg.constants, seed=cfg.seed,
+                            filters=filters)
 
 
 def _seed(*parts) -> int:

@@ -125,6 +125,9 @@ def _str(dumper, s: str):
 
 
 _Dumper.add_representer(str, _str)
+# rulefiles.load_yaml gives dict subclasses (they remember line numbers): write them as mappings
+_Dumper.add_multi_representer(dict, _Dumper.represent_dict)
+_Dumper.add_multi_representer(list, _Dumper.represent_list)
 
 
 def dump(doc: dict) -> str:
