@@ -161,7 +161,7 @@ def test_misspelt_sampling_keys_are_errors_naming_file_and_key(tmp_path):
         create("self_instruct", {"sampling": {"instances": {"max_tokens": 8}}})
     text = ("sources: [{path: x.jsonl}]\npipeline:\n  - magpie: {count: 2, sampling: {query: {max_tokens: 24}}}\n"
             "output: {}\n")
-    with pytest.raises(ConfigError, match=r"my\.yaml: pipeline step 1: .*'query'"):
+    with pytest.raises(ConfigError, match=r"my\.yaml:\d+: pipeline step 1\b.*'query'"):
         recipe.loads(text, where="my.yaml", base_dir=tmp_path)
     with pytest.raises(ConfigError, match=r"unknown parameter\(s\) \['temperatur'\]; valid: .*temperature"):
         create("rewrite", {"temperatur": 0.3})

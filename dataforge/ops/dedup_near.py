@@ -178,8 +178,15 @@ class DedupNear(GlobalOp):
             stats |= {"candidate_pairs": 0, "verified_pairs": 0}
         inc = labels >= 0
         cluster = pl.Series("c", docs[labels[inc]]).cast(pl.Utf8)  # label = smallest member, as a row
+        members = pl.Series(docs[inc])
+        split_cols = [c for c in dict.fromkeys(["task", *(f for fs in self.distinct_by_task.values() for f in fs)])
+                      if c in rows.schema]
+        if self.distinct_by_task and "task" in split_cols and members.len():
+            # the same per-task split as `run`, on the cluster members' own fields
+            sub = gather(rows, members.to_numpy(), split_cols)
+            cluster = split_by_task(sub.drop(ROW), cluster, self.distinct_by_task, self.distinct_max_words)
         self._metrics = cluster_metrics(cluster) | stats | {"threshold": self.threshold}
-        return decide_members(self, rows, pl.Series(docs[inc]), cluster)
+        return decide_members(self, rows, members, cluster)
 
     def report_metrics(self) -> dict:
         return getattr(self, "_metrics", {})
