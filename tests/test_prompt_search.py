@@ -327,3 +327,22 @@ def test_spec_errors_name_the_key(tmp_path):
     p.write_text("prompt_search: {prompt_file: judge_quality.yaml, entry: prompts.teacher}\ndev: {path: nowhere.jsonl}\n")
     with pytest.raises(InputError, match="dev set not found: nowhere.jsonl"):
         S.check(S.load(p))
+
+
+def test_structural_mutations_alone_find_a_format_line(tmp_path):
+    """No LLM proposals at all: the judge is right only when the prompt carries one of the
+    output-format lines of rules/prompts/prompt_search.yaml, which only `format` can add."""
+    dev = _dev(20)
+    truth = _truth(dev)
+    line = "Use the whole scale: keep the top score for answers with no flaw at all."
+
+    def answer(chat, s):
+        assert "expert prompt engineer" not in chat[0]["content"]  # structural only: no meta-prompt
+        text = "\n".join(m["content"] for m in chat)
+        if line in text:
+            return json.dumps({"score": 5 if _label_of(text, truth) else 1})
+        return json.dumps({"score": 1 + _h(text) % 5})
+    res = run(SearchConfig(prompt_file="judge_quality.yaml", entry="prompts.rubric", population=4, generations=6,
+                           crossover_rate=0.0, llm_mutation_rate=0.0, patience=3, seed=2), dev,
+              ScriptedLLM(answer), tmp_path)
+    assert line in res.best.user and res.best_fitness == 1.0
