@@ -31,6 +31,7 @@ def _fitness(cfg: SearchConfig):
     return make_fitness(cfg, tgt), tgt.original()
 
 
+@pytest.mark.slow  # MiniLM for the drift guard
 def test_rewrite_guards_reject_copies_lost_numbers_and_drift():
     def answer(chat, s):
         orig = chat[-1]["content"].split("Original:\n", 1)[1].split("\n\nRewritten:", 1)[0]
