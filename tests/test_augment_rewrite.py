@@ -102,3 +102,19 @@ def test_reply_cleaning():
     assert llm_text.clean('  Rewritten: "Could you explain hashing?" ', doc) == "Could you explain hashing?"
     assert llm_text.clean("rewritten:  Say hi", doc) == "Say hi"
     assert llm_text.clean("'quoted' and more'", doc) == "quoted' and more"
+
+
+def test_misspelt_sampling_key_in_a_prompt_file_is_an_error_naming_file_and_line(tmp_path):
+    from dataforge import rulefiles
+
+    f = tmp_path / "my_rewrite.yaml"
+    f.write_text("user: 'Rewrite: {{ text }}'\nstyles: {concise: shorter}\nsampling:\n  temperature: 0.3\n"
+                 "  max_token: 64\n")
+    doc = rulefiles.load_yaml(f)
+    with pytest.raises(ConfigError, match=r"my_rewrite\.yaml:5: unknown sampling key\(s\) \['max_token'\]"):
+        llm_text.check(doc, str(f))
+    with pytest.raises(ConfigError, match="max_token"):
+        create("rewrite", {"styles": ["concise"], "prompt_file": str(f)})
+    ok = tmp_path / "ok_rewrite.yaml"
+    ok.write_text("user: 'Rewrite: {{ text }}'\nstyles: {concise: shorter}\nsampling: {temperature: 0.3}\n")
+    llm_text.check(rulefiles.load_yaml(ok), str(ok))  # valid keys pass

@@ -14,14 +14,29 @@ from dataforge.errors import ConfigError
 from dataforge.llm.base import LLM, Sampling
 
 
+# the settings an augmentation prompt file may set; the operator sets seed and n itself
+SAMPLING_KEYS = ("temperature", "top_p", "max_tokens")
+
+
 def check(doc: dict, where: str, keys: tuple[str, ...] = ("user",)) -> None:
     missing = [k for k in keys if not isinstance(doc.get(k), str)]
     if missing:
         raise ConfigError(f"{where}: needs text template(s) {missing}")
+    sampling = doc.get("sampling")
+    if sampling is None:
+        return
+    from dataforge import rulefiles
+
+    if not isinstance(sampling, dict):
+        raise ConfigError(f"{rulefiles.at(where, doc, 'sampling')}: `sampling` must be a mapping of {list(SAMPLING_KEYS)}")
+    bad = [k for k in sampling if k not in SAMPLING_KEYS]
+    if bad:  # a misspelt setting is an error, never silently ignored
+        raise ConfigError(f"{rulefiles.at(where, sampling, bad[0])}: unknown sampling key(s) {bad}; "
+                          f"valid: {list(SAMPLING_KEYS)}")
 
 
 def sampling_from(doc: dict, **override) -> Sampling:
-    base = {k: v for k, v in (doc.get("sampling") or {}).items() if k in ("temperature", "top_p", "max_tokens")}
+    base = {k: v for k, v in (doc.get("sampling") or {}).items() if k in SAMPLING_KEYS}
     base.update({k: v for k, v in override.items() if v is not None})
     return replace(Sampling(), **base)
 
