@@ -246,7 +246,9 @@ def configs(m: dict) -> list[dict]:
 def _env():
     from dataforge import rulefiles
 
-    return rulefiles.jinja_env(templates=CARD_TEMPLATES, keep_trailing_newline=True)
+    # not strict: our own card template over our own manifest, whose model entries carry
+    # optional fields (package, licence, revision) only when known
+    return rulefiles.jinja_env(templates=CARD_TEMPLATES, keep_trailing_newline=True, strict=False)
 
 
 # -- plan and upload ----------------------------------------------------------------
