@@ -47,10 +47,10 @@ def test_dry_run_prints_the_plan_and_a_valid_card(quick, capsys, monkeypatch):
     assert "not licensed for commercial use" in cap.err  # the alpaca sample is CC BY-NC
     header, body = _card(quick)
     # quickstart sources: alpaca (CC BY-NC), rt_polarity (CC BY), esnli and squad (CC BY-SA),
-    # scitldr (Apache-2.0), ag_news (research-only terms: "other"); no MIT-only source
+    # scitldr (Apache-2.0), ag_news (research-only terms: "other"); e-SNLI's explanations are MIT
     assert "cc-by-nc-4.0" in header["license"] and "cc-by-sa-4.0" in header["license"]
     assert "cc-by-4.0" in header["license"] and "apache-2.0" in header["license"]
-    assert "other" in header["license"] and "mit" not in header["license"]
+    assert "other" in header["license"] and "mit" in header["license"]
     assert header["language"] == ["en"] and header["size_categories"] == ["1K<n<10K"]
     assert "question-answering" in header["task_categories"]
     # configs match the files: every glob hits exactly that split's shards, and every shard is named
