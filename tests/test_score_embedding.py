@@ -70,7 +70,7 @@ def test_novelty_and_dataset_metrics_in_a_pipeline(tmp_path):
     assert m["rows"] == 33 and m["task_coverage"]["by_task"] == {"open_qa": 33}
     assert 1.0 < m["diversity"]["vendi_score"] <= 33
     assert sum(m["embedding_groups"]["sizes"].values()) == 33
-    assert len(m["embedding_2d"]) == 33 and {"x", "y", "source", "task"} == set(m["embedding_2d"][0])
+    assert len(m["embedding_2d"]) == 33 and {"x", "y", "id", "source", "task"} == set(m["embedding_2d"][0])
     assert m["verb_noun"]["distinct_verbs"] >= 3 and m["lengths"]["output"]["words"]["p50"] > 0
     assert "score_clarity" in m["scores"] and "score_novelty" in m["scores"]
     assert res.manifest["totals"]["balanced"]

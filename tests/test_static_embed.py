@@ -108,9 +108,9 @@ def test_run_wide_embedding_keys_only_the_ops_that_fall_back_to_it():
 
 
 def test_for_op_follows_the_run_default(static_path, tmp_path):
-    op = create("score_alignment").bind(RunContext(out=tmp_path, options={"embedding": "static"}))
+    op = create("score_alignment").bind(RunContext(out=tmp_path, embedding="static"))
     assert embed.for_op(op, op.model).identity == static_embed.NAME
-    own = create("score_alignment", {"model": "minilm"}).bind(RunContext(out=tmp_path, options={"embedding": "static"}))
+    own = create("score_alignment", {"model": "minilm"}).bind(RunContext(out=tmp_path, embedding="static"))
     assert embed.for_op(own, own.model).identity == embed.DEFAULT_MODEL
 
 
