@@ -188,6 +188,36 @@ def test_truncated_understands_labels_summaries_quotes_tables_code_and_cot():
     assert all(r and r.startswith("truncated") for r in rule_reasons("truncated", cut))
 
 
+def test_truncated_reads_list_items_against_their_siblings_and_lone_last_words():
+    steps = "".join(f"{i}. {t}\n" for i, t in enumerate(
+        ["Rinse the lentils under cold water until it runs clear.", "Chop the onion, carrot and celery into small dice.",
+         "Warm two spoons of olive oil in a heavy pot over medium heat.", "Stir in the vegetables and cook them for eight minutes."], 1))
+    questions = "".join(f"{i}. {q}\n" for i, q in enumerate(
+        ["Which project taught you the most?", "How do you plan a week of work?",
+         "What do colleagues come to you for?", "When did you last change your mind?"], 1))
+    ok = [row(instruction="Ask me questions for an interview.",  # a full-length last item without its mark
+              output=questions + "5. Tell me about a decision you would make differently today"),
+          row(instruction="Write a letter to a friend.", output="Dear Sam,\n\nThe garden is finally full of tomatoes "
+              "and the kids pick them every morning. Come and visit us soon.\n\nLove,\nAna"),
+          row(instruction="List five rivers.", output="- Nile\n- Amazon\n- Yangtze\n- Danube\n- Mekong river system")]
+    assert rule_reasons("truncated", ok) == [None] * len(ok)
+    cut = [row(instruction="Write a recipe for lentil soup.", output=steps + "5. Pour in the"),  # dangling
+           row(instruction="Write a recipe for lentil soup.", output=steps + "5. Add a litre of"),
+           row(instruction="Write a recipe for lentil soup.", output=steps + "5. Season it"),  # short among ended items
+           row(output=LONG_OK + "\n\nBoth"),  # a lone word after ended prose
+           row(instruction="Does the premise entail the hypothesis? Explain your reasoning first, then give the answer.",
+               output="a man playing a guitar on a stage is performing music for people .\nSo"),
+           {**row(instruction="Summarize the abstract in two sentences.", input="We study ...",
+                  output="We train a small model on synthetic proofs. It matches a larger model on the benchmark with a "
+                         "fraction of the"), "task": "summarization"},
+           {**row(instruction="Summarize the abstract in two sentences.", input="We study ...",
+                  output="We train a small model on synthetic proofs. It matches a larger model on two of the three "
+                         "benchmarks we report"), "task": "summarization"},  # a second sentence left unended
+           row(instruction="Write code and explain it.", output="def f(x):\n    return x + 1\n\nIt adds one. Inputs:\n5, 7, 8,")]
+    got = rule_reasons("truncated", cut)
+    assert all(r and r.startswith("truncated") for r in got), got
+
+
 def test_refusals_caught_by_grammar_not_by_stories():
     refusals = ["I'm afraid I can't write that for you.", "Unfortunately, I'm not in a position to share that.",
                 "Sorry - we won't be able to complete this task.", "I have to politely decline this request.",

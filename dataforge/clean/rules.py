@@ -183,7 +183,7 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     last_word = last.str.extract(r"([A-Za-z']+)\W*$", 1).str.to_lowercase()
     valediction = last.str.contains(VALEDICTION)
     prev_line = earlier.list.last().fill_null("").str.strip_chars()
-    dangling = (last_word.is_in(rule.get("dangling_words", DANGLING)) & ~ends_ok) | \
+    dangling = (last_word.is_in(rule.get("words") or dangling_words()) & ~ends_ok) | \
         (last.str.contains(r"[,–—(-]$") & ~valediction)
     n_words = t.str.count_matches(r"\S+")
     # a sentence end inside the text: it is prose, so its last sentence should end too
@@ -204,34 +204,58 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     code = t.str.contains(CODE_RE) | t.str.contains(TABLE_RE) | \
         (t.str.count_matches(r"(?m)^[^\n]*\|[^\n]*\|") >= 2)  # rows of a table without outer pipes
     asked_short = pl.lit(False)
+    label_task = _context(df, "task").is_in(rule.get("no_end_tasks") or [])
     if rule.get("no_end_tasks"):
-        asked_short = asked_short | _context(df, "task").is_in(rule.get("no_end_tasks"))
+        asked_short = asked_short | label_task
     if rule.get("no_end_instruction"):
         asked_short = asked_short | _context(df, "instruction").str.contains("(?i)" + rule.get("no_end_instruction"))
     # ... as long as the answer is one unpunctuated phrase (a label, a span, a TL;DR, a title)
     asked_short = asked_short & (lines.list.len() == 1) & \
-        (~inner_end | (n_words <= rule.get("short_answer_words", 0)))  # or a label with a short reason
-    long_ = (n_words >= rule.get("min_words", 10)) & \
+        (~inner_end | ((n_words <= rule.get("short_answer_words", 0)) &  # or a label with a short reason
+                       _context(df, "task").is_in(rule.get("reason_tasks") or [])))
+    # a lone last word counts only after a prose sentence (not a flow chart's "End" under "|")
+    lone_ok = (last.str.count_matches(r"\S+") > 1) | \
+        (prev_line.str.contains(r"[a-z]{2}\W{0,2}[.!?][\"')\]]?$") & (prev_line.str.count_matches(r"\S+") >= 3))
+    long_ = (n_words >= rule.get("min_words", 10)) & lone_ok & \
         (last.str.count_matches(r"\S+") >= rule.get("min_last_line_words", 3))
-    prose = (ok_frac >= rule.get("min_ended_lines", 0.5)) & ~structured & ~asked_short
+    # a last line that is a list item is judged against its sibling items, not every line:
+    # items may legitimately end without a mark, so only a short unended item among ended
+    # siblings reads as cut (a late cut inside an item is invisible to rules)
+    item_re = r"^\s*([-*•]|\d+[.)])\s"
+    is_item = last.str.contains(item_re)
+    numbered = last.str.contains(r"^\s*\d+[.)]\s")  # siblings: items with the same kind of marker
+    sib = pl.when(numbered).then(earlier.list.eval(pl.element().filter(pl.element().str.contains(r"^\s*\d+[.)]\s")))) \
+        .otherwise(earlier.list.eval(pl.element().filter(pl.element().str.contains(r"^\s*[-*•]\s"))))
+    sib_ok = sib.list.eval(pl.element().str.contains(end_re)).list.mean()
+    sib_med = sib.list.eval(pl.element().str.count_matches(r"\S+")).list.median()
+    item_cut = (sib.list.len() >= 2) & (sib_ok >= rule.get("min_ended_lines", 0.5)) & \
+        (last.str.count_matches(r"\S+") < rule.get("item_ratio", 0.67) * sib_med)
+    # a sentence ended earlier on the last line itself: that line is prose whatever the others do
+    # (list items are left to the sibling test: a last item without its period is common)
+    # (not for label tasks: e-SNLI's "No. The boy can not be ..." reasons carry no final mark)
+    line_prose = last.str.contains(r"[a-z]{2}[.!?]\s+[A-Z]") & ~label_task
+    prose = ((~is_item & (ok_frac >= rule.get("min_ended_lines", 0.5)) & ~structured) |
+             (is_item & item_cut.fill_null(False)) | (~is_item & line_prose)) & ~asked_short
     # a list or verse whose last line stops at well under half the usual length of its lines
     med = earlier.list.eval(pl.element().str.count_matches(r"\S+")).list.median()
     stub = (earlier.list.len() >= 3) & ~ends_ok & ~valediction & ~prev_line.str.contains(VALEDICTION) & \
         (last.str.count_matches(r"\S+") < rule.get("stub_ratio", 0.5) * med)
-    fires = ~code & (n_words >= rule.get("min_words", 10)) & (dangling | (long_ & prose & ~ends_ok) | stub.fill_null(False))
+    # a last line ending on a comma that is not itself code is cut even inside a text with code
+    comma_cut = last.str.contains(r",$") & ~last.str.contains(r"[{}()\[\]=;<>]") & ~valediction
+    fires = (n_words >= rule.get("min_words", 10)) & \
+        ((~code & (dangling | (long_ & prose & ~ends_ok) | stub.fill_null(False))) | comma_cut)
     return pl.when(fires).then(_fmt(rule, f"{f} ends mid-sentence: '…{{}}'", last.str.slice(-30)))
+
+
+def dangling_words() -> list[str]:
+    return [w.strip() for w in DANGLING_FILE.read_text(encoding="utf-8").splitlines()
+            if w.strip() and not w.startswith("#")]
 
 
 VALEDICTION = (r"(?i)^(sincerely|best|regards|kind regards|best regards|warm regards|yours( truly| sincerely)?|"
                r"thanks|thank you|cheers|best wishes|respectfully|love|with love|all the best),?$")
-# words a finished English sentence does not end on
-DANGLING = ["the", "a", "an", "of", "to", "and", "or", "but", "nor", "with", "from", "for", "into", "onto", "upon",
-            "through", "without", "within", "that", "which", "whose", "who", "where", "their", "its", "our", "your",
-            "my", "this", "these", "those", "than", "because", "although", "whether", "if", "while", "then", "during",
-            "between", "among", "such", "every", "each", "any", "some", "by", "at", "as", "including", "versus",
-            "is", "are", "was", "were", "be", "been", "being", "has", "have", "had", "can", "could", "will", "would",
-            "should", "must", "may", "might", "not", "very", "also", "just", "using"]
-# (left out: "more", "so", "still", "like", "about", which end real lines: "I think so", "searching for something more")
+# words a finished English sentence does not end on: rules/filters/dangling_words.txt
+DANGLING_FILE = RULES_DIR / "dangling_words.txt"
 
 
 def b_refusal(rule: Rule, df: pl.DataFrame):

@@ -84,7 +84,7 @@ def dangling(cfg: dict) -> pl.Expr:
     d = cfg.get("dangling")
     if not d:
         return pl.lit(False)
-    words = sorted(set(R.DANGLING) | set(d.get("extra_words") or []))
+    words = sorted(set(R.dangling_words()) | set(d.get("extra_words") or []))
     o = pl.col("output").fill_null("").str.strip_chars()
     last_word = o.str.extract(r"([A-Za-z']+)$", 1).str.to_lowercase()
     return last_word.is_in(words).fill_null(False)
