@@ -30,7 +30,7 @@ STATIC = "static"
 # back to the run's `embedding:`, which then keys their checkpoints (engine/plan.op_key).
 # Augmentation operators (an `embed_model` field) are found by that field.
 EMBEDDING_PARAMS = {"score_alignment": "model", "score_novelty": "model", "dedup_semantic": "model",
-                    "select_deita": "model", "dataset_metrics": "model"}
+                    "select_deita": "model", "dataset_metrics": "model", "score_label": "model"}
 _MODELS: dict[tuple[str, str], object] = {}
 _LOCK = threading.Lock()
 

@@ -48,6 +48,7 @@ CASES = {
     "repetition": (row(output="\n".join(["Buy our product now and save money today."] * 12)),
                    row(output=VARIED)),
     "refusal_grammar": (row(output="My apologies, but that is something we are unable to help with."), row()),
+    "non_answer": (row(output="Sure thing, I'll get right on it!"), row(instruction="Is water wet?", output="Yes.")),
     "garbled": (row(output="the produces mitochondria energy for cell the respiration through. called is It often "
                            "powerhouse the of and cell the."), row(output=VARIED)),
 }
@@ -216,6 +217,22 @@ def test_truncated_reads_list_items_against_their_siblings_and_lone_last_words()
            row(instruction="Write code and explain it.", output="def f(x):\n    return x + 1\n\nIt adds one. Inputs:\n5, 7, 8,")]
     got = rule_reasons("truncated", cut)
     assert all(r and r.startswith("truncated") for r in got), got
+
+
+def test_non_answer_is_filler_or_too_little_for_what_was_asked():
+    empty = [row(instruction="Write a short story about a lighthouse keeper.", output="Okay, will do."),
+             row(instruction="Give me three tips for sleeping better.", output="Here you go:"),
+             row(instruction="Explain how a heat pump moves heat.", output="It pumps heat"),
+             row(instruction="Plan a weekend in Lisbon.", output="As requested.")]
+    assert all(r and r.startswith("non_answer") for r in rule_reasons("non_answer", empty))
+    answers = [row(instruction="Is the Danube longer than the Rhine?", output="Yes."),
+               row(instruction="Describe the taste of lemons in one word.", output="Sour"),
+               row(instruction="Find the spelling errors in the sentence.", output="None."),
+               row(instruction="Name the capital of Peru.", output="Lima"),
+               row(instruction="Make up a new flavour of ice cream.", output="Popcorn jelly bean"),
+               {**row(instruction="Do the sentences mean the same thing?", output="no"), "task": "paraphrase"},
+               {**row(instruction="Classify the review.", output="okay"), "task": "sentiment"}]
+    assert rule_reasons("non_answer", answers) == [None] * len(answers)
 
 
 def test_refusals_caught_by_grammar_not_by_stories():

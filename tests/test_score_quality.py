@@ -26,6 +26,9 @@ CLEAN = [  # (task, instruction, output)
     ("sentiment", "Is this review positive or negative?", "positive"),
     ("open_qa", "What is 17 times 3?", "51"),
     ("summarization", "Write a one-line TL;DR of the abstract.", "A faster sampler for diffusion models with equal quality"),
+    ("open_qa", "Is the Danube longer than the Rhine?", "Yes"),                      # a yes/no question
+    ("open_qa", "Describe the taste of lemons in one word.", "Sour"),                # asked for one word
+    ("paraphrase", "Do the two sentences mean the same? Answer yes or no.", "no"),    # a label
 ]
 BAD = [
     ("open_qa", "Why do farmers rent bee hives?", PROSE[:-60].rstrip()),                    # cut mid-sentence
@@ -37,6 +40,8 @@ BAD = [
     ("open_qa", "Why do farmers rent bee hives?", "I'm afraid I can't do that."),
     ("sentiment", "Is this review positive or negative?", "Sorry, but I must decline this request."),
     ("open_qa", "Why do farmers rent bee hives?", "As an AI language model, I have no personal experience. " + PROSE),
+    ("creative_writing", "Write a short story about a lighthouse keeper.", "Okay."),    # no answer at all
+    ("open_qa", "Explain how a heat pump moves heat.", "It pumps heat"),              # a few words for an explanation
 ]
 
 

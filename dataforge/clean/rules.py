@@ -303,6 +303,30 @@ def b_garbled(rule: Rule, df: pl.DataFrame) -> pl.Series:
     return r
 
 
+def b_non_answer(rule: Rule, df: pl.DataFrame):
+    """No answer at all: a short reply made only of filler words (`file`: acknowledgements,
+    politeness, pronouns, "here you go", "as requested") where the instruction is not a yes/no
+    question, or at most `max_words` words where it asks for an explanation or a piece of
+    writing (`demands_text`, unless `allows_short`: one word, a title, a name)."""
+    f = rule.fields(["output"])[0]
+    filler = [w.lower() for w in rule.get("words") or []]
+    o = _col(f).str.strip_chars()
+    ins = _context(df, "instruction").str.strip_chars()
+    words = o.str.to_lowercase().str.replace_all("[’‘]", "'").str.extract_all(r"[a-z/']+|\d+")
+    n_words = o.str.count_matches(r"\S+")
+    only_filler = (words.list.len() > 0) & \
+        words.list.eval(pl.element().str.strip_chars("'").is_in(filler)).list.all()
+    fires = only_filler & (n_words <= rule.get("filler_max_words", 8))
+    if rule.get("yes_no_instruction"):
+        fires = fires & ~ins.str.contains("(?i)" + rule.get("yes_no_instruction"))
+    if rule.get("demands_text"):
+        demands = ins.str.contains("(?i)" + rule.get("demands_text"))
+        if rule.get("allows_short"):
+            demands = demands & ~ins.str.contains("(?i)" + rule.get("allows_short"))
+        fires = fires | (demands & (n_words <= rule.get("max_words", 3)))
+    return pl.when(fires).then(_fmt(rule, f"{f} is no answer: '{{}}'", o.str.slice(0, 40)))
+
+
 def b_code_fence(rule: Rule, df: pl.DataFrame):
     f = rule.fields(["output"])[0]
     n = _col(f).str.count_matches(r"(?m)^\s*```")
@@ -363,7 +387,7 @@ BUILDERS: dict[str, Callable[[Rule, pl.DataFrame], Any]] = {
     "length": b_length, "empty": b_empty, "same_text": b_same_text, "phrases": b_phrases,
     "regex": b_regex, "blocklist": b_blocklist, "truncated": b_truncated, "code_fence": b_code_fence,
     "brackets": b_brackets, "url_ratio": b_url_ratio, "repetition": b_repetition,
-    "refusal": b_refusal, "garbled": b_garbled,
+    "refusal": b_refusal, "garbled": b_garbled, "non_answer": b_non_answer,
 }
 # Parameters every rule understands: don't fire where the instruction asks for what the rule
 # would reject (a list of links, a letter with a [Your Name] slot, toxic words to find) or
@@ -372,7 +396,8 @@ CONTEXT_PARAMS = ("unless_instruction", "unless_tasks")
 
 
 def context_columns(rule: Rule) -> list[str]:
-    cols = ["instruction"] if rule.get("unless_instruction") or rule.get("no_end_instruction") else []
+    cols = ["instruction"] if rule.get("unless_instruction") or rule.get("no_end_instruction") or \
+        rule.get("yes_no_instruction") or rule.get("demands_text") else []
     return cols + (["task"] if rule.get("unless_tasks") or rule.get("no_end_tasks") else [])
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
@@ -28,9 +29,11 @@ SHORT_WORDS = 4  # "short answer": at most this many words (labels, numbers, spa
 MIN_N = 5  # breakdown cells with fewer rows on either side are not reported
 # score ops that need an LLM, a trained model file, or are not row judgments
 SKIP_SCORES = {"score_judge"}
+LEARNS_FROM_ROWS = {"score_label"}  # scored without the clean twins of planted rows (score_columns)
 KEY_PAIRS = [("score_clarity", "vague"), ("score_alignment", "shuffled"), ("score_alignment", "shuffled_short"),
              ("score_quality", "truncated"), ("score_quality", "garbled"), ("score_quality", "refusal"),
-             ("score_quality", "disclaimer"), ("score_alignment", "wrong_label")]
+             ("score_quality", "disclaimer"), ("score_alignment", "wrong_label"), ("score_label", "wrong_label"),
+             ("score_quality", "non_answer")]
 
 
 # -- statistics ----------------------------------------------------------------------------
@@ -70,8 +73,13 @@ def _run(op, df: pl.DataFrame) -> pl.DataFrame:
     return op.process(df)
 
 
-def score_columns(df: pl.DataFrame, only: list[str] | None = None) -> tuple[pl.DataFrame, dict]:
-    """Every score_* operator's column on df (joined by id) and its seconds."""
+def score_columns(df: pl.DataFrame, only: list[str] | None = None, *, embedding: str | None = None,
+                  cache: Path | None = None) -> tuple[pl.DataFrame, dict]:
+    """Every score_* operator's column on df (joined by id) and its seconds. `embedding` is the
+    run-wide model of embedding scores (None: each operator's default, MiniLM); `cache` a folder
+    whose embedding cache a second run reuses (MiniLM over the set takes minutes on 2 cores)."""
+    from dataforge.ops.base import RunContext
+    ctx = RunContext(out=cache, embedding=embedding)
     reg, timing = _ops(), {}
     names = sorted(n for n in reg if n.startswith("score_") and n not in SKIP_SCORES)
     if only:
@@ -80,8 +88,16 @@ def score_columns(df: pl.DataFrame, only: list[str] | None = None) -> tuple[pl.D
     base = df.drop([c for c in df.columns if c.startswith("score_")])
     for n in names:
         t0 = time.perf_counter()
+        frame = base
+        if n in LEARNS_FROM_ROWS:
+            # a planted defect keeps the prompt of its clean original: a score learnt from the
+            # other rows would see the original's right answer beside it, which real data
+            # never offers. These scores run without those clean twins (they get no score).
+            key = pl.concat_str([pl.col("instruction"), pl.col("input").fill_null("")], separator="\x1f")
+            planted = base.filter(pl.col("label") != "clean").select(key.alias("k"))["k"]
+            frame = base.filter((pl.col("label") != "clean") | ~key.is_in(planted.implode()))
         try:
-            res = _run(reg[n](), base)
+            res = _run(reg[n]().bind(ctx), frame)
         except Exception as e:  # a score that cannot run here (missing model) is reported, not fatal
             timing[n] = f"skipped: {type(e).__name__}: {e}"
             continue
@@ -205,11 +221,11 @@ def classifier_report(df: pl.DataFrame) -> dict:
 
 
 def evaluate(df: pl.DataFrame, *, scores: list[str] | None = None, langid: bool = True,
-             dedup: bool = True) -> dict:
+             dedup: bool = True, embedding: str | None = None, cache: Path | None = None) -> dict:
     t0 = time.perf_counter()
-    scored, timing = score_columns(df, scores)
+    scored, timing = score_columns(df, scores, embedding=embedding, cache=cache)
     result = {
-        "rows": df.height,
+        "rows": df.height, "embedding": embedding or "default (minilm)",
         "labels": dict(df.group_by("label").len().sort("label").iter_rows()),
         "scores": score_report(scored), "score_seconds": timing,
         "complexity": complexity_report(scored),
@@ -228,7 +244,7 @@ def _fmt(x) -> str:
 
 
 def render(res: dict) -> str:
-    L = [f"quality evaluation set: {res['rows']} rows; " +
+    L = [f"quality evaluation set: {res['rows']} rows (embedding scores: {res.get('embedding')}); " +
          ", ".join(f"{k} {v}" for k, v in res["labels"].items())]
     sc = res["scores"]
     if sc:
@@ -289,6 +305,10 @@ def add_args(p) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--scores", nargs="*", help="only these score_* operators (default: all)")
     p.add_argument("--no-langid", action="store_true", help="skip langid (needs the fastText LID model)")
+    p.add_argument("--embedding", help="run-wide embedding model of the embedding scores: static, minilm "
+                                       "or a path (default: each operator's own, MiniLM)")
+    p.add_argument("--cache", help="folder for the embedding cache; a second run with the same model "
+                                   "reuses it (default: none)")
 
 
 def run_cli(args) -> int:
@@ -296,7 +316,8 @@ def run_cli(args) -> int:
 
     from dataforge.evaluation.quality_set import build_quality_set
     df = build_quality_set(Path(args.sample_dir), seed=args.seed)
-    res = evaluate(df, scores=args.scores, langid=not args.no_langid)
+    res = evaluate(df, scores=args.scores, langid=not args.no_langid, embedding=args.embedding,
+                   cache=Path(args.cache) if args.cache else None)
     print(render(res))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

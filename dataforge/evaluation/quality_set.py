@@ -37,11 +37,12 @@ from dataforge.schema import COLUMNS, REJECT, conform, content_id
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "benchmarks" / "quality_data"
 LABELS = ("clean", "shuffled", "shuffled_short", "truncated", "refusal", "disclaimer", "garbled",
-          "vague", "wrong_label", "near_duplicate", "wrong_language")
+          "vague", "wrong_label", "near_duplicate", "wrong_language", "non_answer")
 EXTRA = ("label", "kind", "group", "split")
 # How many planted rows of each defect (before pools run short)
 SIZES = {"shuffled": 160, "shuffled_short": 120, "truncated": 160, "refusal": 140, "disclaimer": 100,
-         "garbled": 160, "vague": 160, "wrong_label": 120, "near_duplicate": 160, "wrong_language": 12}
+         "garbled": 160, "vague": 160, "wrong_label": 120, "near_duplicate": 160, "wrong_language": 12,
+         "non_answer": 100}
 # instruction words that point at an input the row carries: dropping the input makes it vague
 REFERS = re.compile(r"(?i)\b(given|following|below|above|this|these|provided|the (text|sentence|passage|"
                     r"paragraph|article|story|email|list|data|code|question|statement|review))\b")
@@ -301,6 +302,18 @@ def plant_wrong_language(rng, rows, n) -> list[dict]:
             for i, r in enumerate(_pick(rng, pool, n))] if foreign else []
 
 
+def plant_non_answer(rng, rows, n, texts) -> list[dict]:
+    """An acknowledgement or filler instead of the content a request asked for (open-ended
+    kinds only: a bare "Yes." can be the right answer to a label task or a yes/no question)."""
+    pool = [r for r in rows if r["kind"] not in LABEL_TASKS + ("extractive_qa", "math", "translation", "other")
+            and _words(r["output"]) >= 20]
+    out = []
+    for r in _pick(rng, pool, n):
+        half = texts["non_answer"][r["split"]]
+        out.append(_row(r, "non_answer", output=half[int(rng.integers(len(half)))]))
+    return out
+
+
 def build_quality_set(sample_dir: Path = Path("sample_data"), seed: int = 0) -> pl.DataFrame:
     """The labelled set (canonical columns + label, kind, group, split); deterministic per seed."""
     sample_dir = Path(sample_dir)
@@ -321,6 +334,7 @@ def build_quality_set(sample_dir: Path = Path("sample_data"), seed: int = 0) -> 
     planted += plant_wrong_label(rng, rows, SIZES["wrong_label"])
     planted += plant_near_duplicate(rng, rows, SIZES["near_duplicate"])
     planted += plant_wrong_language(rng, rows, SIZES["wrong_language"])
+    planted += plant_non_answer(rng, rows, SIZES["non_answer"], texts)  # last: earlier draws stay as they were
     defects = pl.DataFrame(planted, schema=base.schema)
     defects = defects.with_columns(content_id(defects).alias("id"))
     # non-near-duplicate defects are their own group
