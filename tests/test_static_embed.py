@@ -145,6 +145,10 @@ output:
     assert {o["name"] for o in m["timings"]["operators"]} >= {"normalize", "score_alignment", "score_novelty"}
     scores = pl.read_parquet(res.shards[0])["score_alignment"]
     assert scores.null_count() == 0 and scores.is_between(0, 1).all()
+    # every operator of every stage embeds with the run's model: map segments (normalize +
+    # score_alignment) as much as global stages; MiniLM would have left vectors on disk
+    assert {op.ctx.embedding for op in pipe.ops} == {"static"}
+    assert not list((tmp_path / "o" / "cache" / "embeddings").glob("emb-*.parquet"))
     # The same recipe with MiniLM is a different run (new keys), not a reuse of the static one.
     again = recipe.loads(text.replace("embedding: static", "embedding: minilm")).run(out=tmp_path / "o")
     assert "normalize+score_alignment" not in again.skipped_stages and "read" in again.skipped_stages

@@ -43,10 +43,15 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     ans = final_answer(c)
     a = _norm(ans)
     words = a.str.count_matches(r"\S+")
-    # the answer as a whole phrase of the prompt (word boundaries, case-insensitive)
-    phrase = pl.lit(r"(?i)(?:^|[^\w])") + a.str.escape_regex() + pl.lit(r"(?:$|[^\w])")
-    in_prompt = (a != "") & _norm(prompt).str.contains(phrase)
-    in_input = (a != "") & _norm(inp).str.contains(phrase)
+    # the answer as a whole phrase of the prompt (word boundaries, case-insensitive): both as
+    # their words between single spaces, so a literal search does it (a regex per row made
+    # from the answer costs milliseconds a row to compile)
+    words_of = lambda e: pl.lit(" ") + e.fill_null("").str.to_lowercase().str.replace_all(r"[^\w]+", " ") \
+        .str.strip_chars() + pl.lit(" ")  # noqa: E731
+    phrase = words_of(a)
+    has = (a != "") & (phrase != "  ")
+    in_prompt = has & words_of(prompt).str.contains(phrase, literal=True)
+    in_input = has & words_of(inp).str.contains(phrase, literal=True)
     return {
         "short": (words >= 1) & (words <= int(c["short_words"])),
         "in_prompt": in_prompt,
