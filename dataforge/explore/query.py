@@ -107,7 +107,8 @@ class Run:
                 facets[c] = [{"value": v, "rows": n} for v, n in vc.iter_rows() if v is not None]
         ranges = {c: {"min": self.index[c].min(), "max": self.index[c].max()} for c in self.score_cols}
         totals = self.manifest.get("totals", {})
-        return {"label": self.label, "out": str(self.out), "columns": self.columns, "scores": ranges,
+        cache = {"folder": str(self.store.folder), "built": self.store.built, "seconds": round(self.store.seconds, 3)}
+        return {"label": self.label, "out": str(self.out), "columns": self.columns, "scores": ranges, "cache": cache,
                 "facets": facets, "totals": {"kept": totals.get("rows_out"), "rejected": totals.get("rows_rejected")}}
 
     # -- filtering ------------------------------------------------------------------
@@ -124,6 +125,7 @@ class Run:
         for c, (lo, hi) in q.scores.items():
             if c not in self.score_cols:
                 raise InputError(f"unknown score column {c!r}; the run has {self.score_cols}")
+            preds.append(pl.col(c).is_not_nan())  # Polars orders NaN above every number: not "in range"
             if lo is not None:
                 preds.append(pl.col(c) >= lo)
             if hi is not None:
