@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from dataforge.explore import Query, Run
+from dataforge.explore.query import SEARCHES
 from dataforge.explore.store import CACHE
 
 SOURCES = ["alpaca", "dolly", "ünï"]
@@ -148,3 +149,20 @@ def test_unwritable_run_folder_caches_in_the_temporary_folder(tiny):
     assert run.store.folder != tiny / CACHE and run.store.folder.is_dir()
     assert run.page(Query(q="apple"))["total"] == reference(tiny, Query(q="apple")).height
     assert not Run(tiny).store.built  # reused from there too
+
+
+def test_paging_a_search_reuses_it_and_old_searches_are_forgotten(tiny):
+    run = Run(tiny)
+    run.page(Query(q="apple", source=["dolly"]))
+    assert len(run.searches) == 1
+    for q in (Query(q="apple", source=["dolly"], sort="score_q", offset=4, limit=3),
+              Query(q="apple", source=["dolly"], sort="score_len", desc=False)):
+        want = reference(tiny, q)
+        res = run.page(q)
+        assert len(run.searches) == 1 and res["total"] == want.height
+        assert [r["id"] for r in res["rows"]] == want["id"].to_list()[q.offset:q.offset + q.limit]
+    run.page(Query(q="apple", source=["alpaca"]))  # other filters: another search
+    assert len(run.searches) == 2
+    for w in WORDS:
+        run.page(Query(q=w))
+    assert len(run.searches) == SEARCHES

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +28,7 @@ TEXT = ("instruction", "input", "output")
 # what a page of the list shows; a row opened shows every column
 LISTED = ("id", "instruction", "output", "source", "task", "split", "parent_id", "reason", "status")
 MAX_LIMIT = 500
+SEARCHES = 8  # text-search selections remembered per run
 
 
 @dataclass
@@ -93,6 +96,8 @@ class Run:
         # `_i`: the row number in the rows file
         self.index = self.store.index.with_row_index("_i")
         self.rows = self.store.rows
+        self.searches: OrderedDict[tuple, pl.Series] = OrderedDict()  # row numbers of the last searches
+        self._lock = threading.Lock()  # the server answers from a thread pool
 
     def take(self, i: pl.Series, columns: list[str] | None = None) -> pl.DataFrame:
         """Rows by row number (in the order given), `columns` only (default all)."""
@@ -133,15 +138,31 @@ class Run:
         return pl.all_horizontal(preds) if preds else None
 
     def selection(self, q: Query) -> pl.DataFrame:
-        """The index rows the filters and the text search keep, in file order."""
+        """The index rows the filters and the text search keep, in file order. The last few searches
+        are remembered (paging or re-sorting a search does not scan the text again)."""
         pred = self.predicate(q)
         idx = self.index.filter(pred) if pred is not None else self.index
-        return self._search(idx, q.q, everything=pred is None) if q.q else idx
+        if not q.q:
+            return idx
+        key = (q.status, *(tuple(v) for v in (q.source, q.task, q.split, q.rule)), tuple(sorted(q.scores.items())), q.q)
+        with self._lock:
+            hit = self.searches.get(key)
+            if hit is not None:
+                self.searches.move_to_end(key)
+        if hit is not None:
+            return self.index.select(pl.all().gather(hit))
+        found = self._search(idx, q.q, everything=pred is None)
+        with self._lock:
+            self.searches[key] = found["_i"]  # row numbers only: 4 bytes a row
+            while len(self.searches) > SEARCHES:
+                self.searches.popitem(last=False)
+        return found
 
     def ordered(self, idx: pl.DataFrame, q: Query, first: int | None = None) -> pl.DataFrame:
         """`idx` sorted as asked; only its `first` rows in that order, when given."""
         if q.sort and q.sort not in self.index.columns or q.sort in ("_i", "_f"):
-            raise InputError(f"cannot sort by {q.sort!r}; sortable: {[c for c in self.index.columns if c not in ('_i', '_f')]}")
+            sortable = [c for c in self.index.columns if c not in ("_i", "_f")]
+            raise InputError(f"cannot sort by {q.sort!r}; sortable: {sortable}")
         if not q.sort:
             return idx if first is None else idx.head(first)
         if first is not None and first < idx.height:
