@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +28,8 @@ def create_app(out: str | Path, compare: str | Path | None = None) -> Starlette:
     runs = {"a": Run(out)}
     if compare is not None:
         runs["b"] = Run(compare)
+    for run in runs.values():
+        threading.Thread(target=run.warm, daemon=True, name=f"warm-{run.label}").start()
 
     def pick(request: Request) -> Run:
         key = request.query_params.get("run", "a") or "a"

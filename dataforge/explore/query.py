@@ -99,6 +99,11 @@ class Run:
         self.searches: OrderedDict[tuple, pl.Series] = OrderedDict()  # row numbers of the last searches
         self._lock = threading.Lock()  # the server answers from a thread pool
 
+    def warm(self) -> None:
+        """Touch the text columns once (a search that matches nothing), so the first real search
+        does not pay for mapping the file's pages in: the server runs this in the background."""
+        self._search(self.index, "\x00\x01", everything=True)
+
     def take(self, i: pl.Series, columns: list[str] | None = None) -> pl.DataFrame:
         """Rows by row number (in the order given), `columns` only (default all)."""
         return self.rows.select(pl.col(columns or self.columns).gather(i))
@@ -187,9 +192,19 @@ class Run:
         if not fields:
             return idx.head(0)
         pat = "(?i)" + re.escape(text)
-        hit = pl.any_horizontal([pl.col(f).str.contains(pat) for f in fields]).alias("_hit")
-        text_cols = self.rows.select(fields) if everything else self.take(idx["_i"], fields)
-        return idx.filter(text_cols.select(hit).to_series())
+        cols = self.rows.select(fields) if everything else self.take(idx["_i"], fields)
+        has = lambda f: pl.col(f).str.contains(pat).fill_null(False)  # noqa: E731
+        short = [f for f in fields if f != "output"]
+        hit = cols.select(pl.any_horizontal([has(f) for f in short])).to_series() if short \
+            else pl.Series([False] * cols.height)
+        if "output" in fields:
+            # the long column last; when the short ones already matched most rows, only the others' outputs
+            rest = (~hit).arg_true()
+            if rest.len() < cols.height // 2:
+                hit = hit.scatter(rest, cols.select(pl.col("output").gather(rest)).select(has("output")).to_series())
+            else:
+                hit = hit | cols.select(has("output")).to_series()
+        return idx.filter(hit)
 
     def page(self, q: Query) -> dict:
         if q.sort:
