@@ -83,6 +83,7 @@ def open_store(out: Path, files: list[tuple[Path, str, str | None]], columns: li
         for old in folder.glob("*.arrow"):
             if old not in (rows_path, index_path):
                 old.unlink(missing_ok=True)  # an open memory map of it stays valid
+        pa.default_memory_pool().release_unused()  # the build's batches: give the memory back
     index = pl.read_ipc(index_path)
     index = index.with_columns([pl.col(c).cast(pl.Categorical) for c in CATEGORICAL if c in index.columns])
     # memory-mapped and zero-copy (Polars takes Arrow string views as they are): nothing is read here
