@@ -96,8 +96,10 @@ QUERIES = [
 ]
 
 
+@pytest.mark.parametrize("ties", [50_000, 0])  # 0: the page's edge value ties with many rows: top-k path
 @pytest.mark.parametrize("i", range(len(QUERIES)))
-def test_pages_equal_the_reference(tiny, i):
+def test_pages_equal_the_reference(tiny, i, ties, monkeypatch):
+    monkeypatch.setattr("dataforge.explore.query.TIES", ties)
     run, q = Run(tiny), QUERIES[i]
     want = reference(tiny, q)
     res = run.page(q)

@@ -29,6 +29,7 @@ TEXT = ("instruction", "input", "output")
 LISTED = ("id", "instruction", "output", "source", "task", "split", "parent_id", "reason", "status")
 MAX_LIMIT = 500
 SEARCHES = 8  # text-search selections remembered per run
+TIES = 50_000  # rows at or beyond a page's edge value sorted outright (more: a top-k)
 
 
 @dataclass
@@ -170,14 +171,24 @@ class Run:
             raise InputError(f"cannot sort by {q.sort!r}; sortable: {sortable}")
         if not q.sort:
             return idx if first is None else idx.head(first)
+        order = dict(descending=[q.desc, False], nulls_last=True)
         if first is not None and first < idx.height:
-            # a page needs the first rows of the order only: top-k, then sort those few (nulls last,
-            # NaN above every number, ties by id: the order of the full sort below)
-            c = pl.col(q.sort)
+            # a page needs the first rows of the order only (nulls last, NaN above every number, ties
+            # by id: the order of the full sort below)
+            c, vals = pl.col(q.sort), idx[q.sort]
+            if vals.dtype.is_numeric() and vals.len() - vals.null_count() >= first:
+                # the value of the first-th row, then every row on that side of it (ties included): a
+                # top-k on one number column, ~10x faster than a top-k by (value, id) or a full sort
+                edge = vals.drop_nulls()
+                edge = edge.top_k(first).sort()[0] if q.desc else edge.bottom_k(first).sort()[-1]
+                idx = idx.filter(c >= edge if q.desc else c <= edge)  # Polars compares NaN as the largest
+                if idx.height <= TIES:
+                    return idx.sort([q.sort, "id"], **order).head(first)
+                # many rows share the edge value (a coarse score): top-k by (value, id) among them
             top = (idx.top_k(first, by=[c.is_not_null(), c, "id"], reverse=[False, False, True]) if q.desc
                    else idx.bottom_k(first, by=[c.is_null(), c, "id"], reverse=[False, False, False]))
-            return top.sort([q.sort, "id"], descending=[q.desc, False], nulls_last=True)
-        return idx.sort([q.sort, "id"], descending=[q.desc, False], nulls_last=True)
+            return top.sort([q.sort, "id"], **order)
+        return idx.sort([q.sort, "id"], **order)
 
     def keys(self, q: Query, first: int | None = None) -> pl.DataFrame:
         """The index rows of the selection, sorted as asked (only the `first` rows of the order, when given)."""
