@@ -130,6 +130,7 @@ def session(run: Run, probe: dict) -> list[tuple[str, object]]:
         ("sort everything by a score", Query(sort="score_quality")),
         ("text search everywhere", Query(q=word)),
         ("page 2 of it, sorted (search remembered)", Query(q=word, offset=50, sort="score_quality")),
+        ("text search, a word in most rows", Query(q=probe["common"])),
         ("rejected rows of one rule", Query(status="rejected", rule=["duplicate_near"])),
         ("open a derived row (parent, children)", lambda: run.row(probe["child"], "kept")),
         ("open a dropped duplicate (kept row, cluster)", lambda: run.row(probe["dup"], "rejected")),
@@ -210,7 +211,7 @@ def main() -> None:
               f"index in memory {run.index.estimated_size() / 1e6:.0f} MB")
         rej = pl.read_parquet(out / "rejects" / "02-dedup.parquet", columns=["id"], n_rows=1)
         child = pl.scan_parquet(out / "data" / "*.parquet").filter(pl.col("parent_id").is_not_null()).select("id").head(1).collect()
-        probe = {"word": "w777", "child": child["id"][0], "dup": rej["id"][0]}
+        probe = {"word": "w777", "common": "w1", "child": child["id"][0], "dup": rej["id"][0]}
         ours = []
         for name, q in session(run, probe):
             # every query pays its own text search (the remembered ones cleared) except the one named so
