@@ -132,6 +132,7 @@ def test_cache_is_reused_then_rebuilt_when_a_shard_changes(tiny):
     files = _arrows(tiny)
     again = Run(tiny)
     assert not again.store.built and _arrows(tiny) == files
+    assert again.info()["cache"] == {"folder": str(tiny / CACHE), "built": False, "seconds": round(again.store.seconds, 3)}
     assert again.page(Query(q="banana"))["total"] == first.page(Query(q="banana"))["total"]
     # a shard rewritten (a resumed or re-run pipeline): new answers, the old cache removed
     shard = tiny / "data" / "train-00001-of-00002.parquet"
