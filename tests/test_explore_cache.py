@@ -169,3 +169,15 @@ def test_paging_a_search_reuses_it_and_old_searches_are_forgotten(tiny):
     for w in WORDS:
         run.page(Query(q=w))
     assert len(run.searches) == SEARCHES
+
+
+def test_a_killed_build_is_redone_and_its_leftovers_removed(tiny):
+    Run(tiny)
+    for f in (tiny / CACHE).glob("index-*.arrow"):
+        f.unlink()  # killed after the rows file, before the index: not a cache
+    left = tiny / CACHE / ".rows-x.arrow.123.tmp"
+    left.write_bytes(b"half")
+    os.utime(left, (0, 0))
+    run = Run(tiny)
+    assert run.store.built and len(_arrows(tiny)) == 2 and not left.exists()
+    assert run.page(Query(q="cherry"))["total"] == reference(tiny, Query(q="cherry")).height

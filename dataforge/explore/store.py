@@ -28,7 +28,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dataforge.io.atomic import atomic_path
+from dataforge.io.atomic import TMP_SUFFIX, atomic_path
 from dataforge.schema import is_score
 
 VERSION = 2
@@ -83,6 +83,9 @@ def open_store(out: Path, files: list[tuple[Path, str, str | None]], columns: li
         for old in folder.glob("*.arrow"):
             if old not in (rows_path, index_path):
                 old.unlink(missing_ok=True)  # an open memory map of it stays valid
+        for tmp in folder.glob(f".*{TMP_SUFFIX}"):  # a killed build's leftovers (not a build running now)
+            if time.time() - tmp.stat().st_mtime > 3600:
+                tmp.unlink(missing_ok=True)
         pa.default_memory_pool().release_unused()  # the build's batches: give the memory back
     index = pl.read_ipc(index_path)
     index = index.with_columns([pl.col(c).cast(pl.Categorical) for c in CATEGORICAL if c in index.columns])
