@@ -11,7 +11,7 @@ KEY hashes each file's path, status, split, size and modification time (and the 
 so a run that is resumed, re-run or edited gets a fresh cache; old ones are removed. Both files are
 written atomically (rows first, then index: an index file means a complete cache). Where OUT is
 not writable the cache goes to the temporary folder. The rows file holds the run uncompressed
-(about 5x the zstd shards): the page cache, not the process heap, keeps it, and only the pages a
+(8x the zstd shards in the benchmark): the page cache, not the process heap, keeps it, and only the pages a
 query touches are read.
 """
 from __future__ import annotations
