@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +28,8 @@ def create_app(out: str | Path, compare: str | Path | None = None) -> Starlette:
     runs = {"a": Run(out)}
     if compare is not None:
         runs["b"] = Run(compare)
+    for run in runs.values():
+        threading.Thread(target=run.warm, daemon=True, name=f"warm-{run.label}").start()
 
     def pick(request: Request) -> Run:
         key = request.query_params.get("run", "a") or "a"
@@ -65,7 +68,9 @@ def create_app(out: str | Path, compare: str | Path | None = None) -> Starlette:
 
     routes = [Route("/", index), Route("/api/runs", list_runs), Route("/api/info", info),
               Route("/api/rows", rows), Route("/api/row/{id}", row), Route("/api/export", export)]
-    return Starlette(routes=routes, exception_handlers={DataforgeError: bad_request, ValueError: bad_request})
+    app = Starlette(routes=routes, exception_handlers={DataforgeError: bad_request, ValueError: bad_request})
+    app.state.runs = runs
+    return app
 
 
 def serve(out: str | Path, compare: str | Path | None = None, host: str = "127.0.0.1", port: int = 8765,
@@ -82,5 +87,9 @@ def serve(out: str | Path, compare: str | Path | None = None, host: str = "127.0
     port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     announce(f"dataforge explore: http://{shown}:{port}/  (Ctrl+C to stop)")
+    for run in app.state.runs.values():
+        st = run.store
+        announce(f"  {run.label}: {run.index.height:,} rows; cache {st.folder} "
+                 f"{'built' if st.built else 'reused'} in {st.seconds:.1f}s")
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     server.run(sockets=[sock])
