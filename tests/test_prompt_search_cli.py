@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import polars as pl
@@ -19,9 +17,9 @@ import yaml
 
 from dataforge.cli import main
 from dataforge.promptsearch import log as L
+from tests.support.vllm_server import VPY, openai_server, vllm_env
 
 ROOT = Path(__file__).resolve().parents[1]
-VPY = ROOT / ".venv-vllm" / "bin" / "python"
 REASONS = {"constant_fitness", "llm_garbage", "no_new_candidates", "patience", "generations", "budget"}
 
 
@@ -90,64 +88,23 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert "unknown key(s) ['populaton']" in capsys.readouterr().err
 
 
-def _env(tmp: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV_"))}
-    env.update(PYTHONPATH=str(ROOT), VLLM_CACHE_ROOT=str(tmp / "vllm-cache"), VLLM_CPU_KVCACHE_SPACE="1",
-               VLLM_ENABLE_V1_MULTIPROCESSING="0", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
-               VLLM_NO_USAGE_STATS="1", DO_NOT_TRACK="1")
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not VPY.exists(), reason="no .venv-vllm: run scripts/setup_vllm_cpu.sh to test on vLLM-CPU")
 def test_vllm_offline_engine_and_openai_server(tiny, tmp_path):
-    import httpx
-
     spec = _spec(tmp_path)
     # 1. the offline engine, inside the vllm-cpu venv, through the same command line
     opts = ("enforce_eager=true&dtype=float32&max_model_len=2048&seed=0&structured_outputs_config="
             + json.dumps({"backend": "xgrammar", "disable_any_whitespace": True}))
     p = subprocess.run([str(VPY), "-m", "dataforge.cli", "prompt-search", str(spec), "-o", str(tmp_path / "vllm"),
-                        "--llm", f"vllm:{tiny}?{opts}"], env=_env(tmp_path), cwd=tmp_path,
+                        "--llm", f"vllm:{tiny}?{opts}"], env=vllm_env(tmp_path), cwd=tmp_path,
                        capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stderr[-3000:]
     _check_outputs(tmp_path / "vllm")
     # 2. vLLM's OpenAI-compatible server, our `openai` backend, from this venv
-    port = _free_port()
-    log = open(tmp_path / "server.log", "w")
-    proc = subprocess.Popen([str(VPY), "-m", "vllm.entrypoints.openai.api_server", "--model", str(tiny),
-                             "--host", "127.0.0.1", "--port", str(port), "--enforce-eager", "--dtype", "float32",
-                             "--max-model-len", "2048", "--served-model-name", "tiny",
-                             "--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}'],
-                            env=_env(tmp_path), cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}/v1"
-        deadline = time.time() + 600
-        while True:
-            assert proc.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
-            try:
-                if httpx.get(url + "/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.time() < deadline, "vLLM server did not come up"
-            time.sleep(1)
+    with openai_server(tiny, tmp_path, max_model_len=2048) as url:
         q = subprocess.run([sys.executable, "-m", "dataforge.cli", "prompt-search", str(spec), "-o",
                             str(tmp_path / "server"), "--llm", f"openai:{url}@tiny?max_retries=1"],
                            env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=900)
         assert q.returncode == 0, q.stderr[-3000:]
         stop = _check_outputs(tmp_path / "server")
         assert stop["llm_calls"] > 6  # the dev set was judged by the server at least once
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()

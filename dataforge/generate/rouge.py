@@ -179,10 +179,16 @@ class NoveltyIndex:
         # even a full-overlap LCS could not exceed thr: skip those
         keep = 2 * overlap > thr * (la + lens)
         cand, bound = cand[keep], (2.0 * overlap / (la + lens))[keep]
-        # highest upper bound first: the search for the maximum ends when no bound can beat it
-        order = np.argsort(-bound, kind="stable")
+        return self._best_by_bound(a, cand, bound, thr if stop_above else None)
+
+    def _best_by_bound(self, a: list[int], cand: np.ndarray, bound: np.ndarray,
+                       stop_above: float | None = None) -> tuple[float, int | None]:
+        """Exact LCS F1 against the candidates in order of their upper bound, highest first: the
+        search for the maximum ends when no bound can beat the best found (or, with
+        `stop_above`, at the first score above it)."""
+        la = len(a)
         best, best_i = 0.0, None
-        for k in order.tolist():
+        for k in np.argsort(-bound, kind="stable").tolist():
             if bound[k] <= best:
                 break
             d = int(cand[k])
@@ -191,7 +197,7 @@ class NoveltyIndex:
             f = 2.0 * lcs_len(a, b) / (la + len(b))
             if f > best:
                 best, best_i = f, d
-                if stop_above and f > thr:
+                if stop_above is not None and f > stop_above:
                     break
         return best, best_i
 
@@ -228,18 +234,7 @@ class NoveltyIndex:
         counts = Counter(a)
         cand = np.arange(len(self._docs), dtype=np.int64)  # a document sharing no token has bound 0
         bound = 2.0 * self._overlaps(cand, counts) / (la + self._lens.view[cand])
-        order = np.argsort(-bound, kind="stable")
-        best, best_i = 0.0, None
-        for k in order.tolist():
-            if bound[k] <= best:
-                break
-            d = int(cand[k])
-            b = self._docs[d]
-            self.lcs_computed += 1
-            f = 2.0 * lcs_len(a, b) / (la + len(b))
-            if f > best:
-                best, best_i = f, d
-        return best, best_i
+        return self._best_by_bound(a, cand, bound)
 
     def is_novel(self, text_or_tokens: str | list[str]) -> bool:
         return self.max_similarity(text_or_tokens)[0] <= self.threshold
