@@ -95,12 +95,12 @@ def by_words(count_each: Callable[[list[str]], np.ndarray]) -> Callable[[list[st
                  .explode("w").filter(pl.col("w") != ""))
         if words.height == 0:
             return np.zeros(len(texts), dtype=np.int64)
-        distinct = words.get_column("w").unique()
-        per_word = pl.Series("n", count_each(distinct.to_list()), dtype=pl.Int64)
-        per_row = (words.select("r", pl.col("w").replace_strict(distinct, per_word, return_dtype=pl.Int64).alias("n"))
-                   .group_by("r").agg(pl.col("n").sum()))
-        out = np.zeros(len(texts), dtype=np.int64)
-        out[per_row["r"].to_numpy()] = per_row["n"].to_numpy()
+        # one hashing pass: each distinct word with the rows it occurs in (once per occurrence)
+        by_word = words.group_by("w").agg(pl.col("r"))
+        per_word = pl.Series("n", count_each(by_word["w"].to_list()), dtype=pl.Int64)
+        occ = by_word.select("r", per_word).explode("r")
+        out = np.bincount(occ["r"].to_numpy(), weights=occ["n"].to_numpy(), minlength=len(texts))
+        out = np.rint(out).astype(np.int64)  # float sums of integers, exact below 2**53
         return out
 
     return count
