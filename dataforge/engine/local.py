@@ -5,6 +5,7 @@ this engine only decides where the work runs: here, one batch at a time.
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -89,7 +90,8 @@ class LocalEngine:
             op.bind(self.context(name))
 
     def context(self, stage: str, source: str | None = None) -> RunContext:
-        return RunContext(out=self.ctx.out, seed=self.ctx.seed, llm=self.ctx.llm, stage=stage, source=source)
+        # every run-wide field (out, seed, llm, embedding) travels; only stage and source differ
+        return dataclasses.replace(self.ctx, stage=stage, source=source)
 
 
 def segment_metrics(stage: Stage) -> dict:
