@@ -11,7 +11,8 @@ from dataforge.io.source import Source
 
 
 def test_run_wide_embedding_reaches_stage_and_source_operators(tmp_path):
-    rows = pl.DataFrame({"instruction": ["say one thing here", "say two things here"], "input": ["", ""], "output": ["one", "two"]})
+    rows = pl.DataFrame({"instruction": ["say one thing here", "say two things here"], "input": ["", ""],
+                         "output": ["one", "two"]})
     stage_op, source_op = op("normalize"), op("normalize")
     src = Source(name="rows", path=rows, ops=[source_op])
     Pipeline([stage_op], embedding="static", seed=3).run(src, out=tmp_path / "out")

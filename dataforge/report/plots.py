@@ -31,7 +31,7 @@ def _subplots(figsize: tuple[float, float], ncols: int = 1, squeeze: bool = True
     return fig, fig.subplots(1, ncols, squeeze=squeeze)
 
 
-def _labelled(figsize: tuple[float, float], labels: Sequence[str], xlabel: bool = True):
+def _labelled(figsize: tuple[float, float], labels: Sequence[str]):
     """One axes whose y tick labels are `labels`: margins in inches from the longest label
     (about 0.07 in per character at 9 pt) instead of the constrained layout, which measured
     every text of the figure on each draw."""
@@ -41,7 +41,7 @@ def _labelled(figsize: tuple[float, float], labels: Sequence[str], xlabel: bool 
         return _subplots(figsize)
     left = 0.3 + 0.07 * longest
     fig, ax = _subplots(figsize, layout="none")
-    fig.subplots_adjust(left=left / w, right=1 - 0.25 / w, top=1 - 0.35 / h, bottom=(0.55 if xlabel else 0.3) / h)
+    fig.subplots_adjust(left=left / w, right=1 - 0.25 / w, top=1 - 0.35 / h, bottom=0.55 / h)
     return fig, ax
 
 
@@ -190,7 +190,8 @@ def bars(runs: Sequence[RunData], getter, title: str, xlabel: str = "", horizont
                 order.append(k)
     order = order[:MAX_CATEGORIES]
     n = len(order)
-    fig, ax = _labelled((6.5, 0.28 * n + 1.0), order) if horizontal else _labelled((6.5, 2.8), ["count", "10000"])
+    # vertical bars: the y labels are counts (room for 9 characters: digits and "count")
+    fig, ax = _labelled((6.5, 0.28 * n + 1.0), order) if horizontal else _labelled((6.5, 2.8), ["100000000"])
     width = 0.8 / len(runs)
     pos = np.arange(n)
     for i, (r, mp) in enumerate(zip(runs, maps)):
