@@ -6,7 +6,6 @@ this engine only decides where the work runs: here, one batch at a time.
 from __future__ import annotations
 
 import dataclasses
-
 import sys
 from pathlib import Path
 
@@ -91,7 +90,7 @@ class LocalEngine:
             op.bind(self.context(name))
 
     def context(self, stage: str, source: str | None = None) -> RunContext:
-        # everything the run knows (out, seed, llm, embedding, ...), with this stage's name
+        # every run-wide field (out, seed, llm, embedding) travels; only stage and source differ
         return dataclasses.replace(self.ctx, stage=stage, source=source)
 
 
