@@ -200,7 +200,10 @@ def test_truncated_reads_list_items_against_their_siblings_and_lone_last_words()
               output=questions + "5. Tell me about a decision you would make differently today"),
           row(instruction="Write a letter to a friend.", output="Dear Sam,\n\nThe garden is finally full of tomatoes "
               "and the kids pick them every morning. Come and visit us soon.\n\nLove,\nAna"),
-          row(instruction="List five rivers.", output="- Nile\n- Amazon\n- Yangtze\n- Danube\n- Mekong river system")]
+          row(instruction="List five rivers.", output="- Nile\n- Amazon\n- Yangtze\n- Danube\n- Mekong river system"),
+          # items that carry no marks: a last item of two sentences without one is their style
+          row(instruction="Give tips for a picnic.", output="- Pack a blanket\n- Bring water and fruit\n"
+              "- Choose a shady spot\n- Take the rubbish home. Leave the place as you found it")]
     assert rule_reasons("truncated", ok) == [None] * len(ok)
     cut = [row(instruction="Write a recipe for lentil soup.", output=steps + "5. Pour in the"),  # dangling
            row(instruction="Write a recipe for lentil soup.", output=steps + "5. Add a litre of"),
@@ -214,7 +217,10 @@ def test_truncated_reads_list_items_against_their_siblings_and_lone_last_words()
            {**row(instruction="Summarize the abstract in two sentences.", input="We study ...",
                   output="We train a small model on synthetic proofs. It matches a larger model on two of the three "
                          "benchmarks we report"), "task": "summarization"},  # a second sentence left unended
-           row(instruction="Write code and explain it.", output="def f(x):\n    return x + 1\n\nIt adds one. Inputs:\n5, 7, 8,")]
+           row(instruction="Write code and explain it.", output="def f(x):\n    return x + 1\n\nIt adds one. Inputs:\n5, 7, 8,"),
+           # an item that ends a sentence and stops in the next, among items that all end
+           row(instruction="Write a recipe for lentil soup.",
+               output=steps + "5. Simmer for twenty minutes. Season with salt and stir in the lemon juice")]
     got = rule_reasons("truncated", cut)
     assert all(r and r.startswith("truncated") for r in got), got
 

@@ -235,7 +235,10 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # (not for label tasks: e-SNLI's "No. The boy can not be ..." reasons carry no final mark)
     line_prose = last.str.contains(r"[a-z]{2}[.!?]\s+[A-Z]") & ~label_task
     prose = ((~is_item & (ok_frac >= rule.get("min_ended_lines", 0.5)) & ~structured) |
-             (is_item & item_cut.fill_null(False)) | (~is_item & line_prose)) & ~asked_short
+             (is_item & item_cut.fill_null(False)) | (~is_item & line_prose) |
+             # an item that ends sentences and then stops, among siblings that (nearly) all end
+             (is_item & line_prose & (sib.list.len() >= 2) &
+              (sib_ok >= rule.get("item_prose_ended", 0.9)).fill_null(False))) & ~asked_short
     # a list or verse whose last line stops at well under half the usual length of its lines
     med = earlier.list.eval(pl.element().str.count_matches(r"\S+")).list.median()
     stub = (earlier.list.len() >= 3) & ~ends_ok & ~valediction & ~prev_line.str.contains(VALEDICTION) & \
