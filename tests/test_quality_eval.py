@@ -79,7 +79,7 @@ def test_default_filters_catch_refusals_truncations_and_garbled(filters):
     caught = filters["rule_filter"]["caught"]
     assert caught["refusal"]["all"] >= 0.99 and caught["refusal"]["heldout"] >= 0.98, caught["refusal"]
     assert caught["garbled"]["all"] >= 0.90, caught["garbled"]
-    assert caught["truncated"]["all"] >= 0.88, caught["truncated"]  # issue floor 0.90; 0.894 here: docs/quality.md
+    assert caught["truncated"]["all"] >= 0.90, caught["truncated"]
     assert filters["langid"]["caught"]["wrong_language"]["all"] >= 0.7
 
 
