@@ -146,7 +146,8 @@ class Embedder:
         self.batch_size = batch_size
         self.device = device
         self.cache_dir = Path(cache_dir) if cache_dir else None
-        if self.cache_dir is not None and _is_static(model):
+        self.static = _is_static(model)
+        if self.static:
             self.cache_dir = None  # a static model encodes faster than Parquet reads its vectors back
         self._mem: dict[str, np.ndarray] = {}
         self._model = None
@@ -163,6 +164,8 @@ class Embedder:
         return hashlib.blake2b(f"{self.identity}\x1f{text}".encode(), digest_size=16).hexdigest()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if self.static:
+            return self._encode_static(texts)
         self._load_disk()
         prefix = f"{self.identity}\x1f".encode()
         blake = hashlib.blake2b
@@ -185,6 +188,18 @@ class Embedder:
         if not keys:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self._mem[k] for k in keys])
+
+    def _encode_static(self, texts: Sequence[str]) -> np.ndarray:
+        """Each distinct text of the call once, no keys and no memory cache: hashing a text
+        costs about as much as a static model's encoding of it."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        index: dict[str, int] = {}
+        where = [index.setdefault(t, len(index)) for t in texts]
+        vecs = self.model.encode(list(index), batch_size=self.batch_size, normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+        self.encoded += len(index)
+        return vecs if len(index) == len(where) else vecs[np.asarray(where)]
 
     @property
     def dim(self) -> int:
