@@ -6,6 +6,7 @@ Rules are checked in file order and a row reports the first rule that fires.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -250,9 +251,15 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     return pl.when(fires).then(_fmt(rule, f"{f} ends mid-sentence: '…{{}}'", last.str.slice(-30)))
 
 
+@functools.lru_cache(maxsize=1)
+def _dangling_words() -> tuple[str, ...]:
+    return tuple(w.strip() for w in DANGLING_FILE.read_text(encoding="utf-8").splitlines()
+                 if w.strip() and not w.startswith("#"))
+
+
 def dangling_words() -> list[str]:
-    return [w.strip() for w in DANGLING_FILE.read_text(encoding="utf-8").splitlines()
-            if w.strip() and not w.startswith("#")]
+    """The default list of words a finished sentence does not end on (read once)."""
+    return list(_dangling_words())
 
 
 VALEDICTION = (r"(?i)^(sincerely|best|regards|kind regards|best regards|warm regards|yours( truly| sincerely)?|"
@@ -401,7 +408,7 @@ CONTEXT_PARAMS = ("unless_instruction", "unless_tasks")
 def context_columns(rule: Rule) -> list[str]:
     cols = ["instruction"] if rule.get("unless_instruction") or rule.get("no_end_instruction") or \
         rule.get("yes_no_instruction") or rule.get("demands_text") else []
-    return cols + (["task"] if rule.get("unless_tasks") or rule.get("no_end_tasks") else [])
+    return cols + (["task"] if rule.get("unless_tasks") or rule.get("no_end_tasks") or rule.get("reason_tasks") else [])
 
 
 def _unless(rule: Rule, df: pl.DataFrame) -> pl.Expr | None:

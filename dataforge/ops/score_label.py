@@ -39,6 +39,11 @@ class ScoreLabel(GlobalOp):
         if self.folds < 2:
             raise ConfigError(f"operator '{self.name}': folds must be >= 2")
 
+    def fingerprint_extra(self):
+        from dataforge.score import answers as A
+        from dataforge.score.rules import digest
+        return digest(A.ALIGNMENT)  # where the final answer sits (rules/score/alignment.yaml)
+
     def _label_rows(self) -> pl.Expr:
         meta = pl.col("meta").cast(pl.Utf8).fill_null("")
         task = pl.col("task").fill_null("")
