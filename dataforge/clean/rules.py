@@ -222,11 +222,8 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # a last line that is a list item is judged against its sibling items, not every line:
     # items may legitimately end without a mark, so only a short unended item among ended
     # siblings reads as cut (a late cut inside an item is invisible to rules)
-    item_re = r"^\s*([-*•]|\d+[.)])\s"
-    is_item = last.str.contains(item_re)
-    numbered = last.str.contains(r"^\s*\d+[.)]\s")  # siblings: items with the same kind of marker
-    sib = pl.when(numbered).then(earlier.list.eval(pl.element().filter(pl.element().str.contains(r"^\s*\d+[.)]\s")))) \
-        .otherwise(earlier.list.eval(pl.element().filter(pl.element().str.contains(r"^\s*[-*•]\s"))))
+    is_item = last.str.contains(ITEM_RE)
+    sib = sibling_items(last, earlier)
     sib_ok = sib.list.eval(pl.element().str.contains(end_re)).list.mean()
     sib_med = sib.list.eval(pl.element().str.count_matches(r"\S+")).list.median()
     item_cut = (sib.list.len() >= 2) & (sib_ok >= rule.get("min_ended_lines", 0.5)) & \
@@ -255,6 +252,17 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
 def _dangling_words() -> tuple[str, ...]:
     return tuple(w.strip() for w in DANGLING_FILE.read_text(encoding="utf-8").splitlines()
                  if w.strip() and not w.startswith("#"))
+
+
+ITEM_RE = r"^\s*([-*•]|\d+[.)])\s"  # a list item: bulleted or numbered
+NUMBERED_RE, BULLETED_RE = r"^\s*\d+[.)]\s", r"^\s*[-*•]\s"
+
+
+def sibling_items(last: pl.Expr, earlier: pl.Expr) -> pl.Expr:
+    """The earlier lines that are list items of the same kind (numbered or bulleted) as `last`."""
+    numbered = earlier.list.eval(pl.element().filter(pl.element().str.contains(NUMBERED_RE)))
+    bulleted = earlier.list.eval(pl.element().filter(pl.element().str.contains(BULLETED_RE)))
+    return pl.when(last.str.contains(NUMBERED_RE)).then(numbered).otherwise(bulleted)
 
 
 def dangling_words() -> list[str]:

@@ -78,12 +78,6 @@ class ScoreAlignment(JudgedScore):
             A.short_verdict(cfg, label_row & in_set).alias("__verdict"),
             self.check_failures(ans, in_set, label_row).alias("__failed"))
 
-    def _is_generation(self) -> pl.Expr:
-        """Rows that ask for text given a label (a review for a sentiment): not label answers."""
-        meta = pl.col("meta").cast(pl.Utf8).fill_null("")
-        return pl.col("task").fill_null("").is_in(self.generation_tasks) | \
-            meta.str.contains(r'"prompt_type"\s*:\s*"inversion"')
-
     def _label_set(self, ans: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         """(answer in the label set, row is a label row). The set: `labels[task]` when given,
         else the answers that make at least `label_min_share` (and `label_min_count` rows) of their source + task."""
@@ -96,7 +90,7 @@ class ScoreAlignment(JudgedScore):
         for t, labs in self.labels.items():
             given = given | ((task == t) & low.is_in([A.norm_text(x) for x in labs]))
         in_set = pl.when(task.is_in(list(self.labels))).then(given).otherwise(inferred)
-        label_row = task.is_in(self.label_tasks) & ~self._is_generation()
+        label_row = A.label_rows(self.label_tasks, self.generation_tasks)
         return in_set, label_row
 
     def check_failures(self, ans: pl.Expr | None = None, in_set: pl.Expr | None = None,
@@ -110,7 +104,7 @@ class ScoreAlignment(JudgedScore):
         inp = pl.col("input").fill_null("")
         task = pl.col("task").fill_null("")
         low_out = out.str.to_lowercase()
-        gen = self._is_generation()
+        gen = A.asks_for_text(self.generation_tasks)
         # a label check needs a label: a sentence-long answer ("The article is mainly about
         # sports.", "No. A field is not a street.") is judged by similarity instead
         short = out.str.count_matches(r"\S+") <= int(load_yaml(A.ALIGNMENT)["short_words"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import polars as pl
 
 from dataforge.ops.base import GlobalOp, param, register
+from dataforge.score import answers as A
 from dataforge.score import label_noise
 
 
@@ -40,15 +41,8 @@ class ScoreLabel(GlobalOp):
             raise ConfigError(f"operator '{self.name}': folds must be >= 2")
 
     def fingerprint_extra(self):
-        from dataforge.score import answers as A
         from dataforge.score.rules import digest
         return digest(A.ALIGNMENT)  # where the final answer sits (rules/score/alignment.yaml)
-
-    def _label_rows(self) -> pl.Expr:
-        meta = pl.col("meta").cast(pl.Utf8).fill_null("")
-        task = pl.col("task").fill_null("")
-        return task.is_in(self.label_tasks) & ~task.is_in(self.generation_tasks) & \
-            ~meta.str.contains(r'"prompt_type"\s*:\s*"inversion"')
 
     def _embed(self, texts: list[str]):
         from dataforge import embed as E
@@ -58,7 +52,8 @@ class ScoreLabel(GlobalOp):
         df = lf.collect()
         work = df.with_columns(*[pl.lit(None, dtype=pl.Utf8).alias(c)  # optional context columns
                                  for c in ("input", "meta", "source", "task") if c not in df.columns])
-        s = label_noise.label_scores(work, label_rows=self._label_rows(), short_words=self.short_words,
+        s = label_noise.label_scores(work, label_rows=A.label_rows(self.label_tasks, self.generation_tasks),
+                                     short_words=self.short_words,
                                      folds=self.folds, min_rows=self.min_rows,
                                      min_label_rows=self.min_label_rows, seed=self.ctx.seed,
                                      embed=self._embed if self.embeddings else None)

@@ -74,3 +74,15 @@ def short_verdict(cfg: dict | None = None, in_label_set: pl.Expr | None = None) 
     bad = (k["offers_choice"] | k["yes_no_question"]) & ~ok
     v = pl.when(ok).then(1).when(bad).then(-1).otherwise(0)
     return pl.when(k["short"]).then(v).otherwise(None)
+
+
+def asks_for_text(generation_tasks: list[str]) -> pl.Expr:
+    """Rows that ask for text given a label (a review for a sentiment, the question for an
+    answer): a `generation_tasks` task, or meta prompt_type "inversion"."""
+    inverted = pl.col("meta").cast(pl.Utf8).fill_null("").str.contains(r'"prompt_type"\s*:\s*"inversion"')
+    return pl.col("task").fill_null("").is_in(generation_tasks) | inverted
+
+
+def label_rows(label_tasks: list[str], generation_tasks: list[str]) -> pl.Expr:
+    """Rows whose answer is a label: a label task that does not ask for text given a label."""
+    return pl.col("task").fill_null("").is_in(label_tasks) & ~asks_for_text(generation_tasks)

@@ -68,15 +68,9 @@ def unfinished_item(cfg: dict) -> pl.Expr:
     lines = pl.col("output").fill_null("").str.strip_chars().str.split("\n").list.eval(
         pl.element().str.strip_chars().filter(pl.element() != ""))
     last = lines.list.last().fill_null("")
-    marker = last.str.extract(r"^(\d+[.)]|[-*•])\s", 1)
-    kind = pl.when(marker.str.contains(r"^\d")).then(pl.lit(r"^\d+[.)]\s")).otherwise(pl.lit(r"^[-*•]\s"))
-    earlier = lines.list.head(lines.list.len() - 1)
-    # earlier items of the same kind: numbered or bulleted (the pattern is per row)
-    num = earlier.list.eval(pl.element().filter(pl.element().str.contains(r"^\d+[.)]\s")))
-    bul = earlier.list.eval(pl.element().filter(pl.element().str.contains(r"^[-*•]\s")))
-    items = pl.when(kind == r"^\d+[.)]\s").then(num).otherwise(bul)
+    items = R.sibling_items(last, lines.list.head(lines.list.len() - 1))
     ended = items.list.eval(pl.element().str.contains(end)).list.mean().fill_null(0.0)
-    return (marker.is_not_null() & (items.list.len() >= u["min_items"]) & (ended >= u["min_ended_share"])
+    return (last.str.contains(R.ITEM_RE) & (items.list.len() >= u["min_items"]) & (ended >= u["min_ended_share"])
             & ~last.str.contains(end) & (last.str.count_matches(r"\S+") >= u["min_last_words"]))
 
 
