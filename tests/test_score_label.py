@@ -83,3 +83,17 @@ def test_labels_and_rationales_are_read_from_cot_and_reasoned_answers():
     assert got["l"].to_list() == ["entailment", "no", "five stars", None]
     assert got["r"].to_list()[:3] == ["a dog is an animal .", "The boy can not be two places at once",
                                       "the review is positive."]
+
+
+def test_bad_and_missing_values_keep_every_row():
+    df = rows()
+    # nulls, empty answers, an answer that is no label at all, and no meta / input / source columns
+    df = df.with_columns(
+        pl.when(pl.col("id") == "r0").then(None).when(pl.col("id") == "r1").then(pl.lit(""))
+        .when(pl.col("id") == "r2").then(pl.lit("a long sentence that names no label at all here"))
+        .otherwise(pl.col("output")).alias("output"))
+    bare = df.drop("meta", "input", "source", "truth")
+    got = op("score_label", embeddings=False).bind(RunContext(seed=0)).run(bare.lazy())
+    assert got.height == bare.height and got.columns == bare.columns + ["score_label"]
+    assert got.filter(pl.col("id").is_in(["r0", "r1", "r2"]))["score_label"].null_count() == 3
+    assert got["score_label"].drop_nulls().is_between(0, 1).all()

@@ -16,6 +16,8 @@ most for sentiment; NLI labels are only learnable from a rationale. Groups too s
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import polars as pl
 
@@ -51,6 +53,7 @@ def out_of_fold_probability(texts: list[str], labels: list[str], folds: np.ndarr
     row's `allowed` labels (its template's)."""
     from scipy.sparse import csr_matrix, hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
     def features(vec, rows: np.ndarray, fit: bool):
@@ -68,7 +71,9 @@ def out_of_fold_probability(texts: list[str], labels: list[str], folds: np.ndarr
         vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, lowercase=True)
         # saga: scipy's L-BFGS-B is ~20x slower on these small sparse problems
         clf = LogisticRegression(C=4.0, solver="saga", max_iter=300, tol=1e-3, random_state=seed)
-        clf.fit(features(vec, np.flatnonzero(train), True), y[train])
+        with warnings.catch_warnings():  # max_iter is a deliberate bound: a ranking needs no exact optimum
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(features(vec, np.flatnonzero(train), True), y[train])
         proba = np.zeros((int(test.sum()), len(classes)))
         proba[:, clf.classes_] = clf.predict_proba(features(vec, np.flatnonzero(test), False))
         for j, i in enumerate(np.flatnonzero(test)):
