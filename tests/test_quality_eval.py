@@ -83,6 +83,25 @@ def test_default_filters_catch_refusals_truncations_and_garbled(filters):
     assert filters["langid"]["caught"]["wrong_language"]["all"] >= 0.7
 
 
+def test_catch_of_freshly_planted_cuts_and_shuffles(qset):
+    # ten plantings, not one: the seed-0 figure above is a single noisy draw of 160 rows
+    r = H.resampled_report(qset)
+    assert r["truncated"]["n"] >= 1500 and r["garbled"]["n"] >= 1500
+    assert r["truncated"]["caught"] >= 0.85 and r["truncated"]["heldout"] >= 0.80, r["truncated"]
+    assert r["garbled"]["caught"] >= 0.90, r["garbled"]
+    # unpunctuated list items after ones that end in periods, and a label's reason that ended
+    # two sentences, are cuts; the e-SNLI style "No. The boy can not be ..." is not
+    rows = pl.DataFrame({"instruction": ["List steps.", "Is this claim true?", "Is it entailed?"],
+                         "input": ["", "The USSR landed first.", "P: a boy runs. H: a boy sleeps."],
+                         "output": ["1. Preheat the oven.\n2. Mix the flour.\n3. Combine the wet and dry ingredients in a medium",
+                                    "This claim is false. The Soviet Union did not land a human on the moon. The first human to walk on",
+                                    "No. The boy can not be running and sleeping at the same time"],
+                         "task": ["planning", "classification", "nli"]})
+    from dataforge.clean import rules as R
+    fired = R.reasons(H._ops()["rule_filter"](rules="default").active(), rows).to_list()
+    assert [f is not None and "truncated" in f for f in fired] == [True, True, False], fired
+
+
 def test_near_dedup_precision_recall_and_no_distinct_question_removed(qset):
     r = H.dedup_report(qset)["dedup_near"]
     assert r["recall"] >= 0.95 and r["precision"] >= 0.95, r

@@ -213,7 +213,9 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # ... as long as the answer is one unpunctuated phrase (a label, a span, a TL;DR, a title)
     asked_short = asked_short & (lines.list.len() == 1) & \
         (~inner_end | ((n_words <= rule.get("short_answer_words", 0)) &  # or a label with a short reason
-                       _context(df, "task").is_in(rule.get("reason_tasks") or [])))
+                       _context(df, "task").is_in(rule.get("reason_tasks") or []) &
+                       # (one unended reason after the label; more ended sentences make it prose)
+                       (t.str.count_matches(r"[a-z]{2}[.!?]\s+\S") < rule.get("reason_max_sentences", 99))))
     # a lone last word counts only after a prose sentence (not a flow chart's "End" under "|")
     lone_ok = (last.str.count_matches(r"\S+") > 1) | \
         (prev_line.str.contains(r"[a-z]{2}\W{0,2}[.!?][\"')\]]?$") & (prev_line.str.count_matches(r"\S+") >= 3))
@@ -236,7 +238,10 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
              (is_item & item_cut.fill_null(False)) | (~is_item & line_prose) |
              # an item that ends sentences and then stops, among siblings that (nearly) all end
              (is_item & line_prose & (sib.list.len() >= 2) &
-              (sib_ok >= rule.get("item_prose_ended", 0.9)).fill_null(False))) & ~asked_short
+              (sib_ok >= rule.get("item_prose_ended", 0.9)).fill_null(False)) |
+             # an unended item among sibling sentences that all end in a period: the list's style
+             (is_item & (sib.list.len() >= rule.get("item_periods_siblings", 99)) &
+              (sib.list.eval(pl.element().str.contains(r"[a-z]{2}\.\s*$")).list.mean() >= 1.0).fill_null(False))) & ~asked_short
     # a list or verse whose last line stops at well under half the usual length of its lines
     med = earlier.list.eval(pl.element().str.count_matches(r"\S+")).list.median()
     stub = (earlier.list.len() >= 3) & ~ends_ok & ~valediction & ~prev_line.str.contains(VALEDICTION) & \
