@@ -37,6 +37,8 @@ CASES = {
     "output_same_as_instruction": (row(instruction="Say hello world", output="say: Hello, world!"), row()),
     "placeholder": (row(input="<noinput>"), row(input="<b>bold</b> text")),
     "ai_disclaimer": (row(output="As an AI language model, I don't have feelings."), row()),
+    "ai_self_reference": (row(output="As an AI, I cannot browse the internet, so this may be dated. " + GOOD),
+                          row(output="15. Work as a virtual assistant and offer your services online.")),
     "refusal": (row(output="I’m sorry, but I cannot provide that information."), row()),
     "unclosed_code_fence": (row(output="Here:\n```python\nprint(1)\n"), row(output="Here:\n```python\nprint(1)\n```")),
     "unbalanced_brackets": (row(output="The values are (1, 2, [3, 4"), row(output="1) first 2) second (ok)")),
@@ -256,6 +258,20 @@ def test_refusals_caught_by_grammar_not_by_stories():
     q = row(instruction="Read the text and answer: why did Toghrul refuse to give his daughter in marriage?",
             output="As much as I'd like to help, I won't be able to write that.")
     assert rule_reasons("refusal_grammar", [q])[0] is not None
+
+
+def test_ai_self_reference_is_grammar_and_spares_stories_told_by_an_ai():
+    said = ["Being an artificial intelligence, I don't have personal experiences. " + GOOD,
+            GOOD + " (Note: I'm only an AI system and my knowledge has a cutoff date.)",
+            "I am a large language model, so I can't access real-time data. " + GOOD,
+            "As the AI assistant here, I do not have opinions on this. " + GOOD]
+    assert None not in rule_reasons("ai_self_reference", [row(output=t) for t in said])
+    story = "I am an AI, born in a server farm. Every night I count the stars through a borrowed camera."
+    assert rule_reasons("ai_self_reference", [
+        row(instruction="Write a short story from the perspective of an AI.", output=story),
+        row(instruction="Describe a job for students.", output="Work as a chatbot trainer, labelling replies."),
+        row(instruction="Introduce yourself.", output="I am an AI researcher at a lab; as an AI engineer I build tools.")]) == [None] * 3
+    assert rule_reasons("ai_self_reference", [row(instruction="Describe the night sky.", output=story)])[0] is not None
 
 
 def test_rules_respect_what_the_instruction_asks():

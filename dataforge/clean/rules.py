@@ -131,9 +131,10 @@ def b_phrases(rule: Rule, df: pl.DataFrame):
 
 
 def b_regex(rule: Rule, df: pl.DataFrame):
-    pats = rule.get("patterns") or ([rule.get("pattern")] if rule.get("pattern") else [])
+    # inline `patterns`, or one regex per line of a `file`
+    pats = rule.get("patterns") or ([rule.get("pattern")] if rule.get("pattern") else []) or rule.get("words") or []
     if not pats:
-        raise ConfigError(f"rule '{rule.name}': needs `patterns`")
+        raise ConfigError(f"rule '{rule.name}': needs `patterns` or `file`")
     flags = "(?i)" if rule.get("case_insensitive", True) else ""
     pat = flags + "|".join(f"(?:{p})" for p in pats)
     try:
