@@ -12,6 +12,7 @@ import yaml
 from dataforge import recipe
 from dataforge.clean.html import decode_text
 from dataforge.ops.base import create
+from dataforge.ops.basic import Normalize
 
 ROOT = Path(__file__).resolve().parents[1]
 # independent of the decoder's own patterns: anything that still looks like an entity
@@ -62,3 +63,14 @@ def test_no_entity_left_in_any_converted_sample_row(tmp_path):
     text_cols = [c for c, t in raw.schema.items() if t == pl.Utf8]
     dirty = raw.filter(pl.any_horizontal(pl.col(c).str.contains(LEFT.pattern) for c in text_cols))
     assert dirty.height > 250
+
+
+def test_no_input_markers_are_emptied_in_input_only():
+    df = pl.DataFrame({"instruction": ["Name a fruit.", "Name a fruit.", "Name a fruit.", "Explain <noinput>."],
+                       "input": ["<noinput>", " <No Input> ", "<noinput> and more", None],
+                       "output": ["Apple.", "Pear.", "Plum.", "<noinput>"]})
+    out = Normalize().map(df)
+    assert out["input"].to_list() == ["", "", "<noinput> and more", None]
+    # an answer that is the marker is a defect for the placeholder rule, not an empty input
+    assert out["output"].to_list()[-1] == "<noinput>" and out["instruction"][-1] == "Explain <noinput>."
+    assert Normalize(no_input="").map(df)["input"][0] == "<noinput>"

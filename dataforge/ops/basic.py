@@ -16,13 +16,18 @@ class Normalize(MapOp):
     `html` decodes entities (`&amp;`, `&#39;`), the broken forms crawled corpora carry
     (`doesn #39;t`, ` quot;` whose `&` became a space) and drops escaped prose markup
     (`&lt;b&gt;`); see dataforge/clean/html.py. Turn it off for data where entities are content
-    (e.g. answers that teach HTML escaping)."""
+    (e.g. answers that teach HTML escaping).
+
+    `no_input`: an `input` that is nothing but this marker is emptied. Alpaca writes
+    `<noinput>` / `<no input>` where a row has no input; left in, it trains the model on the
+    marker, and the `placeholder` rule would reject an otherwise good row. `""` turns it off."""
 
     name = "normalize"
-    version = "2"  # html decoding
+    version = "3"  # 2: html decoding; 3: no-input markers emptied
     fields: list[str] = param(default_factory=lambda: ["instruction", "input", "output"])
     form: Literal["NFC", "NFKC", "none"] = "NFKC"
     html: bool = True
+    no_input: str = r"(?i)^\s*<\s*no[\s_-]*input\s*>\s*$"
 
     def columns_in(self):
         return list(self.fields)
@@ -46,6 +51,8 @@ class Normalize(MapOp):
                  .str.replace_all(r"[ \t\u00a0]+\n", "\n")
                  .str.strip_chars_end()
                  .str.strip_chars_start("\n\r"))
+            if f == "input" and self.no_input:
+                e = pl.when(e.str.contains(self.no_input)).then(pl.lit("")).otherwise(e)
             exprs.append(e.alias(f))
         return df.with_columns(exprs)
 
