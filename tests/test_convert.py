@@ -155,6 +155,10 @@ def test_few_shot_uses_k_other_rows_of_the_same_source_never_the_row_itself():
     assert metas(one)[0]["prompt_type"] == "zero_shot"
 
 
+def expl_blank(df: pl.DataFrame, parent: str) -> bool:
+    return not df.filter(pl.col("id") == parent)["Explanation_1"][0].strip()
+
+
 def test_chain_of_thought_rows_always_carry_the_rationale():
     df = raw("esnli", 30)
     out = kept(convert(df, family="nli", prompt_types="cot", templates=["premise_hypothesis"]))
@@ -171,7 +175,11 @@ def test_chain_of_thought_rows_always_carry_the_rationale():
                             .otherwise(pl.col("Explanation_1")).alias("Explanation_1"))
     mixed = kept(convert(blank, family="nli", prompt_types="cot"))
     types = [m["prompt_type"] for m in metas(mixed)]
-    assert types.count("zero_shot") >= 8 and types.count("cot") >= 16
+    assert types.count("zero_shot") >= 8 and types.count("cot") >= 10
+    # zero-shot only for a blank rationale, or a template whose answer already explains
+    for r, m in zip(mixed.iter_rows(named=True), metas(mixed)):
+        if m["prompt_type"] == "zero_shot":
+            assert expl_blank(blank, r["parent_id"]) or m["template"].endswith("explain_relation"), (r, m)
     for r, t in zip(mixed.iter_rows(named=True), types):
         assert (t == "cot") == ("So the answer is: " in r["output"])
         assert "step by step" not in r["instruction"].lower()
@@ -184,8 +192,12 @@ def test_chain_of_thought_rows_in_every_sample_conversion():
         cot = [r for r, m in zip(out.iter_rows(named=True), metas(out)) if m["prompt_type"] == "cot"]
         assert len(cot) > 150
         for r in cot:
-            reasoning = r["output"].split("So the answer is: ")[0].strip()
+            reasoning, answer = r["output"].split("So the answer is: ")
             assert len(reasoning.split()) >= 3, r
+            # a template whose answer already explains ("Yes. Because ...") is not wrapped again
+            assert reasoning.strip().lower() not in answer.lower(), r
+        assert any(m["template"].endswith("explain_relation") and m["prompt_type"] == "zero_shot"
+                   for m in metas(out))
 
 
 def test_tasks_follow_the_taxonomy():

@@ -79,7 +79,8 @@ def test_default_filters_catch_refusals_truncations_and_garbled(filters):
     caught = filters["rule_filter"]["caught"]
     assert caught["refusal"]["all"] >= 0.99 and caught["refusal"]["heldout"] >= 0.98, caught["refusal"]
     assert caught["garbled"]["all"] >= 0.90, caught["garbled"]
-    assert caught["truncated"]["all"] >= 0.90, caught["truncated"]
+    # one planting of 160 cuts; the resampled test below is the steadier figure
+    assert caught["truncated"]["all"] >= 0.85, caught["truncated"]
     assert filters["langid"]["caught"]["wrong_language"]["all"] >= 0.7
 
 
@@ -87,19 +88,26 @@ def test_catch_of_freshly_planted_cuts_and_shuffles(qset):
     # ten plantings, not one: the seed-0 figure above is a single noisy draw of 160 rows
     r = H.resampled_report(qset)
     assert r["truncated"]["n"] >= 1500 and r["garbled"]["n"] >= 1500
-    assert r["truncated"]["caught"] >= 0.85 and r["truncated"]["heldout"] >= 0.80, r["truncated"]
+    assert r["truncated"]["caught"] >= 0.86 and r["truncated"]["heldout"] >= 0.82, r["truncated"]
     assert r["garbled"]["caught"] >= 0.90, r["garbled"]
     # unpunctuated list items after ones that end in periods, and a label's reason that ended
     # two sentences, are cuts; the e-SNLI style "No. The boy can not be ..." is not
-    rows = pl.DataFrame({"instruction": ["List steps.", "Is this claim true?", "Is it entailed?"],
-                         "input": ["", "The USSR landed first.", "P: a boy runs. H: a boy sleeps."],
+    cot = "Does the premise entail the hypothesis?\nExplain your reasoning first, then give the answer."
+    rows = pl.DataFrame({"instruction": ["List steps.", "Is this claim true?", "Is it entailed?",
+                                         "Write interview questions.", cot, cot],
+                         "input": ["", "The USSR landed first.", "P: a boy runs. H: a boy sleeps.", "", "P: H:", "P: H:"],
                          "output": ["1. Preheat the oven.\n2. Mix the flour.\n3. Combine the wet and dry ingredients in a medium",
                                     "This claim is false. The Soviet Union did not land a human on the moon. The first human to walk on",
-                                    "No. The boy can not be running and sleeping at the same time"],
-                         "task": ["planning", "classification", "nli"]})
+                                    "No. The boy can not be running and sleeping at the same time",
+                                    "1. What is your name?\n2. Where do you live?\n3. Do you have any dietary",
+                                    "a boy who runs is awake and a boy who sleeps is not awake so the two",
+                                    "a boy who runs is awake and a boy who sleeps is not awake so the two differ\n"
+                                    "So the answer is: contradiction"],
+                         "task": ["planning", "classification", "nli", "brainstorming", "nli", "nli"]})
     from dataforge.clean import rules as R
     fired = R.reasons(H._ops()["rule_filter"](rules="default").active(), rows).to_list()
-    assert [f is not None and "truncated" in f for f in fired] == [True, True, False], fired
+    assert [f is not None and "truncated" in f for f in fired] == [True, True, False, True, True, False], fired
+    assert "before the answer" in fired[4]
 
 
 def test_near_dedup_precision_recall_and_no_distinct_question_removed(qset):

@@ -240,18 +240,28 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
              # an item that ends sentences and then stops, among siblings that (nearly) all end
              (is_item & line_prose & (sib.list.len() >= 2) &
               (sib_ok >= rule.get("item_prose_ended", 0.9)).fill_null(False)) |
-             # an unended item among sibling sentences that all end in a period: the list's style
+             # an unended item among sibling sentences that all end in a period, or a question
+             # without its mark among questions that all carry one: the list's style
              (is_item & (sib.list.len() >= rule.get("item_periods_siblings", 99)) &
-              (sib.list.eval(pl.element().str.contains(r"[a-z]{2}\.\s*$")).list.mean() >= 1.0).fill_null(False))) & ~asked_short
+              ((sib.list.eval(pl.element().str.contains(r"[a-z]{2}\.\s*$")).list.mean() >= 1.0) |
+               ((sib.list.eval(pl.element().str.contains(r"\?\s*$")).list.mean() >= 1.0) &
+                last.str.contains(ITEM_RE + QUESTION_RE))).fill_null(False))) & ~asked_short
     # a list or verse whose last line stops at well under half the usual length of its lines
     med = earlier.list.eval(pl.element().str.count_matches(r"\S+")).list.median()
     stub = (earlier.list.len() >= 3) & ~ends_ok & ~valediction & ~prev_line.str.contains(VALEDICTION) & \
         (last.str.count_matches(r"\S+") < rule.get("stub_ratio", 0.5) * med)
     # a last line ending on a comma that is not itself code is cut even inside a text with code
     comma_cut = last.str.contains(r",$") & ~last.str.contains(r"[{}()\[\]=;<>]") & ~valediction
+    # reasoning asked for before an answer that never comes: the text stopped inside the reasoning
+    cot_cut = pl.lit(False)
+    if rule.get("cot_instruction") and rule.get("cot_answer"):
+        cot_cut = _context(df, "instruction").str.contains("(?i)" + rule.get("cot_instruction")) & \
+            ~t.str.contains("(?i)" + rule.get("cot_answer")) & ~ends_ok & ~code
     fires = (n_words >= rule.get("min_words", 10)) & \
         ((~code & (dangling | (long_ & prose & ~ends_ok) | stub.fill_null(False))) | comma_cut)
-    return pl.when(fires).then(_fmt(rule, f"{f} ends mid-sentence: '…{{}}'", last.str.slice(-30)))
+    return pl.when(fires).then(_fmt(rule, f"{f} ends mid-sentence: '…{{}}'", last.str.slice(-30))) \
+        .when((n_words >= rule.get("min_words", 10)) & cot_cut) \
+        .then(_fmt(rule, f"{f} stops inside the reasoning, before the answer asked for: '…{{}}'", last.str.slice(-30)))
 
 
 @functools.lru_cache(maxsize=1)
@@ -261,6 +271,9 @@ def _dangling_words() -> tuple[str, ...]:
 
 
 ITEM_RE = r"^\s*([-*•]|\d+[.)])\s"  # a list item: bulleted or numbered
+# an item that opens as a question (after ITEM_RE)
+QUESTION_RE = (r"\s*(?i:what|how|why|when|where|who|whom|whose|which|do|does|did|is|are|was|were|can|could|"
+               r"would|should|will|have|has|had|may|might|shall)\b")
 NUMBERED_RE, BULLETED_RE = r"^\s*\d+[.)]\s", r"^\s*[-*•]\s"
 
 

@@ -166,6 +166,8 @@ class Convert(MapOp):
                            schema={ROW: pl.Int64, "_ptype": pl.Utf8}).with_columns(
             why.filter(~why.is_null()).alias("_why"), pl.lit(t.key).alias("_t"))
         rows, ptype = rows[fine], ptype[fine]
+        if "rationale" in t.uses:  # its answer already explains: a CoT wrapper would say it twice
+            ptype = np.where(ptype == "cot", "zero_shot", ptype)
         fs = ptype == "few_shot"
         k = self.k if self.k is not None else int(w.get("prompt_types", "few_shot", "k", default=3))
         ex = fewshot.pick(rows[fs], ctx["_why"].is_null().to_numpy(), ring, key_code, k) if fs.any() \
