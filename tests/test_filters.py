@@ -297,3 +297,21 @@ def test_garble_detector_separates_shuffled_from_real_text():
         shuffled.append(" ".join(w))
     real, bad = garble_score(pl.Series(texts)).to_list(), garble_score(pl.Series(shuffled)).to_list()
     assert max(real) == 0.0 and min(bad) > 0.0
+
+
+def test_truncated_leaves_endings_that_finish_a_text_alone():
+    """Numbers and results, links, hashtags, emoji, closing math, a signed name and a verse's
+    adverb end finished texts that carry no period (GSM8K, MATH, tweets, letters, poems)."""
+    P = "Natalia sold 48/2 = 24 clips in May. She sold 48+24 = 72 clips altogether in April and May.\n"
+    done = [P + "#### 72", "Subtract 3 from both sides: 2x = 8. Divide both sides by 2.\nThe answer is $\\boxed{4}$",
+            "Multiply in two steps to keep it simple: 17 * 23 = 17 * 20 + 17 * 3 = 340 + 51 = 391",
+            "Jane Austen wrote Pride and Prejudice, which was first published in London in 1813",
+            "NASA keeps every Apollo mission's transcripts and photographs on its website: https://www.nasa.gov/apollo",
+            "Our new app is live! Plan your week in seconds and share lists with friends. #productivity #launch",
+            "Green tea has antioxidants that may protect cells. Many people enjoy a cup every morning 🍵",
+            "Dear Sam,\n\nWould you come over for dinner next Saturday at seven? I'm making lasagna.\n\n"
+            "Looking forward to it,\nMaria",
+            "the sea keeps every secret\nit folds the light in blue\nit hums beneath the harbor\nand waits the whole night through"]
+    assert rule_reasons("truncated", [row(output=t) for t in done]) == [None] * len(done)
+    cut = [P + "Then she sold", "Dear Sam,\n\nWould you come over for dinner next Saturday at seven? I'm making the"]
+    assert None not in rule_reasons("truncated", [row(output=t) for t in cut])

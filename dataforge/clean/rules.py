@@ -181,10 +181,16 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     last = lines.list.last().fill_null("").str.strip_chars()
     earlier = lines.list.head(lines.list.len() - 1)
     ok_frac = earlier.list.eval(pl.element().str.contains(end_re)).list.mean().fill_null(1.0)
-    ends_ok = last.str.contains(end_re)
+    # a last token that is itself an ending: a number or result ("in 1813", "= 391"), a link,
+    # a hashtag, an emoji, closing math ("$\\boxed{4}$")
+    ends_ok = last.str.contains(end_re) | last.str.contains(rule.get("final_token", FINAL_TOKEN_RE))
     last_word = last.str.extract(r"([A-Za-z']+)\W*$", 1).str.to_lowercase()
-    valediction = last.str.contains(VALEDICTION)
     prev_line = earlier.list.last().fill_null("").str.strip_chars()
+    # a closing ("Sincerely,") or a name signed under a short line that ends in a comma
+    # ("Looking forward to it,\nMaria")
+    valediction = last.str.contains(VALEDICTION) | \
+        (prev_line.str.contains(r",$") & (prev_line.str.count_matches(r"\S+") <= 8) &
+         last.str.contains(r"^(\p{Lu}[\w.'-]*)( \p{Lu}[\w.'-]*){0,2}$"))
     dangling = (last_word.is_in(rule.get("words") or dangling_words()) & ~ends_ok) | \
         (last.str.contains(r"[,–—(-]$") & ~valediction)
     n_words = t.str.count_matches(r"\S+")
@@ -289,6 +295,8 @@ def dangling_words() -> list[str]:
     return list(_dangling_words())
 
 
+FINAL_TOKEN_RE = (r"(?:^|\s)(?:[$€£]?\d[\d,.:/%-]*%?|https?://\S+|www\.\S+|#\w+|\S*\$)\s*$|"
+                  r"[\x{1F300}-\x{1FAFF}\x{2600}-\x{27BF}]\s*$")
 VALEDICTION = (r"(?i)^(sincerely|best|regards|kind regards|best regards|warm regards|yours( truly| sincerely)?|"
                r"thanks|thank you|cheers|best wishes|respectfully|love|with love|all the best),?$")
 # words a finished English sentence does not end on: rules/filters/dangling_words.txt
