@@ -315,3 +315,17 @@ def test_truncated_leaves_endings_that_finish_a_text_alone():
     assert rule_reasons("truncated", [row(output=t) for t in done]) == [None] * len(done)
     cut = [P + "Then she sold", "Dear Sam,\n\nWould you come over for dinner next Saturday at seven? I'm making the"]
     assert None not in rule_reasons("truncated", [row(output=t) for t in cut])
+
+
+def test_asked_for_words_and_inline_lists_are_answers():
+    # the instruction names the reply: not filler
+    ok = [row(instruction="Reply with OK if you understand the instructions.", output="OK"),
+          row(instruction="Say thanks to the user in one word.", output="Thanks!")]
+    assert rule_reasons("non_answer", ok) == [None, None]
+    assert rule_reasons("non_answer", [row(instruction="Name three fruits.", output="Sure!")])[0] is not None
+    # a one-line list of short items is words, not an unended sentence
+    rhymes = row(instruction="Give me 10 words that rhyme with cat.",
+                 output="bat, hat, mat, rat, sat, fat, pat, vat, chat, flat")
+    cut = row(instruction="Describe the town.", output="The town has a market, a church, a school, a small harbor and a")
+    assert rule_reasons("truncated", [rhymes, cut])[0] is None
+    assert rule_reasons("truncated", [cut])[0] is not None

@@ -209,6 +209,11 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
                   ((t.str.count_matches(r"(?:^|\s)\d+[.)]\s") >= 3) & (lines.list.len() == 1)) |  # an inline numbered list
                   last.str.contains(r"^\s*[-–—~]+\s*[A-Z]") |  # - Author (a quote's attribution)
                   last.str.contains(r"^\s*([-*•#]|\d+[.)])\s") & (ok_frac < rule.get("min_ended_lines", 0.5)))
+    # an inline list of short items ("bat, hat, mat, rat, sat"): words, not a sentence
+    segs = last.str.split(",")
+    inline_list = (segs.list.len() >= rule.get("inline_list_items", 4)) & \
+        segs.list.eval(pl.element().str.count_matches(r"\S+") <= 3).list.all() & ~last.str.contains(r"[.!?;:]")
+    structured = structured | inline_list
     code = t.str.contains(CODE_RE) | t.str.contains(TABLE_RE) | \
         (t.str.count_matches(r"(?m)^[^\n]*\|[^\n]*\|") >= 2)  # rows of a table without outer pipes
     asked_short = pl.lit(False)
@@ -361,7 +366,10 @@ def b_non_answer(rule: Rule, df: pl.DataFrame):
     n_words = o.str.count_matches(r"\S+")
     only_filler = (words.list.len() > 0) & \
         words.list.eval(pl.element().str.strip_chars("'").is_in(filler)).list.all()
-    fires = only_filler & (n_words <= rule.get("filler_max_words", 8))
+    # ... unless the instruction asks for those very words ("Reply with OK", "say thanks")
+    said = words.list.eval(pl.element().str.strip_chars("'")).list.join(" ")
+    asked_for = (said != "") & ins.str.to_lowercase().str.replace_all("[’‘]", "'").str.contains(said, literal=True)
+    fires = only_filler & (n_words <= rule.get("filler_max_words", 8)) & ~asked_for
     if rule.get("yes_no_instruction"):
         fires = fires & ~ins.str.contains("(?i)" + rule.get("yes_no_instruction"))
     if rule.get("demands_text"):
