@@ -329,3 +329,12 @@ def test_asked_for_words_and_inline_lists_are_answers():
     cut = row(instruction="Describe the town.", output="The town has a market, a church, a school, a small harbor and a")
     assert rule_reasons("truncated", [rhymes, cut])[0] is None
     assert rule_reasons("truncated", [cut])[0] is not None
+
+
+def test_one_line_summaries_asked_in_other_words_may_end_without_a_period():
+    tldr = "We propose a regularization method for neural networks and a noise analysis method for training"
+    asks = ["What is the main contribution described in this abstract?",
+            "Could you give me the gist of this paper in one line?", "Describe the paper in a single sentence."]
+    rows = [row(instruction=a, input="Abstract: ...", output=tldr) for a in asks]
+    assert rule_reasons("truncated", rows) == [None] * 3
+    assert rule_reasons("truncated", [row(instruction="Describe the paper.", output=tldr)])[0] is not None
