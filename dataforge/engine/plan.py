@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 
 from dataforge.errors import ConfigError
 from dataforge.io.source import Source
 from dataforge.ops.base import Operator
 from dataforge.schema import COLUMNS
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = "1"  # bump when the checkpoint layout changes
 
@@ -95,9 +98,14 @@ def build(sources: list[Source], ops: list[Operator], names: list[str], *,
 
 def check_inputs(source_columns: dict[str, list[str]], sources: list[Source],
                   ops: list[Operator], names: list[str]) -> None:
-    """Fail before running if an operator needs a column nothing provides."""
+    """Fail before running if an operator needs a column nothing provides. A source that
+    read no rows (an empty file) has no columns to check: it is skipped with a warning."""
     for src in sources:
         cols = set(source_columns[src.name])
+        if not cols:
+            where = "<in-memory>" if src.in_memory else str(src.path)
+            log.warning("source '%s' (%s) has no rows: nothing of it to run", src.name, where)
+            continue
         for op in src.ops:
             cols = _advance(cols, op, f"source '{src.name}' operator '{op.name}'")
         if "instruction" in cols and "output" in cols:

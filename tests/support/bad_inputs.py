@@ -175,6 +175,9 @@ def cases() -> list[Case]:
     c.append(Case("jsonl_blank_lines", {"data.jsonl": b"\n" + jl(G[0]) + b"\n  \n" + jl(*G[1:])}, "accept", good=GOOD))
     c.append(Case("jsonl_no_final_newline", {"data.jsonl": jl(*G).rstrip(b"\n")}, "accept", good=GOOD))
     c.append(Case("jsonl_empty_file", {"data.jsonl": b""}, "accept", good=[]))
+    # steps that need columns: an empty file has none to check, and nothing to run (a warning)
+    c.append(Case("jsonl_empty_file_with_steps", {"data.jsonl": b"\n\n"}, "accept", good=[],
+                  pipeline="[normalize: {}, rule_filter: {}]"))
     c.append(Case("jsonl_null_input_and_system", {"data.jsonl": jl(*[dict(g, input=None, system=None) for g in G])},
                   "accept", good=GOOD))
     c.append(Case("jsonl_integer_ids", {"data.jsonl": jl(*[dict(g, id=n) for n, g in enumerate(G)])}, "accept", good=GOOD))
