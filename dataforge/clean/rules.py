@@ -484,6 +484,4 @@ def reasons(rules: list[Rule], df: pl.DataFrame) -> pl.Series:
         if unless is not None:
             e = pl.when(unless).then(None).otherwise(e)
         cols.append(e.alias(f"r{i}"))
-    # lazily: the rules share sub-expressions (lines, last line, list items) that the
-    # optimiser then computes once
-    return df.lazy().select(pl.coalesce(cols).alias("r")).collect()["r"]
+    return df.select(pl.coalesce(cols).alias("r"))["r"]
