@@ -66,11 +66,12 @@ def test_no_entity_left_in_any_converted_sample_row(tmp_path):
 
 
 def test_no_input_markers_are_emptied_in_input_only():
-    df = pl.DataFrame({"instruction": ["Name a fruit.", "Name a fruit.", "Name a fruit.", "Explain <noinput>."],
-                       "input": ["<noinput>", " <No Input> ", "<noinput> and more", None],
-                       "output": ["Apple.", "Pear.", "Plum.", "<noinput>"]})
+    df = pl.DataFrame({"instruction": ["Name a fruit."] * 6 + ["Explain <noinput>."],
+                       "input": ["<noinput>", " <No Input> ", '"<noinput>"', "`<no input>`.", "\\<noinput\\>",
+                                 "<noinput> and more", None],
+                       "output": ["Apple.", "Pear.", "Fig.", "Kiwi.", "Lime.", "Plum.", "<noinput>"]})
     out = Normalize().map(df)
-    assert out["input"].to_list() == ["", "", "<noinput> and more", None]
+    assert out["input"].to_list() == ["", "", "", "", "", "<noinput> and more", None]
     # an answer that is the marker is a defect for the placeholder rule, not an empty input
     assert out["output"].to_list()[-1] == "<noinput>" and out["instruction"][-1] == "Explain <noinput>."
     assert Normalize(no_input="").map(df)["input"][0] == "<noinput>"

@@ -27,7 +27,8 @@ class Normalize(MapOp):
     fields: list[str] = param(default_factory=lambda: ["instruction", "input", "output"])
     form: Literal["NFC", "NFKC", "none"] = "NFKC"
     html: bool = True
-    no_input: str = r"(?i)^\s*<\s*no[\s_-]*input\s*>\s*$"
+    # quoted, escaped or with a period as Alpaca has it: "<noinput>", `<noinput>`, \<noinput\>, <no input>.
+    no_input: str = r"(?i)^[\s\"'`\\]*<\s*no[\s_-]*input\s*\\?>?[\s\"'`\\.]*$"
 
     def columns_in(self):
         return list(self.fields)
