@@ -57,9 +57,16 @@ def _read(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def _norm(v: str | list[str]) -> str:
+    return " ".join((" ".join(v) if isinstance(v, list) else v).split())
+
+
 def corpus(sample_dir: str | Path) -> list[str]:
     """Distinct training texts from sample_data/ (no Alpaca, no seed tasks, no quality-set rows)."""
     d = Path(sample_dir)
+    # a passage, premise or abstract the quality set reads may recur in later rows: leave it out too
+    held = {_norm(v) for name, n in QUALITY_ROWS.items() for r in _read(d / f"{name}.jsonl")[:n]
+            for v in r.values() if isinstance(v, str) or isinstance(v, list) and all(isinstance(x, str) for x in v)}
     texts: list[str] = []
     texts += [r["text"] for r in _read(d / "rt_polarity.jsonl")[QUALITY_ROWS["rt_polarity"]:]]
     for r in _read(d / "ag_news.jsonl")[QUALITY_ROWS["ag_news"]:]:
@@ -70,9 +77,9 @@ def corpus(sample_dir: str | Path) -> list[str]:
         texts += [r["context"], r["question"]]
     for r in _read(d / "scitldr.jsonl")[QUALITY_ROWS["scitldr"]:]:
         texts += [" ".join(r["source"]), " ".join(r["target"])]
-    seen, out = set(), []
+    seen, out = set(held), []
     for t in texts:
-        t = " ".join(t.split())
+        t = _norm(t)
         if t and t not in seen:
             seen.add(t)
             out.append(t)
@@ -83,7 +90,7 @@ def clip(texts: list[str], tok, max_tokens: int = MAX_TOKENS) -> list[str]:
     """Each text cut after its first `max_tokens` WordPiece tokens (MiniLM would ignore the rest)."""
     out = []
     for t, enc in zip(texts, tok.encode_batch(texts, add_special_tokens=False)):
-        out.append(t[:enc.offsets[max_tokens - 1][1]] if len(enc.ids) > max_tokens else t)
+        out.append(t[:enc.offsets[max_tokens - 1][1]] if sum(enc.attention_mask) > max_tokens else t)
     return out
 
 
@@ -198,6 +205,8 @@ def fit(vecs: np.ndarray, tok, model_dir: str | Path, sample_dir: str | Path = S
                                    "(recipe v4 trains on the sample_data/ folder of a dataforge checkout)")
     import time
 
+    tok.no_truncation()  # model2vec pools every token; a padded encoding would pool [PAD]s
+    tok.no_padding()
     texts = clip(corpus(sample_dir), tok)
     ids = token_ids(texts, tok)
     t0 = time.perf_counter()

@@ -104,7 +104,10 @@ def main() -> None:
     texts = T.clip(T.corpus(ROOT / "sample_data"), tok)
     ntok = sum(len(i) for i in T.token_ids(texts, tok))
     print(f"corpus: {len(texts)} texts, {ntok:,} tokens")
-    tpath = cache / "targets.npy"
+    import hashlib
+
+    key = hashlib.blake2b("\n".join(texts).encode(), digest_size=8).hexdigest()
+    tpath = cache / f"targets-{key}.npy"  # keyed by the corpus: a changed corpus gets new targets
     if tpath.is_file():
         tg = np.load(tpath)
     else:
