@@ -9,7 +9,7 @@
 
     .venv/bin/python benchmarks/embed.py [--rows 500]
 
-The static model is built on first use (python -m dataforge.static_embed; ~1 min once).
+The static model is built on first use (python -m dataforge.static_embed; ~3 min once).
 """
 from __future__ import annotations
 
@@ -65,6 +65,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=500)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--pairs-rows", type=int, default=500, help="rows for the pairwise-cosine agreement")
+    ap.add_argument("--static-model", help="a model2vec folder to measure instead of the shipped recipe's "
+                    "(e.g. an older recipe's cache folder, for before/after figures)")
     a = ap.parse_args()
 
     import polars as pl
@@ -82,7 +84,8 @@ def main() -> None:
     print(f"{n} Alpaca outputs (mean {chars:.0f} chars), best of {a.repeats}; machine shared, figures vary")
 
     t = time.perf_counter()
-    spath = static_embed.ensure()
+    spath = Path(a.static_model) if a.static_model else static_embed.ensure()
+    static = str(spath) if a.static_model else "static"
     print(f"static model: {spath} (ready in {time.perf_counter() - t:.1f}s)")
 
     st = SentenceTransformer(embed.resolve_model(None), device="cpu")
@@ -90,13 +93,13 @@ def main() -> None:
     embed.load_model(None).encode(["warm up"] * 8)
     raw_static = static_embed.StaticEncoder(spath)
     raw_static.encode(["warm up"])
-    embed.load_model("static").encode(["warm up"])
+    embed.load_model(static).encode(["warm up"])
 
     t_raw = best(lambda: st.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True),
                  a.repeats)
     t_ours = best(lambda: embed.Embedder(None).encode(texts), a.repeats)  # fresh: nothing cached
     t_sraw = best(lambda: raw_static.model.encode(texts, use_multiprocessing=False), max(a.repeats, 3))
-    t_sours = best(lambda: embed.Embedder("static").encode(texts), max(a.repeats, 3))
+    t_sours = best(lambda: embed.Embedder(static).encode(texts), max(a.repeats, 3))
     print(f"  raw MiniLM SentenceTransformer.encode : {n / t_raw:10,.0f} texts/s  ({t_raw:.2f}s)")
     print(f"  dataforge MiniLM path (Embedder)      : {n / t_ours:10,.0f} texts/s  overhead "
           f"{100 * (t_ours / t_raw - 1):+.1f}% (goal <= +10%)")
@@ -106,16 +109,16 @@ def main() -> None:
 
     k = min(a.pairs_rows, n)
     mini = embed.Embedder(None).encode(texts[:k])
-    stat = embed.Embedder("static").encode(texts[:k])
+    stat = embed.Embedder(static).encode(texts[:k])
     print(f"  Spearman of pairwise cosines, static vs MiniLM ({k} rows, {k * (k - 1) // 2:,} pairs): "
           f"{spearman_pairwise(mini, stat):.3f} (goal >= 0.9)")
     instr = df["instruction"].to_list()[:k]
-    print(f"  same on instructions: {spearman_pairwise(embed.Embedder(None).encode(instr), embed.Embedder('static').encode(instr)):.3f}")
+    print(f"  same on instructions: {spearman_pairwise(embed.Embedder(None).encode(instr), embed.Embedder(static).encode(instr)):.3f}")
 
-    for model in ("minilm", "static"):
+    for label, model in (("minilm", "minilm"), ("static", static)):
         t = time.perf_counter()
         auc = alignment_auroc(df, model)
-        print(f"  score_alignment AUROC, own vs shuffled output, {model:6s}: {auc:.3f} "
+        print(f"  score_alignment AUROC, own vs shuffled output, {label:6s}: {auc:.3f} "
               f"(goal >= 0.95; {time.perf_counter() - t:.1f}s)")
 
 

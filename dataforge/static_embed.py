@@ -16,6 +16,10 @@ so it runs in dataforge's own environment (`model2vec[distill]` pins an older tr
    direction all sentence vectors share (SIF's common component), which otherwise inflates
    every cosine (0.952 -> 0.961 on the same tuning rows).
 
+5. (recipe v4) the table is trained so that texts' mean vectors reproduce MiniLM's pairwise
+   cosines on ~10k non-Alpaca texts of sample_data/ (dataforge/static_train.py): held-out
+   Alpaca rank agreement 0.59 -> 0.69, own-vs-shuffled alignment AUROC 0.946 -> 0.981.
+
 The result is saved in model2vec's format (model.safetensors, tokenizer.json, config.json)
 and loaded with plain `model2vec.StaticModel`; a sentence is the normalised mean of its
 tokens' vectors, so encoding is a table lookup (~100x faster than MiniLM on CPU).
@@ -32,13 +36,14 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 
 from dataforge.errors import MissingResourceError
 
-RECIPE_VERSION = "3"
+RECIPE_VERSION = "4"
 PCA_DIMS = 256
 SIF_COEFFICIENT = 1e-5
 COMMON_WORDS = 5000
@@ -70,8 +75,8 @@ def ensure(path: str | Path | None = None, *, quiet: bool = True) -> Path:
     if (path / "model.safetensors").is_file():
         return path
     if not quiet:
-        print(f"distilling the static embedding model from MiniLM into {path} (once, ~1 min)")
-    distil(path)
+        print(f"distilling the static embedding model from MiniLM into {path} (once, ~3 min)")
+    distil(path, log=None if quiet else print)
     return path
 
 
@@ -116,26 +121,39 @@ def sif_weights(n: int, a: float = SIF_COEFFICIENT, first_word: int = 0) -> np.n
     return a / (a + p)
 
 
-def distil(out: str | Path, source: str | Path | None = None, *, dims: int = PCA_DIMS) -> Path:
-    """Build the static model from MiniLM (or `source`, a BERT-style sentence-transformers folder)."""
-    try:
-        from model2vec import StaticModel
-    except ImportError:
-        raise MissingResourceError("the static embedding backend needs `pip install model2vec`") from None
-    from dataforge.embed import _quiet_transformers, resolve_model
-
-    _quiet_transformers()
-    src = Path(source) if source else Path(resolve_model(None))
+def distilled(src: Path, dims: int = PCA_DIMS) -> tuple[np.ndarray, object]:
+    """Steps 1-4: the (vocab, dims) float32 token table distilled from `src`, and its tokenizer."""
     vecs, tok = token_vectors(src)
     first_word = tok.token_to_id("the") or 0
     vecs = pca(vecs, dims) * sif_weights(len(vecs), first_word=first_word)[:, None]
     vecs = (vecs - vecs[first_word:first_word + COMMON_WORDS].mean(axis=0)).astype(np.float32)
     tok.no_truncation()
     tok.no_padding()
+    return vecs, tok
+
+
+def distil(out: str | Path, source: str | Path | None = None, *, dims: int = PCA_DIMS, log=None) -> Path:
+    """Build the static model from MiniLM (or `source`, a BERT-style sentence-transformers folder)."""
+    try:
+        from model2vec import StaticModel
+    except ImportError:
+        raise MissingResourceError("the static embedding backend needs `pip install model2vec`") from None
+    from dataforge import static_train
+    from dataforge.embed import _quiet_transformers, resolve_model
+
+    _quiet_transformers()
+    src = Path(source) if source else Path(resolve_model(None))
+    t0 = time.perf_counter()
+    vecs, tok = distilled(src, dims)
+    if log:
+        log(f"token vectors distilled in {time.perf_counter() - t0:.0f}s")
+    vecs = static_train.fit(vecs, tok, src, log=log)
+    first_word = tok.token_to_id("the") or 0
     config = {"model_type": "model2vec", "architectures": ["StaticModel"], "tokenizer_name": src.name,
               "apply_pca": dims, "sif_coefficient": SIF_COEFFICIENT, "sif_first_word_id": first_word, "hidden_dim": dims,
               "seq_length": 1000000, "normalize": True, "pooling": "mean",
-              "dataforge_recipe": RECIPE_VERSION, "distilled_from": "sentence-transformers/all-MiniLM-L6-v2"}
+              "dataforge_recipe": RECIPE_VERSION, "trained_on": "sample_data/ pairwise cosines (dataforge/static_train.py)",
+              "distilled_from": "sentence-transformers/all-MiniLM-L6-v2"}
     model = StaticModel(vectors=vecs, tokenizer=tok, config=config, normalize=True,
                         base_model_name="all-MiniLM-L6-v2")
     out = Path(out)

@@ -22,7 +22,7 @@ TEXTS = ["Give three tips for staying healthy.", "What is the capital of France?
 
 @pytest.fixture(scope="module")
 def static_path():
-    return static_embed.ensure()  # `make test` builds it first; distils here (~1 min) if missing
+    return static_embed.ensure()  # `make test` builds it first; distils here (~3 min) if missing
 
 
 def test_static_model_is_a_model2vec_folder(static_path):
@@ -83,15 +83,17 @@ def test_static_agrees_with_minilm_on_a_sample(static_path, sample_dir):
     rows = [json.loads(line) for line in (sample_dir / "alpaca.jsonl").read_text().splitlines()[1000:1060]]
     q = [r["instruction"] for r in rows]
     o = [r["output"][:400] for r in rows]
-    for texts in (q,):
+    # Rank agreement of pairwise cosines with MiniLM's. Recipe v4 measured 0.685 on these
+    # instructions and 0.655 on these outputs (recipe v3: 0.622 and 0.540); Alpaca never trains it.
+    for texts, floor in ((q, 0.64), (o, 0.60)):
         a, b = embed.Embedder(None).encode(texts), embed.Embedder("static").encode(texts)
         iu = np.triu_indices(len(texts), 1)
-        assert spearmanr((a @ a.T)[iu], (b @ b.T)[iu]).correlation > 0.3
+        assert spearmanr((a @ a.T)[iu], (b @ b.T)[iu]).correlation > floor
     # Each instruction is closer to its own output than to the average other output.
     qs, os_ = embed.Embedder("static").encode(q), embed.Embedder("static").encode(o)
     sims = qs @ os_.T
     own = np.diag(sims)
-    assert (own > (sims.sum(1) - own) / (len(q) - 1)).mean() > 0.8  # 0.87 measured
+    assert (own > (sims.sum(1) - own) / (len(q) - 1)).mean() > 0.85  # 0.917 measured (v3: 0.900)
 
 
 def _ops():
