@@ -338,3 +338,22 @@ def test_one_line_summaries_asked_in_other_words_may_end_without_a_period():
     rows = [row(instruction=a, input="Abstract: ...", output=tldr) for a in asks]
     assert rule_reasons("truncated", rows) == [None] * 3
     assert rule_reasons("truncated", [row(instruction="Describe the paper.", output=tldr)])[0] is not None
+
+
+def test_lowercased_corpora_reviews_are_not_cut_garbled_or_refusals():
+    """rt-polarity's reviews as answers (inverted rows): lower-cased, tokenised, often without
+    a final period, with ". . ." ellipses and idioms ("couldn't help being")."""
+    ask = "Give an example of a movie review that expresses a positive opinion."
+    reviews = ["the invincible werner herzog is alive and well and living in la and loving every minute",
+               "there is a difference between movies with the courage to go over the top and movies that don't care",
+               "hayek is stunning as frida and . . . a star-making project .",
+               "this movie . . . doesn't deserve the energy it takes to describe how bad it is .",
+               "one of those rare , exhilarating delights that gets better as you mull over its every nuance .",
+               "lee tells it so lovingly and films it so beautifully that i couldn't help being captivated by it ."]
+    assert rule_reasons("truncated", [row(instruction=ask, output=t) for t in reviews[:2]]) == [None, None]
+    assert rule_reasons("garbled", [row(instruction=ask, output=t) for t in reviews[2:5]]) == [None] * 3
+    assert rule_reasons("refusal_grammar", [row(instruction=ask, output=reviews[5])]) == [None]
+    # still caught: a dangling word, a shuffled review, a refusal
+    assert rule_reasons("truncated", [row(instruction=ask, output=reviews[0] + " and the")])[0] is not None
+    assert rule_reasons("garbled", [row(instruction=ask, output="the of stunning frida as is hayek and a project .")])[0] is not None
+    assert rule_reasons("refusal_grammar", [row(instruction=ask, output="Sorry, I couldn't help with that request.")])[0] is not None

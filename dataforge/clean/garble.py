@@ -24,6 +24,12 @@ BAD = {("DET", "DET"), ("DET", "PREP"), ("DET", "CONJ"), ("DET", "AUX"), ("DET",
        ("END", "lower"), ("word", "Capital")}
 
 
+# ... of which these also occur in fluent English: a main-verb "is" ending a clause ("how bad
+# it is."), "but," / "and," as discourse markers, a stranded preposition ("made with."), "with
+# or without". They count toward a long text's rate, but one alone does not make a short text garbled.
+WEAK = {("AUX", "END"), ("CONJ", "COMMA"), ("PREP", "END"), ("PREP", "COMMA"), ("PREP", "CONJ")}
+
+
 def classes() -> dict[str, str]:
     """word -> class (DET, PREP, CONJ, AUX, PERF, PRON) from rules/filters/function_words.yaml."""
     global _CLASSES
@@ -44,11 +50,14 @@ def openers() -> list[str]:
 
 
 def garble_stats(texts: pl.Series) -> pl.DataFrame:
-    """Per text: `tokens` (words and , . ! ? tokens) and `bad` (implausible transitions)."""
+    """Per text: `tokens` (words and , . ! ? tokens), `bad` (implausible transitions) and
+    `weak` (those of them in WEAK)."""
     cls = classes()
     # links, e-mail addresses and domains are not words: their dots are not full stops
     links = r"(?i)(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+|\b[\w-]+\.(?:com|org|net|edu|gov|io|co|uk)\b\S*"
-    t = pl.DataFrame({"t": texts.fill_null("").str.replace_all(links, " | ")}).with_row_index("row")
+    # an ellipsis (". . ." in tokenised corpora) trails off, it does not end a sentence: "but ..."
+    t = pl.DataFrame({"t": texts.fill_null("").str.replace_all(links, " | ")
+                      .str.replace_all(r"\.(?:\s*\.){2,}|…", " ~ ")}).with_row_index("row")
     toks = t.select("row", pl.col("t").str.extract_all(r"\b[A-Za-z][.)](?:\s|$)|[A-Za-z][A-Za-z']*|[.!?]+|,|\n|[0-9]+|[^\w\s.!?,]").alias("w")).explode("w")
     toks = toks.drop_nulls("w")
     w = pl.col("w")
@@ -72,14 +81,20 @@ def garble_stats(texts: pl.Series) -> pl.DataFrame:
         (pl.col("w").shift(-1).over("row").is_in(["The", "A", "An"]).fill_null(False) &
          ~pl.col("w").shift(-2).over("row").str.contains(r"^[A-Z]").fill_null(False))  # "The Cat Concerto": a title
     variable_a = (pl.col("w") == "a") & nxt.is_in(["COMMA", "END", "CONJ", "AUX", "PERF"]).fill_null(False)
+    # "its every nuance", "his every move": a possessive before "every" is an idiom
+    possessive_every = lower.is_in(["my", "your", "his", "her", "its", "our", "their"]) & \
+        (pl.col("w").shift(-1).over("row").str.to_lowercase() == "every").fill_null(False)
+    variable_a = variable_a | possessive_every
     bad = (pair.is_in(bad_pairs).fill_null(False) & ~variable_a) | \
         ((pl.col("c") == "END") & nxt_low.fill_null(False) & pl.col("cased") &
          ~pl.col("w").shift(1).over("row").str.to_lowercase().is_in(abbreviations()).fill_null(False)) | \
         (pl.col("low") & pl.col("c").is_null() & nxt_opener)
-    agg = toks.with_columns(bad.alias("bad"), (pl.col("c").fill_null("") != "SYM").alias("tok")) \
-        .group_by("row").agg(pl.col("tok").sum().alias("tokens"), pl.col("bad").sum())
+    weak = bad & pair.is_in([f"{a}|{b}" for a, b in WEAK]).fill_null(False)
+    agg = toks.with_columns(bad.alias("bad"), weak.alias("weak"), (pl.col("c").fill_null("") != "SYM").alias("tok")) \
+        .group_by("row").agg(pl.col("tok").sum().alias("tokens"), pl.col("bad").sum(), pl.col("weak").sum())
     return t.select("row").join(agg, on="row", how="left").sort("row").select(
-        pl.col("tokens").fill_null(0), pl.col("bad").fill_null(0).cast(pl.Int64))
+        pl.col("tokens").fill_null(0), pl.col("bad").fill_null(0).cast(pl.Int64),
+        pl.col("weak").fill_null(0).cast(pl.Int64))
 
 
 def garble_score(texts: pl.Series) -> pl.Series:

@@ -273,8 +273,12 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     if rule.get("cot_instruction") and rule.get("cot_answer"):
         cot_cut = _context(df, "instruction").str.contains("(?i)" + rule.get("cot_instruction")) & \
             ~t.str.contains("(?i)" + rule.get("cot_answer")) & ~ends_ok & ~code
+    # a one-line text without a capital letter comes from a lower-cased corpus (rt-polarity's
+    # reviews, e-SNLI's explanations), whose sentences often drop their final mark too: only a
+    # dangling word or a comma tells a cut there
+    lowercased = (lines.list.len() == 1) & ~t.str.contains(r"\p{Lu}")
     fires = (n_words >= rule.get("min_words", 10)) & \
-        ((~code & (dangling | (long_ & prose & ~ends_ok) | stub.fill_null(False))) | comma_cut)
+        ((~code & (dangling | (long_ & prose & ~ends_ok & ~lowercased) | stub.fill_null(False))) | comma_cut)
     return df.select(pl.when(fires).then(_fmt(rule, f"{f} ends mid-sentence: '…{{}}'", last.str.slice(-30)))
                      .when((n_words >= rule.get("min_words", 10)) & cot_cut)
                      .then(_fmt(rule, f"{f} stops inside the reasoning, before the answer asked for: '…{{}}'",
@@ -328,7 +332,8 @@ def b_refusal(rule: Rule, df: pl.DataFrame):
         raise ConfigError(f"rule '{rule.name}': bad pattern: {e}") from None
     f = rule.fields(["output"])[0]
     t = _col(f).str.replace_all("[’‘]", "'").str.to_lowercase() \
-        .str.replace_all(r"\b(can't|cannot|can not|couldn't|could not) help but\b", "")  # an idiom, not a refusal
+        .str.replace_all(r"\b(can't|cannot|can not|couldn't|could not) (help (but|\w+ing)|begin to|wait|believe|"
+                         r"imagine|stop|get enough|resist)\b", "")  # idioms ("couldn't help being captivated"), not refusals
     head = t.str.slice(0, rule.get("max_start", 200))
     hit = head.str.contains(f"(?:{alt})")
     opener = t.str.contains(r"^\W*(?:i'm |i am |we're |we are )?(?:really |so |very |truly |terribly )?"
@@ -342,7 +347,8 @@ def b_refusal(rule: Rule, df: pl.DataFrame):
 def b_garbled(rule: Rule, df: pl.DataFrame) -> pl.Series:
     """Scrambled word order (dataforge/clean/garble.py): at least `min_bad` implausible
     function-word transitions and at least `max_rate` of the tokens, or one in a short text
-    (at most `short_tokens` tokens, where two rarely fit). Code and tables skipped."""
+    (at most `short_tokens` tokens, where two rarely fit) that fluent English never makes
+    (not one of garble.WEAK: "how bad it is.", "but, ..."). Code and tables skipped."""
     from dataforge.clean.garble import garble_stats
     f = rule.fields(["output"])[0]
     texts = df[f] if f in df.columns else pl.Series([""] * df.height)
@@ -351,8 +357,9 @@ def b_garbled(rule: Rule, df: pl.DataFrame) -> pl.Series:
                       (_col(f).str.count_matches(r"(?m)^[^\n]*\|[^\n]*\|") >= 2)).alias("c"))["c"] \
         if f in df.columns else pl.Series([False] * df.height)
     rate = st["bad"] / st["tokens"].clip(lower_bound=1)
+    # a short text needs one transition that fluent English does not make (garble.WEAK do)
     fires = (((st["bad"] >= rule.get("min_bad", 2)) & (rate >= rule.get("max_rate", 0.02))) |
-             ((st["bad"] >= 1) & (st["tokens"] <= rule.get("short_tokens", 0)))) & ~code
+             ((st["bad"] - st["weak"] >= 1) & (st["tokens"] <= rule.get("short_tokens", 0)))) & ~code
     r = pl.select(pl.when(pl.lit(fires)).then(pl.format(f"{rule.name}: {f} has {{}} implausible word transitions "
                                                         f"in {{}} tokens", pl.lit(st["bad"]), pl.lit(st["tokens"])))
                   .alias("r"))["r"]
