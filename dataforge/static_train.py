@@ -9,7 +9,7 @@ quantity benchmarks/embed.py's rank agreement measures:
    explanations, SQuAD passages and questions, paper abstracts and summaries), never Alpaca
    (benchmarks/embed.py and the quality evaluation set read it), never the seed tasks and
    never the first rows of each file, which the quality evaluation set converts
-   (quality_set._converted); each cut to MiniLM's 256-token window so both models read the
+   (quality_set.CONVERTED); each cut to MiniLM's 256-token window so both models read the
    same words;
 2. targets: MiniLM's normalised sentence vectors of those texts, rounded so thread-count
    noise in its forward pass cannot reach the trained table;
@@ -33,9 +33,6 @@ from pathlib import Path
 
 import numpy as np
 
-# First rows of each file that the quality evaluation set converts (quality_set._converted):
-# kept out of training so its figures stay held out. seed_tasks and alpaca are never used.
-QUALITY_ROWS = {"rt_polarity": 220, "ag_news": 160, "esnli": 390, "squad": 260, "scitldr": 140}
 MAX_TOKENS = 254  # MiniLM reads 256 positions, two of them [CLS] and [SEP]
 SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
 
@@ -63,19 +60,24 @@ def _norm(v: str | list[str]) -> str:
 
 def corpus(sample_dir: str | Path) -> list[str]:
     """Distinct training texts from sample_data/ (no Alpaca, no seed tasks, no quality-set rows)."""
+    from dataforge.evaluation.quality_set import converted_rows
+
     d = Path(sample_dir)
+    # the first rows of each file the quality evaluation set converts stay out of training, so
+    # its figures stay held out (seed_tasks and alpaca are never used)
+    quality_rows = converted_rows()
     # a passage, premise or abstract the quality set reads may recur in later rows: leave it out too
-    held = {_norm(v) for name, n in QUALITY_ROWS.items() for r in _read(d / f"{name}.jsonl")[:n]
+    held = {_norm(v) for name, n in quality_rows.items() for r in _read(d / f"{name}.jsonl")[:n]
             for v in r.values() if isinstance(v, str) or isinstance(v, list) and all(isinstance(x, str) for x in v)}
     texts: list[str] = []
-    texts += [r["text"] for r in _read(d / "rt_polarity.jsonl")[QUALITY_ROWS["rt_polarity"]:]]
-    for r in _read(d / "ag_news.jsonl")[QUALITY_ROWS["ag_news"]:]:
+    texts += [r["text"] for r in _read(d / "rt_polarity.jsonl")[quality_rows["rt_polarity"]:]]
+    for r in _read(d / "ag_news.jsonl")[quality_rows["ag_news"]:]:
         texts += [r["title"], r["description"].replace("\\", " ")]
-    for r in _read(d / "esnli.jsonl")[QUALITY_ROWS["esnli"]:]:
+    for r in _read(d / "esnli.jsonl")[quality_rows["esnli"]:]:
         texts += [r["Sentence1"], r["Sentence2"], r["Explanation_1"]]
-    for r in _read(d / "squad.jsonl")[QUALITY_ROWS["squad"]:]:
+    for r in _read(d / "squad.jsonl")[quality_rows["squad"]:]:
         texts += [r["context"], r["question"]]
-    for r in _read(d / "scitldr.jsonl")[QUALITY_ROWS["scitldr"]:]:
+    for r in _read(d / "scitldr.jsonl")[quality_rows["scitldr"]:]:
         texts += [" ".join(r["source"]), " ".join(r["target"])]
     seen, out = set(held), []
     for t in texts:

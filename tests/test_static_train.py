@@ -3,9 +3,7 @@ deterministic and does what it says on a small table. The trained model itself i
 tests/test_static_embed.py."""
 from __future__ import annotations
 
-import inspect
 import json
-import re
 
 import numpy as np
 
@@ -27,11 +25,11 @@ def _texts(path, *fields):
 
 
 def test_quality_rows_cover_what_the_quality_set_converts():
-    # every `conv(name, lo, n, ...)` slice of the quality set lies inside the rows kept out of training
-    calls = re.findall(r'conv\("(\w+)", (\d+), (\d+)', inspect.getsource(quality_set._converted))
-    assert calls
-    for name, lo, n in calls:
-        assert int(lo) + int(n) <= T.QUALITY_ROWS[name], name
+    # every slice of the quality set lies inside the rows kept out of training
+    rows = quality_set.converted_rows()
+    assert quality_set.CONVERTED
+    for name, lo, n, _ in quality_set.CONVERTED:
+        assert int(lo) + int(n) <= rows[name], name
 
 
 def test_corpus_holds_no_alpaca_seed_or_quality_set_rows(sample_dir):
@@ -39,7 +37,7 @@ def test_corpus_holds_no_alpaca_seed_or_quality_set_rows(sample_dir):
     assert len(texts) > 5000
     held = _texts(sample_dir / "alpaca.jsonl", "instruction", "input", "output")
     held |= _texts(sample_dir / "seed_tasks.jsonl", "instruction")
-    for name, n in T.QUALITY_ROWS.items():
+    for name, n in quality_set.converted_rows().items():
         lines = (sample_dir / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
         for line in lines[:n]:
             r = json.loads(line)

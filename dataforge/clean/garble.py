@@ -80,12 +80,12 @@ def garble_stats(texts: pl.Series) -> pl.DataFrame:
     nxt_opener = pl.col("opener").shift(-1).over("row").fill_null(False) | \
         (pl.col("w").shift(-1).over("row").is_in(["The", "A", "An"]).fill_null(False) &
          ~pl.col("w").shift(-2).over("row").str.contains(r"^[A-Z]").fill_null(False))  # "The Cat Concerto": a title
+    # pairs of the BAD classes that are fine here: "a" as a variable or label ("a, b and c"),
+    # a possessive before "every" ("its every nuance", "his every move")
     variable_a = (pl.col("w") == "a") & nxt.is_in(["COMMA", "END", "CONJ", "AUX", "PERF"]).fill_null(False)
-    # "its every nuance", "his every move": a possessive before "every" is an idiom
     possessive_every = lower.is_in(["my", "your", "his", "her", "its", "our", "their"]) & \
         (pl.col("w").shift(-1).over("row").str.to_lowercase() == "every").fill_null(False)
-    variable_a = variable_a | possessive_every
-    bad = (pair.is_in(bad_pairs).fill_null(False) & ~variable_a) | \
+    bad = (pair.is_in(bad_pairs).fill_null(False) & ~variable_a & ~possessive_every) | \
         ((pl.col("c") == "END") & nxt_low.fill_null(False) & pl.col("cased") &
          ~pl.col("w").shift(1).over("row").str.to_lowercase().is_in(abbreviations()).fill_null(False)) | \
         (pl.col("low") & pl.col("c").is_null() & nxt_opener)

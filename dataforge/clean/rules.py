@@ -375,16 +375,16 @@ def b_non_answer(rule: Rule, df: pl.DataFrame):
     filler = [w.lower() for w in rule.get("words") or []]
     o = _col(f).str.strip_chars()
     ins = _context(df, "instruction").str.strip_chars()
-    words = o.str.to_lowercase().str.replace_all("[’‘]", "'").str.extract_all(r"[a-z/']+|\d+")
     n_words = o.str.count_matches(r"\S+")
-    only_filler = (words.list.len() > 0) & \
-        words.list.eval(pl.element().str.strip_chars("'").is_in(filler)).list.all()
+    # the words of short replies only: a filler reply is short, and long texts cost the most
+    short = pl.when(n_words <= rule.get("filler_max_words", 8)).then(o).otherwise(pl.lit(""))
+    words = short.str.to_lowercase().str.replace_all("[’‘]", "'").str.extract_all(r"[a-z/']+|\d+") \
+        .list.eval(pl.element().str.strip_chars("'"))
+    only_filler = (words.list.len() > 0) & words.list.eval(pl.element().is_in(filler)).list.all()
     # ... unless the instruction asks for those very words ("Reply with OK", "say thanks")
-    short = pl.when(n_words <= rule.get("filler_max_words", 8)).then(o).otherwise(pl.lit(""))  # cheap on long texts
-    said = short.str.to_lowercase().str.replace_all("[’‘]", "'").str.extract_all(r"[a-z/']+|\d+") \
-        .list.eval(pl.element().str.strip_chars("'")).list.join(" ")
+    said = words.list.join(" ")
     asked_for = (said != "") & ins.str.to_lowercase().str.replace_all("[’‘]", "'").str.contains(said, literal=True)
-    fires = only_filler & (n_words <= rule.get("filler_max_words", 8)) & ~asked_for
+    fires = only_filler & ~asked_for
     if rule.get("yes_no_instruction"):
         fires = fires & ~ins.str.contains("(?i)" + rule.get("yes_no_instruction"))
     if rule.get("demands_text"):

@@ -90,25 +90,36 @@ def _imported(sample_dir: Path, kinds: dict[str, str]) -> pl.DataFrame:
     return pl.concat(frames)
 
 
+# The slices of sample_data/ the set converts: (file, first row, rows, convert parameters).
+CONVERTED = (
+    ("rt_polarity", 0, 160, {"family": "sentiment"}),
+    ("rt_polarity", 160, 60, {"family": "sentiment", "prompt_types": "few_shot"}),
+    ("ag_news", 0, 160, {"family": "topic"}),
+    ("esnli", 0, 180, {"family": "nli"}),  # 60 premises x 3 hypotheses
+    ("esnli", 180, 150, {"family": "nli", "prompt_types": "cot"}),
+    ("esnli", 330, 60, {"family": "nli", "prompt_types": "few_shot"}),
+    ("squad", 0, 260, {"family": "extractive_qa"}),
+    ("scitldr", 0, 140, {"family": "summarization"}),
+)
+
+
+def converted_rows() -> dict[str, int]:
+    """file -> how many of its first rows the set converts (what must stay out of any training)."""
+    out: dict[str, int] = {}
+    for name, lo, n, _ in CONVERTED:
+        out[name] = max(out.get(name, 0), lo + n)
+    return out
+
+
 def _converted(sample_dir: Path, seed: int) -> pl.DataFrame:
-    def conv(name: str, lo: int, n: int, **params) -> pl.DataFrame:
+    def conv(name: str, lo: int, n: int, params: dict) -> pl.DataFrame:
         raw = conform(_raw(sample_dir, name).slice(lo, n), source=name)
         out = Convert(seed=seed, **params).map(raw)
         out = out.filter(pl.col(REJECT).is_null()) if REJECT in out.columns else out
         # kind: the task the family stands for (TAXONOMY), whatever `task` convert wrote
         return out.select(list(COLUMNS)).with_columns(pl.lit(params["family"]).alias("kind"))
 
-    parts = [
-        conv("rt_polarity", 0, 160, family="sentiment"),
-        conv("rt_polarity", 160, 60, family="sentiment", prompt_types="few_shot"),
-        conv("ag_news", 0, 160, family="topic"),
-        conv("esnli", 0, 180, family="nli"),  # 60 premises x 3 hypotheses
-        conv("esnli", 180, 150, family="nli", prompt_types="cot"),
-        conv("esnli", 330, 60, family="nli", prompt_types="few_shot"),
-        conv("squad", 0, 260, family="extractive_qa"),
-        conv("scitldr", 0, 140, family="summarization"),
-    ]
-    return pl.concat(parts)
+    return pl.concat([conv(*c) for c in CONVERTED])
 
 
 def _half(keys: pl.Series, seed: int) -> pl.Series:
