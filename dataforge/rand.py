@@ -1,32 +1,30 @@
 """Deterministic per-row randomness: every draw derives from (seed, row id, purpose).
 
 Never from batch position, so a resumed or re-batched run makes the same choices for the
-same rows (templates, prompt types, augmentations, splits). One blake2b per row (stable across Polars versions, unlike
-`pl.hash`), then cheap numpy splitmix64 mixing for each purpose.
+same rows (templates, prompt types, augmentations, splits). One XXH3-64 per row
+(dataforge.hashing: stable across Polars versions, unlike `pl.hash`), then cheap numpy
+splitmix64 mixing for each purpose.
 """
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import polars as pl
+
+from dataforge import hashing
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
 
 
-def base(ids: list[str], seed: int) -> np.ndarray:
+def base(ids: list[str] | pl.Series, seed: int) -> np.ndarray:
     """One uint64 per row from seed and id."""
-    pre = f"{seed}\x1f".encode()
-    return np.fromiter(
-        (int.from_bytes(hashlib.blake2b(pre + i.encode(), digest_size=8).digest(), "little") for i in ids),
-        dtype=np.uint64, count=len(ids),
-    )
+    ids = pl.Series("k", ids, dtype=pl.Utf8) if not isinstance(ids, pl.Series) else ids.cast(pl.Utf8)
+    return hashing.u64(f"{seed}\x1f" + ids)
 
 
 def _salt(purpose: str) -> np.uint64:
-    return np.uint64(int.from_bytes(hashlib.blake2b(purpose.encode(), digest_size=8).digest(), "little"))
+    return np.uint64(hashing.u64_one(purpose))
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -54,7 +52,7 @@ def choose(b: np.ndarray, purpose: str, weights: list[float]) -> np.ndarray:
     return np.searchsorted(cum, uniform(b, purpose), side="right").astype(np.int64)
 
 
-def row_seeds(ids: list[str], seed: int, purpose: str) -> np.ndarray:
+def row_seeds(ids: list[str] | pl.Series, seed: int, purpose: str) -> np.ndarray:
     """A uint32 seed per row, e.g. for seeding a per-row random.Random."""
     return (bits(base(ids, seed), purpose) >> np.uint64(32)).astype(np.uint32)
 

@@ -260,6 +260,22 @@ def test_refusals_caught_by_grammar_not_by_stories():
     assert rule_reasons("refusal_grammar", [q])[0] is not None
 
 
+def test_asked_for_declines_and_privacy_refusals_kept_but_task_refusals_caught():
+    decline = "Politely decline the invitation to the conference."
+    kept = [row(instruction=decline, output="I'm sorry, but I won't be able to attend the conference this year."),
+            row(instruction="Reply to the recruiter and turn down the job offer.",
+                output="Unfortunately, I must decline your kind offer."),
+            row(instruction="Decline the request for a meeting.", output="I'm sorry, but I must decline your request."),
+            row(instruction="What is the home address of John Smith?", output="I'm sorry, but I can't share that.")]
+    both = RuleFilter(only=["refusal", "refusal_grammar"])
+    assert both.reasons(pl.DataFrame(kept)).to_list() == [None] * len(kept)
+    # a decline is asked for, but the reply refuses the task: no declining message was written
+    task = [row(instruction=decline, output="I'm sorry, but I can't help with that request."),
+            row(instruction=decline, output="Apologies, but I cannot create that."),
+            row(instruction=decline, output="My apologies, but I'm unable to comply with this.")]
+    assert None not in both.reasons(pl.DataFrame(task)).to_list()
+
+
 def test_ai_self_reference_is_grammar_and_spares_stories_told_by_an_ai():
     said = ["Being an artificial intelligence, I don't have personal experiences. " + GOOD,
             GOOD + " (Note: I'm only an AI system and my knowledge has a cutoff date.)",

@@ -9,8 +9,8 @@ from dataforge import rand
 
 
 def row_seeds(ids: pl.Series, seed: int, salt: str) -> np.ndarray:
-    """uint32 seed per id (dataforge.rand: blake2b of seed and id, stable across versions)."""
-    return rand.row_seeds(ids.to_list(), seed, salt)
+    """uint32 seed per id (dataforge.rand: XXH3 of seed and id, stable across versions)."""
+    return rand.row_seeds(ids, seed, salt)
 
 
 def uniform(seeds: np.ndarray) -> np.ndarray:

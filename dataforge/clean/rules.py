@@ -259,7 +259,7 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
              # an unended item among sibling sentences that all end in a period, or a question
              # without its mark among questions that all carry one: the list's style
              (is_item & (sib.list.len() >= rule.get("item_periods_siblings", 99)) &
-              ((sib.list.eval(pl.element().str.contains(r"[a-z]{2}\.\s*$")).list.mean() >= 1.0) |
+              ((sib.list.eval(pl.element().str.contains(SENTENCE_PERIOD_RE)).list.mean() >= 1.0) |
                ((sib.list.eval(pl.element().str.contains(r"\?\s*$")).list.mean() >= 1.0) &
                 last.str.contains(ITEM_RE + QUESTION_RE))).fill_null(False))) & ~asked_short
     # a list or verse whose last line stops at well under half the usual length of its lines
@@ -295,6 +295,8 @@ ITEM_RE = r"^\s*([-*•]|\d+[.)])\s"  # a list item: bulleted or numbered
 # an item that opens as a question (after ITEM_RE)
 QUESTION_RE = (r"\s*(?i:what|how|why|when|where|who|whom|whose|which|do|does|did|is|are|was|were|can|could|"
                r"would|should|will|have|has|had|may|might|shall)\b")
+# a line that ends a sentence with a period: after a word, or a number or unit ("375°F.", "20%.")
+SENTENCE_PERIOD_RE = r"(?:[a-z]{2}|\d|\d°[FC]|%)\.\s*$"
 NUMBERED_RE, BULLETED_RE = r"^\s*\d+[.)]\s", r"^\s*[-*•]\s"
 
 
@@ -460,12 +462,15 @@ BUILDERS: dict[str, Callable[[Rule, pl.DataFrame], Any]] = {
 # Parameters every rule understands: don't fire where the instruction asks for what the rule
 # would reject (a list of links, a letter with a [Your Name] slot, toxic words to find) or
 # for rows of these tasks.
-CONTEXT_PARAMS = ("unless_instruction", "unless_tasks")
+# `decline_instruction` (refusal rules): an instruction that asks to turn something down; a
+# refusal is then the answer, unless the output refuses the task itself (`task_refusal`: "I
+# can't help with that request" is no reply to "Decline the invitation").
+CONTEXT_PARAMS = ("unless_instruction", "unless_tasks", "decline_instruction", "task_refusal")
 
 
 def context_columns(rule: Rule) -> list[str]:
     cols = ["instruction"] if rule.get("unless_instruction") or rule.get("no_end_instruction") or \
-        rule.get("yes_no_instruction") or rule.get("demands_text") else []
+        rule.get("yes_no_instruction") or rule.get("demands_text") or rule.get("decline_instruction") else []
     return cols + (["task"] if rule.get("unless_tasks") or rule.get("no_end_tasks") or rule.get("reason_tasks") else [])
 
 
@@ -475,6 +480,12 @@ def _unless(rule: Rule, df: pl.DataFrame) -> pl.Expr | None:
         cond = _col("instruction").str.contains("(?i)" + rule.get("unless_instruction"))
     if rule.get("unless_tasks") and "task" in df.columns:
         c = _col("task").is_in(list(rule.get("unless_tasks")))
+        cond = c if cond is None else cond | c
+    if rule.get("decline_instruction") and "instruction" in df.columns:
+        c = _col("instruction").str.contains("(?i)" + rule.get("decline_instruction"))
+        f = rule.fields(["output"])[0]
+        if rule.get("task_refusal") and f in df.columns:
+            c = c & ~_col(f).str.replace_all("[’‘]", "'").str.contains("(?i)" + rule.get("task_refusal"))
         cond = c if cond is None else cond | c
     return cond
 

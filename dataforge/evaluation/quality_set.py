@@ -127,6 +127,14 @@ def _half(keys: pl.Series, seed: int) -> pl.Series:
                        else "heldout") for k in keys.to_list()], dtype=pl.Utf8)
 
 
+def _legacy_ids(df: pl.DataFrame) -> pl.Series:
+    """The ids dataforge <= 0.1 gave imported rows (blake2b of instruction, input, output):
+    they keep the half they had when the rules were written against the dev half only."""
+    cols = [pl.col(f).cast(pl.Utf8).fill_null("\x00") for f in ("instruction", "input", "output")]
+    keys = df.select(pl.concat_str(cols, separator="\x1f")).to_series().to_list()
+    return pl.Series([hashlib.blake2b(k.encode(), digest_size=10).hexdigest() for k in keys], dtype=pl.Utf8)
+
+
 def _base(sample_dir: Path, seed: int) -> pl.DataFrame:
     kinds = _kinds()
     imp = _imported(sample_dir, kinds)
@@ -138,9 +146,10 @@ def _base(sample_dir: Path, seed: int) -> pl.DataFrame:
         pl.col("id").alias("_src"), pl.col("Sentence1").alias("_passage"))
     conv = conv.with_columns(pl.col("meta").str.json_path_match("$.source_row").alias("_src"))
     conv = conv.join(pl.concat([raw_sq, raw_nli]).unique("_src"), on="_src", how="left")
-    conv = conv.with_columns(pl.coalesce("_passage", "id").alias("_passage"))
-    conv = conv.with_columns(pl.col("id").first().over("_passage").alias("group")).drop("_src", "_passage")
-    imp = imp.with_columns(pl.col("id").alias("group"))
+    # a converted row's half follows its passage / premise, else its source row: never the
+    # template it drew, so the halves stay put when templates or draws change
+    conv = conv.with_columns(pl.coalesce("_passage", "_src", "id").alias("group")).drop("_src", "_passage")
+    imp = imp.with_columns(_legacy_ids(imp).alias("group"))
     base = pl.concat([imp, conv]).unique("id", keep="first", maintain_order=True)
     return base.with_columns(pl.lit("clean").alias("label"), _half(base["group"], seed).alias("split"))
 

@@ -91,7 +91,7 @@ def split_expr(splits: dict[str, float]) -> pl.Expr:
 def _stable_fraction(ids: pl.Series) -> pl.Series:
     from dataforge import rand
 
-    return pl.Series(rand.uniform(rand.base(ids.cast(pl.Utf8).to_list(), 0), "split"), dtype=pl.Float64)
+    return pl.Series(rand.uniform(rand.base(ids, 0), "split"), dtype=pl.Float64)
 
 
 def union_schema(parts: list[Path]) -> pa.Schema:

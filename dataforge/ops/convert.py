@@ -119,8 +119,10 @@ class Convert(MapOp):
         df, keys = _explode(df, fam)  # also gives raw rows without an id one
         v = fields.derive(df, fam, self.fields)
         b = draw.base(keys, seed)
-        key_code = pl.Series(keys).cast(pl.Categorical).to_physical().to_numpy().astype(np.int64)
-        if fam.few_shot_distinct:  # exemplars must differ from the query in these fields too
+        # exemplars must not repeat their query: keys as integer codes (few-shot only)
+        key_code = keys.cast(pl.Categorical).to_physical().to_numpy().astype(np.int64) \
+            if "few_shot" in self._ptw else np.zeros(len(keys), dtype=np.int64)
+        if fam.few_shot_distinct and "few_shot" in self._ptw:  # exemplars must differ from the query in these fields too
             group = v.select(pl.concat_str([pl.col(f).cast(pl.Utf8).fill_null("") for f in fam.few_shot_distinct],
                                            separator="\x1f").hash(seed=0)).to_series().to_numpy()
             key_code = np.stack([key_code, group.astype(np.int64, copy=False)], axis=1)
@@ -157,7 +159,7 @@ class Convert(MapOp):
         return self._finish(df, v, fam, keys, parts, rejects, seed)
 
     def _render(self, t: Template, fam: Family, ctx: pl.DataFrame, rows: np.ndarray, ptype: np.ndarray,
-                b: np.ndarray, ring: np.ndarray | None, key_code: np.ndarray, keys: list[str]):
+                b: np.ndarray, ring: np.ndarray | None, key_code: np.ndarray, keys: pl.Series):
         """Render `rows` with `t`: (rendered rows with modifiers applied, rejected rows)."""
         w = prompts.wording()
         why = ctx["_why"].gather(rows)
@@ -172,7 +174,9 @@ class Convert(MapOp):
         k = self.k if self.k is not None else int(w.get("prompt_types", "few_shot", "k", default=3))
         ex = fewshot.pick(rows[fs], ctx["_why"].is_null().to_numpy(), ring, key_code, k) if fs.any() \
             else np.empty((0, k), dtype=np.int64)
-        need = np.union1d(rows, ex[ex != fewshot.NONE])
+        extra_rows = ex[ex != fewshot.NONE]
+        # (rows come sorted and distinct: without exemplars they are all the rows needed)
+        need = np.union1d(rows, extra_rows) if extra_rows.size else rows
         rendered = render.pieces(t, ctx[need])  # base rendering, before any modifier
         q = pl.DataFrame({ROW: rows, "_ptype": ptype.astype(str)}, schema={ROW: pl.Int64, "_ptype": pl.Utf8})
         q = q.join(rendered, on=ROW, how="left", maintain_order="left")
@@ -185,8 +189,7 @@ class Convert(MapOp):
                            pl.lit(None, dtype=pl.List(pl.Utf8)).alias("exemplar_ids"))
         if fs.any():
             blocks = modify.exemplar_blocks(rendered, w).select(ROW, "block")
-            blocks = blocks.with_columns(pl.Series("_key", np.asarray(keys, dtype=object)[blocks[ROW].to_numpy()],
-                                                   dtype=pl.Utf8))
+            blocks = blocks.with_columns(keys.gather(blocks[ROW]).alias("_key"))
             sep = str(w.get("prompt_types", "few_shot", "separator", default="\n\n"))
             exs = fewshot.blocks_text(rows[fs], ex, blocks, ROW, sep).with_columns(pl.Series(ROW, rows[fs]))
             q = q.drop("exemplars", "exemplar_ids").join(exs.drop("_q"), on=ROW, how="left", maintain_order="left")
@@ -238,14 +241,14 @@ class Convert(MapOp):
                         "output", "system", "_task", "_lang", "_orig")
 
     # -- output -----------------------------------------------------------------------
-    def _finish(self, df: pl.DataFrame, v: pl.DataFrame, fam: Family, keys: list[str],
+    def _finish(self, df: pl.DataFrame, v: pl.DataFrame, fam: Family, keys: pl.Series,
                 parts: list[pl.DataFrame], rejects: list[pl.DataFrame], seed: int) -> pl.DataFrame:
         order = {t.key: i for i, t in enumerate(fam.all_templates())}
         src_name = self.ctx.source
         source = self.source or src_name or _text_column(df, "source", fam) or fam.dataset
         dataset = self.dataset or src_name or fam.dataset
         raw_id = df["id"].cast(pl.Utf8)
-        key_s = pl.Series("_key", keys, dtype=pl.Utf8)
+        key_s = keys.alias("_key")
 
         def common(x: pl.DataFrame) -> pl.DataFrame:
             x = x.with_columns(pl.col("_t").replace_strict(order, return_dtype=pl.Int64).alias("_o"))
@@ -311,15 +314,14 @@ def _text_column(df: pl.DataFrame, col: str, fam: Family) -> str | None:
     return vals[0] if vals.len() == 1 and vals[0] not in ("", "unknown") else None
 
 
-def _explode(df: pl.DataFrame, fam: Family) -> tuple[pl.DataFrame, list[str]]:
+def _explode(df: pl.DataFrame, fam: Family) -> tuple[pl.DataFrame, pl.Series]:
     """Rows holding lists of instances (self-instruct seeds, SNI tasks) -> one row per instance."""
     if "id" not in df.columns:  # used outside the engine on raw rows
         df = df.with_columns(content_id(df).alias("id"))
-    ids = df["id"].cast(pl.Utf8).to_list()
+    ids = df["id"].cast(pl.Utf8).alias("_key")
     cols = [c for c in fam.explode if c in df.columns and isinstance(df.schema[c], pl.List)]
     if not cols:
         return df, ids
     df = df.with_row_index("_orig").explode(cols[0])
-    sub = df.select(pl.int_range(pl.len()).over("_orig")).to_series().to_list()
-    keys = [f"{i}#{s}" for i, s in zip(df["id"].cast(pl.Utf8).to_list(), sub)]
-    return df.drop("_orig"), keys
+    keys = df.select(pl.format("{}#{}", pl.col("id").cast(pl.Utf8), pl.int_range(pl.len()).over("_orig")))
+    return df.drop("_orig"), keys.to_series().alias("_key")

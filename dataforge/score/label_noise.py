@@ -118,7 +118,7 @@ def label_scores(df: pl.DataFrame, *, label_rows: pl.Expr, short_words: int = 4,
         g = g.sort("id")  # the folds and the fit depend on the rows, not on their order
         tpl_labels = g.group_by("__tpl").agg(pl.col("__label").unique().sort())
         allowed_of = dict(zip(tpl_labels["__tpl"], tpl_labels["__label"].to_list()))
-        fold = (rand.bits(rand.base(g["id"].to_list(), seed), "label_folds") % np.uint64(folds)).astype(np.int64)
+        fold = (rand.bits(rand.base(g["id"], seed), "label_folds") % np.uint64(folds)).astype(np.int64)
         vectors = np.asarray(embed(g["__text"].to_list()), dtype=np.float32) if embed is not None else None
         p = out_of_fold_probability(g["__text"].to_list(), g["__label"].to_list(), fold,
                                     [allowed_of[t] for t in g["__tpl"]], seed, vectors)
