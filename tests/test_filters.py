@@ -373,3 +373,47 @@ def test_lowercased_corpora_reviews_are_not_cut_garbled_or_refusals():
     assert rule_reasons("truncated", [row(instruction=ask, output=reviews[0] + " and the")])[0] is not None
     assert rule_reasons("garbled", [row(instruction=ask, output="the of stunning frida as is hayek and a project .")])[0] is not None
     assert rule_reasons("refusal_grammar", [row(instruction=ask, output="Sorry, I couldn't help with that request.")])[0] is not None
+
+
+def test_formats_the_samples_lack_are_left_alone():
+    # CJK has no spaces between words; SQL needs no semicolon; a dialogue ends on a short reply;
+    # a quote carries its attribution on its line; "Tell me if" asks for yes / no
+    rows = [row(instruction="用中文介绍一下长城。", output="长城是中国古代的军事防御工程，全长两万多公里。"),
+            row(instruction="日本の首都について説明してください。", output="日本の首都は東京です。"),
+            row(instruction="Write a SQL query that returns the names of users older than 30, sorted by name.",
+                output="SELECT name FROM users WHERE age > 30 ORDER BY name"),
+            row(instruction="Write a short dialogue between a customer and a waiter.",
+                output="Customer: Could I see the menu, please?\nWaiter: Of course, here you go. Today's special is "
+                       "grilled salmon.\nCustomer: That sounds great, I'll have that.\nWaiter: Excellent choice"),
+            row(instruction="Write a motivational quote.",
+                output="\"The only way to do great work is to love what you do.\" - Steve Jobs"),
+            row(instruction="Tell me if the following email is a promotion email.", output="no"),
+            row(instruction="Summarize the paper.", output="The authors show that intertwining two networks A and B at "
+                "various stages is more expressively efficient than not intertwining."),
+            row(instruction="Summarize the paper.", output="We present a new design, i.e., Self-Ensembling with "
+                "Category-agnostic Clusters, for both closed-set and open-set domain adaptation.")]
+    assert RuleFilter().reasons(pl.DataFrame(rows)).to_list() == [None] * len(rows)
+    # ... while the same shapes cut or scrambled are still caught
+    cut = [row(instruction="Explain the water cycle.", output="Water evaporates from the oceans, rises as vapour and "
+               "then cools into clouds, and when the droplets grow heavy they fall back to the"),
+           row(instruction="Summarize the paper.", output="The of results show and that the with a method is improves "
+               "to the of accuracy baseline networks A and B.")]
+    assert None not in RuleFilter().reasons(pl.DataFrame(cut)).to_list()
+    assert rule_reasons("instruction_too_short", [row(instruction="长城")])[0] is None  # two characters, two words
+    assert rule_reasons("instruction_too_short", [row(instruction="城")])[0] is not None
+
+
+def test_one_link_in_a_sentence_is_an_answer_but_a_bare_link_is_not():
+    said = row(instruction="Where can I learn Python for free?",
+               output="The official tutorial is a great start: https://docs.python.org/3/tutorial/")
+    bare = row(instruction="Where can I learn Python for free?", output="Try https://docs.python.org/3/tutorial/")
+    assert rule_reasons("url_email_heavy", [said, bare]) == [None, rule_reasons("url_email_heavy", [bare])[0]]
+    assert rule_reasons("url_email_heavy", [bare])[0] is not None
+
+
+def test_lines_that_all_end_on_a_function_word_are_a_form_not_a_cut():
+    table = "I am\nYou are\nHe is\nShe is\nIt is\nWe are\nYou are\nThey are"
+    cut = "The verb 'to be' is irregular in English.\nIt changes with the person and the number.\nIn the plural we say that they are"
+    assert rule_reasons("truncated", [row(instruction="Conjugate 'to be' in the present tense.", output=table),
+                                      row(instruction="Explain the verb 'to be'.", output=cut)])[0] is None
+    assert rule_reasons("truncated", [row(instruction="Explain the verb 'to be'.", output=cut)])[0] is not None

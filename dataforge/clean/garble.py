@@ -57,7 +57,9 @@ def garble_stats(texts: pl.Series) -> pl.DataFrame:
     links = r"(?i)(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+|\b[\w-]+\.(?:com|org|net|edu|gov|io|co|uk)\b\S*"
     # an ellipsis (". . ." in tokenised corpora) trails off, it does not end a sentence: "but ..."
     t = pl.DataFrame({"t": texts.fill_null("").str.replace_all(links, " | ")
-                      .str.replace_all(r"\.(?:\s*\.){2,}|…", " ~ ")}).with_row_index("row")
+                      .str.replace_all(r"\.(?:\s*\.){2,}|…", " ~ ")
+                      # dotted abbreviations ("i.e.", "e.g.", "U.S.", "a.m.") are one word, not two sentences
+                      .str.replace_all(r"\b([A-Za-z])\.([A-Za-z])\.", "$1$2")}).with_row_index("row")
     toks = t.select("row", pl.col("t").str.extract_all(r"\b[A-Za-z][.)](?:\s|$)|[A-Za-z][A-Za-z']*|[.!?]+|,|\n|[0-9]+|[^\w\s.!?,]").alias("w")).explode("w")
     toks = toks.drop_nulls("w")
     w = pl.col("w")
@@ -77,8 +79,11 @@ def garble_stats(texts: pl.Series) -> pl.DataFrame:
     pair = pl.concat_str([pl.col("c"), nxt], separator="|")
     bad_pairs = [f"{a}|{b}" for a, b in BAD if b != "lower"]
     # a sentence opener ("However", "The", "It") right after a lower-case word: a shuffled start
+    # ("A" only as an article, before a lower-case word: "networks A and B", "using A*" name things)
+    article_a = (pl.col("w").shift(-1).over("row") == "A") & \
+        pl.col("w").shift(-2).over("row").str.contains(r"^[a-z]") & pl.col("c").shift(-2).over("row").is_null()
     nxt_opener = pl.col("opener").shift(-1).over("row").fill_null(False) | \
-        (pl.col("w").shift(-1).over("row").is_in(["The", "A", "An"]).fill_null(False) &
+        ((pl.col("w").shift(-1).over("row").is_in(["The", "An"]) | article_a).fill_null(False) &
          ~pl.col("w").shift(-2).over("row").str.contains(r"^[A-Z]").fill_null(False))  # "The Cat Concerto": a title
     # pairs of the BAD classes that are fine here: "a" as a variable or label ("a, b and c"),
     # a possessive before "every" ("its every nuance", "his every move")

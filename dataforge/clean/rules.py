@@ -90,13 +90,19 @@ def _fmt(rule: Rule, template: str, *args: pl.Expr) -> pl.Expr:
 
 # -- builders: Rule, DataFrame -> Expr or Series of reason strings -----------------------
 
+# a word: a run of non-space characters, or one Chinese / Japanese character (those scripts
+# put no spaces between words, so "用中文介绍一下长城。" is not one word)
+_CJK = r"\p{Han}\p{Hiragana}\p{Katakana}"
+WORD_RE = rf"[{_CJK}]|[^\s{_CJK}]+"
+
+
 def b_length(rule: Rule, df: pl.DataFrame):
     unit = rule.get("unit", "chars")
     if unit not in ("chars", "words"):
         raise ConfigError(f"rule '{rule.name}': unit must be chars or words")
     out = []
     for f in rule.fields(["output"]):
-        n = _col(f).str.len_chars() if unit == "chars" else _col(f).str.count_matches(r"\S+")
+        n = _col(f).str.len_chars() if unit == "chars" else _col(f).str.count_matches(WORD_RE)
         e = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.Utf8))
         if rule.get("min") is not None:
             e = e.when(n < rule.get("min")).then(_fmt(rule, f"{f} has {{}} {unit} < {rule.get('min')}", n))
@@ -160,7 +166,9 @@ def b_blocklist(rule: Rule, df: pl.DataFrame):
 
 
 # indented lines, fences, or lines ending in braces/semicolons or opening comments: code, not prose
-CODE_RE = r"(?m)^(\t| {2,})\S|```|[{};]\s*$|^\s*(//|#|/\*)|^\s*</?[a-zA-Z][\w-]*[^>]*>\s*$"
+CODE_RE = (r"(?m)^(\t| {2,})\S|```|[{};]\s*$|^\s*(//|#|/\*)|^\s*</?[a-zA-Z][\w-]*[^>]*>\s*$|"
+           # an SQL statement (upper-case keywords), which needs no final semicolon
+           r"^\s*(?:SELECT|INSERT INTO|UPDATE|DELETE FROM|CREATE (?:TABLE|VIEW|INDEX)|WITH)\b[^\n]*\b(?:FROM|VALUES|SET|AS|WHERE|ON)\b")
 TABLE_RE = r"(?m)^\s*\|.*\|\s*$|^[^\n]*\t[^\n]*\t|^\s*\+[-+]+\+\s*$"
 
 
@@ -198,7 +206,12 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # ("Looking forward to it,\nMaria")
     valediction = last.str.contains(VALEDICTION) | \
         (prev_line.str.contains(r"^\S+(?:\s+\S+){0,7},$") & last.str.contains(r"^(\p{Lu}[\w.'-]*)( \p{Lu}[\w.'-]*){0,2}$"))
-    dangling = (last_word.is_in(rule.get("words") or dangling_words()) & ~ends_ok) | \
+    dw = rule.get("words") or dangling_words()
+    # lines that mostly end on such words are the text's form ("We are / They are" in a
+    # conjugation table), not a cut
+    form = (earlier.list.len() >= 2) & (earlier.list.eval(
+        pl.element().str.extract(r"([A-Za-z']+)\W*$", 1).str.to_lowercase().is_in(dw)).list.mean() >= 0.5)
+    dangling = (last_word.is_in(dw) & ~ends_ok & ~form.fill_null(False)) | \
         (last.str.contains(r"[,–—(-]$") & ~valediction)
     # a sentence end inside the text: it is prose, so its last sentence should end too
     inner_end = t.str.contains(r"[.!?]\s+\S")
@@ -214,6 +227,7 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
                   valediction | prev_line.str.contains(VALEDICTION) |  # a signature under "Sincerely,"
                   ((t.str.count_matches(r"(?:^|\s)\d+[.)]\s") >= 3) & (lines.list.len() == 1)) |  # an inline numbered list
                   last.str.contains(r"^\s*[-–—~]+\s*[A-Z]") |  # - Author (a quote's attribution)
+                  last.str.contains(r"[\"”]\s*[-–—~]+\s*\p{Lu}[\w.' -]{0,40}$") |  # "..." - Author
                   last.str.contains(r"^\s*([-*•#]|\d+[.)])\s") & (ok_frac < rule.get("min_ended_lines", 0.5)))
     # an inline list of short items ("bat, hat, mat, rat, sat"): words, not a sentence
     item = r"[^\s,.!?;:]+(?:\s+[^\s,.!?;:]+){0,2}"  # one to three words, no sentence mark
@@ -264,8 +278,11 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
                 last.str.contains(ITEM_RE + QUESTION_RE))).fill_null(False))) & ~asked_short
     # a list or verse whose last line stops at well under half the usual length of its lines
     med = earlier.list.eval(pl.element().str.count_matches(r"\S+")).list.median()
+    # (not a dialogue's last reply: "Waiter: Excellent choice" after longer lines of speakers)
+    speaker = r"^\s*\p{Lu}[\w .'-]{0,30}:\s+\S"
+    dialogue = last.str.contains(speaker) & (earlier.list.eval(pl.element().str.contains(speaker)).list.mean() >= 0.5)
     stub = (earlier.list.len() >= 3) & ~ends_ok & ~valediction & ~prev_line.str.contains(VALEDICTION) & \
-        (last.str.count_matches(r"\S+") < rule.get("stub_ratio", 0.5) * med)
+        ~dialogue.fill_null(False) & (last.str.count_matches(r"\S+") < rule.get("stub_ratio", 0.5) * med)
     # a last line ending on a comma that is not itself code is cut even inside a text with code
     comma_cut = last.str.contains(r",$") & ~last.str.contains(r"[{}()\[\]=;<>]") & ~valediction
     # reasoning asked for before an answer that never comes: the text stopped inside the reasoning
@@ -423,7 +440,10 @@ def b_url_ratio(rule: Rule, df: pl.DataFrame):
         link_chars = t.str.extract_all(URL_OR_EMAIL).list.eval(pl.element().str.len_chars()).list.sum().fill_null(0)
         frac = link_chars / t.str.len_chars().clip(lower_bound=1)
         n = t.str.count_matches(URL_OR_EMAIL)
-        bad = frac > rule.get("max_frac", 0.3)
+        # one link in a sentence ("The official tutorial is a great start: https://...") is an
+        # answer; the share counts once there are several, or few words around the one
+        words = t.str.replace_all(URL_OR_EMAIL, " ").str.count_matches(r"\S+")
+        bad = (frac > rule.get("max_frac", 0.3)) & ((n >= 2) | (words < rule.get("single_link_words", 6)))
         if rule.get("max_count") is not None:
             bad = bad | (n > rule.get("max_count"))
         out.append(pl.when(bad).then(_fmt(rule, f"{f} is {{}}% links/e-mails ({{}} of them)",
