@@ -417,3 +417,18 @@ def test_lines_that_all_end_on_a_function_word_are_a_form_not_a_cut():
     assert rule_reasons("truncated", [row(instruction="Conjugate 'to be' in the present tense.", output=table),
                                       row(instruction="Explain the verb 'to be'.", output=cut)])[0] is None
     assert rule_reasons("truncated", [row(instruction="Explain the verb 'to be'.", output=cut)])[0] is not None
+
+
+def test_format_zoo_of_finished_answers():
+    # 78 finished answers in formats sample_data/ lacks (CJK, SQL, shell, YAML, LaTeX, dialogues,
+    # quotes, tables, links, labels), written by hand: the default rules may flag only the
+    # known trade-offs (docs/quality.md): one-sentence prose without its final period, and an
+    # instruction that asks about "lorem ipsum"
+    from pathlib import Path
+    zoo = pl.read_ndjson(Path(__file__).parents[1] / "benchmarks" / "quality_data" / "format_zoo.jsonl")
+    assert zoo.height == 78
+    r = RuleFilter().reasons(zoo.with_columns(pl.lit("").alias("input")))
+    flagged = zoo.with_columns(r.alias("r")).filter(pl.col("r").is_not_null())
+    allowed = {"Write a recipe for pancakes.", "Name a famous painting by Van Gogh and describe it briefly.",
+               "Describe the water cycle.", "What does 'lorem ipsum' mean?"}
+    assert set(flagged["instruction"]) <= allowed, flagged.select("instruction", "r").to_dicts()
