@@ -92,3 +92,12 @@ def test_scores_are_continuous_and_checks_are_named():
                                    "Create a function that takes three numbers and returns the largest of them."])
 def test_pronouns_with_an_antecedent_or_a_clause_are_not_vague(instr):
     assert clarity([instr])[0] >= 0.8
+
+
+def test_instructions_in_scripts_without_spaces_are_not_one_long_word():
+    # a Chinese or Japanese request is a sentence of words, not a single over-long "word"
+    cjk = ["用中文介绍一下长城的历史和意义。", "日本の首都について説明してください。"]
+    latin = ["Beschreibe das Wetter in Berlin im Winter.", "Describe the weather in Berlin in winter."]
+    scores = clarity(cjk + latin)
+    assert min(scores) >= 0.8, dict(zip(cjk + latin, scores))
+    # (the vagueness checks read English wording only: docs/scores.md)

@@ -74,3 +74,20 @@ def test_generation_cut_by_its_token_limit_is_truncated():
     o.ensure_setup()
     q = o.process(df)["score_quality"].to_list()
     assert q[0] == 1.0 and q[1] < 0.5 and len(rows) == 2
+
+
+def test_finished_answers_without_a_final_period_that_the_detector_accepts():
+    # a last token that ends a text by itself, a quote's attribution, a form of lines that all
+    # end on a function word: the detector keeps these rows, so the score does not mark them down
+    rows = [("creative_writing", "Write a tweet announcing our new coffee flavor.",
+             "Meet our new Maple Pecan Latte! Warm, nutty and just sweet enough. Available at all stores #coffee #fall"),
+            ("creative_writing", "Write a motivational quote.",
+             "\"The only way to do great work is to love what you do.\" - Steve Jobs"),
+            ("open_qa", "Count from 1 to 20.", " ".join(str(i) for i in range(1, 21))),
+            ("rewriting", "Conjugate the verb 'to be' in the present tense.",
+             "I am\nYou are\nHe is\nShe is\nIt is\nWe are\nYou are\nThey are")]
+    got = score(rows)
+    assert all(v >= 0.95 for v in got), list(zip([r[1] for r in rows], got))
+    cut = score([("open_qa", "Describe the water cycle.", "Water evaporates from the oceans, rises as vapour and "
+                  "cools into clouds, and then the droplets fall back to the")])
+    assert cut[0] < 0.5

@@ -20,6 +20,7 @@ from dataforge.errors import ConfigError, MissingResourceError
 
 from dataforge.paths import RULES
 from dataforge.rulefiles import parse_yaml
+from dataforge.words import WORD_RE
 
 RULES_DIR = RULES / "filters"
 URL_OR_EMAIL = r"(?i)(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+"
@@ -89,12 +90,6 @@ def _fmt(rule: Rule, template: str, *args: pl.Expr) -> pl.Expr:
 
 
 # -- builders: Rule, DataFrame -> Expr or Series of reason strings -----------------------
-
-# a word: a run of non-space characters, or one Chinese / Japanese character (those scripts
-# put no spaces between words, so "用中文介绍一下长城。" is not one word)
-_CJK = r"\p{Han}\p{Hiragana}\p{Katakana}"
-WORD_RE = rf"[{_CJK}]|[^\s{_CJK}]+"
-
 
 def b_length(rule: Rule, df: pl.DataFrame):
     unit = rule.get("unit", "chars")
@@ -227,7 +222,7 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
                   valediction | prev_line.str.contains(VALEDICTION) |  # a signature under "Sincerely,"
                   ((t.str.count_matches(r"(?:^|\s)\d+[.)]\s") >= 3) & (lines.list.len() == 1)) |  # an inline numbered list
                   last.str.contains(r"^\s*[-–—~]+\s*[A-Z]") |  # - Author (a quote's attribution)
-                  last.str.contains(r"[\"”]\s*[-–—~]+\s*\p{Lu}[\w.' -]{0,40}$") |  # "..." - Author
+                  last.str.contains(QUOTE_ATTRIBUTION_RE) |  # "..." - Author
                   last.str.contains(r"^\s*([-*•#]|\d+[.)])\s") & (ok_frac < rule.get("min_ended_lines", 0.5)))
     # an inline list of short items ("bat, hat, mat, rat, sat"): words, not a sentence
     item = r"[^\s,.!?;:]+(?:\s+[^\s,.!?;:]+){0,2}"  # one to three words, no sentence mark
@@ -329,6 +324,8 @@ def dangling_words() -> list[str]:
     return list(_dangling_words())
 
 
+# a quotation closed and attributed on its line: "... love what you do." - Steve Jobs
+QUOTE_ATTRIBUTION_RE = r"[\"”]\s*[-–—~]+\s*\p{Lu}[\w.' -]{0,40}$"
 FINAL_TOKEN_RE = (r"(?:^|\s)(?:[$€£]?\d[\d,.:/%-]*%?|https?://\S+|www\.\S+|#\w+|\S*\$)\s*$|"
                   r"[\x{1F300}-\x{1FAFF}\x{2600}-\x{27BF}]\s*$")
 VALEDICTION = (r"(?i)^(sincerely|best|regards|kind regards|best regards|warm regards|yours( truly| sincerely)?|"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from dataforge.score.rules import load_words, load_yaml
+from dataforge.words import TOKEN_RE, WORD_RE
 
 CLARITY = "score/clarity.yaml"
 GENERIC = "score/generic_words.txt"
@@ -64,7 +65,7 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     # (an abstract, few-shot exemplars) is context, not wording to follow
     # quoted material inside the request ("... negative: \"<a review>\"") is not wording
     plain = request.str.replace_all(r'"[^"]{20,}"|“[^”]{20,}”', "QUOTE")
-    n = plain.str.count_matches(r"\S+")
+    n = plain.str.count_matches(WORD_RE)  # (a CJK character is a word)
     per_sentence = n / plain.str.count_matches(r"[.!?]+(\s|$)").clip(lower_bound=1)
     mean_chars = plain.str.replace_all(r"\s+", "").str.len_chars() / n.clip(lower_bound=1)
     wording = request + pl.lit("\n") + query
@@ -112,7 +113,7 @@ def concrete_words(e: pl.Expr, verbs: bool = False) -> pl.Expr:
     if verbs:
         skip |= set(load_words(VERBS))
     skip = sorted(skip)
-    toks = e.fill_null("").str.to_lowercase().str.extract_all(r"[a-z][a-z'-]{2,}|\d+")
+    toks = e.fill_null("").str.to_lowercase().str.extract_all(TOKEN_RE)  # any script
     return toks.list.eval(pl.element().filter(~pl.element().is_in(skip))).list.len()
 
 

@@ -81,7 +81,13 @@ def dangling(cfg: dict) -> pl.Expr:
     words = sorted(set(R.dangling_words()) | set(d.get("extra_words") or []))
     o = pl.col("output").fill_null("").str.strip_chars()
     last_word = o.str.extract(r"([A-Za-z']+)$", 1).str.to_lowercase()
-    return last_word.is_in(words).fill_null(False)
+    # lines that mostly end on such words are the text's form ("We are / They are"), as in
+    # the `truncated` detector
+    lines = o.str.split("\n").list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
+    earlier = lines.list.head(lines.list.len() - 1)
+    form = (earlier.list.len() >= 2) & (earlier.list.eval(
+        pl.element().str.extract(r"([A-Za-z']+)\W*$", 1).str.to_lowercase().is_in(words)).list.mean() >= 0.5)
+    return last_word.is_in(words).fill_null(False) & ~form.fill_null(False)
 
 
 def no_end_mark(cfg: dict) -> pl.Expr:
@@ -103,7 +109,10 @@ def no_end_mark(cfg: dict) -> pl.Expr:
     prose = ~item & (unended <= n["max_unended_lines"])
     fires = ((o.str.count_matches(r"\S+") >= n["min_words"]) & (last_words >= n["min_last_words"])
              & ~o.str.contains(n["end_pattern"]) & ~o.str.contains(R.CODE_RE) & ~o.str.contains(R.TABLE_RE)
-             & ~key_value & (prose | short_last.fill_null(False)))
+             & ~key_value & (prose | short_last.fill_null(False))
+             # a last token that ends a text by itself (a number, a link, a hashtag, closing
+             # math), or a quote's attribution: what the `truncated` detector also accepts
+             & ~last.str.contains(R.FINAL_TOKEN_RE) & ~last.str.contains(R.QUOTE_ATTRIBUTION_RE))
     relaxed = pl.col("task").fill_null("").is_in(list(n.get("relaxed_tasks") or []))
     f = pl.when(relaxed).then(float(n.get("relaxed_factor", n["factor"]))).otherwise(float(n["factor"]))
     return pl.when(fires).then(f).otherwise(1.0)
