@@ -101,6 +101,10 @@ class Pipeline:
             raise ConfigError(f"source names must be unique, got {names}")
         from dataforge.io import export
 
+        if self.output.report:
+            from dataforge import report_prefetch
+
+            report_prefetch.start()
         for spec in self.output.formats:  # names become folders under OUT: check before any work
             export.check(spec)
         out = Path(out)

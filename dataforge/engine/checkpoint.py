@@ -59,10 +59,10 @@ class StageDir:
         return sorted(self.path.glob("rejects-*.parquet"))
 
     def commit_batch(self, i: int, kept: pl.DataFrame, rejects: list[pl.DataFrame], stats: list[StageStats]) -> None:
-        # checkpoints are read back by us only: no dictionary pages (see atomic.write_parquet)
-        atomic.write_parquet(self.part(i), kept, dictionary=False)
+        # checkpoints are read back by us only (atomic.write_checkpoint)
+        atomic.write_checkpoint(self.part(i), kept)
         if rejects:
-            atomic.write_parquet(self.rejects(i), pl.concat(rejects, how="vertical_relaxed"), dictionary=False)
+            atomic.write_checkpoint(self.rejects(i), pl.concat(rejects, how="vertical_relaxed"))
         atomic.write_json(self.stats_file(i), [s.to_dict() for s in stats])
 
     def write_metrics(self, metrics: dict) -> None:

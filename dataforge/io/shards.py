@@ -159,12 +159,12 @@ def write_shards(parts: list[Path], out_dir: Path, spec: ShardSpec,
         if transform is not None:
             split_col = df[SPLIT_COL]
             df = transform(df.drop(SPLIT_COL)).with_columns(split_col.alias(SPLIT_COL))
-        table = df.to_arrow()
+        batch_schema = df.head(0).to_arrow().schema  # (the schema only: no copy of the rows)
         if schema is None:
-            schema = table.schema.remove(table.schema.get_field_index(SPLIT_COL))
+            schema = batch_schema.remove(batch_schema.get_field_index(SPLIT_COL))
         else:
-            schema = pa.schema([schema.field(n) if n in schema.names else table.schema.field(n)
-                                for n in table.schema.names if n != SPLIT_COL])
+            schema = pa.schema([schema.field(n) if n in schema.names else batch_schema.field(n)
+                                for n in batch_schema.names if n != SPLIT_COL])
         for name in plan:
             sub = df.filter(pl.col(SPLIT_COL) == name).drop(SPLIT_COL)
             if sub.height:
