@@ -71,13 +71,30 @@ def shingle_hashes(texts: pl.Series, ngram: int = 5, *, lowercase: bool = True,
     lengths = np.diff(np.r_[starts, doc.size])
     pos = np.arange(doc.size) - np.repeat(starts, lengths)
     dlen = np.repeat(lengths, lengths)
-    g = h.copy()
-    for k in range(1, ngram):  # combine the next k-th word when it is in the same doc
-        nxt = np.zeros_like(h)
-        nxt[:-k] = h[k:]
-        nxt[pos + k >= dlen] = 0
-        g = g * _MIX + nxt
-    valid = (pos + ngram <= dlen) | ((pos == 0) & (dlen < ngram))
+    # a shingle hash is h[i] M^(n-1) + h[i+1] M^(n-2) + ... + h[i+n-1] (mod 2^64): computed
+    # for every start over contiguous slices of the whole word array, then only the windows
+    # that lie inside one document are kept
+    g = np.zeros(doc.size, dtype=np.uint64)
+    m = max(doc.size - ngram + 1, 0)
+    g[:m] = h[:m]
+    with np.errstate(over="ignore"):
+        for k in range(1, ngram):
+            g[:m] *= _MIX
+            g[:m] += h[k:k + m]
+    valid = pos + ngram <= dlen
+    # a document shorter than `ngram` is one shingle of all its words, as if padded with zero
+    # hashes (the next document's words never enter it)
+    short = np.flatnonzero(lengths < ngram)
+    if short.size:
+        first = starts[short]
+        sg = np.zeros(short.size, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for k in range(ngram):
+                inside = k < lengths[short]
+                sg *= _MIX
+                sg[inside] += h[first[inside] + k]
+        g[first] = sg
+        valid[first] = True
     g = g[valid]
     g ^= g >> np.uint64(32)
     return Shingles(doc[valid], (g & np.uint64(0xFFFFFFFF)).astype(np.uint32), len(texts))
