@@ -432,3 +432,15 @@ def test_format_zoo_of_finished_answers():
     allowed = {"Write a recipe for pancakes.", "Name a famous painting by Van Gogh and describe it briefly.",
                "Describe the water cycle.", "What does 'lorem ipsum' mean?"}
     assert set(flagged["instruction"]) <= allowed, flagged.select("instruction", "r").to_dicts()
+
+
+def test_unended_prose_can_be_switched_off_for_human_written_sources():
+    casual = row(instruction="What's your favourite season and why?",
+                 output="Autumn for sure. The colours are amazing and it is finally cool enough to go hiking")
+    cut = row(instruction="What's your favourite season and why?",
+              output="Autumn for sure. The colours are amazing and it is finally cool enough to go hiking in the")
+    default = RuleFilter(only=["truncated"]).reasons(pl.DataFrame([casual, cut])).to_list()
+    human = RuleFilter(only=["truncated"], override={"truncated": {"unended_prose": False}}).reasons(
+        pl.DataFrame([casual, cut])).to_list()
+    assert default[0] is not None and default[1] is not None
+    assert human[0] is None and human[1] is not None

@@ -289,8 +289,11 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # reviews, e-SNLI's explanations), whose sentences often drop their final mark too: only a
     # dangling word or a comma tells a cut there
     lowercased = (lines.list.len() == 1) & ~t.str.contains(r"\p{Lu}")
+    # `unended_prose: false` for human-written sources, whose finished answers often drop the
+    # final period: then only a dangling word, a comma, a stub line or missing reasoning tell a cut
+    unended = (long_ & prose & ~ends_ok & ~lowercased) if rule.get("unended_prose", True) else pl.lit(False)
     fires = (n_words >= rule.get("min_words", 10)) & \
-        ((~code & (dangling | (long_ & prose & ~ends_ok & ~lowercased) | stub.fill_null(False))) | comma_cut)
+        ((~code & (dangling | unended | stub.fill_null(False))) | comma_cut)
     return df.select(pl.when(fires).then(_fmt(rule, f"{f} ends mid-sentence: '…{{}}'", last.str.slice(-30)))
                      .when((n_words >= rule.get("min_words", 10)) & cot_cut)
                      .then(_fmt(rule, f"{f} stops inside the reasoning, before the answer asked for: '…{{}}'",
