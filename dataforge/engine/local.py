@@ -14,6 +14,7 @@ import polars as pl
 from dataforge.engine import batch as B
 from dataforge.engine import checkpoint as C
 from dataforge.engine.checkpoint import StageDir
+from dataforge.engine.overlap import Committer, prefetch
 from dataforge.engine.plan import Stage
 from dataforge.io.source import Source
 from dataforge.ops.base import RunContext
@@ -38,13 +39,14 @@ class LocalEngine:
     def run_read(self, stage: Stage, sdir: StageDir, sources: list[Source]) -> list[dict]:
         bar = progress(None, "read")
         i = 0
-        for src in sources:
-            self.bind_source_ops(src)
-            for b in src.batches(self.batch_size):
-                if not sdir.committed(i):
-                    C.commit_read_batch(sdir, i, src, b)
-                bar.update(b.read)
-                i += 1
+        with Committer() as commits:  # (the next batch is read while this one is written)
+            for src in sources:
+                self.bind_source_ops(src)
+                for b in src.batches(self.batch_size):
+                    if not sdir.committed(i):
+                        commits.submit(C.commit_read_batch, sdir, i, src, b)
+                    bar.update(b.read)
+                    i += 1
         bar.close()
         return sdir.finish()
 
@@ -52,11 +54,12 @@ class LocalEngine:
     def run_segment(self, stage: Stage, sdir: StageDir, prev: StageDir) -> list[dict]:
         self.bind_stage_ops(stage)
         bar = progress(None, stage.label)
-        for i, df in enumerate(C.iter_parts(prev.parts())):
-            if not sdir.committed(i):
-                kept, rej, stats = B.run_chain(df, stage.ops, stage.names)
-                sdir.commit_batch(i, kept, rej, stats)
-            bar.update(df.height)
+        with Committer() as commits:  # (batch i is written while batch i+1 is processed)
+            for i, df in enumerate(prefetch(C.iter_parts(prev.parts()))):
+                if not sdir.committed(i):
+                    kept, rej, stats = B.run_chain(df, stage.ops, stage.names)
+                    commits.submit(sdir.commit_batch, i, kept, rej, stats)
+                bar.update(df.height)
         bar.close()
         sdir.write_metrics(segment_metrics(stage))
         return sdir.finish()

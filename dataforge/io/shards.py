@@ -155,7 +155,9 @@ def write_shards(parts: list[Path], out_dir: Path, spec: ShardSpec,
     writers: dict[str, _ShardStream] = {
         name: _ShardStream(out_dir, name, n, per, spec.compression) for name, (n, per) in plan.items()
     }
-    for df in frames():
+    from dataforge.engine.overlap import prefetch
+
+    for df in prefetch(frames()):  # (the next part is read while this one is written)
         if transform is not None:
             split_col = df[SPLIT_COL]
             df = transform(df.drop(SPLIT_COL)).with_columns(split_col.alias(SPLIT_COL))
