@@ -202,11 +202,7 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     valediction = last.str.contains(VALEDICTION) | \
         (prev_line.str.contains(r"^\S+(?:\s+\S+){0,7},$") & last.str.contains(r"^(\p{Lu}[\w.'-]*)( \p{Lu}[\w.'-]*){0,2}$"))
     dw = rule.get("words") or dangling_words()
-    # lines that mostly end on such words are the text's form ("We are / They are" in a
-    # conjugation table), not a cut
-    form = (earlier.list.len() >= 2) & (earlier.list.eval(
-        pl.element().str.extract(r"([A-Za-z']+)\W*$", 1).str.to_lowercase().is_in(dw)).list.mean() >= 0.5)
-    dangling = (last_word.is_in(dw) & ~ends_ok & ~form.fill_null(False)) | \
+    dangling = (last_word.is_in(dw) & ~ends_ok & ~word_endings_are_form(earlier, dw)) | \
         (last.str.contains(r"[,–—(-]$") & ~valediction)
     # a sentence end inside the text: it is prose, so its last sentence should end too
     inner_end = t.str.contains(r"[.!?]\s+\S")
@@ -320,6 +316,13 @@ def sibling_items(last: pl.Expr, earlier: pl.Expr) -> pl.Expr:
     numbered = earlier.list.eval(pl.element().filter(pl.element().str.contains(NUMBERED_RE)))
     bulleted = earlier.list.eval(pl.element().filter(pl.element().str.contains(BULLETED_RE)))
     return pl.when(last.str.contains(NUMBERED_RE)).then(numbered).otherwise(bulleted)
+
+
+def word_endings_are_form(earlier: pl.Expr, words: list[str]) -> pl.Expr:
+    """Earlier lines (at least two) that mostly end on one of `words` make such an ending the
+    text's form ("We are / They are" in a conjugation table), not a cut."""
+    ends = earlier.list.eval(pl.element().str.extract(r"([A-Za-z']+)\W*$", 1).str.to_lowercase().is_in(words))
+    return ((earlier.list.len() >= 2) & (ends.list.mean() >= 0.5)).fill_null(False)
 
 
 def dangling_words() -> list[str]:

@@ -81,13 +81,10 @@ def dangling(cfg: dict) -> pl.Expr:
     words = sorted(set(R.dangling_words()) | set(d.get("extra_words") or []))
     o = pl.col("output").fill_null("").str.strip_chars()
     last_word = o.str.extract(r"([A-Za-z']+)$", 1).str.to_lowercase()
-    # lines that mostly end on such words are the text's form ("We are / They are"), as in
-    # the `truncated` detector
+    # (not where the earlier lines mostly end so too: the text's form, as in the detector)
     lines = o.str.split("\n").list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
-    earlier = lines.list.head(lines.list.len() - 1)
-    form = (earlier.list.len() >= 2) & (earlier.list.eval(
-        pl.element().str.extract(r"([A-Za-z']+)\W*$", 1).str.to_lowercase().is_in(words)).list.mean() >= 0.5)
-    return last_word.is_in(words).fill_null(False) & ~form.fill_null(False)
+    return last_word.is_in(words).fill_null(False) & \
+        ~R.word_endings_are_form(lines.list.head(lines.list.len() - 1), words)
 
 
 def no_end_mark(cfg: dict) -> pl.Expr:
