@@ -201,3 +201,16 @@ output: {tokenizer: /some/dir, report: {warn_share: 0.2, sample_rows: 50}}
     p.write_text(text.replace("warn_share: 0.2", "warn_share: 2"))
     with pytest.raises(ConfigError, match="warn_share"):
         recipe.load(str(p))
+
+
+def test_warnings_carry_the_rule_hint():
+    from dataforge.report import breakdown as bd
+
+    rej = pl.DataFrame({"stage": ["clean"] * 30, "operator": ["rule_filter"] * 30,
+                        "reason": ["truncated: output ends mid-sentence: '…hiking'"] * 30,
+                        "source": ["forum"] * 30, "task": ["open_qa"] * 30})
+    doc = bd.rejects_by(rej, {"source": {"forum": 70}, "task": {"open_qa": 70}},
+                        {"stages": [{"name": "clean"}]}, 0.1)
+    msgs = [w["message"] for w in doc["warnings"] if w["rule"] == "truncated"]
+    assert msgs and all("unended_prose: false" in m for m in msgs)
+    assert set(bd.hints()) >= {"truncated", "refusal", "refusal_grammar", "non_answer", "placeholder", "lang_mismatch"}

@@ -6,7 +6,12 @@ rows written plus rows rejected at that stage or a later one. A rule that remove
 """
 from __future__ import annotations
 
+import functools
+
 import polars as pl
+
+from dataforge.paths import RULES
+from dataforge.rulefiles import parse_yaml
 
 DIMS = ("source", "task")
 # operators whose job is to drop rows to a budget: shown as kept shares, never warned about
@@ -33,6 +38,14 @@ def _reached(rej: pl.DataFrame, kept: dict[str, int], dim: str, order: dict[str,
         lat = dict(later.iter_rows())
         rows += [{"stage": stage, dim: v, "reached": kept.get(v, 0) + int(lat.get(v, 0))} for v in values]
     return pl.DataFrame(rows, schema={"stage": pl.Utf8, dim: pl.Utf8, "reached": pl.Int64})
+
+
+@functools.lru_cache(maxsize=1)
+def hints() -> dict[str, str]:
+    """rule name -> what to check when it removes a large share (rules/filters/hints.yaml)."""
+    path = RULES / "filters" / "hints.yaml"
+    doc = parse_yaml(path.read_text(encoding="utf-8"), str(path)) if path.exists() else {}
+    return {str(k): " ".join(str(v).split()) for k, v in (doc or {}).items()}
 
 
 def rejects_by(rej: pl.DataFrame | None, kept_counts: dict[str, dict[str, int]], manifest: dict,
@@ -63,7 +76,8 @@ def rejects_by(rej: pl.DataFrame | None, kept_counts: dict[str, dict[str, int]],
                     "kind": "rule_removes_share", "dim": dim, "value": r["value"], "stage": r["stage"],
                     "rule": r["rule"], "rejected": r["rejected"], "reached": r["reached"], "share": r["share"],
                     "message": f"rule '{r['rule']}' (stage {r['stage']}) removed {r['share']:.1%} of {dim} "
-                               f"'{r['value']}' ({r['rejected']} of {r['reached']} rows; threshold {warn_share:.0%})",
+                               f"'{r['value']}' ({r['rejected']} of {r['reached']} rows; threshold {warn_share:.0%})"
+                               + (f"; {hint}" if (hint := hints().get(r["rule"])) else ""),
                 })
         res["selection"][dim] = _selection(t, reached, dim)
     res["warnings"].sort(key=lambda w: -w["share"])
