@@ -52,3 +52,13 @@ def test_prefetch_yields_every_item_in_order_and_stops_early_cleanly():
     assert seen == [0, 1, 2, 3]
     with pytest.raises(ValueError):
         list(prefetch(int(c) for c in "12x"))
+
+
+def test_the_earlier_batchs_error_wins_over_a_later_one():
+    def bad(i):
+        raise ValueError(f"bad line in batch {i}")
+
+    with pytest.raises(ValueError, match="batch 0"):
+        with Committer() as c:
+            c.submit(bad, 0)
+            raise ValueError("bad line in batch 1")  # found while batch 0 was being committed

@@ -38,8 +38,10 @@ class Committer:
             if exc_type is None:
                 self.wait()
             elif self._pending is not None:  # an error in the work: let the commit in flight end
-                self._pending.exception()
-                self._pending = None
+                pending, self._pending = self._pending, None
+                earlier = pending.exception()
+                if earlier is not None:  # that batch came first: its error is the one to report
+                    raise earlier
         finally:
             self._pool.shutdown(wait=True)
 
