@@ -418,3 +418,18 @@ def test_squad_few_shot_exemplars_never_come_from_the_query_passage():
         if m["prompt_type"] == "few_shot":
             assert len(m["exemplars"]) == 3
             assert all(ctx[e] != ctx[r["parent_id"]] for e in m["exemplars"])
+
+
+def test_prompt_type_weights_draw_alike_in_any_key_order():
+    # the stage fingerprint sorts keys: two orders of the same weights must give the same rows
+    import polars as pl
+
+    from dataforge.ops.convert import Convert
+
+    raw = pl.read_ndjson(Path(__file__).resolve().parents[1] / "sample_data" / "rt_polarity.jsonl").head(300)
+    a = Convert(family="sentiment", prompt_types={"zero_shot": 0.7, "few_shot": 0.3}).map(raw)
+    b = Convert(family="sentiment", prompt_types={"few_shot": 0.3, "zero_shot": 0.7}).map(raw)
+    assert a.equals(b)
+    c = Convert(family="sentiment", prompt_types=["few_shot", "zero_shot"]).map(raw)
+    d = Convert(family="sentiment", prompt_types=["zero_shot", "few_shot"]).map(raw)
+    assert c.equals(d)

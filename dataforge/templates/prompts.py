@@ -76,4 +76,7 @@ def weights(spec: str | list | dict, what: str, allowed: tuple[str, ...]) -> dic
         raise ConfigError(f"convert: unknown {what} {bad}; valid: {list(allowed)}")
     if any((not isinstance(v, (int, float))) or v < 0 for v in spec.values()) or sum(spec.values()) <= 0:
         raise ConfigError(f"convert: {what} weights must be non-negative numbers with a positive sum")
-    return {k: float(v) for k, v in spec.items() if v > 0}
+    # in the canonical order of `allowed`, never the recipe's: the draw maps one uniform number
+    # onto this order, and the stage fingerprint sorts keys, so {a: .7, b: .3} and {b: .3, a: .7}
+    # must draw alike
+    return {k: float(spec[k]) for k in allowed if k in spec and spec[k] > 0}
