@@ -196,7 +196,7 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # a last token that is itself an ending: a number or result ("in 1813", "= 391"), a link,
     # a hashtag, an emoji, closing math ("$\\boxed{4}$")
     ends_ok = last.str.contains(end_re) | last.str.contains(rule.get("final_token", FINAL_TOKEN_RE))
-    last_word = last.str.extract(r"([A-Za-z']+)\W*$", 1).str.to_lowercase()
+    last_word = last.str.extract(LAST_WORD_RE, 1).str.to_lowercase()
     # a closing ("Sincerely,") or a name signed under a short line that ends in a comma
     # ("Looking forward to it,\nMaria")
     valediction = last.str.contains(VALEDICTION) | \
@@ -302,6 +302,7 @@ def _dangling_words() -> tuple[str, ...]:
                  if w.strip() and not w.startswith("#"))
 
 
+LAST_WORD_RE = r"([A-Za-z']+)\W*$"  # a line's last word, before closing marks
 ITEM_RE = r"^\s*([-*•]|\d+[.)])\s"  # a list item: bulleted or numbered
 # an item that opens as a question (after ITEM_RE)
 QUESTION_RE = (r"\s*(?i:what|how|why|when|where|who|whom|whose|which|do|does|did|is|are|was|were|can|could|"
@@ -321,7 +322,7 @@ def sibling_items(last: pl.Expr, earlier: pl.Expr) -> pl.Expr:
 def word_endings_are_form(earlier: pl.Expr, words: list[str]) -> pl.Expr:
     """Earlier lines (at least two) that mostly end on one of `words` make such an ending the
     text's form ("We are / They are" in a conjugation table), not a cut."""
-    ends = earlier.list.eval(pl.element().str.extract(r"([A-Za-z']+)\W*$", 1).str.to_lowercase().is_in(words))
+    ends = earlier.list.eval(pl.element().str.extract(LAST_WORD_RE, 1).str.to_lowercase().is_in(words))
     return ((earlier.list.len() >= 2) & (ends.list.mean() >= 0.5)).fill_null(False)
 
 
