@@ -24,3 +24,13 @@ def artifacts_dir() -> Path:
     d = ROOT / "test-artifacts"
     d.mkdir(exist_ok=True)
     return d
+
+
+@pytest.fixture(scope="session")
+def quickstart_run(tmp_path_factory):
+    """The quickstart recipe run once on the local engine (about 30 s), shared by the tests that
+    need a real run's output folder. They may add files (a card), never change what the run wrote."""
+    from dataforge import recipe
+
+    out = tmp_path_factory.mktemp("quickstart") / "local"
+    return recipe.load(ROOT / "rules" / "recipes" / "quickstart.yaml").run(out=out, engine="local")

@@ -6,6 +6,7 @@ The venv is made by scripts/setup_vllm_cpu.sh (called by `make test`); without i
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -39,6 +40,18 @@ def tiny(tmp_path_factory):
     from dataforge.testing.tiny_models import build_tiny_causal_lm
 
     return build_tiny_causal_lm(tmp_path_factory.mktemp("tiny") / "model")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One vLLM OpenAI-compatible server for this module's tests (starting one takes most of
+    half a minute): a tiny model of 2,048 positions, which prompt-search's prompts need."""
+    from dataforge.testing.tiny_models import build_tiny_causal_lm
+
+    d = tmp_path_factory.mktemp("served")
+    model = build_tiny_causal_lm(d / "model", max_position_embeddings=2048)
+    with openai_server(model, d, max_model_len=2048) as url:
+        yield url
 
 
 def test_offline_engine_backend_and_recipes(tiny, tmp_path):
@@ -114,29 +127,42 @@ def test_offline_engine_backend_and_recipes(tiny, tmp_path):
         assert [x["revision"] for x in man["models"] if x["role"] == "llm"] == [revision_of(str(tiny))]
 
 
-def test_openai_backend_against_vllm_server(tiny, tmp_path):
+def test_openai_backend_against_vllm_server(server, tmp_path):
     from dataforge.io.source import Source
     from dataforge.llm import Sampling, from_spec
     from dataforge.ops.base import create
     from dataforge.pipeline import Pipeline
 
-    with openai_server(tiny, tmp_path) as url:
-        llm = from_spec(f"openai:{url}@tiny", max_retries=1)
-        chats = [[{"role": "user", "content": f"Tell me about {x}"}] for x in ("cats", "dogs", "owls")]
-        s = Sampling(n=2, max_tokens=12, temperature=0.8, seed=5, logprobs=2)
-        a, b = llm.chat(chats, s), llm.chat(chats, s)
-        assert all(r.ok and len(r.completions) == 2 for r in a)
-        assert [[c.text for c in r.completions] for r in a] == [[c.text for c in r.completions] for r in b]
-        assert a[0].completions[0].prompt_tokens > 0 and a[0].completions[0].logprobs
-        gen = llm.generate(["Once upon a time"], Sampling(max_tokens=8, temperature=0.0))
-        assert gen[0].ok and gen[0].completions[0].finish_reason in ("stop", "length")
-        pick = llm.generate(["Answer:"] * 2, Sampling(choice=("Yes", "No"), temperature=0.0))
-        assert {r.completions[0].text for r in pick} <= {"Yes", "No"}
-        schema = {"type": "object", "properties": {"a": {"enum": ["yes", "no"]}}, "required": ["a"]}
-        js = llm.chat([[{"role": "user", "content": "JSON please"}]], Sampling(json_schema=schema, max_tokens=16, temperature=0.0))
-        assert js[0].ok, js[0].error  # the server constrains it; our check agrees
-        assert json.loads(js[0].completions[0].text)["a"] in ("yes", "no")
-        df = pl.DataFrame({"instruction": ["Name a color.", "Name a fruit.", "Name a tree."], "output": ["", "", ""]})
-        res = Pipeline([create("respond", {"reject_truncated": False, "sampling": {"max_tokens": 8}})]).run(
-            Source(name="t", path=df), out=tmp_path / "out", llm=f"openai:{url}@tiny")
-        assert res.manifest["totals"]["balanced"] and res.manifest["totals"]["rows_out"] == 3
+    url = server
+    llm = from_spec(f"openai:{url}@tiny", max_retries=1)
+    chats = [[{"role": "user", "content": f"Tell me about {x}"}] for x in ("cats", "dogs", "owls")]
+    s = Sampling(n=2, max_tokens=12, temperature=0.8, seed=5, logprobs=2)
+    a, b = llm.chat(chats, s), llm.chat(chats, s)
+    assert all(r.ok and len(r.completions) == 2 for r in a)
+    assert [[c.text for c in r.completions] for r in a] == [[c.text for c in r.completions] for r in b]
+    assert a[0].completions[0].prompt_tokens > 0 and a[0].completions[0].logprobs
+    gen = llm.generate(["Once upon a time"], Sampling(max_tokens=8, temperature=0.0))
+    assert gen[0].ok and gen[0].completions[0].finish_reason in ("stop", "length")
+    pick = llm.generate(["Answer:"] * 2, Sampling(choice=("Yes", "No"), temperature=0.0))
+    assert {r.completions[0].text for r in pick} <= {"Yes", "No"}
+    schema = {"type": "object", "properties": {"a": {"enum": ["yes", "no"]}}, "required": ["a"]}
+    js = llm.chat([[{"role": "user", "content": "JSON please"}]], Sampling(json_schema=schema, max_tokens=16, temperature=0.0))
+    assert js[0].ok, js[0].error  # the server constrains it; our check agrees
+    assert json.loads(js[0].completions[0].text)["a"] in ("yes", "no")
+    df = pl.DataFrame({"instruction": ["Name a color.", "Name a fruit.", "Name a tree."], "output": ["", "", ""]})
+    res = Pipeline([create("respond", {"reject_truncated": False, "sampling": {"max_tokens": 8}})]).run(
+        Source(name="t", path=df), out=tmp_path / "out", llm=f"openai:{url}@tiny")
+    assert res.manifest["totals"]["balanced"] and res.manifest["totals"]["rows_out"] == 3
+
+
+def test_prompt_search_against_vllm_server(server, tmp_path):
+    """`dataforge prompt-search` from this venv through our `openai` backend to vLLM's server."""
+    from tests.test_prompt_search_cli import _check_outputs, _spec
+
+    spec = _spec(tmp_path)
+    q = subprocess.run([sys.executable, "-m", "dataforge.cli", "prompt-search", str(spec), "-o",
+                        str(tmp_path / "server"), "--llm", f"openai:{server}@tiny?max_retries=1"],
+                       env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=900)
+    assert q.returncode == 0, q.stderr[-3000:]
+    stop = _check_outputs(tmp_path / "server")
+    assert stop["llm_calls"] > 6  # the dev set was judged by the server at least once

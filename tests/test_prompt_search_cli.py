@@ -1,14 +1,12 @@
 """`dataforge prompt-search` end to end on real backends: a tiny random model through `hf:`
-(fast), and (slow, in .venv-vllm) vLLM's offline engine and its OpenAI-compatible server.
+(fast), and (slow, in .venv-vllm) vLLM's offline engine; against vLLM's OpenAI-compatible server in test_llm_vllm_cpu.py.
 
 The tiny model writes gibberish, so its mutation replies are unusable and its judgements carry
 no score: the search must still run through, write its files, and stop with a reason."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
@@ -17,7 +15,7 @@ import yaml
 
 from dataforge.cli import main
 from dataforge.promptsearch import log as L
-from tests.support.vllm_server import VPY, openai_server, vllm_env
+from tests.support.vllm_server import VPY, vllm_env
 
 ROOT = Path(__file__).resolve().parents[1]
 REASONS = {"constant_fitness", "llm_garbage", "no_new_candidates", "patience", "generations", "budget"}
@@ -90,9 +88,11 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not VPY.exists(), reason="no .venv-vllm: run scripts/setup_vllm_cpu.sh to test on vLLM-CPU")
-def test_vllm_offline_engine_and_openai_server(tiny, tmp_path):
+def test_vllm_offline_engine(tiny, tmp_path):
+    """The offline engine, inside the vllm-cpu venv, through the same command line. (The same
+    search against vLLM's OpenAI-compatible server is in tests/test_llm_vllm_cpu.py, which
+    starts that server once for all its tests.)"""
     spec = _spec(tmp_path)
-    # 1. the offline engine, inside the vllm-cpu venv, through the same command line
     opts = ("enforce_eager=true&dtype=float32&max_model_len=2048&seed=0&structured_outputs_config="
             + json.dumps({"backend": "xgrammar", "disable_any_whitespace": True}))
     p = subprocess.run([str(VPY), "-m", "dataforge.cli", "prompt-search", str(spec), "-o", str(tmp_path / "vllm"),
@@ -100,11 +100,3 @@ def test_vllm_offline_engine_and_openai_server(tiny, tmp_path):
                        capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stderr[-3000:]
     _check_outputs(tmp_path / "vllm")
-    # 2. vLLM's OpenAI-compatible server, our `openai` backend, from this venv
-    with openai_server(tiny, tmp_path, max_model_len=2048) as url:
-        q = subprocess.run([sys.executable, "-m", "dataforge.cli", "prompt-search", str(spec), "-o",
-                            str(tmp_path / "server"), "--llm", f"openai:{url}@tiny?max_retries=1"],
-                           env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=900)
-        assert q.returncode == 0, q.stderr[-3000:]
-        stop = _check_outputs(tmp_path / "server")
-        assert stop["llm_calls"] > 6  # the dev set was judged by the server at least once

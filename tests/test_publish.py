@@ -16,17 +16,11 @@ from dataforge.errors import MissingResourceError
 from dataforge.io import hub
 
 ROOT = Path(__file__).resolve().parents[1]
-QUICKSTART = ROOT / "rules" / "recipes" / "quickstart.yaml"
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory) -> Path:
-    doc = yaml.safe_load(QUICKSTART.read_text())
-    doc.setdefault("output", {})["formats"] = ["messages", "alpaca"]
-    pipe = recipe.loads(yaml.safe_dump(doc), where=str(QUICKSTART), base_dir=QUICKSTART.parent)
-    out = tmp_path_factory.mktemp("pub") / "quick"
-    pipe.run(out=out)
-    return out
+def quick(quickstart_run) -> Path:
+    return quickstart_run.out
 
 
 def _card(out: Path) -> tuple[dict, str]:
@@ -63,7 +57,7 @@ def test_dry_run_prints_the_plan_and_a_valid_card(quick, capsys, monkeypatch):
             assert hits and all(h.startswith(f"{prefix}/{df['split']}-") for h in hits)
             covered |= set(hits)
     assert {p for p in planned if p.endswith(".parquet")} == covered
-    assert {c["config_name"] for c in header["configs"]} == {"default", "messages", "alpaca"}
+    assert {c["config_name"] for c in header["configs"]} == {"default", "messages", "alpaca", "sharegpt", "text"}
     assert "load_dataset(\"x/y\")" in body and "nonempty_output" in body and "name: quickstart" in body
 
 

@@ -136,20 +136,21 @@ def planted(sample: Path, n: int = 300) -> pl.DataFrame:
 
 # -- same results -------------------------------------------------------------------
 
-def test_quickstart_same_results_through_the_cli(tmp_path, monkeypatch):
+def test_quickstart_same_results_through_the_cli(tmp_path, monkeypatch, quickstart_run):
     from dataforge.cli import main
 
     monkeypatch.chdir(ROOT)
     qs = ROOT / "rules/recipes/quickstart.yaml"
-    a = recipe.load(qs).run(out=tmp_path / "local", engine="local")
+    a = quickstart_run  # the local engine's run, shared with test_publish
+    local = a.out
     # the embedding cache is content-keyed and shared through OUT on a cluster: reuse it
-    if (tmp_path / "local" / "cache").exists():
-        shutil.copytree(tmp_path / "local" / "cache", tmp_path / "ray" / "cache")
+    if (local / "cache").exists():
+        shutil.copytree(local / "cache", tmp_path / "ray" / "cache")
     assert main(["run", str(qs), "-o", str(tmp_path / "ray"), "--engine", "ray"]) == 0
     mb = json.loads((tmp_path / "ray" / "manifest.json").read_text())
     assert [s["path"] for s in a.manifest["shards"]] == [s["path"] for s in mb["shards"]]
     for s in a.manifest["shards"]:  # rows first, for a readable diff; then the bytes
-        assert_frame_equal(pl.read_parquet(tmp_path / "local" / "data" / s["path"]),
+        assert_frame_equal(pl.read_parquet(local / "data" / s["path"]),
                            pl.read_parquet(tmp_path / "ray" / "data" / s["path"]))
     assert [s["sha256"] for s in a.manifest["shards"]] == [s["sha256"] for s in mb["shards"]]
     assert a.manifest["stages"] == mb["stages"] and mb["totals"]["balanced"]
