@@ -434,6 +434,30 @@ def test_format_zoo_of_finished_answers():
     assert set(flagged["instruction"]) <= allowed, flagged.select("instruction", "r").to_dicts()
 
 
+def test_second_format_zoo_is_kept_and_scored_as_finished():
+    # 46 more finished answers written by hand in a second round, in kinds the first zoo and
+    # sample_data/ lack: GSM8K-style "#### 72", bare code and one-liners, JSON, short
+    # translations, one-word labels and facts, verse, a tweet, a signed e-mail, a markdown
+    # table, a random password (no sentence ends inside "k7#Rp2!vQx9z"). No default rule may
+    # flag them; score_quality and score_clarity keep them well above their defects.
+    from pathlib import Path
+
+    from dataforge import op
+    from dataforge.ops.base import RunContext
+
+    zoo = pl.read_ndjson(Path(__file__).parents[1] / "benchmarks" / "quality_data" / "format_zoo_2.jsonl")
+    assert zoo.height == 46
+    r = RuleFilter().reasons(zoo)
+    assert r.null_count() == zoo.height, zoo.with_columns(r.alias("r")).filter(pl.col("r").is_not_null()).to_dicts()
+    df = zoo.with_columns(id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8), task=pl.lit(None, pl.Utf8))
+    for name in ("score_quality", "score_clarity"):
+        o = op(name).bind(RunContext())
+        o.ensure_setup()
+        s = o.process(df)[name]
+        low = [(i, v) for i, v in zip(zoo["instruction"], s) if v < 0.6]
+        assert not low, (name, low)
+
+
 def test_unended_prose_can_be_switched_off_for_human_written_sources():
     casual = row(instruction="What's your favourite season and why?",
                  output="Autumn for sure. The colours are amazing and it is finally cool enough to go hiking")

@@ -101,3 +101,22 @@ def test_instructions_in_scripts_without_spaces_are_not_one_long_word():
     scores = clarity(cjk + latin)
     assert min(scores) >= 0.8, dict(zip(cjk + latin, scores))
     # (the vagueness checks read English wording only: docs/scores.md)
+
+
+def test_a_definite_noun_in_a_request_for_code_is_its_specification():
+    # "the list" / "the orders table" is what the code works on, not material the model must see
+    code = ["Write a function that returns the largest number in the list.",
+            "Write a SQL query that counts the rows in the orders table.",
+            "Create a program that counts the words in the text."]
+    assert min(clarity(code)) >= 0.8, dict(zip(code, clarity(code)))
+    # the same nouns outside a code request, and pointers that do point at shown material, still count
+    vague = ["Summarize the rows in the orders table.", "Write a summary of the article.",
+             "Write a SQL query for the table below.", "Write a program that counts the words in this text."]
+    assert max(clarity(vague)) < 0.5, dict(zip(vague, clarity(vague)))
+
+
+def test_the_given_x_in_a_request_for_code_is_its_parameter():
+    mbpp = ["Write a function to find the shared elements from the given two lists.",
+            "Write a python function to check whether the given number is prime or not."]
+    assert min(clarity(mbpp)) >= 0.8, dict(zip(mbpp, clarity(mbpp)))
+    assert max(clarity(["Reverse the given string.", "Write a function that parses the following JSON."])) < 0.5

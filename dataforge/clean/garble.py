@@ -59,7 +59,9 @@ def garble_stats(texts: pl.Series) -> pl.DataFrame:
     t = pl.DataFrame({"t": texts.fill_null("").str.replace_all(links, " | ")
                       .str.replace_all(r"\.(?:\s*\.){2,}|…", " ~ ")
                       # dotted abbreviations ("i.e.", "e.g.", "U.S.", "a.m.") are one word, not two sentences
-                      .str.replace_all(r"\b([A-Za-z])\.([A-Za-z])\.", "$1$2")}).with_row_index("row")
+                      .str.replace_all(r"\b([A-Za-z])\.([A-Za-z])\.", "$1$2")
+                      # a mark glued to the next word ("file.txt", "k7#Rp2!vQx9z") ends no sentence
+                      .str.replace_all(r"[.!?]+([A-Za-z0-9])", " ^ $1")}).with_row_index("row")
     toks = t.select("row", pl.col("t").str.extract_all(r"\b[A-Za-z][.)](?:\s|$)|[A-Za-z][A-Za-z']*|[.!?]+|,|\n|[0-9]+|[^\w\s.!?,]").alias("w")).explode("w")
     toks = toks.drop_nulls("w")
     w = pl.col("w")

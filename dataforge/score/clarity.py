@@ -76,10 +76,15 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
         "long_sentence": per_sentence > c["readability"]["max_words_per_sentence"],
         "long_words": mean_chars > c["readability"]["max_mean_word_chars"],
     }
+    code = request.str.contains(_fill(ur["code_request"], c)) if ur.get("code_request") else pl.lit(False)
+    if ur.get("code_parameter"):  # in a request for code, "the given list" is its parameter
+        param = _fill(ur["code_parameter"], c)
+        ins, query = (pl.when(code).then(e.str.replace_all(param, "the")).otherwise(e) for e in (ins, query))
     for kind in REFERENCES:
         pat = _fill(ur[kind]["pattern"], c)
         ante = bool(ur[kind].get("needs_no_antecedent"))
-        out[f"ref_{kind}"] = no_input & (_unresolved(ins, pat, ur, ante) | _unresolved(query, pat, ur, ante))
+        found = no_input & (_unresolved(ins, pat, ur, ante) | _unresolved(query, pat, ur, ante))
+        out[f"ref_{kind}"] = found & ~code if ur[kind].get("spared_by_code_request") else found
     crit = wording.str.contains(_fill(c["undefined_criteria"]["pattern"], c))
     out["undefined_criteria"] = crit & no_input
     out["undefined_criteria_with_input"] = crit & ~no_input
