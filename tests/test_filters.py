@@ -422,31 +422,33 @@ def test_lines_that_all_end_on_a_function_word_are_a_form_not_a_cut():
 def test_format_zoo_of_finished_answers():
     # 78 finished answers in formats sample_data/ lacks (CJK, SQL, shell, YAML, LaTeX, dialogues,
     # quotes, tables, links, labels), written by hand: the default rules may flag only the
-    # known trade-offs (docs/quality.md): one-sentence prose without its final period, and an
-    # instruction that asks about "lorem ipsum"
+    # known trade-off (docs/quality.md): prose without its final period
     from pathlib import Path
     zoo = pl.read_ndjson(Path(__file__).parents[1] / "benchmarks" / "quality_data" / "format_zoo.jsonl")
     assert zoo.height == 78
     r = RuleFilter().reasons(zoo.with_columns(pl.lit("").alias("input")))
     flagged = zoo.with_columns(r.alias("r")).filter(pl.col("r").is_not_null())
     allowed = {"Write a recipe for pancakes.", "Name a famous painting by Van Gogh and describe it briefly.",
-               "Describe the water cycle.", "What does 'lorem ipsum' mean?"}
+               "Describe the water cycle."}
     assert set(flagged["instruction"]) <= allowed, flagged.select("instruction", "r").to_dicts()
 
 
 def test_second_format_zoo_is_kept_and_scored_as_finished():
-    # 46 more finished answers written by hand in a second round, in kinds the first zoo and
+    # 86 more finished answers written by hand in a second round, in kinds the first zoo and
     # sample_data/ lack: GSM8K-style "#### 72", bare code and one-liners, JSON, short
     # translations, one-word labels and facts, verse, a tweet, a signed e-mail, a markdown
-    # table, a random password (no sentence ends inside "k7#Rp2!vQx9z"). No default rule may
-    # flag them; score_quality and score_clarity keep them well above their defects.
+    # table, a random password (no sentence ends inside "k7#Rp2!vQx9z"); then answers whose
+    # words a rule watches for but the instruction asked for: a decline, an apology, a robot's
+    # line in a story, a cover-letter template's [Your Name], a cloze's blanks, "lorem ipsum"
+    # explained, medical terms. No default rule may flag them; score_quality and score_clarity
+    # keep them well above their defects.
     from pathlib import Path
 
     from dataforge import op
     from dataforge.ops.base import RunContext
 
     zoo = pl.read_ndjson(Path(__file__).parents[1] / "benchmarks" / "quality_data" / "format_zoo_2.jsonl")
-    assert zoo.height == 46
+    assert zoo.height == 86
     r = RuleFilter().reasons(zoo)
     assert r.null_count() == zoo.height, zoo.with_columns(r.alias("r")).filter(pl.col("r").is_not_null()).to_dicts()
     df = zoo.with_columns(id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8), task=pl.lit(None, pl.Utf8))
@@ -456,6 +458,33 @@ def test_second_format_zoo_is_kept_and_scored_as_finished():
         s = o.process(df)[name]
         low = [(i, v) for i, v in zip(zoo["instruction"], s) if v < 0.6]
         assert not low, (name, low)
+
+
+def test_asked_for_words_are_spared_but_the_assistants_own_are_not():
+    from dataforge import op
+    from dataforge.ops.base import RunContext
+
+    rows = [  # (instruction, output, caught by the rules?)
+        ("You are an AI assistant. What time is it in Tokyo?",
+         "As an AI language model, I don't have access to the current time.", True),
+        ("Write a story about a dragon.", "As an AI language model, I cannot write stories.", True),
+        ("Write an apology message for missing a meeting.", "I'm sorry, but I can't help with that.", True),
+        ("Write a poem about <noinput>", "Roses are red.", True),
+        ("Write a short story in which a robot says 'As an AI language model, I cannot feel love.'",
+         'The robot paused. "As an AI language model, I cannot feel love," it said, and smiled.', False),
+        ("Write an apology message for missing a meeting.",
+         "Hi Alex, I'm sorry I missed our meeting this morning. Could we meet tomorrow?", False),
+        ("Write a dialogue between a teacher and a late student.",
+         "Teacher: You are late again.\nStudent: I'm sorry, the bus broke down.\nTeacher: All right, sit down.", False),
+        ("What does 'lorem ipsum' mean?", "Lorem ipsum is placeholder text used in layouts.", False),
+    ]
+    df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [""] * len(rows), "output": [r[1] for r in rows]})
+    assert [x is not None for x in RuleFilter().reasons(df)] == [r[2] for r in rows]
+    df = df.with_columns(id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8), task=pl.lit(None, pl.Utf8))
+    o = op("score_quality").bind(RunContext())
+    o.ensure_setup()
+    q = o.process(df)["score_quality"].to_list()
+    assert all(v < 0.5 if r[2] else v >= 0.9 for v, r in zip(q, rows)), list(zip(q, [r[2] for r in rows]))
 
 
 def test_unended_prose_can_be_switched_off_for_human_written_sources():

@@ -120,3 +120,11 @@ def test_the_given_x_in_a_request_for_code_is_its_parameter():
             "Write a python function to check whether the given number is prime or not."]
     assert min(clarity(mbpp)) >= 0.8, dict(zip(mbpp, clarity(mbpp)))
     assert max(clarity(["Reverse the given string.", "Write a function that parses the following JSON."])) < 0.5
+
+
+def test_a_clozes_blanks_and_a_quoted_placeholder_are_not_unfilled_slots():
+    asked = ["Fill in the blank: The capital of France is ____.", "Explain what 'lorem ipsum' text is used for.",
+             'What does "{{ name }}" do in a Jinja template?']
+    assert min(clarity(asked)) >= 0.8, dict(zip(asked, clarity(asked)))
+    left = ["Write a story about {topic}.", "Write about ____ in five sentences.", "Describe lorem ipsum dolor sit amet."]
+    assert max(clarity(left)) < 0.5, dict(zip(left, clarity(left)))

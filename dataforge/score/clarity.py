@@ -88,7 +88,13 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     crit = wording.str.contains(_fill(c["undefined_criteria"]["pattern"], c))
     out["undefined_criteria"] = crit & no_input
     out["undefined_criteria_with_input"] = crit & ~no_input
-    out["placeholder"] = wording.str.contains("(?i)" + c["placeholder"]["pattern"])
+    ph = c["placeholder"]
+    if ph.get("blanks_asked"):  # a cloze task's blanks are its point
+        wording = pl.when(wording.str.contains(ph["blanks_asked"])) \
+            .then(wording.str.replace_all(r"_{3,}", " ")).otherwise(wording)
+    # a quoted placeholder is mentioned, not left unfilled ("What is 'lorem ipsum' used for?")
+    quoted = "(?i)[\"'“‘`]\\s*" + ph["pattern"] + "\\s*[\"'”’`]"
+    out["placeholder"] = wording.str.replace_all(quoted, " ").str.contains("(?i)" + ph["pattern"])
     out["many_questions"] = wording.str.count_matches(r"\?") > c["many_questions"]["max_questions"]
     mo = _fill(c["missing_object"]["pattern"], c)
     out["missing_object"] = no_input & (ins.str.strip_chars().str.contains(mo) | query.str.strip_chars().str.contains(mo))

@@ -62,6 +62,19 @@ def repetition_share(e: pl.Expr, n: int) -> pl.Expr:
     return pl.when(total > 0).then(1.0 - grams.list.n_unique() / total).otherwise(0.0)
 
 
+def refusal_check(rc: dict) -> pl.Expr:
+    """A refusal or disclaimer phrase in the assistant's own words: not inside quoted speech
+    or a dialogue line, and not when the instruction asks for an apology or a decline."""
+    out = pl.col("output").fill_null("")
+    if rc.get("speech"):
+        out = out.str.replace_all(rc["speech"], " ")
+    hit = out.str.contains(rc["pattern"])
+    if rc.get("unless_instruction"):
+        asked = pl.col("instruction").fill_null("").str.contains(rc["unless_instruction"])
+        hit = hit & ~asked
+    return hit
+
+
 def quality_checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     """Response-only checks (the detector rules of dataforge/score/quality.py come on top)."""
     c = cfg or load_yaml(QUALITY)
@@ -81,7 +94,7 @@ def quality_checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     # generators record finish_reason in meta; "length" means the model was cut off
     finish_length = pl.col("meta").fill_null("").str.contains(r'"finish_reason"\s*:\s*"length"')
     return {
-        "refusal": out.str.contains(c["refusal"]["pattern"]),
+        "refusal": refusal_check(c["refusal"]),
         "truncated": finish_length,
         "cut_marker": stripped.str.contains(tr["marker_pattern"]),
         "duplicate_lines": lines.list.n_unique() < lines.list.len(),
