@@ -57,3 +57,21 @@ def test_not_a_proxy_for_prompt_length():
     scores = complexity(rows)
     lengths = [len(r[0]) + len(r[1]) for r in rows]
     assert spearman(scores, lengths) < 0.5
+
+
+def test_a_short_hard_request_outranks_a_long_easy_one():
+    # hard: a proof, a system design, a computability question, a derivation; easy: lists,
+    # copying, greetings, however many words they take to ask (tasks as classify_task gives them)
+    hard = complexity([("Prove that there are infinitely many prime numbers.", "", "math"),
+                       ("Design a distributed rate limiter for an API gateway that handles 1M requests per "
+                        "second across regions.", "", "open_qa"),
+                       ("Explain why the halting problem is undecidable.", "", "open_qa"),
+                       ("Derive the formula for the sum of a geometric series.", "", "math")])
+    easy = complexity([("Write a list of 40 common fruits.", "", "brainstorming"),
+                       ("Please write out the days of the week and the months of the year, each on its own line, "
+                        "so that I can print them for my kitchen calendar that I am making this weekend with my "
+                        "children.", "", "open_qa"),
+                       ("Copy this sentence three times: I like blue cars and red bikes very much indeed.", "", "open_qa"),
+                       ("Say hello in a friendly way to someone you have just met at a party, making sure that it "
+                        "sounds warm, welcoming and casual, as if you were a nice person.", "", "open_qa")])
+    assert min(hard) > max(easy), (hard, easy)
