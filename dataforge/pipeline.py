@@ -201,6 +201,7 @@ class Pipeline:
             raise AccountingError(f"rows do not balance: {tot}")
         rejects = _write_rejects(out, dirs)
         clock.step("write rejects", rows=sum(r["rows"] for r in rejects))
+        _warn_emptied(out, stage_stats, rejects)
         metrics = {}
         for d in dirs:
             m = d.path / "metrics.json"
@@ -339,6 +340,28 @@ def _prune(root: Path, keep: set[str]) -> None:
     for d in root.iterdir():
         if d.is_dir() and d.name not in keep:
             shutil.rmtree(d, ignore_errors=True)
+
+
+def _warn_emptied(out: Path, stage_stats: list[dict], rejects: list[dict]) -> None:
+    """Say loudly when a step rejected every row it was given, with an example reason."""
+    import logging
+
+    from dataforge.engine.accounting import emptied
+
+    for s in emptied(stage_stats):
+        example = ""
+        files = [out / r["path"] for r in rejects]
+        if files:
+            first = (pl.scan_parquet(files).filter(pl.col("stage") == s["name"]).select("reason", "detail")
+                     .head(1).collect())
+            if first.height:
+                detail = first["detail"][0] or ""
+                example = f"; e.g. {first['reason'][0]!r}" + (f" at {detail[:160]}{'...' if len(detail) > 160 else ''}"
+                                                               if detail else "")
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(s["rejected_by_reason"].items(), key=lambda kv: -kv[1]))
+        logging.getLogger("dataforge.pipeline").warning(
+            "step '%s' rejected all %d rows it was given (%s%s): the data and the step do not fit; "
+            "every row is in %s with its reason", s["name"], s["rows_in"], reasons, example, out / "rejects")
 
 
 def _write_rejects(out: Path, dirs: list[StageDir]) -> list[dict]:

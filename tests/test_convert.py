@@ -433,3 +433,81 @@ def test_prompt_type_weights_draw_alike_in_any_key_order():
     c = Convert(family="sentiment", prompt_types=["few_shot", "zero_shot"]).map(raw)
     d = Convert(family="sentiment", prompt_types=["zero_shot", "few_shot"]).map(raw)
     assert c.equals(d)
+
+
+# -- other datasets' layouts, as a new user brings them -------------------------------------
+
+def _convert_file(tmp_path, rows: list[dict], family: str, **params) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(written rows, rejected rows) of a run converting `rows` with `family`."""
+    import json as _json
+
+    from dataforge.io.source import Source
+    from dataforge.ops.base import create
+    from dataforge.pipeline import OutputSpec, Pipeline
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(_json.dumps(r) + "\n" for r in rows))
+    res = Pipeline([], output=OutputSpec(report=False)).run(
+        [Source(name="x", path=str(src), ops=[create("convert", {"family": family, **params})])], out=tmp_path / "out")
+    kept = pl.concat([pl.read_parquet(p) for p in res.shards]) if res.shards else pl.DataFrame()
+    rej = [pl.read_parquet(tmp_path / "out" / r["path"]) for r in res.manifest["rejects"]]
+    return kept, (pl.concat(rej) if rej else pl.DataFrame({"reason": []}, schema={"reason": pl.Utf8}))
+
+
+def test_label_words_and_any_case_are_label_ids(tmp_path):
+    # SST-2 in a JSONL export: `sentence` and labels written as words
+    rows = [{"sentence": "a gorgeous, witty film.", "label": "positive"},
+            {"sentence": "a dull, lifeless mess.", "label": " Negative"},
+            {"sentence": "an utterly charming film.", "label": "1"},
+            {"sentence": "so-so.", "label": "mixed"}]
+    kept, rej = _convert_file(tmp_path, rows, "sentiment", templates=["review_question"])
+    assert kept.height == 3 and rej["reason"].to_list() == ["unknown_label: label=mixed"]
+    by_input = {r["input"].split("\n")[0]: r["output"] for r in kept.iter_rows(named=True)}
+    assert by_input == {"a gorgeous, witty film.": "positive", "a dull, lifeless mess.": "negative",
+                        "an utterly charming film.": "positive"}
+
+
+def test_hugging_face_nli_layout_and_an_explanation_template_only_with_an_explanation(tmp_path):
+    # MNLI / SNLI / ANLI as `datasets` writes them: premise, hypothesis, label 0/1/2 (-1: no gold label)
+    rows = [{"premise": f"A man plays a guitar on stage number {i}.", "hypothesis": "A man performs music.",
+             "label": i % 3} for i in range(30)] + [{"premise": "A dog runs.", "hypothesis": "An animal moves.", "label": -1}]
+    kept, rej = _convert_file(tmp_path, rows, "nli")
+    assert kept.height == 30 and rej["reason"].to_list() == ["unknown_label: label=-1"]
+    # no row was drawn into "Answer, then say why." without a why: it needs the explanation
+    assert not kept["instruction"].str.contains("say why").any()
+    words = {"entailment", "neutral", "contradiction", "yes", "no", "maybe", "true", "false", "undetermined",
+             "it is not possible to tell"}
+    assert kept["output"].str.strip_chars(".").str.to_lowercase().is_in(list(words)).all(), kept["output"].to_list()
+
+
+def test_squad_in_the_datasets_layout_and_unanswerable_questions(tmp_path):
+    ctx = "The Amazon rainforest covers much of the Amazon basin of South America. It spans nine countries."
+    rows = [{"id": "1", "title": "Amazon", "context": ctx, "question": "How many countries does it span?",
+             "answers": {"text": ["nine"], "answer_start": [87]}},
+            {"id": "2", "title": "Amazon", "context": ctx, "question": "What is its population?",
+             "answers": {"text": [], "answer_start": []}}]  # SQuAD 2.0: no answer
+    kept, rej = _convert_file(tmp_path, rows, "extractive_qa", templates=["context_question"])
+    assert kept["output"].to_list() == ["nine"] and rej["reason"].to_list() == ["missing_field: answer"]
+
+
+def test_qqp_and_cnn_dailymail_columns_are_read_as_they_are(tmp_path):
+    qqp = [{"question1": "How do I learn Python?", "question2": "What is the best way to learn Python?",
+            "is_duplicate": 1}, {"question1": "Why is the sky blue?", "question2": "How tall is Everest?",
+                                 "is_duplicate": 0}]
+    kept, rej = _convert_file(tmp_path / "qqp", qqp, "paraphrase")
+    assert kept.height == 2 and rej.height == 0
+    cnn = [{"article": "The city council voted on Tuesday to expand the bike lane network by 40 miles.",
+            "highlights": "Council approves 40 more miles of bike lanes."}]
+    kept, rej = _convert_file(tmp_path / "cnn", cnn, "summarization", templates=["tldr"])
+    assert kept["output"].to_list() == ["Council approves 40 more miles of bike lanes."], rej["reason"].to_list()
+
+
+def test_a_step_that_rejects_every_row_says_so(tmp_path, caplog):
+    import logging
+
+    rows = [{"question": "What is 2+2?", "A": "3", "B": "4", "C": "5", "D": "6", "answer": "B"}]
+    with caplog.at_level(logging.WARNING, logger="dataforge.pipeline"):
+        kept, rej = _convert_file(tmp_path, rows, "multiple_choice")
+    assert kept.height == 0 and rej.height == 1
+    assert "step 'x/convert' rejected all 1 rows" in caplog.text and "missing_field" in caplog.text

@@ -177,6 +177,6 @@ def test_templates_command_lists_families_templates_and_prompt_types(capsys):
     for p in ("zero_shot", "few_shot", "cot", "inversion", "review_question", "write_review", "json"):
         assert p in out
     assert main(["templates", "nli", "--show", "explain_relation"]) == 0
-    assert "{% if rationale %}" in capsys.readouterr().out
+    assert "{{ rationale | capitalize }}" in capsys.readouterr().out
     assert main(["templates", "no_such_family"]) == 1
     assert "unknown template family" in capsys.readouterr().err

@@ -28,7 +28,7 @@ def describe(family: str | None = None, show: str | None = None) -> str:
                   f"select={fam.select}" + (f" labels: {labels}" if labels else "")]
         if fam.description:
             lines += [f"    {fam.description}"]
-        lines += [f"    fields: {', '.join(f.name + ('?' if f.optional else '') + '<-' + f.column for f in fam.fields.values())}"]
+        lines += [f"    fields: {', '.join(f.name + ('?' if f.optional else '') + '<-' + '|'.join((f.column, *f.aliases)) for f in fam.fields.values())}"]
         for t in fam.all_templates():
             flags = [t.direction, "plain" if t.is_plain else "jinja"]
             flags += [f"options {t.options}"] if t.direction == "forward" else []

@@ -142,8 +142,12 @@ class Convert(MapOp):
                 ctxs[t.id] = c.with_columns(render.reasons(t, fam, c).alias("_why"))
             return ctxs[t.id]
 
+        # renderability per template: for `match`, and for uniform pools where some template
+        # requires an optional field (its rows without it are drawn again among the others)
         ok = {t.id: ctx_of(t)["_why"].is_null().to_numpy()
-              for d in ("forward", "inverted") if pools[d].mode == "match" for t in pools[d].templates}
+              for d in ("forward", "inverted")
+              if pools[d].mode == "match" or (pools[d].mode == "uniform" and any(x.requires for x in pools[d].templates))
+              for t in pools[d].templates}
         rows_all = np.arange(v.height)
         parts, rejects = [], []
         for direction in ("forward", "inverted"):
@@ -308,7 +312,7 @@ def _json_str(s: pl.Series) -> pl.Series:
 
 def _text_column(df: pl.DataFrame, col: str, fam: Family) -> str | None:
     """A string column the rows already carry (e.g. `source` set in the recipe), unless a field reads it."""
-    if col not in df.columns or df.schema[col] != pl.Utf8 or any(f.column == col for f in fam.fields.values()):
+    if col not in df.columns or df.schema[col] != pl.Utf8 or any(col in (f.column, *f.aliases) for f in fam.fields.values()):
         return None
     vals = df[col].drop_nulls().unique()
     return vals[0] if vals.len() == 1 and vals[0] not in ("", "unknown") else None

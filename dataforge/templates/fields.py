@@ -24,7 +24,7 @@ def derive(df: pl.DataFrame, fam: Family, columns: dict[str, str] | None = None)
     exprs = [pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW)]
     lookups = []
     for f in fam.fields.values():
-        col = columns.get(f.name, f.column)
+        col = columns.get(f.name) or f.resolve(df.columns)
         if f.lookup:
             lookups.append(f)
         exprs.append(_read(df, f, col).alias(f.name))
@@ -43,23 +43,72 @@ def derive(df: pl.DataFrame, fam: Family, columns: dict[str, str] | None = None)
 def _read(df: pl.DataFrame, f: FieldSpec, col: str) -> pl.Expr:
     if col not in df.columns or df.schema[col] == pl.Null:
         return pl.lit(None, dtype=pl.List(pl.Utf8) if f.list else pl.Utf8)
-    e = pl.col(col)
+    e, dtype = pl.col(col), df.schema[col]
     if f.find:
         where, take = f.find["where"], f.find["take"]
         equals = f.find["equals"]
         equals = equals if isinstance(equals, list) else [equals]
         el = pl.element()
         e = e.list.eval(el.filter(el.struct.field(where).is_in(equals)).struct.field(take)).list.first()
-    for step in f.path:
-        e = e.list.get(step, null_on_oob=True) if isinstance(step, int) else e.struct.field(step)
-    if f.join is not None:
+        dtype = None
+    e, dtype = _walk(e, dtype, f.path)
+    if f.join is not None and not _is(dtype, pl.String):  # (one string is already joined)
         e = e.list.eval(pl.element().cast(pl.Utf8).str.strip_chars()).list.join(f.join)
     if f.list:
         e = e.list.eval(pl.element().cast(pl.Utf8))
         return pl.when(e.list.len() > 0).then(e).otherwise(None)
     e = e.cast(pl.Utf8)
+    if f.labels:
+        e = _label_ids(e, f)
     # blank text is as missing as null: it would render as an empty instruction or answer
     return pl.when(e.str.strip_chars().str.len_chars() > 0).then(e).otherwise(None)
+
+
+def _is(dtype, kind) -> bool:
+    return dtype is not None and isinstance(dtype, kind) or dtype == kind
+
+
+def _walk(e: pl.Expr, dtype, path) -> tuple[pl.Expr, object]:
+    """Follow `path` (int: list element, str: struct field) through the column's own layout.
+    A record list has two layouts, a list of structs (`[{text, answer_start}]`, SQuAD's JSON)
+    and a struct of lists (`{text: [...], answer_start: [...]}`, the Hugging Face datasets
+    layout): `[0, text]` reads the first text of either. An index into a plain string (XSum's
+    one summary where SciTLDR has a list) is that string."""
+    pending: list[int] = []  # indexes waiting for the struct field that holds the list
+    for step in path:
+        if isinstance(step, int):
+            if _is(dtype, pl.Struct):
+                pending.append(step)
+            elif _is(dtype, pl.String):
+                pass
+            else:
+                e = e.list.get(step, null_on_oob=True)
+                dtype = dtype.inner if _is(dtype, pl.List) else None
+            continue
+        e = e.struct.field(step)
+        dtype = next((fl.dtype for fl in dtype.fields if fl.name == step), None) if _is(dtype, pl.Struct) else None
+        for k in pending:
+            if _is(dtype, pl.String):
+                continue
+            e = e.list.get(k, null_on_oob=True)
+            dtype = dtype.inner if _is(dtype, pl.List) else None
+        pending = []
+    return e, dtype
+
+
+def _label_ids(e: pl.Expr, f: FieldSpec) -> pl.Expr:
+    """Raw label -> the family's label id: the id itself, the label's own words ("positive"
+    where ids are 0/1) or a listed alias (MNLI's 0/1/2 where e-SNLI writes the names), in any
+    case and without surrounding blanks. Anything else stays as it is (an unknown label)."""
+    ids: dict[str, str] = {}
+    for k, v in (f.labels or {}).items():
+        ids.setdefault(v.strip().lower(), k)
+    for k, v in (f.label_aliases or {}).items():
+        ids[k.strip().lower()] = v
+    for k in f.labels or {}:
+        ids[k.strip().lower()] = k  # an id always means itself
+    key = e.str.strip_chars().str.to_lowercase()
+    return key.replace_strict(ids, default=e, return_dtype=pl.Utf8)
 
 
 def _lookup(out: pl.DataFrame, f: FieldSpec) -> pl.DataFrame:

@@ -38,6 +38,9 @@ def reasons(t: Template, fam: Family, ctx: pl.DataFrame) -> pl.Expr:
             r = pl.when(pl.col(key).is_null()).then(pl.lit(f"missing_field: {n}")) \
                 .when(pl.col(n).is_null()).then(pl.format(f"unknown_label: {n}={{}}", pl.col(key))) \
                 .otherwise(r)
+        elif n in t.requires:  # an optional field is filled with its default: blank is missing too
+            blank = pl.col(n).is_null() | (pl.col(n).cast(pl.Utf8).str.strip_chars() == "")
+            r = pl.when(blank).then(pl.lit(f"missing_field: {n}")).otherwise(r)
         else:
             r = pl.when(pl.col(n).is_null()).then(pl.lit(f"missing_field: {n}")).otherwise(r)
     return r

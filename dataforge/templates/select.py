@@ -58,7 +58,8 @@ def _bare(key: str, fam: Family) -> str | None:
 def assign(pool: Pool, rows: np.ndarray, base: np.ndarray, ok: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """(row indices, template indices into pool.templates) for `rows`.
 
-    `ok[template id]` is a boolean per batch row: renderable by that template (for `match`).
+    `ok[template id]` is a boolean per batch row: renderable by that template (for `match`,
+    and for the uniform pools of families with templates that `require` optional fields).
     """
     n_t = len(pool.templates)
     if rows.size == 0 or n_t == 0:
@@ -70,4 +71,15 @@ def assign(pool: Pool, rows: np.ndarray, base: np.ndarray, ok: dict[str, np.ndar
         good = np.stack([ok[t.id][rows] for t in pool.templates], axis=1)
         idx = np.where(good.any(axis=1), good.argmax(axis=1), 0)
         return rows, idx.astype(np.int64)
-    return rows, draw.choose(base[rows], "template", pool.weights)
+    idx = draw.choose(base[rows], "template", pool.weights)
+    if all(t.id in ok for t in pool.templates):
+        # a row the drawn template cannot render (an optional field it requires is blank) is
+        # drawn again among the templates that can, rather than rejected; the others keep their draw
+        good = np.stack([ok[t.id][rows] for t in pool.templates], axis=1)
+        redo = ~good[np.arange(rows.size), idx] & good.any(axis=1)
+        if redo.any():
+            w = good[redo] * np.asarray(pool.weights, dtype=np.float64)
+            cum = np.cumsum(w, axis=1)
+            u = draw.uniform(base[rows][redo], "template_renderable")[:, None] * cum[:, -1:]
+            idx[redo] = (u < cum).argmax(axis=1)
+    return rows, idx

@@ -29,8 +29,8 @@ FAMILY_KEYS = {"family", "description", "task", "dataset", "lang", "fields", "la
                "formats", "json_key", "system", "templates", "inverted", "explode", "select", "passthrough",
                "few_shot_distinct"}
 TEMPLATE_KEYS = {"id", "instruction", "input", "output", "original_task", "options", "labels",
-                 "task", "lang", "formats", "description"}
-FIELD_KEYS = {"column", "labels", "path", "join", "optional", "default", "find", "lookup", "list"}
+                 "task", "lang", "formats", "description", "requires"}
+FIELD_KEYS = {"column", "labels", "label_aliases", "path", "join", "optional", "default", "find", "lookup", "list"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,12 @@ class FieldSpec:
     name: str
     column: str
     labels: dict[str, str] | None = None  # label id (as text) -> words
+    # other names of the column in other datasets' layouts ("premise" for e-SNLI's
+    # "Sentence1"): the first the rows have is read (YAML: `column: [Sentence1, premise]`)
+    aliases: tuple = ()
+    # other spellings of label ids (YAML: `label_aliases: {0: entailment}`); a label's own
+    # words ("positive" for id 1) and any case are accepted without being listed
+    label_aliases: dict[str, str] | None = None
     path: tuple = ()  # steps into nested data: int -> list element, str -> struct field
     join: str | None = None  # list of strings -> one string (after `path`)
     find: dict | None = None  # list of structs -> `take` of the first whose `where` == `equals`
@@ -47,6 +53,10 @@ class FieldSpec:
     list: bool = False  # keep a list (answer choices of multiple-choice rows)
     optional: bool = False
     default: str = ""
+
+    def resolve(self, columns) -> str:
+        """The column to read: the first of `column` and its aliases that `columns` has."""
+        return next((c for c in (self.column, *self.aliases) if c in columns), self.column)
 
 
 @dataclass
@@ -66,6 +76,7 @@ class Template:
     plain: dict[str, list | None] = field(default_factory=dict)  # piece -> parts, None = Jinja
     jinja: dict[str, Any] = field(default_factory=dict)
     needs: set[str] = field(default_factory=set)  # variables that must be present
+    requires: set[str] = field(default_factory=set)  # optional fields this template needs (non-blank)
     uses: set[str] = field(default_factory=set)  # every variable it reads
 
     @property
@@ -119,7 +130,7 @@ class Family:
         """Some template of this family finds every column it needs among `columns`."""
         rename = rename or {}
         for t in self.templates:
-            need = {rename.get(n, self.fields[n].column) for n in t.needs}
+            need = {rename.get(n) or self.fields[n].resolve(columns) for n in t.needs}
             if need <= columns:
                 return True
         return False
@@ -200,7 +211,15 @@ def _field(name: str, spec: Any, where: str) -> FieldSpec:
     labels = spec.get("labels")
     if labels is not None:
         labels = {str(k): str(v) for k, v in labels.items()}
-    return FieldSpec(name=name, column=str(spec.get("column", name)), labels=labels,
+    aliases = spec.get("label_aliases")
+    if aliases is not None:
+        if not isinstance(aliases, dict) or labels is None or not set(map(str, aliases.values())) <= set(labels):
+            raise ConfigError(f"{where}: field '{name}': `label_aliases` maps other spellings to ids of `labels`")
+        aliases = {str(k): str(v) for k, v in aliases.items()}
+    cols = [str(c) for c in _as_list(spec.get("column", name))]
+    if not cols:
+        raise ConfigError(f"{where}: field '{name}': `column` names no column")
+    return FieldSpec(name=name, column=cols[0], aliases=tuple(cols[1:]), labels=labels, label_aliases=aliases,
                      path=tuple(_as_list(spec.get("path"))), join=spec.get("join"),
                      find=spec.get("find"), lookup=spec.get("lookup"), list=bool(spec.get("list", False)),
                      optional=bool(spec.get("optional", False)), default=str(spec.get("default", "")))
@@ -253,6 +272,12 @@ def _template(t: Any, i: int, key: str, direction: str, fam: Family, lines: list
         used |= names if parts is not None else {n for n in names if not _optional(fam, n)}
         tpl.uses |= names
     tpl.needs = {n for n in used if n in fam.fields and not fam.fields[n].optional}
+    # optional fields this template cannot do without ("Answer, then say why." needs the why)
+    tpl.requires = {str(n) for n in _as_list(t.get("requires"))}
+    bad = sorted(tpl.requires - set(fam.fields))
+    if bad:
+        raise ConfigError(f"{w}: `requires` names unknown field(s) {bad}; fields: {sorted(fam.fields)}")
+    tpl.needs |= tpl.requires
     _dry_run(tpl, fam)
     return tpl
 
