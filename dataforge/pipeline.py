@@ -318,10 +318,39 @@ def check_records(source_columns: dict[str, list[str]], sources: list[Source], o
         missing = [c for c in ("instruction", "output") if c not in cols]
         if missing:
             where = "<in-memory>" if src.in_memory else str(src.path)
+            have = set(source_columns[src.name])
+            guess, fits = _record_guess(have, missing)
+            if len(guess) == len(missing):
+                how = (f"map them (`map: {{{', '.join(f'{k}: {v}' for k, v in guess.items())}}}`), or add "
+                       "`convert: {family: imports}`, which reads such layouts")
+            elif fits:
+                how = "add `convert: {family: imports}`, which reads this layout (docs/templates.md)"
+            else:
+                how = f"map a field to it (`map: {{{missing[0]}: FIELD}}`) or add a convert step"
             raise SchemaError(
                 f"{where}: source '{src.name}' has no {' or '.join(repr(m) for m in missing)} column and no step "
-                f"makes one (columns: {sorted(c for c in source_columns[src.name])}); map a field to it "
-                f"(`map: {{{missing[0]}: FIELD}}`) or add a convert step")
+                f"makes one (columns: {sorted(have)}); {how}")
+
+
+def _record_guess(have: set[str], missing: list[str]) -> tuple[dict[str, str], bool]:
+    """For the error's suggestion: the columns the `imports` family would read as instruction
+    / output (its prompt and response names, rules/templates/imports.yaml), and whether one
+    of its layouts (chats, ShareGPT, ...) fits the columns."""
+    from dataforge.templates.spec import load_family
+
+    try:
+        fam = load_family("imports")
+    except Exception:  # the suggestion is a courtesy: never the reason a run fails differently
+        return {}, False
+    f = fam.fields
+    out = {}
+    for col, field in (("instruction", "pr_prompt"), ("output", "pr_response")):
+        if col not in missing or field not in f:
+            continue
+        names = [c for c in (f[field].column, *f[field].aliases) if c in have and c not in out.values()]
+        if names:
+            out[col] = names[0]
+    return out, fam.fits(have)
 
 
 def _src_name(s: Any, i: int) -> str:

@@ -511,3 +511,34 @@ def test_a_step_that_rejects_every_row_says_so(tmp_path, caplog):
         kept, rej = _convert_file(tmp_path, rows, "multiple_choice")
     assert kept.height == 0 and rej.height == 1
     assert "step 'x/convert' rejected all 1 rows" in caplog.text and "missing_field" in caplog.text
+
+
+def test_imports_reads_prompt_response_pairs_under_other_names(tmp_path):
+    layouts = {"prompt_completion": {"prompt": "Name a primary color.", "completion": "Red."},
+               "question_answer": {"question": "What is the capital of Peru?", "answer": "Lima."},
+               "flan": {"inputs": "Translate to French: cat", "targets": "chat"},
+               "preference": {"prompt": "Tell me a joke.", "chosen": "Why did the chicken cross the road?",
+                              "rejected": "No."}}
+    for name, row in layouts.items():
+        kept, rej = _convert_file(tmp_path / name, [row], "imports")
+        assert rej.height == 0 and kept.height == 1, name
+        want_out = row.get("completion") or row.get("answer") or row.get("targets") or row["chosen"]
+        assert kept["output"][0] == want_out and kept["instruction"][0] in row.values()
+    # a row no layout fits says so, not "missing_field: sni_definition" of the first layout
+    kept, rej = _convert_file(tmp_path / "none", [{"text": "### Human: Hi ### Assistant: Hello"}], "imports")
+    assert rej["reason"].to_list() == ["no_layout: no template of family 'imports' finds its fields in the row"]
+
+
+def test_a_source_without_records_suggests_the_mapping(tmp_path):
+    from dataforge.errors import SchemaError
+    from dataforge.io.source import Source
+    from dataforge.pipeline import Pipeline
+
+    src = tmp_path / "qa.jsonl"
+    src.write_text('{"question": "What is 2+2?", "answer": "4"}\n')
+    with pytest.raises(SchemaError, match=r"map them \(`map: \{instruction: question, output: answer\}`\)"):
+        Pipeline([]).run([Source(name="qa", path=str(src))], out=tmp_path / "out")
+    chat = tmp_path / "chat.jsonl"
+    chat.write_text('{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}\n')
+    with pytest.raises(SchemaError, match=r"convert: \{family: imports\}`, which reads this layout"):
+        Pipeline([]).run([Source(name="chat", path=str(chat))], out=tmp_path / "out2")

@@ -154,10 +154,18 @@ class Convert(MapOp):
             pool = pools[direction]
             sel = (ptype == "inversion") if direction == "inverted" else (ptype != "inversion")
             rows, tix = select.assign(pool, rows_all[sel], b, ok)
+            # a row no layout of a `match` family fits is rejected as such, not with the first
+            # template's first missing field
+            none = rows[~np.stack([ok[t.id][rows] for t in pool.templates], axis=1).any(axis=1)] \
+                if pool.mode == "match" and rows.size and pool.templates else np.empty(0, np.int64)
             for ti, t in enumerate(pool.templates):
                 m = tix == ti
                 if m.any():
                     good, bad = self._render(t, fam, ctx_of(t), rows[m], ptype[rows[m]], b, ring, key_code, keys)
+                    if none.size:
+                        msg = f"no_layout: no template of family '{fam.name}' finds its fields in the row"
+                        bad = bad.with_columns(pl.when(pl.col(ROW).is_in(none)).then(pl.lit(msg))
+                                               .otherwise(pl.col("_why")).alias("_why"))
                     parts.append(good)
                     rejects.append(bad)
         return self._finish(df, v, fam, keys, parts, rejects, seed)
