@@ -31,7 +31,11 @@ def verb_noun(instructions: pl.Series, window: int = 6) -> pl.DataFrame:
     """One row per instruction: verb and noun (null when none is found)."""
     lemmas = _lemma_table(load_words(VERBS))
     skip = set(load_words(SKIP))
-    toks = instructions.fill_null("").str.to_lowercase().str.extract_all(r"[a-z][a-z'-]*")
+    # the verb is among the first `window` words and its noun right after it: the head of the
+    # text holds both, so instructions that carry a passage cost no more than short ones
+    # (identical pairs on the quickstart's 6,500 instructions and Alpaca's 1,550)
+    head = instructions.fill_null("").str.slice(0, 400)
+    toks = head.str.to_lowercase().str.extract_all(r"[a-z][a-z'-]*")
     df = pl.DataFrame({"tok": toks}).with_row_index("row").explode("tok").drop_nulls("tok")
     df = df.with_columns(pos=pl.int_range(pl.len()).over("row"),
                          prev=pl.col("tok").shift(1).over("row"))
