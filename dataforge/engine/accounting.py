@@ -64,6 +64,6 @@ def totals(stages: list[dict], final_rows: int) -> dict:
 def emptied(stages: list[dict]) -> list[dict]:
     """Stages that rejected every row they were given and added none: almost always a
     mismatch between the data and the step (a template family reading other columns, label
-    ids of another convention, a length limit in other units), not bad data."""
+    ids of another convention, a limit in other units), not bad data."""
     return [s for s in stages if s.get("kind") != "read" and s["rows_in"] > 0 and s["rows_out"] == 0
             and not s.get("rows_added") and s["rows_rejected"] == s["rows_in"]]
