@@ -21,7 +21,8 @@ VERBS = "score/verbs.txt"
 
 
 def _fill(pattern: str, c: dict) -> str:
-    return "(?i)" + pattern.replace("{text_nouns}", c["text_nouns"]).replace("{text_verbs}", c["text_verbs"])
+    return "(?i)" + pattern.replace("{text_nouns}", c["text_nouns"]).replace("{text_verbs}", c["text_verbs"]) \
+        .replace("{given_nouns}", c.get("given_nouns", ""))
 
 
 def _empty(e: pl.Expr) -> pl.Expr:
@@ -77,6 +78,8 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
         "long_words": mean_chars > c["readability"]["max_mean_word_chars"],
     }
     code = request.str.contains(_fill(ur["code_request"], c)) if ur.get("code_request") else pl.lit(False)
+    if ur.get("not_code_request"):
+        code = code & ~request.str.contains(_fill(ur["not_code_request"], c))
     if ur.get("code_parameter"):  # in a request for code, "the given list" is its parameter
         param = _fill(ur["code_parameter"], c)
         ins, query = (pl.when(code).then(e.str.replace_all(param, "the")).otherwise(e) for e in (ins, query))
@@ -84,7 +87,13 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
         pat = _fill(ur[kind]["pattern"], c)
         ante = bool(ur[kind].get("needs_no_antecedent"))
         found = no_input & (_unresolved(ins, pat, ur, ante) | _unresolved(query, pat, ur, ante))
-        out[f"ref_{kind}"] = found & ~code if ur[kind].get("spared_by_code_request") else found
+        if ur[kind].get("spared_by_code_request"):
+            # in a request for code only nouns that must be material count ("answer the question")
+            nouns = ur.get("material_nouns") or c["text_nouns"]
+            mat = _fill(ur[kind]["pattern"], {**c, "text_nouns": nouns, "given_nouns": nouns})
+            in_code = no_input & (_unresolved(ins, mat, ur, ante) | _unresolved(query, mat, ur, ante))
+            found = pl.when(code).then(in_code).otherwise(found)
+        out[f"ref_{kind}"] = found
     crit = wording.str.contains(_fill(c["undefined_criteria"]["pattern"], c))
     out["undefined_criteria"] = crit & no_input
     out["undefined_criteria_with_input"] = crit & ~no_input
