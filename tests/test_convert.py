@@ -510,7 +510,7 @@ def test_a_step_that_rejects_every_row_says_so(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="dataforge.pipeline"):
         kept, rej = _convert_file(tmp_path, rows, "multiple_choice")
     assert kept.height == 0 and rej.height == 1
-    assert "step 'x/convert' rejected all 1 rows" in caplog.text and "missing_field" in caplog.text
+    assert "step 'x/convert' rejected all 1 rows" in caplog.text and "; e.g. '" in caplog.text
 
 
 def test_imports_reads_prompt_response_pairs_under_other_names(tmp_path):
@@ -542,3 +542,21 @@ def test_a_source_without_records_suggests_the_mapping(tmp_path):
     chat.write_text('{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}\n')
     with pytest.raises(SchemaError, match=r"convert: \{family: imports\}`, which reads this layout"):
         Pipeline([]).run([Source(name="chat", path=str(chat))], out=tmp_path / "out2")
+
+
+def test_multiple_choice_as_mmlu_and_hellaswag_write_it(tmp_path):
+    mmlu = [{"question": "What is 2+2?", "subject": "math", "choices": ["3", "4", "5", "6"], "answer": 1}]
+    kept, rej = _convert_file(tmp_path / "mmlu", mmlu, "multiple_choice", templates="all")
+    assert rej.height == 0 and set(kept["output"]) == {"4", "B. 4"}
+    assert "A. 3\nB. 4\nC. 5\nD. 6" in kept.filter(pl.col("output") == "B. 4")["input"][0]
+    hs = [{"ctx": "A man is sitting on a roof. He", "endings": ["is ripping tiles off.", "is holding a cube.",
+                                                                 "starts pulling up roofing."], "label": "2"}]
+    kept, rej = _convert_file(tmp_path / "hs", hs, "multiple_choice", templates=["lettered"])
+    assert kept["output"].to_list() == ["C. starts pulling up roofing."]
+    # ARC's numeric labels are labels, not positions; a position past the choices is an unknown label
+    arc = [{"question": "Which gas do plants absorb?", "choices": {"text": ["Oxygen", "Carbon dioxide"], "label": ["1", "2"]},
+            "answerKey": "2"},
+           {"question": "Which is a metal?", "choices": {"text": ["Iron", "Wood"], "label": ["A", "B"]}, "answerKey": "7"}]
+    kept, rej = _convert_file(tmp_path / "arc", arc, "multiple_choice", templates=["lettered"])
+    assert kept["output"].to_list() == ["2. Carbon dioxide"]
+    assert [r.split(":")[0] for r in rej["reason"].to_list()] == ["unknown_label"]

@@ -51,7 +51,9 @@ def _read(df: pl.DataFrame, f: FieldSpec, col: str) -> pl.Expr:
         el = pl.element()
         e = e.list.eval(el.filter(el.struct.field(where).is_in(equals)).struct.field(take)).list.first()
         dtype = None
-    e, dtype = _walk(e, dtype, f.path)
+    e, dtype, flat = _walk(e, dtype, f.path)
+    if flat and f.letters:  # a plain list of choices has no labels: A, B, C, ... by position
+        e = e.list.eval(pl.int_range(pl.len()).replace_strict(LETTERS, default=None, return_dtype=pl.Utf8))
     if f.join is not None and not _is(dtype, pl.String):  # (one string is already joined)
         e = e.list.eval(pl.element().cast(pl.Utf8).str.strip_chars()).list.join(f.join)
     if f.list:
@@ -68,13 +70,18 @@ def _is(dtype, kind) -> bool:
     return dtype is not None and isinstance(dtype, kind) or dtype == kind
 
 
-def _walk(e: pl.Expr, dtype, path) -> tuple[pl.Expr, object]:
+LETTERS = {i: chr(65 + i) for i in range(26)}
+
+
+def _walk(e: pl.Expr, dtype, path) -> tuple[pl.Expr, object, bool]:
     """Follow `path` (int: list element, str: struct field) through the column's own layout.
     A record list has two layouts, a list of structs (`[{text, answer_start}]`, SQuAD's JSON)
     and a struct of lists (`{text: [...], answer_start: [...]}`, the Hugging Face datasets
     layout): `[0, text]` reads the first text of either. An index into a plain string (XSum's
-    one summary where SciTLDR has a list) is that string."""
+    one summary where SciTLDR has a list) is that string, and a field of a plain list (MMLU's
+    choices where ARC has {text, label}) is the list itself (`flat`, the third value)."""
     pending: list[int] = []  # indexes waiting for the struct field that holds the list
+    flat = False
     for step in path:
         if isinstance(step, int):
             if _is(dtype, pl.Struct):
@@ -85,6 +92,9 @@ def _walk(e: pl.Expr, dtype, path) -> tuple[pl.Expr, object]:
                 e = e.list.get(step, null_on_oob=True)
                 dtype = dtype.inner if _is(dtype, pl.List) else None
             continue
+        if _is(dtype, pl.List) and not _is(dtype.inner, pl.Struct):
+            flat = True  # the list holds the values themselves
+            continue
         e = e.struct.field(step)
         dtype = next((fl.dtype for fl in dtype.fields if fl.name == step), None) if _is(dtype, pl.Struct) else None
         for k in pending:
@@ -93,7 +103,7 @@ def _walk(e: pl.Expr, dtype, path) -> tuple[pl.Expr, object]:
             e = e.list.get(k, null_on_oob=True)
             dtype = dtype.inner if _is(dtype, pl.List) else None
         pending = []
-    return e, dtype
+    return e, dtype, flat
 
 
 def _label_ids(e: pl.Expr, f: FieldSpec) -> pl.Expr:
@@ -120,6 +130,13 @@ def _lookup(out: pl.DataFrame, f: FieldSpec) -> pl.DataFrame:
              .filter(pl.col("_k") == pl.col("_key"))
              .group_by(ROW).agg(pl.col("_v").first().alias("_found")))
     out = out.join(pairs, on=ROW, how="left", maintain_order="left")
+    # a whole number that is none of the labels is a 0-based position (MMLU's `answer: 1`,
+    # HellaSwag's `label: "3"`); a label that is a number ("1" in ARC) is matched above first
+    pos = pl.col(f.name).str.strip_chars().cast(pl.Int64, strict=False)
+    at = pl.col(values).list.get(pos, null_on_oob=True)
+    out = out.with_columns(pl.when(pl.col("_found").is_null() & pos.is_not_null() & (pos >= 0)
+                                   & (pl.col(keys).list.len() == pl.col(values).list.len()))
+                           .then(at).otherwise(pl.col("_found")).alias("_found"))
     # keep the key: a key not among the choices is an unknown label, not a missing field
     return out.with_columns(pl.col(f.name).alias(f"{f.name}{KEY}"), pl.col("_found").alias(f.name)).drop("_found")
 

@@ -30,7 +30,8 @@ FAMILY_KEYS = {"family", "description", "task", "dataset", "lang", "fields", "la
                "few_shot_distinct"}
 TEMPLATE_KEYS = {"id", "instruction", "input", "output", "original_task", "options", "labels",
                  "task", "lang", "formats", "description", "requires"}
-FIELD_KEYS = {"column", "labels", "label_aliases", "path", "join", "optional", "default", "find", "lookup", "list"}
+FIELD_KEYS = {"column", "labels", "label_aliases", "path", "join", "optional", "default", "find", "lookup", "list",
+              "letters"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class FieldSpec:
     find: dict | None = None  # list of structs -> `take` of the first whose `where` == `equals`
     lookup: dict | None = None  # {keys: var, values: var}: values[keys.index(this)]
     list: bool = False  # keep a list (answer choices of multiple-choice rows)
+    letters: bool = False  # a plain list without this field (MMLU's choices): A, B, C, ... by position
     optional: bool = False
     default: str = ""
 
@@ -222,6 +224,7 @@ def _field(name: str, spec: Any, where: str) -> FieldSpec:
     return FieldSpec(name=name, column=cols[0], aliases=tuple(cols[1:]), labels=labels, label_aliases=aliases,
                      path=tuple(_as_list(spec.get("path"))), join=spec.get("join"),
                      find=spec.get("find"), lookup=spec.get("lookup"), list=bool(spec.get("list", False)),
+                     letters=bool(spec.get("letters", False)),
                      optional=bool(spec.get("optional", False)), default=str(spec.get("default", "")))
 
 
