@@ -26,11 +26,29 @@ def artifacts_dir() -> Path:
     return d
 
 
+QUICKSTART_ROWS = 300  # rows per source in the tests' quickstart: the same steps, about a fifth of the rows
+
+
 @pytest.fixture(scope="session")
-def quickstart_run(tmp_path_factory):
-    """The quickstart recipe run once on the local engine (about 30 s), shared by the tests that
-    need a real run's output folder. They may add files (a card), never change what the run wrote."""
+def quickstart_recipe(tmp_path_factory) -> Path:
+    """rules/recipes/quickstart.yaml as written (steps, key order, name), each source read to
+    at most QUICKSTART_ROWS rows (`make quickstart` runs it whole): what the tests run."""
+    import re
+
+    text = (ROOT / "rules" / "recipes" / "quickstart.yaml").read_text()
+    text, n = re.subn(r"(?m)^(\s+)path: (sample_data/\S+)$",
+                      lambda m: f"{m[1]}path: {ROOT / m[2]}\n{m[1]}limit: {QUICKSTART_ROWS}", text)
+    assert n >= 6, "the quickstart's sources moved: update tests/conftest.py"
+    path = tmp_path_factory.mktemp("recipe") / "quickstart.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="session")
+def quickstart_run(tmp_path_factory, quickstart_recipe):
+    """The tests' quickstart run once on the local engine, shared by the tests that need a
+    real run's output folder. They may add files (a card), never change what the run wrote."""
     from dataforge import recipe
 
     out = tmp_path_factory.mktemp("quickstart") / "local"
-    return recipe.load(ROOT / "rules" / "recipes" / "quickstart.yaml").run(out=out, engine="local")
+    return recipe.load(quickstart_recipe).run(out=out, engine="local")

@@ -136,11 +136,11 @@ def planted(sample: Path, n: int = 300) -> pl.DataFrame:
 
 # -- same results -------------------------------------------------------------------
 
-def test_quickstart_same_results_through_the_cli(tmp_path, monkeypatch, quickstart_run):
+def test_quickstart_same_results_through_the_cli(tmp_path, monkeypatch, quickstart_recipe, quickstart_run):
     from dataforge.cli import main
 
     monkeypatch.chdir(ROOT)
-    qs = ROOT / "rules/recipes/quickstart.yaml"
+    qs = quickstart_recipe  # every step of the quickstart, fewer rows per source (tests/conftest.py)
     a = quickstart_run  # the local engine's run, shared with test_publish
     local = a.out
     # the embedding cache is content-keyed and shared through OUT on a cluster: reuse it
