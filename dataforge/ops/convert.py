@@ -156,7 +156,7 @@ class Convert(MapOp):
             rows, tix = select.assign(pool, rows_all[sel], b, ok)
             # a row no layout of a `match` family fits is rejected as such, not with the first
             # template's first missing field
-            none = rows[~np.stack([ok[t.id][rows] for t in pool.templates], axis=1).any(axis=1)] \
+            none = rows[~select.renderable(pool, rows, ok).any(axis=1)] \
                 if pool.mode == "match" and rows.size and pool.templates else np.empty(0, np.int64)
             for ti, t in enumerate(pool.templates):
                 m = tix == ti

@@ -55,6 +55,11 @@ def _bare(key: str, fam: Family) -> str | None:
     return key if any(t.id == key for t in fam.all_templates()) else None
 
 
+def renderable(pool: Pool, rows: np.ndarray, ok: dict[str, np.ndarray]) -> np.ndarray:
+    """(len(rows), templates) booleans: can template j render row i (`ok` per template id)."""
+    return np.stack([ok[t.id][rows] for t in pool.templates], axis=1)
+
+
 def assign(pool: Pool, rows: np.ndarray, base: np.ndarray, ok: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """(row indices, template indices into pool.templates) for `rows`.
 
@@ -68,14 +73,14 @@ def assign(pool: Pool, rows: np.ndarray, base: np.ndarray, ok: dict[str, np.ndar
         return np.repeat(rows, n_t), np.tile(np.arange(n_t), rows.size)
     if pool.mode == "match":
         # the first template that can render the row; else the first (it rejects the row with a reason)
-        good = np.stack([ok[t.id][rows] for t in pool.templates], axis=1)
+        good = renderable(pool, rows, ok)
         idx = np.where(good.any(axis=1), good.argmax(axis=1), 0)
         return rows, idx.astype(np.int64)
     idx = draw.choose(base[rows], "template", pool.weights)
     if all(t.id in ok for t in pool.templates):
         # a row the drawn template cannot render (an optional field it requires is blank) is
         # drawn again among the templates that can, rather than rejected; the others keep their draw
-        good = np.stack([ok[t.id][rows] for t in pool.templates], axis=1)
+        good = renderable(pool, rows, ok)
         redo = ~good[np.arange(rows.size), idx] & good.any(axis=1)
         if redo.any():
             w = good[redo] * np.asarray(pool.weights, dtype=np.float64)

@@ -125,9 +125,6 @@ class Family:
         raise ConfigError(f"{self.path}: family '{self.name}' has no template '{tid}'; "
                           f"templates: {[t.id for t in self.all_templates()]}")
 
-    def required_columns(self) -> list[str]:
-        return [f.column for f in self.fields.values() if not f.optional]
-
     def fits(self, columns: set[str], rename: dict[str, str] | None = None) -> bool:
         """Some template of this family finds every column it needs among `columns`."""
         rename = rename or {}
