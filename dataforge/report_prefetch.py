@@ -4,6 +4,7 @@ matplotlib takes most of a second to import, and the report needs it only at the
 run; the stages before it spend their time in Polars and Arrow, which release the GIL, so the
 import overlaps with them instead of adding to the run's time. The report's own import of the
 same modules waits for this one (Python's per-module import locks) if it is not done yet.
+The page's Jinja template is compiled here too.
 """
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ def _imports() -> None:
     try:
         import matplotlib.backends.backend_svg  # noqa: F401
         import matplotlib.figure  # noqa: F401
+
+        from dataforge.report import html
+        html.page_template()  # compiling the page's template is another 0.3 s of pure Python
     except Exception:  # noqa: BLE001 - the report's own import will raise it where it matters
         pass
 

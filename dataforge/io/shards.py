@@ -157,10 +157,15 @@ def write_shards(parts: list[Path], out_dir: Path, spec: ShardSpec,
     }
     from dataforge.engine.overlap import prefetch
 
+    dictionary: list[str] | None = None
     for df in prefetch(frames()):  # (the next part is read while this one is written)
         if transform is not None:
             split_col = df[SPLIT_COL]
             df = transform(df.drop(SPLIT_COL)).with_columns(split_col.alias(SPLIT_COL))
+        if dictionary is None:
+            dictionary = dictionary_columns(df.drop(SPLIT_COL))
+            for w in writers.values():
+                w.dictionary = dictionary
         batch_schema = df.head(0).to_arrow().schema  # (the schema only: no copy of the rows)
         if schema is None:
             schema = batch_schema.remove(batch_schema.get_field_index(SPLIT_COL))
@@ -181,6 +186,18 @@ def write_shards(parts: list[Path], out_dir: Path, spec: ShardSpec,
     return shards
 
 
+def dictionary_columns(df: pl.DataFrame, sample: int = 10_000, share: float = 0.2) -> list[str]:
+    """Flat columns worth dictionary pages: few distinct values in the first rows (source, task,
+    lang, split labels). pyarrow builds a dictionary for every column by default and drops it
+    when it grows too big; on long unique texts that build-and-drop was a third of the write."""
+    head = df.head(sample)
+    flat = [c for c, t in head.schema.items() if not t.is_nested()]
+    if not flat or head.height == 0:
+        return []
+    distinct = head.select(pl.col(flat).n_unique()).row(0)
+    return [c for c, n in zip(flat, distinct) if n <= max(1, share * head.height)]
+
+
 class _ShardStream:
     def __init__(self, out_dir: Path, split: str, n: int, per: int, compression: str):
         self.out_dir, self.split, self.n, self.per, self.compression = out_dir, split, n, per, compression
@@ -189,6 +206,7 @@ class _ShardStream:
         self.writer: pq.ParquetWriter | None = None
         self.tmp: Path | None = None
         self.done: list[dict] = []
+        self.dictionary: list[str] | bool = True  # pyarrow's default until write_shards picks columns
 
     def name(self, i: int) -> str:
         return f"{self.split}-{i:05d}-of-{self.n:05d}.parquet"
@@ -197,7 +215,8 @@ class _ShardStream:
         while table.num_rows:
             if self.writer is None:
                 self.tmp = self.out_dir / f".{self.name(self.index)}{atomic.TMP_SUFFIX}"
-                self.writer = pq.ParquetWriter(self.tmp, table.schema, compression=self.compression)
+                self.writer = pq.ParquetWriter(self.tmp, table.schema, compression=self.compression,
+                                               use_dictionary=self.dictionary)
                 self.rows_in_current = 0
             room = self.per - self.rows_in_current
             chunk = table.slice(0, room)

@@ -8,41 +8,30 @@ import base64
 import io
 from collections.abc import Sequence
 
-import matplotlib
-import matplotlib.colors
 import numpy as np
-# Figures are built as bare `Figure`s, never through pyplot: no backend or figure manager
-# is involved (importing pyplot alone took most of a second here) and nothing global is kept.
-from matplotlib import colormaps
-from matplotlib.figure import Figure
 
+from dataforge.report import svgplot
 from dataforge.report.collect import RunData
 
-matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "dataforge", "font.size": 9,
-                     "axes.spines.top": False, "axes.spines.right": False,
-                     # one draw per figure: constrained layout instead of bbox_inches="tight" (which draws twice)
-                     "figure.constrained_layout.use": True})
 COLORS = ("#3b6fb6", "#d9822b")
 MAX_CATEGORIES = 20
+# matplotlib's tab10 and tab20 palettes, written out so that only the sunburst needs matplotlib
+TAB10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+TAB20 = ("#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728", "#ff9896", "#9467bd", "#c5b0d5",
+         "#8c564b", "#c49c94", "#e377c2", "#f7b6d2", "#7f7f7f", "#c7c7c7", "#bcbd22", "#dbdb8d", "#17becf", "#9edae5")
 
 
-def _subplots(figsize: tuple[float, float], ncols: int = 1, squeeze: bool = True, layout: str | None = None):
-    fig = Figure(figsize=figsize, layout=layout)
-    return fig, fig.subplots(1, ncols, squeeze=squeeze)
+def _figure(figsize: tuple[float, float]):
+    """A bare matplotlib `Figure` with one axes, never through pyplot: no backend or figure
+    manager is involved (importing pyplot alone took most of a second here). Only the sunburst
+    still draws with matplotlib; the other figures are written as SVG text (svgplot)."""
+    import matplotlib
+    from matplotlib.figure import Figure
 
-
-def _labelled(figsize: tuple[float, float], labels: Sequence[str]):
-    """One axes whose y tick labels are `labels`: margins in inches from the longest label
-    (about 0.07 in per character at 9 pt) instead of the constrained layout, which measured
-    every text of the figure on each draw."""
-    w, h = figsize
-    longest = max((len(str(x)) for x in labels), default=4)
-    if longest > 36:  # long names (fused stage labels): let the layout engine fit them
-        return _subplots(figsize)
-    left = 0.3 + 0.07 * longest
-    fig, ax = _subplots(figsize, layout="none")
-    fig.subplots_adjust(left=left / w, right=1 - 0.25 / w, top=1 - 0.35 / h, bottom=0.55 / h)
-    return fig, ax
+    matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "dataforge", "font.size": 9,
+                                "axes.spines.top": False, "axes.spines.right": False})
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.subplots(1, 1)
 
 
 def _uri(fig, fmt: str = "svg") -> str:
@@ -57,15 +46,14 @@ def funnel(run: RunData) -> str | None:
     if not stages:
         return None
     names = [s["name"] for s in stages][::-1]
-    kept = np.array([s["rows_out"] for s in stages][::-1])
-    dropped = np.array([s["rows_rejected"] for s in stages][::-1])
-    fig, ax = _labelled((6.5, 0.35 * len(stages) + 0.9), names)
-    ax.barh(names, kept, color=COLORS[0], label="rows out")
-    ax.barh(names, dropped, left=kept, color="#c44e52", label="rejected")
-    ax.set_xlabel("rows")
-    ax.legend(loc="lower right", frameon=False)
-    ax.set_title(run.label)
-    return _uri(fig)
+    kept = [float(s["rows_out"]) for s in stages][::-1]
+    dropped = [float(s["rows_rejected"]) for s in stages][::-1]
+    pos = list(range(len(names)))
+    marks = [("bar", p, 0.0, k, 0.8, COLORS[0], 1.0) for p, k in zip(pos, kept)]
+    marks += [("bar", p, k, d, 0.8, "#c44e52", 1.0) for p, k, d in zip(pos, kept, dropped) if d]
+    return svgplot.uri(svgplot.category_chart(
+        names, pos, marks, (6.5, 0.35 * len(stages) + 0.9), run.label, "rows",
+        legend=[("rows out", COLORS[0]), ("rejected", "#c44e52")]))
 
 
 def histograms(runs: Sequence[RunData], keys: list[str], titles: list[str], xlabel: str,
@@ -76,33 +64,28 @@ def histograms(runs: Sequence[RunData], keys: list[str], titles: list[str], xlab
     if not keys_present:
         return None
     width = 3.3 * len(keys_present) + 0.5
-    # numeric ticks and short titles only: fixed margins (in inches) instead of the
-    # constrained layout, which measured every tick label and cost half of each figure's time
-    fig, axes = _subplots((width, 2.6), len(keys_present), squeeze=False, layout="none")
-    fig.subplots_adjust(left=0.75 / width, right=1 - 0.12 / width, bottom=0.2, top=0.88, wspace=0.3)
-    for ax, (key, title) in zip(axes[0], keys_present):
+    panels = []
+    for key, title in keys_present:
         arrays = [r.values.get(key, np.array([])) for r in runs]
         allv = np.concatenate([a for a in arrays if a.size]).astype(float)
         hi = float(np.percentile(allv, 99)) if allv.size else 1.0
         lo = float(allv.min()) if allv.size else 0.0
         edges = np.histogram_bin_edges(allv, bins=bins, range=(lo, hi if hi > lo else lo + 1))
         record = {"edges": [round(float(e), 6) for e in edges], "counts": {}}
+        series = []
         for i, (r, a) in enumerate(zip(runs, arrays)):
             if a.size:
                 counts, _ = np.histogram(np.clip(a, lo, edges[-1]), bins=edges)
                 record["counts"][r.label] = counts.astype(int).tolist()
-                # one artist per run (stairs), not one patch per bin: drawing stays cheap
                 heights = counts / (counts.sum() * np.diff(edges)) if len(runs) > 1 else counts
-                ax.stairs(heights, edges, fill=True, alpha=0.6 if len(runs) > 1 else 0.9,
-                          color=COLORS[i % 2], label=r.label)
+                series.append((heights, COLORS[i % 2], 0.6 if len(runs) > 1 else 0.9))
         if drawn is not None:
             drawn[title] = record
-        ax.set_title(title)
-        ax.set_xlabel(xlabel)
-    axes[0][0].set_ylabel("share" if len(runs) > 1 else "rows")
-    if len(runs) > 1:
-        axes[0][-1].legend(frameon=False)
-    return _uri(fig)
+        panels.append({"title": title, "xlabel": xlabel, "edges": edges, "series": series})
+    # written as SVG text (svgplot), not through matplotlib: these four figures were most of
+    # the report's drawing time on large runs
+    legend = [(r.label, COLORS[i % 2]) for i, r in enumerate(runs)] if len(runs) > 1 else []
+    return svgplot.uri(svgplot.histogram_panels(panels, (width, 2.6), "share" if len(runs) > 1 else "rows", legend))
 
 
 def boxes(runs: Sequence[RunData], getter, title: str, xlabel: str) -> str | None:
@@ -115,40 +98,25 @@ def boxes(runs: Sequence[RunData], getter, title: str, xlabel: str) -> str | Non
     groups = groups[:MAX_CATEGORIES]
     if not groups:
         return None
-    fig, ax = _labelled((6.5, 0.32 * len(groups) * len(runs) + 1.0), groups)
     width = 0.7 / len(runs)
-    # drawn from collections (one bar container, one line collection, one marker line per
-    # run) instead of `bxp`'s seven artists per box: the figures were most of the report's time
-    from matplotlib.collections import LineCollection
-    for i, (r, mp) in enumerate(zip(runs, maps)):
-        rows = [(len(groups) - 1 - j + i * width, mp[g]) for j, g in enumerate(groups)
-                if mp.get(g) and mp[g].get("n")]
-        if not rows:
-            continue
-        y = np.array([p for p, _ in rows])
-        q1, q3, med, lo, hi, mean = (np.array([float(st[k]) for _, st in rows])
-                                     for k in ("p25", "p75", "p50", "p5", "p95", "mean"))
-        h = width * 0.9
-        ax.barh(y, q3 - q1, left=q1, height=h, color=COLORS[i % 2], alpha=0.55, edgecolor="#333", linewidth=0.6)
-        segs = np.concatenate([
-            np.stack([np.c_[lo, y], np.c_[q1, y]], axis=1), np.stack([np.c_[q3, y], np.c_[hi, y]], axis=1),  # whiskers
-            np.stack([np.c_[lo, y - h / 4], np.c_[lo, y + h / 4]], axis=1),  # caps
-            np.stack([np.c_[hi, y - h / 4], np.c_[hi, y + h / 4]], axis=1)])
-        ax.add_collection(LineCollection(segs, colors="#333", linewidths=0.8))
-        ax.add_collection(LineCollection(np.stack([np.c_[med, y - h / 2], np.c_[med, y + h / 2]], axis=1),
-                                         colors="#222", linewidths=1.2))
-        ax.plot(mean, y, "o", markersize=3, color="#222", linestyle="none")
-    ax.autoscale_view()
-    ticks = np.arange(len(groups))[::-1] + width * (len(runs) - 1) / 2
-    ax.set_yticks(ticks, groups)
-    ax.set_xlabel(xlabel)
-    ax.set_title(title)
-    if len(runs) > 1:
-        from matplotlib.patches import Patch
-
-        ax.legend(handles=[Patch(color=COLORS[i % 2], alpha=0.55, label=r.label) for i, r in enumerate(runs)],
-                  frameon=False, fontsize=7)
-    return _uri(fig)
+    h = width * 0.9
+    marks: list[tuple] = []
+    for i, mp in enumerate(maps):
+        for j, g in enumerate(groups):
+            st = mp.get(g)
+            if not (st and st.get("n")):
+                continue
+            y = len(groups) - 1 - j - i * width  # the first run on top, as in the legend
+            q1, q3, med, lo, hi, mean = (float(st[k]) for k in ("p25", "p75", "p50", "p5", "p95", "mean"))
+            marks += [("bar", y, q1, q3 - q1, h, COLORS[i % 2], 0.55),
+                      ("seg", y, lo, y, q1, "#333", 0.8), ("seg", y, q3, y, hi, "#333", 0.8),  # whiskers
+                      ("seg", y - h / 4, lo, y + h / 4, lo, "#333", 0.8),  # caps
+                      ("seg", y - h / 4, hi, y + h / 4, hi, "#333", 0.8),
+                      ("seg", y - h / 2, med, y + h / 2, med, "#222", 1.2), ("dot", y, mean, "#222")]
+    ticks = [float(len(groups) - 1 - j - width * (len(runs) - 1) / 2) for j in range(len(groups))]
+    legend = [(r.label, COLORS[i % 2]) for i, r in enumerate(runs)] if len(runs) > 1 else []
+    return svgplot.uri(svgplot.category_chart(groups, ticks, marks, (6.5, 0.32 * len(groups) * len(runs) + 1.0),
+                                              title, xlabel, legend=legend))
 
 
 def sunburst(run: RunData) -> str | None:
@@ -156,10 +124,9 @@ def sunburst(run: RunData) -> str | None:
     tree = run.summary.get("verb_noun", {}).get("tree")
     if not tree:
         return None
-    cmap = colormaps["tab20"]
-    fig, ax = _subplots((6.2, 6.2))
+    fig, ax = _figure((6.2, 6.2))
     inner = [t["count"] for t in tree]
-    inner_colors = [cmap(i % 20) for i in range(len(tree))]
+    inner_colors = [TAB20[i % 20] for i in range(len(tree))]
     outer, outer_colors, outer_labels = [], [], []
     for i, t in enumerate(tree):
         named = sum(n["count"] for n in t["nouns"])
@@ -194,30 +161,24 @@ def bars(runs: Sequence[RunData], getter, title: str, xlabel: str = "", horizont
         for k in sorted(mp, key=lambda k: -mp[k]):
             if k not in order:
                 order.append(k)
-    order = order[:MAX_CATEGORIES]
+    order = [str(k) for k in order[:MAX_CATEGORIES]]
     n = len(order)
-    # vertical bars: the y labels are counts (room for 9 characters: digits and "count")
-    fig, ax = _labelled((6.5, 0.28 * n + 1.0), order) if horizontal else _labelled((6.5, 2.8), ["100000000"])
     width = 0.8 / len(runs)
-    pos = np.arange(n)
-    for i, (r, mp) in enumerate(zip(runs, maps)):
-        vals = [mp.get(k, 0) for k in order]
-        if horizontal:
-            ax.barh(pos[::-1] + i * width, vals, height=width, color=COLORS[i % 2], label=r.label)
-        else:
-            ax.bar(pos + i * width, vals, width=width, color=COLORS[i % 2], label=r.label)
-    ticks = pos + width * (len(runs) - 1) / 2
+    marks = []
+    for i, mp in enumerate(maps):
+        mp = {str(k): v for k, v in mp.items()}
+        for j, k in enumerate(order):
+            # horizontal: the first category on top; vertical: from the left
+            pos = n - 1 - j - i * width if horizontal else j + i * width
+            marks.append(("bar", pos, 0.0, float(mp.get(k, 0)), width, COLORS[i % 2], 1.0))
+    shift = width * (len(runs) - 1) / 2
+    ticks = [float(n - 1 - j - shift if horizontal else j + shift) for j in range(n)]
+    legend = [(r.label, COLORS[i % 2]) for i, r in enumerate(runs)] if len(runs) > 1 else []
     if horizontal:
-        ax.set_yticks(ticks[::-1], order)
-        ax.set_xlabel(xlabel or "rows")
-    else:
-        ax.set_xticks(ticks, order, rotation=0)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("count")
-    ax.set_title(title)
-    if len(runs) > 1:
-        ax.legend(frameon=False)
-    return _uri(fig)
+        return svgplot.uri(svgplot.category_chart(order, ticks, marks, (6.5, 0.28 * n + 1.0), title,
+                                                  xlabel or "rows", legend=legend))
+    return svgplot.uri(svgplot.category_chart(order, ticks, marks, (6.5, 2.8), title, "count", horizontal=False,
+                                              legend=legend, category_label=xlabel))
 
 
 def embedding_points(run: RunData, key: str, size: int = 420) -> dict | None:
@@ -240,8 +201,7 @@ def embedding_points(run: RunData, key: str, size: int = 420) -> dict | None:
     for lab in labels:
         counts[lab] = counts.get(lab, 0) + 1
     top = sorted(counts, key=lambda k: (-counts[k], k))[:9]  # the rest share one colour
-    cmap = colormaps["tab10"]
-    hexc = [matplotlib.colors.to_hex(cmap(i)) for i in range(10)]
+    hexc = TAB10
     out = [{"cx": round(float(a), 1), "cy": round(float(b), 1), "color": hexc[top.index(lab) if lab in top else 9],
             "title": f"{lab} · {p.get('task' if key == 'source' else 'source', '?')}: {p.get('text', '')}"}
            for a, b, lab, p in zip(cx, cy, labels, pts)]
