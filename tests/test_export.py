@@ -105,7 +105,8 @@ def test_pipeline_writes_every_format(tmp_path, sample_dir):
 
 def test_shards_use_dictionary_pages_only_for_few_valued_columns(tmp_path):
     """Label-like columns (source, task) get dictionary pages; long unique texts do not (building
-    and dropping their dictionaries was a third of the shard writer's time). Rows read back equal."""
+    and dropping their dictionaries was a third of the shard writer's time), nor min/max
+    statistics, which numbers and labels keep. Rows read back equal."""
     import pyarrow.parquet as pq
 
     from dataforge.io.shards import write_shards
@@ -120,4 +121,7 @@ def test_shards_use_dictionary_pages_only_for_few_valued_columns(tmp_path):
     enc = {f.schema_arrow.names[i]: f.metadata.row_group(0).column(i).encodings for i in range(f.metadata.num_columns)}
     assert "RLE_DICTIONARY" in enc["source"]
     assert not {"RLE_DICTIONARY", "PLAIN_DICTIONARY"} & set(enc["output"]) | {"RLE_DICTIONARY"} & set(enc["id"])
+    stats = {f.schema_arrow.names[i]: f.metadata.row_group(0).column(i).is_stats_set
+             for i in range(f.metadata.num_columns)}
+    assert stats["score_x"] and stats["source"] and not stats["output"]
     assert pl.read_parquet(tmp_path / "data" / shards[0]["path"]).equals(df)

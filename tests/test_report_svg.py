@@ -84,3 +84,38 @@ def test_long_category_labels_are_cut_with_their_full_text_kept():
     root = _svg(plots.bars([Run("r", {})], lambda r: {name: 3, "b": 1}, "rows"))
     labels = [t for t in root.iter("{http://www.w3.org/2000/svg}text") if t.text and t.text.startswith("a_very")]
     assert labels and labels[0].text.endswith("…") and labels[0].find("s:title", NS).text == name
+
+
+def test_sunburst_wedges_follow_the_tree():
+    tree = [{"verb": "write", "count": 6, "nouns": [{"noun": "story", "count": 4}]},
+            {"verb": "list", "count": 2, "nouns": [{"noun": "ideas", "count": 2}]}]
+    root = _svg(plots.sunburst(Run("r", {}, {"verb_noun": {"tree": tree}})))
+    paths = root.findall(".//s:path", NS)
+    # 2 verbs + 2 named nouns + write's other nouns (6 - 4)
+    assert len(paths) == 5
+    assert sorted(p.find("s:title", NS).text for p in paths) == sorted(
+        ["write 6", "list 2", "story 4", "ideas 2", " 2"])
+    texts = {t.text for t in root.iter("{http://www.w3.org/2000/svg}text")}
+    assert {"write", "list", "story", "ideas"} <= texts
+    # one verb only: its ring is whole (two half arcs in one path), not an empty arc
+    whole = _svg(plots.sunburst(Run("r", {}, {"verb_noun": {"tree": tree[1:]}})))
+    assert whole.findall(".//s:path", NS)[0].get("d").count("A") == 4
+
+
+def test_the_report_needs_no_plotting_library(tmp_path):
+    """Every figure is SVG text: a report builds with matplotlib unimportable."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import sys
+        sys.modules["matplotlib"] = None  # any import of it raises ImportError
+        from tests.support.planted_run import build_planted_run
+        out = build_planted_run(__import__("pathlib").Path({str(tmp_path / "run")!r}), limit=40)
+        html = (out / "report" / "index.html").read_text()
+        assert html.count("data:image/svg+xml") >= 8, html.count("data:image/svg+xml")
+        print("ok")
+    """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "ok" in r.stdout, r.stderr[-3000:]

@@ -44,9 +44,10 @@ def write_parquet(path: str | os.PathLike, df: pl.DataFrame | pa.Table, compress
 
 def write_checkpoint(path: str | os.PathLike, df: pl.DataFrame) -> None:
     """A checkpoint part, read back by dataforge only: Polars' own writer (no Arrow
-    conversion; 1M rows in 20 parts: 0.6 s against 0.94 s through pyarrow), zstd."""
+    conversion; 1M rows in 20 parts: 0.6 s against 0.94 s through pyarrow), zstd at level 1:
+    on 300k documents 0.43 s instead of 1.07 s at Polars' default level, for 4% more bytes."""
     with atomic_path(path) as tmp:
-        df.write_parquet(tmp, compression="zstd")
+        df.write_parquet(tmp, compression="zstd", compression_level=1)
 
 
 def sha256_file(path: str | os.PathLike) -> str:

@@ -1,11 +1,9 @@
-"""Report figures as `data:` URIs (SVG, or PNG for dense scatter plots): the page needs no network.
+"""Report figures as SVG `data:` URIs (written by svgplot, no plotting library): the page needs no network.
 
 Every function takes one RunData per run, so the compare mode overlays runs on shared bins.
 """
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,30 +13,10 @@ from dataforge.report.collect import RunData
 
 COLORS = ("#3b6fb6", "#d9822b")
 MAX_CATEGORIES = 20
-# matplotlib's tab10 and tab20 palettes, written out so that only the sunburst needs matplotlib
+# matplotlib's tab10 and tab20 palettes (every figure is written as SVG text, see svgplot)
 TAB10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 TAB20 = ("#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728", "#ff9896", "#9467bd", "#c5b0d5",
          "#8c564b", "#c49c94", "#e377c2", "#f7b6d2", "#7f7f7f", "#c7c7c7", "#bcbd22", "#dbdb8d", "#17becf", "#9edae5")
-
-
-def _figure(figsize: tuple[float, float]):
-    """A bare matplotlib `Figure` with one axes, never through pyplot: no backend or figure
-    manager is involved (importing pyplot alone took most of a second here). Only the sunburst
-    still draws with matplotlib; the other figures are written as SVG text (svgplot)."""
-    import matplotlib
-    from matplotlib.figure import Figure
-
-    matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "dataforge", "font.size": 9,
-                                "axes.spines.top": False, "axes.spines.right": False})
-    fig = Figure(figsize=figsize, layout="constrained")
-    return fig, fig.subplots(1, 1)
-
-
-def _uri(fig, fmt: str = "svg") -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=110, metadata={"Date": None} if fmt == "svg" else None)
-    mime = "image/svg+xml" if fmt == "svg" else "image/png"
-    return f"data:{mime};base64,{base64.b64encode(buf.getvalue()).decode()}"
 
 
 def funnel(run: RunData) -> str | None:
@@ -124,31 +102,18 @@ def sunburst(run: RunData) -> str | None:
     tree = run.summary.get("verb_noun", {}).get("tree")
     if not tree:
         return None
-    fig, ax = _figure((6.2, 6.2))
-    inner = [t["count"] for t in tree]
-    inner_colors = [TAB20[i % 20] for i in range(len(tree))]
-    outer, outer_colors, outer_labels = [], [], []
+    inner, outer = [], []
     for i, t in enumerate(tree):
+        color = TAB20[i % 20]
+        inner.append((t["count"], color, t["verb"]))
         named = sum(n["count"] for n in t["nouns"])
-        for n in t["nouns"]:
-            outer.append(n["count"])
-            outer_colors.append(inner_colors[i])
-            outer_labels.append(n["noun"])
+        outer += [(n["count"], color, n["noun"]) for n in t["nouns"]]
         if t["count"] > named:  # the verb's other nouns
-            outer.append(t["count"] - named)
-            outer_colors.append("#eeeeee")
-            outer_labels.append("")
-    total = float(sum(inner))
-    wedge = {"edgecolor": "white", "linewidth": 0.6}
-    ax.pie(inner, radius=0.62, colors=inner_colors, wedgeprops=wedge | {"width": 0.34},
-           labels=[t["verb"] if c / total > 0.025 else "" for t, c in zip(tree, inner)],
-           labeldistance=0.7, textprops={"fontsize": 8}, startangle=90, counterclock=False)
-    ax.pie(outer, radius=1.0, colors=outer_colors, wedgeprops=wedge | {"width": 0.38, "alpha": 0.75},
-           labels=[lab if c / total > 0.012 else "" for lab, c in zip(outer_labels, outer)],
-           labeldistance=0.8, textprops={"fontsize": 7}, startangle=90, counterclock=False)
-    ax.set_title(f"{run.label}: top verbs and their nouns")
-    ax.set_aspect("equal")
-    return _uri(fig)
+            outer.append((t["count"] - named, "#eeeeee", ""))
+    return svgplot.uri(svgplot.rings(f"{run.label}: top verbs and their nouns", [
+        {"inner": 0.28, "outer": 0.62, "wedges": inner, "font": 8, "min_share": 0.025},
+        {"inner": 0.62, "outer": 1.0, "wedges": outer, "opacity": 0.75, "font": 7, "min_share": 0.012},
+    ]))
 
 
 def bars(runs: Sequence[RunData], getter, title: str, xlabel: str = "", horizontal: bool = True) -> str | None:

@@ -238,3 +238,51 @@ def category_chart(categories: Sequence[str], positions: Sequence[float], marks:
         lx -= 16 + CHAR * 0.9 * len(label) + 14
     out.append("</svg>")
     return "".join(out)
+
+
+def _wedge(cx: float, cy: float, r0: float, r1: float, a0: float, a1: float) -> str:
+    """An annulus sector from angle a0 to a1 (radians, clockwise from 12 o'clock) as a path."""
+    if a1 - a0 >= 2 * math.pi - 1e-9:  # a whole ring: two halves (an arc cannot end where it starts)
+        mid = a0 + math.pi
+        return _wedge(cx, cy, r0, r1, a0, mid) + " " + _wedge(cx, cy, r0, r1, mid, a1)
+
+    def pt(r: float, a: float) -> str:
+        return f"{_num(cx + r * math.sin(a))},{_num(cy - r * math.cos(a))}"
+
+    large = 1 if a1 - a0 > math.pi else 0
+    return (f"M{pt(r1, a0)} A{_num(r1)},{_num(r1)} 0 {large} 1 {pt(r1, a1)} L{pt(r0, a1)} "
+            f"A{_num(r0)},{_num(r0)} 0 {large} 0 {pt(r0, a0)} Z")
+
+
+def rings(title: str, rings_: Sequence[dict], size: float = 6.2) -> str:
+    """Concentric rings of wedges (the verb-noun sunburst), clockwise from 12 o'clock.
+
+    Each ring: {inner, outer (fractions of the radius), wedges: [(value, color, label)],
+    opacity, font, min_share (the smallest wedge, as a share of the ring, that shows its label)}."""
+    W = size * 72.0
+    top = 26.0
+    R = (W - top - 12.0) / 2
+    cx, cy = W / 2, top + R
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(W)}pt" height="{_num(W)}pt" '
+           f'viewBox="0 0 {_num(W)} {_num(W)}" font-family="{FONT}" fill="#222">',
+           f'<rect width="{_num(W)}" height="{_num(W)}" fill="#fff"/>',
+           _text(cx, 16, title, size=SIZE + 1)]
+    labels = []
+    for ring in rings_:
+        total = float(sum(v for v, _, _ in ring["wedges"])) or 1.0
+        r0, r1 = ring["inner"] * R, ring["outer"] * R
+        a = 0.0
+        for value, color, label in ring["wedges"]:
+            a1 = a + 2 * math.pi * value / total
+            if value > 0:
+                out.append(f'<path d="{_wedge(cx, cy, r0, r1, a, a1)}" fill="{color}" '
+                           f'fill-opacity="{ring.get("opacity", 1.0)}" stroke="#fff" stroke-width="0.6">'
+                           f"<title>{escape(label or '')} {value}</title></path>")
+                if label and value / total >= ring.get("min_share", 0.0):
+                    mid, rm = (a + a1) / 2, (r0 + r1) / 2
+                    labels.append(_text(cx + rm * math.sin(mid), cy - rm * math.cos(mid) + 3, label,
+                                        size=ring.get("font", SIZE - 1)))
+            a = a1
+    out += labels  # on top of every wedge
+    out.append("</svg>")
+    return "".join(out)
