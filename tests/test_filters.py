@@ -497,3 +497,35 @@ def test_unended_prose_can_be_switched_off_for_human_written_sources():
         pl.DataFrame([casual, cut])).to_list()
     assert default[0] is not None and default[1] is not None
     assert human[0] is None and human[1] is not None
+
+
+def test_third_format_zoo_of_symbol_answers_is_kept():
+    # 50 finished answers written by hand in a third round: answers that are symbols rather than
+    # sentences because the instruction asked for them (an alphabet, primes, a reversed or
+    # backwards word, Morse, binary, a hex colour, IPA, Roman numerals, chess and music notation,
+    # a password, an emoji story, a regex, SQL, a shebang), and playful text that repeats on
+    # purpose (a tongue twister, a chant, a knock-knock joke, "la la la"). No default rule may
+    # flag them, language ID keeps them, and score_quality / score_clarity keep them well
+    # above their defects.
+    from pathlib import Path
+
+    from dataforge import op
+    from dataforge.ops.base import RunContext
+
+    zoo = pl.read_ndjson(Path(__file__).parents[1] / "benchmarks" / "quality_data" / "format_zoo_3.jsonl")
+    assert zoo.height == 50
+    r = RuleFilter().reasons(zoo)
+    assert r.null_count() == zoo.height, zoo.with_columns(r.alias("r")).filter(pl.col("r").is_not_null()).to_dicts()
+    df = zoo.with_columns(id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8),
+                          task=pl.lit(None, pl.Utf8), lang=pl.lit(None, pl.Utf8))
+    lid = op("langid", fields=["instruction", "output"], langs=["en"]).bind(RunContext())
+    lid.ensure_setup()
+    out = lid.process(df)
+    rejected = out.filter(pl.col("_reject").is_not_null()) if "_reject" in out.columns else out.head(0)
+    assert rejected.height == 0, rejected.select("instruction", "output", "_reject").to_dicts()
+    for name in ("score_quality", "score_clarity"):
+        o = op(name).bind(RunContext())
+        o.ensure_setup()
+        s = o.process(df)[name]
+        low = [(i, v) for i, v in zip(zoo["instruction"], s) if v < 0.6]
+        assert not low, (name, low)

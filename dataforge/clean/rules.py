@@ -225,6 +225,12 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     inline_list = last.str.contains(
         rf"^{item}(?:\s*,\s*{item}){{{max(1, int(rule.get('inline_list_items', 4)) - 1)},}}$")
     structured = structured | inline_list
+    # a line of symbols rather than words (an alphabet, notes, a number or code sequence, Morse):
+    # fewer than half its tokens hold a run of two letters, so it is no sentence left unended
+    # (but LaTeX is: a formula cut before its closing "$" or brace is a cut)
+    symbols = (last.str.count_matches(r"\S*\p{L}{2}\S*") < 0.5 * last.str.count_matches(r"\S+")) & \
+        ~last.str.contains(r"\\\p{L}|\$")
+    structured = structured | symbols
     code = t.str.contains(CODE_RE) | t.str.contains(TABLE_RE) | \
         (t.str.count_matches(r"(?m)^[^\n]*\|[^\n]*\|") >= 2)  # rows of a table without outer pipes
     asked_short = pl.lit(False)
