@@ -89,18 +89,19 @@ def collect(out: str | Path, options: Options | None = None) -> RunData:
     coverage = _coverage(lf, cols, m)
     kept_counts = _kept_counts(lf, cols)
     breakdown = bd.rejects_by(rej, kept_counts, m, opts.warn_share)
-    with ThreadPoolExecutor(1) as pool:
+    with ThreadPoolExecutor(2) as pool:
         # token counts (the tokenizer's own threads) and the sample's statistics run beside the
         # Polars scans of every row below: one after the other they kept about 1.3 of 2 cores busy
-        side = pool.submit(lambda: (_tokens(lf, cols, n, sample, opts, values), _text_stats(sample, values),
-                                    _verb_noun(sample, m)))
+        tokens_f = pool.submit(_tokens, lf, cols, n, sample, opts, values)
+        stats_f = pool.submit(lambda: (_text_stats(sample, values), _verb_noun(sample, m)))
         lengths = _lengths(lf, cols, values)
         scores = _scores(lf, cols, values, rlf)
         context = _context(lf, rlf, rej, cols)
         rejects = _rejects(rej, rlf)
         table = _sample_table(sample, rej, rlf, opts.sample_rows)
         embedding = _embedding(m, lf, rlf)
-        token_stats, text_stats, verb_noun = side.result()
+        token_stats = tokens_f.result()
+        text_stats, verb_noun = stats_f.result()
     summary = {
         "run": _run(out, m),
         "warnings": breakdown["warnings"],
