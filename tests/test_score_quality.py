@@ -91,3 +91,33 @@ def test_finished_answers_without_a_final_period_that_the_detector_accepts():
     cut = score([("open_qa", "Describe the water cycle.", "Water evaporates from the oceans, rises as vapour and "
                   "cools into clouds, and then the droplets fall back to the")])
     assert cut[0] < 0.5
+
+
+def test_an_answer_with_fewer_items_than_asked_for_scores_lower():
+    # the instruction asks for N items, sentences or paragraphs; the answer cannot hold them
+    asked = [
+        ("Give me three tips for better sleep.", "1. Keep a regular schedule.\n2. Avoid screens before bed.\n3. Keep the room cool.", "Sleep more."),
+        ("List five fruits that are red.", "Strawberries, cherries, raspberries, red apples and pomegranates.", "Strawberries."),
+        ("Write two paragraphs about the ocean.", "The ocean covers most of the planet.\n\nIt holds most of its life.", "The ocean is big and blue and deep."),
+        ("Describe a sunset in 4-6 sentences.", "The sky turns orange. Clouds glow pink. The sun sinks. Birds go quiet. Night comes.", "It is orange."),
+        ("Name 3 benefits of exercise.", "Better mood, stronger heart, deeper sleep.", "Health."),
+    ]
+    # the count names the input, a limit, or a range from one: no penalty
+    spared = [
+        ("Which of the two sentences below is more formal?", "The second one."),
+        ("Summarize the text in 50 words.", "Bees pollinate crops, and farmers rent hives."),
+        ("Write one or two paragraphs about cats.", "Cats are independent animals that sleep most of the day."),
+        ("Which of these three options is cheapest?", "Option B."),
+        ("Explain the difference between the two words.", "One is a noun and the other a verb."),
+    ]
+    rows = [(i, good) for i, good, _ in asked] + [(i, bad) for i, _, bad in asked] + spared
+    df = pl.DataFrame({"id": [str(k) for k in range(len(rows))], "instruction": [r[0] for r in rows],
+                       "input": [""] * len(rows), "output": [r[1] for r in rows],
+                       "meta": [None] * len(rows), "task": [None] * len(rows)})
+    o = op("score_quality").bind(RunContext())
+    o.ensure_setup()
+    s = o.process(df)["score_quality"].to_list()
+    n = len(asked)
+    for k, (ins, _, bad) in enumerate(asked):
+        assert s[n + k] <= 0.5 < s[k], (ins, bad, s[k], s[n + k])
+    assert all(v > 0.9 for v in s[2 * n:]), list(zip(spared, s[2 * n:]))

@@ -115,6 +115,31 @@ def no_end_mark(cfg: dict) -> pl.Expr:
     return pl.when(fires).then(f).otherwise(1.0)
 
 
+def under_answered(df: pl.DataFrame, cfg: dict) -> pl.Series:
+    """True where the instruction asks for N items (sentences, paragraphs) and the answer
+    cannot hold them: fewer list lines, lines, sentences and separated parts than N."""
+    u = cfg.get("under_answered") or {}
+    if not u or "instruction" not in df.columns:
+        return pl.Series("u", [False] * df.height, dtype=pl.Boolean)
+    m = pl.col("instruction").fill_null("").str.extract_groups(u["request"])
+    nums = {k: int(v) for k, v in (u.get("numbers") or {}).items()}
+    n_raw = pl.coalesce(m.struct.field("lo"), m.struct.field("n")).str.to_lowercase()  # a range's lower bound
+    n = pl.coalesce(n_raw.replace_strict(nums, default=None, return_dtype=pl.Int64),
+                    n_raw.cast(pl.Int64, strict=False))
+    unit = m.struct.field("unit").str.to_lowercase()
+    out = pl.col("output").fill_null("").str.strip_chars()
+    lines = out.str.count_matches(r"(?m)^\s*\S")
+    sentences = out.str.count_matches(r"[.!?](?:\s|$)")
+    parts = out.str.count_matches(r"[,;]|\band\b|\bor\b") + 1
+    paragraphs = out.str.count_matches(r"\n\s*\n") + 1
+    held = pl.when(unit == "paragraphs").then(pl.max_horizontal(paragraphs, lines)) \
+        .when(unit == "sentences").then(pl.max_horizontal(sentences, lines)) \
+        .otherwise(pl.max_horizontal(lines, sentences, parts))
+    fires = m.struct.field("det").is_null() & n.is_between(int(u.get("min_count", 2)), int(u.get("max_count", 50))) & \
+        (held < n) & (out.str.len_chars() > 0)
+    return df.select(fires.fill_null(False).alias("u"))["u"]
+
+
 def quality(df: pl.DataFrame, cfg: dict | None = None) -> pl.Series:
     c = cfg or load_yaml(H.QUALITY)
     u, d = c.get("unfinished_item") or {}, c.get("dangling") or {}
@@ -126,6 +151,10 @@ def quality(df: pl.DataFrame, cfg: dict | None = None) -> pl.Series:
                       * pl.when(unfinished_item(c)).then(float(u.get("factor", 1.0))).otherwise(1.0)
                       * no_end_mark(c)).alias("q"))["q"]
     factor = garble_factor(df, c)
+    ua = c.get("under_answered") or {}
+    if ua:
+        factor = factor * pl.select(pl.when(pl.lit(under_answered(df, c))).then(float(ua.get("factor", 1.0)))
+                                    .otherwise(1.0).alias("f"))["f"]
     factors = (c.get("detectors") or {}).get("factors") or {}
     for name, hit in detector_hits(df, c).items():
         factor = factor * pl.select(pl.when(pl.lit(hit)).then(float(factors[name])).otherwise(1.0).alias("f"))["f"]
