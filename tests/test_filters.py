@@ -444,20 +444,12 @@ def test_second_format_zoo_is_kept_and_scored_as_finished():
     # keep them well above their defects.
     from pathlib import Path
 
-    from dataforge import op
-    from dataforge.ops.base import RunContext
-
     zoo = pl.read_ndjson(Path(__file__).parents[1] / "benchmarks" / "quality_data" / "format_zoo_2.jsonl")
     assert zoo.height == 86
     r = RuleFilter().reasons(zoo)
     assert r.null_count() == zoo.height, zoo.with_columns(r.alias("r")).filter(pl.col("r").is_not_null()).to_dicts()
     df = zoo.with_columns(id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8), task=pl.lit(None, pl.Utf8))
-    for name in ("score_quality", "score_clarity"):
-        o = op(name).bind(RunContext())
-        o.ensure_setup()
-        s = o.process(df)[name]
-        low = [(i, v) for i, v in zip(zoo["instruction"], s) if v < 0.6]
-        assert not low, (name, low)
+    _assert_scored_as_finished(zoo, df)
 
 
 def test_asked_for_words_are_spared_but_the_assistants_own_are_not():
@@ -523,9 +515,17 @@ def test_third_format_zoo_of_symbol_answers_is_kept():
     out = lid.process(df)
     rejected = out.filter(pl.col("_reject").is_not_null()) if "_reject" in out.columns else out.head(0)
     assert rejected.height == 0, rejected.select("instruction", "output", "_reject").to_dicts()
+    _assert_scored_as_finished(zoo, df)
+
+
+def _assert_scored_as_finished(zoo: pl.DataFrame, df: pl.DataFrame, floor: float = 0.6) -> None:
+    """score_quality and score_clarity keep every row of a format zoo at `floor` or above."""
+    from dataforge import op
+    from dataforge.ops.base import RunContext
+
     for name in ("score_quality", "score_clarity"):
         o = op(name).bind(RunContext())
         o.ensure_setup()
         s = o.process(df)[name]
-        low = [(i, v) for i, v in zip(zoo["instruction"], s) if v < 0.6]
+        low = [(i, v) for i, v in zip(zoo["instruction"], s) if v < floor]
         assert not low, (name, low)
