@@ -529,3 +529,19 @@ def _assert_scored_as_finished(zoo: pl.DataFrame, df: pl.DataFrame, floor: float
         s = o.process(df)[name]
         low = [(i, v) for i, v in zip(zoo["instruction"], s) if v < floor]
         assert not low, (name, low)
+
+
+def test_short_choices_and_verdicts_are_answers_but_bare_explanations_are_not():
+    # "compare ... and output the larger one" asks for a choice: a number, a label or "No." is
+    # the whole answer, where "Explain photosynthesis." -> "Plants make food." is none
+    rows = [("Compare the two sentences below and say which is more formal.", "The second one.", False),
+            ("Compare the two numbers and output the larger one.", "42", False),
+            ("Analyze the sentiment of the tweet and return positive or negative.", "positive", False),
+            ("Compare the two texts and decide whether they say the same thing.", "No.", False),
+            ("Describe which of the two options is better, A or B.", "Option B.", False),
+            ("Compare apples and oranges.", "Both fruits.", True),
+            ("Explain photosynthesis.", "Plants make food.", True),
+            ("Describe your ideal vacation.", "Beach.", True)]
+    df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [""] * len(rows), "output": [r[1] for r in rows]})
+    fired = RuleFilter(only=["non_answer"]).reasons(df).is_not_null().to_list()
+    assert fired == [r[2] for r in rows], list(zip([r[0] for r in rows], fired))
