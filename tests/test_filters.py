@@ -539,6 +539,8 @@ def test_short_choices_and_verdicts_are_answers_but_bare_explanations_are_not():
             ("Analyze the sentiment of the tweet and return positive or negative.", "positive", False),
             ("Compare the two texts and decide whether they say the same thing.", "No.", False),
             ("Describe which of the two options is better, A or B.", "Option B.", False),
+            ("Analyze the sentence and give its grammatical subject.", "The tall man", False),
+            ("Explain the water cycle and give an example.", "Rain, basically.", True),
             ("Compare apples and oranges.", "Both fruits.", True),
             ("Explain photosynthesis.", "Plants make food.", True),
             ("Describe your ideal vacation.", "Beach.", True)]
