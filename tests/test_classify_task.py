@@ -33,9 +33,19 @@ def test_classifier_on_planted_instructions():
             ("Classify the sentiment of this review as positive or negative.", "Loved it!", "sentiment"),
             ("Extract all the dates mentioned in the text.", "On 3 May 1990 ...", "extraction"),
             ("Create a quiz with 5 questions about volcanoes.", "", "question_generation"),
-            ("Why is the sky blue?", "", "open_qa")]
+            ("Why is the sky blue?", "", "open_qa"),
+            # a wh-question about a passage is no yes/no classification
+            ("Based on the passage, when was the bridge built?", "The bridge was built in 1890.", "closed_qa"),
+            ("Based on the text, does the author support the plan?", "The author writes ...", "classification"),
+            # what a given article is about, or where it belongs, is its topic; writing or
+            # summarising an article about something is not
+            ("Which section of a newspaper does this article belong in?", "Stocks rallied ...", "topic"),
+            ("What is this headline about?", "Ky. Company Wins Grant to Study Peptides", "topic"),
+            ("Summarize the following news article about the election.", "Voters ...", "summarization"),
+            ("Write a news article about the new stadium.", "", "creative_writing")]
     df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [r[1] for r in rows]})
-    assert classify(df).to_list() == [r[2] for r in rows]
+    got = classify(df).to_list()
+    assert got == [r[2] for r in rows], [(r[0], g) for r, g in zip(rows, got) if g != r[2]]
 
 
 def test_classify_task_labels_only_unknown_rows_and_maps_aliases():
