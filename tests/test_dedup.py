@@ -219,3 +219,27 @@ def test_dedup_near_keys_converted_rows_on_answer_not_shared_passage():
     # switched off, the shared passage makes every question a "duplicate"
     off = DedupNear(distinct_by_task={}).run(pl.DataFrame(rows).lazy())
     assert off["_reject"].is_not_null().sum() >= 3
+
+
+def test_questions_about_one_context_are_not_duplicates_but_a_repeated_question_is():
+    # Dolly-style closed QA and extraction: several questions about one context (imported, with
+    # the task from the dataset or classify_task); the shared context must not make them copies
+    context = ("The Golden Gate Bridge is a suspension bridge spanning the Golden Gate, the one-mile-wide strait "
+               "connecting San Francisco Bay and the Pacific Ocean. The structure links the city of San Francisco "
+               "to Marin County, carrying both U.S. Route 101 and California State Route 1 across the strait. It "
+               "was initially designed by engineer Joseph Strauss in 1917 and opened in 1937 after four years of "
+               "construction. It is one of the most recognized symbols of San Francisco and California.")
+    qa = [("When did the Golden Gate Bridge open?", "1937."), ("Who initially designed the bridge?", "Joseph Strauss."),
+          ("Which two highways does the bridge carry?", "U.S. Route 101 and California State Route 1."),
+          ("When did the Golden Gate Bridge open?", "In 1937.")]  # the first question again
+    for task in ("closed_qa", "extraction"):
+        rows = [{"id": f"q{i}", "instruction": q, "input": context, "output": a, "task": task}
+                for i, (q, a) in enumerate(qa)]
+        out = DedupNear().run(pl.DataFrame(rows).lazy())
+        assert out.filter(pl.col("_reject").is_not_null())["id"].to_list() == ["q3"], task
+    # semantic dedup splits its clusters the same way (the static model: every pair is alike)
+    op = DedupSemantic(model="static", threshold=0.9)
+    out = op.run(pl.DataFrame(rows).lazy())
+    assert out.filter(pl.col("_reject").is_not_null())["id"].to_list() == ["q3"]
+    assert DedupSemantic(model="static", threshold=0.9, distinct_by_task={}).run(
+        pl.DataFrame(rows).lazy())["_reject"].is_not_null().sum() >= 2

@@ -14,8 +14,9 @@ import numpy as np
 import polars as pl
 
 from dataforge.clean import minhash as M
+from dataforge.clean.distinct import DISTINCT_BY_TASK, split_by_task
 from dataforge.clean.keep import KeepRule, cluster_metrics, mark_duplicates
-from dataforge.clean.text import joined, norm_expr
+from dataforge.clean.text import joined
 from dataforge.clean.unionfind import components
 from dataforge.errors import ConfigError
 from dataforge.ops.base import GlobalOp, param, register
@@ -63,31 +64,6 @@ def exact_pairs(texts: pl.Series, a: np.ndarray, b: np.ndarray, ngram: int) -> n
     sh = M.shingle_hashes(texts.gather(involved), ngram)
     pos = np.searchsorted(involved, a), np.searchsorted(involved, b)
     return M.exact_jaccard(sh, *pos)
-
-
-# Converted rows of these tasks share a passage or premise with other rows; they are
-# near-duplicates only when what makes them distinct also matches (normalised): the answer
-# (SQuAD, multiple choice), the label (NLI, paraphrase), the question written (inverted QA).
-DISTINCT_BY_TASK = {"extractive_qa": ["output"], "nli": ["output"], "multiple_choice": ["output"],
-                    "paraphrase": ["output"], "question_generation": ["output"]}
-
-
-def split_by_task(df: pl.DataFrame, cluster: pl.Series, distinct: dict[str, list[str]],
-                  max_words: int = 12) -> pl.Series:
-    """Split each cluster by the normalised `distinct` fields of its rows' task, where those
-    fields are short (an answer span, a label; at most `max_words` words). Long ones (a CoT
-    explanation, a quiz) already weigh in the shingle similarity."""
-    if not distinct or "task" not in df.columns:
-        return cluster
-    key = pl.lit(None, dtype=pl.Utf8)
-    for task, fields in distinct.items():
-        parts = pl.concat_str([norm_expr(pl.col(f).cast(pl.Utf8)) for f in fields if f in df.columns],
-                              separator="\x1f")
-        short = parts.str.count_matches(r"\w+") <= max_words
-        key = pl.when((pl.col("task") == task) & short).then(parts.hash(seed=0).cast(pl.Utf8)).otherwise(key)
-    return df.select(pl.when(pl.lit(cluster).is_not_null() & key.is_not_null())
-                     .then(pl.concat_str([pl.lit(cluster), key], separator="|"))
-                     .otherwise(pl.lit(cluster)).alias("c"))["c"]
 
 
 @register

@@ -14,6 +14,7 @@ import math
 import numpy as np
 import polars as pl
 
+from dataforge.clean.distinct import DISTINCT_BY_TASK, split_by_task
 from dataforge.clean.keep import KeepRule, cluster_metrics, mark_duplicates
 from dataforge.clean.kmeans import kmeans
 from dataforge.clean.unionfind import components
@@ -57,6 +58,10 @@ class DedupSemantic(GlobalOp):
     kmeans_iters: int = 10
     keep: KeepRule = "first"
     keep_score: str | None = None
+    # as dedup_near: rows of these tasks that share a context are duplicates only when these
+    # fields match too (a question about the same passage is another question)
+    distinct_by_task: dict[str, list[str]] = param(default_factory=lambda: dict(DISTINCT_BY_TASK))
+    distinct_max_words: int = 12
 
     def validate(self):
         if not -1 <= self.threshold <= 1:
@@ -65,7 +70,8 @@ class DedupSemantic(GlobalOp):
             raise ConfigError("dedup_semantic: partition_size must be >= 2")
 
     def columns_in(self):
-        return list(self.fields) + ([self.keep_score] if self.keep_score else [])
+        extra = sorted({f for fs in self.distinct_by_task.values() for f in fs} | ({"task"} if self.distinct_by_task else set()))
+        return list(self.fields) + [c for c in extra if c not in self.fields] + ([self.keep_score] if self.keep_score else [])
 
     def fingerprint_extra(self):
         return {"model": self.model or "all-MiniLM-L6-v2"}
@@ -88,6 +94,7 @@ class DedupSemantic(GlobalOp):
         sizes = np.bincount(labels, minlength=df.height)
         cluster = pl.Series("c", labels).cast(pl.Utf8)
         cluster = pl.select(pl.when(pl.lit(sizes[labels] > 1)).then(pl.lit(cluster)).otherwise(None).alias("c"))["c"]
+        cluster = split_by_task(df, cluster, self.distinct_by_task, self.distinct_max_words)
         self._metrics = cluster_metrics(cluster) | {
             "threshold": self.threshold, "partitions": int(k), "similar_pairs": int(a.size),
             "model": self._embedder.identity}

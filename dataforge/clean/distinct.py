@@ -1,0 +1,39 @@
+"""Rows that share a context are duplicates only when what makes them distinct matches too.
+
+Converted SQuAD questions share their passage, e-SNLI hypotheses their premise, Dolly's closed
+QA questions their context: the shared text makes their shingles and embeddings alike. Both
+near dedup (dedup_near) and semantic dedup (dedup_semantic) split each cluster by the
+normalised `distinct` fields of its rows' task, where those fields are short.
+"""
+from __future__ import annotations
+
+import polars as pl
+
+from dataforge.clean.text import norm_expr
+
+# Converted rows of these tasks share a passage or premise with other rows; they are
+# near-duplicates only when what makes them distinct also matches (normalised): the answer
+# (SQuAD, multiple choice), the label (NLI, paraphrase), the question written (inverted QA).
+# Imported closed QA and extraction rows (Dolly's closed_qa, information_extraction) ask
+# several questions about one context: there the question itself must match.
+DISTINCT_BY_TASK = {"extractive_qa": ["output"], "nli": ["output"], "multiple_choice": ["output"],
+                    "paraphrase": ["output"], "question_generation": ["output"],
+                    "closed_qa": ["instruction"], "extraction": ["instruction"]}
+
+
+def split_by_task(df: pl.DataFrame, cluster: pl.Series, distinct: dict[str, list[str]],
+                  max_words: int = 12) -> pl.Series:
+    """Split each cluster by the normalised `distinct` fields of its rows' task, where those
+    fields are short (an answer span, a label; at most `max_words` words). Long ones (a CoT
+    explanation, a quiz) already weigh in the shingle similarity."""
+    if not distinct or "task" not in df.columns:
+        return cluster
+    key = pl.lit(None, dtype=pl.Utf8)
+    for task, fields in distinct.items():
+        parts = pl.concat_str([norm_expr(pl.col(f).cast(pl.Utf8)) for f in fields if f in df.columns],
+                              separator="\x1f")
+        short = parts.str.count_matches(r"\w+") <= max_words
+        key = pl.when((pl.col("task") == task) & short).then(parts.hash(seed=0).cast(pl.Utf8)).otherwise(key)
+    return df.select(pl.when(pl.lit(cluster).is_not_null() & key.is_not_null())
+                     .then(pl.concat_str([pl.lit(cluster), key], separator="|"))
+                     .otherwise(pl.lit(cluster)).alias("c"))["c"]
