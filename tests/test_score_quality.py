@@ -109,6 +109,7 @@ def test_an_answer_with_fewer_items_than_asked_for_scores_lower():
         ("Write one or two paragraphs about cats.", "Cats are independent animals that sleep most of the day."),
         ("Which of these three options is cheapest?", "Option B."),
         ("Explain the difference between the two words.", "One is a noun and the other a verb."),
+        ("Contrast two types of rock.", "Igneous rock forms from magma whereas sedimentary rock forms from sediment."),
     ]
     rows = [(i, good) for i, good, _ in asked] + [(i, bad) for i, _, bad in asked] + spared
     df = pl.DataFrame({"id": [str(k) for k in range(len(rows))], "instruction": [r[0] for r in rows],

@@ -130,7 +130,7 @@ def under_answered(df: pl.DataFrame, cfg: dict) -> pl.Series:
     out = pl.col("output").fill_null("").str.strip_chars()
     lines = out.str.count_matches(r"(?m)^\s*\S")
     sentences = out.str.count_matches(r"[.!?](?:\s|$)")
-    parts = out.str.count_matches(r"[,;]|\band\b|\bor\b") + 1
+    parts = out.str.count_matches(r"[,;]|\b(and|or|but|while|whereas|versus|vs)\b") + 1  # "A does X, whereas B ..."
     paragraphs = out.str.count_matches(r"\n\s*\n") + 1
     held = pl.when(unit == "paragraphs").then(pl.max_horizontal(paragraphs, lines)) \
         .when(unit == "sentences").then(pl.max_horizontal(sentences, lines)) \
