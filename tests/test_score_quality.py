@@ -110,6 +110,7 @@ def test_an_answer_with_fewer_items_than_asked_for_scores_lower():
         ("Which of these three options is cheapest?", "Option B."),
         ("Explain the difference between the two words.", "One is a noun and the other a verb."),
         ("Contrast two types of rock.", "Igneous rock forms from magma whereas sedimentary rock forms from sediment."),
+        ("Write a tweet with two hashtags about coffee.", "Monday fuel #coffee #mondaymotivation"),
     ]
     rows = [(i, good) for i, good, _ in asked] + [(i, bad) for i, _, bad in asked] + spared
     df = pl.DataFrame({"id": [str(k) for k in range(len(rows))], "instruction": [r[0] for r in rows],

@@ -134,6 +134,7 @@ def under_answered(df: pl.DataFrame, cfg: dict) -> pl.Series:
     paragraphs = out.str.count_matches(r"\n\s*\n") + 1
     held = pl.when(unit == "paragraphs").then(pl.max_horizontal(paragraphs, lines)) \
         .when(unit == "sentences").then(pl.max_horizontal(sentences, lines)) \
+        .when(unit.is_in(list(u.get("word_units") or []))).then(out.str.count_matches(r"\S+")) \
         .otherwise(pl.max_horizontal(lines, sentences, parts))
     fires = m.struct.field("det").is_null() & n.is_between(int(u.get("min_count", 2)), int(u.get("max_count", 50))) & \
         (held < n) & (out.str.len_chars() > 0)
