@@ -115,12 +115,12 @@ def no_end_mark(cfg: dict) -> pl.Expr:
     return pl.when(fires).then(f).otherwise(1.0)
 
 
-def under_answered(df: pl.DataFrame, cfg: dict) -> pl.Series:
+def under_answered(cfg: dict) -> pl.Expr:
     """True where the instruction asks for N items (sentences, paragraphs) and the answer
     cannot hold them: fewer list lines, lines, sentences and separated parts than N."""
-    u = cfg.get("under_answered") or {}
-    if not u or "instruction" not in df.columns:
-        return pl.Series("u", [False] * df.height, dtype=pl.Boolean)
+    u = cfg.get("under_answered")
+    if not u:
+        return pl.lit(False)
     m = pl.col("instruction").fill_null("").str.extract_groups(u["request"])
     nums = {k: int(v) for k, v in (u.get("numbers") or {}).items()}
     n_raw = pl.coalesce(m.struct.field("lo"), m.struct.field("n")).str.to_lowercase()  # a range's lower bound
@@ -138,24 +138,24 @@ def under_answered(df: pl.DataFrame, cfg: dict) -> pl.Series:
         .otherwise(pl.max_horizontal(lines, sentences, parts))
     fires = m.struct.field("det").is_null() & n.is_between(int(u.get("min_count", 2)), int(u.get("max_count", 50))) & \
         (held < n) & (out.str.len_chars() > 0)
-    return df.select(fires.fill_null(False).alias("u"))["u"]
+    return fires.fill_null(False)
 
 
 def quality(df: pl.DataFrame, cfg: dict | None = None) -> pl.Series:
     c = cfg or load_yaml(H.QUALITY)
     u, d = c.get("unfinished_item") or {}, c.get("dangling") or {}
+    ua = c.get("under_answered") or {}
     cf = c.get("capitalised_function_word") or {}
     cap = pl.col("output").fill_null("").str.contains(cf["pattern"]) if cf else pl.lit(False)
+    # the request is read from the instruction: a frame without one asks for nothing
+    asked = under_answered(c) if "instruction" in df.columns else pl.lit(False)
     base = df.select((H.quality_expr(c)
                       * pl.when(cap).then(float(cf.get("factor", 1.0))).otherwise(1.0)
                       * pl.when(dangling(c)).then(float(d.get("factor", 1.0))).otherwise(1.0)
                       * pl.when(unfinished_item(c)).then(float(u.get("factor", 1.0))).otherwise(1.0)
+                      * pl.when(asked).then(float(ua.get("factor", 1.0))).otherwise(1.0)
                       * no_end_mark(c)).alias("q"))["q"]
     factor = garble_factor(df, c)
-    ua = c.get("under_answered") or {}
-    if ua:
-        factor = factor * pl.select(pl.when(pl.lit(under_answered(df, c))).then(float(ua.get("factor", 1.0)))
-                                    .otherwise(1.0).alias("f"))["f"]
     factors = (c.get("detectors") or {}).get("factors") or {}
     for name, hit in detector_hits(df, c).items():
         factor = factor * pl.select(pl.when(pl.lit(hit)).then(float(factors[name])).otherwise(1.0).alias("f"))["f"]
