@@ -19,6 +19,11 @@ TAB20 = ("#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62
          "#8c564b", "#c49c94", "#e377c2", "#f7b6d2", "#7f7f7f", "#c7c7c7", "#bcbd22", "#dbdb8d", "#17becf", "#9edae5")
 
 
+def _legend(runs: Sequence[RunData]) -> list[tuple[str, str]]:
+    """(label, colour) of each run, for a comparison of two runs; none for one run."""
+    return [(r.label, COLORS[i % 2]) for i, r in enumerate(runs)] if len(runs) > 1 else []
+
+
 def funnel(run: RunData) -> str | None:
     stages = run.summary["funnel"]
     if not stages:
@@ -62,7 +67,7 @@ def histograms(runs: Sequence[RunData], keys: list[str], titles: list[str], xlab
         panels.append({"title": title, "xlabel": xlabel, "edges": edges, "series": series})
     # written as SVG text (svgplot), not through matplotlib: these four figures were most of
     # the report's drawing time on large runs
-    legend = [(r.label, COLORS[i % 2]) for i, r in enumerate(runs)] if len(runs) > 1 else []
+    legend = _legend(runs)
     return svgplot.uri(svgplot.histogram_panels(panels, (width, 2.6), "share" if len(runs) > 1 else "rows", legend))
 
 
@@ -92,7 +97,7 @@ def boxes(runs: Sequence[RunData], getter, title: str, xlabel: str) -> str | Non
                       ("seg", y - h / 4, hi, y + h / 4, hi, "#333", 0.8),
                       ("seg", y - h / 2, med, y + h / 2, med, "#222", 1.2), ("dot", y, mean, "#222")]
     ticks = [float(len(groups) - 1 - j - width * (len(runs) - 1) / 2) for j in range(len(groups))]
-    legend = [(r.label, COLORS[i % 2]) for i, r in enumerate(runs)] if len(runs) > 1 else []
+    legend = _legend(runs)
     return svgplot.uri(svgplot.category_chart(groups, ticks, marks, (6.5, 0.32 * len(groups) * len(runs) + 1.0),
                                               title, xlabel, legend=legend))
 
@@ -138,7 +143,7 @@ def bars(runs: Sequence[RunData], getter, title: str, xlabel: str = "", horizont
             marks.append(("bar", pos, 0.0, float(mp.get(k, 0)), width, COLORS[i % 2], 1.0))
     shift = width * (len(runs) - 1) / 2
     ticks = [float(n - 1 - j - shift if horizontal else j + shift) for j in range(n)]
-    legend = [(r.label, COLORS[i % 2]) for i, r in enumerate(runs)] if len(runs) > 1 else []
+    legend = _legend(runs)
     if horizontal:
         return svgplot.uri(svgplot.category_chart(order, ticks, marks, (6.5, 0.28 * n + 1.0), title,
                                                   xlabel or "rows", legend=legend))

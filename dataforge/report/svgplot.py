@@ -1,4 +1,5 @@
-"""Histogram panels written as SVG text directly, without matplotlib.
+"""The report's figures written as SVG text directly, without a plotting library:
+histogram panels, category charts (bars, box plots, the funnel) and rings (the sunburst).
 
 A histogram is a few filled step outlines, two axes and a dozen tick labels: writing that
 markup takes milliseconds, while matplotlib's artist tree and text layout took about a
@@ -56,11 +57,37 @@ def _num(x: float) -> str:
 
 
 def _text(x: float, y: float, s: str, anchor: str = "middle", size: float = SIZE, rotate: bool = False,
-          weight: str | None = None) -> str:
+          tip: str | None = None) -> str:
+    """A label; `tip` is shown on hover (the full text of a label cut to fit)."""
     rot = f' transform="rotate(-90 {_num(x)} {_num(y)})"' if rotate else ""
-    bold = f' font-weight="{weight}"' if weight else ""
-    return (f'<text x="{_num(x)}" y="{_num(y)}" text-anchor="{anchor}" font-size="{size}"{bold}{rot}>'
-            f"{escape(s)}</text>")
+    title = f"<title>{escape(tip)}</title>" if tip else ""
+    return (f'<text x="{_num(x)}" y="{_num(y)}" text-anchor="{anchor}" font-size="{size}"{rot}>'
+            f"{escape(s)}{title}</text>")
+
+
+def _open(w: float, h: float) -> list[str]:
+    """The document's first elements: the root with its size in points, and a white page."""
+    return [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(w)}pt" height="{_num(h)}pt" '
+            f'viewBox="0 0 {_num(w)} {_num(h)}" font-family="{FONT}" fill="#222">',
+            f'<rect width="{_num(w)}" height="{_num(h)}" fill="#fff"/>']
+
+
+def _spines(x0: float, y0: float, pw: float, ph: float) -> str:
+    """The left and bottom axis lines of a plot area, as the matplotlib figures had."""
+    return (f'<path d="M{_num(x0)},{_num(y0)} V{_num(y0 + ph)} H{_num(x0 + pw)}" '
+            f'stroke="#222" stroke-width="0.8" fill="none"/>')
+
+
+def _xtick(x: float, axis_y: float, label: str, tip: str | None = None) -> list[str]:
+    """A tick under the bottom axis at x, with its label below."""
+    return [f'<path d="M{_num(x)},{_num(axis_y)} v3.5" stroke="#222" stroke-width="0.8"/>',
+            _text(x, axis_y + 13, label, tip=tip)]
+
+
+def _ytick(axis_x: float, y: float, label: str, tip: str | None = None) -> list[str]:
+    """A tick left of the left axis at y, with its label right-aligned before it."""
+    return [f'<path d="M{_num(axis_x)},{_num(y)} h-3.5" stroke="#222" stroke-width="0.8"/>',
+            _text(axis_x - 6, y + 3, label, anchor="end", tip=tip)]
 
 
 def histogram_panels(panels: Sequence[dict], size: tuple[float, float], ylabel: str,
@@ -72,9 +99,7 @@ def histogram_panels(panels: Sequence[dict], size: tuple[float, float], ylabel: 
     n = len(panels)
     pw = (W - LEFT - RIGHT - GAP * (n - 1)) / n
     ph = H - TOP - BOTTOM
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(W)}pt" height="{_num(H)}pt" '
-           f'viewBox="0 0 {_num(W)} {_num(H)}" font-family="{FONT}" fill="#222">',
-           f'<rect width="{_num(W)}" height="{_num(H)}" fill="#fff"/>']
+    out = _open(W, H)
     for i, p in enumerate(panels):
         x0, y0 = LEFT + i * (pw + GAP), TOP
         edges = np.asarray(p["edges"], dtype=float)
@@ -99,20 +124,14 @@ def histogram_panels(panels: Sequence[dict], size: tuple[float, float], ylabel: 
                 pts.append(f"{_num(hx[j])},{_num(hy[j])} {_num(hx[j + 1])},{_num(hy[j])}")
             pts.append(f"{_num(hx[-1])},{_num(y0 + ph)}")
             out.append(f'<polygon points="{" ".join(pts)}" fill="{color}" fill-opacity="{alpha}"/>')
-        # axes: left and bottom spines only, as the matplotlib figures
-        out.append(f'<path d="M{_num(x0)},{_num(y0)} V{_num(y0 + ph)} H{_num(x0 + pw)}" '
-                   f'stroke="#222" stroke-width="0.8" fill="none"/>')
+        out.append(_spines(x0, y0, pw, ph))
         xticks = [t for t in nice_ticks(xlo, xhi) if xlo - 1e-9 <= t <= xhi + 1e-9]
         xstep = float(xticks[1] - xticks[0]) if len(xticks) > 1 else 1.0
         ystep = float(yticks[1] - yticks[0]) if len(yticks) > 1 else 1.0
         for t in xticks:
-            x = float(sx(t))
-            out.append(f'<path d="M{_num(x)},{_num(y0 + ph)} v3.5" stroke="#222" stroke-width="0.8"/>')
-            out.append(_text(x, y0 + ph + 13, tick_label(t, xstep)))
+            out += _xtick(float(sx(t)), y0 + ph, tick_label(t, xstep))
         for t in yticks:
-            y = float(sy(t))
-            out.append(f'<path d="M{_num(x0)},{_num(y)} h-3.5" stroke="#222" stroke-width="0.8"/>')
-            out.append(_text(x0 - 6, y + 3, tick_label(t, ystep), anchor="end"))
+            out += _ytick(x0, float(sy(t)), tick_label(t, ystep))
         out.append(_text(x0 + pw / 2, y0 - 8, p["title"], size=SIZE + 1))
         out.append(_text(x0 + pw / 2, H - 6, p["xlabel"]))
         if i == 0:
@@ -143,14 +162,14 @@ def _fit(label: str, room: float) -> str:
 def category_chart(categories: Sequence[str], positions: Sequence[float], marks: Sequence[tuple],
                    size: tuple[float, float], title: str, value_label: str,
                    horizontal: bool = True, legend: Sequence[tuple[str, str]] = (),
-                   value_range: tuple[float, float] | None = None, category_label: str = "") -> str:
+                   category_label: str = "") -> str:
     """Categories along one axis (labels at `positions`, index units), values along the other.
 
     Marks, in (category position, value) units:
       ("bar", pos, start, length, thickness, color, alpha)   a bar from `start` to `start + length`
       ("seg", pos0, v0, pos1, v1, color, width)             a line
       ("dot", pos, value, color)                            a small disc
-    Bars are outlined when `legend` is empty and they sit on a box (alpha < 0.9)."""
+    Translucent bars (alpha < 0.9: a box plot's boxes) are outlined."""
     W, H = size[0] * 72.0, size[1] * 72.0
     longest = max((len(c) for c in categories), default=4)
     top = 25.0 + (14.0 if legend else 0.0)  # the legend gets its own row under the title
@@ -168,16 +187,13 @@ def category_chart(categories: Sequence[str], positions: Sequence[float], marks:
             values += [m[2], m[4]]
         else:
             values.append(m[2])
-    if value_range is None:
-        vlo, vhi = min(values + [0.0]), max(values + [1e-12])
-        if vlo < 0 or any(m[0] != "bar" for m in marks):  # boxes: pad both ends, no forced zero
-            vlo, vhi = min(values), max(values)
-            pad = (vhi - vlo) * 0.05 or 0.5
-            vlo, vhi = vlo - pad, vhi + pad
-        else:
-            vhi *= 1.05
+    vlo, vhi = min(values + [0.0]), max(values + [1e-12])
+    if vlo < 0 or any(m[0] != "bar" for m in marks):  # boxes: pad both ends, no forced zero
+        vlo, vhi = min(values), max(values)
+        pad = (vhi - vlo) * 0.05 or 0.5
+        vlo, vhi = vlo - pad, vhi + pad
     else:
-        vlo, vhi = value_range
+        vhi *= 1.05
     plo = min(positions, default=0.0) - 0.6
     phi = max(positions, default=0.0) + 0.6
 
@@ -187,9 +203,7 @@ def category_chart(categories: Sequence[str], positions: Sequence[float], marks:
         g = (pos - plo) / (phi - plo)
         return (x0 + f * pw, y0 + ph - g * ph) if horizontal else (x0 + g * pw, y0 + ph - f * ph)
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(W)}pt" height="{_num(H)}pt" '
-           f'viewBox="0 0 {_num(W)} {_num(H)}" font-family="{FONT}" fill="#222">',
-           f'<rect width="{_num(W)}" height="{_num(H)}" fill="#fff"/>']
+    out = _open(W, H)
     for m in marks:
         if m[0] == "bar":
             _, pos, start, length, thick, color, alpha = m
@@ -206,29 +220,18 @@ def category_chart(categories: Sequence[str], positions: Sequence[float], marks:
             _, pos, v, color = m
             cx, cy = at(pos, v)
             out.append(f'<circle cx="{_num(cx)}" cy="{_num(cy)}" r="1.6" fill="{color}"/>')
-    out.append(f'<path d="M{_num(x0)},{_num(y0)} V{_num(y0 + ph)} H{_num(x0 + pw)}" '
-               f'stroke="#222" stroke-width="0.8" fill="none"/>')
+    out.append(_spines(x0, y0, pw, ph))
     ticks = [t for t in nice_ticks(vlo, vhi) if vlo - 1e-9 <= t <= vhi + 1e-9]
     step = float(ticks[1] - ticks[0]) if len(ticks) > 1 else 1.0
-    for t in ticks:
+    for t in ticks:  # the value axis: the bottom one of a horizontal chart, else the left one
         x, y = at(plo, t)
-        if horizontal:
-            out.append(f'<path d="M{_num(x)},{_num(y0 + ph)} v3.5" stroke="#222" stroke-width="0.8"/>')
-            out.append(_text(x, y0 + ph + 13, tick_label(t, step)))
-        else:
-            out.append(f'<path d="M{_num(x0)},{_num(y)} h-3.5" stroke="#222" stroke-width="0.8"/>')
-            out.append(_text(x0 - 6, y + 3, tick_label(t, step), anchor="end"))
+        out += _xtick(x, y0 + ph, tick_label(t, step)) if horizontal else _ytick(x0, y, tick_label(t, step))
     room = x0 - 12 if horizontal else pw / max(len(categories), 1)
     for c, pos in zip(categories, positions):
         x, y = at(pos, vlo)
         label = _fit(c, room)
-        tip = f"<title>{escape(c)}</title>" if label != c else ""
-        if horizontal:
-            out.append(f'<path d="M{_num(x0)},{_num(y)} h-3.5" stroke="#222" stroke-width="0.8"/>')
-            out.append(_text(x0 - 6, y + 3, label, anchor="end").replace("</text>", tip + "</text>"))
-        else:
-            out.append(f'<path d="M{_num(x)},{_num(y0 + ph)} v3.5" stroke="#222" stroke-width="0.8"/>')
-            out.append(_text(x, y0 + ph + 13, label).replace("</text>", tip + "</text>"))
+        tip = c if label != c else None
+        out += _ytick(x0, y, label, tip) if horizontal else _xtick(x, y0 + ph, label, tip)
     out.append(_text(x0 + pw / 2, 14, title, size=SIZE + 1))
     if horizontal:
         out.append(_text(x0 + pw / 2, H - 8, value_label))
@@ -267,10 +270,7 @@ def rings(title: str, rings_: Sequence[dict], size: float = 6.2) -> str:
     top = 26.0
     R = (W - top - 12.0) / 2
     cx, cy = W / 2, top + R
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(W)}pt" height="{_num(W)}pt" '
-           f'viewBox="0 0 {_num(W)} {_num(W)}" font-family="{FONT}" fill="#222">',
-           f'<rect width="{_num(W)}" height="{_num(W)}" fill="#fff"/>',
-           _text(cx, 16, title, size=SIZE + 1)]
+    out = _open(W, W) + [_text(cx, 16, title, size=SIZE + 1)]
     labels = []
     for ring in rings_:
         total = float(sum(v for v, _, _ in ring["wedges"])) or 1.0
