@@ -127,9 +127,28 @@ class Pipeline:
         skipped: list[str] = []
         dirs: list[StageDir] = []
         clock = StageClock(t0)
-        for st in stages:
+        fused: P.Stage | None = None  # the first segment, when it ran in one pass with the read
+        for k, st in enumerate(stages):
             sdir = StageDir(root, st)
             dirs.append(sdir)
+            if st is fused:
+                continue
+            nxt = StageDir(root, stages[k + 1]) if k + 1 < len(stages) else None
+            if st.kind == "read" and nxt is not None and nxt.stage.kind == "segment" \
+                    and runner.fuse_read and not nxt.done and (not sdir.done or sdir.virtual):
+                fused = nxt.stage
+                reused = sdir.done  # (virtual: its batches are read again, not run again)
+                if reused:
+                    skipped.append(st.label)
+                sdir.prepare(fresh=False)
+                nxt.prepare(fresh=False)
+                clock.start()
+                res_read, res_seg = runner.run_read_segment(st, sdir, fused, nxt, sources)
+                stage_stats += clock.stage(st, res_read, reused=reused, fused_into=fused.label)
+                stage_stats += clock.stage(fused, res_seg)
+                continue
+            if sdir.done and st.kind == "read" and sdir.virtual and (nxt is None or not nxt.done):
+                sdir.prepare(fresh=True)  # the next step needs read parts, which were never written
             if sdir.done:
                 skipped.append(st.label)
                 stage_stats += clock.stage(st, sdir.totals(), reused=True)
@@ -259,13 +278,15 @@ class StageClock:
     def start(self) -> None:
         self._t = time.perf_counter()
 
-    def stage(self, st, stats: list[dict], reused: bool = False) -> list[dict]:
-        dt = 0.0 if reused else time.perf_counter() - self._t
+    def stage(self, st, stats: list[dict], reused: bool = False, fused_into: str | None = None) -> list[dict]:
+        """`fused_into`: the read stage ran in one pass with that segment, whose seconds hold both."""
+        dt = 0.0 if reused or fused_into else time.perf_counter() - self._t
         rows_in = sum(s["rows_in"] for s in stats if s["kind"] == "read") if st.kind == "read" \
             else (stats[0]["rows_in"] if stats else 0)
         self.stages.append({"stage": st.label, "kind": st.kind, "seconds": round(dt, 3), "rows_in": rows_in,
                             "rows_out": stats[-1]["rows_out"] if stats else 0,
-                            "rows_per_s": round(rows_in / dt, 1) if dt > 0 else None, "reused": reused})
+                            "rows_per_s": round(rows_in / dt, 1) if dt > 0 else None, "reused": reused}
+                           | ({"fused_into": fused_into} if fused_into else {}))
         for name, sec in self._ops.items():
             self.operators[name] = self.operators.get(name, 0.0) + sec
         self._ops.clear()

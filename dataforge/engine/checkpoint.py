@@ -8,6 +8,13 @@ Layout of a stage's checkpoint, `OUT/.checkpoints/NN-label-KEY/`:
     DONE.json              the stage's totals: the stage's commit
 A killed run resumes at the first batch without a stats file; a finished stage is skipped.
 
+A read stage whose sources are cheap to read again (Parquet, Arrow, in-memory tables, no
+per-source operators) may be *virtual* when the local engine runs it fused with the first
+segment (`LocalEngine.run_read_segment`): stats, rejects and DONE.json (`"virtual": true`)
+but no part files, because reading the source again costs what reading a part back would.
+A stage that needs its rows later re-reads the source (fused again) or, where it cannot,
+the read stage is run again for real (`Pipeline.run`).
+
 Engines differ in where work runs, never in what is committed: a read batch is committed
 by `commit_read_batch`, a global stage's bookkeeping by `commit_global`, whichever engine
 (and whichever process) does the work.
@@ -58,9 +65,17 @@ class StageDir:
     def reject_parts(self) -> list[Path]:
         return sorted(self.path.glob("rejects-*.parquet"))
 
-    def commit_batch(self, i: int, kept: pl.DataFrame, rejects: list[pl.DataFrame], stats: list[StageStats]) -> None:
+    @property
+    def virtual(self) -> bool:
+        """A finished read stage that wrote no parts (see the module's doc)."""
+        return self.done and bool(json.loads((self.path / "DONE.json").read_text()).get("virtual"))
+
+    def commit_batch(self, i: int, kept: pl.DataFrame | None, rejects: list[pl.DataFrame],
+                     stats: list[StageStats]) -> None:
+        """Commit batch i; `kept` None writes no part (a virtual read stage)."""
         # checkpoints are read back by us only (atomic.write_checkpoint)
-        atomic.write_checkpoint(self.part(i), kept)
+        if kept is not None:
+            atomic.write_checkpoint(self.part(i), kept)
         if rejects:
             atomic.write_checkpoint(self.rejects(i), pl.concat(rejects, how="vertical_relaxed"))
         atomic.write_json(self.stats_file(i), [s.to_dict() for s in stats])
@@ -70,7 +85,7 @@ class StageDir:
         if metrics:
             atomic.write_json(self.path / "metrics.json", metrics)
 
-    def finish(self) -> list[dict]:
+    def finish(self, virtual: bool = False) -> list[dict]:
         merged: dict[str, StageStats] = {}
         for f in sorted(self.path.glob("stats-*.json")):
             for d in json.loads(f.read_text()):
@@ -82,7 +97,8 @@ class StageDir:
         out = [s.to_dict() for s in merged.values()]
         for s in merged.values():
             s.check()
-        atomic.write_json(self.path / "DONE.json", {"stages": out, "parts": len(self.parts())})
+        done = {"stages": out, "parts": len(self.parts())}
+        atomic.write_json(self.path / "DONE.json", done | {"virtual": True} if virtual else done)
         return out
 
     def totals(self) -> list[dict]:
@@ -115,8 +131,20 @@ def source_op_names(src: Source) -> list[str]:
     return [f"{src.name}/{op.name}" for op in src.ops]
 
 
+def rereadable(sources: list[Source]) -> bool:
+    """Sources that read again as fast as a checkpoint part reads back: columnar files or
+    tables, and no per-source operators (which may be costly: an LLM, a model)."""
+    return all(s.resolved_format() in ("parquet", "hf", "table") and not s.ops for s in sources)
+
+
 def commit_read_batch(sdir: StageDir, i: int, src: Source, b: Batch) -> None:
     """Conform raw batch `i` of `src`, run the source's operators on it, commit part i."""
+    sdir.commit_batch(i, *read_batch(src, b))
+
+
+def read_batch(src: Source, b: Batch) -> tuple[pl.DataFrame, list[pl.DataFrame], list[StageStats]]:
+    """A raw batch of `src`, conformed and through the source's operators: the read stage's
+    kept rows, rejects and stats for that batch."""
     st = StageStats(name=f"read:{src.name}", operator="read", kind="read",
                     rows_in=b.read, rows_out=b.rows.height, rows_rejected=len(b.bad))
     rejects = []
@@ -128,7 +156,7 @@ def commit_read_batch(sdir: StageDir, i: int, src: Source, b: Batch) -> None:
     kept, rej, op_stats = B.run_chain(df, src.ops, source_op_names(src))
     if src.ops:
         kept = conform(kept, source=src.name, defaults={"source": src.name}, keep=src.keep)
-    sdir.commit_batch(i, kept, rejects + rej, [st] + op_stats)
+    return kept, rejects + rej, [st] + op_stats
 
 
 # -- global stages ---------------------------------------------------------------------

@@ -29,6 +29,7 @@ def progress(total: int | None, desc: str):
 
 class LocalEngine:
     name = "local"
+    fuse_read = True  # run the read stage and a first segment in one pass (run_read_segment)
 
     def __init__(self, root: Path, ctx: RunContext, batch_size: int):
         self.root = root
@@ -49,6 +50,34 @@ class LocalEngine:
                     i += 1
         bar.close()
         return sdir.finish()
+
+    def run_read_segment(self, read: Stage, rdir: StageDir, seg: Stage, sdir: StageDir,
+                         sources: list[Source]) -> tuple[list[dict], list[dict]]:
+        """The read stage and the first segment in one pass: each source batch goes through
+        the segment's operators straight away instead of through a read part written and read
+        back. Both stages still commit batch by batch (read first), so a killed run resumes as
+        before. Read parts are written only where the sources are slow to read again (JSON,
+        CSV, per-source operators); otherwise the read stage is virtual (checkpoint.py)."""
+        keep_parts = not C.rereadable(sources)
+        self.bind_stage_ops(seg)
+        bar = progress(None, f"read+{seg.label}")
+        i = 0
+        with Committer() as commits:
+            for src in sources:
+                self.bind_source_ops(src)
+                for b in src.batches(self.batch_size):
+                    need_read, need_seg = not rdir.committed(i), not sdir.committed(i)
+                    if need_read or need_seg:
+                        kept, rej, stats = C.read_batch(src, b)
+                        out = B.run_chain(kept, seg.ops, seg.names) if need_seg else None
+                        read = (kept if keep_parts else None, rej, stats) if need_read else None
+                        commits.submit(_commit_both, rdir, sdir, i, read, out)
+                    bar.update(b.read)
+                    i += 1
+        bar.close()
+        read_stats = rdir.totals() if rdir.done else rdir.finish(virtual=not keep_parts)
+        sdir.write_metrics(segment_metrics(seg))
+        return read_stats, sdir.finish()
 
     # -- segments ---------------------------------------------------------------
     def run_segment(self, stage: Stage, sdir: StageDir, prev: StageDir) -> list[dict]:
@@ -95,6 +124,13 @@ class LocalEngine:
     def context(self, stage: str, source: str | None = None) -> RunContext:
         # every run-wide field (out, seed, llm, embedding) travels; only stage and source differ
         return dataclasses.replace(self.ctx, stage=stage, source=source)
+
+
+def _commit_both(rdir: StageDir, sdir: StageDir, i: int, read: tuple | None, seg: tuple | None) -> None:
+    if read is not None:  # the read batch first: a committed segment batch implies its read batch
+        rdir.commit_batch(i, *read)
+    if seg is not None:
+        sdir.commit_batch(i, *seg)
 
 
 def segment_metrics(stage: Stage) -> dict:

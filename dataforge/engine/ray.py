@@ -46,6 +46,7 @@ log = logging.getLogger("dataforge.engine.ray")
 
 class RayEngine(LocalEngine):
     name = "ray"
+    fuse_read = False  # reads on the driver, segments on workers: nothing to fuse
 
     def __init__(self, root: Path, ctx: RunContext, batch_size: int, *, address: str | None = None,
                  window: int | None = None):
