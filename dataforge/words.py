@@ -3,9 +3,16 @@
 Chinese and Japanese put no spaces between words: a run of non-space characters there is a
 whole sentence. Each of their characters counts as a word when counting (a lenient lower
 bound for a length rule), and pairs of them stand in for words when words are picked.
+Thai, Lao, Khmer, Myanmar and Tibetan put no spaces between words either, and their words
+are longer: every three letters (with the vowel and tone marks on them) count as a word,
+about their mean word length, so "ประเทศไทยมีกี่จังหวัด" (five words) counts 6, not 1.
 """
 CJK = r"\p{Han}\p{Hiragana}\p{Katakana}"
-# one word per run of non-space characters, or per CJK character
-WORD_RE = rf"[{CJK}]|[^\s{CJK}]+"
-# content-word candidates: 3+ letters of any script, numbers, or a CJK pair
-TOKEN_RE = rf"[^\W\d_{CJK}](?:[^\W\d_{CJK}]|['-]){{2,}}|\d+|[{CJK}]{{1,2}}"
+SEA = r"\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Tibetan}"  # scripts without spaces, not CJK
+_SEA_WORD = rf"(?:[{SEA}&&\P{{M}}]\p{{M}}*){{1,3}}"
+# one word per run of non-space characters, per CJK character, or per three letters of SEA
+WORD_RE = rf"[{CJK}]|{_SEA_WORD}|[^\s{CJK}{SEA}]+"
+# content-word candidates: 3+ letters of any script, numbers, a CJK pair or three SEA letters
+TOKEN_RE = rf"[^\W\d_{CJK}{SEA}](?:[^\W\d_{CJK}{SEA}]|['-]){{2,}}|\d+|[{CJK}]{{1,2}}|{_SEA_WORD}"
+# a sentence's end: . ! ? before a space or the end, or a full-width mark (no space follows it)
+SENTENCE_END_RE = r"[.!?]+(\s|$)|[。！？]+"

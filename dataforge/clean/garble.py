@@ -62,13 +62,17 @@ def garble_stats(texts: pl.Series) -> pl.DataFrame:
                       .str.replace_all(r"\b([A-Za-z])\.([A-Za-z])\.", "$1$2")
                       # a mark glued to the next word ("file.txt", "k7#Rp2!vQx9z") ends no sentence
                       .str.replace_all(r"[.!?]+([A-Za-z0-9])", " ^ $1")}).with_row_index("row")
-    toks = t.select("row", pl.col("t").str.extract_all(r"\b[A-Za-z][.)](?:\s|$)|[A-Za-z][A-Za-z']*|[.!?]+|,|\n|[0-9]+|[^\w\s.!?,]").alias("w")).explode("w")
+    # a word of another script (Cyrillic, Hangul, accented Latin) is a word with no English class,
+    # not a gap: without it "김치, 불고기, ... 음식입니다." read as ", , ." (a comma then a full stop)
+    toks = t.select("row", pl.col("t").str.extract_all(
+        r"\b[A-Za-z][.)](?:\s|$)|[A-Za-z][A-Za-z']*(?:[^\W\d_A-Za-z][\p{L}\p{M}']*)?|[^\W\d_][\p{L}\p{M}']*"
+        r"|[.!?]+|,|\n|[0-9]+|[^\w\s.!?,]").alias("w")).explode("w")
     toks = toks.drop_nulls("w")
     w = pl.col("w")
     lower = w.str.to_lowercase()
     c = (pl.when(w.str.contains(r"^[.!?]+$")).then(pl.lit("END"))
          .when(w == ",").then(pl.lit("COMMA"))
-         .when(~w.str.contains(r"^[A-Za-z']+$")).then(pl.lit("SYM"))  # newline, digit, markup: breaks a pair
+         .when(~w.str.contains(r"^[A-Za-z']+$") & ~w.str.contains(r"^\p{L}")).then(pl.lit("SYM"))  # newline, digit, markup: breaks a pair
          .when(w == "A").then(pl.lit(None, dtype=pl.Utf8))  # "A" is also a label, a grade, a variable
          .otherwise(lower.replace_strict(cls, default=None, return_dtype=pl.Utf8)))
     toks = toks.with_columns(c.alias("c"), w.str.contains(r"^[a-z]").alias("low"),

@@ -6,6 +6,7 @@ from typing import Literal
 import polars as pl
 
 from dataforge.ops.base import FilterOp, MapOp, param, register
+from dataforge.words import WORD_RE
 
 
 @register
@@ -60,9 +61,14 @@ class Normalize(MapOp):
 
 @register
 class Length(FilterOp):
-    """Drop rows whose field is shorter or longer than the bounds (characters or words)."""
+    """Drop rows whose field is shorter or longer than the bounds (characters or words).
+
+    Words are runs of non-space characters, except in scripts written without spaces: a
+    Chinese or Japanese character counts as a word, and so do every three Thai, Lao, Khmer,
+    Myanmar or Tibetan letters (dataforge/words.py)."""
 
     name = "length"
+    version = "2"  # 2: words of scripts without spaces (was: one word per run of non-spaces)
     field: str = "output"
     unit: Literal["chars", "words"] = "chars"
     min: int = 1
@@ -73,7 +79,7 @@ class Length(FilterOp):
 
     def reasons(self, df: pl.DataFrame) -> pl.Expr:
         col = pl.col(self.field).fill_null("")
-        n = col.str.len_chars() if self.unit == "chars" else col.str.count_matches(r"\S+")
+        n = col.str.len_chars() if self.unit == "chars" else col.str.count_matches(WORD_RE)
         short = pl.format(f"too_short: {self.field} has {{}} {self.unit} < {self.min}", n)
         r = pl.when(n < self.min).then(short)
         if self.max is not None:

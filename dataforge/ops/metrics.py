@@ -14,6 +14,7 @@ from dataforge.ops.base import GlobalOp, param, register
 from dataforge.score import texts, verbnoun
 from dataforge.score.rules import digest
 from dataforge.score.vendi import vendi_score
+from dataforge.words import WORD_RE
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 LENGTH_BINS = (0, 5, 10, 20, 50, 100, 200, 500, 1000, 2000)
@@ -110,7 +111,7 @@ class DatasetMetrics(GlobalOp):
                               "entropy_bits": h, "entropy_normalised": hn},
             "language_mix": distribution(df["lang"]),
             "source_mix": distribution(df["source"]),
-            "lengths": {f: length_stats(df[f].fill_null("").str.count_matches(r"\S+"))
+            "lengths": {f: length_stats(df[f].fill_null("").str.count_matches(WORD_RE))
                         for f in ("instruction", "input", "output")},
         }
         vn = verbnoun.summary(verbnoun.verb_noun(df["instruction"]))

@@ -17,6 +17,7 @@ import polars as pl
 from dataforge.errors import InputError
 from dataforge.report import breakdown as bd
 from dataforge.report import context as ctx
+from dataforge.words import WORD_RE
 from dataforge.report import textstats, tokens
 from dataforge.schema import is_score
 from dataforge.score import verbnoun
@@ -194,7 +195,7 @@ def _lengths(lf: pl.LazyFrame | None, cols: list[str], values: dict) -> dict:
     exprs = [pl.col("task").fill_null("(none)")] if "task" in cols else []
     for f in fields:
         c = pl.col(f).fill_null("")
-        exprs += [c.str.len_chars().alias(f"{f}:chars"), c.str.count_matches(r"\S+").alias(f"{f}:words")]
+        exprs += [c.str.len_chars().alias(f"{f}:chars"), c.str.count_matches(WORD_RE).alias(f"{f}:words")]
     df = lf.select(exprs).collect()
     res = {}
     for f in fields:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from dataforge.score.rules import load_words, load_yaml
-from dataforge.words import TOKEN_RE, WORD_RE
+from dataforge.words import SENTENCE_END_RE, TOKEN_RE, WORD_RE
 
 CLARITY = "score/clarity.yaml"
 GENERIC = "score/generic_words.txt"
@@ -67,7 +67,7 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     # quoted material inside the request ("... negative: \"<a review>\"") is not wording
     plain = request.str.replace_all(r'"[^"]{20,}"|“[^”]{20,}”', "QUOTE")
     n = plain.str.count_matches(WORD_RE)  # (a CJK character is a word)
-    per_sentence = n / plain.str.count_matches(r"[.!?]+(\s|$)").clip(lower_bound=1)
+    per_sentence = n / plain.str.count_matches(SENTENCE_END_RE).clip(lower_bound=1)
     mean_chars = plain.str.replace_all(r"\s+", "").str.len_chars() / n.clip(lower_bound=1)
     wording = request + pl.lit("\n") + query
     ur = c["unresolved_reference"]

@@ -10,6 +10,7 @@ import polars as pl
 
 from dataforge.score import clarity, complexity
 from dataforge.score.rules import load_words, load_yaml
+from dataforge.words import WORD_RE
 
 CLARITY = clarity.CLARITY
 QUALITY = "score/quality.yaml"
@@ -29,7 +30,7 @@ def _product(factors: list[pl.Expr]) -> pl.Expr:
 
 
 def _words(e: pl.Expr) -> pl.Expr:
-    return e.str.count_matches(r"\S+")
+    return e.str.count_matches(WORD_RE)  # (scripts without spaces: dataforge/words.py)
 
 
 def _empty(e: pl.Expr) -> pl.Expr:
