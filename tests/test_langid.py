@@ -92,3 +92,26 @@ def test_langid_abstains_on_numbers_code_tables_and_follows_the_instruction():
     assert r[0] is None and r[1] is None and r[2] is None and r[4] is None
     assert r[3].startswith("lang_mismatch")  # French nobody asked for
     assert LangId(follow_instruction=False).map(frame(rows[:1]))["_reject"][0].startswith("lang_mismatch")
+
+
+def test_requests_in_other_languages_name_the_language_they_ask_for():
+    # a Chinese dataset filtered with langs: [zh] kept its translation rows only when the
+    # request said "into English" in English; "翻译成英文" asks the same
+    from dataforge.ops.langid import requested_language
+
+    asks = {"把下面的句子翻译成英文：我今天很开心。": "en", "把这段中文翻译成英文": "en",
+            "英語で答えてください。": "en", "다음 문장을 영어로 번역하세요: 저는 학생입니다.": "en",
+            "Traduce al francés: Buenos días": "fr", "Переведи на английский: привет": "en",
+            "Что такое фотосинтез? Ответь по-английски.": "en", "Übersetze ins Englische: Guten Morgen": "en",
+            "Dịch sang tiếng Anh: xin chào": "en", "Réponds en anglais : quelle heure est-il ?": "en",
+            "用英语回答：你好吗？": "en", "Translate into Chinese: nice weather": "zh",
+            "什么是光合作用？": None, "Explain the history of Deutschland.": None,
+            "Write about the russo-japanese war.": None, "Explique la démocratie en une phrase.": None}
+    got = requested_language(pl.Series(list(asks))).to_list()
+    assert dict(zip(asks, got)) == asks
+    rows = [("把下面的句子翻译成英文：我今天很开心，因为我们明天要去海边度假。",
+             "I am very happy today because we are going on holiday to the seaside tomorrow."),
+            ("用三句话介绍一下长城。", "The Great Wall is an ancient defensive wall in northern China, "
+                                    "built over many centuries.")]  # English nobody asked for
+    r = LangId(langs=["zh"]).map(frame(rows))["_reject"].to_list()
+    assert r[0] is None and r[1].startswith("lang_mismatch")

@@ -7,6 +7,7 @@ meta, `langid_model`, for the dataset card). Any fastText language model path wo
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -112,12 +113,17 @@ class LangId(MapOp):
 
 
 _NAMES: dict[str, str] | None = None
+_OTHER: tuple[str, list[str], dict[str, str]] | None = None
 
 
 def requested_language(instructions: pl.Series) -> pl.Series:
-    """The lid.176 code of the language an instruction asks for (rules/filters/language_names.yaml):
-    a language named after into/in/to (up to two words between: "into any Arabic dialect"),
-    or anywhere in an instruction that asks to translate; null otherwise."""
+    """The lid.176 code of the language an instruction asks for, or null.
+
+    English requests (rules/filters/language_names.yaml): a language named after into/in/to
+    (up to two words between: "into any Arabic dialect"), or anywhere in an instruction that
+    asks to translate. Requests in other languages (rules/filters/language_requests.yaml): a
+    name in an "answer in" phrasing ("翻译成英文", "英語で", "영어로", "al francés"), or anywhere
+    in a request with a word for translating."""
     global _NAMES
     if _NAMES is None:
         from dataforge.paths import RULES
@@ -129,4 +135,45 @@ def requested_language(instructions: pl.Series) -> pl.Series:
     after = t.str.extract(rf"\b(?:into|in|to)\s+(?:\w+\s+){{0,2}}?({names})\b", 1)
     anywhere = pl.select(pl.when(t.str.contains(r"translat")).then(t.str.extract(rf"\b({names})\b", 1))).to_series()
     name = pl.select(pl.coalesce(pl.lit(after), pl.lit(anywhere))).to_series()
-    return name.replace_strict(_NAMES, default=None, return_dtype=pl.Utf8)
+    english = name.replace_strict(_NAMES, default=None, return_dtype=pl.Utf8)
+    cue, answer_in, stems = _other_languages()
+    alt = _name_alternation(stems)
+    found = [t.str.extract(pat, 1) for pat in answer_in]  # in the file's order
+    found.append(pl.select(pl.when(t.str.contains(cue)).then(t.str.extract(f"({alt})", 1))).to_series())
+    other = pl.select(pl.coalesce([pl.lit(x) for x in found])).to_series()
+    # the matched word may inflect a stem ("английском"): back to the stem, then to its code
+    base = {k.rstrip("*"): v for k, v in stems.items()}
+    plain = "|".join(re.escape(k) for k in sorted(base, key=len, reverse=True))
+    code = other.str.extract(f"^({plain})", 1).replace_strict(base, default=None, return_dtype=pl.Utf8)
+    return pl.select(pl.coalesce(pl.lit(english), pl.lit(code))).to_series()
+
+
+def _other_languages() -> tuple[str, list[str], dict[str, str]]:
+    """(translate cue regex, answer-in regexes capturing the name, name or stem -> code)."""
+    global _OTHER
+    if _OTHER is None:
+        from dataforge.paths import RULES
+        from dataforge.rulefiles import parse_yaml
+        f = RULES / "filters" / "language_requests.yaml"
+        doc = parse_yaml(f.read_text(encoding="utf-8"), str(f))
+        names = {str(k).lower(): str(v) for k, v in doc["names"].items()}
+        cue = "(?:" + "|".join(re.escape(str(w).lower()) for w in doc["translate"]) + ")"
+        alt = _name_alternation(names)
+        answer_in = [str(p).replace("{name}", "(" + alt + ")") for p in doc["answer_in"]]
+        _OTHER = (cue, answer_in, names)
+    return _OTHER
+
+
+_NO_SPACE_CHAR = r"[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]"  # kana, Han, Hangul: no word boundary
+
+
+def _name_alternation(names: dict[str, str]) -> str:
+    """Longest first; a word boundary where the script has spaces; `stem*` takes any ending.
+    Callers strip the `*` off the keys of `names` after this."""
+    out = []
+    for k in sorted(names, key=len, reverse=True):
+        stem = k.rstrip("*")
+        pre = "" if re.match(_NO_SPACE_CHAR, stem) else r"\b"
+        post = r"\w*" if k.endswith("*") else ("" if re.search(_NO_SPACE_CHAR + "$", stem) else r"\b")
+        out.append(pre + re.escape(stem) + post)
+    return "|".join(out)
