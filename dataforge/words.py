@@ -16,3 +16,7 @@ WORD_RE = rf"[{CJK}]|{_SEA_WORD}|[^\s{CJK}{SEA}]+"
 TOKEN_RE = rf"[^\W\d_{CJK}{SEA}](?:[^\W\d_{CJK}{SEA}]|['-]){{2,}}|\d+|[{CJK}]{{1,2}}|{_SEA_WORD}"
 # a sentence's end: . ! ? before a space or the end, or a full-width mark (no space follows it)
 SENTENCE_END_RE = r"[.!?]+(\s|$)|[。！？]+"
+# word tokens for shingles and n-grams: runs of word characters, split as above in scripts
+# without spaces (a Chinese paragraph was one or two "words", so near-duplicates that differ
+# in a character shared no shingle); the same tokens as \w+ in every other script
+SHINGLE_TOKEN_RE = rf"[{CJK}]|{_SEA_WORD}|[^\W{CJK}{SEA}]+"

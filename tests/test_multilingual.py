@@ -70,3 +70,22 @@ def test_garble_reads_words_of_every_script_but_still_catches_scrambled_english(
                                 "cat the of sat and . mat the on is the"]))
     assert s["bad"].to_list()[:2] == [0, 0] and s["tokens"][0] == 10
     assert s["bad"][2] >= 2  # the `garbled` rule's min_bad
+
+
+def test_near_duplicates_in_chinese_differ_by_characters_not_by_clauses():
+    # `\w+` read a Chinese clause as one word: two answers one character apart shared no shingle
+    base = ("长城是中国古代修建的军事防御工程，全长两万多公里。它始建于春秋战国时期，明朝时进行了大规模修缮。"
+            "如今，长城是世界文化遗产，每年吸引大量游客前来参观。")
+    near = base.replace("大量", "许多")
+    other = "光合作用是植物、藻类和某些细菌利用光能，把二氧化碳和水转化为葡萄糖并释放氧气的过程。它主要发生在叶绿体中。"
+    df = pl.DataFrame({"id": ["a", "b", "c"], "instruction": ["请介绍一下长城。"] * 2 + ["什么是光合作用？"],
+                       "input": [""] * 3, "output": [base, near, other], "task": [None] * 3})
+    out = op("dedup_near").bind(RunContext()).run(df.lazy())
+    assert out["_reject"].to_list()[0] is None and out["_reject"][2] is None
+    assert out["_reject"][1] is not None and out["_reject"][1].startswith("duplicate_near")
+    # English shingles are the \w+ words they were
+    from dataforge.clean.minhash import shingle_hashes
+    from dataforge.words import SHINGLE_TOKEN_RE
+    en = pl.Series(["It's 2024: the quick brown fox jumps over the lazy dog, again and again."])
+    assert en.str.extract_all(SHINGLE_TOKEN_RE).to_list() == en.str.extract_all(r"\w+").to_list()
+    assert shingle_hashes(en).hash.size == 15 - 4  # fifteen words, 5-word shingles

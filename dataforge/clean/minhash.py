@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from dataforge.words import SHINGLE_TOKEN_RE
+
 MAX32 = np.uint32(0xFFFFFFFF)
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # golden-ratio multiplier to combine word hashes
 
@@ -53,7 +55,8 @@ class Shingles:
 
 def shingle_hashes(texts: pl.Series, ngram: int = 5, *, lowercase: bool = True,
                    seed: int = 0) -> Shingles:
-    """Word n-gram shingles of each text as 32-bit hashes, computed column-wise.
+    """Word n-gram shingles of each text as 32-bit hashes, computed column-wise. Words are
+    \w+ runs, or single characters of Chinese and Japanese (dataforge/words.py).
 
     Texts shorter than `ngram` words give one shingle of all their words (as datatrove
     does); texts with no words give none and are never near-duplicates of anything.
@@ -61,7 +64,7 @@ def shingle_hashes(texts: pl.Series, ngram: int = 5, *, lowercase: bool = True,
     t = texts.fill_null("")
     if lowercase:
         t = t.str.to_lowercase()
-    words = (pl.DataFrame({"w": t.str.extract_all(r"\w+")}).with_row_index("doc")
+    words = (pl.DataFrame({"w": t.str.extract_all(SHINGLE_TOKEN_RE)}).with_row_index("doc")
              .explode("w").drop_nulls("w"))
     doc = words["doc"].to_numpy().astype(np.int64)
     if doc.size == 0:

@@ -71,6 +71,7 @@ class DedupNear(GlobalOp):
     """MinHash-LSH near-duplicate removal (datasketch scheme, vectorised), keep one per cluster."""
 
     name = "dedup_near"
+    version = "2"  # 2: Chinese, Japanese and Thai-like scripts shingle by characters (words.py)
     fields: list[str] = param(default_factory=lambda: ["instruction", "input", "output"])
     ngram: int = 5
     num_perm: int = 128
