@@ -119,8 +119,9 @@ class Pipeline:
         stages = P.build(sources, self.ops, self.names, batch_size=self.batch_size, seed=self.seed,
                          llm=ctx.llm, embedding=emb)
         peeked = _peek_columns(sources)
-        P.check_inputs(peeked, sources, self.ops, self.names)
+        # rows that never get instruction/output first: its message says how to import them
         check_records(peeked, sources, self.ops)
+        P.check_inputs(peeked, sources, self.ops, self.names)
         runner = _engine(engine, root, ctx, self.batch_size, address)
 
         stage_stats: list[dict] = []
@@ -335,7 +336,8 @@ def check_records(source_columns: dict[str, list[str]], sources: list[Source], o
         if not cols:
             continue  # no rows: nothing to lose
         for op in list(src.ops) + list(ops):
-            cols |= set(op.columns_out())
+            # (an operator that rewrites a column it reads, like normalize, makes none)
+            cols |= set(op.columns_out()) - set(op.columns_in())
         missing = [c for c in ("instruction", "output") if c not in cols]
         if missing:
             where = "<in-memory>" if src.in_memory else str(src.path)

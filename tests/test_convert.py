@@ -542,6 +542,12 @@ def test_a_source_without_records_suggests_the_mapping(tmp_path):
     chat.write_text('{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}\n')
     with pytest.raises(SchemaError, match=r"convert: \{family: imports\}`, which reads this layout"):
         Pipeline([]).run([Source(name="chat", path=str(chat))], out=tmp_path / "out2")
+    # ... also when the pipeline starts with an operator that rewrites instruction and output in
+    # place (normalize makes neither): the suggestion, not "normalize needs column(s) ..."
+    from dataforge import op
+
+    with pytest.raises(SchemaError, match=r"convert: \{family: imports\}`, which reads this layout"):
+        Pipeline([op("normalize")]).run([Source(name="chat", path=str(chat))], out=tmp_path / "out3")
 
 
 def test_multiple_choice_as_mmlu_and_hellaswag_write_it(tmp_path):

@@ -24,8 +24,8 @@ def run(args) -> int:
 
         raise ConfigError(f"{args.recipe}: no `sources:`; a recipe run needs at least one source")
     peeked = _peek_columns(pipe.sources)
-    plan.check_inputs(peeked, pipe.sources, pipe.ops, pipe.names)
     check_records(peeked, pipe.sources, pipe.ops)
+    plan.check_inputs(peeked, pipe.sources, pipe.ops, pipe.names)
     _check_prompt_files(pipe)
     print(f"{args.recipe}: ok ({len(pipe.sources)} source(s), {len(pipe.ops)} step(s))")
     for s in pipe.sources:
