@@ -56,7 +56,7 @@ class Shingles:
 def shingle_hashes(texts: pl.Series, ngram: int = 5, *, lowercase: bool = True,
                    seed: int = 0) -> Shingles:
     """Word n-gram shingles of each text as 32-bit hashes, computed column-wise. Words are
-    \w+ runs, or single characters of Chinese and Japanese (dataforge/words.py).
+    runs of word characters, or single characters of Chinese and Japanese (dataforge/words.py).
 
     Texts shorter than `ngram` words give one shingle of all their words (as datatrove
     does); texts with no words give none and are never near-duplicates of anything.

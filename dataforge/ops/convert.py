@@ -10,6 +10,8 @@ template, prompt type, dataset and the source row.
 """
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import polars as pl
 
@@ -17,7 +19,7 @@ from dataforge.errors import ConfigError
 from dataforge.ops.base import MapOp, param, register
 from dataforge.schema import COLUMNS, REJECT, REJECT_DETAIL, content_id, meta_set
 from dataforge import rand as draw
-from dataforge.templates import fewshot, fields, modify, prompts, render, select
+from dataforge.templates import chats, fewshot, fields, modify, prompts, render, select
 from dataforge.templates.spec import Family, Template, load_family
 
 ROW = fields.ROW
@@ -28,7 +30,7 @@ class Convert(MapOp):
     """Raw NLP rows -> instruction pairs with the template families of rules/templates/."""
 
     name = "convert"
-    version = "1"
+    version = "2"  # 2: chats drop assistant turns before the first user turn, meta chat_turns
     adds_rows = True
     family: str | list[str]
     templates: str | list[str] | dict[str, float] = "auto"
@@ -43,6 +45,8 @@ class Convert(MapOp):
     source: str | None = None
     dataset: str | None = None
     seed: int | None = None  # default: the run's seed
+    # chats (`messages`, ShareGPT `conversations`) of several exchanges: keep the first, or reject
+    multi_turn: Literal["first", "reject"] = "first"
 
     def validate(self) -> None:
         fams = [self.family] if isinstance(self.family, str) else list(self.family)
@@ -117,6 +121,8 @@ class Convert(MapOp):
     def _convert(self, df: pl.DataFrame, fam: Family) -> pl.DataFrame:
         seed = self.ctx.seed if self.seed is None else self.seed
         df, keys = _explode(df, fam)  # also gives raw rows without an id one
+        raw = df  # (rejects keep the rows as read, whole chats included)
+        df, turns = chats.prepare(df) if _reads_chats(fam) else (df, None)
         v = fields.derive(df, fam, self.fields)
         b = draw.base(keys, seed)
         # exemplars must not repeat their query: keys as integer codes (few-shot only)
@@ -168,7 +174,7 @@ class Convert(MapOp):
                                                .otherwise(pl.col("_why")).alias("_why"))
                     parts.append(good)
                     rejects.append(bad)
-        return self._finish(df, v, fam, keys, parts, rejects, seed)
+        return self._finish(raw, v, fam, keys, parts, rejects, seed, turns)
 
     def _render(self, t: Template, fam: Family, ctx: pl.DataFrame, rows: np.ndarray, ptype: np.ndarray,
                 b: np.ndarray, ring: np.ndarray | None, key_code: np.ndarray, keys: pl.Series):
@@ -254,7 +260,8 @@ class Convert(MapOp):
 
     # -- output -----------------------------------------------------------------------
     def _finish(self, df: pl.DataFrame, v: pl.DataFrame, fam: Family, keys: pl.Series,
-                parts: list[pl.DataFrame], rejects: list[pl.DataFrame], seed: int) -> pl.DataFrame:
+                parts: list[pl.DataFrame], rejects: list[pl.DataFrame], seed: int,
+                turns: pl.Series | None = None) -> pl.DataFrame:
         order = {t.key: i for i, t in enumerate(fam.all_templates())}
         src_name = self.ctx.source
         source = self.source or src_name or _text_column(df, "source", fam) or fam.dataset
@@ -285,15 +292,20 @@ class Convert(MapOp):
                 (pl.coalesce(pl.lit(row_task).replace("", None), pl.col("_task")) if row_task is not None else pl.col("_task")).alias("task"),
                 (pl.coalesce(pl.lit(row_sys), pl.col("system")) if row_sys is not None
                  else pl.col("system")).alias("system"))
+            # a chat's user turns, where the rows hold chats: the record is its first exchange
+            chat = {"chat_turns": pl.lit(turns.gather(r)).replace(0, None)} if turns is not None else {}
             out = g.select(
                 pl.col("instruction"), pl.col("input").fill_null(""), pl.col("output"), pl.col("system"),
                 pl.col("task"), pl.lit(source).alias("source"), pl.col("_lang").alias("lang"), pl.col("parent_id"),
                 meta(g, original_task=pl.col("_orig"), options=pl.col("_opts"), format=pl.col("_fmt"),
-                     exemplars=pl.col("exemplar_ids")).alias("meta"))
+                     exemplars=pl.col("exemplar_ids"), **chat).alias("meta"))
             empty = pl.when(pl.col("instruction").str.len_chars() == 0).then(pl.lit("empty_render: instruction")) \
                 .when(pl.col("output").str.len_chars() == 0).then(pl.lit("empty_render: output"))
             out = out.with_columns(content_id(out).alias("id"), empty.otherwise(None).alias(REJECT))
-            frames.append(out.select(list(COLUMNS) + [REJECT]))
+            keep = list(COLUMNS) + [REJECT]
+            if turns is not None and self.multi_turn == "reject" and (turns.gather(r) > 1).any():
+                out, keep = _multi_turn(out, df, turns, r), keep + [REJECT_DETAIL]
+            frames.append(out.select(keep))
         bad = [r for r in rejects if r.height]
         if bad:
             x = common(pl.concat(bad, how="vertical_relaxed"))
@@ -312,6 +324,24 @@ class Convert(MapOp):
         if not frames:
             return pl.DataFrame(schema={c: pl.Utf8 for c in COLUMNS})
         return pl.concat(frames, how="diagonal_relaxed")
+
+
+def _multi_turn(out: pl.DataFrame, df: pl.DataFrame, turns: pl.Series, r: pl.Series) -> pl.DataFrame:
+    """Reject the records of chats with several user turns; the detail keeps the whole chat."""
+    n = turns.gather(r)
+    multi = n > 1
+    raw_cols = [c for c in df.columns if c != "id"]
+    raw = df.select(pl.struct(raw_cols).struct.json_encode())[:, 0].gather(r.filter(multi))
+    detail = pl.Series(REJECT_DETAIL, [None] * out.height, dtype=pl.Utf8).scatter(
+        multi.arg_true(), '{"raw":' + raw + "}")
+    reason = pl.format("multi_turn: a chat of {} user turns (records are one exchange; `multi_turn: first` "
+                       "keeps the first)", pl.lit(n))
+    return out.with_columns(pl.coalesce(pl.col(REJECT), pl.when(pl.lit(multi)).then(reason)).alias(REJECT),
+                            pl.lit(detail).alias(REJECT_DETAIL))
+
+
+def _reads_chats(fam: Family) -> bool:
+    return any(c in chats.LAYOUTS for f in fam.fields.values() for c in (f.column, *f.aliases))
 
 
 def _json_str(s: pl.Series) -> pl.Series:
