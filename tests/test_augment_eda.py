@@ -209,4 +209,5 @@ def test_pipeline_run_balances_and_writes_rejects(tmp_path):
     rej = pl.read_parquet([tmp_path / "out" / r["path"] for r in res.manifest["rejects"]])
     assert data.height + rej.height == 120 + tot["rows_added"]
     assert data["source"].str.ends_with("+eda").sum() == tot["rows_added"] - rej.height
-    assert rej["reason"].str.contains(r"^(drift: cosine -?\d\.\d\d < 0\.80|copy: .+)$").all()
+    assert rej["reason"].str.contains(r"^(drift: cosine -?\d\.\d\d < 0\.80|copy: .+|constraint: "
+                                      r"(scrambled word order|dangling last word|changed quoted text) .+)$").all()

@@ -130,3 +130,51 @@ def test_seeds_do_not_depend_on_position():
     s2 = row_seeds(ids.reverse(), 3, "eda")[::-1]
     assert np.array_equal(s1, s2) and len(set(s1.tolist())) == 3
     assert not np.array_equal(s1, row_seeds(ids, 4, "eda"))
+
+
+def test_eda_keeps_quoted_text_word_order_and_finished_endings():
+    """Random word noise on a request must not change what it quotes or works on, scramble its
+    function words, or cut it on a dangling word: the output still answers the original. All
+    of these came out of `eda` on Alpaca and a multilingual sample, and were kept before."""
+    import polars as pl
+
+    from dataforge.augment import guards
+
+    pairs = [("Translate 'thank you very much' into Japanese.", "Translate 'thank give thanks you very much' into Japanese.", "changed quoted text"),
+             ("Traduce al francés: Buenos días, ¿cómo estás?", "Traduce al francés: días, ¿cómo estás?", "changed quoted text"),
+             ('Create a recipe titled "Chocolate Chip Cookies".', 'Create a recipe titled "Chocolate Cookies".', "changed quoted text"),
+             ("Write a story that has a moral lesson.", "Write a story that has a lesson. moral", "scrambled word order"),
+             ("Create a list of 20 vocabulary words related to marine animals.", "Create a of vocabulary words related to marine animals.", "scrambled word order"),
+             ("Evaluate this program for its strengths and weaknesses.", "Evaluate this program for its strengths and", "dangling last word"),
+             # fine: a synonym, a quote kept, a request that already ended on "for"
+             ('Create a recipe titled "Chocolate Chip Cookies".', 'Make a recipe titled "Chocolate Chip Cookies".', None),
+             ("Create 10 multiple choice questions on a given topic.", "Create 10 multiple selection questions on a given topic.", None),
+             ("What is this tool used for", "What is this instrument used for", None),
+             ("Don't use jargon: explain what a compiler does.", "Don't use jargon: explain what a compiler does.", None)]
+    df = pl.DataFrame({"a": [p[0] for p in pairs], "b": [p[1] for p in pairs]})
+    quotes = guards.changed_material_reason(df, "a", "b")
+    order = guards.garbled_reason(df, "a", "b")
+    got = [q or o for q, o in zip(quotes, order)]
+    for (a, b, want), reason in zip(pairs, got):
+        assert (reason is None) if want is None else (reason or "").startswith(f"constraint: {want}"), (a, b, reason)
+
+
+def test_eda_leaves_rows_in_other_languages_alone():
+    import polars as pl
+
+    from dataforge import op
+    from dataforge.ops.base import RunContext
+
+    rows = pl.DataFrame({"id": ["1", "2", "3"], "instruction": ["Was ist die Hauptstadt von Österreich?",
+                                                                "भारत की राजधानी क्या है?", "What is the capital of Austria?"],
+                         "input": [""] * 3, "output": ["Wien.", "नई दिल्ली।", "Vienna."], "lang": ["de", "en", "en"],
+                         "source": ["s"] * 3, "meta": ["{}"] * 3, "task": [None] * 3, "system": [None] * 3,
+                         "parent_id": [None] * 3})
+    eda = op("eda", actions=["swap"], min_similarity=None).bind(RunContext(seed=0))
+    eda.ensure_setup()
+    out = eda.process(rows)
+    parents = set(out["parent_id"].drop_nulls())
+    assert parents <= {"3"}  # German by `lang`; Hindi by its script, though `lang` defaulted to en
+    everyone = op("eda", actions=["swap"], min_similarity=None, langs=[]).bind(RunContext(seed=0))
+    everyone.ensure_setup()
+    assert set(everyone.process(rows)["parent_id"].drop_nulls()) > parents

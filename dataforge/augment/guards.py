@@ -60,3 +60,57 @@ def lost_number_reason(df: pl.DataFrame, original: str, new: str) -> pl.Series:
     return out.select(pl.when(pl.col("_n").is_not_null())
                       .then(pl.concat_str([pl.lit("constraint: lost number "), pl.col("_n")]))
                       .otherwise(None).alias("lost")).to_series()
+
+
+# Quoted text ("...", “...”, '...' standing apart from words) and the material after a colon
+# that ends a request ("Translate into French: Good morning") are what the request works on:
+# the output answers exactly that text, so a rewrite of the request must leave it as it is.
+QUOTED = (r"\"[^\"\n]+\"|“[^”\n]+”|‘[^’\n]+’|(?:^|[\s(\[:])'[^'\n]+'(?:$|[\s.,;:!?)\]])"
+          r"|:[ \t]+[^\n]+$")
+
+
+def _material(e: pl.Expr) -> pl.Expr:
+    """The quoted spans and colon material of each text, trimmed of the marks around them."""
+    return e.fill_null("").str.extract_all(QUOTED).list.eval(
+        pl.element().str.strip_chars(" \t([:.,;!?)]").str.strip_chars("\"“”‘’'").str.strip_chars())
+
+
+def changed_material_reason(df: pl.DataFrame, original: str, new: str) -> pl.Series:
+    """'constraint: changed quoted text X' where quoted or colon material of the original is
+    not in the new text word for word."""
+    idx = df.select(pl.int_range(pl.len()).alias("_i"), _material(pl.col(original)).alias("_m"),
+                    pl.col(new).fill_null("").alias("_t"))
+    missing = (idx.explode("_m").drop_nulls("_m").filter(pl.col("_m") != "")
+               .filter(~pl.col("_t").str.contains(pl.col("_m"), literal=True))
+               .group_by("_i", maintain_order=True).agg(pl.col("_m").first()))
+    out = idx.select("_i").join(missing, on="_i", how="left", maintain_order="left")
+    return out.select(pl.when(pl.col("_m").is_not_null())
+                      .then(pl.concat_str([pl.lit("constraint: changed quoted text '"),
+                                           pl.col("_m").str.slice(0, 60), pl.lit("'")]))
+                      .otherwise(None).alias("changed")).to_series()
+
+
+def garbled_reason(df: pl.DataFrame, original: str, new: str) -> pl.Series:
+    """'constraint: scrambled word order' where the new text has more implausible word
+    transitions than its original (dataforge/clean/garble.py; English word classes): a swap
+    or an insertion that the `garbled` rule would read as scrambled text; 'constraint:
+    dangling last word' where it now ends on a word no finished sentence ends on ("... its
+    strengths and", "... an analysis of the"), as a deleted last word leaves it."""
+    from dataforge.clean.garble import garble_stats
+    from dataforge.clean.rules import LAST_WORD_RE, dangling_words
+
+    before = garble_stats(df[original])["bad"]
+    after = garble_stats(df[new])["bad"]
+    words = dangling_words()
+
+    def dangling(c: str) -> pl.Expr:
+        return pl.col(c).fill_null("").str.strip_chars().str.extract(LAST_WORD_RE, 1).str.to_lowercase() \
+            .is_in(words).fill_null(False)
+
+    return df.select(
+        pl.when(pl.lit(after) > pl.lit(before)).then(pl.format(
+            "constraint: scrambled word order ({} implausible word transitions, the original {})",
+            pl.lit(after), pl.lit(before)))
+        .when(dangling(new) & ~dangling(original)).then(pl.format(
+            "constraint: dangling last word '{}'", pl.col(new).str.strip_chars().str.extract(LAST_WORD_RE, 1)))
+        .otherwise(None).alias("scrambled")).to_series()

@@ -16,6 +16,7 @@ import random
 from typing import ClassVar
 
 import numpy as np
+import polars as pl
 
 from dataforge.augment import rules as R
 from dataforge.augment import seeds as S
@@ -33,12 +34,18 @@ class EDA(AugmentOp):
     """Easy data augmentation: synonym replacement/insertion, swap, deletion, character noise."""
 
     name = "eda"
+    version = "2"  # 2: quoted text kept, no added word-order scrambling (guards)
     suffix: ClassVar[str] = "+eda"
+    keep_quotes_default: ClassVar[bool] = True  # random words must not change what the request quotes
 
     actions: list[str] = param(default_factory=lambda: ["synonym", "insert", "swap", "delete"])
     aug_p: float = 0.1  # share of words (or, for character actions, of words touched) changed
     aug_max: int | None = 10  # at most this many words changed per text
     synonyms: str = syn.DEFAULT_TABLE
+    # languages its synonym table and word noise suit ([] = any): rows whose `lang` is another
+    # are not augmented, nor "en" rows whose text is not mostly ASCII letters (`lang` defaults to
+    # en; a swapped German word order or a Hindi question without its subject passes every guard)
+    langs: list[str] = param(default_factory=lambda: ["en"])
 
     def validate(self) -> None:
         super().validate()
@@ -47,6 +54,15 @@ class EDA(AugmentOp):
             raise ConfigError(f"operator 'eda': unknown action(s) {bad or '(none)'}; valid: {list(ACTIONS)}")
         if not 0.0 < self.aug_p <= 1.0:
             raise ConfigError(f"operator 'eda': aug_p must be within (0, 1], got {self.aug_p}")
+
+    def eligible(self) -> pl.Expr:
+        if not self.langs:
+            return pl.lit(True)
+        # `lang` is "en" unless a source or langid said otherwise: English must also look it
+        lang = pl.col("lang").cast(pl.Utf8).fill_null("en")
+        text = pl.col(self.field).fill_null("")
+        latin = text.str.count_matches(r"[A-Za-z]") >= 0.9 * text.str.count_matches(r"\p{L}")
+        return lang.is_in(self.langs) & ((lang != "en") | latin)
 
     def fingerprint_extra(self):
         if NEEDS_TABLE & set(self.actions):

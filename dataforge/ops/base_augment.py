@@ -55,6 +55,7 @@ class AugmentOp(MapOp):
     adds_rows: ClassVar[bool] = True
     suffix: ClassVar[str] = ""  # appended to `source` of new rows, e.g. "+eda"
     keep_numbers_default: ClassVar[bool] = False
+    keep_quotes_default: ClassVar[bool] = False
     plumbing: ClassVar[tuple[str, ...]] = ()  # parameters that do not shape the text (kept out of meta)
 
     field: Literal["instruction", "input", "output"] = "instruction"
@@ -63,6 +64,9 @@ class AugmentOp(MapOp):
     seed: int | None = None  # None: the run's seed
     min_similarity: float | None = 0.8  # drift guard; null turns it off
     keep_numbers: bool | None = None  # reject new rows that lose a number; None: the augmenter's default
+    # reject new rows whose quoted text or colon material ("Translate into French: Hello") changed
+    keep_quotes: bool | None = None  # None: the augmenter's default
+    keep_fluency: bool = True  # reject new rows with more scrambled word transitions than their parent
     embed_model: str | None = None  # sentence-transformers model for the drift guard (default MiniLM)
     include_augmented: bool = False  # also augment rows an earlier augmenter made (noise compounds)
 
@@ -77,7 +81,7 @@ class AugmentOp(MapOp):
 
     def meta_params(self) -> dict:
         """Parameters recorded in each new row's meta (what shaped the text, not the plumbing)."""
-        skip = {"field", "per_row", "ratio", "seed", "min_similarity", "keep_numbers", "embed_model",
+        skip = {"field", "per_row", "ratio", "seed", "min_similarity", "keep_numbers", "keep_quotes", "keep_fluency", "embed_model",
                 "include_augmented", *self.plumbing}
         return {k: v for k, v in self.params().items() if k not in skip}
 
@@ -175,6 +179,12 @@ class AugmentOp(MapOp):
         if self.keep_numbers if self.keep_numbers is not None else self.keep_numbers_default:
             lost = guards.lost_number_reason(new, _PARENT, self.field)
             new = new.with_columns(pl.coalesce(pl.col(REJECT), pl.lit(lost)).alias(REJECT))
+        if self.keep_quotes if self.keep_quotes is not None else self.keep_quotes_default:
+            changed = guards.changed_material_reason(new, _PARENT, self.field)
+            new = new.with_columns(pl.coalesce(pl.col(REJECT), pl.lit(changed)).alias(REJECT))
+        if self.keep_fluency and new.height:
+            scrambled = guards.garbled_reason(new, _PARENT, self.field)
+            new = new.with_columns(pl.coalesce(pl.col(REJECT), pl.lit(scrambled)).alias(REJECT))
         new = self._drift(new)
         return new.drop(_PARENT, _K, _NEW, _ERR, _VAR, _SEED)
 
