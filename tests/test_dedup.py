@@ -243,3 +243,16 @@ def test_questions_about_one_context_are_not_duplicates_but_a_repeated_question_
     assert out.filter(pl.col("_reject").is_not_null())["id"].to_list() == ["q3"]
     assert DedupSemantic(model="static", threshold=0.9, distinct_by_task={}).run(
         pl.DataFrame(rows).lazy())["_reject"].is_not_null().sum() >= 2
+
+
+def test_dedup_semantic_keeps_requests_that_differ_in_their_numbers():
+    # "Convert 10 miles" was a duplicate of "Convert 5 miles" for the static model (a bag of
+    # words without the digits); a paraphrase with the same numbers still is one
+    rows = pl.DataFrame({"id": list("abcd"), "input": [""] * 4, "task": [None] * 4,
+                         "instruction": ["Convert 5 miles to kilometers.", "Convert 10 miles to kilometers.",
+                                         "Convert 5 miles into kilometers.", "Name the largest planet."],
+                         "output": ["About 8.05 km.", "About 16.09 km.", "About 8.05 km.", "Jupiter."]})
+    r = DedupSemantic(model="static", threshold=0.9).run(rows.lazy())["_reject"].to_list()
+    assert r[0] is None and r[1] is None and r[3] is None and r[2].startswith("duplicate_semantic")
+    off = DedupSemantic(model="static", threshold=0.9, distinct_numbers=False)
+    assert off.run(rows.lazy())["_reject"][1] is not None

