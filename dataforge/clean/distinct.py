@@ -28,14 +28,21 @@ def split_by_task(df: pl.DataFrame, cluster: pl.Series, distinct: dict[str, list
     explanation, a quiz) already weigh in the shingle similarity."""
     if not distinct or "task" not in df.columns:
         return cluster
+    # only rows in a cluster and of a listed task get a key: normalising every row's fields
+    # took 3.3 s of dedup_near's 5.9 s on 100k documents that had no task at all
+    rows = df.select(pl.arg_where(pl.lit(cluster).is_not_null() & pl.col("task").is_in(list(distinct))))[:, 0]
+    if rows.len() == 0:
+        return cluster
+    sub = df[rows]
     key = pl.lit(None, dtype=pl.Utf8)
     for task, fields in distinct.items():
-        parts = pl.concat_str([norm_expr(pl.col(f).cast(pl.Utf8)) for f in fields if f in df.columns],
+        parts = pl.concat_str([norm_expr(pl.col(f).cast(pl.Utf8)) for f in fields if f in sub.columns],
                               separator="\x1f")
         short = parts.str.count_matches(r"\w+") <= max_words
         key = pl.when((pl.col("task") == task) & short).then(parts.hash(seed=0).cast(pl.Utf8)).otherwise(key)
-    return df.select(pl.when(pl.lit(cluster).is_not_null() & key.is_not_null())
-                     .then(pl.concat_str([pl.lit(cluster), key], separator="|"))
+    keys = pl.Series("k", [None] * df.height, dtype=pl.Utf8).scatter(rows, sub.select(key)[:, 0])
+    return pl.select(pl.when(pl.lit(cluster).is_not_null() & pl.lit(keys).is_not_null())
+                     .then(pl.concat_str([pl.lit(cluster), pl.lit(keys)], separator="|"))
                      .otherwise(pl.lit(cluster)).alias("c"))["c"]
 
 
@@ -47,9 +54,11 @@ def split_by_numbers(df: pl.DataFrame, cluster: pl.Series, fields: list[str]) ->
     kilometers" and "Convert 10 miles ..." ask for different answers, though a sentence
     embedding barely tells them apart (the static model not at all)."""
     cols = [pl.col(f).cast(pl.Utf8).fill_null("") for f in fields if f in df.columns]
-    if not cols:
+    rows = pl.select(pl.arg_where(pl.lit(cluster).is_not_null()))[:, 0]
+    if not cols or rows.len() == 0:
         return cluster
-    nums = pl.concat_str(cols, separator="\n").str.extract_all(NUMBER).list.sort().list.join(" ")
-    return df.select(pl.when(pl.lit(cluster).is_not_null())
-                     .then(pl.concat_str([pl.lit(cluster), nums], separator="#"))
+    nums = df[rows].select(pl.concat_str(cols, separator="\n").str.extract_all(NUMBER).list.sort().list.join(" "))[:, 0]
+    keys = pl.Series("k", [None] * df.height, dtype=pl.Utf8).scatter(rows, nums)
+    return pl.select(pl.when(pl.lit(cluster).is_not_null())
+                     .then(pl.concat_str([pl.lit(cluster), pl.lit(keys)], separator="#"))
                      .otherwise(pl.lit(cluster)).alias("c"))["c"]
