@@ -145,3 +145,25 @@ def test_parquet_errors_name_the_row(tmp_path):
     pl.DataFrame({"instruction": ["a b c", "d e f"], "output": ["x", None]}).write_parquet(p)
     with pytest.raises(InputError, match=r"b\.parquet:2: field 'output'"):
         Pipeline([]).run(str(p), tmp_path / "o")
+
+
+def test_files_in_other_encodings_say_which_and_how_to_convert(tmp_path):
+    row = '{"instruction": "Say café.", "output": "Café."}\n'
+    (tmp_path / "u16.jsonl").write_text(row, encoding="utf-16")
+    (tmp_path / "latin1.jsonl").write_bytes(row.encode("latin-1"))
+    (tmp_path / "latin1.json").write_bytes(("[" + row + "]").encode("latin-1"))
+    for name, enc in (("u16.jsonl", "UTF-16"), ("latin1.jsonl", "Windows-1252"), ("latin1.json", "Windows-1252")):
+        with pytest.raises(InputError, match=rf"not UTF-8 text .*{enc}.*iconv"):
+            list(read.iter_batches(str(tmp_path / name)))
+
+
+def test_a_csv_with_another_separator_says_which(tmp_path):
+    f = tmp_path / "semi.csv"
+    f.write_text("instruction;output\nSay hi;Hi\nSay bye;Bye\n")
+    with pytest.raises(InputError, match=r"semi\.csv:1: .*separated by ';'; set `options: \{separator: \";\"\}`"):
+        list(read.iter_batches(str(f)))
+    rows = pl.concat([b.rows for b in read.iter_batches(str(f), options={"separator": ";"})])
+    assert rows.rows() == [("Say hi", "Hi"), ("Say bye", "Bye")]
+    one = tmp_path / "one.csv"  # a real one-column file is read as it is
+    one.write_text("text\nhello there\n")
+    assert next(read.iter_batches(str(one))).rows.columns == ["text"]

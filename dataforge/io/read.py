@@ -301,7 +301,8 @@ def _parse_jsonl_chunk(path: str, chunk: list[tuple[int, bytes]], on_error: str,
         if err is not None:
             msg = f"{path}:{lineno}: {err}"
             if on_error != "quarantine":
-                raise InputError(msg + " (set `on_error: quarantine` to keep going)") from None
+                hint = encoding_hint(path) if err.startswith("not UTF-8") else ""
+                raise InputError(msg + hint + " (set `on_error: quarantine` to keep going)") from None
             bad.append({"file": path, "line": lineno, "error": err,
                         "raw": raw.decode("utf-8", "replace").rstrip("\r\n")[:10_000]})
             continue
@@ -317,13 +318,36 @@ def _ws(s: str, i: int) -> int:
     return i
 
 
+def encoding_hint(path: str) -> str:
+    """Why a file is not UTF-8, where its first bytes tell: a UTF-16/32 byte-order mark or
+    NUL bytes (UTF-16 without a mark), else text that reads as Windows-1252 (Latin-1)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return ""
+    enc = None
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        enc = "UTF-32"
+    elif head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(b"\x00") > len(head) // 4:
+        enc = "UTF-16"
+    if enc:
+        return f"; the file is {enc} text: convert it to UTF-8 first (iconv -f {enc} -t UTF-8 {path} > out.jsonl)"
+    try:
+        head.decode("cp1252")
+    except UnicodeDecodeError:
+        return ""
+    return (f"; it reads as Windows-1252 (Latin-1) text: convert it to UTF-8 first "
+            f"(iconv -f WINDOWS-1252 -t UTF-8 {path} > out.jsonl)")
+
+
 def _iter_json_array(path: str, batch_size: int, on_error: str, text=(frozenset(), frozenset())) -> Iterator[Batch]:
     """A JSON array of objects (or one object = one record), item by item with line numbers."""
     try:
         with open(path, "rb") as fh:
             s = fh.read().decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise InputError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        raise InputError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}){encoding_hint(path)}") from None
     dups = _Dups()
     dec = _decoder(dups)
     items = _json_items(s, path, dec, dups)
@@ -335,7 +359,8 @@ def _iter_json_array(path: str, batch_size: int, on_error: str, text=(frozenset(
         if err is not None:
             msg = f"{path}:{line}: item {n}: {err}"
             if on_error != "quarantine":
-                raise InputError(msg + " (set `on_error: quarantine` to keep going)") from None
+                hint = encoding_hint(path) if err.startswith("not UTF-8") else ""
+                raise InputError(msg + hint + " (set `on_error: quarantine` to keep going)") from None
             bad.append({"file": path, "line": line, "error": err, "raw": raw[:10_000]})
         else:
             good.append(obj)
@@ -432,7 +457,15 @@ def _iter_csv(path: str, batch_size: int, sep: str, on_error: str = "fail") -> I
         if not header:
             return
         if any(_bad_unicode(h) for h in header):
-            raise InputError(f"{path}:1: the header is not UTF-8 text")
+            raise InputError(f"{path}:1: the header is not UTF-8 text{encoding_hint(path)}")
+        if len(header) == 1:  # one column: perhaps another separator ("instruction;output")
+            other = next((c for c in (";", "\t", "|", ",") if c != sep and len(
+                [x for x in header[0].split(c) if x.strip()]) >= 2), None)
+            if other is not None:
+                shown = {"\t": "\\t"}.get(other, other)
+                raise InputError(f"{path}:1: the {kind} header has one column, {header[0][:80]!r}: the file "
+                                 f"seems separated by '{shown}'; set `options: {{separator: \"{shown}\"}}` "
+                                 "on the source")
         dup = sorted({h for h in header if header.count(h) > 1})
         if dup:
             raise InputError(f"{path}:1: duplicate column name(s) {dup} in the {kind} header")
