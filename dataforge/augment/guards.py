@@ -1,4 +1,5 @@
-"""Guards every augmenter runs on its new rows: exact copy, semantic drift, lost numbers.
+"""Guards every augmenter runs on its new rows: exact copy, semantic drift, lost numbers,
+changed quoted text, scrambled word order.
 
 Each returns a reason per row (null keeps the row), in the "rule: details" form the engine
 counts by rule: "copy: identical after normalisation", "drift: cosine 0.71 < 0.80",
@@ -9,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-NUMBER = r"\d+(?:[.,]\d+)*"
+from dataforge.words import NUMBER
 
 
 def normalised(e: pl.Expr) -> pl.Expr:
@@ -51,15 +52,23 @@ def lost_number_reason(df: pl.DataFrame, original: str, new: str) -> pl.Series:
 
     Numbers carry constraints ("in 300 words", "list 5 items"); a paraphrase must keep them.
     """
-    idx = df.select(pl.int_range(pl.len()).alias("_i"), pl.col(original).fill_null("")
-                    .str.extract_all(NUMBER).alias("_n"), pl.col(new).fill_null("").alias("_t"))
-    missing = (idx.explode("_n").drop_nulls("_n")
-               .filter(~pl.col("_t").str.contains(pl.col("_n"), literal=True))
-               .group_by("_i").agg(pl.col("_n").first()))
+    return _missing_reason(df, new, pl.col(original).fill_null("").str.extract_all(NUMBER),
+                           "constraint: lost number ", "")
+
+
+def _missing_reason(df: pl.DataFrame, new: str, parts: pl.Expr, before: str,
+                    after: str, show: int | None = None) -> pl.Series:
+    """`before` + the first of `parts` (a list per row, taken from the original) that is not in
+    the new text word for word (its first `show` characters) + `after`; null where every part
+    is there."""
+    idx = df.select(pl.int_range(pl.len()).alias("_i"), parts.alias("_m"), pl.col(new).fill_null("").alias("_t"))
+    missing = (idx.explode("_m").drop_nulls("_m").filter(pl.col("_m") != "")
+               .filter(~pl.col("_t").str.contains(pl.col("_m"), literal=True))
+               .group_by("_i", maintain_order=True).agg(pl.col("_m").first()))
     out = idx.select("_i").join(missing, on="_i", how="left", maintain_order="left")
-    return out.select(pl.when(pl.col("_n").is_not_null())
-                      .then(pl.concat_str([pl.lit("constraint: lost number "), pl.col("_n")]))
-                      .otherwise(None).alias("lost")).to_series()
+    return out.select(pl.when(pl.col("_m").is_not_null())
+                      .then(pl.concat_str([pl.lit(before), pl.col("_m").str.slice(0, show), pl.lit(after)]))
+                      .otherwise(None).alias("missing")).to_series()
 
 
 # Quoted text ("...", “...”, '...' standing apart from words) and the material after a colon
@@ -78,16 +87,8 @@ def _material(e: pl.Expr) -> pl.Expr:
 def changed_material_reason(df: pl.DataFrame, original: str, new: str) -> pl.Series:
     """'constraint: changed quoted text X' where quoted or colon material of the original is
     not in the new text word for word."""
-    idx = df.select(pl.int_range(pl.len()).alias("_i"), _material(pl.col(original)).alias("_m"),
-                    pl.col(new).fill_null("").alias("_t"))
-    missing = (idx.explode("_m").drop_nulls("_m").filter(pl.col("_m") != "")
-               .filter(~pl.col("_t").str.contains(pl.col("_m"), literal=True))
-               .group_by("_i", maintain_order=True).agg(pl.col("_m").first()))
-    out = idx.select("_i").join(missing, on="_i", how="left", maintain_order="left")
-    return out.select(pl.when(pl.col("_m").is_not_null())
-                      .then(pl.concat_str([pl.lit("constraint: changed quoted text '"),
-                                           pl.col("_m").str.slice(0, 60), pl.lit("'")]))
-                      .otherwise(None).alias("changed")).to_series()
+    return _missing_reason(df, new, _material(pl.col(original)),
+                           "constraint: changed quoted text '", "'", show=60)
 
 
 def garbled_reason(df: pl.DataFrame, original: str, new: str) -> pl.Series:

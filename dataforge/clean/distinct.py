@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from dataforge.clean.text import norm_expr
+from dataforge.words import NUMBER
 
 # Converted rows of these tasks share a passage or premise with other rows; they are
 # near-duplicates only when what makes them distinct also matches (normalised): the answer
@@ -40,13 +41,7 @@ def split_by_task(df: pl.DataFrame, cluster: pl.Series, distinct: dict[str, list
                               separator="\x1f")
         short = parts.str.count_matches(r"\w+") <= max_words
         key = pl.when((pl.col("task") == task) & short).then(parts.hash(seed=0).cast(pl.Utf8)).otherwise(key)
-    keys = pl.Series("k", [None] * df.height, dtype=pl.Utf8).scatter(rows, sub.select(key)[:, 0])
-    return pl.select(pl.when(pl.lit(cluster).is_not_null() & pl.lit(keys).is_not_null())
-                     .then(pl.concat_str([pl.lit(cluster), pl.lit(keys)], separator="|"))
-                     .otherwise(pl.lit(cluster)).alias("c"))["c"]
-
-
-NUMBER = r"\d+(?:[.,]\d+)*"
+    return _split(cluster, rows, sub.select(key)[:, 0], "|")
 
 
 def split_by_numbers(df: pl.DataFrame, cluster: pl.Series, fields: list[str]) -> pl.Series:
@@ -58,7 +53,17 @@ def split_by_numbers(df: pl.DataFrame, cluster: pl.Series, fields: list[str]) ->
     if not cols or rows.len() == 0:
         return cluster
     nums = df[rows].select(pl.concat_str(cols, separator="\n").str.extract_all(NUMBER).list.sort().list.join(" "))[:, 0]
-    keys = pl.Series("k", [None] * df.height, dtype=pl.Utf8).scatter(rows, nums)
-    return pl.select(pl.when(pl.lit(cluster).is_not_null())
-                     .then(pl.concat_str([pl.lit(cluster), pl.lit(keys)], separator="#"))
+    return _split(cluster, rows, nums, "#")
+
+
+def _split(cluster: pl.Series, rows: pl.Series, keys: pl.Series, sep: str) -> pl.Series:
+    """`cluster` with `keys` (one per row of `rows`, null: no split) appended after `sep`."""
+    full = pl.Series("k", [None] * cluster.len(), dtype=pl.Utf8).scatter(rows, keys)
+    return pl.select(pl.when(pl.lit(cluster).is_not_null() & pl.lit(full).is_not_null())
+                     .then(pl.concat_str([pl.lit(cluster), pl.lit(full)], separator=sep))
                      .otherwise(pl.lit(cluster)).alias("c"))["c"]
+
+
+def distinct_columns(distinct: dict[str, list[str]]) -> list[str]:
+    """The columns `split_by_task` reads: `task` and every task's distinct fields."""
+    return sorted({f for fs in distinct.values() for f in fs} | ({"task"} if distinct else set()))

@@ -359,8 +359,7 @@ def _iter_json_array(path: str, batch_size: int, on_error: str, text=(frozenset(
         if err is not None:
             msg = f"{path}:{line}: item {n}: {err}"
             if on_error != "quarantine":
-                hint = encoding_hint(path) if err.startswith("not UTF-8") else ""
-                raise InputError(msg + hint + " (set `on_error: quarantine` to keep going)") from None
+                raise InputError(msg + " (set `on_error: quarantine` to keep going)") from None
             bad.append({"file": path, "line": line, "error": err, "raw": raw[:10_000]})
         else:
             good.append(obj)

@@ -81,8 +81,8 @@ class AugmentOp(MapOp):
 
     def meta_params(self) -> dict:
         """Parameters recorded in each new row's meta (what shaped the text, not the plumbing)."""
-        skip = {"field", "per_row", "ratio", "seed", "min_similarity", "keep_numbers", "keep_quotes", "keep_fluency", "embed_model",
-                "include_augmented", *self.plumbing}
+        skip = {"field", "per_row", "ratio", "seed", "min_similarity", "keep_numbers", "keep_quotes",
+                "keep_fluency", "embed_model", "include_augmented", *self.plumbing}
         return {k: v for k, v in self.params().items() if k not in skip}
 
     def provenance(self) -> dict:
@@ -176,15 +176,14 @@ class AugmentOp(MapOp):
             pl.when(dup).then(pl.lit("copy: duplicate of another row")).otherwise(None),
         )
         new = new.with_columns(reason.alias(REJECT))
-        if self.keep_numbers if self.keep_numbers is not None else self.keep_numbers_default:
-            lost = guards.lost_number_reason(new, _PARENT, self.field)
-            new = new.with_columns(pl.coalesce(pl.col(REJECT), pl.lit(lost)).alias(REJECT))
-        if self.keep_quotes if self.keep_quotes is not None else self.keep_quotes_default:
-            changed = guards.changed_material_reason(new, _PARENT, self.field)
-            new = new.with_columns(pl.coalesce(pl.col(REJECT), pl.lit(changed)).alias(REJECT))
-        if self.keep_fluency and new.height:
-            scrambled = guards.garbled_reason(new, _PARENT, self.field)
-            new = new.with_columns(pl.coalesce(pl.col(REJECT), pl.lit(scrambled)).alias(REJECT))
+        # the constraint guards, each a reason per row where it is on (None: the augmenter's default)
+        checks = [(self.keep_numbers, self.keep_numbers_default, guards.lost_number_reason),
+                  (self.keep_quotes, self.keep_quotes_default, guards.changed_material_reason),
+                  (self.keep_fluency, True, guards.garbled_reason)]
+        for on, default, guard in checks:
+            if (on if on is not None else default) and new.height:
+                why = guard(new, _PARENT, self.field)
+                new = new.with_columns(pl.coalesce(pl.col(REJECT), pl.lit(why)).alias(REJECT))
         new = self._drift(new)
         return new.drop(_PARENT, _K, _NEW, _ERR, _VAR, _SEED)
 

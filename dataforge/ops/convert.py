@@ -293,7 +293,8 @@ class Convert(MapOp):
                 (pl.coalesce(pl.lit(row_sys), pl.col("system")) if row_sys is not None
                  else pl.col("system")).alias("system"))
             # a chat's user turns, where the rows hold chats: the record is its first exchange
-            chat = {"chat_turns": pl.lit(turns.gather(r)).replace(0, None)} if turns is not None else {}
+            n_turns = turns.gather(r) if turns is not None else None
+            chat = {"chat_turns": pl.lit(n_turns).replace(0, None)} if n_turns is not None else {}
             out = g.select(
                 pl.col("instruction"), pl.col("input").fill_null(""), pl.col("output"), pl.col("system"),
                 pl.col("task"), pl.lit(source).alias("source"), pl.col("_lang").alias("lang"), pl.col("parent_id"),
@@ -303,16 +304,13 @@ class Convert(MapOp):
                 .when(pl.col("output").str.len_chars() == 0).then(pl.lit("empty_render: output"))
             out = out.with_columns(content_id(out).alias("id"), empty.otherwise(None).alias(REJECT))
             keep = list(COLUMNS) + [REJECT]
-            if turns is not None and self.multi_turn == "reject" and (turns.gather(r) > 1).any():
-                out, keep = _multi_turn(out, df, turns, r), keep + [REJECT_DETAIL]
+            if n_turns is not None and self.multi_turn == "reject" and (n_turns > 1).any():
+                out, keep = _multi_turn(out, df, n_turns, r), keep + [REJECT_DETAIL]
             frames.append(out.select(keep))
         bad = [r for r in rejects if r.height]
         if bad:
             x = common(pl.concat(bad, how="vertical_relaxed"))
-            raw_cols = [c for c in df.columns if c != "id"]
-            raw = df.select(pl.struct(raw_cols).struct.json_encode().alias("raw"))["raw"].gather(x[ROW]) \
-                if raw_cols else pl.Series("raw", [None] * x.height, dtype=pl.Utf8)
-            x = x.with_columns(raw.alias("_raw"))
+            x = x.with_columns(_raw_json(df, x[ROW]).alias("_raw"))
             detail = pl.concat_str([pl.lit('{"template":'), pl.col("_t").map_batches(_json_str),
                                     pl.lit(',"raw":'), pl.col("_raw").fill_null("null"), pl.lit("}")])
             frames.append(x.select(
@@ -326,14 +324,20 @@ class Convert(MapOp):
         return pl.concat(frames, how="diagonal_relaxed")
 
 
-def _multi_turn(out: pl.DataFrame, df: pl.DataFrame, turns: pl.Series, r: pl.Series) -> pl.DataFrame:
-    """Reject the records of chats with several user turns; the detail keeps the whole chat."""
-    n = turns.gather(r)
-    multi = n > 1
+def _raw_json(df: pl.DataFrame, rows: pl.Series) -> pl.Series:
+    """The raw rows `rows` of `df` as JSON objects (every field but the id), for rejects."""
     raw_cols = [c for c in df.columns if c != "id"]
-    raw = df.select(pl.struct(raw_cols).struct.json_encode())[:, 0].gather(r.filter(multi))
+    if not raw_cols:
+        return pl.Series("raw", [None] * rows.len(), dtype=pl.Utf8)
+    return df.select(pl.struct(raw_cols).struct.json_encode().alias("raw"))["raw"].gather(rows)
+
+
+def _multi_turn(out: pl.DataFrame, df: pl.DataFrame, n: pl.Series, r: pl.Series) -> pl.DataFrame:
+    """Reject the records (raw rows `r`) of chats with several user turns (`n` per record);
+    the detail keeps the whole chat."""
+    multi = n > 1
     detail = pl.Series(REJECT_DETAIL, [None] * out.height, dtype=pl.Utf8).scatter(
-        multi.arg_true(), '{"raw":' + raw + "}")
+        multi.arg_true(), '{"raw":' + _raw_json(df, r.filter(multi)) + "}")
     reason = pl.format("multi_turn: a chat of {} user turns (records are one exchange; `multi_turn: first` "
                        "keeps the first)", pl.lit(n))
     return out.with_columns(pl.coalesce(pl.col(REJECT), pl.when(pl.lit(multi)).then(reason)).alias(REJECT),

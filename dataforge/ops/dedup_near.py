@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from dataforge.clean import minhash as M
-from dataforge.clean.distinct import DISTINCT_BY_TASK, split_by_task
+from dataforge.clean.distinct import DISTINCT_BY_TASK, distinct_columns, split_by_task
 from dataforge.clean.keep import KeepRule, cluster_metrics, mark_duplicates
 from dataforge.clean.text import joined
 from dataforge.clean.unionfind import components
@@ -100,7 +100,7 @@ class DedupNear(GlobalOp):
             raise ConfigError("dedup_near: ngram and num_perm must be >= 1")
 
     def columns_in(self):
-        extra = sorted({f for fs in self.distinct_by_task.values() for f in fs} | ({"task"} if self.distinct_by_task else set()))
+        extra = distinct_columns(self.distinct_by_task)
         return list(self.fields) + [c for c in extra if c not in self.fields] + ([self.keep_score] if self.keep_score else [])
 
     def run(self, lf: pl.LazyFrame) -> pl.DataFrame:

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import polars as pl
 
-from dataforge.clean.distinct import DISTINCT_BY_TASK, split_by_numbers, split_by_task
+from dataforge.clean.distinct import DISTINCT_BY_TASK, distinct_columns, split_by_numbers, split_by_task
 from dataforge.clean.keep import KeepRule, cluster_metrics, mark_duplicates
 from dataforge.clean.kmeans import kmeans
 from dataforge.clean.unionfind import components
@@ -72,7 +72,7 @@ class DedupSemantic(GlobalOp):
             raise ConfigError("dedup_semantic: partition_size must be >= 2")
 
     def columns_in(self):
-        extra = sorted({f for fs in self.distinct_by_task.values() for f in fs} | ({"task"} if self.distinct_by_task else set()))
+        extra = distinct_columns(self.distinct_by_task)
         return list(self.fields) + [c for c in extra if c not in self.fields] + ([self.keep_score] if self.keep_score else [])
 
     def fingerprint_extra(self):

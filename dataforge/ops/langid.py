@@ -8,6 +8,7 @@ meta, `langid_model`, for the dataset card). Any fastText language model path wo
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -113,7 +114,7 @@ class LangId(MapOp):
 
 
 _NAMES: dict[str, str] | None = None
-_OTHER: tuple[str, list[str], dict[str, str]] | None = None
+_OTHER: "_Requests | None" = None
 
 
 def requested_language(instructions: pl.Series) -> pl.Series:
@@ -136,20 +137,28 @@ def requested_language(instructions: pl.Series) -> pl.Series:
     anywhere = pl.select(pl.when(t.str.contains(r"translat")).then(t.str.extract(rf"\b({names})\b", 1))).to_series()
     name = pl.select(pl.coalesce(pl.lit(after), pl.lit(anywhere))).to_series()
     english = name.replace_strict(_NAMES, default=None, return_dtype=pl.Utf8)
-    cue, answer_in, stems = _other_languages()
-    alt = _name_alternation(stems)
-    found = [t.str.extract(pat, 1) for pat in answer_in]  # in the file's order
-    found.append(pl.select(pl.when(t.str.contains(cue)).then(t.str.extract(f"({alt})", 1))).to_series())
+    o = _other_languages()
+    found = [t.str.extract(pat, 1) for pat in o.answer_in]  # in the file's order
+    found.append(pl.select(pl.when(t.str.contains(o.cue)).then(t.str.extract(o.anywhere, 1))).to_series())
     other = pl.select(pl.coalesce([pl.lit(x) for x in found])).to_series()
     # the matched word may inflect a stem ("английском"): back to the stem, then to its code
-    base = {k.rstrip("*"): v for k, v in stems.items()}
-    plain = "|".join(re.escape(k) for k in sorted(base, key=len, reverse=True))
-    code = other.str.extract(f"^({plain})", 1).replace_strict(base, default=None, return_dtype=pl.Utf8)
+    code = other.str.extract(o.stem, 1).replace_strict(o.codes, default=None, return_dtype=pl.Utf8)
     return pl.select(pl.coalesce(pl.lit(english), pl.lit(code))).to_series()
 
 
-def _other_languages() -> tuple[str, list[str], dict[str, str]]:
-    """(translate cue regex, answer-in regexes capturing the name, name or stem -> code)."""
+@dataclass(frozen=True)
+class _Requests:
+    """rules/filters/language_requests.yaml as regexes: a word for translating (`cue`), the
+    answer-in phrasings capturing a name, any name (`anywhere`), a matched word's stem (`stem`)
+    and stem -> code."""
+    cue: str
+    answer_in: list[str]
+    anywhere: str
+    stem: str
+    codes: dict[str, str]
+
+
+def _other_languages() -> _Requests:
     global _OTHER
     if _OTHER is None:
         from dataforge.paths import RULES
@@ -157,10 +166,14 @@ def _other_languages() -> tuple[str, list[str], dict[str, str]]:
         f = RULES / "filters" / "language_requests.yaml"
         doc = parse_yaml(f.read_text(encoding="utf-8"), str(f))
         names = {str(k).lower(): str(v) for k, v in doc["names"].items()}
-        cue = "(?:" + "|".join(re.escape(str(w).lower()) for w in doc["translate"]) + ")"
         alt = _name_alternation(names)
-        answer_in = [str(p).replace("{name}", "(" + alt + ")") for p in doc["answer_in"]]
-        _OTHER = (cue, answer_in, names)
+        codes = {k.rstrip("*"): v for k, v in names.items()}
+        _OTHER = _Requests(
+            cue="(?:" + "|".join(re.escape(str(w).lower()) for w in doc["translate"]) + ")",
+            answer_in=[str(p).replace("{name}", "(" + alt + ")") for p in doc["answer_in"]],
+            anywhere=f"({alt})",
+            stem="^(" + "|".join(re.escape(k) for k in sorted(codes, key=len, reverse=True)) + ")",
+            codes=codes)
     return _OTHER
 
 
@@ -168,8 +181,7 @@ _NO_SPACE_CHAR = r"[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]"  # kana, Han, Hang
 
 
 def _name_alternation(names: dict[str, str]) -> str:
-    """Longest first; a word boundary where the script has spaces; `stem*` takes any ending.
-    Callers strip the `*` off the keys of `names` after this."""
+    """Longest first; a word boundary where the script has spaces; `stem*` takes any ending."""
     out = []
     for k in sorted(names, key=len, reverse=True):
         stem = k.rstrip("*")
