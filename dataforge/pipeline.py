@@ -323,7 +323,7 @@ def _engine(name: str, root: Path, ctx: RunContext, batch_size: int, address: st
 def _peek_columns(sources: list[Source]) -> dict[str, list[str]]:
     cols = {}
     for s in sources:
-        first = next(iter(s.batches(64)), None)
+        first = next(iter(s.batches(64, origin=False)), None)
         cols[s.name] = list(first.rows.columns) if first is not None else []
     return cols
 

@@ -126,13 +126,24 @@ def conform(df: pl.DataFrame, *, source: str, defaults: Mapping[str, object] | N
     return df.select(exprs + extra)
 
 
-def meta_set(meta: pl.Expr, **values: pl.Expr | str | int | float | bool | None) -> pl.Expr:
+class RawJson:
+    """A meta_set value that already holds JSON text (an object, say): inserted as it is, and
+    the key left out on rows where it is null."""
+
+    def __init__(self, expr: pl.Expr):
+        self.expr = expr
+
+
+def meta_set(meta: pl.Expr, **values: pl.Expr | RawJson | str | int | float | bool | None) -> pl.Expr:
     """Add keys to the JSON object in `meta`, vectorised (no per-row JSON parsing).
 
-    Values are Polars expressions (strings are JSON-quoted) or Python literals.
+    Values are Polars expressions (strings are JSON-quoted), `RawJson` or Python literals.
     """
     parts: list[pl.Expr] = []
     for key, value in values.items():
+        if isinstance(value, RawJson):
+            parts.append(pl.concat_str([pl.lit(f",{json.dumps(key)}:"), value.expr]).fill_null(""))
+            continue
         if isinstance(value, pl.Expr):
             enc = pl.struct(value.alias("v")).struct.json_encode().str.slice(5).str.strip_suffix("}")
         else:
@@ -143,3 +154,19 @@ def meta_set(meta: pl.Expr, **values: pl.Expr | str | int | float | bool | None)
     # "{}" + ',"k":v' must become '{"k":v}': drop the comma after an empty object
     joined = pl.concat_str([body, added, pl.lit("}")])
     return joined.str.replace(r"^\{,", "{")
+
+
+# -- provenance ------------------------------------------------------------------------
+ORIGIN = "_origin"  # JSON text of where a read row came from, until it reaches `meta`
+
+
+def add_origin(df: pl.DataFrame, origin: pl.Series) -> pl.DataFrame:
+    """Record each row's input position as `meta.origin`. A row whose meta already holds an
+    `origin` (output of an earlier dataforge run, read again) keeps it: the first read is the
+    provenance that matters."""
+    meta = pl.col("meta")
+    added = meta_set(meta, origin=RawJson(pl.lit(origin)))
+    if df["meta"].str.contains('"origin"', literal=True).any():
+        had = meta.str.json_path_match("$.origin").is_not_null()
+        added = pl.when(had).then(meta).otherwise(added)
+    return df.with_columns(added.alias("meta"))

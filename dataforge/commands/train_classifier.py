@@ -43,7 +43,7 @@ def read_examples(specs: list[str], fields: list[str], limit: int | None) -> lis
     texts: list[str] = []
     for spec in specs:
         src = _source(spec)
-        for b in src.batches(50_000):
+        for b in src.batches(50_000, origin=False):
             if not any(f in b.rows.columns for f in fields):
                 raise InputError(f"{spec}: none of the fields {fields} is present (columns: {b.rows.columns}); "
                                  "use --fields")

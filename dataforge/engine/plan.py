@@ -19,7 +19,7 @@ from dataforge.schema import COLUMNS
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = "2"  # bump when the checkpoint layout or the row ids change (2: XXH3 ids)
+FORMAT_VERSION = "3"  # bump when the checkpoint layout or the row ids change (2: XXH3 ids; 3: meta.origin)
 
 
 @dataclass

@@ -7,6 +7,7 @@ bad rows become rejects with that reason instead of stopping the run.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import polars as pl
@@ -58,7 +59,7 @@ def check_batch(b: Batch, source: str, quarantine: bool) -> Batch:
             "error": reasons[i],
             "raw": json.dumps(df.row(i, named=True), default=str, ensure_ascii=False)[:10_000]} for i in bad_idx]
     lines = [n for n, k in zip(b.lines, keep) if k] if b.lines is not None else None
-    return Batch(df.filter(keep), b.bad + bad, b.read, b.file, lines)
+    return dataclasses.replace(b, rows=df.filter(keep), bad=b.bad + bad, lines=lines)
 
 
 def _show(v) -> str:

@@ -15,7 +15,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 import polars as pl
 import pyarrow as pa
@@ -37,12 +37,16 @@ class Batch:
     bad: list[dict] = field(default_factory=list)  # {"file", "line", "error", "raw"}
     read: int = 0  # input records consumed (good + bad)
     file: str | None = None  # where the rows came from, for error messages
-    lines: list[int] | None = None  # line (JSONL, CSV), item (JSON) or row (Parquet) of each good row
+    lines: Sequence[int] | None = None  # line (JSONL, CSV, JSON item) or row (Parquet, table) of each good row
+    unit: str = "line"  # what `lines` count: "line" in text files, "row" in tables
+    split: str | None = None  # the split of a `datasets` DatasetDict the rows came from
 
     def where(self, i: int) -> str:
         """'data.jsonl:12' for good row i (or the best we know)."""
         line = self.lines[i] if self.lines is not None and i < len(self.lines) else None
-        return f"{self.file or '<table>'}" + (f":{line}" if line is not None else f" row {i + 1}")
+        if self.file is None or line is None:
+            return f"{self.file or '<table>'} row {line if line is not None else i + 1}"
+        return f"{self.file}:{line}"
 
 
 # Files a dataset folder may hold beside its data; they are not data.
@@ -540,7 +544,7 @@ def _iter_parquet(path: str, batch_size: int) -> Iterator[Batch]:
     row = 1
     for rb in pf.iter_batches(batch_size=batch_size):
         df = pl.from_arrow(rb)
-        yield Batch(df, [], df.height, path, list(range(row, row + df.height)))
+        yield Batch(df, [], df.height, path, range(row, row + df.height), unit="row")
         row += df.height
 
 
@@ -550,7 +554,7 @@ def _iter_table(table: Any, batch_size: int) -> Iterator[Batch]:
     df = table if isinstance(table, pl.DataFrame) else pl.from_arrow(table)
     for start in range(0, max(df.height, 1), batch_size):
         part = df.slice(start, batch_size)
-        yield Batch(part, [], part.height)
+        yield Batch(part, [], part.height, lines=range(start + 1, start + 1 + part.height), unit="row")
 
 
 # -- datasets -------------------------------------------------------------------------
@@ -564,12 +568,15 @@ def _iter_hf_obj(obj: Any, batch_size: int, split: str | None) -> Iterator[Batch
     if hasattr(obj, "keys") and not hasattr(obj, "features"):  # DatasetDict
         names = [split] if split else list(obj.keys())
         for name in names:
-            yield from _iter_hf_obj(obj[name], batch_size, None)
+            for b in _iter_hf_obj(obj[name], batch_size, None):
+                b.split = name
+                yield b
         return
     table = obj.with_format("arrow")
     for start in range(0, len(obj), batch_size):
         part = pl.from_arrow(table[start:start + batch_size])
-        yield Batch(part, [], part.height)
+        yield Batch(part, [], part.height, lines=range(start + 1, start + 1 + part.height), unit="row",
+                    split=getattr(obj, "split", None) and str(obj.split))
 
 
 def _iter_hf_folder(path: str, batch_size: int, options: dict) -> Iterator[Batch]:

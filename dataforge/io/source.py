@@ -7,6 +7,9 @@ Column mapping (recipe keys):
 """
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -16,6 +19,7 @@ import polars as pl
 from dataforge.errors import ConfigError, InputError
 from dataforge.io import read
 from dataforge.io.check import TEXT_COLUMNS, check_batch
+from dataforge.schema import ORIGIN
 
 _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -88,7 +92,9 @@ class Source:
             spec["files"] = read.fingerprint(str(self.path), self.resolved_format())
         return spec
 
-    def batches(self, batch_size: int) -> Iterator[read.Batch]:
+    def batches(self, batch_size: int, origin: bool = True) -> Iterator[read.Batch]:
+        """Checked, mapped batches of the input; with `origin`, each row's position in it as
+        the `_origin` column (see `origin`)."""
         left = self.limit
         fmt = None if self.in_memory else self.resolved_format()
         for b in read.iter_batches(self.path, fmt, batch_size=batch_size,
@@ -98,12 +104,38 @@ class Source:
                 if left <= 0:
                     return
                 if b.rows.height > left:
-                    b = read.Batch(b.rows.head(left), b.bad, left + len(b.bad), b.file,
-                                   b.lines[:left] if b.lines is not None else None)
+                    b = dataclasses.replace(b, rows=b.rows.head(left), read=left + len(b.bad),
+                                            lines=b.lines[:left] if b.lines is not None else None)
                 left -= b.rows.height
             if b.rows.width or b.rows.height:
                 b.rows = self.apply_mapping(b.rows)
-            yield check_batch(b, self.name, self.on_error == "quarantine")
+            b = check_batch(b, self.name, self.on_error == "quarantine")
+            if origin and b.rows.height and b.lines is not None:
+                b.rows = b.rows.with_columns(self.origin(b).alias(ORIGIN))
+            yield b
+
+    def origin(self, b: read.Batch) -> pl.Series:
+        """Where each row of `b` was read: `{"file": "part-1.jsonl", "line": 12}` (Parquet and
+        tables: `"row"`), as JSON text. The file is named relative to the source's path (its
+        folder, or the fixed part of its glob), so it is the same on every machine and never
+        shows a user's home folder."""
+        head = {}
+        if b.file is not None:
+            head["file"] = os.path.relpath(b.file, self._root()).replace(os.sep, "/")
+        if b.split is not None:
+            head["split"] = b.split
+        prefix = json.dumps(head, separators=(",", ":"), ensure_ascii=False)[:-1] + ("," if head else "") \
+            + f'"{b.unit}":'
+        n = pl.int_range(b.lines.start, b.lines.stop, eager=True) if isinstance(b.lines, range) \
+            else pl.Series(b.lines, dtype=pl.Int64)
+        return pl.select(pl.concat_str([pl.lit(prefix), pl.lit(n).cast(pl.Utf8), pl.lit("}")])).to_series()
+
+    def _root(self) -> str:
+        path = str(self.path)
+        if any(ch in path for ch in "*?["):
+            fixed = re.split(r"[*?\[]", path, maxsplit=1)[0]
+            return fixed if fixed.endswith(("/", os.sep)) else (os.path.dirname(fixed) or ".")
+        return path if os.path.isdir(path) else (os.path.dirname(path) or ".")
 
     def apply_mapping(self, df: pl.DataFrame) -> pl.DataFrame:
         exprs = []

@@ -17,7 +17,7 @@ import polars as pl
 
 from dataforge.errors import ConfigError
 from dataforge.ops.base import MapOp, param, register
-from dataforge.schema import COLUMNS, REJECT, REJECT_DETAIL, content_id, meta_set
+from dataforge.schema import COLUMNS, ORIGIN, REJECT, REJECT_DETAIL, RawJson, content_id, meta_set
 from dataforge import rand as draw
 from dataforge.templates import chats, fewshot, fields, modify, prompts, render, select
 from dataforge.templates.spec import Family, Template, load_family
@@ -268,14 +268,19 @@ class Convert(MapOp):
         dataset = self.dataset or src_name or fam.dataset
         raw_id = df["id"].cast(pl.Utf8)
         key_s = keys.alias("_key")
+        # where the raw row was read (file and line), when the engine read it
+        origin = df[ORIGIN].cast(pl.Utf8) if ORIGIN in df.columns else None
 
         def common(x: pl.DataFrame) -> pl.DataFrame:
             x = x.with_columns(pl.col("_t").replace_strict(order, return_dtype=pl.Int64).alias("_o"))
             x = x.sort(ROW, "_o", maintain_order=True)
             r = x[ROW]
-            return x.with_columns(raw_id.gather(r).alias("parent_id"), key_s.gather(r).alias("_key"))
+            x = x.with_columns(raw_id.gather(r).alias("parent_id"), key_s.gather(r).alias("_key"))
+            return x.with_columns(origin.gather(r).alias(ORIGIN)) if origin is not None else x
 
         def meta(x: pl.DataFrame, **more) -> pl.Expr:
+            if origin is not None:
+                more["origin"] = RawJson(pl.col(ORIGIN))
             return meta_set(pl.lit("{}"), template=pl.col("_t"), family=fam.name, prompt_type=pl.col("_ptype"),
                             dataset=dataset, source_row=pl.col("_key"), seed=seed, **more)
 
@@ -326,7 +331,7 @@ class Convert(MapOp):
 
 def _raw_json(df: pl.DataFrame, rows: pl.Series) -> pl.Series:
     """The raw rows `rows` of `df` as JSON objects (every field but the id), for rejects."""
-    raw_cols = [c for c in df.columns if c != "id"]
+    raw_cols = [c for c in df.columns if c not in ("id", ORIGIN)]
     if not raw_cols:
         return pl.Series("raw", [None] * rows.len(), dtype=pl.Utf8)
     return df.select(pl.struct(raw_cols).struct.json_encode().alias("raw"))["raw"].gather(rows)

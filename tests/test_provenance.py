@@ -1,0 +1,95 @@
+"""Every read row records where it came from: `meta.origin` = {"file", "line"} (Parquet and
+tables: "row"), through `convert` and its rejects, and kept when our own output is read again."""
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from dataforge import Pipeline, Source, op
+
+
+def _origins(res) -> dict[str, dict]:
+    df = pl.concat([pl.read_parquet(p) for p in sorted(res.shards)])
+    return {r["instruction"]: json.loads(r["meta"]).get("origin") for r in df.iter_rows(named=True)}
+
+
+def _rec(i: int, **more) -> str:
+    return json.dumps({"instruction": f"Describe item {i} in one sentence", "output": f"Item {i} is a thing.", **more})
+
+
+def test_jsonl_glob_records_name_file_and_line_relative_to_the_source(tmp_path):
+    d = tmp_path / "data" / "sub"
+    d.mkdir(parents=True)
+    (tmp_path / "data" / "a.jsonl").write_text(_rec(1) + "\n\n" + _rec(2) + "\n")
+    # a bad line (quarantined) and a blank line must not shift the lines of the rows after them
+    (d / "b.jsonl").write_text("{not json\n" + _rec(3) + "\n\n" + _rec(4) + "\n")
+    src = Source(name="s", path=str(tmp_path / "data" / "**" / "*.jsonl"), on_error="quarantine")
+    res = Pipeline([op("normalize")], seed=1).run(src, tmp_path / "out")
+    got = _origins(res)
+    assert got["Describe item 1 in one sentence"] == {"file": "a.jsonl", "line": 1}
+    assert got["Describe item 2 in one sentence"] == {"file": "a.jsonl", "line": 3}
+    assert got["Describe item 3 in one sentence"] == {"file": "sub/b.jsonl", "line": 2}
+    assert got["Describe item 4 in one sentence"] == {"file": "sub/b.jsonl", "line": 4}
+    assert str(tmp_path) not in "".join(json.dumps(o) for o in got.values())  # never a local folder
+
+
+def test_csv_line_is_where_the_record_starts(tmp_path):
+    (tmp_path / "t.csv").write_text('instruction,output\n"Describe item 1 in one sentence","two\nlines"\n'
+                                    'Describe item 2 in one sentence,one line\n')
+    res = Pipeline([], seed=1).run(Source(name="t", path=str(tmp_path / "t.csv")), tmp_path / "out")
+    got = _origins(res)
+    assert got["Describe item 1 in one sentence"] == {"file": "t.csv", "line": 2}
+    assert got["Describe item 2 in one sentence"] == {"file": "t.csv", "line": 4}
+
+
+def test_parquet_and_tables_give_rows_and_limit_keeps_them(tmp_path):
+    df = pl.DataFrame({"instruction": [f"Describe item {i} in one sentence" for i in range(1, 8)],
+                       "output": [f"Item {i} is a thing." for i in range(1, 8)]})
+    df.write_parquet(tmp_path / "p.parquet")
+    res = Pipeline([op("normalize")], batch_size=3, seed=1).run(
+        [Source(name="p", path=str(tmp_path / "p.parquet")), Source(name="t", path=df.head(2).with_columns(
+            pl.col("instruction").str.replace("item", "thing")), limit=2)], tmp_path / "out")
+    got = _origins(res)
+    assert got["Describe item 7 in one sentence"] == {"file": "p.parquet", "row": 7}
+    assert got["Describe thing 2 in one sentence"] == {"row": 2}
+
+
+def test_datasets_splits_are_named(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    dd = datasets.DatasetDict({
+        "train": datasets.Dataset.from_dict({"instruction": ["Describe item 1 in one sentence"], "output": ["A."]}),
+        "test": datasets.Dataset.from_dict({"instruction": ["Describe item 2 in one sentence",
+                                                            "Describe item 3 in one sentence"], "output": ["B.", "C."]})})
+    res = Pipeline([], seed=1).run(Source(name="hf", path=dd), tmp_path / "out")
+    got = _origins(res)
+    assert got["Describe item 1 in one sentence"] == {"split": "train", "row": 1}
+    assert got["Describe item 3 in one sentence"] == {"split": "test", "row": 2}
+
+
+def test_converted_rows_and_their_rejects_carry_the_raw_rows_origin(tmp_path):
+    rows = [{"text": "A warm, funny film with a great cast.", "label": 1},
+            {"text": "meh", "label": 7},  # no such label: a convert reject
+            {"text": "Dull, slow and far too long.", "label": 0}]
+    (tmp_path / "reviews.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    conv = op("convert", family="sentiment", templates=["review_question"])
+    res = Pipeline([conv], seed=1).run(Source(name="rv", path=str(tmp_path / "reviews.jsonl")), tmp_path / "out")
+    df = pl.concat([pl.read_parquet(p) for p in sorted(res.shards)])
+    by_line = {json.loads(m)["origin"]["line"]: json.loads(m) for m in df["meta"]}
+    assert set(by_line) == {1, 3} and all(m["origin"]["file"] == "reviews.jsonl" for m in by_line.values())
+    assert by_line[3]["source_row"] and by_line[3]["template"] == "sentiment/review_question"
+    rej = pl.read_parquet(tmp_path / "out" / res.manifest["rejects"][0]["path"])
+    assert rej["reason"].to_list() == ["unknown_label: label=7"]
+    assert json.loads(rej["meta"][0])["origin"] == {"file": "reviews.jsonl", "line": 2}
+    assert json.loads(rej["detail"][0])["raw"] == {"text": "meh", "label": 7}  # the input row, nothing added
+
+
+def test_reading_our_output_again_keeps_the_first_origin(tmp_path):
+    (tmp_path / "a.jsonl").write_text(_rec(1) + "\n" + _rec(2) + "\n")
+    first = Pipeline([], seed=1).run(Source(name="a", path=str(tmp_path / "a.jsonl")), tmp_path / "one")
+    again = Pipeline([], seed=1).run(Source(name="again", path=str(first.shards[0])), tmp_path / "two")
+    df = pl.read_parquet(again.shards[0])
+    metas = [json.loads(m) for m in df.sort("instruction")["meta"]]
+    assert [m["origin"] for m in metas] == [{"file": "a.jsonl", "line": 1}, {"file": "a.jsonl", "line": 2}]
+    assert all(m.count('"origin"') == 1 for m in df["meta"])
