@@ -154,7 +154,8 @@ def read_batch(src: Source, b: Batch) -> tuple[pl.DataFrame, list[pl.DataFrame],
     df = conform(b.rows, source=src.name, defaults={"source": src.name}, keep=src.keep) \
         if b.rows.width else b.rows
     if ORIGIN in b.rows.columns and "meta" in df.columns and ORIGIN not in df.columns:
-        # a record: its input position goes into meta now; raw rows keep the column for convert
+        # a record: its input position goes into meta now; raw rows keep the column for the
+        # operator that makes records of them
         df = add_origin(df, b.rows[ORIGIN])
     kept, rej, op_stats = B.run_chain(df, src.ops, source_op_names(src))
     if src.ops:
