@@ -58,8 +58,8 @@ def _hash_rows(cols: list[pl.Series]) -> pl.Series:
 def content_id(df: pl.DataFrame, fields: Iterable[str] = ID_FIELDS) -> pl.Series:
     """Stable id of each row: a hash of its content (the fields present)."""
     cols = [df[f] for f in fields if f in df.columns]
-    if not cols:  # raw rows: hash every column's JSON form
-        cols = [df.select(pl.struct(pl.all()).struct.json_encode()).to_series()]
+    if not cols:  # raw rows: hash every column's JSON form (not where the row was read)
+        cols = [df.select(pl.struct(pl.exclude(ORIGIN)).struct.json_encode()).to_series()]
     return _hash_rows(cols)
 
 

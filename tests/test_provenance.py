@@ -93,3 +93,16 @@ def test_reading_our_output_again_keeps_the_first_origin(tmp_path):
     metas = [json.loads(m) for m in df.sort("instruction")["meta"]]
     assert [m["origin"] for m in metas] == [{"file": "a.jsonl", "line": 1}, {"file": "a.jsonl", "line": 2}]
     assert all(m.count('"origin"') == 1 for m in df["meta"])
+
+
+def test_a_raw_rows_id_does_not_depend_on_where_it_was_read(tmp_path):
+    # the same raw row on two lines is one content: one id, the same prompt draws
+    from dataforge.schema import content_id
+
+    row = json.dumps({"text": "A warm, funny film with a great cast.", "label": 1})
+    (tmp_path / "r.jsonl").write_text(row + "\n" + row + "\n")
+    src = Source(name="r", path=str(tmp_path / "r.jsonl"))
+    b = next(iter(src.batches(10)))
+    assert "_origin" in b.rows.columns
+    ids = content_id(b.rows)
+    assert ids[0] == ids[1] == content_id(b.rows.drop("_origin"))[0]
