@@ -129,5 +129,10 @@ def test_a_clozes_blanks_and_a_quoted_placeholder_are_not_unfilled_slots():
     asked = ["Fill in the blank: The capital of France is ____.", "Explain what 'lorem ipsum' text is used for.",
              'What does "{{ name }}" do in a Jinja template?']
     assert min(clarity(asked)) >= 0.8, dict(zip(asked, clarity(asked)))
-    left = ["Write a story about {topic}.", "Write about ____ in five sentences.", "Describe lorem ipsum dolor sit amet."]
+    left = ["Write a story about {topic}.", "Write about ____ in five sentences.", "Describe lorem ipsum dolor sit amet.",
+            "Write a thank-you note to [name] for the gift.", "Summarize <text> in two sentences."]
     assert max(clarity(left)) < 0.5, dict(zip(left, clarity(left)))
+    # a token the answer is told to write is the task, not a slot left unfilled
+    tokens = ["Replace every personal name in the text with [NAME].", "Mask every number in the text as <NUM>.",
+              "Write an email template with placeholders such as [Name] and [Date] for a meeting invitation."]
+    assert min(clarity(tokens, ["Maria called Tom.", "Call 555 0100 at 9.", ""])) >= 0.8

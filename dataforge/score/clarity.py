@@ -103,7 +103,11 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
             .then(wording.str.replace_all(r"_{3,}", " ")).otherwise(wording)
     # a quoted placeholder is mentioned, not left unfilled ("What is 'lorem ipsum' used for?")
     quoted = "(?i)[\"'“‘`]\\s*" + ph["pattern"] + "\\s*[\"'”’`]"
-    out["placeholder"] = wording.str.replace_all(quoted, " ").str.contains("(?i)" + ph["pattern"])
+    found = wording.str.replace_all(quoted, " ").str.contains("(?i)" + ph["pattern"])
+    if ph.get("tokens_asked"):  # a token the answer is asked to write ("replace names with [NAME]"),
+        # said outside the token itself ("the flavors of <mask> and <mask>" asks for nothing)
+        found = found & ~wording.str.replace_all("(?i)" + ph["pattern"], " ").str.contains(ph["tokens_asked"])
+    out["placeholder"] = found
     out["many_questions"] = wording.str.count_matches(r"\?") > c["many_questions"]["max_questions"]
     mo = _fill(c["missing_object"]["pattern"], c)
     out["missing_object"] = no_input & (ins.str.strip_chars().str.contains(mo) | query.str.strip_chars().str.contains(mo))
