@@ -518,6 +518,30 @@ def test_third_format_zoo_of_symbol_answers_is_kept():
     _assert_scored_as_finished(zoo, df)
 
 
+def test_input_zoo_of_answers_that_work_on_their_input_is_kept():
+    # 45 finished rows written by hand in a fifth round, each with an `input` its answer works
+    # on, often close to it or copying part of it: grammar, spelling and bug fixes, case and
+    # format conversions, extraction, deduplication, sorting, redaction, "return the text
+    # unchanged", translation both ways, one-word labels and numbers
+    from pathlib import Path
+
+    from dataforge import op
+    from dataforge.ops.base import RunContext
+
+    zoo = pl.read_ndjson(Path(__file__).parents[1] / "benchmarks" / "quality_data" / "input_zoo.jsonl")
+    assert zoo.height == 45 and (zoo["input"].str.len_chars() > 0).all()
+    r = RuleFilter().reasons(zoo)
+    assert r.null_count() == zoo.height, zoo.with_columns(r.alias("r")).filter(pl.col("r").is_not_null()).to_dicts()
+    df = zoo.with_columns(id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8),
+                          task=pl.lit(None, pl.Utf8), lang=pl.lit(None, pl.Utf8))
+    lid = op("langid", fields=["instruction", "output"], langs=["en"]).bind(RunContext())
+    lid.ensure_setup()
+    out = lid.process(df)
+    rejected = out.filter(pl.col("_reject").is_not_null()) if "_reject" in out.columns else out.head(0)
+    assert rejected.height == 0, rejected.select("instruction", "output", "_reject").to_dicts()
+    _assert_scored_as_finished(zoo, df)
+
+
 def _assert_scored_as_finished(zoo: pl.DataFrame, df: pl.DataFrame, floor: float = 0.6) -> None:
     """score_quality and score_clarity keep every row of a format zoo at `floor` or above."""
     from dataforge import op
