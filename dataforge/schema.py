@@ -160,10 +160,12 @@ def meta_set(meta: pl.Expr, **values: pl.Expr | RawJson | str | int | float | bo
 ORIGIN = "_origin"  # JSON text of where a read row came from, until it reaches `meta`
 
 
-def add_origin(df: pl.DataFrame, origin: pl.Series) -> pl.DataFrame:
+def add_origin(df: pl.DataFrame, origin: pl.Series, had_meta: bool = True) -> pl.DataFrame:
     """Record each row's input position as `meta.origin`. A row whose meta already holds an
     `origin` (output of an earlier dataforge run, read again) keeps it: the first read is the
-    provenance that matters."""
+    provenance that matters. `had_meta=False`: the input had no meta, every row's is "{}"."""
+    if not had_meta:  # one concatenation (a third of the general path's time)
+        return df.with_columns(pl.concat_str([pl.lit('{"origin":'), pl.lit(origin), pl.lit("}")]).alias("meta"))
     meta = pl.col("meta")
     added = meta_set(meta, origin=RawJson(pl.lit(origin)))
     if df["meta"].str.contains('"origin"', literal=True).any():

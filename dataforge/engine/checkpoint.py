@@ -156,7 +156,7 @@ def read_batch(src: Source, b: Batch) -> tuple[pl.DataFrame, list[pl.DataFrame],
     if ORIGIN in b.rows.columns and "meta" in df.columns and ORIGIN not in df.columns:
         # a record: its input position goes into meta now; raw rows keep the column for the
         # operator that makes records of them
-        df = add_origin(df, b.rows[ORIGIN])
+        df = add_origin(df, b.rows[ORIGIN], had_meta="meta" in b.rows.columns)
     kept, rej, op_stats = B.run_chain(df, src.ops, source_op_names(src))
     if src.ops:
         kept = conform(kept, source=src.name, defaults={"source": src.name}, keep=src.keep)
