@@ -499,23 +499,9 @@ def test_third_format_zoo_of_symbol_answers_is_kept():
     # purpose (a tongue twister, a chant, a knock-knock joke, "la la la"). No default rule may
     # flag them, language ID keeps them, and score_quality / score_clarity keep them well
     # above their defects.
-    from pathlib import Path
-
-    from dataforge import op
-    from dataforge.ops.base import RunContext
-
-    zoo = pl.read_ndjson(Path(__file__).parents[1] / "benchmarks" / "quality_data" / "format_zoo_3.jsonl")
+    zoo = _zoo("format_zoo_3")
     assert zoo.height == 50
-    r = RuleFilter().reasons(zoo)
-    assert r.null_count() == zoo.height, zoo.with_columns(r.alias("r")).filter(pl.col("r").is_not_null()).to_dicts()
-    df = zoo.with_columns(id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8),
-                          task=pl.lit(None, pl.Utf8), lang=pl.lit(None, pl.Utf8))
-    lid = op("langid", fields=["instruction", "output"], langs=["en"]).bind(RunContext())
-    lid.ensure_setup()
-    out = lid.process(df)
-    rejected = out.filter(pl.col("_reject").is_not_null()) if "_reject" in out.columns else out.head(0)
-    assert rejected.height == 0, rejected.select("instruction", "output", "_reject").to_dicts()
-    _assert_scored_as_finished(zoo, df)
+    _assert_kept_and_scored_as_finished(zoo)
 
 
 def test_input_zoo_of_answers_that_work_on_their_input_is_kept():
@@ -523,13 +509,23 @@ def test_input_zoo_of_answers_that_work_on_their_input_is_kept():
     # on, often close to it or copying part of it: grammar, spelling and bug fixes, case and
     # format conversions, extraction, deduplication, sorting, redaction, "return the text
     # unchanged", translation both ways, one-word labels and numbers
+    zoo = _zoo("input_zoo")
+    assert zoo.height == 45 and (zoo["input"].str.len_chars() > 0).all()
+    _assert_kept_and_scored_as_finished(zoo)
+
+
+def _zoo(name: str) -> pl.DataFrame:
     from pathlib import Path
 
+    return pl.read_ndjson(Path(__file__).parents[1] / "benchmarks" / "quality_data" / f"{name}.jsonl")
+
+
+def _assert_kept_and_scored_as_finished(zoo: pl.DataFrame) -> None:
+    """No default rule flags a row of a format zoo, language ID (English expected, requests for
+    other languages followed) keeps every one, and both scores keep them finished."""
     from dataforge import op
     from dataforge.ops.base import RunContext
 
-    zoo = pl.read_ndjson(Path(__file__).parents[1] / "benchmarks" / "quality_data" / "input_zoo.jsonl")
-    assert zoo.height == 45 and (zoo["input"].str.len_chars() > 0).all()
     r = RuleFilter().reasons(zoo)
     assert r.null_count() == zoo.height, zoo.with_columns(r.alias("r")).filter(pl.col("r").is_not_null()).to_dicts()
     df = zoo.with_columns(id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8),
