@@ -111,7 +111,14 @@ def test_an_answer_with_fewer_items_than_asked_for_scores_lower():
         ("Explain the difference between the two words.", "One is a noun and the other a verb."),
         ("Contrast two types of rock.", "Igneous rock forms from magma whereas sedimentary rock forms from sediment."),
         ("Write a tweet with two hashtags about coffee.", "Monday fuel #coffee #mondaymotivation"),
+        # the items of answers in other scripts: CJK sentence ends and commas, Thai spaces
+        ("Give five synonyms for happy in Chinese.", "快乐、高兴、愉快、开心、欢乐"),
+        ("Write three sentences about the sea in Japanese.", "海はとても広いです。波の音が好きです。夏によく海で泳ぎます。"),
+        ("Name three fruits in Chinese.", "苹果，香蕉，橙子"),
+        ("List four colours in Thai.", "สีแดง สีเขียว สีน้ำเงิน สีเหลือง"),
     ]
+    asked += [("Write three sentences about the sea in Japanese.", "海はとても広いです。波の音が好きです。夏によく海で泳ぎます。",
+               "海はとても広いです。")]
     rows = [(i, good) for i, good, _ in asked] + [(i, bad) for i, _, bad in asked] + spared
     df = pl.DataFrame({"id": [str(k) for k in range(len(rows))], "instruction": [r[0] for r in rows],
                        "input": [""] * len(rows), "output": [r[1] for r in rows],

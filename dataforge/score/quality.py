@@ -20,6 +20,7 @@ from dataforge.clean import rules as R
 from dataforge.clean.garble import garble_stats
 from dataforge.score import heuristics as H
 from dataforge.score.rules import load_yaml
+from dataforge.words import SEA, WORD_RE
 
 
 def detector_rules(cfg: dict) -> list[R.Rule]:
@@ -129,12 +130,13 @@ def under_answered(cfg: dict) -> pl.Expr:
     unit = m.struct.field("unit").str.to_lowercase()
     out = pl.col("output").fill_null("").str.strip_chars()
     lines = out.str.count_matches(r"(?m)^\s*\S")
-    sentences = out.str.count_matches(r"[.!?](?:\s|$)")
-    parts = out.str.count_matches(r"[,;]|\b(and|or|but|while|whereas|versus|vs)\b") + 1  # "A does X, whereas B ..."
+    sentences = out.str.count_matches(r"[.!?](?:\s|$)|[。！？]")
+    # "A does X, whereas B ..."; CJK commas; Thai-like scripts part items with a space
+    parts = out.str.count_matches(rf"[,;、，；]|\b(and|or|but|while|whereas|versus|vs)\b|[{SEA}]\s+[{SEA}]") + 1
     paragraphs = out.str.count_matches(r"\n\s*\n") + 1
     held = pl.when(unit == "paragraphs").then(pl.max_horizontal(paragraphs, lines)) \
         .when(unit == "sentences").then(pl.max_horizontal(sentences, lines)) \
-        .when(unit.is_in(list(u.get("word_units") or []))).then(out.str.count_matches(r"\S+")) \
+        .when(unit.is_in(list(u.get("word_units") or []))).then(out.str.count_matches(WORD_RE)) \
         .otherwise(pl.max_horizontal(lines, sentences, parts))
     fires = m.struct.field("det").is_null() & n.is_between(int(u.get("min_count", 2)), int(u.get("max_count", 50))) & \
         (held < n) & (out.str.len_chars() > 0)
