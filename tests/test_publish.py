@@ -189,6 +189,12 @@ def test_card_metadata_links_sources_citations_models_and_filters(quick, tmp_pat
     assert "[MIT](https://opensource.org/license/mit)" in text and "mit" in data["license"]
     assert "<https://github.com/OanaMariaCamburu/e-SNLI>" in text and "<https://github.com/tatsu-lab/stanford_alpaca>" in text
     assert "sample_data/" not in text.split("## How to reproduce")[0]  # upstream URLs, not local paths
+    # provenance: the card says where to find it, and every published row has it, with no local folder
+    assert "`meta.origin`" in text
+    import polars as pl
+
+    origins = pl.read_parquet(sorted((quick / "data").rglob("*.parquet"))[0])["meta"].str.json_path_match("$.origin.file")
+    assert origins.null_count() == 0 and not origins.str.starts_with("/").any() and not origins.str.contains("sample_data").any()
     assert "@inproceedings{camburu2018esnli," in text and "@inproceedings{rajpurkar-etal-2016-squad," in text
     # models with revisions, the filters with their reject counts, how to reproduce
     m = json.loads((quick / "manifest.json").read_text())
