@@ -256,3 +256,26 @@ def test_dedup_semantic_keeps_requests_that_differ_in_their_numbers():
     assert r[0] is None and r[1] is None and r[3] is None and r[2].startswith("duplicate_semantic")
     off = DedupSemantic(model="static", threshold=0.9, distinct_numbers=False)
     assert off.run(rows.lazy())["_reject"][1] is not None
+
+
+def test_exact_jaccard_matches_python_sets_in_any_block_size():
+    # the vectorised exact Jaccard against sets, with pairs of a document with itself, empty
+    # documents and blocks down to one pair
+    import numpy as np
+
+    from dataforge.clean import minhash as M
+
+    rng = np.random.default_rng(1)
+    words = [f"w{i}" for i in range(6)]
+    texts = pl.Series([" ".join(rng.choice(words, rng.integers(0, 25))) for _ in range(400)])
+    sh = M.shingle_hashes(texts, 2)
+    a, b = rng.integers(0, 400, 3000), rng.integers(0, 400, 3000)
+    a[:10] = b[:10]
+    sets: dict[int, set] = {}
+    for d, h in zip(sh.doc.tolist(), sh.hash.tolist()):
+        sets.setdefault(d, set()).add(h)
+    want = np.array([len(sets.get(i, set()) & sets.get(j, set())) / max(1, len(sets.get(i, set()) | sets.get(j, set())))
+                     for i, j in zip(a.tolist(), b.tolist())], dtype=np.float32)
+    assert (want > 0.1).mean() > 0.2 and (want == 1).sum() >= 10
+    for block in (1 << 23, 64, 1):
+        assert np.allclose(M.exact_jaccard(sh, a, b, block=block), want)

@@ -197,7 +197,7 @@ def _unique_pairs(A: list[np.ndarray], B: list[np.ndarray], docs: np.ndarray) ->
     b = docs[np.concatenate(B)].astype(np.int64)
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     n = np.int64(max(int(docs.max(initial=0)) + 1, 1))
-    pair = np.unique(lo * n + hi)
+    pair = sorted_unique(lo * n + hi)
     return pair // n, pair % n
 
 
@@ -232,21 +232,41 @@ def signature_similarity(sig: np.ndarray, a: np.ndarray, b: np.ndarray, block: i
     return out
 
 
-def exact_jaccard(sh: Shingles, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Exact Jaccard of the shingle sets of each pair (Python per pair: pairs are few)."""
-    starts = np.searchsorted(sh.doc, np.arange(sh.n_docs + 1))
-    sets: dict[int, np.ndarray] = {}
-
-    def get(i: int) -> np.ndarray:
-        s = sets.get(i)
-        if s is None:
-            s = sets[i] = np.unique(sh.hash[starts[i]:starts[i + 1]])
-        return s
-
-    out = np.empty(a.size, dtype=np.float32)
-    for k, (i, j) in enumerate(zip(a.tolist(), b.tolist())):
-        x, y = get(i), get(j)
-        inter = np.intersect1d(x, y, assume_unique=True).size
-        union = x.size + y.size - inter
-        out[k] = inter / union if union else 0.0
+def exact_jaccard(sh: Shingles, a: np.ndarray, b: np.ndarray, block: int = 1 << 23) -> np.ndarray:
+    """Exact Jaccard of the shingle sets of each pair, vectorised: each side's set as
+    (pair, hash) keys, the intersection = keys both sides hold, counted per pair. Pairs go
+    in blocks of about `block` keys, so memory stays bounded for long documents."""
+    key = sorted_unique((sh.doc.astype(np.uint64) << np.uint64(32)) | sh.hash.astype(np.uint64))
+    h = (key & np.uint64(0xFFFFFFFF))
+    starts = np.searchsorted(key >> np.uint64(32), np.arange(sh.n_docs + 1, dtype=np.uint64))
+    size = np.diff(starts)
+    sa, sb = size[a], size[b]
+    out = np.zeros(a.size, dtype=np.float32)
+    cum = np.cumsum(sa + sb)
+    lo = 0
+    while lo < a.size:
+        hi = max(lo + 1, int(np.searchsorted(cum, (cum[lo - 1] if lo else 0) + block, side="right")))
+        k = np.arange(hi - lo, dtype=np.uint64) << np.uint64(32)
+        keys = np.sort(np.concatenate([_pair_keys(h, starts[a[lo:hi]], sa[lo:hi], k),
+                                       _pair_keys(h, starts[b[lo:hi]], sb[lo:hi], k)]))
+        both = keys[1:][keys[1:] == keys[:-1]] >> np.uint64(32)  # each side's keys are distinct
+        inter = np.bincount(both.astype(np.int64), minlength=hi - lo)
+        union = sa[lo:hi] + sb[lo:hi] - inter
+        out[lo:hi] = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+        lo = hi
     return out
+
+
+def _pair_keys(h: np.ndarray, starts: np.ndarray, sizes: np.ndarray, pair: np.ndarray) -> np.ndarray:
+    """pair << 32 | hash for every hash of every pair's document (its run in `h`)."""
+    total = int(sizes.sum())
+    offs = np.cumsum(sizes) - sizes
+    idx = np.arange(total) - np.repeat(offs, sizes) + np.repeat(starts, sizes)
+    return np.repeat(pair, sizes) | h[idx]
+
+
+def sorted_unique(x: np.ndarray) -> np.ndarray:
+    """np.unique of a 1-d integer array by sort and compare: numpy 2.4's np.unique took
+    0.6 s on 660k uint64 keys that np.sort orders in 5 ms."""
+    s = np.sort(x)
+    return s[np.r_[True, s[1:] != s[:-1]]] if s.size else s

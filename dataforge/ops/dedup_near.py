@@ -60,7 +60,7 @@ def near_clusters(texts: pl.Series, *, ngram: int = 5, num_perm: int = 128, thre
 
 def exact_pairs(texts: pl.Series, a: np.ndarray, b: np.ndarray, ngram: int) -> np.ndarray:
     """Exact shingle Jaccard of candidate pairs, re-shingling only the texts involved."""
-    involved = np.unique(np.r_[a, b])
+    involved = M.sorted_unique(np.r_[a, b])
     sh = M.shingle_hashes(texts.gather(involved), ngram)
     pos = np.searchsorted(involved, a), np.searchsorted(involved, b)
     return M.exact_jaccard(sh, *pos)
