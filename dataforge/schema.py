@@ -114,6 +114,8 @@ def conform(df: pl.DataFrame, *, source: str, defaults: Mapping[str, object] | N
                 e = e.cast(dtype)
             if value is not None:
                 e = e.fill_null(pl.lit(value, dtype=dtype))
+            if col == "meta" and df.schema[col] == pl.Utf8:  # blank meta (an empty CSV cell) is no meta
+                e = pl.when(e.str.strip_chars() == "").then(pl.lit("{}")).otherwise(e)
             exprs.append(e.alias(col))
         else:
             exprs.append(pl.lit(value, dtype=dtype).alias(col))

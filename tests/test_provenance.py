@@ -106,3 +106,21 @@ def test_a_raw_rows_id_does_not_depend_on_where_it_was_read(tmp_path):
     assert "_origin" in b.rows.columns
     ids = content_id(b.rows)
     assert ids[0] == ids[1] == content_id(b.rows.drop("_origin"))[0]
+
+
+def test_meta_text_must_be_a_json_object_and_blank_meta_is_none(tmp_path):
+    # keys are added to meta, so text like "from reddit" would come out as broken JSON: it is a
+    # row error naming file, line and field; an empty CSV cell is no meta
+    from dataforge.errors import InputError
+
+    (tmp_path / "m.jsonl").write_text(_rec(1, meta="from reddit") + "\n" + _rec(2, meta='{"k": 1}') + "\n"
+                                      + _rec(3, meta="") + "\n")
+    with pytest.raises(InputError, match=r"m.jsonl:1: wrong type: field 'meta' must hold a JSON object, got text \"from reddit\""):
+        Pipeline([], seed=1).run(Source(name="m", path=str(tmp_path / "m.jsonl")), tmp_path / "a")
+    res = Pipeline([op("langid", fields=["instruction"], langs=["en"])], seed=1).run(
+        Source(name="m", path=str(tmp_path / "m.jsonl"), on_error="quarantine"), tmp_path / "b")
+    metas = {r["instruction"]: json.loads(r["meta"]) for r in pl.read_parquet(res.shards[0]).iter_rows(named=True)}
+    assert metas["Describe item 2 in one sentence"]["k"] == 1
+    assert metas["Describe item 3 in one sentence"]["origin"] == {"file": "m.jsonl", "line": 3}
+    rej = pl.read_parquet(tmp_path / "b" / res.manifest["rejects"][0]["path"])
+    assert rej["reason"].to_list() == ["wrong type: field 'meta' must hold a JSON object, got text \"from reddit\""]

@@ -41,6 +41,14 @@ def check_batch(b: Batch, source: str, quarantine: bool) -> Batch:
         for i, v in enumerate(values):
             if v is not None and i not in reasons:
                 reasons[i] = f"wrong type: field '{col}' must be text, got {dtype} {_show(v)}"
+    if "meta" in df.columns and df.schema["meta"] == pl.Utf8:
+        # meta text must be a JSON object: keys are added to it ({"origin": ...}), and text such
+        # as "from reddit" would come out as broken JSON ("" is no meta)
+        m = pl.col("meta").str.strip_chars()
+        odd = df.select(pl.arg_where(m.is_not_null() & (m != "") & ~(m.str.starts_with("{") & m.str.ends_with("}"))))
+        for i in odd.to_series().to_list():
+            if i not in reasons:
+                reasons[i] = f"wrong type: field 'meta' must hold a JSON object, got text {_show(df['meta'][i])}"
     nulls = df.select(pl.col("instruction").is_null().alias("i"), pl.col("output").is_null().alias("o"))
     for i in nulls.select(pl.arg_where(pl.col("i") | pl.col("o"))).to_series().to_list():
         if i not in reasons:
