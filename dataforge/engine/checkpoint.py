@@ -35,7 +35,7 @@ from dataforge.io import atomic
 from dataforge.io.read import Batch
 from dataforge.io.source import Source
 from dataforge.ops.base import Operator
-from dataforge.schema import ORIGIN, add_origin, conform
+from dataforge.schema import ORIGIN, add_origin, conform, has_record_columns
 
 
 class StageDir:
@@ -153,10 +153,10 @@ def read_batch(src: Source, b: Batch) -> tuple[pl.DataFrame, list[pl.DataFrame],
         st.rejected_by_reason = B.count_reasons(rejects[0].rename({"reason": B.REJECT}))
     df = conform(b.rows, source=src.name, defaults={"source": src.name}, keep=src.keep) \
         if b.rows.width else b.rows
-    if ORIGIN in b.rows.columns and "meta" in df.columns and ORIGIN not in df.columns:
+    if ORIGIN in b.rows.columns and has_record_columns(df.columns):
         # a record: its input position goes into meta now; raw rows keep the column for the
         # operator that makes records of them
-        df = add_origin(df, b.rows[ORIGIN], had_meta="meta" in b.rows.columns)
+        df = add_origin(df, b.rows[ORIGIN])
     kept, rej, op_stats = B.run_chain(df, src.ops, source_op_names(src))
     if src.ops:
         kept = conform(kept, source=src.name, defaults={"source": src.name}, keep=src.keep)

@@ -20,7 +20,7 @@ from dataforge.clean import rules as R
 from dataforge.clean.garble import garble_stats
 from dataforge.score import heuristics as H
 from dataforge.score.rules import load_yaml
-from dataforge.words import SEA, WORD_RE
+from dataforge.words import SEA, SENTENCE_END_RE, WORD_RE
 
 
 def detector_rules(cfg: dict) -> list[R.Rule]:
@@ -130,7 +130,7 @@ def under_answered(cfg: dict) -> pl.Expr:
     unit = m.struct.field("unit").str.to_lowercase()
     out = pl.col("output").fill_null("").str.strip_chars()
     lines = out.str.count_matches(r"(?m)^\s*\S")
-    sentences = out.str.count_matches(r"[.!?](?:\s|$)|[。！？]")
+    sentences = out.str.count_matches(SENTENCE_END_RE)
     # "A does X, whereas B ..."; CJK commas; Thai-like scripts part items with a space
     parts = out.str.count_matches(rf"[,;、，；]|\b(and|or|but|while|whereas|versus|vs)\b|[{SEA}]\s+[{SEA}]") + 1
     paragraphs = out.str.count_matches(r"\n\s*\n") + 1
