@@ -514,6 +514,29 @@ def test_input_zoo_of_answers_that_work_on_their_input_is_kept():
     _assert_kept_and_scored_as_finished(zoo)
 
 
+def test_structure_and_kinds_zoos_of_finished_answers_are_kept():
+    # sixth round, written by hand: answers whose structure repeats or carries addresses by
+    # design (a song's chorus, a times table, markdown, SQL, HTML, YAML with allowed origins,
+    # a log, a Dockerfile, a cron line, a curl call), short texts written for a purpose (a
+    # commit message, a bio, a welcome message), language-learning answers ("Conjugate the
+    # Spanish verb 'hablar'") and a true-or-false claim after its question mark
+    for name, n in (("structure_zoo", 39), ("kinds_zoo", 32)):
+        zoo = _zoo(name)
+        assert zoo.height == n
+        _assert_kept_and_scored_as_finished(zoo.drop("kind", strict=False))
+
+
+def test_links_in_requested_code_or_configuration_are_data_but_link_spam_is_not():
+    yaml = "service:\n  host: 0.0.0.0\n  allowed_origins:\n    - https://example.com\n    - https://app.example.com"
+    spam = "Visit https://cheap-deals.example.net/a and https://cheap-deals.example.net/b now!"
+    rows = [row(instruction="Write a YAML configuration with two allowed origins.", output=yaml),
+            row(instruction="Write the curl command that fetches https://api.example.com/users.",
+                output="curl -s https://api.example.com/users -H 'Accept: application/json'"),
+            row(instruction="Describe the city of Porto.", output=spam)]
+    r = rule_reasons("url_email_heavy", rows)
+    assert r[0] is None and r[1] is None and r[2] is not None
+
+
 def _zoo(name: str) -> pl.DataFrame:
     from pathlib import Path
 

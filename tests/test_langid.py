@@ -106,6 +106,10 @@ def test_requests_in_other_languages_name_the_language_they_ask_for():
             "Dịch sang tiếng Anh: xin chào": "en", "Réponds en anglais : quelle heure est-il ?": "en",
             "用英语回答：你好吗？": "en", "Translate into Chinese: nice weather": "zh",
             "什么是光合作用？": None, "Explain the history of Deutschland.": None,
+            # the language's things as the subject: the answer writes them in it
+            "Conjugate the French verb 'être' in the present tense.": "fr",
+            "Give me five German words for colours.": "de", "Tell me a Japanese proverb.": "ja",
+            "Describe French cuisine.": None, "Name three Italian dishes.": None,
             "Write about the russo-japanese war.": None, "Explique la démocratie en une phrase.": None}
     got = requested_language(pl.Series(list(asks))).to_list()
     assert dict(zip(asks, got)) == asks

@@ -136,3 +136,17 @@ def test_a_clozes_blanks_and_a_quoted_placeholder_are_not_unfilled_slots():
     tokens = ["Replace every personal name in the text with [NAME].", "Mask every number in the text as <NUM>.",
               "Write an email template with placeholders such as [Name] and [Date] for a meeting invitation."]
     assert min(clarity(tokens, ["Maria called Tom.", "Call 555 0100 at 9.", ""])) >= 0.8
+
+
+def test_change_words_used_as_nouns_and_material_after_a_question_mark_are_clear():
+    # "a change that fixes a crash" names a change; "Change that to sound nicer." asks for one
+    rows = ["Write a git commit message for a change that fixes a crash when the config file is empty.",
+            "Describe the update that added dark mode to the app.",
+            "Is the following statement true or false? The Pacific is the largest ocean on Earth.",
+            "Change that to sound more appropriate.",
+            "Update it with the changes.",
+            "Is the following statement true or false?"]
+    df = pl.DataFrame({"instruction": rows, "input": [""] * len(rows)})
+    chk = df.select(**{k: v for k, v in C.checks().items()})
+    vague = chk.select(pl.any_horizontal(pl.all()).alias("v"))["v"].to_list()
+    assert vague == [False, False, False, True, True, True], list(zip(rows, vague))

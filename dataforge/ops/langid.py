@@ -122,8 +122,9 @@ def requested_language(instructions: pl.Series) -> pl.Series:
 
     English requests (rules/filters/language_names.yaml): a language named after into/in/to
     (up to two words between: "into any Arabic dialect"), or anywhere in an instruction that
-    asks to translate. Requests in other languages (rules/filters/language_requests.yaml): a
-    name in an "answer in" phrasing ("翻译成英文", "英語で", "영어로", "al francés"), or anywhere
+    asks to translate, or before a word for what the answer writes in it ("the French verb",
+    "German words"; `material` in language_requests.yaml). Requests in other languages
+    (rules/filters/language_requests.yaml): a name in an "answer in" phrasing ("翻译成英文", "英語で", "영어로", "al francés"), or anywhere
     in a request with a word for translating."""
     global _NAMES
     if _NAMES is None:
@@ -135,9 +136,11 @@ def requested_language(instructions: pl.Series) -> pl.Series:
     t = instructions.fill_null("").str.to_lowercase()
     after = t.str.extract(rf"\b(?:into|in|to)\s+(?:\w+\s+){{0,2}}?({names})\b", 1)
     anywhere = pl.select(pl.when(t.str.contains(r"translat")).then(t.str.extract(rf"\b({names})\b", 1))).to_series()
-    name = pl.select(pl.coalesce(pl.lit(after), pl.lit(anywhere))).to_series()
-    english = name.replace_strict(_NAMES, default=None, return_dtype=pl.Utf8)
     o = _other_languages()
+    # "the French verb 'être'", "five German words": the answer writes them in that language
+    subject = t.str.extract(rf"\b({names})\s+(?:\w+\s+)?(?:{o.material})\b", 1)
+    name = pl.select(pl.coalesce(pl.lit(after), pl.lit(anywhere), pl.lit(subject))).to_series()
+    english = name.replace_strict(_NAMES, default=None, return_dtype=pl.Utf8)
     found = [t.str.extract(pat, 1) for pat in o.answer_in]  # in the file's order
     found.append(pl.select(pl.when(t.str.contains(o.cue)).then(t.str.extract(o.anywhere, 1))).to_series())
     other = pl.select(pl.coalesce([pl.lit(x) for x in found])).to_series()
@@ -152,6 +155,7 @@ class _Requests:
     answer-in phrasings capturing a name, any name (`anywhere`), a matched word's stem (`stem`)
     and stem -> code."""
     cue: str
+    material: str
     answer_in: list[str]
     anywhere: str
     stem: str
@@ -170,6 +174,7 @@ def _other_languages() -> _Requests:
         codes = {k.rstrip("*"): v for k, v in names.items()}
         _OTHER = _Requests(
             cue="(?:" + "|".join(re.escape(str(w).lower()) for w in doc["translate"]) + ")",
+            material=str(doc["material"]),
             answer_in=[str(p).replace("{name}", "(" + alt + ")") for p in doc["answer_in"]],
             anywhere=f"({alt})",
             stem="^(" + "|".join(re.escape(k) for k in sorted(codes, key=len, reverse=True)) + ")",
