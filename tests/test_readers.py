@@ -167,3 +167,68 @@ def test_a_csv_with_another_separator_says_which(tmp_path):
     one = tmp_path / "one.csv"  # a real one-column file is read as it is
     one.write_text("text\nhello there\n")
     assert next(read.iter_batches(str(one))).rows.columns == ["text"]
+
+
+def test_compressed_text_files_read_like_their_plain_selves(tmp_path):
+    # many Hub datasets ship "train.jsonl.gz": gzip, bz2 and xz stream through the stdlib, the
+    # format is the name without the ending, and lines, origins and errors are the file's own
+    import bz2
+    import gzip
+    import lzma
+
+    text = "".join(json.dumps(r) + "\n" for r in ROWS).encode()
+    csv_text = pl.DataFrame(ROWS).write_csv().encode()
+    (tmp_path / "d").mkdir()
+    files = {"d/a.jsonl.gz": gzip.compress(text), "d/b.jsonl.bz2": bz2.compress(text),
+             "d/c.jsonl.xz": lzma.compress(text), "d/e.jsonl": text,
+             "x.json.gz": gzip.compress(json.dumps(ROWS).encode()), "y.csv.gz": gzip.compress(csv_text),
+             "z.tsv.bz2": bz2.compress(pl.DataFrame(ROWS).write_csv(separator="\t").encode())}
+    zstandard = pytest.importorskip("zstandard")  # the `zstd` extra, installed by `make venv`
+    z = zstandard.ZstdCompressor()
+    files["d/f.jsonl.zst"] = z.compress(text[:50]) + z.compress(text[50:])  # two frames, cut mid-line
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    plain = rows_of(str(tmp_path / "d" / "e.jsonl"))
+    for name in files:
+        if not name.startswith("d/"):
+            assert read.detect_format(str(tmp_path / name)) == name.split(".")[1]
+            assert rows_of(str(tmp_path / name)).equals(plain), name
+    # a folder and a glob find the compressed files beside the plain one
+    assert read.detect_format(str(tmp_path / "d")) == "jsonl"
+    assert rows_of(str(tmp_path / "d")).height == 25
+    assert rows_of(str(tmp_path / "d" / "*.jsonl.*")).height == 20
+    res = Pipeline([]).run(Source(name="gz", path=str(tmp_path / "d")), tmp_path / "out")
+    assert res.manifest["totals"]["rows_out"] == 25
+    origins = pl.concat([pl.read_parquet(p) for p in res.shards])["meta"].str.json_path_match("$.origin.file")
+    assert set(origins) == {"a.jsonl.gz", "b.jsonl.bz2", "c.jsonl.xz", "e.jsonl", "f.jsonl.zst"}
+    # a bad line inside is named by its decompressed line number
+    bad = text.replace(b'"Say 2"', b'"Say 2",', 1)
+    (tmp_path / "bad.jsonl.gz").write_bytes(gzip.compress(bad))
+    with pytest.raises(InputError, match=r"bad\.jsonl\.gz:3: malformed JSON"):
+        rows_of(str(tmp_path / "bad.jsonl.gz"))
+
+
+def test_damaged_or_misnamed_compressed_files_are_named_errors(tmp_path):
+    import gzip
+
+    text = "".join(json.dumps(r) + "\n" for r in ROWS * 100).encode()
+    (tmp_path / "cut.jsonl.gz").write_bytes(gzip.compress(text)[:-40])
+    with pytest.raises(InputError, match=r"cut\.jsonl\.gz: cannot decompress the file after line \d+"):
+        rows_of(str(tmp_path / "cut.jsonl.gz"))
+    (tmp_path / "plain.jsonl.gz").write_bytes(text)
+    with pytest.raises(InputError, match=r"plain\.jsonl\.gz: cannot decompress the file at its start"):
+        rows_of(str(tmp_path / "plain.jsonl.gz"))
+    (tmp_path / "t.json.gz").write_bytes(text[:100])
+    with pytest.raises(InputError, match=r"t\.json\.gz: cannot decompress"):
+        rows_of(str(tmp_path / "t.json.gz"))
+    (tmp_path / "p.parquet.gz").write_bytes(gzip.compress(b"x"))
+    with pytest.raises(InputError, match="Parquet compresses its own columns"):
+        read.detect_format(str(tmp_path / "p.parquet.gz"))
+    zstandard = pytest.importorskip("zstandard")
+    # (zstandard's own stream reader stops quietly there)
+    (tmp_path / "cut.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(text)[:-40])
+    with pytest.raises(InputError, match=r"cut\.jsonl\.zst: cannot decompress"):
+        rows_of(str(tmp_path / "cut.jsonl.zst"))
+    (tmp_path / "l1.jsonl.gz").write_bytes(gzip.compress('{"instruction": "Café?", "output": "Oui."}\n'.encode("latin-1")))
+    with pytest.raises(InputError, match=r"l1\.jsonl\.gz:1: not UTF-8 text.*Windows-1252.*<\(zcat "):
+        rows_of(str(tmp_path / "l1.jsonl.gz"))

@@ -1,6 +1,7 @@
 """Readers: every input becomes an iterator of Polars batches, read lazily.
 
-Supported: JSONL, JSON arrays, CSV/TSV, Parquet (file, glob, folder), a `datasets`
+Supported: JSONL, JSON arrays, CSV/TSV (each also gzip, bz2, xz or zstd compressed:
+"train.jsonl.gz"), Parquet (file, glob, folder), a `datasets`
 Dataset/DatasetDict, a local dataset folder through `datasets`, and in-memory
 Polars/Arrow tables. Values are never converted between types: a field keeps one JSON
 type across a file's rows, and a row that breaks that (or cannot be parsed) is a row
@@ -10,6 +11,7 @@ reject. The typing rules per reader are in docs/recipes.md ("Reading input").
 from __future__ import annotations
 
 import glob as globmod
+import io
 import json
 import logging
 import os
@@ -27,6 +29,115 @@ _EXT = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
     ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet",
 }
+# Text files compressed as a whole ("train.jsonl.gz", as many Hub datasets ship them) are read
+# through a streaming decompressor; their format is the name without this ending.
+COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
+
+
+def format_of(name: str) -> str | None:
+    """'jsonl' for "a/train.jsonl" and "a/train.jsonl.gz"; None for other names."""
+    suffixes = [x.lower() for x in Path(name).suffixes]
+    if suffixes and suffixes[-1] in COMPRESSED:
+        suffixes = suffixes[:-1]
+    return _EXT.get(suffixes[-1]) if suffixes else None
+
+
+def open_input(path: str):
+    """A binary file object of the file's bytes, decompressed when its name says so."""
+    ext = Path(path).suffix.lower()
+    if ext == ".gz":
+        import gzip
+        return gzip.open(path, "rb")
+    if ext == ".bz2":
+        import bz2
+        return bz2.open(path, "rb")
+    if ext == ".xz":
+        import lzma
+        return lzma.open(path, "rb")
+    if ext == ".zst":
+        try:
+            import zstandard
+        except ImportError:
+            raise InputError(f"{path}: reading zstd-compressed files needs the `zstandard` package "
+                             "(pip install zstandard); or decompress it first (zstd -d)") from None
+        return io.BufferedReader(_ZstdRaw(path, zstandard))
+    return open(path, "rb")
+
+
+class _ZstdRaw(io.RawIOBase):
+    """A zstd file's bytes, frame after frame. zstandard's own stream reader ends quietly where
+    a file was cut short (its rows would vanish); this one raises ZstdError there."""
+
+    def __init__(self, path: str, zstandard):
+        super().__init__()
+        self._f = open(path, "rb")
+        self._error = zstandard.ZstdError
+        self._d = zstandard.ZstdDecompressor()
+        self._obj = self._d.decompressobj()
+        self._buf = b""
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while not self._buf and not self._done:
+            chunk = self._f.read(1 << 16)
+            if not chunk:
+                if not self._obj.eof:
+                    raise self._error("the file ends inside a zstd frame")
+                self._done = True
+                break
+            out = []
+            while chunk:
+                if self._obj.eof:  # the next frame
+                    self._obj = self._d.decompressobj()
+                out.append(self._obj.decompress(chunk))
+                chunk = self._obj.unused_data if self._obj.eof else b""
+            self._buf = b"".join(out)
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
+
+
+def _decompress_errors() -> tuple[type[BaseException], ...]:
+    import lzma
+    import zlib
+    errs: list[type[BaseException]] = [EOFError, zlib.error, lzma.LZMAError, OSError]
+    try:
+        import zstandard
+        errs.append(zstandard.ZstdError)
+    except ImportError:
+        pass
+    return tuple(errs)
+
+
+def _stream(fh, path: str) -> Iterator[bytes]:
+    """The file's lines; a damaged or cut compressed file is an error naming it."""
+    n = 0
+    try:
+        for n, line in enumerate(fh, start=1):
+            yield line
+    except _decompress_errors() as e:
+        where = f"after line {n}" if n else "at its start"
+        raise InputError(f"{path}: cannot decompress the file {where} ({e}); "
+                         "is it complete and compressed as its name says?") from None
+
+
+def _read_all(path: str) -> bytes:
+    try:
+        with open_input(path) as fh:
+            return fh.read()
+    except InputError:
+        raise
+    except _decompress_errors() as e:
+        raise InputError(f"{path}: cannot decompress the file ({e}); is it complete and compressed "
+                         "as its name says?") from None
 
 
 @dataclass
@@ -58,9 +169,15 @@ def detect_format(path: str) -> str:
     p = Path(path)
     if p.is_dir():
         return _folder_format(p)
-    suffix = "".join(Path(path.replace("*", "x")).suffixes[-1:]).lower()
-    if suffix in _EXT:
-        return _EXT[suffix]
+    fmt = format_of(path.replace("*", "x"))
+    if fmt is not None:
+        if fmt == "parquet" and Path(path).suffix.lower() in COMPRESSED:
+            raise InputError(f"{path}: Parquet compresses its own columns; decompress the file first")
+        return fmt
+    if any(ch in path for ch in "*?["):  # a glob ("data/train-*"): the one format its files have
+        kinds = {format_of(f) for f in globmod.glob(path, recursive=True) if os.path.isfile(f)}
+        if len(kinds) == 1 and None not in kinds:
+            return kinds.pop()
     raise InputError(f"{path}: cannot tell the format from the name; set `format:` to one of {FORMATS}")
 
 
@@ -73,7 +190,7 @@ def _folder_format(p: Path) -> str:
     kinds: dict[str, list[str]] = {}
     other = []
     for f in files:
-        fmt = _EXT.get(f.suffix.lower())
+        fmt = format_of(f.name)
         if fmt:
             kinds.setdefault(fmt, []).append(str(f.relative_to(p)))
         elif f.name.lower() not in _SIDE_FILES:
@@ -107,9 +224,8 @@ def expand(path: str, fmt: str) -> list[str]:
     if any(ch in path for ch in "*?["):
         files = sorted(globmod.glob(path, recursive=True))
     elif os.path.isdir(path):
-        ext = {"jsonl": ("*.jsonl", "*.ndjson"), "json": ("*.json",), "csv": ("*.csv",),
-               "tsv": ("*.tsv",), "parquet": ("*.parquet",)}[fmt]
-        files = sorted(str(f) for e in ext for f in Path(path).rglob(e))
+        files = sorted(str(f) for f in Path(path).rglob("*") if f.is_file() and format_of(f.name) == fmt
+                       and not (fmt == "parquet" and f.suffix.lower() in COMPRESSED))
     else:
         files = [path]
     if not files:
@@ -270,8 +386,8 @@ def _rows_to_frame(rows: list[dict], where: str) -> pl.DataFrame:
 def _iter_jsonl(path: str, batch_size: int, on_error: str, text=(frozenset(), frozenset())) -> Iterator[Batch]:
     chunk: list[tuple[int, bytes]] = []
     checker = _RowChecker(text)
-    with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
+    with open_input(path) as fh:
+        for lineno, raw in enumerate(_stream(fh, path), start=1):
             if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]  # a UTF-8 byte-order mark is not data
             if raw.strip():
@@ -326,30 +442,32 @@ def encoding_hint(path: str) -> str:
     """Why a file is not UTF-8, where its first bytes tell: a UTF-16/32 byte-order mark or
     NUL bytes (UTF-16 without a mark), else text that reads as Windows-1252 (Latin-1)."""
     try:
-        with open(path, "rb") as fh:
+        with open_input(path) as fh:
             head = fh.read(4096)
-    except OSError:
+    except Exception:  # unreadable or damaged: the hint is only a hint
         return ""
+    # (a compressed file's command reads its decompressed text)
+    cat = {".gz": "zcat", ".bz2": "bzcat", ".xz": "xzcat", ".zst": "zstdcat"}.get(Path(path).suffix.lower())
+    src = f"<({cat} {path})" if cat else path
     enc = None
     if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
         enc = "UTF-32"
     elif head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(b"\x00") > len(head) // 4:
         enc = "UTF-16"
     if enc:
-        return f"; the file is {enc} text: convert it to UTF-8 first (iconv -f {enc} -t UTF-8 {path} > out.jsonl)"
+        return f"; the file is {enc} text: convert it to UTF-8 first (iconv -f {enc} -t UTF-8 {src} > out.jsonl)"
     try:
         head.decode("cp1252")
     except UnicodeDecodeError:
         return ""
     return (f"; it reads as Windows-1252 (Latin-1) text: convert it to UTF-8 first "
-            f"(iconv -f WINDOWS-1252 -t UTF-8 {path} > out.jsonl)")
+            f"(iconv -f WINDOWS-1252 -t UTF-8 {src} > out.jsonl)")
 
 
 def _iter_json_array(path: str, batch_size: int, on_error: str, text=(frozenset(), frozenset())) -> Iterator[Batch]:
     """A JSON array of objects (or one object = one record), item by item with line numbers."""
     try:
-        with open(path, "rb") as fh:
-            s = fh.read().decode("utf-8-sig")
+        s = _read_all(path).decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise InputError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}){encoding_hint(path)}") from None
     dups = _Dups()
@@ -450,8 +568,8 @@ def _iter_csv(path: str, batch_size: int, sep: str, on_error: str = "fail") -> I
 
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     kind = "TSV" if sep == "\t" else "CSV"
-    with open(path, "rb") as fb:
-        lines = _text_lines(fb)
+    with open_input(path) as fb:
+        lines = _text_lines(_stream(fb, path))
         reader = csv.reader(lines, delimiter=sep, strict=False)
         try:
             header = next(reader, None)
@@ -605,12 +723,12 @@ def _rows_held(folder: Path) -> int | None:
     for f in folder.rglob("*"):
         if not f.is_file() or any(part.startswith(".") for part in f.relative_to(folder).parts):
             continue
-        fmt = _EXT.get(f.suffix.lower())
-        if fmt == "parquet":
+        fmt = format_of(f.name)
+        if fmt == "parquet" and f.suffix.lower() not in COMPRESSED:
             n += pq.ParquetFile(f).metadata.num_rows
         elif fmt == "jsonl":
-            with open(f, "rb") as fh:
-                n += sum(1 for line in fh if line.strip())
+            with open_input(str(f)) as fh:
+                n += sum(1 for line in _stream(fh, str(f)) if line.strip())
         elif fmt in ("csv", "tsv", "json") or f.suffix == ".arrow":
             return None  # quoted newlines / arrays: not counted cheaply
     return n
