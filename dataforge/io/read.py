@@ -375,12 +375,77 @@ def _show(v: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _rows_to_frame(rows: list[dict], where: str) -> pl.DataFrame:
+def _rows_to_frame(rows: list[dict], where: str, lines: list[int] | None = None, raws: list | None = None,
+                   on_error: str = "fail", bad: list[dict] | None = None, path: str = "") -> tuple[pl.DataFrame, list[int]]:
+    """The rows as one frame, and the lines of those kept. Where Polars cannot hold them
+    together (a nested value of another shape: a chat's `content` text in one row and a list
+    of parts in another), each row whose shape differs from the rows before it is a row error
+    naming its line and the field's path."""
+    lines = list(lines) if lines is not None else list(range(1, len(rows) + 1))
+    if not rows:
+        return pl.DataFrame(), lines
     try:
-        return pl.from_dicts(rows, infer_schema_length=None)
-    except Exception as e:  # nested values whose inner types differ between rows
-        raise InputError(f"{where}: rows disagree on the type of a nested value ({str(e)[:200]}); "
-                         "give that field one type or map it in the recipe") from None
+        return pl.from_dicts(rows, infer_schema_length=None), lines
+    except Exception as e:
+        error = str(e)[:200]
+    odd = _shape_conflicts(rows, lines)
+    if odd and on_error != "quarantine":
+        i, msg = odd[0]
+        raise InputError(f"{path}:{lines[i]}: {msg} (set `on_error: quarantine` to keep going)")
+    if odd and bad is not None:
+        for i, msg in odd:
+            raw = raws[i] if raws is not None else json.dumps(rows[i], ensure_ascii=False)
+            raw = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+            bad.append({"file": path, "line": lines[i], "error": msg, "raw": raw.rstrip("\r\n")[:10_000]})
+        drop = {i for i, _ in odd}
+        keep = [i for i in range(len(rows)) if i not in drop]
+        try:
+            frame = pl.from_dicts([rows[i] for i in keep], infer_schema_length=None) if keep else pl.DataFrame()
+            return frame, [lines[i] for i in keep]
+        except Exception as e:
+            error = str(e)[:200]
+    raise InputError(f"{where}: rows disagree on the type of a nested value ({error}); "
+                     "give that field one type or map it in the recipe") from None
+
+
+def _shapes(v: Any, path: str, out: list[tuple[str, str]]) -> None:
+    """(path, JSON kind) of a value and of everything nested in it ("messages[].content")."""
+    k = _kind(v)
+    if k == "null":
+        return
+    out.append((path, k))
+    if k == "list":
+        for x in v:
+            _shapes(x, path + "[]", out)
+    elif k == "object":
+        for key, x in v.items():
+            _shapes(x, f"{path}.{key}", out)
+
+
+def _shape_conflicts(rows: list[dict], lines: list[int]) -> list[tuple[int, str]]:
+    """(row index, message) for each row holding, at some path, another kind of value than
+    most rows do (numbers of both kinds are one kind, as Polars widens them)."""
+    per_row = []
+    count: dict[str, dict[str, list]] = {}  # path -> kind -> [rows, first line]
+    for i, row in enumerate(rows):
+        pairs: list[tuple[str, str]] = []
+        for key, v in row.items():
+            _shapes(v, key, pairs)
+        pairs = list(dict.fromkeys(pairs))
+        per_row.append(pairs)
+        for p, k in pairs:
+            c = count.setdefault(p, {}).setdefault(k, [0, lines[i]])
+            c[0] += 1
+    usual = {p: max(ks.items(), key=lambda kv: (kv[1][0], -kv[1][1])) for p, ks in count.items() if len(ks) > 1}
+    odd = []
+    for i, pairs in enumerate(per_row):
+        clash = next(((p, k) for p, k in pairs if p in usual and usual[p][0] != k), None)
+        if clash is not None:
+            p, k = clash
+            kind, (n, first) = usual[p]
+            odd.append((i, f"wrong type: field '{p}' is {k} here but {kind} in most rows (the first at line "
+                           f"{first}); give it one shape"))
+    return odd
 
 
 def _iter_jsonl(path: str, batch_size: int, on_error: str, text=(frozenset(), frozenset())) -> Iterator[Batch]:
@@ -407,6 +472,7 @@ def _parse_jsonl_chunk(path: str, chunk: list[tuple[int, bytes]], on_error: str,
     rows: list[dict] = []
     bad: list[dict] = []
     good_lines: list[int] = []
+    raws: list[bytes] = []
     for lineno, raw in chunk:
         dups.clear()
         try:
@@ -428,8 +494,10 @@ def _parse_jsonl_chunk(path: str, chunk: list[tuple[int, bytes]], on_error: str,
             continue
         rows.append(obj)
         good_lines.append(lineno)
+        raws.append(raw)
     where = f"{path} (lines {chunk[0][0]}-{chunk[-1][0]})"
-    return Batch(_rows_to_frame(rows, where) if rows else pl.DataFrame(), bad, len(chunk), path, good_lines)
+    frame, good_lines = _rows_to_frame(rows, where, good_lines, raws, on_error, bad, path)
+    return Batch(frame, bad, len(chunk), path, good_lines)
 
 
 def _ws(s: str, i: int) -> int:
@@ -474,7 +542,12 @@ def _iter_json_array(path: str, batch_size: int, on_error: str, text=(frozenset(
     dec = _decoder(dups)
     items = _json_items(s, path, dec, dups)
     checker = _RowChecker(text)
-    good, bad, lines, n = [], [], [], 0
+    good, bad, lines, raws, n = [], [], [], [], 0
+
+    def batch(read: int) -> Batch:
+        frame, kept = _rows_to_frame(good, path, lines, raws, on_error, bad, path)
+        return Batch(frame, bad, read, path, kept)
+
     for line, obj, item_dups, raw in items:
         n += 1
         err = checker.problem(obj, item_dups, raw, line)
@@ -486,11 +559,12 @@ def _iter_json_array(path: str, batch_size: int, on_error: str, text=(frozenset(
         else:
             good.append(obj)
             lines.append(line)
+            raws.append(raw)
         if n % batch_size == 0:
-            yield Batch(_rows_to_frame(good, path) if good else pl.DataFrame(), bad, batch_size, path, lines)
-            good, bad, lines = [], [], []
+            yield batch(batch_size)
+            good, bad, lines, raws = [], [], [], []
     if n % batch_size or n == 0:
-        yield Batch(_rows_to_frame(good, path) if good else pl.DataFrame(), bad, n % batch_size, path, lines)
+        yield batch(n % batch_size)
 
 
 def _json_items(s: str, path: str, dec: json.JSONDecoder, dups: _Dups) -> Iterator[tuple[int, Any, list, str]]:

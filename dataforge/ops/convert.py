@@ -30,7 +30,8 @@ class Convert(MapOp):
     """Raw NLP rows -> instruction pairs with the template families of rules/templates/."""
 
     name = "convert"
-    version = "2"  # 2: chats drop assistant turns before the first user turn, meta chat_turns
+    version = "3"  # 2: chats drop assistant turns before the first user turn, meta chat_turns;
+    # 3: chat column and role aliases, content parts, transcripts, tool/multimodal rejects
     adds_rows = True
     family: str | list[str]
     templates: str | list[str] | dict[str, float] = "auto"
@@ -122,7 +123,8 @@ class Convert(MapOp):
         seed = self.ctx.seed if self.seed is None else self.seed
         df, keys = _explode(df, fam)  # also gives raw rows without an id one
         raw = df  # (rejects keep the rows as read, whole chats included)
-        df, turns = chats.prepare(df) if _reads_chats(fam) else (df, None)
+        prep = chats.prepare(df) if _reads_chats(fam) else None
+        df, turns, problem = (prep.df, prep.turns, prep.problem) if prep else (df, None, None)
         v = fields.derive(df, fam, self.fields)
         b = draw.base(keys, seed)
         # exemplars must not repeat their query: keys as integer codes (few-shot only)
@@ -172,6 +174,8 @@ class Convert(MapOp):
                         msg = f"no_layout: no template of family '{fam.name}' finds its fields in the row"
                         bad = bad.with_columns(pl.when(pl.col(ROW).is_in(none)).then(pl.lit(msg))
                                                .otherwise(pl.col("_why")).alias("_why"))
+                    if problem is not None:  # a chat whose first exchange cannot be a record
+                        good, bad = _chat_problems(good, bad, problem)
                     parts.append(good)
                     rejects.append(bad)
         return self._finish(raw, v, fam, keys, parts, rejects, seed, turns)
@@ -347,6 +351,15 @@ def _multi_turn(out: pl.DataFrame, df: pl.DataFrame, n: pl.Series, r: pl.Series)
                        "keeps the first)", pl.lit(n))
     return out.with_columns(pl.coalesce(pl.col(REJECT), pl.when(pl.lit(multi)).then(reason)).alias(REJECT),
                             pl.lit(detail).alias(REJECT_DETAIL))
+
+
+def _chat_problems(good: pl.DataFrame, bad: pl.DataFrame, problem: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rows whose chat cannot be a record (tools, images: `chats.prepare`) move from the
+    rendered rows to the rejects, and rejects say that reason rather than their template's."""
+    p = problem.gather(good[ROW])
+    moved = good.filter(p.is_not_null()).select(ROW, "_ptype", p.filter(p.is_not_null()).alias("_why"), "_t")
+    bad = bad.with_columns(pl.coalesce(problem.gather(bad[ROW]), pl.col("_why")).alias("_why"))
+    return good.filter(p.is_null()), pl.concat([bad, moved.select(bad.columns)], how="vertical_relaxed")
 
 
 def _reads_chats(fam: Family) -> bool:
