@@ -127,7 +127,18 @@ def test_a_named_tokenizer_and_the_sampled_estimate(planted, tmp_path):
     data = _data(planted)
     truth = sum(len(fast(t, add_special_tokens=False)["input_ids"]) for t in data["output"])
     assert tok["total"]["output"] == pytest.approx(truth, rel=0.25)
+    # words likewise come from the sample on big runs; characters and empty texts from every row
+    lengths = _doc(planted)["lengths"]["output"]
+    words = data["output"].fill_null("").str.count_matches(r"\S+")
+    assert not lengths["exact"] and lengths["rows_counted"] == tok["rows_counted"] < data.height
+    assert lengths["words"]["n"] == lengths["rows_counted"] and lengths["chars"]["n"] == data.height
+    assert lengths["chars"]["max"] == data["output"].fill_null("").str.len_chars().max()
+    assert lengths["empty"] == int((words == 0).sum())
+    assert lengths["words"]["p50"] == pytest.approx(float(words.median()), rel=0.3)
+    assert "Words estimated from" in (tmp_path / "t.html").read_text()
     build_report(planted)
+    full = _doc(planted)["lengths"]["output"]
+    assert full["exact"] and full["words"]["n"] == data.height and full["words"]["max"] == words.max()
 
 
 def test_rows_in_context(planted):

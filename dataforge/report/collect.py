@@ -56,7 +56,7 @@ class Options:
     warn_share: float = 0.1  # a rule removing more than this share of one source / task is a warning
     sample_rows: int = 500  # rows in the page's sortable table
     analysis_rows: int = 20_000  # rows sampled for text statistics, verb-noun pairs and token estimates
-    exact_token_rows: int = 50_000  # up to this many rows, tokens are counted on every row
+    exact_token_rows: int = 50_000  # up to this many rows, tokens and words are counted on every row
 
     @classmethod
     def from_manifest(cls, m: dict, **override) -> "Options":
@@ -95,7 +95,7 @@ def collect(out: str | Path, options: Options | None = None) -> RunData:
         # Polars scans of every row below: one after the other they kept about 1.3 of 2 cores busy
         tokens_f = pool.submit(_tokens, lf, cols, n, sample, opts, values)
         stats_f = pool.submit(lambda: (_text_stats(sample, values), _verb_noun(sample, m)))
-        lengths = _lengths(lf, cols, values)
+        lengths = _lengths(lf, cols, values, n, sample, opts.exact_token_rows)
         scores = _scores(lf, cols, values, rlf)
         context = _context(lf, rlf, rej, cols)
         rejects = _rejects(rej, rlf)
@@ -188,24 +188,33 @@ def _clip(col: str) -> pl.Expr:
     return ctx.clip(col, CLIP)
 
 
-def _lengths(lf: pl.LazyFrame | None, cols: list[str], values: dict) -> dict:
+def _lengths(lf: pl.LazyFrame | None, cols: list[str], values: dict, n: int = 0,
+             sample: pl.DataFrame | None = None, exact_rows: int | None = None) -> dict:
+    """Words and characters per field. Characters and empty texts are counted on every row;
+    words too up to `exact_rows` rows, above that on the analysis sample (as token counts are):
+    a word count is a regex pass over all text, the report's largest cost on big runs."""
     fields = [f for f in TEXT_FIELDS if f in cols]
     if lf is None or not fields:
         return {"note": "no rows in the output"}
-    exprs = [pl.col("task").fill_null("(none)")] if "task" in cols else []
+    exact = exact_rows is None or n <= exact_rows or sample is None
+    task = [pl.col("task").fill_null("(none)")] if "task" in cols else []
+    exprs = list(task)
     for f in fields:
         c = pl.col(f).fill_null("")
-        exprs += [c.str.len_chars().alias(f"{f}:chars"), c.str.count_matches(WORD_RE).alias(f"{f}:words")]
+        exprs += [c.str.len_chars().alias(f"{f}:chars"), (~c.str.contains(r"\S")).alias(f"{f}:empty")]
+        if exact:
+            exprs.append(c.str.count_matches(WORD_RE).alias(f"{f}:words"))
     df = lf.select(exprs).collect()
+    counted = df if exact else sample.select(
+        task + [pl.col(f).fill_null("").str.count_matches(WORD_RE).alias(f"{f}:words") for f in fields])
     res = {}
     for f in fields:
-        words = df[f"{f}:words"].to_numpy()
+        words = counted[f"{f}:words"].to_numpy()
         values[f"length:{f}"] = words
         res[f] = {"words": _stats(words), "chars": _stats(df[f"{f}:chars"].to_numpy()),
-                  "empty": int((words == 0).sum())}
-    if "task" in df.columns:
-        per = bd.per_group(df.rename({f"{f}:words": f for f in fields}), "task", fields)
-        res["per_task_words"] = per
+                  "empty": int(df[f"{f}:empty"].sum()), "exact": exact, "rows_counted": counted.height}
+    if "task" in counted.columns:
+        res["per_task_words"] = bd.per_group(counted.rename({f"{f}:words": f for f in fields}), "task", fields)
     return res
 
 
