@@ -62,6 +62,26 @@ def test_signatures_equal_datasketch_minhash():
         assert np.array_equal(m.hashvalues, sig[d])
 
 
+def test_threads_and_chunks_do_not_change_signatures_or_clusters():
+    # permutations split over threads, and chunks of documents hashed side by side, give the
+    # same signatures and clusters as one thread over one chunk
+    rng = np.random.default_rng(3)
+    words = np.array([f"w{i}" for i in range(3000)])
+    base = [" ".join(rng.choice(words, 60)) for _ in range(400)]
+    texts = pl.Series(base + [t.replace(t.split()[5], "edited", 1) for t in base[:50]])
+    sh = M.shingle_hashes(texts, 5)
+    assert sh.hash.size >= 100_000 // 4  # (threads split the work from 100k shingles on)
+    one, has1 = M.signatures(sh, 32, seed=3, threads=1)
+    big = M.Shingles(np.repeat(sh.doc, 4), np.repeat(sh.hash, 4), sh.n_docs)  # over the threshold
+    many, has4 = M.signatures(big, 32, seed=3, threads=4)
+    assert np.array_equal(one, many) and np.array_equal(has1, has4)
+    from dataforge.ops.dedup_near import near_clusters
+
+    whole, _ = near_clusters(texts, chunk_docs=50_000)
+    small, _ = near_clusters(texts, chunk_docs=7)
+    assert np.array_equal(whole, small) and (whole >= 0).sum() == 100
+
+
 def test_band_choice_matches_datasketch():
     from datasketch.lsh import _optimal_param
 

@@ -14,6 +14,7 @@ run), not across versions; dedup decisions only compare signatures within one ru
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,7 +104,8 @@ def shingle_hashes(texts: pl.Series, ngram: int = 5, *, lowercase: bool = True,
     return Shingles(doc[valid], (g & np.uint64(0xFFFFFFFF)).astype(np.uint32), len(texts))
 
 
-def signatures(sh: Shingles, num_perm: int = 128, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def signatures(sh: Shingles, num_perm: int = 128, seed: int = 1,
+               threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(signatures uint32 [n_docs, num_perm], has_shingles bool [n_docs]).
 
     One pass per permutation over the contiguous shingle array (multiply-add that wraps
@@ -119,12 +121,24 @@ def signatures(sh: Shingles, num_perm: int = 128, seed: int = 1) -> tuple[np.nda
     starts = np.r_[0, np.flatnonzero(np.diff(sh.doc)) + 1]
     docs = sh.doc[starts]
     has[docs] = True
-    tmp = np.empty_like(hv)
     out = np.empty((num_perm, docs.size), dtype=np.uint32)
-    for p in range(num_perm):
-        np.multiply(hv, a[p], out=tmp)
-        np.add(tmp, b[p], out=tmp)
-        out[p] = np.minimum.reduceat(tmp, starts)
+
+    def run(perms: range) -> None:
+        tmp = np.empty_like(hv)
+        for p in perms:
+            np.multiply(hv, a[p], out=tmp)
+            np.add(tmp, b[p], out=tmp)
+            out[p] = np.minimum.reduceat(tmp, starts)
+
+    # numpy's ufuncs release the GIL: the permutations split over threads run side by side
+    # (one more shingle-sized temporary per thread)
+    workers = max(1, min(threads if threads is not None else (os.cpu_count() or 1), num_perm, 8))
+    if workers == 1 or hv.size < 100_000:
+        run(range(num_perm))
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(run, [range(w, num_perm, workers) for w in range(workers)]))
     sig[docs] = out.T
     return sig, has
 

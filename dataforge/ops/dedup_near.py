@@ -8,6 +8,8 @@ Candidate pairs can be verified (estimated or exact Jaccard >= threshold) before
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import numpy as np
@@ -34,9 +36,17 @@ def near_clusters(texts: pl.Series, *, ngram: int = 5, num_perm: int = 128, thre
     n = len(texts)
     sig = np.empty((n, num_perm), dtype=np.uint32)
     has = np.zeros(n, dtype=bool)
-    for lo in range(0, n, chunk_docs):
-        s, h = M.signatures(M.shingle_hashes(texts.slice(lo, chunk_docs), ngram), num_perm, seed)
-        sig[lo:lo + len(s)], has[lo:lo + len(s)] = s, h
+    # a chunk's work (Polars' word extraction, numpy's hashing) releases the GIL: the chunk is
+    # split over threads, each holding its part's shingles, so memory stays that of one chunk
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    step = max(1, chunk_docs // workers)
+
+    def one(lo: int) -> tuple[int, np.ndarray, np.ndarray]:
+        return lo, *M.signatures(M.shingle_hashes(texts.slice(lo, step), ngram), num_perm, seed, threads=1)
+
+    with ThreadPoolExecutor(workers) as pool:
+        for lo, s, h in pool.map(one, range(0, n, step)):
+            sig[lo:lo + len(s)], has[lo:lo + len(s)] = s, h
     if bands is None or rows is None:
         # Verified candidates can afford false positives: lean the band choice to recall.
         fn = fn_weight if fn_weight is not None else (0.5 if verify == "none" else 0.98)
