@@ -567,3 +567,26 @@ def test_multiple_choice_as_mmlu_and_hellaswag_write_it(tmp_path):
     kept, rej = _convert_file(tmp_path / "arc", arc, "multiple_choice", templates=["lettered"])
     assert kept["output"].to_list() == ["2. Carbon dioxide"]
     assert [r.split(":")[0] for r in rej["reason"].to_list()] == ["unknown_label"]
+
+
+def test_a_big_frame_converted_in_two_halves_equals_one_call(monkeypatch):
+    # without few-shot rows every row converts on its own: the halves (two threads) give the
+    # one call's rows in its order, records first, then rejected raw rows
+    import dataforge.ops.convert as C
+
+    base = pl.read_ndjson(SAMPLE / "rt_polarity.jsonl").head(400)
+    base = base.with_columns(pl.when(pl.int_range(pl.len()) % 37 == 0).then(7).otherwise(pl.col("label"))
+                             .alias("label"))  # some unknown labels: rejects in both halves
+    df = conform(base, source="t")
+    params = dict(family="sentiment", prompt_types={"zero_shot": 0.7, "inversion": 0.3}, output_format=0.3)
+    monkeypatch.setattr(C, "SPLIT_ROWS", 10**9)
+    one = convert(df, **params)
+    monkeypatch.setattr(C, "SPLIT_ROWS", 10)
+    halves = convert(df, **params)
+    assert one[REJECT].is_not_null().sum() > 2 and halves.equals(one)
+    # few-shot rows take exemplars from the whole batch: such frames are never split
+    fs = dict(params, prompt_types={"zero_shot": 0.5, "few_shot": 0.5})
+    monkeypatch.setattr(C, "SPLIT_ROWS", 10**9)
+    a = convert(df, **fs)
+    monkeypatch.setattr(C, "SPLIT_ROWS", 10)
+    assert convert(df, **fs).equals(a)

@@ -210,3 +210,38 @@ def test_raw_rows_at_the_end_are_a_clear_error(tmp_path):
 
     with pytest.raises(SchemaError, match="convert"):
         Pipeline([]).run(pl.DataFrame({"text": ["a"], "label": [1]}), tmp_path / "o")
+
+
+def test_two_batches_at_once_write_what_one_at_a_time_writes(tmp_path, monkeypatch):
+    # operators that may run on two batches at once (`batch_parallel`: convert, normalize,
+    # length, rule_filter, classify_task) are given two; the shards, rejects and counts are
+    # those of one batch at a time, in the fused read+segment pass and in a read stage alone
+    from dataforge.engine.local import LocalEngine
+    from dataforge.ops.convert import Convert
+
+    rt = str(ROOT / "sample_data" / "rt_polarity.jsonl")
+
+    def run(out: Path, pipeline_ops: list) -> dict:
+        srcs = [Source(name="alpaca", path=ALPACA, limit=700, ops=[op("classify_task")]),
+                Source(name="rt", path=rt, limit=500, ops=[Convert(family="sentiment")])]
+        res = Pipeline(pipeline_ops, batch_size=100, seed=5).run(srcs, out)
+        return res.manifest["totals"]
+
+    chains = {"fused": lambda: [op("normalize"), op("length", field="output", min=5), op("rule_filter")],
+              "read": lambda: []}
+    for name, chain in chains.items():
+        assert LocalEngine.in_flight(chain() + [op("classify_task")]) == (2 if (os.cpu_count() or 1) > 1 else 1)
+        monkeypatch.setattr(LocalEngine, "in_flight", staticmethod(lambda ops: 1))
+        one = run(tmp_path / f"{name}-1", chain())
+        monkeypatch.setattr(LocalEngine, "in_flight", staticmethod(lambda ops: 2))
+        two = run(tmp_path / f"{name}-2", chain())
+        monkeypatch.undo()
+        assert one == two and one["rows_rejected"] > 0 if name == "fused" else one == two
+        assert shard_hashes(tmp_path / f"{name}-1") == shard_hashes(tmp_path / f"{name}-2")
+        rej = [sorted(p.name for p in (tmp_path / f"{name}-{k}" / "rejects").glob("*.parquet")) for k in (1, 2)]
+        assert rej[0] == rej[1]
+        for f in rej[0]:
+            a = pl.read_parquet(tmp_path / f"{name}-1" / "rejects" / f)
+            assert a.equals(pl.read_parquet(tmp_path / f"{name}-2" / "rejects" / f))
+    # an operator that did not say so keeps one batch at a time
+    assert LocalEngine.in_flight([op("normalize"), op("test_slow_upper", sleep=0)]) == 1

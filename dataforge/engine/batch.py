@@ -5,6 +5,7 @@ Shared by the local and the Ray engine so both account for rows the same way.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import defaultdict
 
@@ -17,6 +18,7 @@ REJECT_COLUMNS = ("reason", "stage", "operator", "detail", "raw")
 # Seconds spent in each operator of this process (setup + process), by stage name; the
 # pipeline reads it for the manifest's timings and `--profile` (local engine only).
 OP_SECONDS: dict[str, float] = defaultdict(float)
+_SECONDS_LOCK = threading.Lock()  # batches of parallel-safe operators run on two threads
 
 
 def run_chain(df: pl.DataFrame, ops: list, names: list[str]) -> tuple[pl.DataFrame, list[pl.DataFrame], list[StageStats]]:
@@ -28,7 +30,8 @@ def run_chain(df: pl.DataFrame, ops: list, names: list[str]) -> tuple[pl.DataFra
         op.ensure_setup()
         n_in = df.height
         out = op.process(df) if n_in or op.adds_rows else df
-        OP_SECONDS[name] += time.perf_counter() - t0
+        with _SECONDS_LOCK:
+            OP_SECONDS[name] += time.perf_counter() - t0
         kept, rej = split_rejects(out)
         st = StageStats(name=name, operator=op.name, kind=op.kind, rows_in=n_in,
                         rows_out=kept.height, rows_rejected=rej.height)

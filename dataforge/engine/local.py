@@ -6,6 +6,7 @@ this engine only decides where the work runs: here, one batch at a time.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -40,9 +41,13 @@ class LocalEngine:
     def run_read(self, stage: Stage, sdir: StageDir, sources: list[Source]) -> list[dict]:
         bar = progress(None, "read")
         i = 0
-        with Committer() as commits:  # (the next batch is read while this one is written)
+        # (the next batch is read while this one is processed and written; two at once where
+        # every source operator may run on two batches at once)
+        with Committer(self.in_flight([op for src in sources for op in src.ops])) as commits:
             for src in sources:
                 self.bind_source_ops(src)
+                for op in src.ops:  # (set up here, not by two batches at once)
+                    op.ensure_setup()
                 for b in src.batches(self.batch_size):
                     if not sdir.committed(i):
                         commits.submit(C.commit_read_batch, sdir, i, src, b)
@@ -62,16 +67,22 @@ class LocalEngine:
         self.bind_stage_ops(seg)
         bar = progress(None, f"read+{seg.label}")
         i = 0
-        with Committer() as commits:
+        # where every operator may run on two batches at once, each batch's whole work goes to
+        # the background jobs (two at once); otherwise it runs here and only its commit there
+        n = self.in_flight([op for src in sources for op in src.ops] + list(seg.ops))
+        with Committer(n) as commits:
             for src in sources:
                 self.bind_source_ops(src)
+                for op in list(src.ops) + (list(seg.ops) if n > 1 else []):
+                    op.ensure_setup()
                 for b in src.batches(self.batch_size):
                     need_read, need_seg = not rdir.committed(i), not sdir.committed(i)
                     if need_read or need_seg:
-                        kept, rej, stats = C.read_batch(src, b)
-                        out = B.run_chain(kept, seg.ops, seg.names) if need_seg else None
-                        read = (kept if keep_parts else None, rej, stats) if need_read else None
-                        commits.submit(_commit_both, rdir, sdir, i, read, out)
+                        job = (src, b, seg, need_read, need_seg, keep_parts)
+                        if n > 1:
+                            commits.submit(_read_segment_batch, rdir, sdir, i, job)
+                        else:
+                            commits.submit(_commit_both, rdir, sdir, i, *_read_segment_work(*job))
                     bar.update(b.read)
                     i += 1
         bar.close()
@@ -112,6 +123,12 @@ class LocalEngine:
         return C.commit_global(sdir, op, name, rows_in=n_in, rows_kept=kept.height, rejects=rej,
                                write_parts=write_parts, metrics=op.report_metrics())
 
+    @staticmethod
+    def in_flight(ops: list) -> int:
+        """Batches processed at once: two where there are cores for it and every operator
+        says it may run on two batches at once (`batch_parallel`), else one."""
+        return 2 if ops and all(op.batch_parallel for op in ops) and (os.cpu_count() or 1) > 1 else 1
+
     # -- binding operators to the run ---------------------------------------------
     def bind_source_ops(self, src: Source) -> None:
         for op, name in zip(src.ops, C.source_op_names(src)):
@@ -124,6 +141,19 @@ class LocalEngine:
     def context(self, stage: str, source: str | None = None) -> RunContext:
         # every run-wide field (out, seed, llm, embedding) travels; only stage and source differ
         return dataclasses.replace(self.ctx, stage=stage, source=source)
+
+
+def _read_segment_work(src: Source, b, seg: Stage, need_read: bool, need_seg: bool,
+                       keep_parts: bool) -> tuple[tuple | None, tuple | None]:
+    """One source batch through the source's operators and the first segment's."""
+    kept, rej, stats = C.read_batch(src, b)
+    out = B.run_chain(kept, seg.ops, seg.names) if need_seg else None
+    read = (kept if keep_parts else None, rej, stats) if need_read else None
+    return read, out
+
+
+def _read_segment_batch(rdir: StageDir, sdir: StageDir, i: int, job: tuple) -> None:
+    _commit_both(rdir, sdir, i, *_read_segment_work(*job))
 
 
 def _commit_both(rdir: StageDir, sdir: StageDir, i: int, read: tuple | None, seg: tuple | None) -> None:

@@ -9,6 +9,7 @@ that batch on resume exactly as before.
 """
 from __future__ import annotations
 
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
@@ -16,19 +17,26 @@ T = TypeVar("T")
 
 
 class Committer:
-    def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dataforge-commit")
-        self._pending: Future | None = None
+    """Background jobs, at most `in_flight` at once (default one: commits in batch order).
+    With more, jobs of later batches may finish first; each batch's commit stands alone
+    (part, then stats file), so a killed run still redoes exactly the uncommitted batches.
+    Errors are raised in batch order: the earliest failing batch's error is the one seen."""
+
+    def __init__(self, in_flight: int = 1) -> None:
+        self._n = max(1, in_flight)
+        self._pool = ThreadPoolExecutor(max_workers=self._n, thread_name_prefix="dataforge-commit")
+        self._pending: deque[Future] = deque()
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run fn(*args) after the previous commit has finished (raising its error, if any)."""
-        self.wait()
-        self._pending = self._pool.submit(fn, *args)
+        """Run fn(*args) once fewer than `in_flight` jobs are pending (raising the error of
+        the oldest, if any)."""
+        while len(self._pending) >= self._n:
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(fn, *args))
 
     def wait(self) -> None:
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            pending.result()
+        while self._pending:
+            self._pending.popleft().result()
 
     def __enter__(self) -> "Committer":
         return self
@@ -37,11 +45,12 @@ class Committer:
         try:
             if exc_type is None:
                 self.wait()
-            elif self._pending is not None:  # an error in the work: let the commit in flight end
-                pending, self._pending = self._pending, None
-                earlier = pending.exception()
-                if earlier is not None:  # that batch came first: its error is the one to report
-                    raise earlier
+            else:  # an error in the work: let the jobs in flight end
+                pending, self._pending = list(self._pending), deque()
+                for f in pending:
+                    earlier = f.exception()
+                    if earlier is not None:  # that batch came first: its error is the one to report
+                        raise earlier
         finally:
             self._pool.shutdown(wait=True)
 

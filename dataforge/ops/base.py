@@ -68,6 +68,9 @@ class Operator:
     adds_rows: ClassVar[bool] = False  # may emit more rows than it receives (augment, generate)
     resources: ClassVar[dict] = {}  # e.g. {"num_gpus": 1} for the Ray engine
     driver_only: ClassVar[str | None] = None  # why the Ray engine must run it on the driver, if it must
+    # its process() may run on two batches at once in threads (Polars work, no state changed
+    # per batch, setup done first): the local engine then overlaps batches on more cores
+    batch_parallel: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)

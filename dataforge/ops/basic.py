@@ -24,6 +24,7 @@ class Normalize(MapOp):
     marker, and the `placeholder` rule would reject an otherwise good row. `""` turns it off."""
 
     name = "normalize"
+    batch_parallel = True
     version = "3"  # 2: html decoding; 3: no-input markers emptied
     fields: list[str] = param(default_factory=lambda: ["instruction", "input", "output"])
     form: Literal["NFC", "NFKC", "none"] = "NFKC"
@@ -68,6 +69,7 @@ class Length(FilterOp):
     Myanmar or Tibetan letters (dataforge/words.py)."""
 
     name = "length"
+    batch_parallel = True
     version = "2"  # 2: words of scripts without spaces (was: one word per run of non-spaces)
     field: str = "output"
     unit: Literal["chars", "words"] = "chars"

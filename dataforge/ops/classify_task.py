@@ -16,6 +16,7 @@ class ClassifyTask(MapOp):
     `meta.task_source` says "classifier" on the rows it labelled."""
 
     name = "classify_task"
+    batch_parallel = True
     rules: str | None = None  # a file in rules/tasks/ (without .yaml) or a path; default classifier.yaml
     overwrite: bool = False  # classify every row, not only those with an unknown task
     map_aliases: bool = True  # rename known aliases to taxonomy names

@@ -10,6 +10,8 @@ template, prompt type, dataset and the source row.
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import numpy as np
@@ -23,6 +25,7 @@ from dataforge.templates import chats, fewshot, fields, modify, prompts, render,
 from dataforge.templates.spec import Family, Template, load_family
 
 ROW = fields.ROW
+SPLIT_ROWS = 100_000  # a frame this big converts in two halves on two threads (no few-shot rows)
 
 
 @register
@@ -30,6 +33,7 @@ class Convert(MapOp):
     """Raw NLP rows -> instruction pairs with the template families of rules/templates/."""
 
     name = "convert"
+    batch_parallel = True
     version = "3"  # 2: chats drop assistant turns before the first user turn, meta chat_turns;
     # 3: chat column and role aliases, content parts, transcripts, tool/multimodal rejects
     adds_rows = True
@@ -107,7 +111,7 @@ class Convert(MapOp):
             # rows already in instruction form (another source of a mixed pipeline) pass through
             mask = pl.col("instruction").is_not_null() & pl.col("output").is_not_null()
             done, df = df.filter(mask), df.filter(~mask)
-        out = self._convert(df, fam) if df.height else None
+        out = self._records(df, fam) if df.height else None
         frames = [f for f in (out, done) if f is not None and f.height]
         if not frames:
             return (out if out is not None else df).clear()
@@ -119,7 +123,23 @@ class Convert(MapOp):
                 return f
         return self._fams[0]
 
-    def _convert(self, df: pl.DataFrame, fam: Family) -> pl.DataFrame:
+    def _records(self, df: pl.DataFrame, fam: Family) -> pl.DataFrame:
+        """Records and rejects of raw rows `df`. A big frame without few-shot rows (whose
+        exemplars are other rows of the same batch) converts in two halves on two threads
+        (Polars releases the GIL; draws and ids are per row), put back in one call's order:
+        every record, then every rejected raw row."""
+        if "few_shot" in self._ptw or df.height < SPLIT_ROWS or (os.cpu_count() or 1) < 2:
+            parts = [self._convert(df, fam)]
+        else:
+            half = df.height // 2
+            with ThreadPoolExecutor(2) as pool:
+                parts = list(pool.map(lambda d: self._convert(d, fam), (df.slice(0, half), df.slice(half))))
+        frames = [p[0] for p in parts if p[0] is not None] + [p[1] for p in parts if p[1] is not None]
+        if not frames:
+            return pl.DataFrame(schema={c: pl.Utf8 for c in COLUMNS})
+        return pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
+
+    def _convert(self, df: pl.DataFrame, fam: Family) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
         seed = self.ctx.seed if self.seed is None else self.seed
         df, keys = _explode(df, fam)  # also gives raw rows without an id one
         raw = df  # (rejects keep the rows as read, whole chats included)
@@ -265,7 +285,8 @@ class Convert(MapOp):
     # -- output -----------------------------------------------------------------------
     def _finish(self, df: pl.DataFrame, v: pl.DataFrame, fam: Family, keys: pl.Series,
                 parts: list[pl.DataFrame], rejects: list[pl.DataFrame], seed: int,
-                turns: pl.Series | None = None) -> pl.DataFrame:
+                turns: pl.Series | None = None) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+        """(records, with the rows whose render came out empty marked; rejected raw rows)."""
         order = {t.key: i for i, t in enumerate(fam.all_templates())}
         src_name = self.ctx.source
         source = self.source or src_name or _text_column(df, "source", fam) or fam.dataset
@@ -288,7 +309,7 @@ class Convert(MapOp):
             return meta_set(pl.lit("{}"), template=pl.col("_t"), family=fam.name, prompt_type=pl.col("_ptype"),
                             dataset=dataset, source_row=pl.col("_key"), seed=seed, **more)
 
-        frames = []
+        records = rejected = None
         good = [p for p in parts if p.height]
         if good:
             g = common(pl.concat(good, how="vertical_relaxed"))
@@ -315,22 +336,20 @@ class Convert(MapOp):
             keep = list(COLUMNS) + [REJECT]
             if n_turns is not None and self.multi_turn == "reject" and (n_turns > 1).any():
                 out, keep = _multi_turn(out, df, n_turns, r), keep + [REJECT_DETAIL]
-            frames.append(out.select(keep))
+            records = out.select(keep)
         bad = [r for r in rejects if r.height]
         if bad:
             x = common(pl.concat(bad, how="vertical_relaxed"))
             x = x.with_columns(_raw_json(df, x[ROW]).alias("_raw"))
             detail = pl.concat_str([pl.lit('{"template":'), pl.col("_t").map_batches(_json_str),
                                     pl.lit(',"raw":'), pl.col("_raw").fill_null("null"), pl.lit("}")])
-            frames.append(x.select(
+            rejected = x.select(
                 pl.col("parent_id").alias("id"), pl.lit(None, dtype=pl.Utf8).alias("instruction"),
                 pl.lit("").alias("input"), pl.lit(None, dtype=pl.Utf8).alias("output"),
                 pl.lit(None, dtype=pl.Utf8).alias("system"), pl.lit(fam.task).alias("task"),
                 pl.lit(source).alias("source"), pl.lit(fam.lang).alias("lang"), pl.col("parent_id"),
-                meta(x).alias("meta"), pl.col("_why").alias(REJECT), detail.alias(REJECT_DETAIL)))
-        if not frames:
-            return pl.DataFrame(schema={c: pl.Utf8 for c in COLUMNS})
-        return pl.concat(frames, how="diagonal_relaxed")
+                meta(x).alias("meta"), pl.col("_why").alias(REJECT), detail.alias(REJECT_DETAIL))
+        return records, rejected
 
 
 def _raw_json(df: pl.DataFrame, rows: pl.Series) -> pl.Series:

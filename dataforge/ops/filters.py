@@ -14,6 +14,7 @@ class RuleFilter(FilterOp):
     """Rules from rules/filters/RULES.yaml: refusals, placeholders, truncation, repetition, ..."""
 
     name = "rule_filter"
+    batch_parallel = True
     rules: str = "default"  # a file in rules/filters/ (without .yaml) or a path
     only: list[str] = param(default_factory=list)  # run only these rules
     skip: list[str] = param(default_factory=list)  # run all but these
