@@ -97,7 +97,11 @@ class Convert(MapOp):
         self.validate()
 
     def fingerprint_extra(self):
-        return {"families": [f.digest for f in self._fams], "wording": prompts.wording().digest}
+        extra = {"families": [f.digest for f in self._fams], "wording": prompts.wording().digest}
+        if any(_reads_chats(f) for f in self._fams):  # how chat files are read
+            from dataforge import rulefiles
+            extra["chats"] = rulefiles.digest(chats.FILE)
+        return extra
 
     def columns_out(self):
         return list(COLUMNS)
