@@ -526,6 +526,21 @@ def test_structure_and_kinds_zoos_of_finished_answers_are_kept():
         _assert_kept_and_scored_as_finished(zoo.drop("kind", strict=False))
 
 
+def test_advice_with_its_caveats_and_an_assistant_saying_what_it_is_are_kept():
+    # medical, legal and financial answers that end "see a doctor" / "not financial advice",
+    # a requested disclaimer, quoted "I'm unable to connect", and "Tell me about yourself." ->
+    # "I'm an AI assistant ...": a question about the assistant is answered by saying so
+    zoo = _zoo("advice_zoo")
+    assert zoo.height == 12
+    _assert_kept_and_scored_as_finished(zoo)
+    boiler = "As an AI language model, I cannot feel gravity, but gravity pulls masses together."
+    rows = [row(instruction="Who are you?", output="I am an AI assistant built to answer questions."),
+            row(instruction="Are you a human?", output="No, I am an AI language model, not a person."),
+            row(instruction="Explain gravity.", output=boiler)]
+    r = RuleFilter().reasons(pl.DataFrame(rows)).to_list()
+    assert r[0] is None and r[1] is None and r[2].startswith("ai_disclaimer")
+
+
 def test_links_in_requested_code_or_configuration_are_data_but_link_spam_is_not():
     yaml = "service:\n  host: 0.0.0.0\n  allowed_origins:\n    - https://example.com\n    - https://app.example.com"
     spam = "Visit https://cheap-deals.example.net/a and https://cheap-deals.example.net/b now!"
