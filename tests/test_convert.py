@@ -590,3 +590,33 @@ def test_a_big_frame_converted_in_two_halves_equals_one_call(monkeypatch):
     a = convert(df, **fs)
     monkeypatch.setattr(C, "SPLIT_ROWS", 10)
     assert convert(df, **fs).equals(a)
+
+
+def test_any_classification_dataset_with_its_own_classes(tmp_path):
+    # a user's intent CSV: `classification` takes the classes from convert's `labels`; a label
+    # is a class name in any case or its position, anything else is an unknown label
+    csv = tmp_path / "intents.csv"
+    csv.write_text("utterance,intent\nMy card was charged twice.,billing\nThe app crashes on login.,Technical\n"
+                   "How do I change my email?, account \nI want a refund.,0\nWhat's the weather?,weather\n")
+    src = Source(name="intents", path=str(csv), ops=[Convert(
+        family="classification", labels=["billing", "technical", "account"], templates=["classify_into"])])
+    res = Pipeline([]).run(src, tmp_path / "out")
+    kept = pl.concat([pl.read_parquet(p) for p in res.shards])
+    by_text = dict(zip(kept["input"], kept["output"]))
+    assert by_text == {"My card was charged twice.": "billing", "The app crashes on login.": "technical",
+                       "How do I change my email?": "account", "I want a refund.": "billing"}
+    assert set(kept["instruction"]) == {"Classify the following text into one of these categories: "
+                                        "billing, technical or account."}
+    assert set(kept["task"]) == {"classification"}
+    rej = pl.concat([pl.read_parquet(tmp_path / "out" / r["path"]) for r in res.manifest["rejects"]])
+    assert rej["reason"].to_list() == ["unknown_label: label=weather"]
+    # {label: name} maps ids; a family of fixed classes refuses other classes, and the
+    # generic family refuses to guess them
+    df = conform(pl.DataFrame({"text": ["win a prize now", "see you at 5"], "label": [1, 0]}), source="t")
+    out = convert(df, family="classification", labels={0: "ham", 1: "spam"}, templates=["classify_into"])
+    assert out["output"].to_list() == ["spam", "ham"]
+    for params, msg in ((dict(family="sentiment", labels=["a", "b"]), "fixed classes"),
+                        (dict(family="classification"), "reads the classes of your data"),
+                        (dict(family="classification", labels=["x"]), "at least two classes")):
+        with pytest.raises(ConfigError, match=msg):
+            Convert(**params).validate()

@@ -10,6 +10,7 @@ template, prompt type, dataset and the source row.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
@@ -52,12 +53,15 @@ class Convert(MapOp):
     seed: int | None = None  # default: the run's seed
     # chats (`messages`, ShareGPT `conversations`) of several exchanges: keep the first, or reject
     multi_turn: Literal["first", "reject"] = "first"
+    # the classes of your data, replacing the family's: a list of names (a label is a name, in
+    # any case, or its 0-based position) or {label: name}
+    labels: list[str] | dict[str | int, str] | None = None
 
     def validate(self) -> None:
         fams = [self.family] if isinstance(self.family, str) else list(self.family)
         if not fams:
             raise ConfigError("convert: `family` needs at least one family name")
-        self._fams = [load_family(f) for f in fams]
+        self._fams = [with_labels(load_family(f), self.labels) for f in fams]
         self._ptw = prompts.weights(self.prompt_types, "prompt type", prompts.PROMPT_TYPES)
         if isinstance(self.options, str) and self.options not in ("template", "shown", "hidden"):
             raise ConfigError("convert: options must be template, shown, hidden or a probability")
@@ -354,6 +358,34 @@ class Convert(MapOp):
                 pl.lit(source).alias("source"), pl.lit(fam.lang).alias("lang"), pl.col("parent_id"),
                 meta(x).alias("meta"), pl.col("_why").alias(REJECT), detail.alias(REJECT_DETAIL))
         return records, rejected
+
+
+def with_labels(fam: Family, labels: list | dict | None) -> Family:
+    """`fam` with the classes of the user's data as its label set, for a family whose label
+    field says `labels: given` (templates worded for fixed classes, "positive or negative",
+    would misstate other classes)."""
+    if fam.labels != {}:
+        if labels is not None:
+            raise ConfigError(f"convert: family '{fam.name}' has fixed classes "
+                              f"({', '.join((fam.labels or {}).values()) or 'none'}); for the classes of "
+                              "your data use `family: classification` with `labels:` (and `fields:` to "
+                              "name your text and label columns)")
+        return fam
+    if labels is None:
+        raise ConfigError(f"convert: family '{fam.name}' reads the classes of your data; give them, e.g. "
+                          f"`convert: {{family: {fam.name}, labels: [billing, technical, account]}}`")
+    if isinstance(labels, dict):
+        ids, aliases = {str(k): str(v) for k, v in labels.items()}, None
+    else:
+        names = [str(x).strip() for x in labels]
+        if len({n.lower() for n in names}) != len(names) or not all(names):
+            raise ConfigError(f"convert: `labels` must be distinct, non-empty class names, got {names}")
+        ids = {n: n for n in names}
+        aliases = {str(i): n for i, n in enumerate(names) if str(i) not in ids} or None
+    if len(ids) < 2:
+        raise ConfigError(f"convert: `labels` needs at least two classes, got {list(ids.values())}")
+    field = dataclasses.replace(fam.fields[fam.label_field], labels=ids, label_aliases=aliases)
+    return dataclasses.replace(fam, labels=ids, fields={**fam.fields, fam.label_field: field})
 
 
 def _raw_json(df: pl.DataFrame, rows: pl.Series) -> pl.Series:

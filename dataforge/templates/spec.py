@@ -166,7 +166,7 @@ def _load(path_s: str, _mtime: int) -> Family:
     _unknown(doc, FAMILY_KEYS, where)
     name = str(doc.get("family") or path.stem)
     fields = {k: _field(k, v, where) for k, v in (doc.get("fields") or {}).items()}
-    label_fields = [f for f in fields.values() if f.labels]
+    label_fields = [f for f in fields.values() if f.labels is not None]
     fam = Family(
         name=name, path=path, task=str(doc.get("task", "unknown")), dataset=str(doc.get("dataset", name)),
         lang=str(doc.get("lang", "en")), fields=fields,
@@ -208,7 +208,11 @@ def _field(name: str, spec: Any, where: str) -> FieldSpec:
         if key in spec and (not isinstance(spec[key], dict) or set(spec[key]) != need):
             raise ConfigError(f"{where}: field '{name}': `{key}` needs exactly the keys {sorted(need)}")
     labels = spec.get("labels")
-    if labels is not None:
+    if labels == "given":  # the classes come from convert's `labels` (a family for any dataset)
+        labels = {}
+    elif labels is not None:
+        if not isinstance(labels, dict):
+            raise ConfigError(f"{where}: field '{name}': `labels` maps label ids to words, or says `given`")
         labels = {str(k): str(v) for k, v in labels.items()}
     aliases = spec.get("label_aliases")
     if aliases is not None:
