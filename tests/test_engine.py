@@ -138,13 +138,15 @@ def test_input_change_invalidates(tmp_path):
     assert p.run(str(src), tmp_path / "o").manifest["totals"]["rows_out"] == 10
 
 
-def test_sigkill_mid_stage_resumes_byte_identical(tmp_path):
+@pytest.mark.parametrize("slow", ["test_slow_upper", "test_slow_upper_parallel"])
+def test_sigkill_mid_stage_resumes_byte_identical(tmp_path, slow):
+    # (the parallel operator's batches run two at once, and may commit out of order)
     driver = [sys.executable, str(ROOT / "tests" / "support" / "kill_driver.py"), ALPACA]
     ref = tmp_path / "ref"
-    subprocess.run(driver + [str(ref), "0.1", str(ROOT)], check=True, capture_output=True)
+    subprocess.run(driver + [str(ref), "0.1", str(ROOT), slow], check=True, capture_output=True)
 
     out = tmp_path / "killed"
-    proc = subprocess.Popen(driver + [str(out), "0.1", str(ROOT)], stdout=subprocess.PIPE,
+    proc = subprocess.Popen(driver + [str(out), "0.1", str(ROOT), slow], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)
     ckpt = out / ".checkpoints"
     deadline = time.time() + 60
@@ -159,7 +161,7 @@ def test_sigkill_mid_stage_resumes_byte_identical(tmp_path):
     committed = len(list(ckpt.glob("01-*/stats-*.json")))
     assert 3 <= committed < 16
 
-    resumed = subprocess.run(driver + [str(out), "0.1", str(ROOT)], capture_output=True, text=True)
+    resumed = subprocess.run(driver + [str(out), "0.1", str(ROOT), slow], capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     assert shard_hashes(out) == shard_hashes(ref)
     ref_m, out_m = (json.loads((d / "manifest.json").read_text()) for d in (ref, out))

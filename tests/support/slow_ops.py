@@ -26,6 +26,14 @@ class SlowUpper(MapOp):
 
 
 @register
+class SlowUpperParallel(SlowUpper):
+    """The same, declared safe on two batches at once (the engine then runs two side by side)."""
+
+    name = "test_slow_upper_parallel"
+    batch_parallel = True
+
+
+@register
 class DropOdd(FilterOp):
     name = "test_drop_odd_len"
 
