@@ -133,3 +133,20 @@ def test_a_file_mixing_text_content_and_content_parts_names_the_odd_rows(tmp_pat
     b = list(read.iter_batches(str(p), on_error="quarantine"))
     assert sum(x.rows.height for x in b) == 2 and [x["line"] for x in b[0].bad] == [1]
     assert b[0].lines == [2, 3]
+
+
+def test_records_written_in_the_alpaca_prompt_format_are_read(tmp_path):
+    # many Hub datasets carry a `text` column with the whole Alpaca prompt
+    pre = "Below is an instruction that describes a task. Write a response that appropriately completes the request."
+    rows = [{"text": f"{pre}\n\n### Instruction:\nGive three tips for staying healthy.\n\n### Response:\n"
+                     "1. Eat well.\n2. Sleep.\n3. Move."},
+            {"text": f"{pre}\n\n### Instruction:\nSummarize the text.\n\n### Input:\nThe cat sat on the mat all day."
+                     "\n\n### Response:\nA cat spent the day on a mat."},
+            {"text": "### Human: What is 2+2?### Assistant: 4"},
+            {"text": "### Instruction:\nA heading and nothing after it."}]
+    kept, rej = _convert_file(tmp_path, rows, "imports")
+    got = {r["instruction"]: (r["input"], r["output"]) for r in kept.iter_rows(named=True)}
+    assert got == {"Give three tips for staying healthy.": ("", "1. Eat well.\n2. Sleep.\n3. Move."),
+                   "Summarize the text.": ("The cat sat on the mat all day.", "A cat spent the day on a mat."),
+                   "What is 2+2?": ("", "4")}
+    assert rej["reason"].str.starts_with("no_layout").to_list() == [True]

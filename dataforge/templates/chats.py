@@ -95,12 +95,14 @@ def _renamed(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def _from_transcripts(df: pl.DataFrame) -> pl.DataFrame:
-    """`messages` from a chat written as one text, where the rows hold no chat column."""
+    """`messages` from a chat written as one text, where the rows hold no chat column; and
+    instruction / input / output from a record written in the Alpaca prompt format."""
     if any(c in df.columns for c in LAYOUTS):
         return df
     col = next((c for c in _rules()["transcript_columns"] if df.schema.get(c) == pl.Utf8), None)
     if col is None:
         return df
+    df = _from_prompt_format(df, col)
     marker = "(?i)" + _rules()["transcript_marker"]
     t = pl.col(col).fill_null("")
     marked = t.str.replace_all(marker, "\x1e${1}${2}${3}\x1f")
@@ -112,6 +114,23 @@ def _from_transcripts(df: pl.DataFrame) -> pl.DataFrame:
     if not df.select(opens.any()).item():
         return df
     return df.with_columns(pl.when(opens).then(parts).otherwise(None).alias("messages"))
+
+
+def _from_prompt_format(df: pl.DataFrame, col: str) -> pl.DataFrame:
+    """instruction / input / output columns from "### Instruction: ... ### Response: ..." text,
+    where the rows have none of those columns."""
+    if any(c in df.columns for c in ("instruction", "output")):
+        return df
+    pf = _rules()["prompt_format"]
+    t = pl.col(col).fill_null("")
+    ins, out = t.str.extract(pf["instruction"], 1), t.str.extract(pf["output"], 1)
+    if not df.select((ins.is_not_null() & out.is_not_null()).any()).item():
+        return df
+    both = ins.is_not_null() & out.is_not_null()
+    return df.with_columns(pl.when(both).then(ins).alias("instruction"),
+                           pl.when(both).then(t.str.extract(pf["input"], 1).fill_null("")).alias("input")
+                           if "input" not in df.columns else pl.col("input"),
+                           pl.when(both).then(out).alias("output"))
 
 
 def _roles(col: str, role_key: str) -> pl.Expr:
