@@ -348,6 +348,10 @@ def check_records(source_columns: dict[str, list[str]], sources: list[Source], o
                        "`convert: {family: imports}`, which reads such layouts")
             elif fits:
                 how = "add `convert: {family: imports}`, which reads this layout (docs/templates.md)"
+            elif (t := _transcript_column(have)) is not None:
+                how = (f"if `{t}` holds whole chats (\"Human: ... Assistant: ...\") or Alpaca-format records "
+                       "(\"### Instruction: ... ### Response: ...\"), add `convert: {family: imports}` "
+                       f"(docs/templates.md); else map a field to it (`map: {{{missing[0]}: FIELD}}`)")
             else:
                 how = f"map a field to it (`map: {{{missing[0]}: FIELD}}`) or add a convert step"
             raise SchemaError(
@@ -373,7 +377,21 @@ def _record_guess(have: set[str], missing: list[str]) -> tuple[dict[str, str], b
         names = [c for c in (f[field].column, *f[field].aliases) if c in have and c not in out.values()]
         if names:
             out[col] = names[0]
-    return out, fam.fits(have)
+    from dataforge.templates import chats
+    try:  # a chat column under another name reads as a chat
+        other = set(chats._rules()["columns"])
+    except Exception:
+        other = set()
+    return out, fam.fits(have) or bool(have & other)
+
+
+def _transcript_column(have: set[str]) -> str | None:
+    """A column `imports` reads when it holds a whole chat or an Alpaca-format record."""
+    from dataforge.templates import chats
+    try:
+        return next((c for c in chats._rules()["transcript_columns"] if c in have), None)
+    except Exception:
+        return None
 
 
 def _src_name(s: Any, i: int) -> str:

@@ -150,3 +150,20 @@ def test_records_written_in_the_alpaca_prompt_format_are_read(tmp_path):
                    "Summarize the text.": ("The cat sat on the mat all day.", "A cat spent the day on a mat."),
                    "What is 2+2?": ("", "4")}
     assert rej["reason"].str.starts_with("no_layout").to_list() == [True]
+
+
+def test_a_source_of_one_text_column_is_told_about_imports(tmp_path):
+    from dataforge.errors import SchemaError
+    from dataforge.io.source import Source
+    from dataforge.pipeline import Pipeline
+    import pytest
+
+    p = tmp_path / "t.jsonl"
+    p.write_text(json.dumps({"text": "### Instruction:\nSay hi.\n\n### Response:\nHi."}) + "\n")
+    with pytest.raises(SchemaError, match=r"if `text` holds whole chats .* add `convert: \{family: imports\}`"):
+        Pipeline([]).run([Source(name="t", path=str(p))], out=tmp_path / "out")
+    c = tmp_path / "c.jsonl"
+    c.write_text(json.dumps({"conversation": [{"role": "user", "content": "Hi"},
+                                              {"role": "assistant", "content": "Hello"}]}) + "\n")
+    with pytest.raises(SchemaError, match=r"add `convert: \{family: imports\}`, which reads this layout"):
+        Pipeline([]).run([Source(name="c", path=str(c))], out=tmp_path / "out2")
