@@ -541,6 +541,23 @@ def test_advice_with_its_caveats_and_an_assistant_saying_what_it_is_are_kept():
     assert r[0] is None and r[1] is None and r[2].startswith("ai_disclaimer")
 
 
+def test_chatty_llm_answers_are_kept_and_an_apology_in_the_input_is_material():
+    # LLM-style answers ("Sure! Here's ...", "I hope this helps!", markdown bold lists) are
+    # answers; "Rewrite formally: gonna be late, sorry" -> "I apologize, but I will be arriving
+    # late." rewrites the input's apology, which score_quality took for a refusal (0.1)
+    zoo = _zoo("chatty_zoo")
+    assert zoo.height == 10
+    _assert_kept_and_scored_as_finished(zoo)
+    from dataforge.score.quality import quality
+
+    formal = "I apologize, but I am unable to attend this evening."
+    df = pl.DataFrame({"instruction": ["Rewrite the message in a formal tone.", "Explain photosynthesis."],
+                       "input": ["can't make it tonight, sorry", ""], "output": [formal, formal], "task": [None, None],
+                       "meta": [None, None]}, schema_overrides={"task": pl.Utf8, "meta": pl.Utf8})
+    q = quality(df).to_list()
+    assert q[0] == 1.0 and q[1] < 0.2
+
+
 def test_links_in_requested_code_or_configuration_are_data_but_link_spam_is_not():
     yaml = "service:\n  host: 0.0.0.0\n  allowed_origins:\n    - https://example.com\n    - https://app.example.com"
     spam = "Visit https://cheap-deals.example.net/a and https://cheap-deals.example.net/b now!"

@@ -25,7 +25,7 @@ class ScoreQuality(JudgedScore):
     name = "score_quality"
     aspect = "quality"
     rules_files = (H.QUALITY,)
-    inputs = ("instruction", "output", "task", "meta")
+    inputs = ("instruction", "input", "output", "task", "meta")
 
     def fingerprint_extra(self):
         return [super().fingerprint_extra(), Q.detector_digest(load_yaml(H.QUALITY))]

@@ -73,6 +73,8 @@ def refusal_check(rc: dict) -> pl.Expr:
     if rc.get("unless_instruction"):
         asked = pl.col("instruction").fill_null("").str.contains(rc["unless_instruction"])
         hit = hit & ~asked
+    if rc.get("unless_input"):  # (callers without an input column pass an empty one)
+        hit = hit & ~pl.col("input").fill_null("").str.contains(rc["unless_input"])
     return hit
 
 

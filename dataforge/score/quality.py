@@ -145,6 +145,8 @@ def under_answered(cfg: dict) -> pl.Expr:
 
 def quality(df: pl.DataFrame, cfg: dict | None = None) -> pl.Series:
     c = cfg or load_yaml(H.QUALITY)
+    if "input" not in df.columns:  # (the refusal check reads the input's own apologies)
+        df = df.with_columns(pl.lit("").alias("input"))
     u, d = c.get("unfinished_item") or {}, c.get("dangling") or {}
     ua = c.get("under_answered") or {}
     cf = c.get("capitalised_function_word") or {}
