@@ -62,8 +62,13 @@ class LangId(MapOp):
         return p
 
     def fingerprint_extra(self):
+        from dataforge import rulefiles
+        from dataforge.paths import RULES
         p = self.model_path() if self.model else F.default_lid_path()
-        return {"model": p.name if p else None, "size": p.stat().st_size if p and p.exists() else None}
+        # the words that name a requested language decide rejections too
+        asks = rulefiles.digest(RULES / "filters" / "language_names.yaml", RULES / "filters" / "language_requests.yaml")
+        return {"model": p.name if p else None, "size": p.stat().st_size if p and p.exists() else None,
+                "requests": asks if self.follow_instruction else None}
 
     def model_note(self) -> str:
         """Short provenance for each row's meta; the full licence note is in report_metrics."""
