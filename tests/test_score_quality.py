@@ -3,6 +3,8 @@ order, refusals and disclaimers score low; bare labels, summaries without a fina
 songs with a chorus, code and the tool's CoT answers do not."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 
 from dataforge import op
@@ -130,3 +132,30 @@ def test_an_answer_with_fewer_items_than_asked_for_scores_lower():
     for k, (ins, _, bad) in enumerate(asked):
         assert s[n + k] <= 0.5 < s[k], (ins, bad, s[k], s[n + k])
     assert all(v > 0.9 for v in s[2 * n:]), list(zip(spared, s[2 * n:]))
+
+
+def test_an_answer_far_below_a_demanded_length_in_words_is_under_answered():
+    # "a 300-word essay" / "at least 500 words" demand a length; "in 50 words" limits it.
+    # Alpaca's 37 answers to such requests hold 0.48-2.0x the words: none fires
+    from dataforge.score.quality import quality
+
+    essay = " ".join(["Bees carry pollen from flower to flower and so feed a third of our crops."] * 8)  # 120 words
+    rows = [("Write a 300-word essay about bees.", "Bees are important. We should protect them."),
+            ("Write an essay of at least 400 words about bees.", "Bees matter a lot."),
+            ("Write a 300-word essay about bees.", essay),
+            ("Summarize the history of bees in 50 words.", "Bees evolved from wasps about 120 million years ago."),
+            ("Write a 250-300 word essay on bees.", "Bees pollinate.")]
+    df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [""] * len(rows), "output": [r[1] for r in rows],
+                       "task": [None] * len(rows), "meta": [None] * len(rows)},
+                      schema_overrides={"task": pl.Utf8, "meta": pl.Utf8})
+    from dataforge.rulefiles import load_yaml
+    from dataforge.score import heuristics as H
+    from dataforge.score.quality import under_length
+    from dataforge.score.rules import rules_path
+
+    fires = df.select(under_length(load_yaml(rules_path(H.QUALITY)))).to_series().to_list()
+    assert fires == [True, True, False, False, True]
+    alpaca = pl.read_ndjson(Path(__file__).parents[1] / "sample_data" / "alpaca.jsonl")
+    assert not alpaca.select(under_length(load_yaml(rules_path(H.QUALITY)))).to_series().any()
+    q = quality(df).to_list()
+    assert q[0] <= 0.5 and q[3] == 1.0

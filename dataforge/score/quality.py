@@ -143,6 +143,18 @@ def under_answered(cfg: dict) -> pl.Expr:
     return fires.fill_null(False)
 
 
+def under_length(cfg: dict) -> pl.Expr:
+    """True where the instruction demands a length in words ("a 300-word essay", "at least 500
+    words") and the answer holds under `ratio` of it (rules/score/quality.yaml)."""
+    u = cfg.get("under_length")
+    if not u:
+        return pl.lit(False)
+    ins = pl.col("instruction").fill_null("")
+    n = pl.coalesce([ins.str.extract(u["request"], k) for k in (1, 2, 3)]).cast(pl.Int64, strict=False)
+    words = pl.col("output").fill_null("").str.count_matches(WORD_RE)
+    return ((n >= int(u.get("min_words", 50))) & (words < float(u.get("ratio", 0.3)) * n)).fill_null(False)
+
+
 def quality(df: pl.DataFrame, cfg: dict | None = None) -> pl.Series:
     c = cfg or load_yaml(H.QUALITY)
     if "input" not in df.columns:  # (the refusal check reads the input's own apologies)
@@ -153,11 +165,14 @@ def quality(df: pl.DataFrame, cfg: dict | None = None) -> pl.Series:
     cap = pl.col("output").fill_null("").str.contains(cf["pattern"]) if cf else pl.lit(False)
     # the request is read from the instruction: a frame without one asks for nothing
     asked = under_answered(c) if "instruction" in df.columns else pl.lit(False)
+    short = under_length(c) if "instruction" in df.columns else pl.lit(False)
+    ul = c.get("under_length") or {}
     base = df.select((H.quality_expr(c)
                       * pl.when(cap).then(float(cf.get("factor", 1.0))).otherwise(1.0)
                       * pl.when(dangling(c)).then(float(d.get("factor", 1.0))).otherwise(1.0)
                       * pl.when(unfinished_item(c)).then(float(u.get("factor", 1.0))).otherwise(1.0)
                       * pl.when(asked).then(float(ua.get("factor", 1.0))).otherwise(1.0)
+                      * pl.when(short).then(float(ul.get("factor", 1.0))).otherwise(1.0)
                       * no_end_mark(c)).alias("q"))["q"]
     factor = garble_factor(df, c)
     factors = (c.get("detectors") or {}).get("factors") or {}
