@@ -124,6 +124,8 @@ def _stream(fh, path: str) -> Iterator[bytes]:
         for n, line in enumerate(fh, start=1):
             yield line
     except _decompress_errors() as e:
+        if Path(path).suffix.lower() not in COMPRESSED:
+            raise
         where = f"after line {n}" if n else "at its start"
         raise InputError(f"{path}: cannot decompress the file {where} ({e}); "
                          "is it complete and compressed as its name says?") from None
@@ -136,6 +138,8 @@ def _read_all(path: str) -> bytes:
     except InputError:
         raise
     except _decompress_errors() as e:
+        if Path(path).suffix.lower() not in COMPRESSED:
+            raise
         raise InputError(f"{path}: cannot decompress the file ({e}); is it complete and compressed "
                          "as its name says?") from None
 
