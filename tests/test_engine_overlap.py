@@ -62,3 +62,40 @@ def test_the_earlier_batchs_error_wins_over_a_later_one():
         with Committer() as c:
             c.submit(bad, 0)
             raise ValueError("bad line in batch 1")  # found while batch 0 was being committed
+
+
+def test_two_in_flight_overlap_and_report_the_earliest_batchs_error():
+    active, peak = [0], [0]
+    lock = threading.Lock()
+
+    def job(i):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.02)
+        with lock:
+            active[0] -= 1
+
+    with Committer(2) as c:
+        for i in range(6):
+            c.submit(job, i)
+    assert peak[0] == 2
+
+    def slow_bad(i):
+        time.sleep(0.05)
+        raise OSError(f"disk full at {i}")
+
+    def fast_bad(i):
+        raise OSError(f"disk full at {i}")
+
+    # batch 0 fails after batch 1 did: batch 0's error is the one raised
+    with pytest.raises(OSError, match="disk full at 0"):
+        with Committer(2) as c:
+            c.submit(slow_bad, 0)
+            c.submit(fast_bad, 1)
+            c.submit(job, 2)
+    # the main thread's own error comes after the batches already submitted
+    with pytest.raises(OSError, match="disk full at 3"):
+        with Committer(2) as c:
+            c.submit(slow_bad, 3)
+            raise ValueError("reading batch 4 failed")

@@ -31,12 +31,23 @@ class Committer:
         """Run fn(*args) once fewer than `in_flight` jobs are pending (raising the error of
         the oldest, if any)."""
         while len(self._pending) >= self._n:
-            self._pending.popleft().result()
+            self._take_oldest()
         self._pending.append(self._pool.submit(fn, *args))
 
     def wait(self) -> None:
         while self._pending:
-            self._pending.popleft().result()
+            self._take_oldest()
+
+    def _take_oldest(self) -> None:
+        f = self._pending.popleft()
+        try:
+            f.result()
+        except BaseException:
+            # the earliest batch's error is this one: let the later jobs end, then raise it
+            for later in self._pending:
+                later.exception()
+            self._pending.clear()
+            raise
 
     def __enter__(self) -> "Committer":
         return self
