@@ -567,6 +567,20 @@ def test_links_in_requested_code_or_configuration_are_data_but_link_spam_is_not(
             row(instruction="Describe the city of Porto.", output=spam)]
     r = rule_reasons("url_email_heavy", rows)
     assert r[0] is None and r[1] is None and r[2] is not None
+    # where to get something online is answered with its address; a bare link is no explanation
+    link = "From the official site: https://www.python.org/downloads/"
+    r = rule_reasons("url_email_heavy", [row(instruction="Where can I download Python?", output=link),
+                                         row(instruction="Explain what Python is.", output=link)])
+    assert r[0] is None and r[1] is not None
+
+
+def test_short_and_reasoned_answers_zoo_is_kept():
+    # a seventh round: boxed and "Final answer:" math, letter answers to multiple choice, a
+    # bare JSON object, regex, SQL, a shebang line, an acronym, a download link, a support
+    # e-mail and phone number
+    zoo = _zoo("short_answer_zoo")
+    assert zoo.height == 15
+    _assert_kept_and_scored_as_finished(zoo)
 
 
 def _zoo(name: str) -> pl.DataFrame:
