@@ -379,7 +379,7 @@ def _record_guess(have: set[str], missing: list[str]) -> tuple[dict[str, str], b
             out[col] = names[0]
     from dataforge.templates import chats
     try:  # a chat column under another name reads as a chat
-        other = set(chats._rules()["columns"])
+        other = set(chats.alias_columns())
     except Exception:
         other = set()
     return out, fam.fits(have) or bool(have & other)
@@ -389,7 +389,7 @@ def _transcript_column(have: set[str]) -> str | None:
     """A column `imports` reads when it holds a whole chat or an Alpaca-format record."""
     from dataforge.templates import chats
     try:
-        return next((c for c in chats._rules()["transcript_columns"] if c in have), None)
+        return next((c for c in chats.transcript_columns() if c in have), None)
     except Exception:
         return None
 

@@ -35,11 +35,18 @@ COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
 
 
 def format_of(name: str) -> str | None:
-    """'jsonl' for "a/train.jsonl" and "a/train.jsonl.gz"; None for other names."""
+    """'jsonl' for "a/train.jsonl" and "a/train.jsonl.gz"; None for other names, and for a
+    compressed Parquet file (Parquet compresses its own columns: no reader takes it)."""
+    fmt = _EXT.get(_plain_suffix(name))
+    return None if fmt == "parquet" and _plain_suffix(name) != Path(name).suffix.lower() else fmt
+
+
+def _plain_suffix(name: str) -> str:
+    """The suffix under a compression ending: ".jsonl" for "train.jsonl.gz"."""
     suffixes = [x.lower() for x in Path(name).suffixes]
     if suffixes and suffixes[-1] in COMPRESSED:
         suffixes = suffixes[:-1]
-    return _EXT.get(suffixes[-1]) if suffixes else None
+    return suffixes[-1] if suffixes else ""
 
 
 def open_input(path: str):
@@ -175,9 +182,9 @@ def detect_format(path: str) -> str:
         return _folder_format(p)
     fmt = format_of(path.replace("*", "x"))
     if fmt is not None:
-        if fmt == "parquet" and Path(path).suffix.lower() in COMPRESSED:
-            raise InputError(f"{path}: Parquet compresses its own columns; decompress the file first")
         return fmt
+    if _EXT.get(_plain_suffix(path)) == "parquet":
+        raise InputError(f"{path}: Parquet compresses its own columns; decompress the file first")
     if any(ch in path for ch in "*?["):  # a glob ("data/train-*"): the one format its files have
         kinds = {format_of(f) for f in globmod.glob(path, recursive=True) if os.path.isfile(f)}
         if len(kinds) == 1 and None not in kinds:
@@ -228,8 +235,7 @@ def expand(path: str, fmt: str) -> list[str]:
     if any(ch in path for ch in "*?["):
         files = sorted(globmod.glob(path, recursive=True))
     elif os.path.isdir(path):
-        files = sorted(str(f) for f in Path(path).rglob("*") if f.is_file() and format_of(f.name) == fmt
-                       and not (fmt == "parquet" and f.suffix.lower() in COMPRESSED))
+        files = sorted(str(f) for f in Path(path).rglob("*") if f.is_file() and format_of(f.name) == fmt)
     else:
         files = [path]
     if not files:
@@ -383,8 +389,8 @@ def _rows_to_frame(rows: list[dict], where: str, lines: list[int] | None = None,
                    on_error: str = "fail", bad: list[dict] | None = None, path: str = "") -> tuple[pl.DataFrame, list[int]]:
     """The rows as one frame, and the lines of those kept. Where Polars cannot hold them
     together (a nested value of another shape: a chat's `content` text in one row and a list
-    of parts in another), each row whose shape differs from the rows before it is a row error
-    naming its line and the field's path."""
+    of parts in another), each row whose shape differs from most rows is a row error naming
+    its line and the field's path."""
     lines = list(lines) if lines is not None else list(range(1, len(rows) + 1))
     if not rows:
         return pl.DataFrame(), lines
@@ -446,7 +452,7 @@ def _shape_conflicts(rows: list[dict], lines: list[int]) -> list[tuple[int, str]
         clash = next(((p, k) for p, k in pairs if p in usual and usual[p][0] != k), None)
         if clash is not None:
             p, k = clash
-            kind, (n, first) = usual[p]
+            kind, (_, first) = usual[p]
             odd.append((i, f"wrong type: field '{p}' is {k} here but {kind} in most rows (the first at line "
                            f"{first}); give it one shape"))
     return odd
@@ -802,7 +808,7 @@ def _rows_held(folder: Path) -> int | None:
         if not f.is_file() or any(part.startswith(".") for part in f.relative_to(folder).parts):
             continue
         fmt = format_of(f.name)
-        if fmt == "parquet" and f.suffix.lower() not in COMPRESSED:
+        if fmt == "parquet":
             n += pq.ParquetFile(f).metadata.num_rows
         elif fmt == "jsonl":
             with open_input(str(f)) as fh:

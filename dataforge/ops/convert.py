@@ -365,9 +365,11 @@ def with_labels(fam: Family, labels: list | dict | None) -> Family:
     field says `labels: given` (templates worded for fixed classes, "positive or negative",
     would misstate other classes)."""
     if fam.labels != {}:
+        if labels is not None and fam.label_field is None:
+            raise ConfigError(f"convert: family '{fam.name}' has no label field for `labels`")
         if labels is not None:
             raise ConfigError(f"convert: family '{fam.name}' has fixed classes "
-                              f"({', '.join((fam.labels or {}).values()) or 'none'}); for the classes of "
+                              f"({', '.join(fam.labels.values())}); for the classes of "
                               "your data use `family: classification` with `labels:` (and `fields:` to "
                               "name your text and label columns)")
         return fam

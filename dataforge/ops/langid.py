@@ -17,7 +17,12 @@ import polars as pl
 from dataforge.clean import fasttext_io as F
 from dataforge.errors import ConfigError, MissingResourceError
 from dataforge.ops.base import MapOp, param, register, reject_where
+from dataforge.paths import RULES
 from dataforge.schema import meta_set
+
+# how an instruction names the language it asks for (requested_language)
+NAMES_FILE = RULES / "filters" / "language_names.yaml"
+REQUESTS_FILE = RULES / "filters" / "language_requests.yaml"
 
 
 @register
@@ -63,10 +68,9 @@ class LangId(MapOp):
 
     def fingerprint_extra(self):
         from dataforge import rulefiles
-        from dataforge.paths import RULES
         p = self.model_path() if self.model else F.default_lid_path()
         # the words that name a requested language decide rejections too
-        asks = rulefiles.digest(RULES / "filters" / "language_names.yaml", RULES / "filters" / "language_requests.yaml")
+        asks = rulefiles.digest(NAMES_FILE, REQUESTS_FILE)
         return {"model": p.name if p else None, "size": p.stat().st_size if p and p.exists() else None,
                 "requests": asks if self.follow_instruction else None}
 
@@ -129,13 +133,12 @@ def requested_language(instructions: pl.Series) -> pl.Series:
     (up to two words between: "into any Arabic dialect"), or anywhere in an instruction that
     asks to translate, or before a word for what the answer writes in it ("the French verb",
     "German words"; `material` in language_requests.yaml). Requests in other languages
-    (rules/filters/language_requests.yaml): a name in an "answer in" phrasing ("翻译成英文", "英語で", "영어로", "al francés"), or anywhere
-    in a request with a word for translating."""
+    (rules/filters/language_requests.yaml): a name in an "answer in" phrasing ("翻译成英文",
+    "英語で", "영어로", "al francés"), or anywhere in a request with a word for translating."""
     global _NAMES
     if _NAMES is None:
-        from dataforge.paths import RULES
         from dataforge.rulefiles import parse_yaml
-        f = RULES / "filters" / "language_names.yaml"
+        f = NAMES_FILE
         _NAMES = {str(k).lower(): str(v) for k, v in parse_yaml(f.read_text(encoding="utf-8"), str(f)).items()}
     names = "|".join(sorted(_NAMES, key=len, reverse=True))
     t = instructions.fill_null("").str.to_lowercase()
@@ -170,9 +173,8 @@ class _Requests:
 def _other_languages() -> _Requests:
     global _OTHER
     if _OTHER is None:
-        from dataforge.paths import RULES
         from dataforge.rulefiles import parse_yaml
-        f = RULES / "filters" / "language_requests.yaml"
+        f = REQUESTS_FILE
         doc = parse_yaml(f.read_text(encoding="utf-8"), str(f))
         names = {str(k).lower(): str(v) for k, v in doc["names"].items()}
         alt = _name_alternation(names)

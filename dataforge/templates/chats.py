@@ -47,6 +47,16 @@ def _rules() -> dict:
     return load_yaml(FILE)
 
 
+def alias_columns() -> list[str]:
+    """Other names of a chat column (`conversation`, `dialogue`, ...)."""
+    return [str(c) for c in _rules()["columns"]]
+
+
+def transcript_columns() -> list[str]:
+    """Columns that may hold a whole chat or an Alpaca-format record as one text."""
+    return [str(c) for c in _rules()["transcript_columns"]]
+
+
 def _role_map() -> dict[str, str]:
     return {str(alias).lower(): role for role, names in _rules()["roles"].items() for alias in names}
 
@@ -62,9 +72,8 @@ def prepare(df: pl.DataFrame) -> Prepared:
         if not (isinstance(dt, pl.List) and isinstance(dt.inner, pl.Struct)
                 and role_key in [f.name for f in dt.inner.fields]):
             continue
-        keys = [f.name for f in dt.inner.fields]
         df = df.with_columns(_roles(col, role_key))
-        why = df.select(_first_exchange_problem(col, role_key, content_key, keys, dt.inner)).to_series()
+        why = df.select(_first_exchange_problem(col, role_key, content_key, dt.inner)).to_series()
         df = df.with_columns(_text_content(col, content_key, dt.inner))
         role = pl.element().struct.field(role_key)
         is_user = role.is_in(USER).fill_null(False)
@@ -82,7 +91,7 @@ def prepare(df: pl.DataFrame) -> Prepared:
 
 def _renamed(df: pl.DataFrame) -> pl.DataFrame:
     """A chat column under another name, read as the layout its turn keys say."""
-    for alias in _rules()["columns"]:
+    for alias in alias_columns():
         dt = df.schema.get(alias)
         if not (isinstance(dt, pl.List) and isinstance(dt.inner, pl.Struct)):
             continue
@@ -99,7 +108,7 @@ def _from_transcripts(df: pl.DataFrame) -> pl.DataFrame:
     instruction / input / output from a record written in the Alpaca prompt format."""
     if any(c in df.columns for c in LAYOUTS):
         return df
-    col = next((c for c in _rules()["transcript_columns"] if df.schema.get(c) == pl.Utf8), None)
+    col = next((c for c in transcript_columns() if df.schema.get(c) == pl.Utf8), None)
     if col is None:
         return df
     df = _from_prompt_format(df, col)
@@ -141,9 +150,7 @@ def _roles(col: str, role_key: str) -> pl.Expr:
 
 def _text_content(col: str, content_key: str, inner: pl.Struct) -> pl.Expr:
     """Content given as a list of parts -> its text parts joined by a blank line."""
-    content = _content_type(inner, content_key)
-    if not (isinstance(content, pl.List) and isinstance(content.inner, pl.Struct)
-            and "text" in [f.name for f in content.inner.fields]):
+    if "text" not in _part_fields(_field_type(inner, content_key)):
         return pl.col(col)
     text = pl.element().struct.field(content_key).list.eval(pl.element().struct.field("text")) \
         .list.drop_nulls().list.join("\n\n")
@@ -151,12 +158,7 @@ def _text_content(col: str, content_key: str, inner: pl.Struct) -> pl.Expr:
         pl.when(text.str.len_chars() > 0).then(text).otherwise(None).alias(content_key)))
 
 
-def _content_type(inner: pl.Struct, content_key: str):
-    return next((f.dtype for f in inner.fields if f.name == content_key), None)
-
-
-def _first_exchange_problem(col: str, role_key: str, content_key: str, keys: list[str],
-                            inner: pl.Struct) -> pl.Expr:
+def _first_exchange_problem(col: str, role_key: str, content_key: str, inner: pl.Struct) -> pl.Expr:
     """Why the first exchange (first user turn .. first assistant turn with text) cannot be a
     text record: it uses tools, or holds an image or audio part. Null where it can."""
     r = _rules()
@@ -164,23 +166,22 @@ def _first_exchange_problem(col: str, role_key: str, content_key: str, keys: lis
     role = el.struct.field(role_key)
     idx = pl.int_range(pl.len())
     first_user = role.is_in(USER).fill_null(False).arg_max()
+    content = _field_type(inner, content_key)
     said = el.struct.field(content_key).list.len().fill_null(0) > 0 \
-        if isinstance(_content_type(inner, content_key), pl.List) else \
+        if isinstance(content, pl.List) else \
         el.struct.field(content_key).cast(pl.Utf8).fill_null("").str.strip_chars().str.len_chars() > 0
     answer = (role == "assistant") & said & (idx > first_user)
     last = pl.when(answer.any()).then(answer.arg_max()).otherwise(pl.len())
     within = (idx >= first_user) & (idx <= last)
     tool = role.is_in([str(x).lower() for x in r["tool_roles"]]).fill_null(False)
     for k in r["tool_keys"]:
-        if k in keys:
+        if _field_type(inner, k) is not None:
             v = el.struct.field(k)
             tool = tool | (v.list.len() > 0 if isinstance(_field_type(inner, k), pl.List) else v.is_not_null()).fill_null(False)
     reasons = [pl.when(pl.col(col).list.eval((tool & within).any()).list.first().fill_null(False))
                .then(pl.lit("tool_use: the chat's first exchange calls tools; its answer depends on their "
                              "results, which a record cannot hold"))]
-    content = _content_type(inner, content_key)
-    if isinstance(content, pl.List) and isinstance(content.inner, pl.Struct) and \
-            "type" in [f.name for f in content.inner.fields]:
+    if "type" in _part_fields(content):
         other = el.struct.field(content_key).list.eval(
             ~pl.element().struct.field("type").cast(pl.Utf8).is_in([str(x) for x in r["text_parts"]])).list.any()
         reasons.append(pl.when(pl.col(col).list.eval((other.fill_null(False) & within).any()).list.first()
@@ -191,4 +192,12 @@ def _first_exchange_problem(col: str, role_key: str, content_key: str, keys: lis
 
 
 def _field_type(inner: pl.Struct, name: str):
+    """The dtype of a turn's field, None when turns have no such field."""
     return next((f.dtype for f in inner.fields if f.name == name), None)
+
+
+def _part_fields(dtype) -> set[str]:
+    """The keys of content given as a list of parts ([{"type": ..., "text": ...}]), else none."""
+    if isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct):
+        return {f.name for f in dtype.inner.fields}
+    return set()
