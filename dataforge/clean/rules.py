@@ -17,7 +17,6 @@ import polars as pl
 
 from dataforge.clean import repetition
 from dataforge.errors import ConfigError, MissingResourceError
-
 from dataforge.paths import RULES
 from dataforge.rulefiles import parse_yaml
 from dataforge.words import WORD_RE
@@ -115,7 +114,36 @@ def b_empty(rule: Rule, df: pl.DataFrame):
 def b_same_text(rule: Rule, df: pl.DataFrame):
     a, b = rule.fields(["instruction", "output"])[:2]
     norm = lambda f: _col(f).str.to_lowercase().str.replace_all(r"[\W_]+", " ").str.strip_chars()  # noqa: E731
-    return pl.when((norm(a) == norm(b)) & (norm(a) != "")).then(pl.lit(f"{rule.name}: {b} repeats {a}"))
+    # `min_words`: only texts this long ("Berlin" may translate to "Berlin")
+    long = norm(a).str.count_matches(WORD_RE) >= rule.get("min_words", 1)
+    return pl.when((norm(a) == norm(b)) & (norm(a) != "") & long).then(pl.lit(f"{rule.name}: {b} repeats {a}"))
+
+
+def b_mojibake(rule: Rule, df: pl.DataFrame):
+    """UTF-8 read as Windows-1252 ("cafÃ©", "donâ€™t"): dataforge/clean/encoding.py. `normalize`
+    repairs it; this catches what was not repaired (or rows that skipped normalize)."""
+    from dataforge.clean.encoding import SUSPECT
+    return _first([pl.when(_col(f).str.contains(SUSPECT)).then(
+        _fmt(rule, f"{f} has mis-decoded characters: '{{}}'", _col(f).str.extract(f"(\\S*(?:{SUSPECT})\\S*)", 1)
+             .str.slice(0, 40)))
+        for f in rule.fields(["instruction", "input", "output"])])
+
+
+def b_slots(rule: Rule, df: pl.DataFrame):
+    """An answer made mostly of unfilled template slots ("Dear <RECIPIENT_NAME>, <BODY_TEXT>"):
+    at least `min_slots` slots and at most `max_words_per_slot` other words per slot."""
+    f = rule.fields(["output"])[0]
+    # <RECIPIENT_NAME> <Your Name> (never an HTML tag: no underscore or space in a tag's name),
+    # [Company Name] [Date], {{name}} {first_name} (not LaTeX's \frac{d}{dx})
+    slot = rule.get("slot", r"<[A-Z][A-Za-z]*(?:[_ ][A-Za-z]+)+>|\[[A-Z][^\]\n]{1,40}\]|\{\{\s*[\w .]{1,40}\}\}"
+                            r"|\{[A-Za-z]+(?:[_ ][A-Za-z]+)+\}")
+    t = _col(f).str.replace_all(r"\[[^\]\n]*\]\([^)\n]*\)", " LINK ")  # markdown links are text
+    n_slots = t.str.count_matches(slot)
+    rest = t.str.replace_all(slot, " ").str.count_matches(r"\p{L}[\p{L}'-]*")
+    fires = (n_slots >= rule.get("min_slots", 2)) & (rest <= rule.get("max_words_per_slot", 2) * n_slots) & \
+        ~_col(f).str.contains(r"(?m)^(\t| {2,})\S|```|[{};]\s*$")  # code: {x} and [i] are its syntax
+    return pl.when(fires).then(_fmt(rule, f"{f} is unfilled slots: '{{}}'",
+                                    _col(f).str.replace_all(r"\s+", " ").str.slice(0, 40)))
 
 
 def b_phrases(rule: Rule, df: pl.DataFrame):
@@ -126,7 +154,10 @@ def b_phrases(rule: Rule, df: pl.DataFrame):
     for f in rule.fields(["output"]):
         t = _col(f).str.replace_all("[’‘]", "'")
         hit = t.str.contains_any(phrases, ascii_case_insensitive=True)
-        which = t.str.extract_many(phrases, ascii_case_insensitive=True).list.first().str.to_lowercase()
+        found = t.str.extract_many(phrases, ascii_case_insensitive=True)
+        if rule.get("min_distinct", 1) > 1:  # several different phrases: a page's chrome, not a mention
+            hit = hit & (found.list.eval(pl.element().str.to_lowercase()).list.n_unique() >= rule.get("min_distinct"))
+        which = found.list.first().str.to_lowercase()
         out.append(pl.when(hit).then(_fmt(rule, f"{f} contains '{{}}'", which)))
     return _first(out)
 
@@ -180,7 +211,8 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     lyrics and lists whose lines carry no marks, and texts the instruction or task asks to be
     short and unpunctuated (summaries, titles, labels: `no_end_tasks`, `no_end_instruction`)."""
     f = rule.fields(["output"])[0]
-    enders = rule.get("end_chars", ".!?…\"'”’)]}>*`:;|")
+    # (with the end-of-proof marks: "... for all n ≥ 1. ∎")
+    enders = rule.get("end_chars", ".!?…\"'”’)]}>*`:;|∎□■")
     end_re = f"[{re.escape(enders)}]\\s*$"
     # the parts every test below reads, computed once (eager expressions are not shared)
     lines_e = pl.col("__t").str.split("\n").list.eval(pl.element().filter(pl.element().str.strip_chars() != ""))
@@ -404,7 +436,7 @@ def b_non_answer(rule: Rule, df: pl.DataFrame):
     filler = [w.lower() for w in rule.get("words") or []]
     o = _col(f).str.strip_chars()
     ins = _context(df, "instruction").str.strip_chars()
-    n_words = o.str.count_matches(r"\S+")
+    n_words = o.str.count_matches(WORD_RE)  # (a Chinese sentence is many words, not one)
     # the words of short replies only: a filler reply is short, and long texts cost the most
     short = pl.when(n_words <= rule.get("filler_max_words", 8)).then(o).otherwise(pl.lit(""))
     words = short.str.to_lowercase().str.replace_all("[’‘]", "'").str.extract_all(r"[a-z/']+|\d+") \
@@ -421,6 +453,9 @@ def b_non_answer(rule: Rule, df: pl.DataFrame):
         if rule.get("allows_short"):
             demands = demands & ~ins.str.contains("(?i)" + rule.get("allows_short"))
         fires = fires | (demands & (n_words <= rule.get("max_words", 3)))
+    if rule.get("lead_in_max_words"):  # a lead-in with nothing after it: "Summary:", "Here is the poem:"
+        fires = fires | ((n_words <= rule.get("lead_in_max_words")) & o.str.contains(r"[:：]$") &
+                         ~o.str.contains("\n"))
     return pl.when(fires).then(_fmt(rule, f"{f} is no answer: '{{}}'", o.str.slice(0, 40)))
 
 
@@ -488,6 +523,7 @@ BUILDERS: dict[str, Callable[[Rule, pl.DataFrame], Any]] = {
     "regex": b_regex, "blocklist": b_blocklist, "truncated": b_truncated, "code_fence": b_code_fence,
     "brackets": b_brackets, "url_ratio": b_url_ratio, "repetition": b_repetition,
     "refusal": b_refusal, "garbled": b_garbled, "non_answer": b_non_answer,
+    "mojibake": b_mojibake, "slots": b_slots,
 }
 # Parameters every rule understands: don't fire where the instruction asks for what the rule
 # would reject (a list of links, a letter with a [Your Name] slot, toxic words to find) or
@@ -495,12 +531,21 @@ BUILDERS: dict[str, Callable[[Rule, pl.DataFrame], Any]] = {
 # `decline_instruction` (refusal rules): an instruction that asks to turn something down; a
 # refusal is then the answer, unless the output refuses the task itself (`task_refusal`: "I
 # can't help with that request" is no reply to "Decline the invitation").
-CONTEXT_PARAMS = ("unless_instruction", "unless_tasks", "decline_instruction", "task_refusal")
+# `unless_input`: the row's input says it (a rewrite of "can't make the 3pm, sorry" may decline),
+# where the instruction matches `input_carried_when` (a rewrite, not a question on a passage).
+# `unless_output`: the answer's own form spares it (a laid-out HTML page is a document, not junk).
+# `only_instruction`: the rule applies only where the instruction matches (a summary that
+# hands back its input is a copy; an answer to "Return the text unchanged" is not).
+CONTEXT_PARAMS = ("unless_instruction", "unless_input", "input_carried_when", "unless_output", "only_instruction", "unless_tasks", "decline_instruction", "task_refusal")
 
 
 def context_columns(rule: Rule) -> list[str]:
-    cols = ["instruction"] if rule.get("unless_instruction") or rule.get("no_end_instruction") or \
+    cols = ["instruction"] if rule.get("unless_instruction") or rule.get("only_instruction") or \
+        rule.get("input_carried_when") or \
+        rule.get("no_end_instruction") or \
         rule.get("yes_no_instruction") or rule.get("demands_text") or rule.get("decline_instruction") else []
+    cols += ["input"] if rule.get("unless_input") else []
+    cols += ["output"] if rule.get("unless_output") else []
     return cols + (["task"] if rule.get("unless_tasks") or rule.get("no_end_tasks") or rule.get("reason_tasks") else [])
 
 
@@ -508,6 +553,21 @@ def _unless(rule: Rule, df: pl.DataFrame) -> pl.Expr | None:
     cond = None
     if rule.get("unless_instruction") and "instruction" in df.columns:
         cond = _col("instruction").str.contains("(?i)" + rule.get("unless_instruction"))
+    if rule.get("unless_input") and "input" in df.columns:
+        c = _col("input").str.replace_all("[’‘]", "'").str.contains("(?i)" + rule.get("unless_input"))
+        if rule.get("input_carried_when") and "instruction" in df.columns:  # only where the answer
+            c = c & _col("instruction").str.contains("(?i)" + rule.get("input_carried_when"))  # carries it
+        f = rule.fields(["output"])[0]
+        if rule.get("task_refusal") and f in df.columns:  # "I can't help with that" rewrites no input
+            c = c & ~_col(f).str.replace_all("[’‘]", "'").str.contains("(?i)" + rule.get("task_refusal"))
+        cond = c if cond is None else cond | c
+    if rule.get("unless_output") and "output" in df.columns:  # the answer's own form spares it
+        c = _col("output").str.contains("(?i)" + rule.get("unless_output"))
+        cond = c if cond is None else cond | c
+    if rule.get("only_instruction"):
+        ins = _col("instruction") if "instruction" in df.columns else pl.lit("")
+        c = ~ins.str.contains("(?i)" + rule.get("only_instruction"))
+        cond = c if cond is None else cond | c
     if rule.get("unless_tasks") and "task" in df.columns:
         c = _col("task").is_in(list(rule.get("unless_tasks")))
         cond = c if cond is None else cond | c

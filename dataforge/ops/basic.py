@@ -19,16 +19,21 @@ class Normalize(MapOp):
     (`&lt;b&gt;`); see dataforge/clean/html.py. Turn it off for data where entities are content
     (e.g. answers that teach HTML escaping).
 
+    `fix_encoding` repairs mojibake, UTF-8 text once decoded as Windows-1252 ("cafÃ©" -> "café",
+    "donâ€™t" -> "don’t"); only rows with a telltale sequence are touched, see
+    dataforge/clean/encoding.py. The `mojibake` rule rejects what is left.
+
     `no_input`: an `input` that is nothing but this marker is emptied. Alpaca writes
     `<noinput>` / `<no input>` where a row has no input; left in, it trains the model on the
     marker, and the `placeholder` rule would reject an otherwise good row. `""` turns it off."""
 
     name = "normalize"
     batch_parallel = True
-    version = "3"  # 2: html decoding; 3: no-input markers emptied
+    version = "4"  # 2: html decoding; 3: no-input markers emptied; 4: mojibake repaired
     fields: list[str] = param(default_factory=lambda: ["instruction", "input", "output"])
     form: Literal["NFC", "NFKC", "none"] = "NFKC"
     html: bool = True
+    fix_encoding: bool = True
     # quoted, escaped or with a period as Alpaca has it: "<noinput>", `<noinput>`, \<noinput\>, <no input>.
     no_input: str = r"(?i)^[\s\"'`\\]*<\s*no[\s_-]*input\s*\\?>?[\s\"'`\\.]*$"
 
@@ -42,6 +47,10 @@ class Normalize(MapOp):
         exprs = []
         for f in self.fields:
             e = pl.col(f)
+            if self.fix_encoding:  # first: a repaired text may hold entities or blanks to tidy
+                from dataforge.clean import encoding
+
+                e = encoding.expr(e)
             if self.html:
                 from dataforge.clean import html
 

@@ -56,6 +56,16 @@ def _parts(ins: pl.Expr, max_query_words: int) -> tuple[pl.Expr, pl.Expr]:
     return request, query
 
 
+def _verb_and_object(request: pl.Expr, length: dict) -> pl.Expr:
+    """A short request that is a request verb and a concrete object is whole: "Define entropy.",
+    "Summarize Hamlet." (not "Help.", "Continue please.", "Do it.")."""
+    if not length.get("verb_and_object_ok"):
+        return pl.lit(False)
+    first = request.str.to_lowercase().str.extract(r"^\W*([a-z]+)", 1)
+    verbs = sorted(set(load_words(VERBS)))
+    return first.is_in(verbs).fill_null(False) & (concrete_words(request, verbs=True) >= 1)
+
+
 def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     """name -> boolean expression: True when the problem is present."""
     c = cfg or load_yaml(CLARITY)
@@ -72,7 +82,7 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     wording = request + pl.lit("\n") + query
     ur = c["unresolved_reference"]
     out = {
-        "too_short": n < c["length"]["min_words"],
+        "too_short": (n < c["length"]["min_words"]) & ~_verb_and_object(plain, c["length"]),
         "too_long": n > c["length"]["max_words"],
         "long_sentence": per_sentence > c["readability"]["max_words_per_sentence"],
         "long_words": mean_chars > c["readability"]["max_mean_word_chars"],

@@ -1,0 +1,176 @@
+"""Eighth round of judgment probes: a curator's zoo of good rows naive filters drop, and a zoo
+of labelled defects (benchmarks/quality_data/curator_zoo.jsonl, defect_zoo.jsonl; docs/quality.md)."""
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from dataforge import op
+from dataforge.clean import encoding
+from dataforge.clean.garble import garble_stats
+from dataforge.ops.base import RunContext
+from dataforge.ops.filters import RuleFilter
+from tests.test_filters import _assert_kept_and_scored_as_finished, _zoo
+
+
+def _reasons(rows: list[tuple[str, str]], inputs: list[str] | None = None) -> list[str | None]:
+    df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": inputs or [""] * len(rows),
+                       "output": [r[1] for r in rows]})
+    return RuleFilter().reasons(df).to_list()
+
+
+def _score(name: str, rows: list[tuple[str, str]], inputs: list[str] | None = None) -> list[float]:
+    df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": inputs or [""] * len(rows),
+                       "output": [r[1] for r in rows]}).with_columns(
+        id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8), task=pl.lit(None, pl.Utf8))
+    o = op(name).bind(RunContext())
+    o.ensure_setup()
+    return o.process(df)[name].to_list()
+
+
+def test_curator_zoo_is_kept_and_scored_as_finished():
+    zoo = _zoo("curator_zoo")
+    assert zoo.height >= 70 and set(zoo["kind"]) >= {"code", "math", "creative_writing", "translation"}
+    _assert_kept_and_scored_as_finished(zoo.select("instruction", "input", "output"))
+
+
+# defects no rule can see: a wrong fact and an answer to another question (score_alignment and
+# judges are for those, see docs/quality.md)
+NOT_FOR_RULES = {"wrong_answer", "off_topic_answer"}
+
+
+def test_defect_zoo_is_caught_by_rules_or_language_id():
+    zoo = _zoo("defect_zoo")
+    df = zoo.select("instruction", "input", "output")
+    r = RuleFilter().reasons(df)
+    lid = op("langid", fields=["instruction", "output"], langs=["en"]).bind(RunContext())
+    lid.ensure_setup()
+    out = lid.process(df.with_columns(id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8),
+                                      task=pl.lit(None, pl.Utf8), lang=pl.lit(None, pl.Utf8)))
+    lang = out["_reject"] if "_reject" in out.columns else pl.Series([None] * df.height, dtype=pl.Utf8)
+    missed = [(d, o[:50]) for d, o, a, b in zip(zoo["defect"], zoo["output"], r, lang)
+              if d not in NOT_FOR_RULES and a is None and b is None]
+    assert not missed
+    # each new rule catches the defect it was written for
+    by = dict(zip(zoo["output"], r))
+    kinds = {d: [by[o] for dd, o in zip(zoo["defect"], zoo["output"]) if dd == d] for d in set(zoo["defect"])}
+    assert all(x.startswith("mojibake:") for x in kinds["mojibake"])
+    assert {x.split(":")[0] for x in kinds["markup_junk"]} <= {"markup_junk", "web_boilerplate"}
+
+
+# -- mojibake ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("good", ["café", "don’t “quoted” – — … € ™", "180 °C, ½ cup", "Zürich, naïve, façade, ß",
+                                  "Привет мир", "Œuvre, š, ñandú"])
+def test_mojibake_repair_restores_utf8_read_as_cp1252(good):
+    # (bytes Windows-1252 leaves undefined, as 9D in ”, come through as Latin-1 controls)
+    broken = "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in good.encode("utf-8"))
+    assert pl.Series([broken]).str.contains(encoding.SUSPECT)[0]
+    assert encoding.repair(pl.Series([broken])).to_list() == [good]
+
+
+@pytest.mark.parametrize("text", ["São Paulo", "SÃO PAULO", "café…” she said", "Ärger über Öl", "Â is a letter",
+                                  "ESPAÑA", "naïve façade, 20 °C — “quoted”"])
+def test_mojibake_repair_leaves_real_text_alone(text):
+    assert encoding.repair(pl.Series([text])).to_list() == [text]
+    assert _reasons([("Say it.", text)]) == [None]
+
+
+def test_normalize_repairs_mojibake_and_the_rule_rejects_what_is_left():
+    df = pl.DataFrame({"instruction": ["Describe Zürich."], "input": [""],
+                       "output": ["ZÃ¼rich sits at the end of the lake, where itâ€™s 20Â°C in June."]})
+    fixed = op("normalize").map(df)
+    assert fixed["output"][0] == "Zürich sits at the end of the lake, where it’s 20°C in June."
+    assert _reasons([("Describe Zürich.", df["output"][0])])[0].startswith("mojibake: output has mis-decoded")
+    assert RuleFilter().reasons(fixed).to_list() == [None]
+    # a task about encodings quotes broken text on purpose
+    assert _reasons([("Fix the encoding of this UTF-8 text: 'cafÃ©'", "café")]) == [None]
+    assert "itâ€" in op("normalize", fix_encoding=False).map(df)["output"][0]
+
+
+# -- page junk, slots, copies, lead-ins --------------------------------------------------------
+
+def test_web_boilerplate_needs_two_phrases_and_markup_junk_spares_pages_the_answer_writes():
+    banner = "We use cookies to improve your experience. Skip to main content.\n© 2024 Example Media. All rights reserved."
+    assert _reasons([("What is the tallest mountain in Africa?", banner)])[0].startswith("web_boilerplate:")
+    one = "It means the author keeps every right the law gives them; 'All rights reserved' says so."
+    assert _reasons([("What does 'all rights reserved' mean?", one)]) == [None]
+    assert _reasons([("Write a cookie banner for my site.", banner)]) == [None]
+    junk = '<div class="card"><script>window.x = 1;</script></div>'
+    assert _reasons([("Extract the product name.", junk)])[0].startswith("markup_junk:")
+    page = "<html>\n<head>\n<title>Login</title>\n</head>\n<body>\n<div>\n<form></form>\n</div>\n</body>\n</html>"
+    assert _reasons([("Generate a login form.", page)]) == [None]
+    assert _reasons([("Write the HTML for a card.", junk)]) == [None]
+
+
+def test_unfilled_slots_fire_on_a_template_but_not_on_a_filled_letter_or_code():
+    assert _reasons([("Rewrite this email.", "Dear <RECIPIENT_NAME>,\n\n<BODY_TEXT>\n\nBest,\n<SENDER_NAME>")])[0] \
+        .startswith("unfilled_slots:")
+    letter = "Dear Tom,\n\nI have to move the 3pm meeting. Could we meet tomorrow instead?\n\nBest regards,\n[Your Name]"
+    assert _reasons([("Rewrite this email.", letter)]) == [None]
+    assert _reasons([("Compute the derivative of x^3.", "$$\\frac{d}{dx}x^3 = 3x^2$$")]) == [None]
+    assert _reasons([("Create an HTML table.", "<table>\n<tr><th>Name</th><th>Age</th></tr>\n</table>")]) == [None]
+    assert _reasons([("Give an email template with placeholders.", "Dear [Name],\n[Body]\n[Signature]")]) == [None]
+
+
+def test_output_same_as_input_only_where_a_change_was_asked():
+    text = "The company reported revenue of $4.2 billion, up 12% from a year earlier, driven by cloud growth."
+    assert _reasons([("Summarize this in one sentence.", text)], [text])[0].startswith("output_same_as_input:")
+    assert _reasons([("Return the text unchanged.", text)], [text]) == [None]
+    assert _reasons([("Fix the grammar if needed.", text)], [text]) == [None]
+    assert _reasons([("Translate the city name into German.", "Berlin")], ["Berlin"]) == [None]
+
+
+def test_non_answer_reads_lead_ins_emoji_requests_and_chinese_words():
+    assert _reasons([("Summarize the article.", "Summary:")])[0].startswith("non_answer:")
+    assert _reasons([("Write a poem about rain.", "Here is a poem about rain:")])[0].startswith("non_answer:")
+    assert _reasons([("Describe a beach day using only emoji.", "🌅☀️🏖️🌊🍉😎🌇")]) == [None]
+    assert _reasons([("Explain gravity.", "🌅☀️")])[0].startswith("non_answer:")
+    # a Chinese paragraph is many words, not one
+    assert _reasons([("Describe Beijing in Chinese.", "北京是中国的首都，也是中国的政治和文化中心。它有三千多年的历史。")]) == [None]
+
+
+# -- notation, proofs, drafted replies, two-word requests ---------------------------------------
+
+def test_garble_reads_notation_numerals_and_capitalised_auxiliaries_as_such():
+    st = garble_stats(pl.Series(["1. e4 e5 2. Nf3 Nc6 3. Bb5",
+                                 "Try the i–VI–III–VII progression. It pulls back to Am.",
+                                 "We met on the 5th of May. It rained.",
+                                 "cat the. on sat mat The of and"]))
+    assert st["bad"].to_list()[:3] == [0, 0, 0]
+    assert st["bad"][3] >= 2  # shuffled prose still breaks the transitions
+    assert garble_stats(pl.Series(["the i is small."]))["bad"][0] == 1  # lower-case text: "i" is the pronoun
+
+
+def test_a_proof_ending_in_qed_is_finished():
+    proof = ("Base case: for n = 1 both sides are 1.\n\nInductive step: assume it holds for k; adding 2k + 1 "
+             "gives (k + 1)².\n\nSo the sum of the first n odd numbers is n² for all n ≥ 1. ∎")
+    assert _reasons([("Prove by induction that the sum of the first n odd numbers is n².", proof)]) == [None]
+
+
+def test_a_rewrite_of_an_input_that_declines_may_decline():
+    note = "hey tom, cant make the 3pm, something came up. can we do tmrw? thx"
+    polite = "Dear Tom,\n\nI'm afraid I can't make the 3pm meeting today. Could we meet tomorrow?\n\nBest regards,\nRachel"
+    assert _reasons([("Rewrite this email to sound professional.", polite)], [note]) == [None]
+    assert _reasons([("Rewrite this email to sound professional.", "I'm sorry, but I can't help with that.")],
+                    [note])[0].startswith("refusal")
+    assert _reasons([("Rewrite this email to sound professional.", polite)], ["hey tom, see you at 3pm"])[0] \
+        .startswith("refusal")
+    # a question on a passage that says "unable" is no rewrite: the refusal is still one
+    assert _reasons([("Answer the question using the passage.", "I'm sorry, I cannot answer that question.")],
+                    ["The team was unable to win. Who lost?"])[0].startswith("refusal")
+
+
+def test_an_apology_in_a_drafted_reply_is_no_refusal():
+    reply = ("Hi Mark,\n\nThank you for raising this directly, and I'm sorry. We won't ship the full release on the "
+             "30th, but the reporting module will be ready then.\n\nBest regards,\nDana")
+    refusal = "I'm really sorry, but I won't be able to draft that reply for you."
+    q = _score("score_quality", [("Draft a reply to the client's email.", reply),
+                                 ("Draft a reply to the client's email.", refusal)])
+    assert q[0] >= 0.9 and q[1] <= 0.2
+
+
+def test_a_request_verb_and_a_concrete_object_is_not_too_short():
+    s = _score("score_clarity", [("Define entropy.", "x"), ("Summarize Hamlet.", "x"), ("Help.", "x"),
+                                 ("Do it.", "x"), ("Write something.", "x")])
+    assert min(s[:2]) >= 0.6 and max(s[2:]) < 0.4
