@@ -76,6 +76,30 @@ def test_classifier_on_a_zoo_of_kinds_the_samples_lack():
     assert len(wrong) <= 2, wrong
 
 
+def test_classifier_reads_more_languages_word_problems_and_writing_kinds():
+    # from the curator zoo (benchmarks/quality_data/curator_zoo.jsonl), labelled by its writer
+    rows = [("Write the Fibonacci sequence in Haskell using an infinite list.", "", "code"),
+            ("MATLAB: plot sin(x) and cos(x) from 0 to 2π on the same axes.", "", "code"),
+            ("In R, compute the mean of mpg for each number of cylinders in mtcars.", "", "code"),
+            ("What does this traceback mean?", "Traceback (most recent call last): ...", "code"),
+            ("A store sells notebooks for $3 each and pens for $1.50. Maya spends $21. How many notebooks did she buy?",
+             "", "math"),
+            ("Two cards are drawn from a deck. What is the probability that both are aces?", "", "math"),
+            ("My recipe says 350 °F. What is that in °C?", "", "math"),
+            ("Write a tongue twister about a baker.", "", "creative_writing"),
+            ("Draw a cat in ASCII art.", "", "creative_writing"),
+            ("List 20 words that rhyme with 'cat'.", "", "brainstorming"),
+            ("Format this as an APA 7th edition reference.", "Smith J 2020 Deep work ...", "rewriting"),
+            # ... but a paper's title about probability is no probability problem, and a question
+            # with one number is no word problem
+            ("Summarize the paper 'Neural networks on sets of probability measures' from its abstract.",
+             "We study ...", "summarization"),
+            ("In 1964, how long did the Tokyo Olympics last?", "", "open_qa")]
+    df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [r[1] for r in rows]})
+    got = classify(df).to_list()
+    assert got == [r[2] for r in rows], [(r[0], g) for r, g in zip(rows, got) if g != r[2]]
+
+
 def test_classifier_accuracy_on_held_out_hand_labels():
     from dataforge.evaluation.task_eval import accuracy_report
     r = accuracy_report()
