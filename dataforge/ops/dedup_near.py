@@ -194,7 +194,9 @@ def _band_keys(batch, fields: list[str], ngram: int, num_perm: int, seed: int, b
     from dataforge.engine.ray_globals import ROW
 
     df = pl.from_arrow(batch)
-    sig, has = M.signatures(M.shingle_hashes(near_texts(df, fields), ngram), num_perm, seed)
+    # one thread: a Ray task holds one CPU and Ray runs the tasks side by side (the default,
+    # a thread per core, oversubscribed a worker's CPU); the signatures are the same
+    sig, has = M.signatures(M.shingle_hashes(near_texts(df, fields), ngram), num_perm, seed, threads=1)
     s = sig[has][:, : bands * rows].astype(np.uint64).reshape(-1, bands, rows)
     mult = np.random.default_rng(rows).integers(1, 1 << 62, size=rows, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
     with np.errstate(over="ignore"):
