@@ -58,6 +58,99 @@ def test_defect_zoo_is_caught_by_rules_or_language_id():
     assert {x.split(":")[0] for x in kinds["markup_junk"]} <= {"markup_junk", "web_boilerplate"}
 
 
+def test_second_curator_zoo_is_kept_and_scored_as_finished():
+    # jargon, long markdown answers, JSON/YAML/XML/CSV, few-shot prompts, alarming but benign
+    # requests, children's lists, dialogues, first-person pieces (curator_zoo_2.jsonl)
+    zoo = _zoo("curator_zoo_2")
+    assert zoo.height >= 70
+    _assert_kept_and_scored_as_finished(zoo.select("instruction", "input", "output"))
+
+
+def _caught(zoo: pl.DataFrame) -> list:
+    df = zoo.select("instruction", "input", "output")
+    r = RuleFilter().reasons(df)
+    lid = op("langid", fields=["instruction", "output"], langs=["en"]).bind(RunContext())
+    lid.ensure_setup()
+    out = lid.process(df.with_columns(id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8),
+                                      task=pl.lit(None, pl.Utf8), lang=pl.lit(None, pl.Utf8)))
+    lang = out["_reject"] if "_reject" in out.columns else pl.Series([None] * df.height, dtype=pl.Utf8)
+    return [a or b for a, b in zip(r, lang)]
+
+
+def test_second_defect_zoo_generation_artefacts_are_caught():
+    zoo = _zoo("defect_zoo_2")
+    got = _caught(zoo)
+    by_defect: dict[str, list] = {}
+    for d, g in zip(zoo["defect"], got):
+        by_defect.setdefault(d, []).append(g)
+    for d in ("leaked_chat_tokens", "instruction_leak", "copies_input", "duplicated_answer", "truncated_code",
+              "wrong_language", "refusal", "placeholder", "empty_or_trivial"):
+        assert all(by_defect[d]), (d, by_defect[d])
+    assert all(g.startswith("chat_tokens:") for g in by_defect["leaked_chat_tokens"])
+    assert all(g.startswith("prompt_leak:") for g in by_defect["instruction_leak"])
+    # "Q: ... A: ..." continuations, an answer wrapped in talk about itself, a one-word list item
+    # cut short and a short looping list are what no rule reads yet (docs/quality.md)
+    missed = [d for d, g in zip(zoo["defect"], got) if g is None]
+    assert set(missed) <= {"meta_commentary", "continued_dialogue", "truncated_list", "repetition_loop"}
+    assert len(missed) <= 7, missed
+
+
+def test_chat_tokens_dialogue_turns_prompt_leaks_and_code_stubs():
+    assert _reasons([("What is the capital of Australia?", "Canberra.<|im_end|>")])[0].startswith("chat_tokens:")
+    assert _reasons([("Shorten it.", "We went anyway.</s>")], ["Although it rained we went."])[0] \
+        .startswith("chat_tokens:")
+    assert _reasons([("Explain the ChatML special tokens.", "<|im_start|> opens a turn and <|im_end|> closes it.")]) \
+        == [None]
+    assert _reasons([("Write HTML with a struck-through price.", "<p><s>$20</s> $15</p>")]) == [None]
+    go_on = "Boil it for 6 to 7 minutes, then cool it in ice water.\n\nUser: Thanks! And poached eggs?\nAssistant: Simmer."
+    assert _reasons([("How long should I boil an egg?", go_on)])[0].startswith("continued_dialogue:")
+    chat = "User: My order is late.\nAgent: I'm sorry to hear that. Let me check the tracking for you."
+    assert _reasons([("Write a short customer-support chat about a late order.", chat)]) == [None]
+    assert _reasons([("Continue the story.", chat)]) == [None]  # a dialogue from its first line
+    leak = "### Instruction:\nGive a tip.\n\n### Response:\nTake short breaks every hour to stay focused."
+    assert _reasons([("Give a tip for focus.", leak)])[0].startswith("prompt_leak:")
+    assert _reasons([("Show the Alpaca prompt format.", leak)]) == [None]
+    stub = "```python\ndef fib(n):\n    # TODO: implement this\n    pass\n```"
+    assert _reasons([("Write a Python function for the nth Fibonacci number.", stub)])[0].startswith("code_stub:")
+    assert _reasons([("Give me a skeleton for a fib function.", stub)]) == [None]
+    template = ("Dear [Hiring Manager's Name],\n\nI am writing about the [Position Title] role at [Company Name]. "
+                "With [X years] of experience in [Your Field], my skills in [Skill 1] and [Skill 2] fit well.\n\n"
+                "Sincerely,\n[Your Name]")
+    assert _reasons([("Write a cover letter for me: I'm Sara, applying as Senior Accountant.", template)])[0] \
+        .startswith("unfilled_slots:")
+
+
+def test_a_list_built_on_one_frame_is_no_loop_and_figures_resolve_these_numbers():
+    abc = "\n".join(f"{c} is for {w}" for c, w in zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", (
+        "apple ball cat duck egg fish goat hat igloo jam kite lion moon nest owl pig queen rain sun "
+        "turtle umbrella van whale xylophone yak zebra").split()))
+    assert _reasons([("Make an alphabet list, one word per letter, as 'A is for apple'.", abc)]) == [None]
+    loop = "\n".join(["and the waves roll on and the waves roll on"] * 12)
+    assert _reasons([("Write a poem about the sea.", "The sea.\n" + loop)])[0].startswith("repetition:")
+    s = _score("score_clarity", [("My results: HbA1c 7.8%, glucose 152 mg/dL. What do these numbers mean?", "x"),
+                                 ("What do these numbers mean?", "x"),
+                                 ("Convert this order into XML with a root element <order>.", "x")],
+               ["", "", "Order A-1042: 2 cables at 9.99."])
+    assert s[0] >= 0.6 and s[1] < 0.4 and s[2] >= 0.6
+
+
+def test_langid_reads_an_answer_in_another_script_alone_when_the_joined_text_is_unsure():
+    rows = pl.DataFrame({"instruction": ["Summarize this paragraph in one English sentence.",
+                                         "Give some examples of national dishes from a given country."],
+                         "input": ["The city's bike-share program launched last month with 400 bikes.", ""],
+                         "output": ["该市的共享单车项目首月骑行量超过五万二千次，远超预期，官方计划年底前再增设二十个站点。",
+                                    "- Ragu alla Bolognese\n- Risotto\n- Spaghetti alla Carbonara\n- Napoletana Pizza\n"
+                                    "- Arancini\n- Fiorentina Steak\n- Polenta\n- Ossobuco\n- Truffles"]})
+    lid = op("langid", fields=["instruction", "output"], langs=["en"]).bind(RunContext())
+    lid.ensure_setup()
+    out = lid.process(rows.with_columns(id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8),
+                                        task=pl.lit(None, pl.Utf8), lang=pl.lit(None, pl.Utf8)))
+    assert out["_reject"].to_list()[0].startswith("lang_mismatch: detected zh")
+    # Italian names under an English request: the joined text is unsure (p 0.47) and the answer
+    # alone reads as Italian (0.97), but it is written in the instruction's script
+    assert out["_reject"].to_list()[1] is None
+
+
 # -- mojibake ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("good", ["café", "don’t “quoted” – — … € ™", "180 °C, ½ cup", "Zürich, naïve, façade, ß",

@@ -131,7 +131,8 @@ def b_mojibake(rule: Rule, df: pl.DataFrame):
 
 def b_slots(rule: Rule, df: pl.DataFrame):
     """An answer made mostly of unfilled template slots ("Dear <RECIPIENT_NAME>, <BODY_TEXT>"):
-    at least `min_slots` slots and at most `max_words_per_slot` other words per slot."""
+    at least `min_slots` slots and at most `max_words_per_slot` other words per slot, or at
+    least `template_slots` and at most `template_words_per_slot` words per slot."""
     f = rule.fields(["output"])[0]
     # <RECIPIENT_NAME> <Your Name> (never an HTML tag: no underscore or space in a tag's name),
     # [Company Name] [Date], {{name}} {first_name} (not LaTeX's \frac{d}{dx})
@@ -140,7 +141,12 @@ def b_slots(rule: Rule, df: pl.DataFrame):
     t = _col(f).str.replace_all(r"\[[^\]\n]*\]\([^)\n]*\)", " LINK ")  # markdown links are text
     n_slots = t.str.count_matches(slot)
     rest = t.str.replace_all(slot, " ").str.count_matches(r"\p{L}[\p{L}'-]*")
-    fires = (n_slots >= rule.get("min_slots", 2)) & (rest <= rule.get("max_words_per_slot", 2) * n_slots) & \
+    # ... or a longer text with a slot every few words ("interest in the [Position Title] role at
+    # [Company Name]. With [X years] of experience in [Your Field] ..."): a template, not a
+    # letter that leaves its signature open
+    tiers = [(rule.get("min_slots", 2), rule.get("max_words_per_slot", 2)),
+             (rule.get("template_slots", 10**6), rule.get("template_words_per_slot", 0))]
+    fires = pl.any_horizontal([(n_slots >= k) & (rest <= w * n_slots) for k, w in tiers]) & \
         ~_col(f).str.contains(r"(?m)^(\t| {2,})\S|```|[{};]\s*$")  # code: {x} and [i] are its syntax
     return pl.when(fires).then(_fmt(rule, f"{f} is unfilled slots: '{{}}'",
                                     _col(f).str.replace_all(r"\s+", " ").str.slice(0, 40)))
@@ -175,9 +181,13 @@ def b_regex(rule: Rule, df: pl.DataFrame):
         raise ConfigError(f"rule '{rule.name}': bad pattern: {e}") from None
     # one search per pattern: each keeps its literal prefilter, where one alternation of
     # them all with word boundaries falls back to a slow engine (10x here)
-    return _first([pl.when(pl.any_horizontal([_col(f).str.contains(flags + p) for p in pats])).then(
+    if rule.get("max_words"):  # only short texts: a stub is all there is, not a part of long code
+        short = lambda f: _col(f).str.count_matches(WORD_RE) <= rule.get("max_words")  # noqa: E731
+    else:
+        short = lambda f: pl.lit(True)  # noqa: E731
+    return _first([pl.when(short(f) & pl.any_horizontal([_col(f).str.contains(flags + p) for p in pats])).then(
         _fmt(rule, f"{f} matches '{{}}'", pl.coalesce([_col(f).str.extract(f"{flags}({p})", 1) for p in pats])
-             .str.slice(0, 40)))
+             .str.replace_all(r"\s+", " ").str.strip_chars().str.slice(0, 40)))
         for f in rule.fields(["instruction", "input", "output"])])
 
 
@@ -505,7 +515,16 @@ def b_repetition(rule: Rule, df: pl.DataFrame) -> pl.Series:
     limits |= {f"top_{n}_gram": v for n, v in top.items()} | {f"dup_{n}_gram": v for n, v in dup.items()}
     s = repetition.stats(df[f] if f in df.columns else pl.Series([""] * df.height), list(top), list(dup))
     words = df.select(_col(f).str.count_matches(r"\w+"))[:, 0] if f in df.columns else pl.Series([0] * df.height)
-    checks = [pl.when(pl.col(k) > v).then(_fmt(rule, f"{f} {k} {{}} > {v}", pl.col(k).round(3)))
+    # a list of distinct short lines built on one frame ("A is for apple", "B is for ball", ...)
+    # repeats its frame by design: the top n-grams say nothing there (a loop repeats lines)
+    lines = df.select(_col(f).str.strip_chars().str.split("\n").list.eval(
+        pl.element().filter(pl.element().str.contains(r"\S")))).to_series() if f in df.columns else None
+    framed = pl.Series([False] * df.height) if lines is None else \
+        ((lines.list.len() >= rule.get("frame_min_lines", 8)) &
+         (lines.list.eval(pl.element().str.count_matches(r"\w+")).list.median() <= rule.get("frame_max_words", 10)))
+    s = s.with_columns(pl.lit(framed).alias("__framed"))
+    checks = [pl.when((pl.col(k) > v) & ~(k.startswith("top_") & pl.col("__framed") & (pl.col("dup_line_frac") == 0)))
+              .then(_fmt(rule, f"{f} {k} {{}} > {v}", pl.col(k).round(3)))
               for k, v in limits.items()]
     if not checks:
         return pl.Series([None] * df.height, dtype=pl.Utf8)

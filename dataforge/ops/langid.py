@@ -45,6 +45,7 @@ class LangId(MapOp):
     min_letter_frac: float = 0.5  # ... or whose characters are mostly not letters: code, tables, math
     follow_instruction: bool = True  # accept the language the instruction asks for ("translate into French")
     outputs = ("lang", "score_lang", "meta")
+    version = "2"  # 2: an unsure joined prediction falls back to the answer's own (another script), when sure
 
     def validate(self):
         if not 0 <= self.threshold <= 1:
@@ -93,6 +94,7 @@ class LangId(MapOp):
         labels, probs = F.predict(self._model, texts.to_list(), k=1)
         lang = pl.Series("l", [ls[0] if ls else "und" for ls in labels], dtype=pl.Utf8)
         prob = pl.Series("p", np.array([float(p[0]) if len(p) else 0.0 for p in probs]), dtype=pl.Float64)
+        lang, prob = self._answer_alone(df, lang, prob)
         empty = texts.str.len_chars() == 0
         out = df.with_columns(pl.lit(prob).round(4).alias("score_lang"),
                               meta_set(pl.col("meta"), langid_model=self.model_note()))
@@ -120,6 +122,28 @@ class LangId(MapOp):
         if self.drop_uncertain:
             out = reject_where(out, ~sure, pl.format("lang_uncertain: {} < {}", detail, pl.lit(self.threshold)))
         return out
+
+
+    def _answer_alone(self, df: pl.DataFrame, lang: pl.Series, prob: pl.Series) -> tuple[pl.Series, pl.Series]:
+        """Where the joined fields give no sure language (an English instruction over a Chinese
+        answer splits the model's belief), the answer alone decides when it is sure by itself
+        and is written in another script than the instruction: within one script an answer of
+        names and loanwords ("Risotto, Spaghetti alla Carbonara, Arancini") reads as another
+        language on its own."""
+        if "output" not in self.fields or len(self.fields) < 2 or "output" not in df.columns \
+                or "instruction" not in df.columns:
+            return lang, prob
+        out = df["output"].fill_null("").str.strip_chars()
+        latin = lambda t: t.str.count_matches(r"\p{Latin}") / t.str.count_matches(r"\p{L}").clip(lower_bound=1)  # noqa: E731
+        other_script = (latin(out) < 0.5) != (latin(df["instruction"].fill_null("")) < 0.5)
+        idx = ((prob < self.threshold) & other_script & (out.str.count_matches(r"\p{L}") >= self.min_letters)).arg_true()
+        if idx.len() == 0:
+            return lang, prob
+        labels, probs = F.predict(self._model, out.gather(idx).to_list(), k=1)
+        l2 = pl.Series([ls[0] if ls else "und" for ls in labels], dtype=pl.Utf8)
+        p2 = pl.Series([float(p[0]) if len(p) else 0.0 for p in probs], dtype=pl.Float64)
+        sure = (p2 >= self.threshold).arg_true()
+        return (lang.scatter(idx.gather(sure), l2.gather(sure)), prob.scatter(idx.gather(sure), p2.gather(sure)))
 
 
 _NAMES: dict[str, str] | None = None

@@ -29,7 +29,7 @@ def _empty(e: pl.Expr) -> pl.Expr:
     return e.fill_null("").str.strip_chars().str.len_chars() == 0
 
 
-def _unresolved(ins: pl.Expr, pattern: str, ur: dict, antecedent: bool = False) -> pl.Expr:
+def _unresolved(ins: pl.Expr, pattern: str, ur: dict, antecedent: bool = False, data: bool = False) -> pl.Expr:
     """The pointer occurs and its first occurrence is not followed (or, for backward
     pointers, preceded) by the material it points at."""
     # lazy `.*?` stops at the first occurrence: the head is the text before it, and the
@@ -39,6 +39,8 @@ def _unresolved(ins: pl.Expr, pattern: str, ur: dict, antecedent: bool = False) 
     backward = tail.str.contains("(?i)^.{0,60}" + ur["backward"])
     resolved = tail.str.contains(ur["resolved_after"]) | head.str.contains(ur["inside_material"]) | \
         (backward & head.str.contains(ur["resolved_before"]))
+    if data and ur.get("data_before"):  # figures stated before it are what it points at
+        resolved = resolved | head.str.contains(ur["data_before"])
     if antecedent:  # a concrete word before the pronoun (after the verb) is what it refers to
         resolved = resolved | (concrete_words(head.str.replace(r"^\W*\w+", ""), verbs=True) > 0)
     return head.is_not_null() & ~resolved.fill_null(False)
@@ -96,7 +98,8 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     for kind in REFERENCES:
         pat = _fill(ur[kind]["pattern"], c)
         ante = bool(ur[kind].get("needs_no_antecedent"))
-        found = no_input & (_unresolved(ins, pat, ur, ante) | _unresolved(query, pat, ur, ante))
+        data = bool(ur[kind].get("resolved_by_data_before"))
+        found = no_input & (_unresolved(ins, pat, ur, ante, data) | _unresolved(query, pat, ur, ante, data))
         if ur[kind].get("spared_by_code_request"):
             # in a request for code only nouns that must be material count ("answer the question")
             nouns = ur.get("material_nouns") or c["text_nouns"]
