@@ -28,6 +28,18 @@ def _score(name: str, rows: list[tuple[str, str]], inputs: list[str] | None = No
     return o.process(df)[name].to_list()
 
 
+def _caught(zoo: pl.DataFrame) -> list:
+    """Per row: the first rule's reason, else language ID's, else None."""
+    df = zoo.select("instruction", "input", "output")
+    r = RuleFilter().reasons(df)
+    lid = op("langid", fields=["instruction", "output"], langs=["en"]).bind(RunContext())
+    lid.ensure_setup()
+    out = lid.process(df.with_columns(id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8),
+                                      task=pl.lit(None, pl.Utf8), lang=pl.lit(None, pl.Utf8)))
+    lang = out["_reject"] if "_reject" in out.columns else pl.Series([None] * df.height, dtype=pl.Utf8)
+    return [a or b for a, b in zip(r, lang)]
+
+
 def test_curator_zoo_is_kept_and_scored_as_finished():
     zoo = _zoo("curator_zoo")
     assert zoo.height >= 70 and set(zoo["kind"]) >= {"code", "math", "creative_writing", "translation"}
@@ -41,18 +53,11 @@ NOT_FOR_RULES = {"wrong_answer", "off_topic_answer"}
 
 def test_defect_zoo_is_caught_by_rules_or_language_id():
     zoo = _zoo("defect_zoo")
-    df = zoo.select("instruction", "input", "output")
-    r = RuleFilter().reasons(df)
-    lid = op("langid", fields=["instruction", "output"], langs=["en"]).bind(RunContext())
-    lid.ensure_setup()
-    out = lid.process(df.with_columns(id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8),
-                                      task=pl.lit(None, pl.Utf8), lang=pl.lit(None, pl.Utf8)))
-    lang = out["_reject"] if "_reject" in out.columns else pl.Series([None] * df.height, dtype=pl.Utf8)
-    missed = [(d, o[:50]) for d, o, a, b in zip(zoo["defect"], zoo["output"], r, lang)
-              if d not in NOT_FOR_RULES and a is None and b is None]
+    got = _caught(zoo)
+    missed = [(d, o[:50]) for d, o, g in zip(zoo["defect"], zoo["output"], got) if d not in NOT_FOR_RULES and g is None]
     assert not missed
     # each new rule catches the defect it was written for
-    by = dict(zip(zoo["output"], r))
+    by = dict(zip(zoo["output"], got))
     kinds = {d: [by[o] for dd, o in zip(zoo["defect"], zoo["output"]) if dd == d] for d in set(zoo["defect"])}
     assert all(x.startswith("mojibake:") for x in kinds["mojibake"])
     assert {x.split(":")[0] for x in kinds["markup_junk"]} <= {"markup_junk", "web_boilerplate"}
@@ -64,17 +69,6 @@ def test_second_curator_zoo_is_kept_and_scored_as_finished():
     zoo = _zoo("curator_zoo_2")
     assert zoo.height >= 70
     _assert_kept_and_scored_as_finished(zoo.select("instruction", "input", "output"))
-
-
-def _caught(zoo: pl.DataFrame) -> list:
-    df = zoo.select("instruction", "input", "output")
-    r = RuleFilter().reasons(df)
-    lid = op("langid", fields=["instruction", "output"], langs=["en"]).bind(RunContext())
-    lid.ensure_setup()
-    out = lid.process(df.with_columns(id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8),
-                                      task=pl.lit(None, pl.Utf8), lang=pl.lit(None, pl.Utf8)))
-    lang = out["_reject"] if "_reject" in out.columns else pl.Series([None] * df.height, dtype=pl.Utf8)
-    return [a or b for a, b in zip(r, lang)]
 
 
 def test_second_defect_zoo_generation_artefacts_are_caught():

@@ -19,6 +19,8 @@ import re
 
 import polars as pl
 
+from dataforge.clean.text import map_matching
+
 # the characters Windows-1252 gives to bytes 0x80-0x9F, and the five bytes it leaves undefined
 # (decoders that fall back to Latin-1 give those as C1 controls)
 _CP1252_HIGH = "€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ"
@@ -49,12 +51,7 @@ def repair_text(text: str) -> str:
 
 def repair(s: pl.Series) -> pl.Series:
     """Repair mojibake in a string Series; rows without a telltale sequence are returned untouched."""
-    mask = s.str.contains(SUSPECT).fill_null(False)
-    if not mask.any():
-        return s
-    idx = mask.arg_true()
-    fixed = pl.Series([repair_text(t) for t in s.gather(idx).to_list()], dtype=pl.Utf8)
-    return s.clone().scatter(idx, fixed)
+    return map_matching(s, SUSPECT, repair_text)
 
 
 def expr(e: pl.Expr) -> pl.Expr:

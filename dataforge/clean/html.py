@@ -19,6 +19,8 @@ import re
 
 import polars as pl
 
+from dataforge.clean.text import map_matching
+
 _NAMED = "quot|amp|lt|gt|apos|nbsp|mdash|ndash|hellip|lsquo|rsquo|ldquo|rdquo"
 # what marks a row for decoding (Rust regex, used by Polars): real entities and the broken forms
 SUSPECT = rf"&(?:#\d{{1,7}}|#[xX][0-9a-fA-F]{{1,6}}|[a-zA-Z][a-zA-Z0-9]{{1,31}});|(?:^|\s)(?:#\d{{2,5}}|{_NAMED});"
@@ -46,12 +48,7 @@ def decode_text(text: str) -> str:
 
 def decode(s: pl.Series) -> pl.Series:
     """Decode entities in a string Series; rows without any are returned untouched."""
-    mask = s.str.contains(SUSPECT).fill_null(False)
-    if not mask.any():
-        return s
-    idx = mask.arg_true()
-    fixed = pl.Series([decode_text(t) for t in s.gather(idx).to_list()], dtype=pl.Utf8)
-    return s.clone().scatter(idx, fixed)
+    return map_matching(s, SUSPECT, decode_text)
 
 
 def expr(e: pl.Expr) -> pl.Expr:
