@@ -86,7 +86,7 @@ def test_second_defect_zoo_generation_artefacts_are_caught():
     # cut short and a short looping list are what no rule reads yet (docs/quality.md)
     missed = [d for d, g in zip(zoo["defect"], got) if g is None]
     assert set(missed) <= {"meta_commentary", "continued_dialogue", "truncated_list", "repetition_loop"}
-    assert len(missed) <= 7, missed
+    assert len(missed) <= 6, missed
 
 
 def test_chat_tokens_dialogue_turns_prompt_leaks_and_code_stubs():
@@ -112,6 +112,19 @@ def test_chat_tokens_dialogue_turns_prompt_leaks_and_code_stubs():
                 "Sincerely,\n[Your Name]")
     assert _reasons([("Write a cover letter for me: I'm Sara, applying as Senior Accountant.", template)])[0] \
         .startswith("unfilled_slots:")
+
+
+def test_an_answer_that_only_talks_about_itself_is_no_answer():
+    talk = ("Sure! Here's a concise summary of the article you provided. I've focused on the main points. "
+            "Let me know if you'd like me to adjust the length!")
+    assert _reasons([("Summarize the article in two sentences.", talk)], ["A study found ..."])[0] \
+        .startswith("non_answer:")
+    handed = "Sure! Here is the translation: Hola, ¿cómo estás? Let me know if you need more."
+    assert _reasons([("Translate 'Hi, how are you?' into Spanish.", handed)]) == [None]
+    content = "Sure! Walking 7,000 steps a day halves the risk of early death. Let me know if you need more."
+    assert _reasons([("Summarize the study in one sentence.", content)]) == [None]
+    closing = "I hope this helps! Let me know if you have any other questions."
+    assert _reasons([("Write a friendly closing line for a support e-mail.", closing)]) == [None]
 
 
 def test_a_list_built_on_one_frame_is_no_loop_and_figures_resolve_these_numbers():

@@ -463,6 +463,14 @@ def b_non_answer(rule: Rule, df: pl.DataFrame):
         if rule.get("allows_short"):
             demands = demands & ~ins.str.contains("(?i)" + rule.get("allows_short"))
         fires = fires | (demands & (n_words <= rule.get("max_words", 3)))
+    if rule.get("talk_sentences"):  # every sentence talks about an answer that is not there
+        pats = "(?i)^(?:" + "|".join(rule.get("talk_sentences")) + ")"
+        sents = o.str.replace_all(r"([.!?])\s+", "$1\x00").str.split("\x00").list.eval(
+            pl.element().str.strip_chars().filter(pl.element() != ""))
+        talk = (sents.list.len() >= 2) & sents.list.eval(pl.element().str.contains(pats)).list.all()
+        if rule.get("talk_asked"):  # a closing line or a reply may be just that
+            talk = talk & ~ins.str.contains("(?i)" + rule.get("talk_asked"))
+        fires = fires | talk
     if rule.get("lead_in_max_words"):  # a lead-in with nothing after it: "Summary:", "Here is the poem:"
         fires = fires | ((n_words <= rule.get("lead_in_max_words")) & o.str.contains(r"[:：]$") &
                          ~o.str.contains("\n"))
