@@ -189,14 +189,17 @@ def test_dedup_in_pipeline_balances_and_reports(tmp_path, alpaca):
 
 @pytest.mark.slow
 def test_semantic_dedup_finds_paraphrases(tmp_path):
+    bread = "Mix flour, water, yeast and salt, knead for ten minutes, let it rise for an hour and bake it at 230 C."
+    tips = "Sleep seven to nine hours, walk or exercise most days, and eat plenty of vegetables, fruit and whole grains."
     df = frame([
-        ("a", "How do I bake bread at home?", "o1"),
-        ("b", "What is the way to bake bread at home?", "o2"),
-        ("c", "Give three tips for staying healthy.", "o3"),
-        ("d", "Provide three tips to stay healthy.", "o4"),
-        ("e", "Name the capital of France.", "o5"),
-        ("f", "Name the capital of Germany.", "o6"),
-        ("g", "Write a poem about the sea.", "o7"),
+        ("a", "How do I bake bread at home?", bread),
+        ("b", "What is the way to bake bread at home?", bread.replace("an hour", "about an hour")),
+        ("c", "Give three tips for staying healthy.", tips),
+        ("d", "Provide three tips to stay healthy.", "Get enough sleep every night, stay active during the week, "
+                                                    "and keep a balanced diet with vegetables."),
+        ("e", "Name the capital of France.", "Paris."),
+        ("f", "Name the capital of Germany.", "Berlin."),
+        ("g", "Write a poem about the sea.", "The sea rolls in and rolls away, grey at dawn and blue by day."),
     ])
     op = DedupSemantic(threshold=0.95, partition_size=3)
     op.ctx.out = tmp_path
@@ -274,8 +277,29 @@ def test_dedup_semantic_keeps_requests_that_differ_in_their_numbers():
                          "output": ["About 8.05 km.", "About 16.09 km.", "About 8.05 km.", "Jupiter."]})
     r = DedupSemantic(model="static", threshold=0.9).run(rows.lazy())["_reject"].to_list()
     assert r[0] is None and r[1] is None and r[3] is None and r[2].startswith("duplicate_semantic")
-    off = DedupSemantic(model="static", threshold=0.9, distinct_numbers=False)
+    off = DedupSemantic(model="static", threshold=0.9, distinct_numbers=False, distinct_by_task={})
     assert off.run(rows.lazy())["_reject"][1] is not None
+
+
+def test_dedup_keeps_alike_prompts_whose_short_answers_differ_without_a_task():
+    # no `task` column: a review whose reordered words flip its label, an NLI row with another
+    # hypothesis, a list in another order (the same answer)
+    rows = pl.DataFrame({"id": list("abcdef"), "input": [""] * 6,
+                         "instruction": ["Classify the sentiment: The food was good but the service was bad.",
+                                         "Classify the sentiment: The service was bad but the food was good.",
+                                         "Premise: Two kids build a sandcastle. Hypothesis: Children are outdoors.",
+                                         "Premise: Two kids build a sandcastle. Hypothesis: Children are siblings.",
+                                         "Name three fruits that are red when ripe.",
+                                         "Name three fruits that are red when they are ripe."],
+                         "output": ["Negative", "Positive", "entailment", "neutral",
+                                    "Strawberries, cherries and raspberries.", "Cherries, raspberries and strawberries."]})
+    for op in (DedupSemantic(model="minilm", threshold=0.9), DedupNear(threshold=0.5)):
+        r = op.run(rows.lazy())["_reject"].to_list()
+        assert r[:5] == [None] * 5, (op.name, r)
+    assert DedupSemantic(model="minilm", threshold=0.9).run(rows.lazy())["_reject"][5] is not None
+    # rows of no listed task are split by their short answers; `distinct_by_task: {}` turns it off
+    off = DedupSemantic(model="minilm", threshold=0.9, distinct_by_task={}).run(rows.lazy())["_reject"].to_list()
+    assert off[1] is not None
 
 
 def test_exact_jaccard_matches_python_sets_in_any_block_size():
@@ -299,3 +323,30 @@ def test_exact_jaccard_matches_python_sets_in_any_block_size():
     assert (want > 0.1).mean() > 0.2 and (want == 1).sum() >= 10
     for block in (1 << 23, 64, 1):
         assert np.allclose(M.exact_jaccard(sh, a, b, block=block), want)
+
+
+def _pair_counts(op) -> tuple[int, int]:
+    """(different pairs merged, duplicate pairs merged) on benchmarks/quality_data/dedup_pairs.jsonl."""
+    from pathlib import Path
+    path = Path(__file__).parents[1] / "benchmarks" / "quality_data" / "dedup_pairs.jsonl"
+    pairs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    rows = [{"id": f"{i}{s}", "instruction": p[s]["instruction"], "input": p[s]["input"],
+             "output": p[s]["output"], "task": None} for i, p in enumerate(pairs) for s in "ab"]
+    out = op.run(pl.DataFrame(rows).lazy())
+    gone = {i for i, r in zip(out["id"], out["_reject"]) if r is not None}
+    merged = [f"{i}a" in gone or f"{i}b" in gone for i in range(len(pairs))]
+    return (sum(m for m, p in zip(merged, pairs) if not p["same"]), sum(m for m, p in zip(merged, pairs) if p["same"]))
+
+
+@pytest.mark.parametrize("make, wrong, right", [(lambda: DedupNear(), 1, 23),
+                                                (lambda: DedupSemantic(model="static"), 3, 25)])
+def test_look_alike_pairs_written_blind(make, wrong, right):
+    # 49 pairs of different good rows, 31 pairs of duplicates (docs/quality.md, tenth round)
+    w, r = _pair_counts(make())
+    assert w <= wrong and r >= right, (w, r)
+
+
+@pytest.mark.slow
+def test_look_alike_pairs_with_minilm():
+    w, r = _pair_counts(DedupSemantic(model="minilm"))
+    assert w <= 1 and r >= 30, (w, r)

@@ -3,7 +3,8 @@
 Converted SQuAD questions share their passage, e-SNLI hypotheses their premise, Dolly's closed
 QA questions their context: the shared text makes their shingles and embeddings alike. Both
 near dedup (dedup_near) and semantic dedup (dedup_semantic) split each cluster by the
-normalised `distinct` fields of its rows' task, where those fields are short.
+normalised `distinct` fields of its rows' task, where those fields are short; rows of any
+other task, or of none, by their answer where it is short.
 """
 from __future__ import annotations
 
@@ -17,9 +18,15 @@ from dataforge.words import NUMBER
 # (SQuAD, multiple choice), the label (NLI, paraphrase), the question written (inverted QA).
 # Imported closed QA and extraction rows (Dolly's closed_qa, information_extraction) ask
 # several questions about one context: there the question itself must match.
+# Any other row ("*": no task, or one not listed) is a duplicate only when its answer matches
+# too, where the answer is short: two prompts a sentence embedding or a shared passage makes
+# alike but whose labels, numbers or spans differ ("Positive" / "Negative", "neutral" /
+# "entailment", "Around 1850" / "The steam engine") are two examples, not one.
 DISTINCT_BY_TASK = {"extractive_qa": ["output"], "nli": ["output"], "multiple_choice": ["output"],
                     "paraphrase": ["output"], "question_generation": ["output"],
-                    "closed_qa": ["instruction"], "extraction": ["instruction"]}
+                    "closed_qa": ["instruction"], "extraction": ["instruction"],
+                    "*": ["output"]}
+WILD = ("*", "*input")  # "*input": rows of no listed task that have an input (none by default)
 
 
 def split_by_task(df: pl.DataFrame, cluster: pl.Series, distinct: dict[str, list[str]],
@@ -27,20 +34,35 @@ def split_by_task(df: pl.DataFrame, cluster: pl.Series, distinct: dict[str, list
     """Split each cluster by the normalised `distinct` fields of its rows' task, where those
     fields are short (an answer span, a label; at most `max_words` words). Long ones (a CoT
     explanation, a quiz) already weigh in the shingle similarity."""
-    if not distinct or "task" not in df.columns:
+    if not distinct:
         return cluster
-    # only rows in a cluster and of a listed task get a key: normalising every row's fields
-    # took 3.3 s of dedup_near's 5.9 s on 100k documents that had no task at all
-    rows = df.select(pl.arg_where(pl.lit(cluster).is_not_null() & pl.col("task").is_in(list(distinct))))[:, 0]
+    named = [t for t in distinct if t not in WILD]
+    task = pl.col("task").cast(pl.Utf8) if "task" in df.columns else pl.lit(None, dtype=pl.Utf8)
+    listed = task.is_in(named).fill_null(False)
+    # only rows in a cluster (and of a listed task, without "*") get a key: normalising every
+    # row's fields took 3.3 s of dedup_near's 5.9 s on 100k documents that had no task at all
+    wild = any(w in distinct for w in WILD)
+    rows = df.select(pl.arg_where(pl.lit(cluster).is_not_null() & (listed | pl.lit(wild))))[:, 0]
     if rows.len() == 0:
         return cluster
     sub = df[rows]
-    key = pl.lit(None, dtype=pl.Utf8)
-    for task, fields in distinct.items():
-        parts = pl.concat_str([norm_expr(pl.col(f).cast(pl.Utf8)) for f in fields if f in sub.columns],
-                              separator="\x1f")
+    has_input = pl.col("input").cast(pl.Utf8).fill_null("").str.contains(r"\S") if "input" in sub.columns \
+        else pl.lit(False)
+    keys = []  # one per entry that applies to a row; a row's key joins them
+    for name, fields in distinct.items():
+        cols = [norm_expr(pl.col(f).cast(pl.Utf8)) for f in fields if f in sub.columns]
+        if not cols:
+            continue
+        parts = pl.concat_str(cols, separator="\x1f")
         short = parts.str.count_matches(r"\w+") <= max_words
-        key = pl.when((pl.col("task") == task) & short).then(parts.hash(seed=0).cast(pl.Utf8)).otherwise(key)
+        if name in WILD:  # any task's answer: its words, in any order ("apple, pear" = "pear, apple")
+            parts = parts.str.split(" ").list.unique().list.sort().list.join(" ")
+        which = ~listed if name == "*" else (~listed & has_input) if name == "*input" else (task == name).fill_null(False)
+        keys.append(pl.when(which & short).then(parts.hash(seed=0).cast(pl.Utf8)))
+    if not keys:
+        return cluster
+    key = pl.when(pl.any_horizontal([k.is_not_null() for k in keys])).then(
+        pl.concat_str([k.fill_null("") for k in keys], separator="/"))
     return _split(cluster, rows, sub.select(key)[:, 0], "|")
 
 
