@@ -26,7 +26,8 @@ DISTINCT_BY_TASK = {"extractive_qa": ["output"], "nli": ["output"], "multiple_ch
                     "paraphrase": ["output"], "question_generation": ["output"],
                     "closed_qa": ["instruction"], "extraction": ["instruction"],
                     "*": ["output"]}
-WILD = ("*", "*input")  # "*input": rows of no listed task that have an input (none by default)
+WILD = ("*", "*input")  # "*input": rows of no listed task that have an input (not in the default)
+BYTES_PER_WORD = 16  # a short answer of n words has fewer bytes than this many per word (labels, spans, numbers)
 
 
 def split_by_task(df: pl.DataFrame, cluster: pl.Series, distinct: dict[str, list[str]],
@@ -39,28 +40,33 @@ def split_by_task(df: pl.DataFrame, cluster: pl.Series, distinct: dict[str, list
     named = [t for t in distinct if t not in WILD]
     task = pl.col("task").cast(pl.Utf8) if "task" in df.columns else pl.lit(None, dtype=pl.Utf8)
     listed = task.is_in(named).fill_null(False)
-    # only rows in a cluster (and of a listed task, without "*") get a key: normalising every
-    # row's fields took 3.3 s of dedup_near's 5.9 s on 100k documents that had no task at all
-    wild = any(w in distinct for w in WILD)
-    rows = df.select(pl.arg_where(pl.lit(cluster).is_not_null() & (listed | pl.lit(wild))))[:, 0]
+    has_input = pl.col("input").cast(pl.Utf8).fill_null("").str.contains(r"\S") if "input" in df.columns \
+        else pl.lit(False)
+    entries = []  # (name, fields, rows it applies to, fields short enough in bytes to be short in words)
+    for name, fields in distinct.items():
+        fields = [f for f in fields if f in df.columns]
+        if not fields:
+            continue
+        which = ~listed if name == "*" else (~listed & has_input) if name == "*input" else (task == name).fill_null(False)
+        nbytes = pl.sum_horizontal([pl.col(f).cast(pl.Utf8).fill_null("").str.len_bytes() for f in fields])
+        entries.append((name, fields, which, nbytes <= max_words * BYTES_PER_WORD))
+    if not entries:
+        return cluster
+    # only rows in a cluster whose fields may be short get a key: normalising every row's fields
+    # took 3.3 s of dedup_near's 5.9 s on 100k documents that had no task at all, and long
+    # documents' answers are long (a byte count costs nothing; words are counted after)
+    could = pl.any_horizontal([w & b for _, _, w, b in entries])
+    rows = df.select(pl.arg_where(pl.lit(cluster).is_not_null() & could))[:, 0]
     if rows.len() == 0:
         return cluster
     sub = df[rows]
-    has_input = pl.col("input").cast(pl.Utf8).fill_null("").str.contains(r"\S") if "input" in sub.columns \
-        else pl.lit(False)
     keys = []  # one per entry that applies to a row; a row's key joins them
-    for name, fields in distinct.items():
-        cols = [norm_expr(pl.col(f).cast(pl.Utf8)) for f in fields if f in sub.columns]
-        if not cols:
-            continue
-        parts = pl.concat_str(cols, separator="\x1f")
+    for name, fields, which, _ in entries:
+        parts = pl.concat_str([norm_expr(pl.col(f).cast(pl.Utf8)) for f in fields], separator="\x1f")
         short = parts.str.count_matches(r"\w+") <= max_words
         if name in WILD:  # any task's answer: its words, in any order ("apple, pear" = "pear, apple")
             parts = parts.str.split(" ").list.unique().list.sort().list.join(" ")
-        which = ~listed if name == "*" else (~listed & has_input) if name == "*input" else (task == name).fill_null(False)
         keys.append(pl.when(which & short).then(parts.hash(seed=0).cast(pl.Utf8)))
-    if not keys:
-        return cluster
     key = pl.when(pl.any_horizontal([k.is_not_null() for k in keys])).then(
         pl.concat_str([k.fill_null("") for k in keys], separator="/"))
     return _split(cluster, rows, sub.select(key)[:, 0], "|")
