@@ -101,6 +101,8 @@ def test_chat_tokens_dialogue_turns_prompt_leaks_and_code_stubs():
     chat = "User: My order is late.\nAgent: I'm sorry to hear that. Let me check the tracking for you."
     assert _reasons([("Write a short customer-support chat about a late order.", chat)]) == [None]
     assert _reasons([("Continue the story.", chat)]) == [None]  # a dialogue from its first line
+    invoice = "Invoice #12\nCustomer: Jane Doe\nItems: 2 widgets at $5 each.\nTotal: $10."
+    assert _reasons([("Create an invoice for two widgets.", invoice)]) == [None]
     leak = "### Instruction:\nGive a tip.\n\n### Response:\nTake short breaks every hour to stay focused."
     assert _reasons([("Give a tip for focus.", leak)])[0].startswith("prompt_leak:")
     assert _reasons([("Show the Alpaca prompt format.", leak)]) == [None]
