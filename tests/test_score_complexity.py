@@ -75,3 +75,27 @@ def test_a_short_hard_request_outranks_a_long_easy_one():
                        ("Say hello in a friendly way to someone you have just met at a party, making sure that it "
                         "sounds warm, welcoming and casual, as if you were a nice person.", "", "open_qa")])
     assert min(hard) > max(easy), (hard, easy)
+
+
+def test_short_expert_requests_outrank_long_plain_ones_written_blind():
+    # benchmarks/quality_data/complexity_pairs.jsonl: 51 pairs written without reading the
+    # scorer, 41 with the harder request the shorter. Before the lexical term (the share of the
+    # request's words beyond the 2,000 most frequent) 11 of those 41 were ordered rightly; 28 after
+    import json
+    from pathlib import Path
+    pairs = [json.loads(line) for line in
+             (Path(__file__).parents[1] / "benchmarks" / "quality_data" / "complexity_pairs.jsonl").read_text().splitlines()]
+    rows = [(p[s]["instruction"], p[s]["input"], None) for p in pairs for s in ("hard", "easy")]
+    s = complexity(rows)
+    right = [s[2 * i] > s[2 * i + 1] for i in range(len(pairs))]
+    shorter = [r for r, p in zip(right, pairs) if not p.get("hard_is_longer")]
+    assert sum(shorter) >= 26 and sum(right) >= 32, (sum(shorter), sum(right))
+
+
+def test_lexical_sophistication_is_a_share_not_a_count():
+    expert, plain, long_plain = complexity([
+        ("Implement a lock-free queue in C++.", "", None),
+        ("Write a short list of the days of the week.", "", None),
+        ("Please write out the days of the week and the months of the year, each on its own line, so that I "
+         "can print them for the kitchen calendar I am making with my children this weekend.", "", None)])
+    assert expert > plain and expert > long_plain

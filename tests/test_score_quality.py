@@ -159,3 +159,42 @@ def test_an_answer_far_below_a_demanded_length_in_words_is_under_answered():
     assert not alpaca.select(under_length(load_yaml(rules_path(H.QUALITY)))).to_series().any()
     q = quality(df).to_list()
     assert q[0] <= 0.5 and q[3] == 1.0
+
+
+def test_padding_phrases_lower_quality_a_little_each():
+    import polars as pl
+    from dataforge import op
+    from dataforge.ops.base import RunContext
+    rows = [("What is the capital of Australia?", "Canberra."),
+            ("What is the capital of Australia?", "Great question! The capital of Australia is Canberra. To reiterate, "
+             "the capital is Canberra, not Sydney. I hope this helps! Let me know if you have any other questions."),
+            ("What is the capital of Australia?", "Canberra. I hope this helps!")]
+    df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [""] * 3, "output": [r[1] for r in rows],
+                       "id": ["a", "b", "c"], "meta": [None] * 3, "task": [None] * 3},
+                      schema_overrides={"meta": pl.Utf8, "task": pl.Utf8})
+    o = op("score_quality").bind(RunContext())
+    o.ensure_setup()
+    s = o.process(df)["score_quality"].to_list()
+    assert s[0] > s[2] > s[1] and s[2] >= 0.85 and s[1] <= 0.7, s
+
+
+def test_padded_answers_written_blind_score_below_their_plain_versions():
+    # benchmarks/quality_data/answer_pairs.jsonl (written without reading the scorer): 7 pairs
+    # of a plain answer and the same content padded with praise, restating and sign-offs
+    import json
+    from pathlib import Path
+
+    import polars as pl
+    from dataforge import op
+    from dataforge.ops.base import RunContext
+    pairs = [json.loads(line) for line in
+             (Path(__file__).parents[1] / "benchmarks" / "quality_data" / "answer_pairs.jsonl").read_text().splitlines()]
+    padded = [p for p in pairs if p["flaw"] == "padded"]
+    rows = [(p["instruction"], p["input"], p[s]) for p in padded for s in ("better", "worse")]
+    df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [r[1] for r in rows], "output": [r[2] for r in rows],
+                       "id": [str(i) for i in range(len(rows))], "meta": [None] * len(rows), "task": [None] * len(rows)},
+                      schema_overrides={"meta": pl.Utf8, "task": pl.Utf8})
+    o = op("score_quality").bind(RunContext())
+    o.ensure_setup()
+    s = o.process(df)["score_quality"].to_list()
+    assert sum(s[2 * i] > s[2 * i + 1] for i in range(len(padded))) >= 5

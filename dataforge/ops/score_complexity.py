@@ -38,7 +38,9 @@ class ScoreComplexity(PromptFileOp, MapOp):
         return self.prompt_file or J.prompt_file("complexity")
 
     def fingerprint_extra(self):
-        return {"rules": digest(H.COMPLEXITY), **super().fingerprint_extra()}
+        from dataforge.score.rules import load_yaml
+        words = (load_yaml(H.COMPLEXITY).get("lexical") or {}).get("file")  # the word list decides scores too
+        return {"rules": digest(H.COMPLEXITY, *([words] if words else [])), **super().fingerprint_extra()}
 
     def setup(self):
         use = self.method == "llm" or (self.method == "auto" and bool(self.llm or self.ctx.llm))

@@ -24,7 +24,7 @@ class ScoreQuality(JudgedScore):
 
     name = "score_quality"
     aspect = "quality"
-    rules_files = (H.QUALITY,)
+    rules_files = (H.QUALITY, "score/filler_phrases.txt")
     inputs = ("instruction", "input", "output", "task", "meta")
 
     def fingerprint_extra(self):

@@ -1,8 +1,8 @@
 """Rule-based complexity of an instruction as Polars expressions (rules/score/complexity.yaml).
 
 Complexity is what the request demands — a requested length ("an 1850-word story"),
-constraints, an output format, reasoning, several parts, a specialised domain, the kind of
-task — never how long the prompt is. Few-shot exemplars, passages, quoted reviews and
+constraints, an output format, reasoning, several parts, a specialised domain, the share of
+its words beyond everyday vocabulary, the kind of task — never how long the prompt is. Few-shot exemplars, passages, quoted reviews and
 inputs are context: only the request is read (its first paragraph, or the short query a
 few-shot prompt ends with, without quotations and long material after a colon).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dataforge.score.rules import load_yaml
+from dataforge.score.rules import load_words, load_yaml
 
 COMPLEXITY = "score/complexity.yaml"
 
@@ -49,6 +49,12 @@ def points(c: dict) -> dict[str, pl.Expr]:
     for k in ("constraint", "output_format", "reasoning", "parts", "domain"):
         d = c[k]
         out[k] = _capped(low.str.count_matches("(?i)" + d["pattern"]), d["points_each"], d["max_points"])
+    lx = c.get("lexical")
+    if lx:  # lexical sophistication: the share of the request's words beyond the most frequent
+        common = sorted(set(load_words(lx["file"])))
+        ws = low.str.extract_all(rf"[a-z]{{{int(lx.get('min_letters', 3))},}}")
+        share = ws.list.eval(~pl.element().is_in(common)).list.mean().fill_null(0.0)
+        out["lexical"] = (share * float(lx["points_per_share"])).clip(0.0, float(lx["max_points"]))
     tp = c["task_prior"]
     out["task"] = pl.col("task").fill_null("").replace_strict(
         {k: float(v) for k, v in (tp.get("by_task") or {}).items()}, default=float(tp["default"]),

@@ -19,7 +19,7 @@ import polars as pl
 from dataforge.clean import rules as R
 from dataforge.clean.garble import garble_stats
 from dataforge.score import heuristics as H
-from dataforge.score.rules import load_yaml
+from dataforge.score.rules import load_words, load_yaml
 from dataforge.words import SEA, SENTENCE_END_RE, WORD_RE
 
 
@@ -58,6 +58,18 @@ def garble_factor(df: pl.DataFrame, cfg: dict) -> pl.Series:
     over = (rate / float(g["rate_full"])).clip(0.0, 1.0)
     f = 1.0 - over * (1.0 - float(g["floor"]))
     return pl.select(pl.when(pl.lit(code)).then(1.0).otherwise(pl.lit(f)).alias("g"))["g"]
+
+
+def filler_factor(df: pl.DataFrame, cfg: dict) -> pl.Series:
+    """`factor_each` per different padding phrase in the answer, down to `floor`."""
+    f = cfg.get("filler") or {}
+    if not f or "output" not in df.columns:
+        return pl.Series([1.0] * df.height, dtype=pl.Float64)
+    phrases = [p.lower() for p in load_words(f["file"])]
+    found = df.select(pl.col("output").fill_null("").str.replace_all("[’‘]", "'")
+                      .str.extract_many(phrases, ascii_case_insensitive=True)
+                      .list.eval(pl.element().str.to_lowercase()).list.n_unique().alias("n"))["n"]
+    return (float(f["factor_each"]) ** found.cast(pl.Float64)).clip(lower_bound=float(f["floor"]))
 
 
 def unfinished_item(cfg: dict) -> pl.Expr:
@@ -174,7 +186,7 @@ def quality(df: pl.DataFrame, cfg: dict | None = None) -> pl.Series:
                       * pl.when(asked).then(float(ua.get("factor", 1.0))).otherwise(1.0)
                       * pl.when(short).then(float(ul.get("factor", 1.0))).otherwise(1.0)
                       * no_end_mark(c)).alias("q"))["q"]
-    factor = garble_factor(df, c)
+    factor = garble_factor(df, c) * filler_factor(df, c)
     factors = (c.get("detectors") or {}).get("factors") or {}
     for name, hit in detector_hits(df, c).items():
         factor = factor * pl.select(pl.when(pl.lit(hit)).then(float(factors[name])).otherwise(1.0).alias("f"))["f"]
