@@ -18,6 +18,7 @@ import polars as pl
 
 from dataforge.clean import rules as R
 from dataforge.clean.garble import garble_stats
+from dataforge.score import constraints
 from dataforge.score import heuristics as H
 from dataforge.score.rules import load_words, load_yaml
 from dataforge.words import SEA, SENTENCE_END_RE, WORD_RE
@@ -179,12 +180,15 @@ def quality(df: pl.DataFrame, cfg: dict | None = None) -> pl.Series:
     asked = under_answered(c) if "instruction" in df.columns else pl.lit(False)
     short = under_length(c) if "instruction" in df.columns else pl.lit(False)
     ul = c.get("under_length") or {}
+    cons = c.get("constraints") or {}
+    ignored = constraints.broken(cons) if "instruction" in df.columns else pl.lit(False)
     base = df.select((H.quality_expr(c)
                       * pl.when(cap).then(float(cf.get("factor", 1.0))).otherwise(1.0)
                       * pl.when(dangling(c)).then(float(d.get("factor", 1.0))).otherwise(1.0)
                       * pl.when(unfinished_item(c)).then(float(u.get("factor", 1.0))).otherwise(1.0)
                       * pl.when(asked).then(float(ua.get("factor", 1.0))).otherwise(1.0)
                       * pl.when(short).then(float(ul.get("factor", 1.0))).otherwise(1.0)
+                      * pl.when(ignored).then(float(cons.get("factor", 1.0))).otherwise(1.0)
                       * no_end_mark(c)).alias("q"))["q"]
     factor = garble_factor(df, c) * filler_factor(df, c)
     factors = (c.get("detectors") or {}).get("factors") or {}
