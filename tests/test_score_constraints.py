@@ -27,6 +27,8 @@ def test_each_constraint_fires_on_a_plain_break_and_not_within_its_margin():
         ("Describe the ocean in exactly one sentence.", "It is vast. It is salty. It covers most of Earth."),
         ("Describe the ocean in one sentence.", "The ocean, e.g. the Pacific, is vast."),
         ("Give one sentence per planet.", "Mercury is small. Venus is hot. Earth is home."),
+        ("Write a paper abstract that fits this one-sentence summary: we make CNNs faster.",
+         "Deep networks are slow. We boost channels. It is faster. It is accurate."),
         ("Answer with one word: positive, negative or neutral.", "The sentiment of this review is negative."),
         ("Answer with one word: positive, negative or neutral.", "negative"),
         ("List the primary colours as a JSON array of strings.", "red, yellow, blue"),
@@ -36,7 +38,7 @@ def test_each_constraint_fires_on_a_plain_break_and_not_within_its_margin():
         ("Reply in all caps: where is the meeting?", "THE MEETING IS IN ROOM B."),
     ])
     fired = [[k for k, v in row.items() if v] for row in r]
-    assert fired == [["word_limit"], [], ["one_sentence"], [], [], ["one_word"], [], ["json"], [], [], ["all_caps"], []]
+    assert fired == [["word_limit"], [], ["one_sentence"], [], [], [], ["one_word"], [], ["json"], [], [], ["all_caps"], []]
 
 
 def test_score_quality_halves_an_answer_that_breaks_a_constraint():

@@ -465,7 +465,9 @@ def b_non_answer(rule: Rule, df: pl.DataFrame):
         fires = fires | (demands & (n_words <= rule.get("max_words", 3)))
     if rule.get("talk_sentences"):  # every sentence talks about an answer that is not there
         pats = "(?i)^(?:" + "|".join(rule.get("talk_sentences")) + ")"
-        sents = o.str.replace_all(r"([.!?])\s+", "$1\x00").str.split("\x00").list.eval(
+        # (talk without an answer is short: only texts of at most `talk_max_words` are split)
+        brief = pl.when(n_words <= rule.get("talk_max_words", 80)).then(o).otherwise(pl.lit(""))
+        sents = brief.str.replace_all(r"([.!?])\s+", "$1\x00").str.split("\x00").list.eval(
             pl.element().str.strip_chars().filter(pl.element() != ""))
         talk = (sents.list.len() >= 2) & sents.list.eval(pl.element().str.contains(pats)).list.all()
         if rule.get("talk_asked"):  # a closing line or a reply may be just that
