@@ -76,8 +76,11 @@ def garble_stats(texts: pl.Series) -> pl.DataFrame:
     w = pl.col("w")
     lower = w.str.to_lowercase()
     # a cased text (some capitalised word) should capitalise after a full stop
-    toks = toks.with_columns(w.str.contains(r"^[A-Z][a-z]").any().over("row").alias("cased"))
-    prev = w.shift(1).over("row")
+    cased = toks.group_by("row").agg(pl.col("w").str.contains(r"^[A-Z][a-z]").any().alias("cased"))
+    toks = toks.join(cased, on="row", how="left").with_columns(
+        lower.replace_strict(cls, default=None, return_dtype=pl.Utf8).alias("base"),
+        w.str.contains(r"^[a-z]").alias("low"))
+    after_word = (pl.col("low").shift(1).over("row") | (w.shift(1).over("row") == ",")).fill_null(False)
     c = (pl.when(w.str.contains(r"^[.!?]+$")).then(pl.lit("END"))
          .when(w == ",").then(pl.lit("COMMA"))
          .when(~w.str.contains(r"^[A-Za-z']+$") & ~w.str.contains(r"^\p{L}")).then(pl.lit("SYM"))  # newline, digit, markup: breaks a pair
@@ -85,12 +88,10 @@ def garble_stats(texts: pl.Series) -> pl.DataFrame:
          # the pronoun is "I" in a cased text: "i" there is an index or a numeral ("the i-th", "i–VI")
          .when((w == "i") & pl.col("cased")).then(pl.lit(None, dtype=pl.Utf8))
          # a capitalised auxiliary inside a sentence is a name: "the 5th of May", "back to Am", "Will Smith"
-         .when(w.str.contains(r"^[A-Z][a-z]+$") & prev.str.contains(r"^(?:[a-z][A-Za-z']*|,)$").fill_null(False)
-               & lower.replace_strict(cls, default="", return_dtype=pl.Utf8).is_in(["AUX", "PERF"]))
+         .when(pl.col("base").is_in(["AUX", "PERF"]) & ~pl.col("low") & after_word & w.str.contains(r"^[A-Z][a-z]+$"))
          .then(pl.lit(None, dtype=pl.Utf8))
-         .otherwise(lower.replace_strict(cls, default=None, return_dtype=pl.Utf8)))
-    toks = toks.with_columns(c.alias("c"), w.str.contains(r"^[a-z]").alias("low"),
-                             w.is_in(openers()).alias("opener"))
+         .otherwise(pl.col("base")))
+    toks = toks.with_columns(c.alias("c"), w.is_in(openers()).alias("opener"))
     nxt = pl.col("c").shift(-1).over("row")
     nxt_low = pl.col("low").shift(-1).over("row")
     pair = pl.concat_str([pl.col("c"), nxt], separator="|")
@@ -116,9 +117,10 @@ def garble_stats(texts: pl.Series) -> pl.DataFrame:
         .group_by("row").agg(pl.col("tok").sum().alias("tokens"), pl.col("bad").sum(), pl.col("weak").sum())
     # notation is no prose: where words glue letters to digits ("1. e4 e5 2. Nf3", "Am – E7",
     # "C6H12O6"), its dots and capitals follow the notation, not English sentences
-    words = t.select(pl.col("t").str.extract_all(r"\S*[A-Za-z]\S*").alias("x"))["x"]
-    glued = words.list.eval(pl.element().str.contains(r"[A-Za-z][0-9]|[0-9][A-Za-z]")).list.sum()
-    notation = (glued >= NOTATION_MIN) & (glued >= NOTATION_SHARE * words.list.len())
+    counts = t.select(pl.col("t").str.count_matches(r"\S*[A-Za-z]\S*").alias("w"),
+                      pl.col("t").str.count_matches(r"[A-Za-z][0-9]|[0-9][A-Za-z]").alias("g"))
+    # (a count of the places where letters and digits touch: a word like "C6H12O6" counts several)
+    notation = (counts["g"] >= NOTATION_MIN) & (counts["g"] >= NOTATION_SHARE * counts["w"])
     return t.select("row").join(agg, on="row", how="left").sort("row").select(
         pl.col("tokens").fill_null(0),
         pl.when(pl.lit(notation)).then(0).otherwise(pl.col("bad").fill_null(0)).cast(pl.Int64).alias("bad"),

@@ -19,7 +19,7 @@ from dataforge.clean import repetition
 from dataforge.errors import ConfigError, MissingResourceError
 from dataforge.paths import RULES
 from dataforge.rulefiles import parse_yaml
-from dataforge.words import WORD_RE
+from dataforge.words import CJK, SEA, WORD_RE
 
 RULES_DIR = RULES / "filters"
 URL_OR_EMAIL = r"(?i)(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+"
@@ -446,7 +446,12 @@ def b_non_answer(rule: Rule, df: pl.DataFrame):
     filler = [w.lower() for w in rule.get("words") or []]
     o = _col(f).str.strip_chars()
     ins = _context(df, "instruction").str.strip_chars()
-    n_words = o.str.count_matches(WORD_RE)  # (a Chinese sentence is many words, not one)
+    # (a Chinese sentence is many words, not one: words of scripts without spaces are counted
+    # as `length` counts them, on the texts that have such letters; the rest by spaces)
+    spaced = o.str.count_matches(r"\S+")
+    unspaced = o.str.contains(f"[{CJK}{SEA}]")
+    n_words = pl.when(unspaced).then(pl.when(unspaced).then(o).otherwise(pl.lit("")).str.count_matches(WORD_RE)) \
+        .otherwise(spaced)
     # the words of short replies only: a filler reply is short, and long texts cost the most
     short = pl.when(n_words <= rule.get("filler_max_words", 8)).then(o).otherwise(pl.lit(""))
     words = short.str.to_lowercase().str.replace_all("[’‘]", "'").str.extract_all(r"[a-z/']+|\d+") \
@@ -465,8 +470,9 @@ def b_non_answer(rule: Rule, df: pl.DataFrame):
         fires = fires | (demands & (n_words <= rule.get("max_words", 3)))
     if rule.get("talk_sentences"):  # every sentence talks about an answer that is not there
         pats = "(?i)^(?:" + "|".join(rule.get("talk_sentences")) + ")"
-        # (talk without an answer is short: only texts of at most `talk_max_words` are split)
-        brief = pl.when(n_words <= rule.get("talk_max_words", 80)).then(o).otherwise(pl.lit(""))
+        # (talk without an answer is short and opens as talk: only such texts are split)
+        opens = o.str.contains("(?i)" + rule.get("talk_opens")) if rule.get("talk_opens") else pl.lit(True)
+        brief = pl.when((n_words <= rule.get("talk_max_words", 80)) & opens).then(o).otherwise(pl.lit(""))
         sents = brief.str.replace_all(r"([.!?])\s+", "$1\x00").str.split("\x00").list.eval(
             pl.element().str.strip_chars().filter(pl.element() != ""))
         talk = (sents.list.len() >= 2) & sents.list.eval(pl.element().str.contains(pats)).list.all()
