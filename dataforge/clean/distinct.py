@@ -61,15 +61,22 @@ def split_by_task(df: pl.DataFrame, cluster: pl.Series, distinct: dict[str, list
         return cluster
     sub = df[rows]
     keys = []  # one per entry that applies to a row; a row's key joins them
-    for name, fields, which, _ in entries:
+    for name, fields, which, short_bytes in entries:
+        # each entry's key on its own rows only: a `when` would normalise every row's fields
+        at = sub.select(pl.arg_where(which & short_bytes))[:, 0]
+        if at.len() == 0:
+            continue
         parts = pl.concat_str([norm_expr(pl.col(f).cast(pl.Utf8)) for f in fields], separator="\x1f")
         short = parts.str.count_matches(r"\w+") <= max_words
         if name in WILD:  # any task's answer: its words, in any order ("apple, pear" = "pear, apple")
             parts = parts.str.split(" ").list.unique().list.sort().list.join(" ")
-        keys.append(pl.when(which & short).then(parts.hash(seed=0).cast(pl.Utf8)))
-    key = pl.when(pl.any_horizontal([k.is_not_null() for k in keys])).then(
-        pl.concat_str([k.fill_null("") for k in keys], separator="/"))
-    return _split(cluster, rows, sub.select(key)[:, 0], "|")
+        k = sub[at].select(pl.when(short).then(parts.hash(seed=0).cast(pl.Utf8)))[:, 0]
+        keys.append(pl.Series([None] * sub.height, dtype=pl.Utf8).scatter(at, k))
+    if not keys:
+        return cluster
+    key = pl.select(pl.when(pl.any_horizontal([pl.lit(k).is_not_null() for k in keys])).then(
+        pl.concat_str([pl.lit(k).fill_null("") for k in keys], separator="/")))[:, 0]
+    return _split(cluster, rows, key, "|")
 
 
 def split_by_numbers(df: pl.DataFrame, cluster: pl.Series, fields: list[str]) -> pl.Series:
