@@ -450,8 +450,8 @@ def b_non_answer(rule: Rule, df: pl.DataFrame):
     # as `length` counts them, on the texts that have such letters; the rest by spaces)
     spaced = o.str.count_matches(r"\S+")
     unspaced = o.str.contains(f"[{CJK}{SEA}]")
-    n_words = pl.when(unspaced).then(pl.when(unspaced).then(o).otherwise(pl.lit("")).str.count_matches(WORD_RE)) \
-        .otherwise(spaced)
+    only_unspaced = pl.when(unspaced).then(o).otherwise(pl.lit(""))  # (the regex runs on these rows only)
+    n_words = pl.when(unspaced).then(only_unspaced.str.count_matches(WORD_RE)).otherwise(spaced)
     # the words of short replies only: a filler reply is short, and long texts cost the most
     short = pl.when(n_words <= rule.get("filler_max_words", 8)).then(o).otherwise(pl.lit(""))
     words = short.str.to_lowercase().str.replace_all("[’‘]", "'").str.extract_all(r"[a-z/']+|\d+") \
@@ -592,27 +592,30 @@ def _unless(rule: Rule, df: pl.DataFrame) -> pl.Expr | None:
         c = _col("input").str.replace_all("[’‘]", "'").str.contains("(?i)" + rule.get("unless_input"))
         if rule.get("input_carried_when") and "instruction" in df.columns:  # only where the answer
             c = c & _col("instruction").str.contains("(?i)" + rule.get("input_carried_when"))  # carries it
-        f = rule.fields(["output"])[0]
-        if rule.get("task_refusal") and f in df.columns:  # "I can't help with that" rewrites no input
-            c = c & ~_col(f).str.replace_all("[’‘]", "'").str.contains("(?i)" + rule.get("task_refusal"))
-        cond = c if cond is None else cond | c
+        cond = _or(cond, _unless_task_refusal(rule, df, c))  # "I can't help with that" rewrites no input
     if rule.get("unless_output") and "output" in df.columns:  # the answer's own form spares it
-        c = _col("output").str.contains("(?i)" + rule.get("unless_output"))
-        cond = c if cond is None else cond | c
+        cond = _or(cond, _col("output").str.contains("(?i)" + rule.get("unless_output")))
     if rule.get("only_instruction"):
         ins = _col("instruction") if "instruction" in df.columns else pl.lit("")
-        c = ~ins.str.contains("(?i)" + rule.get("only_instruction"))
-        cond = c if cond is None else cond | c
+        cond = _or(cond, ~ins.str.contains("(?i)" + rule.get("only_instruction")))
     if rule.get("unless_tasks") and "task" in df.columns:
-        c = _col("task").is_in(list(rule.get("unless_tasks")))
-        cond = c if cond is None else cond | c
+        cond = _or(cond, _col("task").is_in(list(rule.get("unless_tasks"))))
     if rule.get("decline_instruction") and "instruction" in df.columns:
         c = _col("instruction").str.contains("(?i)" + rule.get("decline_instruction"))
-        f = rule.fields(["output"])[0]
-        if rule.get("task_refusal") and f in df.columns:
-            c = c & ~_col(f).str.replace_all("[’‘]", "'").str.contains("(?i)" + rule.get("task_refusal"))
-        cond = c if cond is None else cond | c
+        cond = _or(cond, _unless_task_refusal(rule, df, c))
     return cond
+
+
+def _or(cond: pl.Expr | None, c: pl.Expr) -> pl.Expr:
+    return c if cond is None else cond | c
+
+
+def _unless_task_refusal(rule: Rule, df: pl.DataFrame, c: pl.Expr) -> pl.Expr:
+    """`c`, except where the output refuses the task itself (`task_refusal`)."""
+    f = rule.fields(["output"])[0]
+    if rule.get("task_refusal") and f in df.columns:
+        return c & ~_col(f).str.replace_all("[’‘]", "'").str.contains("(?i)" + rule.get("task_refusal"))
+    return c
 
 
 def reasons(rules: list[Rule], df: pl.DataFrame) -> pl.Series:

@@ -123,7 +123,6 @@ class LangId(MapOp):
             out = reject_where(out, ~sure, pl.format("lang_uncertain: {} < {}", detail, pl.lit(self.threshold)))
         return out
 
-
     def _answer_alone(self, df: pl.DataFrame, lang: pl.Series, prob: pl.Series) -> tuple[pl.Series, pl.Series]:
         """Where the joined fields give no sure language (an English instruction over a Chinese
         answer splits the model's belief), the answer alone decides when it is sure by itself

@@ -11,7 +11,7 @@ from dataforge.ops.base import MapOp, register
 from dataforge.ops.base_prompt import PromptFileOp
 from dataforge.score import heuristics as H
 from dataforge.score import judge as J
-from dataforge.score.rules import digest
+from dataforge.score.rules import digest_with_files
 
 
 @register
@@ -38,9 +38,7 @@ class ScoreComplexity(PromptFileOp, MapOp):
         return self.prompt_file or J.prompt_file("complexity")
 
     def fingerprint_extra(self):
-        from dataforge.score.rules import load_yaml
-        words = (load_yaml(H.COMPLEXITY).get("lexical") or {}).get("file")  # the word list decides scores too
-        return {"rules": digest(H.COMPLEXITY, *([words] if words else [])), **super().fingerprint_extra()}
+        return {"rules": digest_with_files(H.COMPLEXITY, "lexical"), **super().fingerprint_extra()}
 
     def setup(self):
         use = self.method == "llm" or (self.method == "auto" and bool(self.llm or self.ctx.llm))

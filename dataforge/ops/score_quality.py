@@ -7,7 +7,7 @@ from dataforge.ops.base import register
 from dataforge.score import heuristics as H
 from dataforge.score import quality as Q
 from dataforge.ops.base_judged import JudgedScore
-from dataforge.score.rules import load_yaml
+from dataforge.score.rules import digest_with_files, load_yaml
 
 FT_COLUMN = "score_quality_ft"
 
@@ -24,11 +24,13 @@ class ScoreQuality(JudgedScore):
 
     name = "score_quality"
     aspect = "quality"
-    rules_files = (H.QUALITY, "score/filler_phrases.txt")
+    rules_files = (H.QUALITY,)
     inputs = ("instruction", "input", "output", "task", "meta")
 
     def fingerprint_extra(self):
-        return [super().fingerprint_extra(), Q.detector_digest(load_yaml(H.QUALITY))]
+        # (the padding phrases are the file quality.yaml names, not a fixed path)
+        return [super().fingerprint_extra(), Q.detector_digest(load_yaml(H.QUALITY)),
+                digest_with_files(H.QUALITY, "filler")]
 
     def heuristic(self, df: pl.DataFrame) -> pl.Series:
         h = Q.quality(df)

@@ -21,3 +21,11 @@ def load_words(rel: str) -> tuple[str, ...]:
 
 def digest(*rels: str) -> str:
     return rulefiles.digest(*(rules_path(r) for r in rels))
+
+
+def digest_with_files(rel: str, *sections: str) -> str:
+    """Digest of a rules YAML and of the word files its `sections` name (`file:`): a changed
+    list changes the scores as much as a changed pattern."""
+    cfg = load_yaml(rel)
+    files = [f for f in ((cfg.get(s) or {}).get("file") for s in sections) if f]
+    return digest(rel, *files)
