@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -105,6 +106,22 @@ def test_gopher_repetition_stats_match_definitions():
     # 7 repeated words "one".."seven" = 27 characters of a 73-character text
     assert s["dup_5_gram"][1] == pytest.approx(27 / 73)
     assert s["top_2_gram"][2] == 0.0  # n-grams seen once are not repetition
+
+
+def test_repetition_stats_of_longer_ngrams_do_not_depend_on_the_shorter_ones_computed_first():
+    # each n-gram pass reads only the rows whose shorter pass found a repeat: the figures must
+    # be those of each n computed alone, over rows with and without repeats of every length
+    rng = np.random.default_rng(3)
+    vocab = ["a", "b", "c", "of", "the", "x", "y"]
+    texts = pl.Series([" ".join(rng.choice(vocab, rng.integers(0, 60))) for _ in range(400)]
+                      + ["", "one", "one two three four five six seven eight nine ten eleven " * 2])
+    both = repetition.stats(texts, [2, 3, 4], [5, 7, 10])
+    for n in (2, 3, 4):
+        assert both[f"top_{n}_gram"].equals(repetition.stats(texts, [n], [])[f"top_{n}_gram"])
+    for n in (5, 7, 10):
+        alone = repetition.stats(texts, [], [n])[f"dup_{n}_gram"]
+        assert both[f"dup_{n}_gram"].equals(alone)
+    assert (both["dup_10_gram"] > 0).sum() > 0 and (both["dup_10_gram"] == 0).sum() > 0
 
 
 def test_pipeline_rejects_carry_reasons_and_rows_balance(tmp_path):

@@ -47,6 +47,19 @@ class Words:
         self.pos = np.arange(self.row.size) - np.repeat(starts, sizes)
         self.rowlen = np.repeat(sizes, sizes)
 
+    def rows_present(self) -> np.ndarray:
+        """Row ids that have words, ascending (words are stored row by row)."""
+        r = self.row
+        return r[np.r_[True, r[1:] != r[:-1]]] if r.size else r
+
+    def rows(self, keep: np.ndarray) -> "Words":
+        """The words of the rows in `keep` (sorted row ids) only; whole rows, so positions hold."""
+        sub = object.__new__(Words)
+        mask = np.isin(self.row, keep, assume_unique=False)
+        for a in ("row", "hash", "len", "pos", "rowlen"):
+            setattr(sub, a, getattr(self, a)[mask])
+        return sub
+
     def ngrams(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(valid start mask, key per start unique within a row, chars of the n-gram with spaces)."""
         key = self.row.astype(np.uint64) * _MIX
@@ -66,8 +79,10 @@ class Words:
 
 def top_ngram_chars(words: Words, n: int) -> pl.DataFrame:
     valid, key, chars = words.ngrams(n)
-    g = (pl.DataFrame({ROW: words.row[valid], "k": key[valid], "ch": chars[valid]})
-         .group_by(ROW, "k").agg(pl.len().alias("c"), pl.col("ch").first()).filter(pl.col("c") > 1))
+    # the key already holds the row: grouping on it alone is one hash of a u64 column
+    g = (pl.DataFrame({"k": key[valid], ROW: words.row[valid], "ch": chars[valid]})
+         .group_by("k").agg(pl.len().alias("c"), pl.col(ROW).first(), pl.col("ch").first())
+         .filter(pl.col("c") > 1))
     return g.group_by(ROW).agg((pl.col("c") * pl.col("ch")).max().alias(f"top_{n}"))
 
 
@@ -78,8 +93,28 @@ def dup_ngram_chars(words: Words, n: int) -> pl.DataFrame:
     # a word is covered when a repeated n-gram starts at it or at one of the n-1 words before
     # (a valid n-gram never crosses its row's end, so the window never spans two rows)
     covered = pl.Series(repeat).rolling_max(window_size=n, min_samples=1).to_numpy().astype(bool)
-    f = pl.DataFrame({ROW: words.row, "c": np.where(covered, words.len, 0)})
-    return f.group_by(ROW).agg(pl.col("c").sum().alias(f"dup_{n}"))
+    rows = words.rows_present()
+    per_row = np.bincount(words.row, weights=np.where(covered, words.len, 0))[rows]
+    return pl.DataFrame({ROW: rows, f"dup_{n}": per_row.astype(np.int64)})
+
+
+def _ngram_frames(words: Words, top_n: list[int], dup_n: list[int]) -> list[pl.DataFrame]:
+    """top_n and dup_n frames, from the shortest n up, each on the rows that can still repeat.
+
+    A repeated n-gram holds a repeated k-gram for every k < n, so a row without a repeated
+    k-gram scores 0 for every longer n: each pass reads only the rows whose last pass found a
+    repeat (on instruction data most rows have no repeated 5-gram, so 7 and 10 cost little)."""
+    frames = []
+    live = words.rows_present().size
+    for n in sorted(set(top_n) | set(dup_n)):
+        for kind, fn in (("top", top_ngram_chars), ("dup", dup_ngram_chars)):
+            if n in (top_n if kind == "top" else dup_n):
+                f = fn(words, n)
+                frames.append(f)
+                repeating = f.filter(pl.col(f"{kind}_{n}") > 0)[ROW].to_numpy()
+        if repeating.size < live:
+            words, live = words.rows(repeating), repeating.size
+    return frames
 
 
 def stats(texts: pl.Series, top_n: list[int], dup_n: list[int]) -> pl.DataFrame:
@@ -91,9 +126,7 @@ def stats(texts: pl.Series, top_n: list[int], dup_n: list[int]) -> pl.DataFrame:
         d = _parts_dup(t, pat)
         frames.append(d.select(ROW, (pl.col("dup") / pl.col("n")).alias(f"dup_{name}_frac"),
                                pl.col("dup_chars").alias(f"dup_{name}_chars")))
-    words = Words(t)
-    frames += [top_ngram_chars(words, n) for n in top_n]
-    frames += [dup_ngram_chars(words, n) for n in dup_n]
+    frames += _ngram_frames(Words(t), top_n, dup_n)
     for f in frames:
         out = out.join(f, on=ROW, how="left")
     chars = pl.col("chars").cast(pl.Float64).clip(lower_bound=1)

@@ -529,8 +529,16 @@ def b_repetition(rule: Rule, df: pl.DataFrame) -> pl.Series:
     limits = {k: rule.get(k) for k in ("dup_line_frac", "dup_para_frac", "dup_line_char_frac",
                                        "dup_para_char_frac") if rule.get(k) is not None}
     limits |= {f"top_{n}_gram": v for n, v in top.items()} | {f"dup_{n}_gram": v for n, v in dup.items()}
-    s = repetition.stats(df[f] if f in df.columns else pl.Series([""] * df.height), list(top), list(dup))
     words = df.select(_col(f).str.count_matches(r"\w+"))[:, 0] if f in df.columns else pl.Series([0] * df.height)
+    ok = words >= rule.get("min_words", 0)
+    if rule.get("skip_code", False) and f in df.columns:
+        code = df.select((_col(f).str.contains(CODE_RE) | _col(f).str.contains(TABLE_RE) |
+                          (_col(f).str.count_matches(r"(?m)^[^\n]*\|[^\n]*\|") >= 2)).alias("c"))["c"]
+        ok = ok & ~code
+    # only the rows the rule judges are counted (the others' figures are never read)
+    text = df.select(pl.when(pl.lit(ok)).then(_col(f)).otherwise(pl.lit("")))[:, 0] if f in df.columns \
+        else pl.Series([""] * df.height)
+    s = repetition.stats(text, list(top), list(dup))
     # a list of distinct short lines built on one frame ("A is for apple", "B is for ball", ...)
     # repeats its frame by design: the top n-grams say nothing there (a loop repeats lines)
     lines = df.select(_col(f).str.strip_chars().str.split("\n").list.eval(
@@ -545,12 +553,7 @@ def b_repetition(rule: Rule, df: pl.DataFrame) -> pl.Series:
     if not checks:
         return pl.Series([None] * df.height, dtype=pl.Utf8)
     r = s.select(_first(checks).alias("r"))["r"]
-    ok = pl.lit(words) >= rule.get("min_words", 0)
-    if rule.get("skip_code", False) and f in df.columns:
-        code = df.select((_col(f).str.contains(CODE_RE) | _col(f).str.contains(TABLE_RE) |
-                          (_col(f).str.count_matches(r"(?m)^[^\n]*\|[^\n]*\|") >= 2)).alias("c"))["c"]
-        ok = ok & ~pl.lit(code)
-    return pl.select(pl.when(ok).then(pl.lit(r)).alias("r"))["r"]
+    return pl.select(pl.when(pl.lit(ok)).then(pl.lit(r)).alias("r"))["r"]
 
 
 BUILDERS: dict[str, Callable[[Rule, pl.DataFrame], Any]] = {
