@@ -124,3 +124,18 @@ def test_meta_text_must_be_a_json_object_and_blank_meta_is_none(tmp_path):
     assert metas["Describe item 3 in one sentence"]["origin"] == {"file": "m.jsonl", "line": 3}
     rej = pl.read_parquet(tmp_path / "b" / res.manifest["rejects"][0]["path"])
     assert rej["reason"].to_list() == ["wrong type: field 'meta' must hold a JSON object, got text \"from reddit\""]
+
+
+def test_records_converted_by_imports_keep_their_origin(tmp_path):
+    # Alpaca-format rows are records when read (origin goes to meta at once); `imports`
+    # rewrites meta and must carry the origin over, as every other family does
+    (tmp_path / "alpaca.jsonl").write_text(
+        _rec(1, input="") + "\n" + _rec(2, input="a list of parts") + "\n")
+    src = Source(name="alp", path=str(tmp_path / "alpaca.jsonl"), ops=[op("convert", family="imports")])
+    res = Pipeline([], seed=1).run(src, tmp_path / "out")
+    df = pl.read_parquet(res.shards[0])
+    metas = {r["instruction"]: json.loads(r["meta"]) for r in df.iter_rows(named=True)}
+    assert {k: m["origin"] for k, m in metas.items()} == {
+        "Describe item 1 in one sentence": {"file": "alpaca.jsonl", "line": 1},
+        "Describe item 2 in one sentence": {"file": "alpaca.jsonl", "line": 2}}
+    assert all(m["template"].startswith("imports/") for m in metas.values())

@@ -301,8 +301,9 @@ class Convert(MapOp):
         dataset = self.dataset or src_name or fam.dataset
         raw_id = df["id"].cast(pl.Utf8)
         key_s = keys.alias("_key")
-        # where the raw row was read (file and line), when the engine read it
-        origin = df[ORIGIN].cast(pl.Utf8) if ORIGIN in df.columns else None
+        # where the raw row was read (file and line), when the engine read it; rows read as
+        # records (Alpaca files through `imports`) have it in their meta already
+        origin = df[ORIGIN].cast(pl.Utf8) if ORIGIN in df.columns else _meta_origin(df)
 
         def common(x: pl.DataFrame) -> pl.DataFrame:
             x = x.with_columns(pl.col("_t").replace_strict(order, return_dtype=pl.Int64).alias("_o"))
@@ -433,6 +434,14 @@ def _text_column(df: pl.DataFrame, col: str, fam: Family) -> str | None:
         return None
     vals = df[col].drop_nulls().unique()
     return vals[0] if vals.len() == 1 and vals[0] not in ("", "unknown") else None
+
+
+def _meta_origin(df: pl.DataFrame) -> pl.Series | None:
+    """`meta.origin` of rows that are records already, as JSON text (None where absent)."""
+    if "meta" not in df.columns or df.schema["meta"] != pl.Utf8 or \
+            not df["meta"].str.contains('"origin"', literal=True).any():
+        return None
+    return df["meta"].str.json_path_match("$.origin")
 
 
 def _explode(df: pl.DataFrame, fam: Family) -> tuple[pl.DataFrame, pl.Series]:
