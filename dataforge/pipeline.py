@@ -502,7 +502,7 @@ def _provenance(pipe: "Pipeline", sources: list[Source]) -> dict:
     ops = [op for s in sources for op in s.ops] + list(pipe.ops)
     labels = [f"{s.name}/{op.name}" for s in sources for op in s.ops] + list(pipe.names)
     return {"llm": models_used.llm_entry(spec)["spec"] if spec else None,
-            "models": models_used.collect(ops, spec, labels)}
+            "models": models_used.collect(ops, spec, labels, embedding=pipe.embedding)}
 
 
 def _report(out: Path) -> None:

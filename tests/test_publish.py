@@ -199,7 +199,12 @@ def test_card_metadata_links_sources_citations_models_and_filters(quick, tmp_pat
     # models with revisions, the filters with their reject counts, how to reproduce
     m = json.loads((quick / "manifest.json").read_text())
     roles = {x["role"]: x for x in m["models"]}
-    assert roles["embedding"]["name"] == "all-MiniLM-L6-v2" and roles["embedding"]["revision"]
+    # the quickstart embeds with `embedding: static`: the card names that model, not MiniLM
+    from dataforge import static_embed
+
+    assert m["embedding"] == "static"
+    assert [x["name"] for x in m["models"] if x["role"] == "embedding"] == [static_embed.NAME]
+    assert roles["embedding"]["distilled_from"] == "all-MiniLM-L6-v2" and roles["embedding"]["revision"]
     assert roles["fasttext"]["name"] == "lid.176.ftz" and roles["fasttext"]["revision"].startswith("sha256:")
     assert roles["embedding"]["revision"] in text and roles["fasttext"]["revision"] in text
     for st in m["stages"]:
