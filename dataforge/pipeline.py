@@ -83,8 +83,19 @@ class Pipeline:
             return [s if isinstance(s, Source) else Source(name=n, path=s) for n, s in source.items()]
         if isinstance(source, (list, tuple)):
             out = []
+            taken = {s.name for s in source if isinstance(s, Source)}
             for i, s in enumerate(source):
-                out += Pipeline.as_sources(s) if isinstance(s, Source) else [Source(name=_src_name(s, i), path=s)]
+                if isinstance(s, Source):
+                    out.append(s)
+                    continue
+                # paths that share a file name (a/train.jsonl, b/train.jsonl): train, train-2
+                name = base = _src_name(s, i)
+                k = 1
+                while name in taken:
+                    k += 1
+                    name = f"{base}-{k}"
+                taken.add(name)
+                out.append(Source(name=name, path=s))
             return out
         return [Source(name=_src_name(source, 0), path=source)]
 
@@ -98,7 +109,7 @@ class Pipeline:
             raise ConfigError("no sources: give run() a path or table, or list `sources:` in the recipe")
         names = [s.name for s in sources]
         if len(set(names)) != len(names):
-            raise ConfigError(f"source names must be unique, got {names}")
+            raise ConfigError(f"source names must be unique, got {names}; name each with Source(name=..., path=...)")
         from dataforge.io import export
 
         if self.output.report:
@@ -172,6 +183,8 @@ class Pipeline:
     def _finish(self, out: Path, dirs: list[StageDir], stage_stats: list[dict], sources: list[Source],
                 clock: "StageClock | None" = None) -> dict:
         clock = clock or StageClock(time.perf_counter())
+        for folder in (out, out / "report"):  # what a run killed mid-write left (.recipe.json.<pid>.tmp)
+            atomic.clean_tmp(folder)
         last = dirs[-1]
         parts = last.parts()
         final_key = P.digest({"stage": last.stage.key, "output": _output_fp(self.output), "v": LAYOUT_VERSION})

@@ -247,3 +247,13 @@ def test_two_batches_at_once_write_what_one_at_a_time_writes(tmp_path, monkeypat
             assert a.equals(pl.read_parquet(tmp_path / f"{name}-2" / "rejects" / f))
     # an operator that did not say so keeps one batch at a time
     assert LocalEngine.in_flight([op("normalize"), op("test_slow_upper", sleep=0)]) == 1
+
+
+def test_a_rerun_removes_temporaries_a_killed_run_left_in_out(tmp_path):
+    src = pl.DataFrame({"instruction": ["Say hi."], "output": ["Hi."]})
+    Pipeline([]).run(src, out=tmp_path / "out")
+    left = [tmp_path / "out" / ".recipe.json.4242.tmp", tmp_path / "out" / "report" / ".index.html.4242.tmp"]
+    for f in left:
+        f.write_text("half")
+    Pipeline([]).run(src, out=tmp_path / "out")  # a rerun: everything done, nothing recomputed
+    assert not any(f.exists() for f in left)

@@ -157,6 +157,47 @@ def test_files_in_other_encodings_say_which_and_how_to_convert(tmp_path):
             list(read.iter_batches(str(tmp_path / name)))
 
 
+def test_a_latin1_csv_says_so_and_quarantine_warns_once(tmp_path, caplog):
+    body = "instruction,output\nSay café.,Café.\nSay thé.,Thé.\n"
+    (tmp_path / "latin1.csv").write_bytes(body.encode("latin-1"))
+    with pytest.raises(InputError, match=r"latin1\.csv:2: field 'instruction' is not UTF-8 text; it reads as "
+                                         r"Windows-1252 .*iconv -f WINDOWS-1252 -t UTF-8 .*latin1\.csv > out\.csv"):
+        list(read.iter_batches(str(tmp_path / "latin1.csv")))
+    with caplog.at_level("WARNING", logger="dataforge.read"):
+        bad = [x for b in read.iter_batches(str(tmp_path / "latin1.csv"), on_error="quarantine") for x in b.bad]
+    assert len(bad) == 2
+    said = [r.getMessage() for r in caplog.records if "Windows-1252" in r.getMessage()]
+    assert len(said) == 1 and "quarantined" in said[0]
+
+
+def test_datasets_saved_to_disk_read_as_saved(tmp_path):
+    import datasets
+
+    ds = datasets.Dataset.from_list(ROWS)
+    ds.save_to_disk(str(tmp_path / "one"))
+    assert rows_of(str(tmp_path / "one"))["instruction"].to_list() == [r["instruction"] for r in ROWS]
+    datasets.DatasetDict({"train": ds, "test": ds.select(range(2))}).save_to_disk(str(tmp_path / "dd"))
+    assert rows_of(str(tmp_path / "dd")).height == 7
+    assert rows_of(str(tmp_path / "dd"), options={"split": "test"}).height == 2
+    with pytest.raises(InputError, match=r"no split 'dev' in this saved dataset; it has \['test', 'train'\]"):
+        rows_of(str(tmp_path / "dd"), options={"split": "dev"})
+
+
+def test_paths_that_share_a_file_name_are_two_sources_and_rejects_name_files_relatively(tmp_path):
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "train.jsonl").write_text(json.dumps(ROWS[0] | {"output": f"from {d}"}) + "\n{oops\n")
+    srcs = Pipeline.as_sources([str(tmp_path / "a" / "train.jsonl"), str(tmp_path / "b" / "train.jsonl")])
+    assert [s.name for s in srcs] == ["train", "train-2"]
+    for s in srcs:
+        s.on_error = "quarantine"
+    res = Pipeline([]).run(srcs, out=tmp_path / "out")
+    assert sorted(pl.read_parquet(res.shards[0])["source"]) == ["train", "train-2"]
+    rej = pl.read_parquet(tmp_path / "out" / "rejects" / "*.parquet")
+    assert [json.loads(d) for d in rej["detail"]] == [{"file": "train.jsonl", "line": 2}] * 2
+    assert str(tmp_path) not in "".join(rej["detail"])
+
+
 def test_a_csv_with_another_separator_says_which(tmp_path):
     f = tmp_path / "semi.csv"
     f.write_text("instruction;output\nSay hi;Hi\nSay bye;Bye\n")

@@ -20,7 +20,7 @@ REQUIRED = ("instruction", "output")
 # Columns that must hold text. `meta` may also be an object (written as JSON); `id` may also
 # be an integer (an identifier, written as its decimal digits).
 TEXT_COLUMNS = tuple(c for c in CANONICAL if c != "meta")
-_ID_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
+_ID_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.Int128, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
 
 
 def check_batch(b: Batch, source: str, quarantine: bool) -> Batch:

@@ -267,8 +267,21 @@ def iter_batches(source: Any, fmt: str | None = None, *, batch_size: int = 50_00
     them holds another type is a row error, whatever the other rows hold. That rule applies
     to record rows: rows holding one of `record_fields` (all rows when it is empty); raw
     rows waiting for `convert` may hold anything there."""
-    options = options or {}
-    text = (frozenset(text_fields), frozenset(record_fields))
+    for b in _iter_any(source, fmt, batch_size, on_error, options or {},
+                       (frozenset(text_fields), frozenset(record_fields))):
+        yield _plain_text(b)
+
+
+def _plain_text(b: Batch) -> Batch:
+    """Dictionary-encoded text (Parquet dictionaries, pandas categories, Polars enums) is text."""
+    cats = [c for c, t in b.rows.schema.items() if isinstance(t, (pl.Categorical, pl.Enum))]
+    if cats:
+        b.rows = b.rows.with_columns(pl.col(cats).cast(pl.Utf8))
+    return b
+
+
+def _iter_any(source: Any, fmt: str | None, batch_size: int, on_error: str, options: dict,
+              text: tuple[frozenset, frozenset]) -> Iterator[Batch]:
     if isinstance(source, (pl.DataFrame, pa.Table, pl.LazyFrame)):
         yield from _iter_table(source, batch_size)
         return
@@ -459,6 +472,7 @@ def _shape_conflicts(rows: list[dict], lines: list[int]) -> list[tuple[int, str]
 
 
 def _iter_jsonl(path: str, batch_size: int, on_error: str, text=(frozenset(), frozenset())) -> Iterator[Batch]:
+    _refuse_wide_encoding(path)
     chunk: list[tuple[int, bytes]] = []
     checker = _RowChecker(text)
     with open_input(path) as fh:
@@ -494,11 +508,15 @@ def _parse_jsonl_chunk(path: str, chunk: list[tuple[int, bytes]], on_error: str,
             err = "nested too deeply"
         except ValueError as e:
             err = f"malformed JSON: {e}"
+            if b"\r" in raw.rstrip(b"\r\n"):  # several records on one "line": classic-Mac line ends
+                err += "; its lines seem to end with a lone CR: convert them first (tr '\\r' '\\n')"
         if err is not None:
             msg = f"{path}:{lineno}: {err}"
             if on_error != "quarantine":
                 hint = encoding_hint(path) if err.startswith("not UTF-8") else ""
                 raise InputError(msg + hint + " (set `on_error: quarantine` to keep going)") from None
+            if err.startswith("not UTF-8"):
+                _warn_encoding_once(path)
             bad.append({"file": path, "line": lineno, "error": err,
                         "raw": raw.decode("utf-8", "replace").rstrip("\r\n")[:10_000]})
             continue
@@ -516,6 +534,41 @@ def _ws(s: str, i: int) -> int:
     return i
 
 
+def _wide_encoding(head: bytes) -> str | None:
+    """UTF-16 or UTF-32, from a byte-order mark or NUL bytes (UTF-16 without a mark)."""
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(b"\x00") > len(head) // 4:
+        return "UTF-16"
+    return None
+
+
+def _refuse_wide_encoding(path: str) -> None:
+    """A UTF-16/32 file is wrong as a whole, not line by line: read as UTF-8 its bytes split
+    into lines that are no rows of it (quarantined, they would be rows that never existed)."""
+    try:
+        with open_input(path) as fh:
+            head = fh.read(4096)
+    except Exception:  # damaged: the reader itself says so
+        return
+    if head and _wide_encoding(head):
+        raise InputError(f"{path}: not UTF-8 text (from its first bytes){encoding_hint(path)}")
+
+
+_WARNED_ENCODING: set[str] = set()
+
+
+def _warn_encoding_once(path: str) -> None:
+    """Quarantined rows that are not UTF-8: say once per file what the file seems to be."""
+    if path in _WARNED_ENCODING:
+        return
+    _WARNED_ENCODING.add(path)
+    hint = encoding_hint(path)
+    if hint:
+        logging.getLogger("dataforge.read").warning("%s: rows that are not UTF-8 text were quarantined%s",
+                                                    path, hint)
+
+
 def encoding_hint(path: str) -> str:
     """Why a file is not UTF-8, where its first bytes tell: a UTF-16/32 byte-order mark or
     NUL bytes (UTF-16 without a mark), else text that reads as Windows-1252 (Latin-1)."""
@@ -527,19 +580,17 @@ def encoding_hint(path: str) -> str:
     # (a compressed file's command reads its decompressed text)
     cat = {".gz": "zcat", ".bz2": "bzcat", ".xz": "xzcat", ".zst": "zstdcat"}.get(Path(path).suffix.lower())
     src = f"<({cat} {path})" if cat else path
-    enc = None
-    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-        enc = "UTF-32"
-    elif head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(b"\x00") > len(head) // 4:
-        enc = "UTF-16"
+    plain = Path(path[: -len(Path(path).suffix)] if cat else path)  # data.csv.gz -> data.csv
+    dest = f"out{plain.suffix or '.jsonl'}"
+    enc = _wide_encoding(head)
     if enc:
-        return f"; the file is {enc} text: convert it to UTF-8 first (iconv -f {enc} -t UTF-8 {src} > out.jsonl)"
+        return f"; the file is {enc} text: convert it to UTF-8 first (iconv -f {enc} -t UTF-8 {src} > {dest})"
     try:
         head.decode("cp1252")
     except UnicodeDecodeError:
         return ""
     return (f"; it reads as Windows-1252 (Latin-1) text: convert it to UTF-8 first "
-            f"(iconv -f WINDOWS-1252 -t UTF-8 {src} > out.jsonl)")
+            f"(iconv -f WINDOWS-1252 -t UTF-8 {src} > {dest})")
 
 
 def _iter_json_array(path: str, batch_size: int, on_error: str, text=(frozenset(), frozenset())) -> Iterator[Batch]:
@@ -652,6 +703,7 @@ def _iter_csv(path: str, batch_size: int, sep: str, on_error: str = "fail") -> I
 
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     kind = "TSV" if sep == "\t" else "CSV"
+    _refuse_wide_encoding(path)
     with open_input(path) as fb:
         lines = _text_lines(_stream(fb, path))
         reader = csv.reader(lines, delimiter=sep, strict=False)
@@ -704,7 +756,10 @@ def _iter_csv(path: str, batch_size: int, sep: str, on_error: str = "fail") -> I
                 err = f"field '{field_}' is not UTF-8 text"
             if err is not None:
                 if on_error != "quarantine":
-                    raise InputError(f"{path}:{start}: {err} (set `on_error: quarantine` to keep going)")
+                    hint = encoding_hint(path) if err.endswith("not UTF-8 text") else ""
+                    raise InputError(f"{path}:{start}: {err}{hint} (set `on_error: quarantine` to keep going)")
+                if err.endswith("not UTF-8 text"):
+                    _warn_encoding_once(path)
                 bad.append({"file": path, "line": start, "error": err,
                             "raw": sep.join(row).encode("utf-8", "replace").decode("utf-8")[:10_000]})
             else:
@@ -784,6 +839,18 @@ def _iter_hf_obj(obj: Any, batch_size: int, split: str | None) -> Iterator[Batch
 def _iter_hf_folder(path: str, batch_size: int, options: dict) -> Iterator[Batch]:
     import datasets
 
+    if _saved_to_disk(Path(path)):  # Dataset / DatasetDict .save_to_disk(): only load_from_disk reads it
+        try:
+            ds = datasets.load_from_disk(path)
+        except Exception as e:
+            raise InputError(f"{path}: `datasets` could not load this saved dataset: {e}") from None
+        split = options.get("split")
+        if split and hasattr(ds, "keys") and not hasattr(ds, "features"):
+            if split not in ds:
+                raise InputError(f"{path}: no split '{split}' in this saved dataset; it has {sorted(ds.keys())}")
+            ds = ds[split]
+        yield from _iter_hf_obj(ds, batch_size, None)
+        return
     try:
         ds = datasets.load_dataset(path, name=options.get("config"), split=options.get("split"))
     except Exception as e:
@@ -797,6 +864,12 @@ def _iter_hf_folder(path: str, batch_size: int, options: dict) -> Iterator[Batch
                 "%s: `datasets` loaded %d rows as the folder's README `configs` say, but its data "
                 "files hold %d; name the files with a glob to read them all", path, loaded, held)
     yield from _iter_hf_obj(ds, batch_size, None)
+
+
+def _saved_to_disk(folder: Path) -> bool:
+    """A folder written by `save_to_disk`: state.json beside Arrow files, or dataset_dict.json."""
+    return (folder / "dataset_dict.json").is_file() or \
+        ((folder / "state.json").is_file() and any(folder.glob("*.arrow")))
 
 
 def _rows_held(folder: Path) -> int | None:

@@ -110,6 +110,9 @@ class Source:
             if b.rows.width or b.rows.height:
                 b.rows = self.apply_mapping(b.rows)
             b = check_batch(b, self.name, self.on_error == "quarantine")
+            if b.bad and b.file is not None:  # rejects name the file as meta.origin does
+                rel = self._relative(b.file)
+                b.bad = [x | {"file": rel} if x.get("file") == b.file else x for x in b.bad]
             if origin and b.rows.height and b.lines is not None:
                 b.rows = b.rows.with_columns(self.origin(b).alias(ORIGIN))
             yield b
@@ -121,7 +124,7 @@ class Source:
         shows a user's home folder."""
         head = {}
         if b.file is not None:
-            head["file"] = os.path.relpath(b.file, self._root()).replace(os.sep, "/")
+            head["file"] = self._relative(b.file)
         if b.split is not None:
             head["split"] = b.split
         prefix = json.dumps(head, separators=(",", ":"), ensure_ascii=False)[:-1] + ("," if head else "") \
@@ -129,6 +132,9 @@ class Source:
         n = pl.int_range(b.lines.start, b.lines.stop, eager=True) if isinstance(b.lines, range) \
             else pl.Series(b.lines, dtype=pl.Int64)
         return pl.select(pl.concat_str([pl.lit(prefix), pl.lit(n).cast(pl.Utf8), pl.lit("}")])).to_series()
+
+    def _relative(self, file: str) -> str:
+        return os.path.relpath(file, self._root()).replace(os.sep, "/")
 
     def _root(self) -> str:
         path = str(self.path)

@@ -187,7 +187,9 @@ def category_chart(categories: Sequence[str], positions: Sequence[float], marks:
             values += [m[2], m[4]]
         else:
             values.append(m[2])
-    vlo, vhi = min(values + [0.0]), max(values + [1e-12])
+    vlo, vhi = min(values + [0.0]), max(values + [0.0])
+    if vhi <= vlo:  # nothing to draw (a run with no rows): an empty 0..1 axis
+        vhi = vlo + 1.0
     if vlo < 0 or any(m[0] != "bar" for m in marks):  # boxes: pad both ends, no forced zero
         vlo, vhi = min(values), max(values)
         pad = (vhi - vlo) * 0.05 or 0.5

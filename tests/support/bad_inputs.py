@@ -181,6 +181,13 @@ def cases() -> list[Case]:
     c.append(Case("jsonl_null_input_and_system", {"data.jsonl": jl(*[dict(g, input=None, system=None) for g in G])},
                   "accept", good=GOOD))
     c.append(Case("jsonl_integer_ids", {"data.jsonl": jl(*[dict(g, id=n) for n, g in enumerate(G)])}, "accept", good=GOOD))
+    big = [dict(g, id=n) for n, g in zip([1, 2, 12345678901234567890], G)]  # past Int64: an Int128 column
+    c.append(Case("jsonl_integer_ids_past_int64", {"data.jsonl": jl(*big)}, "accept", good=GOOD))
+    # a wrong encoding is the whole file's, not a row's: quarantining its "lines" would invent rows
+    c.append(Case("jsonl_utf16", {"data.jsonl": jl(*G).decode().encode("utf-16")}, "error",
+                  match=r"data\.jsonl: not UTF-8 text \(from its first bytes\); the file is UTF-16 text: convert it .*iconv -f UTF-16"))
+    c.append(Case("jsonl_lone_cr_line_ends", {"data.jsonl": jl(*G).replace(b"\n", b"\r")}, "quarantine",
+                  good=[], rejected=1, match=r"data\.jsonl:1: .*Extra data.*lone CR"))
     c.append(Case("jsonl_all_rows_bad", {"data.jsonl": jl(*[{"instruction": "x", "output": n} for n in range(3)])},
                   "quarantine", good=[], rejected=3, match=r"data\.jsonl:\d: wrong type: field 'output'"))
 
@@ -252,6 +259,9 @@ def cases() -> list[Case]:
     c.append(Case("csv_bom_and_blank_lines", {"data.csv": b"\xef\xbb\xbf" + head + b"\n" + body + b"\n" + tail}, "accept",
                   good=GOOD, path="data.csv"))
     c.append(Case("csv_header_only", {"data.csv": head}, "accept", good=[], path="data.csv"))
+    # no rows at all still gets its report (its figures have nothing to draw)
+    c.append(Case("csv_header_only_with_report", {"data.csv": head}, "accept", good=[], path="data.csv",
+                  output="{report: true}"))
     c.append(Case("csv_unterminated_quote", {"data.csv": head + body + b'"never closed,x\n' + tail}, "quarantine",
                   good=GOOD[:2], rejected=1, path="data.csv", match=r"data\.csv:4: ragged row"))
     tsv_head = b"instruction\toutput\n"
@@ -288,6 +298,10 @@ def cases() -> list[Case]:
     c.append(Case("parquet_large_string", {"data.parquet": parquet(lambda: pa().table(
         {"instruction": pa().array([g[0] for g in GOOD], pa().large_string()),
          "output": pa().array([g[2] for g in GOOD], pa().large_string())}))}, "accept", good=GOOD, path="data.parquet"))
+    # dictionary-encoded text (pandas categories, Parquet dictionaries) is text
+    c.append(Case("parquet_dictionary_text", {"data.parquet": parquet(lambda: pa().table(
+        {"instruction": pa().array([g[0] for g in GOOD]).dictionary_encode(),
+         "output": pa().array([g[2] for g in GOOD]).dictionary_encode()}))}, "accept", good=GOOD, path="data.parquet"))
     c.append(Case("parquet_not_parquet", {"data.parquet": b"PAR1 but not really"}, "error", path="data.parquet",
                   match=r"data\.parquet: not a readable Parquet file"))
     c.append(Case("parquet_folder_one_part_int", {
