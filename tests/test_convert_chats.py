@@ -167,3 +167,13 @@ def test_a_source_of_one_text_column_is_told_about_imports(tmp_path):
                                               {"role": "assistant", "content": "Hello"}]}) + "\n")
     with pytest.raises(SchemaError, match=r"add `convert: \{family: imports\}`, which reads this layout"):
         Pipeline([]).run([Source(name="c", path=str(c))], out=tmp_path / "out2")
+
+
+def test_a_chat_without_an_answer_is_rejected_saying_what_a_chat_needs(tmp_path):
+    rows = [{"messages": [{"role": "user", "content": "Only a question, never answered."}]},
+            {"messages": [{"role": "user", "content": "Name a planet."}, {"role": "assistant", "content": "Mars."}]}]
+    kept, rej = _convert_file(tmp_path / "c", rows, "imports")
+    assert kept["output"].to_list() == ["Mars."]
+    assert rej["reason"].to_list() == [
+        "no_layout: no template of family 'imports' finds its fields in the row; a chat needs a user turn "
+        "followed by an assistant turn with text (the answer to learn)"]

@@ -200,6 +200,9 @@ class Convert(MapOp):
                     good, bad = self._render(t, fam, ctx_of(t), rows[m], ptype[rows[m]], b, ring, key_code, keys)
                     if none.size:
                         msg = f"no_layout: no template of family '{fam.name}' finds its fields in the row"
+                        if problem is not None:  # the row holds a chat that no layout could read
+                            msg += ("; a chat needs a user turn followed by an assistant turn with text "
+                                    "(the answer to learn)")
                         bad = bad.with_columns(pl.when(pl.col(ROW).is_in(none)).then(pl.lit(msg))
                                                .otherwise(pl.col("_why")).alias("_why"))
                     if problem is not None:  # a chat whose first exchange cannot be a record
