@@ -67,3 +67,29 @@ def test_answer_pairs_written_blind_that_ignore_a_constraint():
     worse = _broken([(p["instruction"], p["worse"]) for p in ic])
     assert not any(any(r.values()) for r in better)
     assert sum(any(r.values()) for r in worse) >= 4
+
+
+def test_spelled_out_counts_are_read_as_numbers():
+    from dataforge.score import numbers
+
+    got = pl.select(*[numbers.value(pl.lit(t)).alias(t) for t in (
+        "a thousand", "Two-Hundred", "fifteen hundred", "twenty five", "two hundred and fifty", "300")]).row(0)
+    assert got == (1000, 200, 1500, 25, 250, 300)
+    # a word limit spelled out ("fifty") is read; "in one word" stays the one-word check's
+    r = _broken([("Describe the sea in fifty words or fewer.", " ".join(["wave"] * 120) + "."),
+                 ("Describe the sea in fifty words or fewer.", " ".join(["wave"] * 50) + "."),
+                 ("Give each review's sentiment in one word.", "good\nbad\nfine\nnice\nawful\ngreat\nok\nmeh")])
+    assert [row["word_limit"] for row in r] == [True, False, False]
+
+
+def test_under_length_reads_a_length_demand_in_words():
+    from dataforge.score import quality as Q
+
+    cfg = load_yaml(RULES / "score" / "quality.yaml")
+    story = "The old woman walked on. " * 30  # 150 words
+    df = pl.DataFrame({"instruction": ["Generate a thousand words of text based on the given prompt.",
+                                       "Write a two-hundred-word essay on rain.", "Write a 300-word essay on rain.",
+                                       "Generate a thousand words of text based on the given prompt.",
+                                       "Rewrite this in under a hundred words."],
+                       "output": [story, "Rain falls. It is wet.", "Rain falls. It is wet.", story * 3, "Short."]})
+    assert df.select(Q.under_length(cfg))[:, 0].to_list() == [True, True, True, False, False]

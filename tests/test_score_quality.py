@@ -156,7 +156,9 @@ def test_an_answer_far_below_a_demanded_length_in_words_is_under_answered():
     fires = df.select(under_length(load_yaml(rules_path(H.QUALITY)))).to_series().to_list()
     assert fires == [True, True, False, False, True]
     alpaca = pl.read_ndjson(Path(__file__).parents[1] / "sample_data" / "alpaca.jsonl")
-    assert not alpaca.select(under_length(load_yaml(rules_path(H.QUALITY)))).to_series().any()
+    # of Alpaca's answers only "Generate a thousand words of text" answered in 152 words falls short
+    short = alpaca.filter(alpaca.select(under_length(load_yaml(rules_path(H.QUALITY)))).to_series())
+    assert short["instruction"].to_list() == ["Generate a thousand words of text based on the given prompt."]
     q = quality(df).to_list()
     assert q[0] <= 0.5 and q[3] == 1.0
 

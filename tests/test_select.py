@@ -1,6 +1,8 @@
 """Selection: thresholds, top-k, random, DEITA's diversity-aware greedy admission."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import polars as pl
 import pytest
@@ -123,7 +125,12 @@ def test_select_deita_op_in_a_pipeline(tmp_path):
     assert {"How can I bake sourdough bread at home?", "Explain the rules of chess to a beginner."} <= set(out["instruction"])
     reasons = rej["reason"].to_list()
     assert sum(r.startswith("too_similar: cos ") for r in reasons) == 2
-    assert "not_selected: below budget" in reasons
+    below = [r for r in reasons if r.startswith("not_selected: below budget (ranking score ")]
+    detail = json.loads(rej.filter(pl.col("reason") == below[0])["detail"][0])
+    cut = res.manifest["metrics"]["select_deita"]["last_admitted_score"]
+    assert detail["rank_score"] < detail["last_admitted_score"] == cut
+    assert below == [f"not_selected: below budget (ranking score {detail['rank_score']:.2f}; "
+                     f"the last row admitted had {cut:.2f})"]
     from dataforge import embed
     v = embed.shared(None, tmp_path / "o" / "cache" / "embeddings").encode(out["instruction"].to_list())
     g = v @ v.T

@@ -9,6 +9,7 @@ import pytest
 
 from dataforge import op
 from dataforge.errors import ConfigError
+from dataforge.ops.base import RunContext
 from dataforge.schema import REJECT
 from dataforge.score.select import kept_shares, rank_score
 
@@ -55,7 +56,8 @@ def test_percentile_key_orders_rows_within_a_task_as_the_raw_score_does():
     key = df.select(rank_score(["score_quality"], "t", "percentile", "task").alias("k"), "task", "score_quality")
     for _, g in key.group_by("task"):
         assert (g.sort("score_quality")["k"].diff().drop_nulls() >= 0).all()
-        assert g["k"].max() == 1.0 and g["k"].min() > 0
+        # mid-ranks: (n - rank + 0.5) / n, symmetric around 0.5 whatever the group's size
+        assert g["k"].max() == pytest.approx(1 - 0.5 / g.height) and g["k"].min() == pytest.approx(0.5 / g.height)
     with pytest.raises(ConfigError):
         rank_score(["score_quality"], "t", "ranks", "task")
 
@@ -89,3 +91,58 @@ def test_deita_on_normalised_scores_keeps_each_task_alike(tmp_path):
     kept = kept_by_task(o.process(df))
     assert 10 <= kept.get("nli", 0) <= 20 and 10 <= kept.get("open_qa", 0) <= 20, kept
     assert o.report_metrics()["by_task"]["open_qa"]["kept"] == kept["open_qa"] and rng is not None
+
+
+def converted(n_per=50, seed=1) -> pl.DataFrame:
+    """One converted task whose two templates' wording scores apart (complexity reads the
+    template's words), each row with its own quality."""
+    rng = np.random.default_rng(seed)
+    tpl = ["sentiment/tone_question"] * n_per + ["sentiment/review_question"] * n_per
+    return pl.DataFrame({
+        "id": [f"c{i:04d}" for i in range(2 * n_per)],
+        "task": ["sentiment"] * (2 * n_per), "source": ["rt"] * (2 * n_per),
+        "meta": [f'{{"template":"{t}","prompt_type":"zero_shot"}}' for t in tpl],
+        "instruction": [f"Is review {i} positive or negative?" for i in range(2 * n_per)], "input": [""] * (2 * n_per),
+        "score_complexity": [0.9] * n_per + [0.3] * n_per,
+        "score_quality": rng.uniform(0.5, 1.0, 2 * n_per),
+    })
+
+
+def _kept_templates(out: pl.DataFrame) -> dict[str, int]:
+    kept = out.filter(pl.col(REJECT).is_null())
+    return dict(kept.group_by(pl.col("meta").str.json_path_match("$.template")).len().iter_rows())
+
+
+@pytest.mark.parametrize("step", ["select_topk", "select_deita", "mix"])
+def test_selection_judges_rows_not_the_templates_they_were_drawn_with(step):
+    df = converted()
+    kw = {"select_topk": dict(k=40, by=None), "select_deita": dict(budget=40, tau=1.0),
+          "mix": dict(by="source", method="proportional", total=40, order_by=["score_complexity", "score_quality"])}[step]
+    score = {} if step == "mix" else {"score": ["score_complexity", "score_quality"]}
+    o = op(step, **kw, **score)
+    if step == "select_deita":
+        o.bind(RunContext())
+    out = o.process(df)
+    assert _kept_templates(out) == {"sentiment/tone_question": 20, "sentiment/review_question": 20}
+    # within a template the better rows are the ones kept
+    for t in ("tone_question", "review_question"):
+        g = out.filter(pl.col("meta").str.contains(t))
+        kept, dropped = g.filter(pl.col(REJECT).is_null()), g.filter(pl.col(REJECT).is_not_null())
+        assert kept["score_quality"].min() >= dropped["score_quality"].max()
+    # ranked within the task alone, the template's wording decides
+    o2 = op(step, **kw, **score, normalize_by="task")
+    if step == "select_deita":
+        o2.bind(RunContext())
+    assert _kept_templates(o2.process(df)) == {"sentiment/tone_question": 40}
+
+
+def test_a_one_row_stratum_ranks_at_the_middle_not_the_top():
+    df = converted(20).vstack(pl.DataFrame({
+        "id": ["lone"], "task": ["multiple_choice"], "source": ["rt"], "meta": ['{"template":"mc/x"}'],
+        "instruction": ["Pick A, B, C or D."], "input": [""],
+        "score_complexity": [0.18], "score_quality": [1.0]}))
+    key = df.select("id", rank_score(["score_complexity", "score_quality"], "t", "percentile",
+                                     ["task", "meta.template", "meta.prompt_type"], df.columns).alias("k"))
+    assert key.filter(pl.col("id") == "lone")["k"].item() == 0.5
+    out = op("select_topk", k=12, by=None, score=["score_complexity", "score_quality"]).process(df)
+    assert "lone" in out.filter(pl.col(REJECT).is_not_null())["id"].to_list()

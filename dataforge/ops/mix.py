@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+import logging
+
 import polars as pl
 
 from dataforge.errors import ConfigError
@@ -10,7 +12,7 @@ from dataforge.ops.base import GlobalOp, param, register
 from dataforge.rand import keys_in_id_order
 from dataforge.schema import REJECT
 from dataforge.score.quota import quotas, shares
-from dataforge.score.select import check_columns, score_expr
+from dataforge.score.select import NORMALIZE, STRATA, Normalize, Strata, check_columns, rank_score, strata_columns
 
 STAGE = "stage"
 
@@ -25,10 +27,14 @@ class Mix(GlobalOp):
     - `temperature`: shares proportional to (n_s / N) ** (1 / temperature), after `cap`.
     `caps` limits the rows a source can give; `total` the output size (default: the
     largest the availability allows at these shares). Within a source, rows are taken
-    in seeded random order, or best first by the product of `order_by` score columns.
+    in seeded random order, or best first by the product of `order_by` score columns,
+    normalised within `normalize_by` strata as the selections do (default task,
+    meta.template, meta.prompt_type; `normalize: none` ranks raw products).
     Multi-stage: `stages: {stage1: {synthetic: 0.8, curated: 0.2}, stage2: {curated: 1.0}}`
     with optional `stage_sizes`; stages take rows in order, without reuse, and the
-    `stage` column names each row's stage. Rows not taken: "mix: over quota for <source>"."""
+    `stage` column names each row's stage. Rows not taken: "mix: over quota for <source>
+    (quota 150 of 316 rows)"; rows of a group `ratios` does not name: "mix: not in the
+    ratios: <source> (method ratio gives unnamed groups no rows)", with a warning."""
 
     name = "mix"
     by: str = "source"
@@ -39,6 +45,8 @@ class Mix(GlobalOp):
     temperature: float = 1.0
     total: int | None = None
     order_by: list[str] = param(default_factory=list)
+    normalize: Normalize = "percentile"
+    normalize_by: Strata = param(default_factory=lambda: list(STRATA))
     stages: dict[str, dict[str, float]] = param(default_factory=dict)
     stage_sizes: dict[str, int] = param(default_factory=dict)
     seed: int = 0
@@ -47,6 +55,8 @@ class Mix(GlobalOp):
         where = f"operator '{self.name}'"
         if self.method == "ratio" and not self.ratios and not self.stages:
             raise ConfigError(f"{where}: method 'ratio' needs `ratios: {{source: share}}`")
+        if self.normalize not in NORMALIZE:
+            raise ConfigError(f"{where}: normalize must be one of {list(NORMALIZE)}")
         if self.temperature <= 0:
             raise ConfigError(f"{where}: temperature must be > 0")
         all_ratios = list(self.ratios.values()) + [v for st in self.stages.values() for v in st.values()]
@@ -57,7 +67,8 @@ class Mix(GlobalOp):
             raise ConfigError(f"{where}: stage_sizes names unknown stage(s) {unknown}")
 
     def columns_in(self):
-        return [self.by] + list(self.order_by)
+        strata = strata_columns(self.normalize_by) if self.order_by and self.normalize != "none" else []
+        return list(dict.fromkeys([self.by] + list(self.order_by) + strata))
 
     def columns_out(self):
         return [STAGE] if self.stages else []
@@ -84,8 +95,23 @@ class Mix(GlobalOp):
             taken = upper
         stage_expr = chain.otherwise(None) if chain is not None else stage_expr
         out = df.with_columns(stage_expr.alias("__stage")).drop("__key")
-        reason = pl.when(pl.col("__stage").is_null()).then(pl.format("mix: over quota for {}", group))
-        out = out.with_columns(reason.otherwise(None).alias(REJECT))
+        named = set(self.ratios) | {s for st in self.stages.values() for s in st}
+        unnamed = sorted(g for g in avail if g not in named) if self.method == "ratio" or self.stages else []
+        if unnamed:
+            logging.getLogger("dataforge.mix").warning(
+                "mix: %s %s not named in the ratios: their %d row(s) get no share (name them with a ratio to keep some)",
+                self.by, unnamed, sum(avail[g] for g in unnamed))
+        quota = {g: sum(q.get(g, 0) for q in plan.values()) for g in avail}
+        rows = df.group_by(group.alias("g")).len()
+        total = dict(zip(rows["g"].to_list(), rows["len"].to_list()))
+        reason = (pl.when(pl.col("__stage").is_not_null()).then(None)
+                  .when(group.is_in(unnamed))
+                  .then(pl.format(f"mix: not in the ratios: {{}} (method {self.method} gives groups the ratios do "
+                                  "not name no rows)", group))
+                  .otherwise(pl.format("mix: over quota for {} (quota {} of {} rows)", group,
+                                       group.replace_strict(quota, default=0, return_dtype=pl.Int64),
+                                       group.replace_strict(total, default=0, return_dtype=pl.Int64))))
+        out = out.with_columns(reason.alias(REJECT))
         out = out.rename({"__stage": STAGE}) if self.stages else out.drop("__stage")
         self._metrics = {"available": avail,
                          "quotas": {st: {s: n for s, n in q.items() if n} for st, q in plan.items()},
@@ -114,5 +140,6 @@ class Mix(GlobalOp):
     def _order_key(self, df: pl.DataFrame) -> pl.Expr:
         if self.order_by:
             check_columns(df, self.order_by, f"operator '{self.name}'")
-            return pl.struct((-score_expr(self.order_by, self.name)).alias("s"), pl.col("id"))
+            s = rank_score(self.order_by, self.name, self.normalize, self.normalize_by, df.columns)
+            return pl.struct((-s).alias("s"), pl.col("id"))
         return pl.lit(pl.Series(keys_in_id_order(df["id"], self.ctx.seed, self.seed)))

@@ -7,7 +7,8 @@ from dataforge.ops.base import register
 from dataforge.score import heuristics as H
 from dataforge.score import quality as Q
 from dataforge.ops.base_judged import JudgedScore
-from dataforge.score.rules import digest_with_files, load_yaml
+from dataforge.score import numbers
+from dataforge.score.rules import digest, digest_with_files, load_yaml
 
 FT_COLUMN = "score_quality_ft"
 
@@ -30,7 +31,7 @@ class ScoreQuality(JudgedScore):
     def fingerprint_extra(self):
         # (the padding phrases are the file quality.yaml names, not a fixed path)
         return [super().fingerprint_extra(), Q.detector_digest(load_yaml(H.QUALITY)),
-                digest_with_files(H.QUALITY, "filler")]
+                digest_with_files(H.QUALITY, "filler"), digest(numbers.FILE)]
 
     def heuristic(self, df: pl.DataFrame) -> pl.Series:
         h = Q.quality(df)

@@ -6,7 +6,8 @@ import polars as pl
 from dataforge.errors import ConfigError
 from dataforge.ops.base import GlobalOp, param, register
 from dataforge.schema import REJECT
-from dataforge.score.select import NORMALIZE, Normalize, check_columns, kept_shares, needs_groups, rank_score
+from dataforge.score.select import (NORMALIZE, STRATA, Normalize, Strata, check_columns, kept_shares, needs_groups,
+                                    rank_score, strata_columns)
 
 
 @register
@@ -14,8 +15,9 @@ class SelectTopK(GlobalOp):
     """Keep the k best rows of each group (default: each task) by a score.
 
     Rank rows within each `by` group (default `task`) by the product of `score`
-    columns, each normalised within its `normalize_by` group (default `task`; `normalize`:
-    percentile (default), zscore or none), ties broken by id; keep the first `k`.
+    columns, normalised within its `normalize_by` strata (default task, meta.template,
+    meta.prompt_type; `normalize`: percentile (default), zscore or none), ties broken by id;
+    keep the first `k`.
     Reason: "not_selected: rank 12 > 10 in task open_qa". Metrics: rows kept per source and task."""
 
     name = "select_topk"
@@ -23,7 +25,7 @@ class SelectTopK(GlobalOp):
     score: list[str] = param(default_factory=lambda: ["score_quality"])
     by: str | None = "task"
     normalize: Normalize = "percentile"
-    normalize_by: str | None = "task"
+    normalize_by: Strata = param(default_factory=lambda: list(STRATA))
 
     def validate(self):
         if self.k < 0:
@@ -33,17 +35,17 @@ class SelectTopK(GlobalOp):
 
     def columns_in(self):
         extra = [self.by] if self.by else []
-        if self.normalize != "none" and self.normalize_by:
-            extra.append(self.normalize_by)
+        if self.normalize != "none":
+            extra += strata_columns(self.normalize_by)
         return list(dict.fromkeys(list(self.score) + extra))
 
     def report_metrics(self) -> dict:
         return getattr(self, "_metrics", {})
 
     # the ranking, in one place: `run` and `run_ray` both use these
-    def sort_key(self) -> pl.Expr:
-        """Ascending sort key, best row first (ties: by id)."""
-        return -rank_score(self.score, self.name, self.normalize, self.normalize_by)
+    def sort_key(self, columns=None) -> pl.Expr:
+        """Ascending sort key, best row first (ties: by id); `columns`: the frame's."""
+        return -rank_score(self.score, self.name, self.normalize, self.normalize_by, columns)
 
     def group(self) -> pl.Expr:
         return pl.col(self.by).cast(pl.Utf8).fill_null("(none)") if self.by else pl.lit("all")
@@ -56,7 +58,7 @@ class SelectTopK(GlobalOp):
     def decide(self, df: pl.DataFrame) -> pl.DataFrame:
         """The whole frame with its reject reasons (null: kept), and the kept shares as metrics."""
         check_columns(df, self.score, f"operator '{self.name}'")
-        rank = pl.struct(self.sort_key().alias("s"), pl.col("id")).rank("ordinal")
+        rank = pl.struct(self.sort_key(df.columns).alias("s"), pl.col("id")).rank("ordinal")
         if self.by:
             rank = rank.over(self.by)
         out = df.with_columns(self.reason(rank, self.group()).alias(REJECT))

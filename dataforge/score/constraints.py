@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from dataforge.score import numbers
 from dataforge.words import WORD_RE
 
 
@@ -25,7 +26,7 @@ def checks(cfg: dict) -> dict[str, pl.Expr]:
     res: dict[str, pl.Expr] = {}
     wl = cfg.get("word_limit")
     if wl:  # "no more than 20 words", "in 50 words or fewer", "under 100 words"
-        n = ins.str.extract(wl["request"], 1).cast(pl.Int64, strict=False)
+        n = numbers.value(ins.str.extract(numbers.fill(wl["request"]), 1))
         res["word_limit"] = (n.is_not_null() & (words > float(wl["margin"]) * n + float(wl.get("slack", 0)))).fill_null(False)
     one = cfg.get("one_sentence")
     if one:  # "in one sentence", "a single sentence": a second sentence after the first

@@ -20,6 +20,7 @@ from dataforge.clean import rules as R
 from dataforge.clean.garble import garble_stats
 from dataforge.score import constraints
 from dataforge.score import heuristics as H
+from dataforge.score import numbers
 from dataforge.score.rules import load_words, load_yaml
 from dataforge.words import SEA, SENTENCE_END_RE, WORD_RE
 
@@ -163,7 +164,8 @@ def under_length(cfg: dict) -> pl.Expr:
     if not u:
         return pl.lit(False)
     ins = pl.col("instruction").fill_null("")
-    n = pl.coalesce([ins.str.extract(u["request"], k) for k in (1, 2, 3)]).cast(pl.Int64, strict=False)
+    request = numbers.fill(u["request"])
+    n = numbers.value(pl.coalesce([ins.str.extract(request, k) for k in (1, 2, 3, 4)]))
     words = pl.col("output").fill_null("").str.count_matches(WORD_RE)
     return ((n >= int(u.get("min_words", 50))) & (words < float(u.get("ratio", 0.3)) * n)).fill_null(False)
 

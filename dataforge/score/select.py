@@ -2,12 +2,18 @@
 
 The ranking score is one expression for every form of a selection (local and Ray): the
 product of the score columns (DEITA's complexity x quality), then normalised within its
-group (by default the task), so that a task whose scores run high does not take the
-selection — converted NLP rows and open instructions are scored on different scales.
-`percentile`: the row's rank within its group divided by the group's size, in (0, 1]
-(ties broken by id as the selections do, so every group's values spread evenly and a global cut keeps the same
-share of every group); `zscore`: the standard score within the group mapped through the
-logistic function into (0, 1); `none`: the raw product. Null scores count 0.
+strata, so that neither a task whose scores run high nor a template whose wording scores
+high takes the selection. The default strata are the task, and within it the conversion's
+own draws, `meta.template` and `meta.prompt_type`: a converted row's template and prompt type
+were drawn at random, its score mostly reads their wording, and ranking across them kept
+whole templates and dropped others (a new user's 403 sentiment rows: one template kept 58 of
+58, four kept none). Rows that carry no template (imports, generations) form one stratum
+per task. `percentile`: the row's mid-rank within its stratum over the stratum's size,
+(n - rank + 0.5) / n in (0, 1) (ties broken by id as the selections do), so every stratum's
+values spread evenly around 0.5 whatever its size: a global cut keeps the same share of
+each, and a one-row stratum is neither always kept nor always dropped. `zscore`: the
+standard score within the stratum mapped through the logistic function into (0, 1);
+`none`: the raw product. Null scores count 0.
 """
 from __future__ import annotations
 
@@ -19,28 +25,53 @@ from dataforge.errors import ConfigError
 
 Normalize = Literal["percentile", "zscore", "none"]
 NORMALIZE = ("percentile", "zscore", "none")
+# the default `normalize_by`: a column, or `meta.<key>` for a key of the row's meta JSON
+STRATA = ("task", "meta.template", "meta.prompt_type")
+Strata = str | list[str] | None
 
 
-def normalised(e: pl.Expr, method: str, within: str | None) -> pl.Expr:
-    """A score expression normalised within the groups of `within` (see the module doc)."""
+def strata_keys(within: Strata) -> list[str]:
+    """`normalize_by` as a list of keys (a string is one key; None or [] none)."""
+    if not within:
+        return []
+    return [within] if isinstance(within, str) else list(within)
+
+
+def strata_columns(within: Strata) -> list[str]:
+    """The columns a `normalize_by` reads (`meta` for its meta keys)."""
+    return list(dict.fromkeys("meta" if k.startswith("meta.") else k for k in strata_keys(within)))
+
+
+def _key(k: str) -> pl.Expr:
+    if k.startswith("meta."):
+        return pl.col("meta").cast(pl.Utf8).str.json_path_match(f"$.{k[5:]}").fill_null("(none)").alias(k)
+    return pl.col(k).cast(pl.Utf8).fill_null("(none)").alias(k)
+
+
+def normalised(e: pl.Expr, method: str, within: Strata, columns=None) -> pl.Expr:
+    """A score expression normalised within the strata of `within` (see the module doc).
+    `columns`: the frame's columns, when known; keys whose column it lacks are left out."""
     if method == "none":
         return e
     if method == "percentile":
-        # rank 1 = best (ties: smaller id first, as the selections break ties), flipped into (0, 1]
+        # rank 1 = best (ties: smaller id first, as the selections break ties), as a mid-rank in (0, 1)
         best = pl.struct((-e).alias("s"), pl.col("id").cast(pl.Utf8).alias("i")).rank("ordinal")
-        out = (pl.len() - best + 1) / pl.len()
+        out = (pl.len() - best + 0.5) / pl.len()
     elif method == "zscore":
         std = e.std(ddof=0)
         z = pl.when(std > 0).then((e - e.mean()) / std).otherwise(0.0)
         out = 1.0 / (1.0 + (-z).exp())
     else:
         raise ConfigError(f"normalize must be one of {NORMALIZE}, got {method!r}")
-    return out.over(pl.col(within).cast(pl.Utf8).fill_null("(none)")) if within else out
+    keys = [k for k in strata_keys(within)
+            if columns is None or ("meta" if k.startswith("meta.") else k) in columns]
+    return out.over([_key(k) for k in keys]) if keys else out
 
 
-def rank_score(columns: list[str], where: str, normalize: str = "none", within: str | None = None) -> pl.Expr:
+def rank_score(columns: list[str], where: str, normalize: str = "none", within: Strata = None,
+               available=None) -> pl.Expr:
     """The ranking score of a selection: product of the score columns (nulls count 0),
-    normalised within `within` groups by `normalize`."""
+    normalised within the strata of `within` by `normalize` (`available`: the frame's columns)."""
     if not columns:
         raise ConfigError(f"{where}: name at least one score column in `score`")
     if normalize not in NORMALIZE:
@@ -48,7 +79,7 @@ def rank_score(columns: list[str], where: str, normalize: str = "none", within: 
     e = pl.lit(1.0)
     for c in columns:
         e = e * pl.col(c).cast(pl.Float64).fill_nan(None).fill_null(0.0)
-    return normalised(e, normalize, within)
+    return normalised(e, normalize, within, available)
 
 
 def score_expr(columns: list[str], where: str) -> pl.Expr:
