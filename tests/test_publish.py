@@ -276,3 +276,15 @@ def test_fake_hub_validation_rejects_what_the_hub_rejects():
         '"license_name" must be an id like my-license-1.0 when "license" is other',
         '"license_link" is required when "license" is other']
     assert validate_card_yaml("---\nlicense: CC BY-SA 4.0\n---\n") == ['"license" "CC BY-SA 4.0" is not a Hub licence id']
+
+
+def test_card_says_when_dataset_metrics_measured_rows_a_later_step_removed(quick):
+    # the quickstart measures its dataset before selecting 6,500 rows of it
+    assert main(["publish", str(quick), "--repo-id", "x/y", "--dry-run"]) == 0
+    m = json.loads((quick / "manifest.json").read_text())
+    st = next(s for s in m["stages"] if s["operator"] == "dataset_metrics")
+    n = m["totals"]["rows_out"]
+    assert st["rows_out"] > n
+    text = (quick / "README.md").read_text()
+    assert (f"> **Note:** `{st['name']}` measured {st['rows_out']:,} rows; later steps kept {n:,} of them"
+            in text)

@@ -157,13 +157,20 @@ def build_card(out: str | Path, repo_id: str, *, license: str | None = None,
         header["license_link"] = link
     scores = {k: v["stats"] for k, v in s["scores"].items() if k != "note" and v["stats"].get("n")}
     metrics = s["metrics"].get("scalars", {})
+    # dataset_metrics measures the rows that reach it: a step after it that removes rows
+    # (a selection) leaves figures of a larger set than the one published
+    metric_notes = [f"`{st['name']}` measured {st.get('rows_out', 0):,} rows; later steps kept {n:,} of them, "
+                    "so its figures describe the rows before those steps (put it last to measure the "
+                    "published rows)"
+                    for st in m.get("stages", []) if st.get("operator") == "dataset_metrics"
+                    and st.get("rows_out") is not None and st["rows_out"] != n]
     rj = json.loads((out / "recipe.json").read_text()) if (out / "recipe.json").is_file() else {}
     recipe = rj.get("text", "").rstrip() or None
     body = _env().get_template("card.md.j2").render(
         pretty_name=header["pretty_name"], repo_id=repo_id, n_rows=n, splits=m.get("splits", {}),
         sources=lic.sources, hub_licenses=lic.hub, license_override=license, warnings=lic.warnings,
         other_names=lic.other_names, license_links=lic.links,
-        stages=s["funnel"], scores=scores, metrics=metrics, recipe=recipe,
+        stages=s["funnel"], scores=scores, metrics=metrics, metric_notes=metric_notes, recipe=recipe,
         score_columns=list(scores), extra_configs=[c["config_name"] for c in header["configs"][1:]],
         versions=m.get("created_by", {}), seed=m.get("seed"), llm=m.get("llm") or rj.get("llm"),
         models=m.get("models", []), generation=generation_settings(out),
