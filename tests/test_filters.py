@@ -37,6 +37,11 @@ CASES = {
     "output_too_long": (row(output="a" * 20001), row()),
     "output_same_as_instruction": (row(instruction="Say hello world", output="say: Hello, world!"), row()),
     "placeholder": (row(input="<noinput>"), row(input="<b>bold</b> text")),
+    # a bare link where the page's text is what the instruction works on; a task about the link is fine
+    "content_behind_a_link": (row(instruction="Summarize the given article in 200 words.",
+                                  input="https://www.bbc.com/news/world-51461830"),
+                              row(instruction="Extract the domain name from this URL.",
+                                  input="https://www.bbc.com/news/world-51461830", output="bbc.com")),
     "ai_disclaimer": (row(output="As an AI language model, I don't have feelings."), row()),
     "ai_self_reference": (row(output="As an AI, I cannot browse the internet, so this may be dated. " + GOOD),
                           row(output="15. Work as a virtual assistant and offer your services online.")),
