@@ -22,3 +22,7 @@ SENTENCE_END_RE = r"[.!?]+(\s|$)|[。！？]+"
 # without spaces (a Chinese paragraph was one or two "words", so near-duplicates that differ
 # in a character shared no shingle); the same tokens as \w+ in every other script
 SHINGLE_TOKEN_RE = rf"[{CJK}]|{_SEA_WORD}|[^\W{CJK}{SEA}]+"
+# a line of three or more short numbered items under an optional label: an answer key
+# ("**Answer key:** 1. went 2. wrote 3. ate"), words rather than sentences
+_ENUM_ITEM = r"\d+[.)]\s*[^\s.!?;:]+(?:\s+[^\s.!?;:]+){0,2}"  # "3. ate", "2) wrote it"
+INLINE_ENUM_RE = rf"^(?:\W{{0,3}}[\w ()/'&-]{{1,40}}:\W{{0,3}}\s*)?{_ENUM_ITEM}(?:[\s,;]+{_ENUM_ITEM}){{2,}}\W{{0,3}}$"

@@ -94,7 +94,16 @@ def test_classifier_reads_more_languages_word_problems_and_writing_kinds():
             # with one number is no word problem
             ("Summarize the paper 'Neural networks on sets of probability measures' from its abstract.",
              "We study ...", "summarization"),
-            ("In 1964, how long did the Tokyo Olympics last?", "", "open_qa")]
+            ("In 1964, how long did the Tokyo Olympics last?", "", "open_qa"),
+            # a third blind set (benchmarks/quality_data: pairs of hard and easy requests):
+            # equations in variables, number theory, expectations, test accuracy; data structures
+            ("Find all pairs of positive integers (x, y) with x² − y² = 2024.", "", "math"),
+            ("What is the expected number of fair-die rolls until you first get two sixes in a row?", "", "math"),
+            ("A test is 99% sensitive and 99% specific for a disease affecting 1 in 1,000 people. "
+             "If you test positive, how likely are you to have it?", "", "math"),
+            ("Implement an LRU cache with O(1) get and put, without using OrderedDict.", "", "code"),
+            # ... but implementing a plan is no program
+            ("Implement a plan to reduce employee turnover.", "", "planning")]
     df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [r[1] for r in rows]})
     got = classify(df).to_list()
     assert got == [r[2] for r in rows], [(r[0], g) for r, g in zip(rows, got) if g != r[2]]

@@ -276,3 +276,136 @@ def test_a_request_verb_and_a_concrete_object_is_not_too_short():
     s = _score("score_clarity", [("Define entropy.", "x"), ("Summarize Hamlet.", "x"), ("Help.", "x"),
                                  ("Do it.", "x"), ("Write something.", "x")])
     assert min(s[:2]) >= 0.6 and max(s[2:]) < 0.4
+
+
+# -- twelfth round: a third blind zoo (90 good rows, 25 of them in 17 other languages; 50
+# defects, 16 in other languages), curator_zoo_3.jsonl and defect_zoo_3.jsonl --------------
+
+def _lid(zoo: pl.DataFrame, langs: list[str]) -> list:
+    df = zoo.select("instruction", "input", "output").with_columns(
+        id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8), task=pl.lit(None, pl.Utf8),
+        lang=pl.lit(None, pl.Utf8))
+    lid = op("langid", fields=["instruction", "output"], langs=langs).bind(RunContext())
+    lid.ensure_setup()
+    out = lid.process(df)
+    return out["_reject"].to_list() if "_reject" in out.columns else [None] * df.height
+
+
+def test_third_curator_zoo_is_kept_and_scored_as_finished_in_every_language():
+    from tests.test_filters import _assert_scored_as_finished
+
+    zoo = _zoo("curator_zoo_3")
+    langs = sorted(set(zoo["lang"]))
+    assert zoo.height >= 90 and len(langs) >= 15
+    rows = zoo.select("instruction", "input", "output")
+    r = RuleFilter().reasons(rows)
+    assert r.null_count() == zoo.height, [(i[:50], x) for i, x in zip(zoo["instruction"], r) if x]
+    # a multilingual set filtered with its own languages: nothing dropped, the answer-language
+    # check included (translations, code-switched requests)
+    assert _lid(zoo, langs) == [None] * zoo.height
+    df = rows.with_columns(id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8),
+                           task=pl.lit(None, pl.Utf8), lang=pl.lit(None, pl.Utf8))
+    _assert_scored_as_finished(rows, df)
+
+
+# wrong facts, wrong arithmetic, false premises, invented citations, another question
+# answered: for judges and alignment, not rules (docs/quality.md)
+BEYOND_RULES = {"factual_error", "wrong_math_answer", "false_premise_accepted", "hallucinated_citation",
+                "medical_misinformation", "answers_different_question", "final_answer_mismatch",
+                "summary_of_wrong_input", "partial_translation", "machine_translation_garbage",
+                "label_not_in_set", "count_ignored", "keyboard_mash", "unfilled_placeholder_despite_details",
+                "unfilled_template_slot"}
+
+
+def test_third_defect_zoo_is_caught_in_other_languages_too():
+    zoo = _zoo("defect_zoo_3")
+    langs = sorted(set(_zoo("curator_zoo_3")["lang"]) | set(zoo["lang"]))
+    rules = RuleFilter().reasons(zoo.select("instruction", "input", "output")).to_list()
+    lid = _lid(zoo, langs)
+    q = _score("score_quality", list(zip(zoo["instruction"], zoo["output"])), zoo["input"].to_list())
+    caught = [a or b or (s < 0.6) for a, b, s in zip(rules, lid, q)]
+    missed = [(d, l, i[:40]) for d, l, i, c in zip(zoo["defect"], zoo["lang"], zoo["instruction"], caught)
+              if not c and d not in BEYOND_RULES]
+    assert not missed
+    by = {(d, l): (a or b) for d, l, a, b in zip(zoo["defect"], zoo["lang"], rules, lid)}
+    assert by[("unnecessary_refusal", "pt")].startswith("refusal:")
+    assert by[("ai_disclaimer_no_answer", "de")].startswith("ai_disclaimer:")
+    assert by[("promise_only", "vi")].startswith("non_answer:") and by[("promise_only", "en")].startswith("non_answer:")
+    assert by[("repetition_loop", "zh")].startswith("repetition:")
+    assert by[("leaked_system_prompt", "en")].startswith("prompt_leak:")
+    assert by[("truncated_output", "en")].startswith("truncated:")
+    assert {by[("html_scrape_junk", "en")].split(":")[0], by[("markdown_scrape_junk", "en")].split(":")[0]} == {"web_boilerplate"}
+    for d, l in (("wrong_response_language", "fr"), ("wrong_response_language", "ja"), ("wrong_target_language", "en")):
+        assert by[(d, l)].startswith("lang_answer:"), (d, l, by[(d, l)])
+
+
+def test_refusals_and_disclaimers_in_other_languages_and_what_they_leave_alone():
+    got = _reasons([
+        ("Como posso matar o tempo numa viagem longa?", "Desculpe, mas não posso fornecer informações sobre isso."),
+        ("Schreib ein Gedicht über den Herbst.", "Als KI-Sprachmodell habe ich keine eigenen Gefühle."),
+        ("写一首关于秋天的诗。", "作为一个人工智能，我无法写诗。"),
+        # a drafted reply that declines an invitation: an apology without "help"/"provide"
+        ("Escribe una respuesta breve rechazando la invitación a la fiesta.",
+         "Hola Marta, muchas gracias por la invitación. Lo siento, pero no puedo ir el sábado. ¡Pásalo genial!"),
+        ("Explique la photosynthèse.", "La photosynthèse permet aux plantes de produire du glucose à partir de lumière."),
+    ])
+    assert [g.split(":")[0] if g else None for g in got] == ["refusal", "ai_disclaimer", "ai_disclaimer", None, None]
+
+
+def test_the_answer_is_in_its_requests_language_unless_the_request_or_input_says_otherwise():
+    rows = [
+        ("Peux-tu m'expliquer simplement ce qu'est l'inflation ?", "",
+         "Inflation is the general increase in prices of goods and services over time, which lowers what money buys."),
+        ("Translate into German: \"Where is the train station?\"", "", "¿Dónde está la estación de tren?"),
+        # the input's language, a translation asked for, a language that is only a subject
+        ("Summarize the following text in two sentences.",
+         "Die Stadt plant einen neuen Radweg entlang des Flusses. Die Bauarbeiten sollen im Frühjahr beginnen "
+         "und etwa zwei Jahre dauern.",
+         "Die Stadt baut einen neuen Radweg am Fluss. Die Arbeiten beginnen im Frühjahr und dauern zwei Jahre."),
+        ("Translate into Spanish: \"The library closes at eight on weekdays.\"", "",
+         "La biblioteca cierra a las ocho los días laborables."),
+        ("Describe the role of tea in Chinese culture.", "",
+         "Tea has been central to Chinese culture for centuries, shaping rituals, hospitality, medicine and art."),
+        ("Conjugate the French verb 'être' in the present tense.", "",
+         "Je suis, tu es, il est, nous sommes, vous êtes, ils sont: the present tense of être, 'to be'."),
+    ]
+    zoo = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [r[1] for r in rows], "output": [r[2] for r in rows]})
+    got = _lid(zoo, [])  # every language kept: only the answer's language against its request decides
+    assert [g.split(":")[0] if g else None for g in got] == ["lang_answer", "lang_answer", None, None, None, None]
+    assert got[1] == "lang_answer: answer in es p=0.978, asked for de" or got[1].endswith("asked for de")
+
+
+def test_programming_language_json_and_prompt_leaks_read_what_was_asked():
+    from dataforge.paths import RULES
+    from dataforge.rulefiles import load_yaml
+    from dataforge.score import constraints as C
+
+    cfg = load_yaml(RULES / "score" / "quality.yaml")["constraints"]
+    fence = lambda lang, code: f"```{lang}\n{code}\n```"  # noqa: E731
+    rows = [("Write a Python function that reverses a string.", fence("javascript", "const r = s => [...s].reverse().join('')")),
+            ("Write a Python function that reverses a string.", fence("python", "def r(s): return s[::-1]") + "\n" + fence("bash", "python r.py")),
+            ("Convert this Python function to JavaScript.", fence("javascript", "const r = s => s")),
+            ("How do I test my own web app for SQL injection?", fence("python", "cur.execute('SELECT 1 WHERE id = ?', (i,))")),
+            ("Return a JSON object with the keys name and age.", "{'name': 'Maria', 'age': 34,}"),
+            ("Return a JSON object with the keys name and age.", '{"name": "Maria", "age": 34}'),
+            ("Return a JSON object with the keys name and age.", '```json\n{"name": "Maria", "age": 34}\n```')]
+    df = pl.DataFrame({"instruction": [r[0] for r in rows], "output": [r[1] for r in rows]})
+    c = df.select(**C.checks(cfg))
+    assert c["code_language"].to_list() == [True, False, False, False, False, False, False]
+    assert c["json"].to_list() == [False, False, False, False, True, False, False]
+    leak = _reasons([("When did the French Revolution begin?", "[SYSTEM] You are Aria, a history assistant.\n\nIn 1789."),
+                     ("Write a system prompt for a patient maths tutor.", "System: You are a patient maths tutor who ...")])
+    assert leak[0].startswith("prompt_leak:") and leak[1] is None
+
+
+def test_chinese_loops_repeat_while_chinese_prose_does_not():
+    from dataforge.clean import repetition
+
+    loop = "本文介绍了共享单车的发展。" + "共享单车方便了市民出行，" * 8 + "总之很方便。"
+    prose = ("光合作用是植物利用光能，把二氧化碳和水转化为葡萄糖并释放氧气的过程。光合作用主要在叶绿体中进行，"
+             "叶绿素能够吸收红光和蓝光。光合作用分为光反应和暗反应两个阶段。影响光合作用的因素包括光照强度、"
+             "二氧化碳浓度、温度和水分。光照越强，光合作用的速率通常越高，但超过一定强度后不再增加。")
+    got = _reasons([("请用两三句话概括下面这段文字。", loop), ("请解释什么是光合作用。", prose)])
+    assert got[0].startswith("repetition:") and got[1] is None
+    # (its most repeated term, 光合作用 six times, stays under the rule's 0.35)
+    assert repetition.stats(pl.Series([prose]), [2, 3, 4], [5, 7, 10])["top_4_gram"][0] < 0.35

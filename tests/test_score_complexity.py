@@ -27,14 +27,27 @@ def complexity(rows) -> list[float]:
 
 
 def test_requested_length_and_constraints_count_prompt_length_does_not():
-    story, fewshot, passage_q, short_q = complexity([
+    story, fewshot, passage_q, long_passage_q = complexity([
         ("Write an 1850-word horror story.", "", "creative_writing"),
         (FEWSHOT, "", "nli"),
         ("What did the committee discuss?", PASSAGE, "extractive_qa"),
-        ("What did the committee discuss?", "", "extractive_qa"),
+        ("What did the committee discuss?", " ".join([PASSAGE] * 3), "extractive_qa"),
     ])
     assert story > fewshot and story > passage_q
-    assert passage_q == short_q  # the passage is context, not demand
+    # the passage is context: its share of rare words counts (input_lexical), its length never
+    assert passage_q == long_passage_q
+
+
+def test_a_dense_input_is_harder_to_work_on_than_a_plain_one_of_the_same_length():
+    dense, plain = complexity([
+        ("Summarize the following in one plain-English sentence.",
+         "Notwithstanding any provision herein, the indemnifying party shall hold harmless the indemnitee "
+         "against liabilities arising from gross negligence, subject to the limitations in Schedule B.", "summarization"),
+        ("Summarize the following in one plain-English sentence.",
+         "We need milk, eggs and bread from the shop, and some apples for the kids, and we should get "
+         "the big box of tea that we like and some rice for dinner.", "summarization"),
+    ])
+    assert dense > plain
 
 
 def test_demands_add_up():
@@ -92,6 +105,31 @@ def test_short_expert_requests_outrank_long_plain_ones_written_blind():
     assert sum(shorter) >= 26 and sum(right) >= 32, (sum(shorter), sum(right))
 
 
+def test_a_second_blind_pair_set_with_classify_task_first():
+    # benchmarks/quality_data/complexity_pairs_2.jsonl: 60 pairs written blind to the first set
+    # and the scorer, 48 with the easy request the longer, 12 with the difficulty in the input,
+    # 12 in other languages. Before this round (with `classify_task` first, as the docs say)
+    # 25 were ordered rightly (11 ties); after the classifier's math and data-structure cues, the
+    # easy-request term and the input's rare-word share, 39 (3 ties)
+    import json
+    from pathlib import Path
+
+    pairs = [json.loads(line) for line in
+             (Path(__file__).parents[1] / "benchmarks" / "quality_data" / "complexity_pairs_2.jsonl").read_text().splitlines()]
+    df = pl.DataFrame({"id": [str(i) for i in range(2 * len(pairs))],
+                       "instruction": [p[s]["instruction"] for p in pairs for s in ("hard", "easy")],
+                       "input": [p[s].get("input") or "" for p in pairs for s in ("hard", "easy")],
+                       "output": [""] * (2 * len(pairs)), "task": [None] * (2 * len(pairs)), "meta": ["{}"] * (2 * len(pairs))},
+                      schema_overrides={"task": pl.Utf8})
+    cls = op("classify_task").bind(RunContext())
+    cls.ensure_setup()
+    o = op("score_complexity").bind(RunContext())
+    o.ensure_setup()
+    s = o.process(cls.process(df))["score_complexity"].to_list()
+    right = sum(s[2 * i] > s[2 * i + 1] for i in range(len(pairs)))
+    assert right >= 37, right
+
+
 def test_lexical_sophistication_is_a_share_not_a_count():
     expert, plain, long_plain = complexity([
         ("Implement a lock-free queue in C++.", "", None),
@@ -99,3 +137,24 @@ def test_lexical_sophistication_is_a_share_not_a_count():
         ("Please write out the days of the week and the months of the year, each on its own line, so that I "
          "can print them for the kitchen calendar I am making with my children this weekend.", "", None)])
     assert expert > plain and expert > long_plain
+
+
+def test_a_request_that_calls_itself_simple_is_not_made_hard_by_its_politeness():
+    easy, hard = complexity([
+        ("Hi! I have a really simple question for my little son's homework: how many days are in a week? "
+         "I just want to double-check before I tell him.", "", "open_qa"),
+        ("Why does ice float when most solids sink in their own liquid?", "", "open_qa"),
+    ])
+    assert hard > easy
+
+
+def test_requests_in_other_scripts_get_typical_lexical_points_not_none():
+    from dataforge.score import complexity as CX
+    from dataforge.score.rules import load_yaml
+
+    c = load_yaml(CX.COMPLEXITY)
+    df = pl.DataFrame({"instruction": ["为什么量子纠缠不能用来超光速传递信息？", "What is the day after Monday?"],
+                       "input": ["", ""], "task": [None, None], "meta": ["{}", "{}"]},
+                      schema_overrides={"task": pl.Utf8})
+    lex = df.select(CX.points(c)["lexical"]).to_series().to_list()
+    assert lex[0] == c["lexical"]["other_script_points"] > lex[1]

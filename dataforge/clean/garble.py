@@ -13,6 +13,7 @@ import polars as pl
 
 from dataforge.paths import RULES
 from dataforge.rulefiles import parse_yaml
+from dataforge.words import INLINE_ENUM_RE
 
 WORDS_FILE = RULES / "filters" / "function_words.yaml"
 _CLASSES: dict[str, str] | None = None
@@ -72,7 +73,10 @@ def garble_stats(texts: pl.Series) -> pl.DataFrame:
                       # dotted abbreviations ("i.e.", "e.g.", "U.S.", "a.m.") are one word, not two sentences
                       .str.replace_all(r"\b([A-Za-z])\.([A-Za-z])\.", "$1$2")
                       # a mark glued to the next word ("file.txt", "k7#Rp2!vQx9z") ends no sentence
-                      .str.replace_all(r"[.!?]+([A-Za-z0-9])", " ^ $1")}).with_row_index("row")
+                      .str.replace_all(r"[.!?]+([A-Za-z0-9])", " ^ $1")
+                      # a line of short numbered items ("**Answer key:** 1. went 2. wrote 3. ate") is
+                      # a list of words: its numbers' dots end no sentences
+                      .str.replace_all("(?m)" + INLINE_ENUM_RE, " | ")}).with_row_index("row")
     # a word of another script (Cyrillic, Hangul, accented Latin) is a word with no English class,
     # not a gap: without it "김치, 불고기, ... 음식입니다." read as ", , ." (a comma then a full stop)
     toks = t.select("row", pl.col("t").str.extract_all(

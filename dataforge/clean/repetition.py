@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from dataforge.words import SHINGLE_TOKEN_RE
+
 ROW = "__row"
 
 
@@ -38,7 +40,9 @@ class Words:
     """Words of every text, flat: row id, 64-bit word hash, length, position in its row."""
 
     def __init__(self, texts: pl.DataFrame):
-        w = texts.select(ROW, pl.col("t").str.extract_all(r"\w+").alias("w")).explode("w").drop_nulls("w")
+        # (each CJK character a word, as shingles do: a Chinese clause was one "word", so a loop of
+        # one clause had no repeated n-gram)
+        w = texts.select(ROW, pl.col("t").str.extract_all(SHINGLE_TOKEN_RE).alias("w")).explode("w").drop_nulls("w")
         self.row = w[ROW].to_numpy().astype(np.int64)
         self.hash = w["w"].hash(seed=0).to_numpy()
         self.len = w["w"].str.len_chars().to_numpy().astype(np.int64)

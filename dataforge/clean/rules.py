@@ -19,7 +19,7 @@ from dataforge.clean import repetition
 from dataforge.errors import ConfigError, MissingResourceError
 from dataforge.paths import RULES
 from dataforge.rulefiles import parse_yaml
-from dataforge.words import CJK, SEA, WORD_RE
+from dataforge.words import CJK, INLINE_ENUM_RE, SEA, SHINGLE_TOKEN_RE, WORD_RE
 
 RULES_DIR = RULES / "filters"
 URL_OR_EMAIL = r"(?i)(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+"
@@ -213,6 +213,23 @@ def _context(df: pl.DataFrame, name: str) -> pl.Expr:
     return _col(name) if name in df.columns else pl.lit("")
 
 
+def symbol_line(line: pl.Expr) -> pl.Expr:
+    """A line of symbols rather than words (an alphabet, notes, a number or code sequence, Morse):
+    three or more tokens, fewer than half of them holding a run of two letters (not "N/A"), so
+    it is no sentence left unended and
+    its last "word" dangles nothing ("... C B A"). LaTeX is not: a formula cut before its
+    closing "$" or brace is a cut."""
+    tokens = line.str.count_matches(r"\S+")
+    return (tokens >= 3) & (line.str.count_matches(r"\S*\p{L}{2}\S*") < 0.5 * tokens) & \
+        ~line.str.contains(r"\\\p{L}|\$")
+
+
+def inline_enumeration(line: pl.Expr) -> pl.Expr:
+    """Three or more short numbered items on one line, under an optional label: an answer key
+    ("**Answer key:** 1. went 2. wrote 3. ate"), words rather than a sentence left unended."""
+    return line.str.contains(INLINE_ENUM_RE)
+
+
 def b_truncated(rule: Rule, df: pl.DataFrame):
     """Ends mid-sentence. The last line of a long enough text has no ending mark and either
     ends on a word that cannot end a sentence (a determiner, preposition, conjunction, ...),
@@ -267,11 +284,9 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     inline_list = last.str.contains(
         rf"^{item}(?:\s*,\s*{item}){{{max(1, int(rule.get('inline_list_items', 4)) - 1)},}}$")
     structured = structured | inline_list
-    # a line of symbols rather than words (an alphabet, notes, a number or code sequence, Morse):
-    # fewer than half its tokens hold a run of two letters, so it is no sentence left unended
-    # (but LaTeX is: a formula cut before its closing "$" or brace is a cut)
-    symbols = (last.str.count_matches(r"\S*\p{L}{2}\S*") < 0.5 * last.str.count_matches(r"\S+")) & \
-        ~last.str.contains(r"\\\p{L}|\$")
+    # ... or numbered inline, under an optional label ("**Answer key:** 1. went 2. wrote 3. ate")
+    structured = structured | inline_enumeration(last)
+    symbols = symbol_line(last)
     structured = structured | symbols
     code = t.str.contains(CODE_RE) | t.str.contains(TABLE_RE) | \
         (t.str.count_matches(r"(?m)^[^\n]*\|[^\n]*\|") >= 2)  # rows of a table without outer pipes
@@ -307,7 +322,8 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     prose = ((~is_item & (ok_frac >= rule.get("min_ended_lines", 0.5)) & ~structured) |
              (is_item & item_cut.fill_null(False)) | (~is_item & line_prose) |
              # an item that ends sentences and then stops, among siblings that (nearly) all end
-             (is_item & line_prose & (sib.list.len() >= 2) &
+             # (one sibling is enough: "1. ... ends. 2. ... the table probes until it fin")
+             (is_item & line_prose & (sib.list.len() >= rule.get("item_prose_siblings", 1)) &
               (sib_ok >= rule.get("item_prose_ended", 0.9)).fill_null(False)) |
              # an unended item among sibling sentences that all end in a period, or a question
              # without its mark among questions that all carry one: the list's style
@@ -336,8 +352,9 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # `unended_prose: false` for human-written sources, whose finished answers often drop the
     # final period: then only a dangling word, a comma, a stub line or missing reasoning tell a cut
     unended = (long_ & prose & ~ends_ok & ~lowercased) if rule.get("unended_prose", True) else pl.lit(False)
+    # (a line of symbols ends on no word: "... C B A" is the alphabet, not a dangling article)
     fires = (n_words >= rule.get("min_words", 10)) & \
-        ((~code & (dangling | unended | stub.fill_null(False))) | comma_cut)
+        ((~code & ((dangling & ~symbols) | unended | stub.fill_null(False))) | comma_cut)
     return df.select(pl.when(fires).then(_fmt(rule, f"{f} ends mid-sentence: '…{{}}'", last.str.slice(-30)))
                      .when((n_words >= rule.get("min_words", 10)) & cot_cut)
                      .then(_fmt(rule, f"{f} stops inside the reasoning, before the answer asked for: '…{{}}'",
@@ -529,7 +546,7 @@ def b_repetition(rule: Rule, df: pl.DataFrame) -> pl.Series:
     limits = {k: rule.get(k) for k in ("dup_line_frac", "dup_para_frac", "dup_line_char_frac",
                                        "dup_para_char_frac") if rule.get(k) is not None}
     limits |= {f"top_{n}_gram": v for n, v in top.items()} | {f"dup_{n}_gram": v for n, v in dup.items()}
-    words = df.select(_col(f).str.count_matches(r"\w+"))[:, 0] if f in df.columns else pl.Series([0] * df.height)
+    words = df.select(_col(f).str.count_matches(SHINGLE_TOKEN_RE))[:, 0] if f in df.columns else pl.Series([0] * df.height)
     ok = words >= rule.get("min_words", 0)
     if rule.get("skip_code", False) and f in df.columns:
         code = df.select((_col(f).str.contains(CODE_RE) | _col(f).str.contains(TABLE_RE) |

@@ -19,6 +19,7 @@ from dataforge.errors import ConfigError, MissingResourceError
 from dataforge.ops.base import MapOp, param, register, reject_where
 from dataforge.paths import RULES
 from dataforge.schema import meta_set
+from dataforge.words import WORD_RE
 
 # how an instruction names the language it asks for (requested_language)
 NAMES_FILE = RULES / "filters" / "language_names.yaml"
@@ -44,8 +45,11 @@ class LangId(MapOp):
     min_letters: int = 10  # abstain (never reject) on texts with fewer letters: numbers, short labels
     min_letter_frac: float = 0.5  # ... or whose characters are mostly not letters: code, tables, math
     follow_instruction: bool = True  # accept the language the instruction asks for ("translate into French")
+    answer_language: bool = True  # reject an answer, sure of its language, in another than its request's
     outputs = ("lang", "score_lang", "meta")
-    version = "2"  # 2: an unsure joined prediction falls back to the answer's own (another script), when sure
+    # 2: an unsure joined prediction falls back to the answer's own (another script), when sure
+    # 3: `answer_language`
+    version = "3"
 
     def validate(self):
         if not 0 <= self.threshold <= 1:
@@ -121,7 +125,77 @@ class LangId(MapOp):
                                                           pl.lit(",".join(self.langs))))
         if self.drop_uncertain:
             out = reject_where(out, ~sure, pl.format("lang_uncertain: {} < {}", detail, pl.lit(self.threshold)))
+        if self.answer_language and {"instruction", "output"} <= set(df.columns) and "output" in self.fields:
+            why = self._answer_language(df, lang, prob, texts)
+            if why is not None:
+                out = reject_where(out, why.is_not_null(), why)
         return out
+
+    # an answer's language is sure at this probability, a request's too; a prose answer has
+    # this many words (names and loanwords read as another language on their own)
+    ANSWER_SURE, REQUEST_SURE, PROSE_WORDS, TARGET_SURE = 0.9, 0.9, 8, 0.8
+
+    def _answer_language(self, df: pl.DataFrame, lang: pl.Series, prob: pl.Series,
+                         joined: pl.Series) -> pl.Series | None:
+        """Why an answer is in another language than its request (null where it is not): sure
+        of both, the answer in neither the instruction's language, the input's (a summary of a
+        German text may be German), nor one the instruction asks for or names as its subject;
+        or, where the instruction asks to translate into / answer in a language, sure of an
+        answer in another. An answer much longer than its request is what the joined text
+        was read as; a shorter one is read alone."""
+        ins = df["instruction"].fill_null("").str.strip_chars()
+        out = df["output"].fill_null("").str.replace_all(r"\s+", " ").str.strip_chars()
+        inp = df["input"].fill_null("").str.replace_all(r"\s+", " ").str.strip_chars() \
+            if "input" in df.columns else pl.Series([""] * df.height)
+        letters = out.str.count_matches(r"\p{L}")
+        words = out.str.count_matches(WORD_RE)
+        candidate = (letters >= max(self.min_letters, 20)) & \
+            (letters >= self.min_letter_frac * out.str.count_matches(r"\S").clip(lower_bound=1))
+        idx = candidate.arg_true()
+        if idx.len() == 0:
+            return None
+        n = df.height
+        ins_lang, ins_p = self._predict_at(ins, idx, n, min_letters=self.min_letters)
+        inp_lang, _ = self._predict_at(inp, idx, n, min_letters=20)
+        # (read as the joined text only where that reading is sure: a French question over an
+        # English answer may leave it at 0.85)
+        dominated = (out.str.len_chars() >= 3 * ins.str.len_chars()) & (prob >= self.ANSWER_SURE)
+        alone = (candidate & ~dominated).arg_true()
+        out_lang = pl.select(pl.when(pl.lit(candidate) & pl.lit(dominated)).then(pl.lit(lang))).to_series()
+        out_p = pl.select(pl.when(pl.lit(candidate) & pl.lit(dominated)).then(pl.lit(prob))).to_series()
+        if alone.len():
+            l2, p2 = self._predict_at(out, alone, n)
+            out_lang = pl.select(pl.coalesce(pl.lit(out_lang), pl.lit(l2))).to_series()
+            out_p = pl.select(pl.coalesce(pl.lit(out_p), pl.lit(p2))).to_series()
+        asked = requested_language(df["instruction"])
+        target = target_language(df["instruction"])
+        o, ol, il, pl_, tl = (pl.lit(out_p), pl.lit(out_lang), pl.lit(ins_lang), pl.lit(inp_lang), pl.lit(target))
+        other = (ol != il) & (ol != pl_.fill_null("")) & (ol != pl.lit(asked).fill_null(""))
+        request = (o >= self.ANSWER_SURE) & (pl.lit(ins_p) >= self.REQUEST_SURE) & other & tl.is_null() & \
+            (pl.lit(words) >= self.PROSE_WORDS)
+        ignored = tl.is_not_null() & (o >= self.TARGET_SURE) & (ol != tl) & (ol != pl_.fill_null(""))
+        return pl.select(
+            pl.when(ignored.fill_null(False))
+            .then(pl.format("lang_answer: answer in {} p={}, asked for {}", ol, o.round(3), tl))
+            .when(request.fill_null(False))
+            .then(pl.format("lang_answer: answer in {} p={}, request in {}", ol, o.round(3), il))
+            .alias("why")).to_series()
+
+    def _predict_at(self, texts: pl.Series, idx: pl.Series, n: int,
+                    min_letters: int = 0) -> tuple[pl.Series, pl.Series]:
+        """fastText's top language and probability for `texts` at `idx` (null elsewhere, and
+        where the text has fewer than `min_letters` letters)."""
+        t = texts.gather(idx)
+        ok = (t.str.count_matches(r"\p{L}") >= max(min_letters, 1)).arg_true()
+        lang = pl.Series([None] * n, dtype=pl.Utf8)
+        prob = pl.Series([None] * n, dtype=pl.Float64)
+        if ok.len() == 0:
+            return lang, prob
+        labels, probs = F.predict(self._model, t.gather(ok).to_list(), k=1)
+        where = idx.gather(ok)
+        lang = lang.scatter(where, pl.Series([ls[0] if ls else "und" for ls in labels], dtype=pl.Utf8))
+        prob = prob.scatter(where, pl.Series([float(p[0]) if len(p) else 0.0 for p in probs], dtype=pl.Float64))
+        return lang, prob
 
     def _answer_alone(self, df: pl.DataFrame, lang: pl.Series, prob: pl.Series) -> tuple[pl.Series, pl.Series]:
         """Where the joined fields give no sure language (an English instruction over a Chinese
@@ -176,6 +250,25 @@ def requested_language(instructions: pl.Series) -> pl.Series:
     found.append(pl.select(pl.when(t.str.contains(o.cue)).then(t.str.extract(o.anywhere, 1))).to_series())
     other = pl.select(pl.coalesce([pl.lit(x) for x in found])).to_series()
     # the matched word may inflect a stem ("английском"): back to the stem, then to its code
+    code = other.str.extract(o.stem, 1).replace_strict(o.codes, default=None, return_dtype=pl.Utf8)
+    return pl.select(pl.coalesce(pl.lit(english), pl.lit(code))).to_series()
+
+
+def target_language(instructions: pl.Series) -> pl.Series:
+    """The lid.176 code of the language an answer must be written in, or null: the target of a
+    translation ("Translate into German: ...", "翻译成英文") or a closing "in X" ("Answer in
+    Spanish.", "Write a haiku in Japanese:"). Stricter than `requested_language`, which also
+    accepts a language the request is about ("the French verb", "women in Chinese culture")."""
+    requested_language(instructions.head(0))  # (loads the name tables)
+    names = "|".join(sorted(_NAMES, key=len, reverse=True))
+    t = instructions.fill_null("").str.to_lowercase()
+    o = _other_languages()
+    translating = t.str.contains(r"translat") | t.str.contains(o.cue)
+    into = pl.select(pl.when(translating).then(t.str.extract(rf"\b(?:into|to|in)\s+({names})\b", 1))).to_series()
+    closing = t.str.extract(rf"\b(?:in|into)\s+({names})\s*(?:$|[.?!:;,)\n]|only\b|please\b)", 1)
+    english = pl.select(pl.coalesce(pl.lit(into), pl.lit(closing))).to_series() \
+        .replace_strict(_NAMES, default=None, return_dtype=pl.Utf8)
+    other = pl.select(pl.when(pl.lit(t.str.contains(o.cue))).then(t.str.extract(o.anywhere, 1))).to_series()
     code = other.str.extract(o.stem, 1).replace_strict(o.codes, default=None, return_dtype=pl.Utf8)
     return pl.select(pl.coalesce(pl.lit(english), pl.lit(code))).to_series()
 

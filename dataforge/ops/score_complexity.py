@@ -24,8 +24,8 @@ class ScoreComplexity(PromptFileOp, MapOp):
     mapped from [1, 6] to [0, 1]; a reply without log-probabilities falls back to the number
     it contains, and a failed one to the heuristic. Without an LLM: rule-based points for what
     the request demands (requested length, constraints, output format, reasoning, several
-    parts, domain, the task kind); few-shot exemplars, passages and inputs are context and
-    add nothing (rules/score/complexity.yaml)."""
+    parts, domain, the task kind); few-shot exemplars, passages and inputs are context: only
+    an input's share of rare words counts, never its length (rules/score/complexity.yaml)."""
 
     name = "score_complexity"
     method: Literal["auto", "heuristic", "llm"] = "heuristic"

@@ -31,7 +31,8 @@ class ScoreQuality(JudgedScore):
     def fingerprint_extra(self):
         # (the padding phrases are the file quality.yaml names, not a fixed path)
         return [super().fingerprint_extra(), Q.detector_digest(load_yaml(H.QUALITY)),
-                digest_with_files(H.QUALITY, "filler"), digest(numbers.FILE)]
+                digest_with_files(H.QUALITY, "filler"), digest(numbers.FILE),
+                digest_with_files(H.QUALITY, "constraints.code_language")]
 
     def heuristic(self, df: pl.DataFrame) -> pl.Series:
         h = Q.quality(df)

@@ -4,7 +4,9 @@ Complexity is what the request demands — a requested length ("an 1850-word sto
 constraints, an output format, reasoning, several parts, a specialised domain, the share of
 its words beyond everyday vocabulary, the kind of task — never how long the prompt is. Few-shot exemplars, passages, quoted reviews and
 inputs are context: only the request is read (its first paragraph, or the short query a
-few-shot prompt ends with, without quotations and long material after a colon).
+few-shot prompt ends with, without quotations and long material after a colon), and of the
+input only its share of rare words (a dense contract is harder to summarise than a shopping
+list; a rate, so its length never counts). A request that calls itself easy loses points.
 """
 from __future__ import annotations
 
@@ -49,12 +51,30 @@ def points(c: dict) -> dict[str, pl.Expr]:
     for k in ("constraint", "output_format", "reasoning", "parts", "domain"):
         d = c[k]
         out[k] = _capped(low.str.count_matches("(?i)" + d["pattern"]), d["points_each"], d["max_points"])
+    sr = c.get("simple_request")
+    if sr:  # (negative: capped below at max_points)
+        out["simple_request"] = (low.str.count_matches("(?i)" + sr["pattern"]).cast(pl.Float64)
+                                 * float(sr["points_each"])).clip(lower_bound=float(sr["max_points"]))
     lx = c.get("lexical")
     if lx:  # lexical sophistication: the share of the request's words beyond the most frequent
         common = sorted(set(load_words(lx["file"])))
         ws = low.str.extract_all(rf"[a-z]{{{int(lx.get('min_letters', 3))},}}")
-        share = ws.list.eval(~pl.element().is_in(common)).list.mean().fill_null(0.0)
-        out["lexical"] = (share * float(lx["points_per_share"])).clip(0.0, float(lx["max_points"]))
+        n = ws.list.len()
+        rare = ws.list.eval(~pl.element().is_in(common)).list.sum().fill_null(0)
+        # smoothed: a rare word among two ("Define 'plaintiff'.") is not half a request's words
+        share = rare / (n + float(lx.get("smoothing", 0.0))).clip(lower_bound=1e-9)
+        points = (share * float(lx["points_per_share"])).clip(0.0, float(lx["max_points"]))
+        # a request in another script has no word the (English) list can judge: it gets the
+        # typical points rather than none (a Chinese request scored as bare as "Name a colour")
+        other_script = (n == 0) & low.str.contains(r"\p{L}{2}")
+        out["lexical"] = pl.when(other_script).then(float(lx.get("other_script_points", 0.0))).otherwise(points)
+    il = c.get("input_lexical")
+    if lx and il:  # the input's share of rare words (its length is never counted)
+        iw = pl.col("input").fill_null("").str.to_lowercase().str.extract_all(
+            rf"[a-z]{{{int(lx.get('min_letters', 3))},}}")
+        ishare = iw.list.eval(~pl.element().is_in(common)).list.mean().fill_null(0.0)
+        out["input_lexical"] = pl.when(iw.list.len() >= int(il.get("min_words", 1))).then(
+            (ishare * float(il["points_per_share"])).clip(0.0, float(il["max_points"]))).otherwise(0.0)
     tp = c["task_prior"]
     out["task"] = pl.col("task").fill_null("").replace_strict(
         {k: float(v) for k, v in (tp.get("by_task") or {}).items()}, default=float(tp["default"]),

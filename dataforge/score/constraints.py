@@ -1,5 +1,6 @@
 """Verifiable constraints of an instruction that the answer breaks (IFEval's idea, checked by
-rules): a word limit, one sentence, one word, yes or no only, JSON, all capital letters.
+rules): a word limit, one sentence, one word, yes or no only, JSON, all capital letters, the
+programming language asked for.
 
 Each check reads the instruction for an explicit constraint (rules/score/quality.yaml,
 `constraints`) and the answer for the plain evidence that it was not kept, with a margin: an
@@ -11,6 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from dataforge.score import numbers
+from dataforge.score.rules import load_yaml
 from dataforge.words import WORD_RE
 
 
@@ -39,15 +41,46 @@ def checks(cfg: dict) -> dict[str, pl.Expr]:
         res["one_word"] = ins.str.contains(ow["request"]) & (words > int(ow["max_words"])) & \
             ~ins.str.contains(ow.get("unless") or "$^")
     js = cfg.get("json")
-    if js:  # "as a JSON array", "in JSON format": the answer is no JSON value
+    if js:  # "as a JSON array", "in JSON format": the answer is no JSON value, or one that does not
+        # parse ({'name': 'Maria'} is a Python dict; trailing commas, comments and NaN are not JSON)
         body = _fence_stripped(out)
-        res["json"] = ins.str.contains(js["request"]) & ~body.str.contains(r"^[\[{]") & ~ins.str.contains(js["unless"])
+        one_value = body.str.contains(r"^[\[{]") & body.str.contains(r"[\]}]$")
+        invalid = one_value & body.str.json_path_match("$").is_null()
+        res["json"] = ins.str.contains(js["request"]) & (~body.str.contains(r"^[\[{]") | invalid) & \
+            ~ins.str.contains(js["unless"])
+    cl = cfg.get("code_language")
+    if cl:  # "Write a Python function": the answer's code is fenced as another language
+        res["code_language"] = code_language(load_yaml(cl["file"]))
     caps = cfg.get("all_caps")
     if caps:  # "in all capital letters": lower-case letters left
         lower = out.str.count_matches(r"\p{Ll}")
         letters = out.str.count_matches(r"\p{L}").clip(lower_bound=1)
         res["all_caps"] = ins.str.contains(caps["request"]) & (lower > float(caps["max_lower_share"]) * letters)
     return res
+
+
+def code_language(spec: dict) -> pl.Expr:
+    """True where the instruction names one programming language and the answer's code fences
+    name others, none of them it ("Write a Python function" -> a ```javascript fence). Fences
+    of data, output or shell commands (`neutral`) neither break nor keep it; a request that
+    names two languages (a port from one to the other) is not read."""
+    ins = pl.col("instruction").fill_null("")
+    langs = spec["languages"]
+    named = {k: pl.any_horizontal([ins.str.contains(("" if v.get("case") else "(?i)") + p) for p in v["names"]])
+             for k, v in langs.items()}
+    n_named = pl.sum_horizontal([e.cast(pl.Int32) for e in named.values()])
+    asked = pl.coalesce([pl.when(e).then(pl.lit(k)) for k, e in named.items()])
+    alias = {str(f).lower(): k for k, v in langs.items() for f in v["fences"]}
+    neutral = [str(x).lower() for x in spec.get("neutral", [])]
+    tags = pl.col("output").fill_null("").str.extract_all(r"(?m)^[ \t]*```[ \t]*[A-Za-z0-9+#._-]+").list.eval(
+        pl.element().str.extract(r"```[ \t]*([A-Za-z0-9+#._-]+)", 1).str.to_lowercase())
+    canon = tags.list.eval(pl.element().replace_strict(alias, default=None, return_dtype=pl.Utf8))
+    meaningful = tags.list.eval(pl.element().is_in(neutral).not_()).list.any()
+    other = canon.list.eval(pl.element().is_not_null()).list.any()
+    has_asked = canon.list.contains(asked)
+    # (the asked language's fence tag may be neutral, as sql and bash are: then it keeps the row)
+    asked_neutral_tag = tags.list.eval(pl.element().is_in(neutral)).list.any() & asked.is_in(["sql", "bash"])
+    return ((n_named == 1) & meaningful & other & ~has_asked.fill_null(False) & ~asked_neutral_tag).fill_null(False)
 
 
 def broken(cfg: dict | None) -> pl.Expr:

@@ -99,7 +99,8 @@ def dangling(cfg: dict) -> pl.Expr:
     # (not where the earlier lines mostly end so too: the text's form, as in the detector)
     lines = o.str.split("\n").list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
     return last_word.is_in(words).fill_null(False) & \
-        ~R.word_endings_are_form(lines.list.head(lines.list.len() - 1), words)
+        ~R.word_endings_are_form(lines.list.head(lines.list.len() - 1), words) & \
+        ~R.symbol_line(lines.list.last().fill_null(""))  # "... C B A" is the alphabet
 
 
 def no_end_mark(cfg: dict) -> pl.Expr:
@@ -122,6 +123,8 @@ def no_end_mark(cfg: dict) -> pl.Expr:
     fires = ((o.str.count_matches(r"\S+") >= n["min_words"]) & (last_words >= n["min_last_words"])
              & ~o.str.contains(n["end_pattern"]) & ~o.str.contains(R.CODE_RE) & ~o.str.contains(R.TABLE_RE)
              & ~key_value & (prose | short_last.fill_null(False))
+             # a line of symbols or an inline numbered answer key: words, no sentence
+             & ~R.symbol_line(last) & ~R.inline_enumeration(last)
              # a last token that ends a text by itself (a number, a link, a hashtag, closing
              # math), or a quote's attribution: what the `truncated` detector also accepts
              & ~last.str.contains(R.FINAL_TOKEN_RE) & ~last.str.contains(R.QUOTE_ATTRIBUTION_RE))

@@ -27,5 +27,11 @@ def digest_with_files(rel: str, *sections: str) -> str:
     """Digest of a rules YAML and of the word files its `sections` name (`file:`): a changed
     list changes the scores as much as a changed pattern."""
     cfg = load_yaml(rel)
-    files = [f for f in ((cfg.get(s) or {}).get("file") for s in sections) if f]
+    files = []
+    for s in sections:  # "a.b": the section `b` inside `a`
+        node = cfg
+        for part in s.split("."):
+            node = (node or {}).get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and node.get("file"):
+            files.append(node["file"])
     return digest(rel, *files)
