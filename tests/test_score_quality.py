@@ -200,3 +200,27 @@ def test_padded_answers_written_blind_score_below_their_plain_versions():
     o.ensure_setup()
     s = o.process(df)["score_quality"].to_list()
     assert sum(s[2 * i] > s[2 * i + 1] for i in range(len(padded))) >= 5
+
+
+def test_every_defect_the_rule_set_drops_lowers_the_score_so_scores_alone_do_not_rank_it_first():
+    # a selection on scores without a rule_filter step (a new user's DEITA recipe) kept an
+    # empty answer, leaked templates and scraped pages at quality 1.0
+    from dataforge.score.quality import quality
+
+    rows = [("Explain the difference between TCP and UDP.", "", ""),
+            ("What year did the Berlin Wall fall?", "", "{{answer}}"),
+            ("What is the capital of Australia?", "", "<|assistant|>\nThe capital is Canberra.<|im_end|>"),
+            ("What is the tallest mountain in Africa?", "",
+             "We use cookies to improve your experience. Accept all cookies. Skip to main content. Kilimanjaro."),
+            ("Summarize the given article in 200 words.", "https://www.bbc.com/news/world-51461830",
+             "The protests in Belarus continued as thousands marched in Minsk against the disputed election."),
+            # ... while an Alpaca "<no input>" input is no fault of the answer
+            ("Write two sentences about global warming.", "<No input>",
+             "1. Global warming raises the average temperature of the Earth.\n2. It is driven by greenhouse gases."),
+            ("Why is the sky blue?", "", "Sunlight scatters off air molecules, and blue light scatters the most.")]
+    df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [r[1] for r in rows], "output": [r[2] for r in rows],
+                       "task": [None] * len(rows), "meta": [None] * len(rows)},
+                      schema_overrides={"task": pl.Utf8, "meta": pl.Utf8})
+    q = quality(df).to_list()
+    assert q[0] == 0.0 and all(x <= 0.5 for x in q[1:5]), q
+    assert q[5] == 1.0 and q[6] == 1.0, q

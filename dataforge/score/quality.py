@@ -26,12 +26,24 @@ from dataforge.words import SEA, SENTENCE_END_RE, WORD_RE
 
 
 def detector_rules(cfg: dict) -> list[R.Rule]:
+    """The rules whose firing lowers the score; `fields:` (detectors.fields) narrows a rule to
+    the fields the answer's quality depends on (Alpaca's "<no input>" input is no fault of the
+    answer's)."""
     det = cfg.get("detectors") or {}
     if not det.get("factors"):
         return []
     rules, _ = R.load(det.get("rules", "default"))
     by_name = {r.name: r for r in rules}
-    return [by_name[n] for n in det["factors"] if n in by_name]
+    narrowed = det.get("fields") or {}
+    out = []
+    for n in det["factors"]:
+        if n in by_name:
+            r = by_name[n]
+            if n in narrowed:
+                params = {k: v for k, v in r.params.items() if k != "field"} | {"fields": list(narrowed[n])}
+                r = R.Rule(r.name, r.type, params)
+            out.append(r)
+    return out
 
 
 def detector_digest(cfg: dict) -> str | None:
