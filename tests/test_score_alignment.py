@@ -62,3 +62,20 @@ def test_short_answers_score_on_their_own_terms(tmp_path):
     good = [v for v, r in zip(s, ROWS) if r[4] == 1]
     bad = [v for v, r in zip(s, ROWS) if r[4] == -1]
     assert min(good) >= 0.75 and max(bad) <= 0.3, s
+
+
+def test_a_label_written_as_a_template_sentence_passes_as_the_bare_label_does(tmp_path):
+    # converted AG News rows whose template verbalises the label in a sentence: the sentence is
+    # one of its set's answers, and its few words say as little to embeddings as the label
+    labels = ["World", "Sports", "Business", "Sci/Tech"]
+    rows = [("What is this news article mainly about?", f"Headline number {i} about markets and teams.",
+             f"The article is mainly about {labels[i % 4]}.", "topic") for i in range(40)]
+    rows.append(("What is this news article mainly about?", "Stocks fell sharply on Monday.",
+                 "I think that you should really consider the weather today.", "topic"))
+    df = pl.DataFrame({"id": [str(i) for i in range(len(rows))], "instruction": [r[0] for r in rows],
+                       "input": [r[1] for r in rows], "output": [r[2] for r in rows], "task": [r[3] for r in rows],
+                       "source": ["ag_news"] * len(rows), "meta": ["{}"] * len(rows)})
+    o = op("score_alignment").bind(RunContext(out=tmp_path))
+    o.ensure_setup()
+    s = o.process(df)["score_alignment"].to_list()
+    assert min(s[:40]) >= 0.75 and s[40] < 0.75, (min(s[:40]), s[40])
