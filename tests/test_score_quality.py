@@ -224,3 +224,21 @@ def test_every_defect_the_rule_set_drops_lowers_the_score_so_scores_alone_do_not
     q = quality(df).to_list()
     assert q[0] == 0.0 and all(x <= 0.5 for x in q[1:5]), q
     assert q[5] == 1.0 and q[6] == 1.0, q
+
+
+def test_a_list_numbered_far_past_the_count_asked_for_ignores_it():
+    from dataforge.score.quality import quality
+
+    nine = "\n".join(f"{i}. Tip number {i} for better sleep." for i in range(1, 10))
+    three = "\n".join(f"{i}. Tip number {i} for better sleep." for i in range(1, 4))
+    recipe = ("Soup\n1. Chop the onions.\n2. Fry them.\n3. Add stock.\n4. Simmer.\n5. Serve.\n\n"
+              "Salad\n1. Wash the leaves.\n2. Dress them.")
+    rows = [("Give me 3 tips for improving sleep quality.", nine),
+            ("Give me 3 tips for improving sleep quality.", three),
+            ("Give me at least 3 tips for improving sleep quality.", nine),
+            ("Suggest two recipes with the given ingredients.", recipe),
+            ("Formulate research questions about air pollution in five major cities.", nine)]
+    df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [""] * len(rows), "output": [r[1] for r in rows],
+                       "task": [None] * len(rows), "meta": [None] * len(rows)},
+                      schema_overrides={"task": pl.Utf8, "meta": pl.Utf8})
+    assert quality(df).to_list() == [0.5, 1.0, 1.0, 1.0, 1.0]

@@ -172,6 +172,31 @@ def under_answered(cfg: dict) -> pl.Expr:
     return fires.fill_null(False)
 
 
+def over_answered(cfg: dict) -> pl.Expr:
+    """True where the instruction asks for exactly N items (under_answered's request, no range,
+    no "at least") and the answer numbers its items up to at least twice as many, and two
+    more ("Give me 3 tips" answered with nine)."""
+    o, u = cfg.get("over_answered"), cfg.get("under_answered")
+    if not o or not u:
+        return pl.lit(False)
+    ins = pl.col("instruction").fill_null("")
+    m = ins.str.extract_groups(u["request"])
+    nums = {k: int(v) for k, v in (u.get("numbers") or {}).items()}
+    n_raw = m.struct.field("n").str.to_lowercase()
+    n = pl.coalesce(n_raw.replace_strict(nums, default=None, return_dtype=pl.Int64), n_raw.cast(pl.Int64, strict=False))
+    unit = m.struct.field("unit").str.to_lowercase()
+    # the highest number the answer gives an item: a list numbered past what was asked
+    # (bullets are left out: sub-points and ingredient lists inflate them)
+    items = pl.col("output").fill_null("").str.extract_all(r"(?m)^\s*\d{1,3}[.)]\s+\S").list.eval(
+        pl.element().str.extract(r"(\d{1,3})", 1).cast(pl.Int64)).list.max().fill_null(0)
+    fires = m.struct.field("det").is_null() & m.struct.field("lo").is_null() & \
+        n.is_between(int(u.get("min_count", 2)), int(u.get("max_count", 50))) & \
+        ~unit.is_in(list(o.get("composite_units") or [])) & ~ins.str.contains("(?i)" + o["unless"]) & \
+        ins.str.contains("(?i)" + o["asked"]) & \
+        (items >= pl.max_horizontal(n * 2, n + 2))
+    return fires.fill_null(False)
+
+
 def under_length(cfg: dict) -> pl.Expr:
     """True where the instruction demands a length in words ("a 300-word essay", "at least 500
     words") and the answer holds under `ratio` of it (rules/score/quality.yaml)."""
@@ -196,6 +221,8 @@ def quality(df: pl.DataFrame, cfg: dict | None = None) -> pl.Series:
     # the request is read from the instruction: a frame without one asks for nothing
     asked = under_answered(c) if "instruction" in df.columns else pl.lit(False)
     short = under_length(c) if "instruction" in df.columns else pl.lit(False)
+    over = over_answered(c) if "instruction" in df.columns else pl.lit(False)
+    oa = c.get("over_answered") or {}
     ul = c.get("under_length") or {}
     cons = c.get("constraints") or {}
     ignored = constraints.broken(cons) if "instruction" in df.columns else pl.lit(False)
@@ -205,6 +232,7 @@ def quality(df: pl.DataFrame, cfg: dict | None = None) -> pl.Series:
                       * pl.when(unfinished_item(c)).then(float(u.get("factor", 1.0))).otherwise(1.0)
                       * pl.when(asked).then(float(ua.get("factor", 1.0))).otherwise(1.0)
                       * pl.when(short).then(float(ul.get("factor", 1.0))).otherwise(1.0)
+                      * pl.when(over).then(float(oa.get("factor", 1.0))).otherwise(1.0)
                       * pl.when(ignored).then(float(cons.get("factor", 1.0))).otherwise(1.0)
                       * no_end_mark(c)).alias("q"))["q"]
     factor = garble_factor(df, c) * filler_factor(df, c)
