@@ -37,6 +37,11 @@ CASES = {
     "output_too_long": (row(output="a" * 20001), row()),
     "output_same_as_instruction": (row(instruction="Say hello world", output="say: Hello, world!"), row()),
     "placeholder": (row(input="<noinput>"), row(input="<b>bold</b> text")),
+    # a format-string slot in a prose answer; a request that quotes the slot talks about it
+    "format_slot": (row(instruction="Write a birthday greeting for my colleague Anna.",
+                        output="Dear {name}! Happy birthday from all of us."),
+                    row(instruction="How do I fill in a form field labelled {first_name}?",
+                        output="Replace {first_name} with your given name, for example Maria.")),
     # a bare link where the page's text is what the instruction works on; a task about the link is fine
     "content_behind_a_link": (row(instruction="Summarize the given article in 200 words.",
                                   input="https://www.bbc.com/news/world-51461830"),
