@@ -72,7 +72,10 @@ def points(c: dict) -> dict[str, pl.Expr]:
     if lx and il:  # the input's share of rare words (its length is never counted)
         iw = pl.col("input").fill_null("").str.to_lowercase().str.extract_all(
             rf"[a-z]{{{int(lx.get('min_letters', 3))},}}")
-        ishare = iw.list.eval(~pl.element().is_in(common)).list.mean().fill_null(0.0)
+        # (counts divided, not a list mean: the mean's float sum depends on the batch's memory
+        # layout, and the local and Ray engines must write the same bytes)
+        ishare = (iw.list.eval(~pl.element().is_in(common)).list.sum().cast(pl.Float64)
+                  / iw.list.len().clip(lower_bound=1).cast(pl.Float64))
         out["input_lexical"] = pl.when(iw.list.len() >= int(il.get("min_words", 1))).then(
             (ishare * float(il["points_per_share"])).clip(0.0, float(il["max_points"]))).otherwise(0.0)
     tp = c["task_prior"]
