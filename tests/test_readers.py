@@ -273,3 +273,11 @@ def test_damaged_or_misnamed_compressed_files_are_named_errors(tmp_path):
     (tmp_path / "l1.jsonl.gz").write_bytes(gzip.compress('{"instruction": "Café?", "output": "Oui."}\n'.encode("latin-1")))
     with pytest.raises(InputError, match=r"l1\.jsonl\.gz:1: not UTF-8 text.*Windows-1252.*<\(zcat "):
         rows_of(str(tmp_path / "l1.jsonl.gz"))
+
+
+def test_a_list_mixing_kinds_in_one_row_says_so(tmp_path):
+    rows = [{"instruction": "a", "output": "b", "tags": ["x", "y"]}, {"instruction": "c", "output": "d", "tags": ["x", 1]}]
+    (tmp_path / "t.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    bad = [x for b in read.iter_batches(str(tmp_path / "t.jsonl"), on_error="quarantine") for x in b.bad]
+    assert [(x["line"], x["error"]) for x in bad] == [
+        (2, "wrong type: field 'tags[]' mixes text and number in one row; give it one shape")]

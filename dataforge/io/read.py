@@ -466,8 +466,11 @@ def _shape_conflicts(rows: list[dict], lines: list[int]) -> list[tuple[int, str]
         if clash is not None:
             p, k = clash
             kind, (_, first) = usual[p]
-            odd.append((i, f"wrong type: field '{p}' is {k} here but {kind} in most rows (the first at line "
-                           f"{first}); give it one shape"))
+            if (p, kind) in pairs:  # both kinds in this row: a list that mixes them (["x", 1])
+                odd.append((i, f"wrong type: field '{p}' mixes {kind} and {k} in one row; give it one shape"))
+            else:
+                odd.append((i, f"wrong type: field '{p}' is {k} here but {kind} in most rows (the first at "
+                               f"line {first}); give it one shape"))
     return odd
 
 
