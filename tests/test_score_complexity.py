@@ -158,3 +158,12 @@ def test_requests_in_other_scripts_get_typical_lexical_points_not_none():
                       schema_overrides={"task": pl.Utf8})
     lex = df.select(CX.points(c)["lexical"]).to_series().to_list()
     assert lex[0] == c["lexical"]["other_script_points"] > lex[1]
+
+
+def test_quoted_material_in_a_request_is_not_its_demand():
+    # a topic template quotes the headline inside the instruction: a rare word there ("seize")
+    # said nothing of the task (a new user's selection kept "Seven seize" over longer headlines)
+    a, b = complexity([
+        ('What is this headline about? "Seven seize"', "", "topic"),
+        ('What is this headline about? "Mars Rovers Relay Images Through Mars Express"', "", "topic")])
+    assert a == b

@@ -27,7 +27,9 @@ def request_text(c: dict) -> pl.Expr:
     # few-shot prompts end with the query; other prompts start with the request
     fewshot = s.str.contains(r"(?i)\bexamples?\b") & short_last & (s.str.count_matches(r"\n\s*\n") >= 2)
     req = pl.when(fewshot).then(last).otherwise(first)
-    req = req.str.replace_all(r'"[^"]{20,}"|“[^”]{20,}”', " ")
+    # quoted material is what the request works on, not what it demands: a quoted headline
+    # ("What is this headline about? \"Seven seize\"") or term ("Define 'plaintiff'.")
+    req = req.str.replace_all(r'"[^"\n]+"|“[^”\n]+”|«[^»\n]+»|(?:^|\s)\'[^\'\n]+\'(?:$|[\s.,;:?!)])', " ")
     # "...: <a passage>" — keep the part before the colon when what follows is long
     head = req.str.extract(r"(?s)^(.*?):\s", 1)
     tail_words = req.str.replace(r"(?s)^.*?:\s", "").str.count_matches(r"\S+")
