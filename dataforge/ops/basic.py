@@ -9,10 +9,36 @@ from dataforge.ops.base import FilterOp, MapOp, param, register
 from dataforge.words import WORD_RE
 
 
+# a line whose spacing is layout: a code fence, a table row, a block indented four spaces or a tab
+LAYOUT_RE = r"(?m)^[ \t]*```|^[ \t]*\|.*\|[ \t]*$|^(?: {4}|\t)[ \t]*\S"
+
+
+def _blanks(e: pl.Expr) -> pl.Expr:
+    """Runs of blanks inside lines as one space, trailing blanks and leading newlines dropped."""
+    return (e.str.replace_all(r"(\S)[ \t\u00a0]{2,}", "${1} ")
+            .str.replace_all(r"[ \t\u00a0]+\n", "\n")
+            .str.strip_chars_end()
+            .str.strip_chars_start("\n\r"))
+
+
+def _blanks_outside_layout(e: pl.Expr) -> pl.Expr:
+    """_blanks line by line, leaving the inner spacing of fenced code, table rows and
+    indented lines as it is (trailing blanks still go)."""
+    el = pl.element()
+    fence = el.str.contains(r"^[ \t]*```")
+    inside = (fence.cast(pl.Int32).cum_sum() % 2 == 1) | fence
+    layout = inside | el.str.contains(r"^[ \t]*\|.*\|[ \t]*$") | el.str.contains(r"^(?: {4}|\t)[ \t]*\S")
+    lines = e.str.split("\n").list.eval(
+        pl.when(layout).then(el.str.replace(r"[ \t\u00a0]+$", ""))
+        .otherwise(el.str.replace_all(r"(\S)[ \t\u00a0]{2,}", "${1} ").str.replace(r"[ \t\u00a0]+$", "")))
+    return lines.list.join("\n").str.strip_chars_end().str.strip_chars_start("\n\r")
+
+
 @register
 class Normalize(MapOp):
-    """HTML entities decoded, Unicode NFKC, runs of blanks inside lines collapsed, trimmed;
-    newlines and indentation kept.
+    """HTML entities decoded, Unicode NFC, runs of blanks inside lines collapsed, trimmed;
+    newlines and indentation kept, and the spacing of fenced code, table rows and indented
+    blocks (ASCII art) left as it is.
 
     `html` decodes entities (`&amp;`, `&#39;`), the broken forms crawled corpora carry
     (`doesn #39;t`, ` quot;` whose `&` became a space) and drops escaped prose markup
@@ -29,9 +55,13 @@ class Normalize(MapOp):
 
     name = "normalize"
     batch_parallel = True
-    version = "4"  # 2: html decoding; 3: no-input markers emptied; 4: mojibake repaired
+    # 2: html decoding; 3: no-input markers emptied; 4: mojibake repaired; 5: NFC by default,
+    # code, tables and indented blocks keep their spacing
+    version = "5"
     fields: list[str] = param(default_factory=lambda: ["instruction", "input", "output"])
-    form: Literal["NFC", "NFKC", "none"] = "NFKC"
+    # NFC composes ("e" + combining acute -> "é"); NFKC also folds compatibility forms, which
+    # changes meaning: "x²" -> "x2", "E = mc²" -> "E = mc2", CJK full-width "，" -> ","
+    form: Literal["NFC", "NFKC", "none"] = "NFC"
     html: bool = True
     fix_encoding: bool = True
     # quoted, escaped or with a period as Alpaca has it: "<noinput>", `<noinput>`, \<noinput\>, <no input>.
@@ -57,16 +87,28 @@ class Normalize(MapOp):
                 e = html.expr(e)
             if self.form != "none":
                 e = e.str.normalize(self.form)
-            # collapse runs of blanks inside lines and drop trailing blanks, but keep each
-            # line's indentation: it is the structure of code and nested lists
-            e = (e.str.replace_all(r"(\S)[ \t\u00a0]{2,}", "${1} ")
-                 .str.replace_all(r"[ \t\u00a0]+\n", "\n")
-                 .str.strip_chars_end()
-                 .str.strip_chars_start("\n\r"))
-            if f == "input" and self.no_input:
-                e = pl.when(e.str.contains(self.no_input)).then(pl.lit("")).otherwise(e)
             exprs.append(e.alias(f))
-        return df.with_columns(exprs)
+        df = df.with_columns(exprs)
+        # collapse runs of blanks inside lines and drop trailing blanks, but keep each line's
+        # indentation (the structure of code and nested lists), and the spacing of lines
+        # where it is layout: inside fenced code, table rows, indented blocks (ASCII art)
+        spaced = [f for f in self.fields if f in df.columns]
+        laid_out = pl.any_horizontal([pl.col(f).fill_null("").str.contains(LAYOUT_RE) for f in spaced]) \
+            if spaced else pl.lit(False)
+        mask = df.select(laid_out.alias("m"))["m"]
+        tidy = [_blanks(pl.col(f)).alias(f) for f in spaced]
+        if not mask.any():
+            out = df.with_columns(tidy)
+        else:
+            idx = pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i")
+            d = df.with_columns(idx)
+            plain = d.filter(~pl.lit(mask)).with_columns(tidy)
+            kept = d.filter(pl.lit(mask)).with_columns([_blanks_outside_layout(pl.col(f)).alias(f) for f in spaced])
+            out = pl.concat([plain, kept], how="vertical_relaxed").sort("__i").drop("__i")
+        if "input" in spaced and self.no_input:
+            e = pl.col("input")
+            out = out.with_columns(pl.when(e.str.contains(self.no_input)).then(pl.lit("")).otherwise(e).alias("input"))
+        return out
 
 
 @register
