@@ -313,7 +313,7 @@ def test_third_curator_zoo_is_kept_and_scored_as_finished_in_every_language():
 BEYOND_RULES = {"factual_error", "wrong_math_answer", "false_premise_accepted", "hallucinated_citation",
                 "medical_misinformation", "answers_different_question", "final_answer_mismatch",
                 "summary_of_wrong_input", "partial_translation", "machine_translation_garbage",
-                "label_not_in_set", "keyboard_mash", "unfilled_placeholder_despite_details",
+                "label_not_in_set", "unfilled_placeholder_despite_details",
                 # (an over-long list is caught in English, "Give me 3 tips" answered with nine;
                 # an Indonesian answer with two provinces for five is not)
                 "count_ignored"}

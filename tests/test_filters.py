@@ -37,6 +37,11 @@ CASES = {
     "output_too_long": (row(output="a" * 20001), row()),
     "output_same_as_instruction": (row(instruction="Say hello world", output="say: Hello, world!"), row()),
     "placeholder": (row(input="<noinput>"), row(input="<b>bold</b> text")),
+    # an answer typed at random; a password asked for is random by design
+    "keyboard_mash": (row(instruction="Suggest a name for a golden retriever puppy.",
+                          output="jkjkjkjk asdfgh qwerty lkjhg ;;;; fjfjfj"),
+                      row(instruction="Generate a random password of three words.",
+                          output="qwerty asdfgh zxcvbn")),
     # a format-string slot in a prose answer; a request that quotes the slot talks about it
     "format_slot": (row(instruction="Write a birthday greeting for my colleague Anna.",
                         output="Dear {name}! Happy birthday from all of us."),

@@ -539,6 +539,31 @@ def b_url_ratio(rule: Rule, df: pl.DataFrame):
     return _first(out)
 
 
+def b_keyboard_mash(rule: Rule, df: pl.DataFrame) -> pl.Series:
+    """Text typed at random: most Latin words are keyboard runs ("asdfgh", "lkjhg", "qwerty"),
+    two letters repeated ("jkjkjk", "fjfjfj") or five letters or more without a vowel. Counted
+    over the words of each row (links removed); fires at `min_words` such words making at
+    least `min_share` of its words."""
+    f = rule.fields(["output"])[0]
+    if f not in df.columns:
+        return pl.Series([None] * df.height, dtype=pl.Utf8)
+    runs = "|".join(rule.get("runs") or [])
+    t = df.select(_col(f).str.replace_all(URL_OR_EMAIL, " ").str.to_lowercase().alias("t")).with_row_index("__r")
+    w = t.select("__r", pl.col("t").str.extract_all(r"\p{L}+").alias("w")).explode("w").drop_nulls("w")
+    el = pl.col("w")
+    # a word that is its own shift by two letters is two letters repeated ("jkjkjk", "aaaaaa")
+    two_letters = (el.str.len_chars() >= 6) & (el.str.slice(2) == el.str.slice(0, el.str.len_chars() - 2))
+    mash = el.str.contains(r"^[a-z]+$") & (
+        (el.str.contains(runs) if runs else pl.lit(False)) | two_letters |
+        ((el.str.len_chars() >= 5) & ~el.str.contains(r"[aeiouy]")))
+    per = w.group_by("__r").agg(pl.len().alias("n"), mash.sum().alias("m"))
+    counts = t.select("__r").join(per, on="__r", how="left").sort("__r").fill_null(0)
+    fires = (counts["m"] >= rule.get("min_words", 2)) & \
+        (counts["m"] >= rule.get("min_share", 0.5) * counts["n"].clip(lower_bound=1))
+    return pl.select(pl.when(pl.lit(fires)).then(_fmt(rule, f"{f} is typed at random ({{}} of {{}} words)",
+                                                      pl.lit(counts["m"]), pl.lit(counts["n"]))).alias("r"))["r"]
+
+
 def b_repetition(rule: Rule, df: pl.DataFrame) -> pl.Series:
     f = rule.fields(["output"])[0]
     top = {int(k): float(v) for k, v in (rule.get("top_n_grams") or {}).items()}
@@ -578,7 +603,7 @@ BUILDERS: dict[str, Callable[[Rule, pl.DataFrame], Any]] = {
     "regex": b_regex, "blocklist": b_blocklist, "truncated": b_truncated, "code_fence": b_code_fence,
     "brackets": b_brackets, "url_ratio": b_url_ratio, "repetition": b_repetition,
     "refusal": b_refusal, "garbled": b_garbled, "non_answer": b_non_answer,
-    "mojibake": b_mojibake, "slots": b_slots,
+    "mojibake": b_mojibake, "slots": b_slots, "keyboard_mash": b_keyboard_mash,
 }
 # Parameters every rule understands: don't fire where the instruction asks for what the rule
 # would reject (a list of links, a letter with a [Your Name] slot, toxic words to find) or
