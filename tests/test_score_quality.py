@@ -237,8 +237,10 @@ def test_a_list_numbered_far_past_the_count_asked_for_ignores_it():
             ("Give me 3 tips for improving sleep quality.", three),
             ("Give me at least 3 tips for improving sleep quality.", nine),
             ("Suggest two recipes with the given ingredients.", recipe),
-            ("Formulate research questions about air pollution in five major cities.", nine)]
+            ("Formulate research questions about air pollution in five major cities.", nine),
+            # Arabic-Indic numerals are digits to \d but to no integer cast (this crashed the score)
+            ("Name three Arabic greetings.", "١. مرحبا\n٢. أهلا\n٣. السلام عليكم")]
     df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [""] * len(rows), "output": [r[1] for r in rows],
                        "task": [None] * len(rows), "meta": [None] * len(rows)},
                       schema_overrides={"task": pl.Utf8, "meta": pl.Utf8})
-    assert quality(df).to_list() == [0.5, 1.0, 1.0, 1.0, 1.0]
+    assert quality(df).to_list() == [0.5, 1.0, 1.0, 1.0, 1.0, 1.0]

@@ -187,8 +187,9 @@ def over_answered(cfg: dict) -> pl.Expr:
     unit = m.struct.field("unit").str.to_lowercase()
     # the highest number the answer gives an item: a list numbered past what was asked
     # (bullets are left out: sub-points and ingredient lists inflate them)
-    items = pl.col("output").fill_null("").str.extract_all(r"(?m)^\s*\d{1,3}[.)]\s+\S").list.eval(
-        pl.element().str.extract(r"(\d{1,3})", 1).cast(pl.Int64)).list.max().fill_null(0)
+    # (ASCII digits: \d also matches Arabic-Indic "١", which no integer cast reads)
+    items = pl.col("output").fill_null("").str.extract_all(r"(?m)^\s*[0-9]{1,3}[.)]\s+\S").list.eval(
+        pl.element().str.extract(r"([0-9]{1,3})", 1).cast(pl.Int64, strict=False)).list.max().fill_null(0)
     fires = m.struct.field("det").is_null() & m.struct.field("lo").is_null() & \
         n.is_between(int(u.get("min_count", 2)), int(u.get("max_count", 50))) & \
         ~unit.is_in(list(o.get("composite_units") or [])) & ~ins.str.contains("(?i)" + o["unless"]) & \
