@@ -76,7 +76,9 @@ def garble_stats(texts: pl.Series) -> pl.DataFrame:
                       .str.replace_all(r"[.!?]+([A-Za-z0-9])", " ^ $1")
                       # a line of short numbered items ("**Answer key:** 1. went 2. wrote 3. ate") is
                       # a list of words: its numbers' dots end no sentences
-                      .str.replace_all("(?m)" + INLINE_ENUM_RE, " | ")}).with_row_index("row")
+                      .str.replace_all("(?m)" + INLINE_ENUM_RE, " | ")
+                      # nor a list item's number at the start of its line ("1. ben (gaan ...)")
+                      .str.replace_all(r"(?m)^([ \t]*)[0-9]{1,3}[.)][ \t]+", "$1| ")}).with_row_index("row")
     # a word of another script (Cyrillic, Hangul, accented Latin) is a word with no English class,
     # not a gap: without it "김치, 불고기, ... 음식입니다." read as ", , ." (a comma then a full stop)
     toks = t.select("row", pl.col("t").str.extract_all(

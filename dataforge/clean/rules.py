@@ -67,6 +67,19 @@ def load(name_or_path: str) -> tuple[list[Rule], str]:
             content = words_path.read_text(encoding="utf-8")
             h.update(content.encode())
             params["words"] = [w.strip() for w in content.splitlines() if w.strip() and not w.startswith("#")]
+        if "unless_instruction_file" in params:  # regexes, one a line, that spare a row as unless_instruction does
+            p2 = params["unless_instruction_file"]
+            pats_path = resolve(p2) if not Path(p2).is_absolute() else Path(p2)
+            content = pats_path.read_text(encoding="utf-8")
+            h.update(content.encode())
+            pats = [w.strip() for w in content.splitlines() if w.strip() and not w.lstrip().startswith("#")]
+            for q in pats:
+                try:
+                    re.compile(q)
+                except re.error as e:
+                    raise ConfigError(f"{pats_path}: bad pattern {q!r}: {e}") from None
+            joined = "|".join(f"(?:{q})" for q in pats)
+            params["unless_instruction"] = "|".join(x for x in (params.get("unless_instruction"), joined) if x)
         rules.append(Rule(str(r["name"]), str(r["type"]), params))
     return rules, h.hexdigest()
 
@@ -260,6 +273,10 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # ("Looking forward to it,\nMaria")
     valediction = last.str.contains(VALEDICTION) | \
         (prev_line.str.contains(r"^\S+(?:\s+\S+){0,7},$") & last.str.contains(r"^(\p{Lu}[\w.'-]*)( \p{Lu}[\w.'-]*){0,2}$"))
+    # a signature block: a closing on one of the two lines before ("Kind regards,\n[Agent
+    # Name]\n[Company Name] Customer Support")
+    signed = earlier.list.tail(2).list.eval(pl.element().str.strip_chars().str.contains(VALEDICTION)).list.any() \
+        .fill_null(False)
     dw = rule.get("words") or dangling_words()
     dangling = (last_word.is_in(dw) & ~ends_ok & ~word_endings_are_form(earlier, dw)) | \
         (last.str.contains(r"[,–—(-]$") & ~valediction)
@@ -274,7 +291,7 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
                                                (ok_frac < rule.get("min_ended_lines", 0.5)))) |
                   answer_line |
                   last.str.contains(r"^\s*[A-Ha-h][.)]\s") |  # an answer option "D. By running ..."
-                  valediction | prev_line.str.contains(VALEDICTION) |  # a signature under "Sincerely,"
+                  valediction | signed |  # a signature under "Sincerely," (a line or two: name, team)
                   ((t.str.count_matches(r"(?:^|\s)\d+[.)]\s") >= 3) & (lines.list.len() == 1)) |  # an inline numbered list
                   last.str.contains(r"^\s*[-–—~]+\s*[A-Z]") |  # - Author (a quote's attribution)
                   last.str.contains(QUOTE_ATTRIBUTION_RE) |  # "..." - Author
@@ -336,7 +353,7 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # (not a dialogue's last reply: "Waiter: Excellent choice" after longer lines of speakers)
     speaker = r"^\s*\p{Lu}[\w .'-]{0,30}:\s+\S"
     dialogue = last.str.contains(speaker) & (earlier.list.eval(pl.element().str.contains(speaker)).list.mean() >= 0.5)
-    stub = (earlier.list.len() >= 3) & ~ends_ok & ~valediction & ~prev_line.str.contains(VALEDICTION) & \
+    stub = (earlier.list.len() >= 3) & ~ends_ok & ~valediction & ~signed & \
         ~dialogue.fill_null(False) & (last.str.count_matches(r"\S+") < rule.get("stub_ratio", 0.5) * med)
     # a last line ending on a comma that is not itself code is cut even inside a text with code
     comma_cut = last.str.contains(r",$") & ~last.str.contains(r"[{}()\[\]=;<>]") & ~valediction

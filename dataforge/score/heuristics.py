@@ -6,6 +6,8 @@ Patterns and factors live in rules/score/*.yaml.
 """
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 
 from dataforge.score import clarity, complexity
@@ -75,7 +77,20 @@ def refusal_check(rc: dict) -> pl.Expr:
         hit = hit & ~asked
     if rc.get("unless_input"):  # (callers without an input column pass an empty one)
         hit = hit & ~pl.col("input").fill_null("").str.contains(rc["unless_input"])
+    if rc.get("unless_instruction_file"):  # a request whose right answer is a refusal
+        pats = harmful_patterns(rc["unless_instruction_file"])
+        if pats:
+            hit = hit & ~pl.col("instruction").fill_null("").str.contains("(?i)" + pats)
     return hit
+
+
+@functools.lru_cache(maxsize=4)
+def harmful_patterns(rel: str) -> str:
+    """The regexes of a rules file (one a line, `#` comments) as one alternation."""
+    from dataforge.clean import rules as R
+
+    lines = R.resolve(rel).read_text(encoding="utf-8").splitlines()
+    return "|".join(f"(?:{q.strip()})" for q in lines if q.strip() and not q.lstrip().startswith("#"))
 
 
 def quality_checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
