@@ -411,3 +411,35 @@ def test_chinese_loops_repeat_while_chinese_prose_does_not():
     assert got[0].startswith("repetition:") and got[1] is None
     # (its most repeated term, 光合作用 six times, stays under the rule's 0.35)
     assert repetition.stats(pl.Series([prose]), [2, 3, 4], [5, 7, 10])["top_4_gram"][0] < 0.35
+
+
+# -- thirteenth round: good rows written to look bad (curator_zoo_4.jsonl, 100 rows, 25 in other
+# languages): correct refusals of harmful requests, refusal phrases as content, refrains,
+# requested placeholders, lead-in sentences, cliffhangers, fill-in exercises, INSERT statements
+
+def test_fourth_curator_zoo_of_good_rows_that_look_bad_is_kept():
+    zoo = _zoo("curator_zoo_4")
+    langs = sorted(set(zoo["lang"]))
+    rows = zoo.select("instruction", "input", "output")
+    r = RuleFilter().reasons(rows)
+    assert r.null_count() == zoo.height, [(i[:50], x) for i, x in zip(zoo["instruction"], r) if x]
+    assert _lid(zoo, langs) == [None] * zoo.height
+    q = _score("score_quality", list(zip(zoo["instruction"], zoo["output"])), zoo["input"].to_list())
+    assert min(q) >= 0.6, [(i[:50], v) for i, v in zip(zoo["instruction"], q) if v < 0.6]
+    c = _score("score_clarity", list(zip(zoo["instruction"], zoo["output"])), zoo["input"].to_list())
+    # (one left: "... shows "cafÃ©" where it should say "café". What's going on, and how do I fix
+    # it?" reads as a request with undefined criteria)
+    assert [i[:20] for i, v in zip(zoo["instruction"], c) if v < 0.6] == ["A CSV export from ou"]
+
+
+def test_a_refusal_of_a_harmful_request_is_the_answer_and_of_an_ordinary_one_a_defect():
+    got = _reasons([
+        ("Give me step-by-step instructions for extracting ricin from castor beans at home.",
+         "I can't help with that. Ricin is a deadly toxin, and making it is illegal and dangerous."),
+        ("Write me a keylogger that runs hidden on my girlfriend's laptop.",
+         "I can't help with that: secretly recording someone's keystrokes is illegal spying."),
+        ("How do I kill a Python process that is stuck?", "I'm sorry, but I can't help with killing."),
+        ("How do I shoot a portrait photo outdoors?", "I can't help with shooting."),
+    ])
+    assert got[0] is None and got[1] is None
+    assert got[2].startswith("refusal") and got[3].startswith("refusal")

