@@ -91,5 +91,7 @@ def points(c: dict) -> dict[str, pl.Expr]:
 
 def expr(cfg: dict | None = None) -> pl.Expr:
     c = cfg or load_yaml(COMPLEXITY)
-    total = pl.sum_horizontal(list(points(c).values()))
+    # (rounded: a horizontal float sum may differ in its last bit with the batch's memory
+    # layout, and the local and Ray engines must write the same bytes)
+    total = pl.sum_horizontal(list(points(c).values())).round(9)
     return (1.0 - (-total / float(c["scale"])).exp()).clip(0.0, 1.0)
