@@ -47,6 +47,20 @@ def resolve(name_or_path: str) -> Path:
     raise MissingResourceError(f"rules file not found: {name_or_path} (looked in . and {RULES_DIR})")
 
 
+def pattern_file(name_or_path: str) -> tuple[str, str]:
+    """A rules file of regexes, one a line (`#` comments): its text (for digests) and the
+    patterns as one alternation. A bad pattern is a ConfigError naming the file."""
+    path = resolve(name_or_path)
+    content = path.read_text(encoding="utf-8")
+    pats = [w.strip() for w in content.splitlines() if w.strip() and not w.lstrip().startswith("#")]
+    for q in pats:
+        try:
+            re.compile(q)
+        except re.error as e:
+            raise ConfigError(f"{path}: bad pattern {q!r}: {e}") from None
+    return content, "|".join(f"(?:{q})" for q in pats)
+
+
 def load(name_or_path: str) -> tuple[list[Rule], str]:
     """Rules of a file and a digest of everything it reads (for checkpoint keys)."""
     path = resolve(name_or_path)
@@ -68,17 +82,8 @@ def load(name_or_path: str) -> tuple[list[Rule], str]:
             h.update(content.encode())
             params["words"] = [w.strip() for w in content.splitlines() if w.strip() and not w.startswith("#")]
         if "unless_instruction_file" in params:  # regexes, one a line, that spare a row as unless_instruction does
-            p2 = params["unless_instruction_file"]
-            pats_path = resolve(p2) if not Path(p2).is_absolute() else Path(p2)
-            content = pats_path.read_text(encoding="utf-8")
+            content, joined = pattern_file(params["unless_instruction_file"])
             h.update(content.encode())
-            pats = [w.strip() for w in content.splitlines() if w.strip() and not w.lstrip().startswith("#")]
-            for q in pats:
-                try:
-                    re.compile(q)
-                except re.error as e:
-                    raise ConfigError(f"{pats_path}: bad pattern {q!r}: {e}") from None
-            joined = "|".join(f"(?:{q})" for q in pats)
             params["unless_instruction"] = "|".join(x for x in (params.get("unless_instruction"), joined) if x)
         rules.append(Rule(str(r["name"]), str(r["type"]), params))
     return rules, h.hexdigest()

@@ -95,9 +95,7 @@ class LangId(MapOp):
         self.ensure_setup()
         text = pl.concat_str([pl.col(f).fill_null("") for f in self.fields], separator=" ").str.strip_chars()
         texts = df.select(text.alias("t"))["t"]
-        labels, probs = F.predict(self._model, texts.to_list(), k=1)
-        lang = pl.Series("l", [ls[0] if ls else "und" for ls in labels], dtype=pl.Utf8)
-        prob = pl.Series("p", np.array([float(p[0]) if len(p) else 0.0 for p in probs]), dtype=pl.Float64)
+        lang, prob = _top(self._model, texts)
         lang, prob = self._answer_alone(df, lang, prob)
         empty = texts.str.len_chars() == 0
         out = df.with_columns(pl.lit(prob).round(4).alias("score_lang"),
@@ -126,7 +124,7 @@ class LangId(MapOp):
         if self.drop_uncertain:
             out = reject_where(out, ~sure, pl.format("lang_uncertain: {} < {}", detail, pl.lit(self.threshold)))
         if self.answer_language and {"instruction", "output"} <= set(df.columns) and "output" in self.fields:
-            why = self._answer_language(df, lang, prob, texts)
+            why = self._answer_language(df, lang, prob)
             if why is not None:
                 out = reject_where(out, why.is_not_null(), why)
         return out
@@ -135,8 +133,7 @@ class LangId(MapOp):
     # this many words (names and loanwords read as another language on their own)
     ANSWER_SURE, REQUEST_SURE, PROSE_WORDS, TARGET_SURE = 0.9, 0.9, 8, 0.8
 
-    def _answer_language(self, df: pl.DataFrame, lang: pl.Series, prob: pl.Series,
-                         joined: pl.Series) -> pl.Series | None:
+    def _answer_language(self, df: pl.DataFrame, lang: pl.Series, prob: pl.Series) -> pl.Series | None:
         """Why an answer is in another language than its request (null where it is not): sure
         of both, the answer in neither the instruction's language, the input's (a summary of a
         German text may be German), nor one the instruction asks for or names as its subject;
@@ -191,11 +188,9 @@ class LangId(MapOp):
         prob = pl.Series([None] * n, dtype=pl.Float64)
         if ok.len() == 0:
             return lang, prob
-        labels, probs = F.predict(self._model, t.gather(ok).to_list(), k=1)
         where = idx.gather(ok)
-        lang = lang.scatter(where, pl.Series([ls[0] if ls else "und" for ls in labels], dtype=pl.Utf8))
-        prob = prob.scatter(where, pl.Series([float(p[0]) if len(p) else 0.0 for p in probs], dtype=pl.Float64))
-        return lang, prob
+        found, p = _top(self._model, t.gather(ok))
+        return lang.scatter(where, found), prob.scatter(where, p)
 
     def _answer_alone(self, df: pl.DataFrame, lang: pl.Series, prob: pl.Series) -> tuple[pl.Series, pl.Series]:
         """Where the joined fields give no sure language (an English instruction over a Chinese
@@ -212,15 +207,30 @@ class LangId(MapOp):
         idx = ((prob < self.threshold) & other_script & (out.str.count_matches(r"\p{L}") >= self.min_letters)).arg_true()
         if idx.len() == 0:
             return lang, prob
-        labels, probs = F.predict(self._model, out.gather(idx).to_list(), k=1)
-        l2 = pl.Series([ls[0] if ls else "und" for ls in labels], dtype=pl.Utf8)
-        p2 = pl.Series([float(p[0]) if len(p) else 0.0 for p in probs], dtype=pl.Float64)
+        l2, p2 = _top(self._model, out.gather(idx))
         sure = (p2 >= self.threshold).arg_true()
         return (lang.scatter(idx.gather(sure), l2.gather(sure)), prob.scatter(idx.gather(sure), p2.gather(sure)))
 
 
+def _top(model, texts: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """fastText's top language ("und" where it gives none) and its probability per text."""
+    labels, probs = F.predict(model, texts.to_list(), k=1)
+    return (pl.Series("l", [ls[0] if ls else "und" for ls in labels], dtype=pl.Utf8),
+            pl.Series("p", np.array([float(p[0]) if len(p) else 0.0 for p in probs]), dtype=pl.Float64))
+
+
 _NAMES: dict[str, str] | None = None
 _OTHER: "_Requests | None" = None
+
+
+def _names() -> dict[str, str]:
+    """rules/filters/language_names.yaml: English language name -> lid.176 code (read once)."""
+    global _NAMES
+    if _NAMES is None:
+        from dataforge.rulefiles import parse_yaml
+        f = NAMES_FILE
+        _NAMES = {str(k).lower(): str(v) for k, v in parse_yaml(f.read_text(encoding="utf-8"), str(f)).items()}
+    return _NAMES
 
 
 def requested_language(instructions: pl.Series) -> pl.Series:
@@ -232,12 +242,8 @@ def requested_language(instructions: pl.Series) -> pl.Series:
     "German words"; `material` in language_requests.yaml). Requests in other languages
     (rules/filters/language_requests.yaml): a name in an "answer in" phrasing ("翻译成英文",
     "英語で", "영어로", "al francés"), or anywhere in a request with a word for translating."""
-    global _NAMES
-    if _NAMES is None:
-        from dataforge.rulefiles import parse_yaml
-        f = NAMES_FILE
-        _NAMES = {str(k).lower(): str(v) for k, v in parse_yaml(f.read_text(encoding="utf-8"), str(f)).items()}
-    names = "|".join(sorted(_NAMES, key=len, reverse=True))
+    table = _names()
+    names = "|".join(sorted(table, key=len, reverse=True))
     t = instructions.fill_null("").str.to_lowercase()
     after = t.str.extract(rf"\b(?:into|in|to)\s+(?:\w+\s+){{0,2}}?({names})\b", 1)
     anywhere = pl.select(pl.when(t.str.contains(r"translat")).then(t.str.extract(rf"\b({names})\b", 1))).to_series()
@@ -245,7 +251,7 @@ def requested_language(instructions: pl.Series) -> pl.Series:
     # "the French verb 'être'", "five German words": the answer writes them in that language
     subject = t.str.extract(rf"\b({names})\s+(?:\w+\s+)?(?:{o.material})\b", 1)
     name = pl.select(pl.coalesce(pl.lit(after), pl.lit(anywhere), pl.lit(subject))).to_series()
-    english = name.replace_strict(_NAMES, default=None, return_dtype=pl.Utf8)
+    english = name.replace_strict(table, default=None, return_dtype=pl.Utf8)
     found = [t.str.extract(pat, 1) for pat in o.answer_in]  # in the file's order
     found.append(pl.select(pl.when(t.str.contains(o.cue)).then(t.str.extract(o.anywhere, 1))).to_series())
     other = pl.select(pl.coalesce([pl.lit(x) for x in found])).to_series()
@@ -259,8 +265,8 @@ def target_language(instructions: pl.Series) -> pl.Series:
     translation ("Translate into German: ...", "翻译成英文") or a closing "in X" ("Answer in
     Spanish.", "Write a haiku in Japanese:"). Stricter than `requested_language`, which also
     accepts a language the request is about ("the French verb", "women in Chinese culture")."""
-    requested_language(instructions.head(0))  # (loads the name tables)
-    names = "|".join(sorted(_NAMES, key=len, reverse=True))
+    table = _names()
+    names = "|".join(sorted(table, key=len, reverse=True))
     t = instructions.fill_null("").str.to_lowercase()
     o = _other_languages()
     translating = t.str.contains(r"translat") | t.str.contains(o.cue)
@@ -269,7 +275,7 @@ def target_language(instructions: pl.Series) -> pl.Series:
     closing = pl.select(pl.when(~t.str.contains(r"\?\s*$") & ~t.str.contains(r"^\W*(?:how|what|which|why|when|where|who|is|are|do|does|can)\b"))
                         .then(t.str.extract(rf"\b(?:in|into)\s+({names})\s*(?:$|[.!:;,)\n]|only\b|please\b)", 1))).to_series()
     english = pl.select(pl.coalesce(pl.lit(into), pl.lit(closing))).to_series() \
-        .replace_strict(_NAMES, default=None, return_dtype=pl.Utf8)
+        .replace_strict(table, default=None, return_dtype=pl.Utf8)
     other = pl.select(pl.when(pl.lit(t.str.contains(o.cue))).then(t.str.extract(o.anywhere, 1))).to_series()
     code = other.str.extract(o.stem, 1).replace_strict(o.codes, default=None, return_dtype=pl.Utf8)
     return pl.select(pl.coalesce(pl.lit(english), pl.lit(code))).to_series()

@@ -89,8 +89,7 @@ def harmful_patterns(rel: str) -> str:
     """The regexes of a rules file (one a line, `#` comments) as one alternation."""
     from dataforge.clean import rules as R
 
-    lines = R.resolve(rel).read_text(encoding="utf-8").splitlines()
-    return "|".join(f"(?:{q.strip()})" for q in lines if q.strip() and not q.lstrip().startswith("#"))
+    return R.pattern_file(rel)[1]
 
 
 def quality_checks(cfg: dict | None = None) -> dict[str, pl.Expr]:

@@ -145,18 +145,26 @@ def no_end_mark(cfg: dict) -> pl.Expr:
     return pl.when(fires).then(f).otherwise(1.0)
 
 
+def asked_count(u: dict) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
+    """under_answered's request read from the instruction: the count asked (a range's lower
+    bound; digits or a word of `numbers`), its unit (lower-cased), the determiner before it
+    ("at least", null if none) and the range's lower bound as written (null if no range)."""
+    m = pl.col("instruction").fill_null("").str.extract_groups(u["request"])
+    nums = {k: int(v) for k, v in (u.get("numbers") or {}).items()}
+    lo = m.struct.field("lo")
+    n_raw = pl.coalesce(lo, m.struct.field("n")).str.to_lowercase()
+    n = pl.coalesce(n_raw.replace_strict(nums, default=None, return_dtype=pl.Int64),
+                    n_raw.cast(pl.Int64, strict=False))
+    return n, m.struct.field("unit").str.to_lowercase(), m.struct.field("det"), lo
+
+
 def under_answered(cfg: dict) -> pl.Expr:
     """True where the instruction asks for N items (sentences, paragraphs) and the answer
     cannot hold them: fewer list lines, lines, sentences and separated parts than N."""
     u = cfg.get("under_answered")
     if not u:
         return pl.lit(False)
-    m = pl.col("instruction").fill_null("").str.extract_groups(u["request"])
-    nums = {k: int(v) for k, v in (u.get("numbers") or {}).items()}
-    n_raw = pl.coalesce(m.struct.field("lo"), m.struct.field("n")).str.to_lowercase()  # a range's lower bound
-    n = pl.coalesce(n_raw.replace_strict(nums, default=None, return_dtype=pl.Int64),
-                    n_raw.cast(pl.Int64, strict=False))
-    unit = m.struct.field("unit").str.to_lowercase()
+    n, unit, det, _ = asked_count(u)
     out = pl.col("output").fill_null("").str.strip_chars()
     lines = out.str.count_matches(r"(?m)^\s*\S")
     sentences = out.str.count_matches(SENTENCE_END_RE)
@@ -167,7 +175,7 @@ def under_answered(cfg: dict) -> pl.Expr:
         .when(unit == "sentences").then(pl.max_horizontal(sentences, lines)) \
         .when(unit.is_in(list(u.get("word_units") or []))).then(out.str.count_matches(WORD_RE)) \
         .otherwise(pl.max_horizontal(lines, sentences, parts))
-    fires = m.struct.field("det").is_null() & n.is_between(int(u.get("min_count", 2)), int(u.get("max_count", 50))) & \
+    fires = det.is_null() & n.is_between(int(u.get("min_count", 2)), int(u.get("max_count", 50))) & \
         (held < n) & (out.str.len_chars() > 0)
     if u.get("unless"):
         fires = fires & ~pl.col("instruction").fill_null("").str.contains("(?i)" + u["unless"])
@@ -182,17 +190,13 @@ def over_answered(cfg: dict) -> pl.Expr:
     if not o or not u:
         return pl.lit(False)
     ins = pl.col("instruction").fill_null("")
-    m = ins.str.extract_groups(u["request"])
-    nums = {k: int(v) for k, v in (u.get("numbers") or {}).items()}
-    n_raw = m.struct.field("n").str.to_lowercase()
-    n = pl.coalesce(n_raw.replace_strict(nums, default=None, return_dtype=pl.Int64), n_raw.cast(pl.Int64, strict=False))
-    unit = m.struct.field("unit").str.to_lowercase()
+    n, unit, det, lo = asked_count(u)
     # the highest number the answer gives an item: a list numbered past what was asked
     # (bullets are left out: sub-points and ingredient lists inflate them)
     # (ASCII digits: \d also matches Arabic-Indic "١", which no integer cast reads)
     items = pl.col("output").fill_null("").str.extract_all(r"(?m)^\s*[0-9]{1,3}[.)]\s+\S").list.eval(
         pl.element().str.extract(r"([0-9]{1,3})", 1).cast(pl.Int64, strict=False)).list.max().fill_null(0)
-    fires = m.struct.field("det").is_null() & m.struct.field("lo").is_null() & \
+    fires = det.is_null() & lo.is_null() & \
         n.is_between(int(u.get("min_count", 2)), int(u.get("max_count", 50))) & \
         ~unit.is_in(list(o.get("composite_units") or [])) & ~ins.str.contains("(?i)" + o["unless"]) & \
         ins.str.contains("(?i)" + o["asked"]) & \
