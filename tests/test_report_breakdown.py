@@ -153,7 +153,11 @@ def test_rows_in_context(planted):
         assert p["dropped"]["instruction"] == p["kept"]["instruction"] and p["dropped"]["status"] == "rejected"
     # derived rows beside their parent
     pairs = ctx["derived"]["pairs"]
-    assert ctx["derived"]["rows"] == _data(planted)["parent_id"].is_not_null().sum() > 0 and pairs
+    # (rows whose parent is a row of the run, kept or rejected: a converted row's parent_id names
+    # its raw source row, no row to show)
+    data = _data(planted)
+    ids = pl.concat([data["id"], rej["id"]])
+    assert ctx["derived"]["rows"] == data["parent_id"].is_in(ids.implode()).sum() > 0 and pairs
     for p in pairs:
         assert p["parent"]["id"] == p["child"]["parent_id"]
         assert p["child"]["output"] == p["parent"]["output"].upper() or p["child"]["output"].endswith("…")
@@ -225,3 +229,19 @@ def test_warnings_carry_the_rule_hint():
     msgs = [w["message"] for w in doc["warnings"] if w["rule"] == "truncated"]
     assert msgs and all("unended_prose: false" in m for m in msgs)
     assert set(bd.hints()) >= {"truncated", "refusal", "refusal_grammar", "non_answer", "placeholder", "lang_mismatch"}
+
+
+def test_converted_rows_are_not_listed_as_derived(tmp_path):
+    """A converted row's parent_id names its raw source row: provenance, no row of the run to
+    show beside it (the report had said every converted row "has a parent")."""
+    from dataforge import Pipeline, Source
+    from dataforge.ops.convert import Convert
+
+    sample = Path(__file__).resolve().parents[1] / "sample_data"
+    src = Source(name="rt", path=str(sample / "rt_polarity.jsonl"), limit=40, ops=[Convert(family="sentiment")])
+    out = tmp_path / "out"
+    Pipeline([]).run(src, out=out)
+    data = _data(out)
+    assert data["parent_id"].is_not_null().all() and data.height == 40
+    assert _doc(out)["context"]["derived"] == {"rows": 0, "pairs": []}
+    assert "0 rows augmented or generated" in (out / "report" / "index.html").read_text()

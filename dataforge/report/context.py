@@ -76,17 +76,28 @@ def duplicate_pairs(rej: pl.DataFrame | None, kept: pl.LazyFrame | None, rejects
 
 
 def parent_pairs(kept: pl.LazyFrame | None, rejects: pl.LazyFrame | None, cols: list[str]) -> dict:
-    """Augmented / generated rows (parent_id set) beside their parent; counts of derived rows."""
+    """Augmented / generated rows beside their parent: rows whose parent_id is a row of this run
+    (kept or rejected). A converted or imported row's parent_id names its raw source row, which
+    is provenance, not a row to show beside it (a converted run would list every row)."""
     if kept is None or "parent_id" not in cols:
         return {"rows": 0, "pairs": []}
-    derived = kept.filter(pl.col("parent_id").is_not_null() & (pl.col("parent_id") != ""))
-    n = int(derived.select(pl.len()).collect().item())
+    # ids and sources only: the texts are read for the few rows shown
+    narrow = kept.select("id", "parent_id", "source" if "source" in cols else pl.lit(None, pl.Utf8).alias("source")) \
+        .filter(pl.col("parent_id").is_not_null() & (pl.col("parent_id") != ""))
+    ids = [kept.select("id")]
+    if rejects is not None and "id" in rejects.collect_schema().names():
+        ids.append(rejects.select(pl.col("id").cast(pl.Utf8)))
+    derived = narrow.join(pl.concat(ids).unique(), left_on="parent_id", right_on="id", how="semi",
+                          maintain_order="left")
+    # one child per source first, so every generator / augmenter shows up
+    n, picks = pl.collect_all([derived.select(pl.len()),
+                               derived.group_by("source", maintain_order=True).head(max(1, PARENTS // 2)).head(PARENTS)])
+    n = int(n.item())
     if n == 0:
         return {"rows": 0, "pairs": []}
-    # one child per source first, so every generator / augmenter shows up
-    child = derived.group_by("source", maintain_order=True).head(max(1, PARENTS // 2)).head(PARENTS).collect()
-    parents = lookup(kept, rejects, child["parent_id"].to_list())
-    rows = display(child.with_columns(pl.lit("kept").alias("status")))
+    children = lookup(kept, None, picks["id"].to_list())
+    parents = lookup(kept, rejects, picks["parent_id"].to_list())
+    rows = [children[i] for i in picks["id"] if i in children]
     return {"rows": n, "pairs": [{"child": c, "parent": parents.get(c["parent_id"])} for c in rows]}
 
 
