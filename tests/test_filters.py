@@ -219,7 +219,10 @@ def test_truncated_understands_labels_summaries_quotes_tables_code_and_cot():
            row(output="Here are the steps.\n1. Preheat the oven to 180 degrees.\n2. Mix the flour and the sugar.\n"
                       "3. Add the eggs and whisk until"),
            row(output="Ingredients are ready. First we mix them in a bowl. Then we pour the batter into a pan of"),
-           row(output=LONG_OK + " Plants also need water, carbon dioxide and")]
+           row(output=LONG_OK + " Plants also need water, carbon dioxide and"),
+           # a TL;DR cut before its verb: a summary needs no period, but no sentence ends on "we"
+           {**row(instruction="Write a one-sentence TL;DR of this abstract.", input="We study ...",
+                  output="We train a GAN to generate full-atom protein backbones, and we"), "task": "summarization"}]
     assert all(r and r.startswith("truncated") for r in rule_reasons("truncated", cut))
 
 
