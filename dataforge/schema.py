@@ -154,8 +154,61 @@ def meta_set(meta: pl.Expr, **values: pl.Expr | RawJson | str | int | float | bo
     body = meta.fill_null("{}").str.strip_chars().str.strip_suffix("}")
     added = pl.concat_str(parts) if parts else pl.lit("")
     # "{}" + ',"k":v' must become '{"k":v}': drop the comma after an empty object
-    joined = pl.concat_str([body, added, pl.lit("}")])
-    return joined.str.replace(r"^\{,", "{")
+    joined = pl.concat_str([body, added, pl.lit("}")]).str.replace(r"^\{,", "{")
+    if not values:
+        return joined
+    # a key the row's meta already has (a rewrite of a generated row sets model, sampling and
+    # seed again): appending it would write the key twice, and JSON readers keep the last.
+    # Those rows are parsed (only they) and the earlier values kept under EARLIER.
+    may_clash = pl.any_horizontal([meta.fill_null("").str.contains(json.dumps(k) + ":", literal=True)
+                                   for k in values])
+    # (named as `meta` is: the first expression names the result)
+    return pl.map_batches([joined, may_clash], _nest_earlier_values, return_dtype=pl.Utf8, is_elementwise=True)
+
+
+EARLIER = "earlier"  # meta key: values of keys a later step set again, as they were before it
+
+
+class _Pairs(list):
+    pass
+
+
+def _nest_earlier_values(s: list[pl.Series]) -> pl.Series:
+    """meta texts with duplicate top-level keys -> one object: the last value of each key
+    stays, the earlier ones move under `earlier` (which nests an `earlier` already there)."""
+    m, clash = s
+    idx = clash.fill_null(False).arg_true()
+    if idx.len() == 0:
+        return m
+    texts = m.to_list()
+    for i in idx.to_list():
+        t = texts[i]
+        if t is None:
+            continue
+        pairs = json.loads(t, object_pairs_hook=_Pairs)
+        if not isinstance(pairs, _Pairs) or len({k for k, _ in pairs}) == len(pairs):
+            continue
+        last: dict = {}
+        before: dict = {}
+        for k, v in pairs:
+            if k in last:
+                before[k] = last.pop(k)
+            last[k] = v
+        if EARLIER in last and EARLIER not in before:
+            before[EARLIER] = last.pop(EARLIER)
+        last[EARLIER] = before
+        texts[i] = json.dumps(_as_dicts(last), ensure_ascii=False, separators=(",", ":"))
+    return pl.Series(m.name, texts, dtype=pl.Utf8)
+
+
+def _as_dicts(v):
+    if isinstance(v, _Pairs):
+        return {k: _as_dicts(x) for k, x in v}
+    if isinstance(v, dict):
+        return {k: _as_dicts(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_as_dicts(x) for x in v]
+    return v
 
 
 # -- provenance ------------------------------------------------------------------------

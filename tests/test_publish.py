@@ -288,3 +288,31 @@ def test_card_says_when_dataset_metrics_measured_rows_a_later_step_removed(quick
     text = (quick / "README.md").read_text()
     assert (f"> **Note:** `{st['name']}` measured {st['rows_out']:,} rows; later steps kept {n:,} of them"
             in text)
+
+
+def test_card_counts_every_step_that_wrote_a_row(tmp_path):
+    """A row generated, answered or rewritten by several steps counts for each, with each
+    step's own model and sampling: the later step's at the top of meta, the earlier under
+    `earlier` (meta_set). The card had credited evol_instruct with rewrite's sampling and
+    counted only the last writer of each row."""
+    import polars as pl
+
+    from dataforge.schema import meta_set
+
+    gen = '{"generator":"evol_instruct","model":"m-evol","revision":null,"sampling":{"evolve":{"t":1.0}},"seed":1}'
+    answered = pl.DataFrame({"meta": [gen, '{"origin":{"file":"a.jsonl","line":2}}']}).select(
+        meta_set(pl.col("meta"), respond={"model": "m-resp"}, model="m-resp", revision=None,
+                 sampling={"respond": {"t": 0.7}}, seed=2))["meta"]
+    rewritten = pl.DataFrame({"meta": answered}).select(
+        meta_set(pl.col("meta"), augmenter="rewrite", model="m-rw", revision=None,
+                 sampling={"rewrite": {"t": 0.2}}, seed=3))["meta"]
+    eda = pl.DataFrame({"meta": ['{"template":"t1","seed":42}']}).select(
+        meta_set(pl.col("meta"), augmenter="eda", variant="swap", seed=9))["meta"]
+    (tmp_path / "data").mkdir()
+    pl.DataFrame({"meta": [gen, *answered, *rewritten, *eda, '{"template":"t2"}']}).write_parquet(
+        tmp_path / "data" / "train-00000-of-00001.parquet")
+    got = {(g["by"], g["model"], g["sampling"]): g["rows"] for g in hub.generation_settings(tmp_path)}
+    assert got == {("evol_instruct", "m-evol", '{"evolve":{"t":1.0}}'): 3,  # itself, answered, rewritten
+                   ("respond", "m-resp", '{"respond":{"t":0.7}}'): 4,
+                   ("rewrite", "m-rw", '{"rewrite":{"t":0.2}}'): 2,
+                   ("eda", None, None): 1}

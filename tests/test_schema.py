@@ -58,3 +58,29 @@ def test_meta_set_is_valid_json():
     out = df.select(schema.meta_set(pl.col("meta"), template=pl.col("t"), k=3))
     got = [json.loads(s) for s in out.to_series()]
     assert got == [{"template": "x", "k": 3}, {"a": 1, "template": 'q"uote', "k": 3}, {"template": "z", "k": 3}]
+
+
+def test_meta_set_keeps_earlier_values_of_keys_set_again():
+    """A step that sets a key the row already has (a rewrite of a generated row sets model,
+    sampling and seed again) writes each key once; the earlier values stay under `earlier`,
+    nested step by step. Appending had written duplicate keys, and JSON readers keep the last."""
+    import json
+
+    df = pl.DataFrame({"meta": ['{"origin":{"file":"a.jsonl","line":3},"model":"gen","seed":42,"sampling":{"respond":{"t":0.7}}}',
+                                '{"origin":{"file":"a.jsonl","line":4}}', '{"note":"model: x"}']})
+    once = df.select(schema.meta_set(pl.col("meta"), model=pl.lit("rewriter"), seed=7,
+                                     sampling={"rewrite": {"t": 0.2}})).to_series()
+    first = json.loads(once[0])
+    assert first == {"origin": {"file": "a.jsonl", "line": 3}, "model": "rewriter", "seed": 7,
+                     "sampling": {"rewrite": {"t": 0.2}},
+                     "earlier": {"model": "gen", "seed": 42, "sampling": {"respond": {"t": 0.7}}}}
+    assert json.loads(once[1]) == {"origin": {"file": "a.jsonl", "line": 4}, "model": "rewriter", "seed": 7,
+                                   "sampling": {"rewrite": {"t": 0.2}}}
+    assert json.loads(once[2])["note"] == "model: x" and "earlier" not in json.loads(once[2])
+    # a third step nests the second's values over the first's
+    twice = pl.DataFrame({"meta": once}).select(schema.meta_set(pl.col("meta"), model="translator")).to_series()
+    third = json.loads(twice[0])
+    assert third["model"] == "translator" and third["earlier"]["model"] == "rewriter"
+    assert third["earlier"]["earlier"]["model"] == "gen" and third["earlier"]["earlier"]["seed"] == 42
+    for t in list(once) + list(twice):  # every key once, at every level
+        json.loads(t, object_pairs_hook=lambda p: (len({k for k, _ in p}) == len(p)) or pytest.fail(t))

@@ -219,22 +219,46 @@ def license_file(lic: Licensing) -> str:
 
 def generation_settings(out: Path) -> list[dict]:
     """Who wrote rows (generator, augmenter or `respond`), with which model and sampling, and how
-    many rows each: read from the rows' `meta`, so the card says what actually happened."""
+    many kept rows each wrote: read from the rows' `meta`, so the card says what actually
+    happened. A row rewritten after it was generated counts for both steps: the later step's
+    settings are at the top of its meta, the earlier step's under `earlier`."""
+    from collections import Counter
+
     import polars as pl
 
     files = sorted((out / "data").glob("*.parquet"))
     if not files:
         return []
     meta = pl.col("meta").fill_null("{}")
-    who = pl.coalesce(meta.str.json_path_match("$.generator"), meta.str.json_path_match("$.augmenter"),
-                      pl.when(meta.str.json_path_match("$.respond").is_not_null()).then(pl.lit("respond")))
-    df = (pl.scan_parquet(files).select(who.alias("by"), meta.str.json_path_match("$.model").alias("model"),
-                                        meta.str.json_path_match("$.revision").alias("revision"),
-                                        meta.str.json_path_match("$.sampling").alias("sampling"))
-          .filter(pl.col("by").is_not_null())
-          .group_by("by", "model", "revision", "sampling").agg(pl.len().alias("rows"))
-          .sort("by", "rows", descending=[False, True]).collect())
-    return df.to_dicts()
+    made = meta.str.contains('"generator"|"augmenter"|"respond"')
+    metas = pl.scan_parquet(files).filter(made).select(meta).collect()["meta"]
+    counts: Counter = Counter()
+    for text, n in metas.value_counts().iter_rows():
+        for step in _steps(json.loads(text)):
+            counts[step] += n
+    rows = [{"by": by, "model": model, "revision": rev, "sampling": sampling, "rows": n}
+            for (by, model, rev, sampling), n in counts.items()]
+    return sorted(rows, key=lambda r: (r["by"], -r["rows"], str(r["model"]), str(r["sampling"])))
+
+
+def _steps(m: dict) -> list[tuple]:
+    """(by, model, revision, sampling) of each step that wrote a row, the latest first: each
+    level of `earlier` holds the settings a later step replaced."""
+    out, level, generator = [], m, m.get("generator")
+    while isinstance(level, dict):
+        sampling = level.get("sampling")
+        by = level.get("augmenter")
+        if by is None and isinstance(sampling, dict) and "respond" in sampling:
+            by = "respond"
+        if by is None and level is m and "respond" in m and "augmenter" not in m:
+            by = "respond"
+        if by is None and generator:
+            by, generator = generator, None
+        if by is not None:
+            text = lambda v: v if v is None or isinstance(v, str) else json.dumps(v, separators=(",", ":"))  # noqa: E731
+            out.append((by, text(level.get("model")), text(level.get("revision")), text(sampling)))
+        level = level.get("earlier")
+    return out
 
 
 def configs(m: dict) -> list[dict]:
