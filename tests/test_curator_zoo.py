@@ -443,3 +443,50 @@ def test_a_refusal_of_a_harmful_request_is_the_answer_and_of_an_ordinary_one_a_d
     ])
     assert got[0] is None and got[1] is None
     assert got[2].startswith("refusal") and got[3].startswith("refusal")
+
+
+# round 14: blind-written rows in other libraries' template styles (FLAN, P3, T0,
+# Super-NaturalInstructions, Dolly), terse good answers, and answers cut off ------------------
+
+def _good_rows_pass(name: str) -> None:
+    zoo = pl.read_ndjson(__import__("pathlib").Path(__file__).parents[1] / "benchmarks" / "quality_data"
+                         / f"{name}.jsonl", infer_schema_length=None)
+    if "defect" in zoo.columns:
+        zoo = zoo.filter(pl.col("defect").is_null())
+    rows = zoo.select("instruction", "input", "output")
+    r = RuleFilter().reasons(rows)
+    assert r.null_count() == zoo.height, [(i[:50], x) for i, x in zip(zoo["instruction"], r) if x]
+    assert _lid(zoo, sorted(set(zoo["lang"]))) == [None] * zoo.height
+    from tests.test_filters import _assert_scored_as_finished
+
+    _assert_scored_as_finished(rows, rows.with_columns(
+        id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8), task=pl.lit(None, pl.Utf8),
+        lang=pl.lit(None, pl.Utf8)))
+
+
+def test_imported_template_styles_are_kept_clear_and_finished():
+    # the instance inside the instruction ("What label best describes this news article?\n<the
+    # article>"), a query after the passage ("... the text above"), a yes/no question after a
+    # lead-in, a bare "Information:" label, "with four options", "two decimal places"
+    _good_rows_pass("template_zoo")
+
+
+def test_terse_answers_are_kept_and_scored_as_finished():
+    # "TL;DR:" over an input, "economía" (no dangling "a"), a repetition asked for, a yes to
+    # "According to the text, can ...?", a Python list in a question
+    _good_rows_pass("terse_zoo")
+
+
+def test_answers_cut_off_are_mostly_caught():
+    """47 of 80 when written, 48 after the round (rules, language ID or score_quality < 0.6):
+    a comma after a finished sentence is a cut at any length. The rest stop at a sentence end,
+    after a whole list item or inside a word ("were cle"), which no rule sees (docs/quality.md)."""
+    zoo = pl.read_ndjson(__import__("pathlib").Path(__file__).parents[1] / "benchmarks" / "quality_data"
+                         / "cut_zoo.jsonl", infer_schema_length=None)
+    rules = RuleFilter().reasons(zoo.select("instruction", "input", "output")).to_list()
+    lid = _lid(zoo, sorted(set(zoo["lang"])))
+    q = _score("score_quality", list(zip(zoo["instruction"], zoo["output"])), zoo["input"].to_list())
+    caught = [bool(a or b) or s < 0.6 for a, b, s in zip(rules, lid, q)]
+    by_cut = {c: sum(x for x, k in zip(caught, zoo["cut"]) if k == c) for c in set(zoo["cut"])}
+    assert sum(caught) >= 48, by_cut
+    assert by_cut["mid_word"] >= 8 and by_cut["after_comma"] == 12, by_cut

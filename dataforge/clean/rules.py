@@ -375,8 +375,11 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # final period: then only a dangling word, a comma, a stub line or missing reasoning tell a cut
     unended = (long_ & prose & ~ends_ok & ~lowercased) if rule.get("unended_prose", True) else pl.lit(False)
     # (a line of symbols ends on no word: "... C B A" is the alphabet, not a dangling article)
-    fires = (n_words >= rule.get("min_words", 10)) & \
-        ((~code & ((dangling & ~symbols) | unended | stub.fill_null(False))) | comma_cut)
+    # (a comma after a finished sentence is a cut at any length: "Yes, but with limits. As a
+    # full-time employee,")
+    fires = ((n_words >= rule.get("min_words", 10)) &
+             ((~code & ((dangling & ~symbols) | unended | stub.fill_null(False))) | comma_cut)) | \
+        (comma_cut & inner_end & ~code)
     return df.select(pl.when(fires).then(_fmt(rule, f"{f} ends mid-sentence: '…{{}}'", last.str.slice(-30)))
                      .when((n_words >= rule.get("min_words", 10)) & cot_cut)
                      .then(_fmt(rule, f"{f} stops inside the reasoning, before the answer asked for: '…{{}}'",
@@ -389,7 +392,7 @@ def _dangling_words() -> tuple[str, ...]:
                  if w.strip() and not w.startswith("#"))
 
 
-LAST_WORD_RE = r"([A-Za-z']+)\W*$"  # a line's last word, before closing marks
+LAST_WORD_RE = r"([\p{L}\p{M}']+)\W*$"  # a line's last word, before closing marks (any script: "economía" is no "a")
 ITEM_RE = r"^\s*([-*•]|\d+[.)])\s"  # a list item: bulleted or numbered
 # an item that opens as a question (after ITEM_RE)
 QUESTION_RE = (r"\s*(?i:what|how|why|when|where|who|whom|whose|which|do|does|did|is|are|was|were|can|could|"

@@ -25,6 +25,10 @@ def _fill(pattern: str, c: dict) -> str:
         .replace("{given_nouns}", c.get("given_nouns", ""))
 
 
+def s_len(e: pl.Expr) -> pl.Expr:
+    return e.fill_null("").str.len_chars()
+
+
 def _empty(e: pl.Expr) -> pl.Expr:
     return e.fill_null("").str.strip_chars().str.len_chars() == 0
 
@@ -83,11 +87,15 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     mean_chars = plain.str.replace_all(r"\s+", "").str.len_chars() / n.clip(lower_bound=1)
     wording = request + pl.lit("\n") + query
     ur = c["unresolved_reference"]
+    # a request that is a bare label ("TL;DR:" over an input, "Information:" over the facts
+    # and a question) is a prompt format, not wording whose length or style can be judged
+    label = request.str.contains(r"^\W{0,3}[\p{L}\d][\p{L}\d ;/&'-]{0,30}:\s*$") & \
+        (~no_input | (s_len(ins) > s_len(request)))
     out = {
-        "too_short": (n < c["length"]["min_words"]) & ~_verb_and_object(plain, c["length"]),
+        "too_short": (n < c["length"]["min_words"]) & ~_verb_and_object(plain, c["length"]) & ~label,
         "too_long": n > c["length"]["max_words"],
-        "long_sentence": per_sentence > c["readability"]["max_words_per_sentence"],
-        "long_words": mean_chars > c["readability"]["max_mean_word_chars"],
+        "long_sentence": (per_sentence > c["readability"]["max_words_per_sentence"]) & ~label,
+        "long_words": (mean_chars > c["readability"]["max_mean_word_chars"]) & ~label,
     }
     code = request.str.contains(_fill(ur["code_request"], c)) if ur.get("code_request") else pl.lit(False)
     if ur.get("not_code_request"):
@@ -95,16 +103,23 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     if ur.get("code_parameter"):  # in a request for code, "the given list" is its parameter
         param = _fill(ur["code_parameter"], c)
         ins, query = (pl.when(code).then(e.str.replace_all(param, "the")).otherwise(e) for e in (ins, query))
+    # the query (a short last paragraph) points back at material in the paragraphs before it
+    # ("Passage: ...\n\nWhat would be a good title for this passage?"), unless it points forward
+    # (a few-shot prompt's last "Summarize the following text." with nothing after it)
+    before_query = ins.str.strip_chars().str.slice(0, s_len(ins.str.strip_chars()) - s_len(query))
+    backed = (before_query.str.count_matches(r"\S+") >= int(c.get("query_material_words", 15))) & \
+        ~query.str.contains("(?i)" + ur.get("forward", r"\b(?:following|below)\b"))
     for kind in REFERENCES:
         pat = _fill(ur[kind]["pattern"], c)
         ante = bool(ur[kind].get("needs_no_antecedent"))
         data = bool(ur[kind].get("resolved_by_data_before"))
-        found = no_input & (_unresolved(ins, pat, ur, ante, data) | _unresolved(query, pat, ur, ante, data))
+        in_query = _unresolved(query, pat, ur, ante, data) & ~backed
+        found = no_input & (_unresolved(ins, pat, ur, ante, data) | in_query)
         if ur[kind].get("spared_by_code_request"):
             # in a request for code only nouns that must be material count ("answer the question")
             nouns = ur.get("material_nouns") or c["text_nouns"]
             mat = _fill(ur[kind]["pattern"], {**c, "text_nouns": nouns, "given_nouns": nouns})
-            in_code = no_input & (_unresolved(ins, mat, ur, ante) | _unresolved(query, mat, ur, ante))
+            in_code = no_input & (_unresolved(ins, mat, ur, ante) | (_unresolved(query, mat, ur, ante) & ~backed))
             found = pl.when(code).then(in_code).otherwise(found)
         out[f"ref_{kind}"] = found
     uc = c["undefined_criteria"]

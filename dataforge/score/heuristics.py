@@ -130,6 +130,9 @@ def quality_expr(cfg: dict | None = None) -> pl.Expr:
     # above the threshold the factor falls linearly from 1 to `floor` at share 1.0
     over = ((share - rep["threshold"]) / (1.0 - rep["threshold"])).clip(0.0, 1.0)
     rep_factor = 1.0 - over * (1.0 - rep["floor"])
+    if rep.get("asked"):
+        rep_factor = pl.when(pl.col("instruction").fill_null("").str.contains("(?i)" + rep["asked"])) \
+            .then(pl.lit(1.0)).otherwise(rep_factor)
     lf = c["length_fit"]
     return _product([
         _factor(chk["refusal"], c["refusal"]["factor"]),

@@ -107,7 +107,7 @@ def dangling(cfg: dict) -> pl.Expr:
         return pl.lit(False)
     words = sorted(set(R.dangling_words()) | set(d.get("extra_words") or []))
     o = pl.col("output").fill_null("").str.strip_chars()
-    last_word = o.str.extract(r"([A-Za-z']+)$", 1).str.to_lowercase()
+    last_word = o.str.extract(r"([\p{L}\p{M}']+)$", 1).str.to_lowercase()  # ("economía" ends on no "a")
     # (not where the earlier lines mostly end so too: the text's form, as in the detector)
     lines = o.str.split("\n").list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
     return last_word.is_in(words).fill_null(False) & \
