@@ -59,13 +59,21 @@ def test_one_rule_eating_one_source_is_a_warning(planted):
 
 
 def test_threshold_comes_from_the_options(planted, tmp_path):
+    before = (planted / "report.json").read_bytes()
     out = build_report(planted, html_path=tmp_path / "p.html", warn_share=0.5)
     assert out.is_file()
-    doc = _doc(planted)
+    # a report built elsewhere keeps its data beside it; the run's own report.json (the one
+    # `publish` uploads, matching report/index.html) is left as it was
+    doc = json.loads((tmp_path / "p.json").read_text())
     assert doc["breakdown"]["warn_share"] == 0.5
     assert [w["rule"] for w in doc["warnings"]] == ["duplicate_exact"]  # copies: 100% duplicates
-    build_report(planted)  # back to the recorded default
+    assert (planted / "report.json").read_bytes() == before
     assert _doc(planted)["breakdown"]["warn_share"] == 0.1
+    from dataforge.cli import main
+
+    assert main(["report", str(planted), "-o", str(tmp_path / "q" / "page.html"), "--warn-share", "0.3"]) == 0
+    assert json.loads((tmp_path / "q" / "page.json").read_text())["breakdown"]["warn_share"] == 0.3
+    assert (planted / "report.json").read_bytes() == before
 
 
 def test_kept_share_per_source_at_selection(planted):
@@ -122,13 +130,13 @@ def test_a_named_tokenizer_and_the_sampled_estimate(planted, tmp_path):
     fast = build_tokenizer(tdir)
     build_report(planted, html_path=tmp_path / "t.html", tokenizer=str(tdir), exact_token_rows=50,
                  analysis_rows=120)
-    tok = _doc(planted)["tokens"]
+    tok = json.loads((tmp_path / "t.json").read_text())["tokens"]
     assert tok["tokenizer"] == str(tdir) and not tok["exact"] and tok["rows_counted"] <= 120
     data = _data(planted)
     truth = sum(len(fast(t, add_special_tokens=False)["input_ids"]) for t in data["output"])
     assert tok["total"]["output"] == pytest.approx(truth, rel=0.25)
     # words likewise come from the sample on big runs; characters and empty texts from every row
-    lengths = _doc(planted)["lengths"]["output"]
+    lengths = json.loads((tmp_path / "t.json").read_text())["lengths"]["output"]
     words = data["output"].fill_null("").str.count_matches(r"\S+")
     assert not lengths["exact"] and lengths["rows_counted"] == tok["rows_counted"] < data.height
     assert lengths["words"]["n"] == lengths["rows_counted"] and lengths["chars"]["n"] == data.height

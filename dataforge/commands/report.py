@@ -16,10 +16,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from dataforge.report import build_report
+    from dataforge.report import build_report, data_path
 
     path = build_report(args.out, compare=args.compare, html_path=args.html,
                         tokenizer=args.tokenizer, warn_share=args.warn_share)
     print(f"report: {path}")
-    print(f"data:   {path.with_suffix('.json') if args.compare else path.parent.parent / 'report.json'}")
+    print(f"data:   {data_path(args.out, args.html, args.compare)}")
     return 0

@@ -12,7 +12,7 @@ from dataforge.io import atomic
 from dataforge.report.collect import TEXT_FIELDS, Options, RunData, collect, load_manifest
 from dataforge.report.html import render, sections
 
-__all__ = ["build_report", "collect", "Options", "RunData"]
+__all__ = ["build_report", "collect", "data_path", "Options", "RunData"]
 
 
 def build_report(out: str | Path, compare: str | Path | None = None, html_path: str | Path | None = None,
@@ -37,12 +37,24 @@ def build_report(out: str | Path, compare: str | Path | None = None, html_path: 
     status = {s["id"]: s["status"] for s in sections(runs)}
     if compare is None:
         doc = runs[0].summary | {"figures": drawn, "sections": status}
-        atomic.write_json(out / "report.json", doc)
+        # a report built elsewhere (-o) keeps its data beside it: the run's own report.json
+        # matches the run's own page (and is what `publish` uploads)
+        atomic.write_json(data_path(out, html_path, compare), doc)
     else:
         doc = {"runs": [r.summary for r in runs], "figures": drawn, "sections": status,
                "diff": _diff(runs[0], runs[1])}
         atomic.write_json(html.with_suffix(".json"), doc)
     return html
+
+
+def data_path(out: str | Path, html_path: str | Path | None = None, compare: str | Path | None = None) -> Path:
+    """Where build_report writes the report's data: OUT/report.json for the run's own page,
+    else beside the HTML (FILE.json)."""
+    out = Path(out)
+    if compare is None and html_path is None:
+        return out / "report.json"
+    html = Path(html_path) if html_path else out / "report" / "compare.html"
+    return html.with_suffix(".json")
 
 
 def _diff(a: RunData, b: RunData) -> dict:
