@@ -288,6 +288,12 @@ def test_card_says_when_dataset_metrics_measured_rows_a_later_step_removed(quick
     text = (quick / "README.md").read_text()
     assert (f"> **Note:** `{st['name']}` measured {st['rows_out']:,} rows; later steps kept {n:,} of them"
             in text)
+    # the report says so beside the figures it draws from those metrics
+    note = f"`{st['name']}` measured {st['rows_out']:,} rows; later steps kept {n:,} of them"
+    doc = json.loads((quick / "report.json").read_text())
+    assert doc["metrics"]["stale"][0].startswith(note) and doc["embedding"]["stale"] == doc["metrics"]["stale"]
+    page = (quick / "report" / "index.html").read_text()
+    assert page.count(note) >= 2  # the diversity table and the embedding map
 
 
 def test_card_counts_every_step_that_wrote_a_row(tmp_path):

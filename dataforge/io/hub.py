@@ -157,13 +157,9 @@ def build_card(out: str | Path, repo_id: str, *, license: str | None = None,
         header["license_link"] = link
     scores = {k: v["stats"] for k, v in s["scores"].items() if k != "note" and v["stats"].get("n")}
     metrics = s["metrics"].get("scalars", {})
-    # dataset_metrics measures the rows that reach it: a step after it that removes rows
-    # (a selection) leaves figures of a larger set than the one published
-    metric_notes = [f"`{st['name']}` measured {st.get('rows_out', 0):,} rows; later steps kept {n:,} of them, "
-                    "so its figures describe the rows before those steps (put it last to measure the "
-                    "published rows)"
-                    for st in m.get("stages", []) if st.get("operator") == "dataset_metrics"
-                    and st.get("rows_out") is not None and st["rows_out"] != n]
+    from dataforge.report.collect import stale_metrics
+
+    metric_notes = stale_metrics(m)
     rj = json.loads((out / "recipe.json").read_text()) if (out / "recipe.json").is_file() else {}
     recipe = rj.get("text", "").rstrip() or None
     body = _env().get_template("card.md.j2").render(

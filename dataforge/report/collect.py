@@ -377,6 +377,18 @@ def _numeric_map(v: dict) -> bool:
     return bool(v) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v.values())
 
 
+def stale_metrics(m: dict) -> list[str]:
+    """dataset_metrics measures the rows that reach it: a step after it that removes rows (a
+    selection) leaves figures of a larger set than the one published. One note per such stage
+    (the report and the dataset card say it)."""
+    n = int((m.get("totals") or {}).get("rows_out") or 0)
+    return [f"`{st['name']}` measured {st.get('rows_out', 0):,} rows; later steps kept {n:,} of them, "
+            "so its figures describe the rows before those steps (put it last to measure the "
+            "published rows)"
+            for st in m.get("stages", []) if st.get("operator") == "dataset_metrics"
+            and st.get("rows_out") is not None and st["rows_out"] != n]
+
+
 def _metrics(m: dict) -> dict:
     """Dataset-level numbers of global operators: scalars as a table, small maps as bar charts."""
     scalars, maps = {}, {}
@@ -397,7 +409,7 @@ def _metrics(m: dict) -> dict:
                     scalars.update({f"{name}.{k}": x for k, x in v.items()})
     if not scalars and not maps:
         return {"note": "no dataset metrics recorded (add a `dataset_metrics` step to the recipe)"}
-    return {"scalars": scalars, "distributions": maps}
+    return {"scalars": scalars, "distributions": maps, "stale": stale_metrics(m)}
 
 
 def _flatten(d: dict, prefix: str = ""):
@@ -421,5 +433,5 @@ def _embedding(m: dict, lf: pl.LazyFrame | None, rlf: pl.LazyFrame | None) -> di
                 r = rows.get(p.get("id"), {})
                 text = (r.get("instruction") or "")[:140]
                 out.append(p | {"text": text or f"{p.get('source', '?')} / {p.get('task', '?')}"})
-            return {"stage": stage, "points": out}
+            return {"stage": stage, "points": out, "stale": stale_metrics(m)}
     return {"note": "no 2-D embedding sample recorded (the `dataset_metrics` step writes one)"}
