@@ -69,6 +69,8 @@ def _uses_llm(op: Any, run_llm: str | None) -> bool:
     if name == "score_complexity":
         method = getattr(op, "method", "heuristic")
         return method == "llm" or (method == "auto" and bool(op.llm or run_llm))
+    if isinstance(getattr(type(op), "judge", None), bool):  # a rule-based score: the LLM judges only with `judge: true`
+        return bool(op.judge)
     return True
 
 

@@ -139,3 +139,16 @@ def test_records_converted_by_imports_keep_their_origin(tmp_path):
         "Describe item 1 in one sentence": {"file": "alpaca.jsonl", "line": 1},
         "Describe item 2 in one sentence": {"file": "alpaca.jsonl", "line": 2}}
     assert all(m["template"].startswith("imports/") for m in metas.values())
+
+
+def test_rule_based_scores_do_not_claim_the_run_llm():
+    """A recipe's `llm:` reaches score_clarity / score_quality / score_alignment only with
+    `judge: true`; the manifest and card had listed them as users of the LLM whatever they did."""
+    from dataforge import op
+    from dataforge.models_used import collect
+
+    ops = [op("respond"), op("score_clarity"), op("score_quality"), op("score_alignment", model="static"),
+           op("score_clarity", judge=True)]
+    labels = ["respond", "clarity", "quality", "alignment", "clarity_judged"]
+    (llm,) = [m for m in collect(ops, "openai:http://127.0.0.1:9/v1@m", labels) if m["role"] == "llm"]
+    assert llm["used_by"] == ["respond", "clarity_judged"]
