@@ -82,8 +82,11 @@ def test_evol_instruct_keeps_parent_chain_and_eliminates(tmp_path):
                        "output": ["42", "roses", "sorry sorry"]})
     op = create("evol_instruct", {"rounds": 2, "llm": "scripted:evol"})
     res, kept, rej = _run([op], Source(name="t", path=df), tmp_path)
-    ev = kept.filter(pl.col("source") == "evol_instruct")
+    # evolved rows name their root's source (its terms apply) and keep its input position
+    ev = kept.filter(pl.col("source") == "t+evol_instruct")
     assert ev.height == 2  # only "Add 40 and 2." survives, twice
+    root_meta = json.loads(kept.filter(pl.col("instruction") == "Add 40 and 2.")["meta"][0])
+    assert root_meta["origin"] and all(json.loads(m)["origin"] == root_meta["origin"] for m in ev["meta"])
     first, second = ev.sort("instruction")["instruction"].to_list()
     assert second.startswith(first)
     root = kept.filter(pl.col("instruction") == "Add 40 and 2.")["id"][0]

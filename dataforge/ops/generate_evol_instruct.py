@@ -1,6 +1,8 @@
 """Evol-Instruct (Xu et al., 2023, WizardLM): evolve instructions in depth and in breadth."""
 from __future__ import annotations
 
+import json
+
 import hashlib
 
 import polars as pl
@@ -62,11 +64,16 @@ class EvolInstruct(PromptFileOp, MapOp):
         return self.methods[int.from_bytes(h, "big") % len(self.methods)]
 
     def map(self, df: pl.DataFrame) -> pl.DataFrame:
+        # the root row's source and input position travel with every evolution of it: the
+        # source's terms apply to what was evolved from it ("alpaca+evol_instruct")
         cur = df.select(
             pl.col("id").alias("parent"),
             pl.col("id").alias("root"),
             pl.col("instruction").fill_null(""),
             pl.col("input").fill_null(""),
+            (pl.col("source").fill_null("") if "source" in df.columns else pl.lit("")).alias("source"),
+            (pl.col("meta").fill_null("{}").str.json_path_match("$.origin") if "meta" in df.columns
+             else pl.lit(None, pl.Utf8)).alias("origin"),
         ).to_dicts()
         out: list[dict] = []
         for rnd in range(1, self.rounds + 1):
@@ -100,9 +107,12 @@ class EvolInstruct(PromptFileOp, MapOp):
         for i, c in enumerate(cur):
             meta = {"generator": "evol_instruct", **prov, "round": rnd,
                     "evolution": methods[i], "root_id": c["root"]}
+            if c.get("origin"):
+                meta["origin"] = json.loads(c["origin"])
             if variants[i] is not None:
                 meta["prompt_variant"] = variants[i]
-            rec = {"instruction": new[i], "output": "", "parent_id": c["parent"], "source": "evol_instruct",
+            src = f"{c['source']}+evol_instruct" if c.get("source") else "evol_instruct"
+            rec = {"instruction": new[i], "output": "", "parent_id": c["parent"], "source": src,
                    "task": "evolved", "meta": meta, REJECT: None}
             e, a = evolved[i], answers.get(i)
             if not e.ok:
@@ -127,7 +137,8 @@ class EvolInstruct(PromptFileOp, MapOp):
         nxt = []
         for c, r in zip(cur, frame.iter_rows(named=True)):
             if r[REJECT] is None:  # survivors evolve further; failures retry from their parent
-                nxt.append({"parent": r["id"], "root": c["root"], "instruction": r["instruction"], "input": ""})
+                nxt.append({"parent": r["id"], "root": c["root"], "instruction": r["instruction"], "input": "",
+                            "source": c.get("source"), "origin": c.get("origin")})
             else:
                 nxt.append(c)
         return nxt
