@@ -253,3 +253,18 @@ def test_converted_rows_are_not_listed_as_derived(tmp_path):
     assert data["parent_id"].is_not_null().all() and data.height == 40
     assert _doc(out)["context"]["derived"] == {"rows": 0, "pairs": []}
     assert "0 rows augmented or generated" in (out / "report" / "index.html").read_text()
+
+
+def test_a_kept_duplicate_removed_later_is_shown_as_itself(tmp_path):
+    """An exact copy shares the kept row's id; when a later step rejects the kept row, the pair
+    shows that rejection beside the dropped copy, not the copy itself twice."""
+    from dataforge import Pipeline, op
+
+    rows = pl.DataFrame({"instruction": ["Name a colour.", "Name a colour.", "Name a fruit please now."],
+                         "output": ["Red", "Red", "An apple is a fruit that grows on trees."]})
+    out = tmp_path / "out"
+    Pipeline([op("dedup_exact"), op("length", field="output", min=3, unit="words")],
+             names=["dedup", "short"]).run(rows, out=out)
+    (pair,) = _doc(out)["context"]["duplicates"]
+    assert pair["dropped"]["reason"].startswith("duplicate") and pair["dropped"]["stage"] == "dedup"
+    assert pair["kept"]["stage"] == "short" and not pair["kept"]["reason"].startswith("duplicate")

@@ -64,7 +64,14 @@ def duplicate_pairs(rej: pl.DataFrame | None, kept: pl.LazyFrame | None, rejects
            .group_by("stage", "rule", maintain_order=True).head(PAIRS_PER_RULE))
     if dup.height == 0:
         return []
-    kept_rows = lookup(kept, rejects, dup["kept_id"].to_list())
+    # (an exact copy shares the kept row's id: where the kept row was removed later, by a
+    # selection, look for it among the rejects that are not duplicates first, or the dropped
+    # copy would be shown as the row kept in its place)
+    ids = dup["kept_id"].to_list()
+    not_copies = rejects.filter(~pl.col("reason").fill_null("").str.starts_with("duplicate")) \
+        if rejects is not None and "reason" in rejects.collect_schema().names() else rejects
+    kept_rows = lookup(kept, not_copies, ids)
+    kept_rows |= {k: v for k, v in lookup(None, rejects, [i for i in ids if i not in kept_rows]).items()}
     full = dup.select("id", "stage", "kept_id", "rule")
     if rejects is not None:  # the dropped rows' text, matched on (id, stage): an exact copy shares its id
         text = (rejects.filter(pl.col("id").is_in(dup["id"].implode()) & pl.col("stage").is_in(dup["stage"].unique().implode()))
