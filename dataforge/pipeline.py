@@ -15,7 +15,7 @@ from dataforge.engine import plan as P
 from dataforge.engine.accounting import AccountingError, totals
 from dataforge.engine.checkpoint import StageDir
 from dataforge.engine.local import LocalEngine
-from dataforge.errors import ConfigError, SchemaError
+from dataforge.errors import ConfigError, InputError, SchemaError
 from dataforge.io import atomic
 from dataforge.io.shards import ShardSpec, union_schema, write_shards
 from dataforge.io.source import Source
@@ -248,7 +248,7 @@ class Pipeline:
             "created_by": _versions(),
             "seed": self.seed,
             **_provenance(self, sources),
-            "sources": [{"name": s.name, "path": str(s.path) if not s.in_memory else "<in-memory>"} for s in sources],
+            "sources": [_source_entry(s) for s in sources],
             "schema": [{"name": f.name, "type": str(f.type)} for f in _shard_schema(out, shards)],
             "splits": {s: sum(x["rows"] for x in shards if x["split"] == s) for s in self.output.shards.splits},
             "shards": shards,
@@ -500,6 +500,19 @@ def _versions() -> dict:
             if pkg in ("dataforge", "polars", "pyarrow"):
                 v[pkg] = None
     return v
+
+
+def _source_entry(s: Source) -> dict:
+    """A source's name and path, and the size and digest of each file read (its `files`)."""
+    if s.in_memory:
+        return {"name": s.name, "path": "<in-memory>"}
+    from dataforge.io import read
+
+    try:
+        files = read.file_digests(str(s.path), s.resolved_format())
+    except (OSError, InputError):  # (a folder gone since the read)
+        files = []
+    return {"name": s.name, "path": str(s.path)} | ({"files": files} if files else {})
 
 
 def _report_done(out: Path) -> bool:

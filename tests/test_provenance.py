@@ -152,3 +152,19 @@ def test_rule_based_scores_do_not_claim_the_run_llm():
     labels = ["respond", "clarity", "quality", "alignment", "clarity_judged"]
     (llm,) = [m for m in collect(ops, "openai:http://127.0.0.1:9/v1@m", labels) if m["role"] == "llm"]
     assert llm["used_by"] == ["respond", "clarity_judged"]
+
+
+def test_manifest_names_the_bytes_of_each_source_file(tmp_path):
+    """'Same source files' can be checked: each file a source read, with its size and digest."""
+    import xxhash
+
+    from dataforge import Pipeline, Source, op
+
+    a = tmp_path / "a.jsonl"
+    a.write_text('{"instruction": "Say hi.", "output": "Hi."}\n', encoding="utf-8")
+    res = Pipeline([op("normalize")]).run([Source(name="a", path=str(a)),
+                                           Source(name="mem", path=pl.DataFrame({"instruction": ["x y"], "output": ["z"]}))],
+                                          out=tmp_path / "out")
+    (fa,), mem = res.manifest["sources"][0]["files"], res.manifest["sources"][1]
+    assert fa == {"path": str(a), "bytes": a.stat().st_size, "xxh3_128": xxhash.xxh3_128_hexdigest(a.read_bytes())}
+    assert mem == {"name": "mem", "path": "<in-memory>"}
