@@ -268,3 +268,18 @@ def test_a_kept_duplicate_removed_later_is_shown_as_itself(tmp_path):
     (pair,) = _doc(out)["context"]["duplicates"]
     assert pair["dropped"]["reason"].startswith("duplicate") and pair["dropped"]["stage"] == "dedup"
     assert pair["kept"]["stage"] == "short" and not pair["kept"]["reason"].startswith("duplicate")
+
+
+def test_unparsed_lines_raise_no_warning_about_task_none(tmp_path):
+    """A quarantined line has no task yet: the breakdown's "(none)" group of the read stage is
+    only those lines (1 of 1 = 100%), which had warned as if a rule ate a task."""
+    from dataforge import Pipeline, Source, op
+
+    f = tmp_path / "a.jsonl"
+    f.write_text("".join(f'{{"instruction": "Name a prime number above {i}.", "output": "{i + 1}"}}\n'
+                         for i in (1, 3)) + '{"instruction": "broken\n', encoding="utf-8")
+    out = tmp_path / "out"
+    Pipeline([op("normalize")]).run(Source(name="a", path=str(f), on_error="quarantine", set={"task": "math"}), out=out)
+    doc = _doc(out)
+    assert doc["run"]["totals"]["rows_rejected"] == 1
+    assert not [w for w in doc["warnings"] if w.get("value") == "(none)"], doc["warnings"]

@@ -71,7 +71,10 @@ def rejects_by(rej: pl.DataFrame | None, kept_counts: dict[str, dict[str, int]],
              .sort(["_i", "rule", "rejected", dim], descending=[False, False, True, False]).drop("_i"))
         res["by"][dim] = t.rename({dim: "value"}).to_dicts()
         for r in res["by"][dim]:
-            if not is_selection(r["operator"]) and r["share"] > warn_share:
+            # (lines the reader could not parse have no task or source yet: their "(none)"
+            # group holds only the read errors, whose own warning is the quarantine count)
+            unparsed = r["value"] == "(none)" and str(r["stage"]).startswith("read")
+            if not is_selection(r["operator"]) and r["share"] > warn_share and not unparsed:
                 res["warnings"].append({
                     "kind": "rule_removes_share", "dim": dim, "value": r["value"], "stage": r["stage"],
                     "rule": r["rule"], "rejected": r["rejected"], "reached": r["reached"], "share": r["share"],
