@@ -77,7 +77,8 @@ def test_evol_instruct_keeps_parent_chain_and_eliminates(tmp_path):
             return "I am sorry, I cannot."
         return "Step one, then step two, then step three: the answer is 42."
 
-    for_op.use("scripted:evol", ScriptedLLM(answer))
+    llm = ScriptedLLM(answer)
+    for_op.use("scripted:evol", llm)
     df = pl.DataFrame({"instruction": ["Add 40 and 2.", "Write a poem.", "Say Sorry twice."],
                        "output": ["42", "roses", "sorry sorry"]})
     op = create("evol_instruct", {"rounds": 2, "llm": "scripted:evol"})
@@ -95,6 +96,10 @@ def test_evol_instruct_keeps_parent_chain_and_eliminates(tmp_path):
     assert r1["parent_id"][0] == root and by_id[ev.filter(pl.col("instruction") == second)["id"][0]] == r1["id"][0]
     reasons = sorted(r.split(":")[0] for r in rej["reason"])
     assert reasons == ["copied_prompt_words"] * 2 + ["sorry_response"] * 2
+    # each round samples with its own seed: a failed row retries from its last survivor, and
+    # the same prompt under the same seed would fail the same way
+    evolve_seeds = [s.seed for kind, _, s in llm.calls if s.seed is not None]
+    assert len(set(evolve_seeds)) == 2, evolve_seeds
     assert json.loads(ev["meta"][0])["evolution"] in ("add_constraints", "deepening", "concretizing",
                                                        "increase_reasoning", "breadth")
 

@@ -94,10 +94,13 @@ class EvolInstruct(PromptFileOp, MapOp):
             text = prompts.render(sec["prompt"], instruction=g, method=sec["methods"].get(m, ""))
             msgs.append([{"role": "user", "content": text}])
             variants.append(pv if pv is not None and entry == key else None)
-        sp = prompts.sampling({"sampling": cfg.get("evolve_sampling")}, {"seed": self.ctx.seed, **(self.sampling.get("evolve") or {})})
+        # each round samples with its own seed: a row that failed retries from its last survivor,
+        # and the same prompt under the same seed would give the same failure again
+        seed = self.ctx.seed + rnd - 1
+        sp = prompts.sampling({"sampling": cfg.get("evolve_sampling")}, {"seed": seed, **(self.sampling.get("evolve") or {})})
         evolved = self.model.chat(msgs, sp)
         new = [(r.completions[0].text.strip() if r.ok else "") for r in evolved]
-        sp_r = prompts.sampling(cfg["respond"], {"seed": self.ctx.seed, **(self.sampling.get("respond") or {})})
+        sp_r = prompts.sampling(cfg["respond"], {"seed": seed, **(self.sampling.get("respond") or {})})
         todo = [i for i, t in enumerate(new) if t]
         answers = dict(zip(todo, self.model.chat([[{"role": "user", "content": new[i]}] for i in todo], sp_r)))
         equal = self._equal([given[i] for i in todo], [new[i] for i in todo])
