@@ -48,7 +48,11 @@ def test_self_instruct_filters_and_instances(tmp_path, sample_dir):
     src = Source(name="seed_tasks", path=str(sample_dir / "seed_tasks.jsonl"), keep=["instances", "is_classification"])
     res, kept, rej = _run([op], src, tmp_path)
     gen = kept.filter(pl.col("source") == "self_instruct")
-    assert kept.filter(pl.col("source") == "seed_tasks").height == 175  # seeds: one row per instance
+    seeds = kept.filter(pl.col("source") == "seed_tasks")
+    assert seeds.height == 175  # seeds: one row per instance
+    # ... each with its seed task's line in the file (the seed rows had lost meta.origin)
+    origins = [json.loads(m)["origin"] for m in seeds["meta"]]
+    assert {o["file"] for o in origins} == {"seed_tasks.jsonl"} and len({o["line"] for o in origins}) == 175
     # 2 rounds x 2 requests: the tide and review instructions of each request are novel
     insts = gen["instruction"].unique().to_list()
     assert len(insts) == 4

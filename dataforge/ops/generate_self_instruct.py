@@ -1,6 +1,8 @@
 """Self-Instruct (Wang et al., 2022): grow seed tasks into new instruction/input/output rows."""
 from __future__ import annotations
 
+import json
+
 import random
 
 import polars as pl
@@ -10,7 +12,7 @@ from dataforge.generate.rouge import NoveltyIndex
 from dataforge.generate.seeds import seed_frame
 from dataforge.ops.base import GlobalOp, param, register
 from dataforge.ops.base_prompt import PromptFileOp
-from dataforge.schema import REJECT
+from dataforge.schema import ORIGIN, REJECT
 
 
 @register
@@ -177,15 +179,21 @@ class SelfInstruct(PromptFileOp, GlobalOp):
         """Seed tasks as rows: records pass through; seed-task rows become one row per instance."""
         if "output" in df.columns and "instances" not in df.columns:
             return df
-        src = df.select("id", *[c for c in ("source", "task", "lang") if c in df.columns])
+        # where each seed task was read: raw rows carry it apart (ORIGIN) until they become records
+        origin = pl.col(ORIGIN).cast(pl.Utf8) if ORIGIN in df.columns else \
+            pl.col("meta").fill_null("{}").str.json_path_match("$.origin") if "meta" in df.columns else None
+        src = df.select("id", *[c for c in ("source", "task", "lang") if c in df.columns],
+                        *([origin.alias("_origin")] if origin is not None else []))
         s = seeds.join(src, on="id", how="left")
         recs = []
         for r in s.iter_rows(named=True):
+            # (each instance row keeps its seed task's input position, as converted rows do)
+            origin = {"origin": json.loads(r["_origin"])} if r.get("_origin") else {}
             recs.append({
                 "instruction": r["instruction"], "input": r["input"] or "", "output": r["output"] or "",
                 "task": "classification" if r["is_classification"] else (r.get("task") or "open_ended"),
                 "source": r.get("source") or "seed_tasks", "lang": r.get("lang") or "en",
-                "meta": {"seed_task": r["id"]},
+                "meta": {"seed_task": r["id"], **origin},
                 REJECT: None if r["has_instance"] else "no_instances: a seed task without instances",
             })
         return rows.make_rows(recs)
