@@ -283,3 +283,13 @@ def test_unparsed_lines_raise_no_warning_about_task_none(tmp_path):
     doc = _doc(out)
     assert doc["run"]["totals"]["rows_rejected"] == 1
     assert not [w for w in doc["warnings"] if w.get("value") == "(none)"], doc["warnings"]
+
+
+def test_rejected_rows_show_the_scores_they_had(planted):
+    """Rows a selection rejected keep their scores in `raw`; the report's examples and sample
+    table showed them with no scores."""
+    doc = _doc(planted)
+    selected_out = [e for e in doc["rejects"]["examples"] if e["stage"] == "select"]
+    assert selected_out and all(e["scores"] and set(e["scores"]) <= {"score_words", "score_inst"} for e in selected_out)
+    eaten = [e for e in doc["rejects"]["examples"] if e["stage"] == "eat"]
+    assert eaten and all(e["scores"] == {} for e in eaten)  # rejected before any score

@@ -30,13 +30,26 @@ def display(df: pl.DataFrame, n: int = CLIP) -> list[dict]:
     d = df.select([clip(c, n) if c in texts else pl.col(c) for c in cols]
                   + ([pl.struct(scores).alias("scores")] if scores else []))
     rows = d.to_dicts()
-    for r in rows:
+    # a rejected row keeps its scores inside `raw` (the rejects hold no score columns)
+    raws = df["raw"].to_list() if "raw" in df.columns and df.schema["raw"] == pl.Utf8 else [None] * len(rows)
+    for r, raw in zip(rows, raws):
         if "scores" in r:
             r["scores"] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r["scores"].items()
                            if v is not None}
         else:
-            r["scores"] = {}
+            r["scores"] = _raw_scores(raw)
     return rows
+
+
+def _raw_scores(raw: str | None) -> dict:
+    import json
+
+    try:
+        doc = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return {k: round(v, 4) for k, v in doc.items() if is_score(k) and isinstance(v, (int, float))
+            and not isinstance(v, bool)} if isinstance(doc, dict) else {}
 
 
 def lookup(kept: pl.LazyFrame | None, rejects: pl.LazyFrame | None, ids: list[str]) -> dict[str, dict]:
