@@ -88,6 +88,11 @@ def test_license_derivation_and_conflicts():
     assert same.hub == ["apache-2.0"] and same.warnings == []
     sa_nc = hub.derive_licenses(_manifest(("sq", "d/squad_v1_1_dev_subset.jsonl"), ("al", "alpaca.jsonl")), rules)
     assert any("licence conflict" in w for w in sa_nc.warnings)
+    # the clash is named: share-alike with non-commercial, not with a permissive licence
+    sa_nc_mit = hub.derive_licenses(_manifest(("sq", "d/squad_v1_1_dev_subset.jsonl"), ("al", "alpaca.jsonl"),
+                                              ("e", "esnli_dev_sample.jsonl")), rules)
+    (conflict,) = [w for w in sa_nc_mit.warnings if "licence conflict" in w]
+    assert "CC-BY-NC-4.0" in conflict.split("which")[1] and "MIT" not in conflict, conflict
     assert any("['al'] are not licensed for commercial" in w for w in sa_nc.warnings)
     ag = hub.derive_licenses(_manifest(("ag", "nlp/ag_news/ag_news_test_sample.jsonl")), rules)
     assert ag.hub == ["other"] and "non-commercial" in ag.other_names[0]

@@ -80,10 +80,13 @@ def derive_licenses(manifest: dict, rules: dict, override: str | None = None) ->
     if nc:
         warnings.append(f"source(s) {nc} are not licensed for commercial use: neither is this dataset")
     if sa and len(spdx) > 1:
-        others = [k for k in spdx if k not in sa]
+        # the terms that clash with share-alike: another share-alike licence, or a non-commercial
+        # one (a permissive licence such as MIT allows relicensing and clashes with nothing)
+        nc_ids = sorted({k for k in spdx if info[k].get("commercial") is False and k not in sa})
         if len(sa) > 1 or nc:
+            clash = sa if len(sa) > 1 else nc_ids
             warnings.append(f"licence conflict: share-alike {sa} requires derivatives under the same licence, "
-                            f"which the other terms ({others}) do not allow; the combination may not be "
+                            f"which {clash} do not allow together; the combination may not be "
                             "redistributable")
         else:
             warnings.append(f"share-alike: {sa[0]} requires the combined dataset to be shared under {sa[0]}")
