@@ -86,7 +86,7 @@ def derive_licenses(manifest: dict, rules: dict, override: str | None = None) ->
         if len(sa) > 1 or nc:
             clash = sa if len(sa) > 1 else nc_ids
             warnings.append(f"licence conflict: share-alike {sa} requires derivatives under the same licence, "
-                            f"which {clash} do not allow together; the combination may not be "
+                            f"which the terms of {clash} do not allow; the combination may not be "
                             "redistributable")
         else:
             warnings.append(f"share-alike: {sa[0]} requires the combined dataset to be shared under {sa[0]}")
