@@ -128,3 +128,14 @@ def test_datasets_folder_reading_fewer_rows_than_its_files_says_so(tmp_path, cap
     rows = sum(b.rows.height for b in read.iter_batches(str(d)))
     assert rows == 3
     assert "loaded 3 rows" in caplog.text and "hold 6" in caplog.text
+
+
+def test_a_string_cut_at_the_line_end_is_named_unterminated(tmp_path):
+    """The line end is no part of the record: '{"instruction": "broken' reads "Unterminated
+    string", not "Invalid control character" (the newline)."""
+    from dataforge.io import read
+
+    f = tmp_path / "a.jsonl"
+    f.write_text('{"instruction": "ok", "output": "fine"}\n{"instruction": "broken\n', encoding="utf-8")
+    (bad,) = [x for b in read.iter_batches(str(f), on_error="quarantine") for x in b.bad]
+    assert bad["line"] == 2 and bad["error"].startswith("malformed JSON: Unterminated string"), bad

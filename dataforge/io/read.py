@@ -521,7 +521,9 @@ def _parse_jsonl_chunk(path: str, chunk: list[tuple[int, bytes]], on_error: str,
     for lineno, raw in chunk:
         dups.clear()
         try:
-            obj = dec.decode(raw.decode("utf-8"))  # "Extra data" after the value is an error too
+            # (the line end is no part of the record: a string cut at it reads "Unterminated
+            # string", not "Invalid control character")
+            obj = dec.decode(raw.decode("utf-8").rstrip("\r\n"))  # "Extra data" after the value is an error too
             err = checker.problem(obj, dups, raw, lineno)
         except UnicodeDecodeError as e:
             err = f"not UTF-8 text ({e.reason} at byte {e.start})"
