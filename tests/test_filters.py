@@ -655,6 +655,16 @@ def _assert_scored_as_finished(zoo: pl.DataFrame, df: pl.DataFrame, floor: float
         assert not low, (name, low)
 
 
+def test_a_yes_no_question_after_a_lead_in_takes_a_bare_yes_but_a_polite_request_does_not():
+    rows = [("According to the text, can tardigrades survive being dried out?", "They curl into a tun.", "Yes", False),
+            ("Leena missed the bus. Based on the paragraph, is the response correct?", "", "no", False),
+            ("Here is my essay. Can you proofread it?", "My essay is about dogs.", "Sure.", True),
+            ("Write a story. Could you make it funny?", "", "Sure!", True)]
+    df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [r[1] for r in rows], "output": [r[2] for r in rows]})
+    fired = RuleFilter(only=["non_answer"]).reasons(df).is_not_null().to_list()
+    assert fired == [r[3] for r in rows], list(zip([r[0] for r in rows], fired))
+
+
 def test_short_choices_and_verdicts_are_answers_but_bare_explanations_are_not():
     # "compare ... and output the larger one" asks for a choice: a number, a label or "No." is
     # the whole answer, where "Explain photosynthesis." -> "Plants make food." is none
