@@ -150,3 +150,23 @@ def test_change_words_used_as_nouns_and_material_after_a_question_mark_are_clear
     chk = df.select(**{k: v for k, v in C.checks().items()})
     vague = chk.select(pl.any_horizontal(pl.all()).alias("v"))["v"].to_list()
     assert vague == [False, False, False, True, True, True], list(zip(rows, vague))
+
+
+def test_material_after_the_pointer_unless_it_is_more_request():
+    """A prompt may carry its instance on the next line or after the pointer's sentence (P3,
+    T0); a next line that opens as more request points at nothing."""
+    import polars as pl
+
+    from dataforge.score import clarity as C
+
+    ins = ["What label best describes this news article?\nChipmaker Cuts Forecast as PC Demand Stalls. A major "
+           "supplier of memory chips lowered its quarterly revenue outlook on Tuesday.",
+           "Pick one category for the following text. The options are - company, artist, athlete, village, "
+           "animal, plant, album, film. Kestrel Ridge Brewing Company is an independent brewery founded in 2009 "
+           "in Bend, Oregon.",
+           "Summarize this article.\nMake sure to keep it short and include the key points about the economy "
+           "and the policy changes mentioned in it.",
+           "Summarize the following text. Keep it short, use bullet points, avoid jargon, and write for a "
+           "general audience that has never heard about the topic before at all, please, thanks a lot."]
+    got = pl.DataFrame({"instruction": ins, "input": [""] * 4}).select(C.expr()).to_series().to_list()
+    assert got[0] > 0.9 and got[1] > 0.9 and got[2] < 0.5 and got[3] < 0.5, got

@@ -42,12 +42,32 @@ def _unresolved(ins: pl.Expr, pattern: str, ur: dict, antecedent: bool = False, 
     tail = ins.str.slice(head.str.len_chars())
     backward = tail.str.contains("(?i)^.{0,60}" + ur["backward"])
     resolved = tail.str.contains(ur["resolved_after"]) | head.str.contains(ur["inside_material"]) | \
-        (backward & head.str.contains(ur["resolved_before"]))
+        (backward & head.str.contains(ur["resolved_before"])) | _material_follows(tail, ur)
     if data and ur.get("data_before"):  # figures stated before it are what it points at
         resolved = resolved | head.str.contains(ur["data_before"])
     if antecedent:  # a concrete word before the pronoun (after the verb) is what it refers to
         resolved = resolved | (concrete_words(head.str.replace(r"^\W*\w+", ""), verbs=True) > 0)
     return head.is_not_null() & ~resolved.fill_null(False)
+
+
+def _material_follows(tail: pl.Expr, ur: dict) -> pl.Expr:
+    """A long next line, or a long run after the pointer's sentence, that does not open as more
+    request (`material_line_words`, `material_after_words`, `more_request`)."""
+    if not ur.get("material_line_words") and not ur.get("material_after_words"):
+        return pl.lit(False)
+    openers = sorted(set(load_words(VERBS)) | {str(w).lower() for w in ur.get("more_request") or []})
+
+    def material(text: pl.Expr, words: int) -> pl.Expr:
+        first = text.str.to_lowercase().str.extract(r"^\W*([\p{L}']+)", 1)
+        # (a request verb's inflections too: "Makes", "Using")
+        stem = first.str.replace(r"(?:ing|ed|es|s)$", "")
+        opens_request = first.is_in(openers) | stem.is_in(openers) | (stem + "e").is_in(openers)
+        return ((text.str.count_matches(r"\S+") >= words) & ~opens_request.fill_null(False)).fill_null(False)
+
+    nxt = tail.str.extract(r"^[^\n]*\n[ \t]*([^\n]+)", 1)
+    after = tail.str.extract(r"^[^\n]*?[.!?][ \t]+([^\n]+)", 1)
+    return material(nxt, int(ur.get("material_line_words") or 10**6)) | \
+        material(after, int(ur.get("material_after_words") or 10**6))
 
 
 def _parts(ins: pl.Expr, max_query_words: int) -> tuple[pl.Expr, pl.Expr]:
