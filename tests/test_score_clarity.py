@@ -161,9 +161,10 @@ def test_material_after_the_pointer_unless_it_is_more_request():
 
     ins = ["What label best describes this news article?\nChipmaker Cuts Forecast as PC Demand Stalls. A major "
            "supplier of memory chips lowered its quarterly revenue outlook on Tuesday.",
-           "Pick one category for the following text. The options are - company, artist, athlete, village, "
-           "animal, plant, album, film. Kestrel Ridge Brewing Company is an independent brewery founded in 2009 "
-           "in Bend, Oregon.",
+           "Pick one category for the following text. The options are - company, educational institution, "
+           "artist, athlete, office holder, mean of transportation, building, natural place, village, animal, "
+           "plant, album, film or written work. Kestrel Ridge Brewing Company - Kestrel Ridge Brewing Company is "
+           "an independent brewery founded in 2009 in Bend Oregon.",
            "Summarize this article.\nMake sure to keep it short and include the key points about the economy "
            "and the policy changes mentioned in it.",
            "Summarize the following text. Keep it short, use bullet points, avoid jargon, and write for a "
