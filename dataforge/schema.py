@@ -5,7 +5,9 @@ Scores are extra `score_*` float64 columns.
 """
 from __future__ import annotations
 
+import functools
 import json
+import re
 from typing import Iterable, Mapping
 
 import polars as pl
@@ -137,7 +139,7 @@ class RawJson:
 
 
 def meta_set(meta: pl.Expr, **values: pl.Expr | RawJson | str | int | float | bool | None) -> pl.Expr:
-    """Add keys to the JSON object in `meta`, vectorised (no per-row JSON parsing).
+    """Add keys to the JSON object in `meta`, vectorised (only rows that already hold a key are parsed).
 
     Values are Polars expressions (strings are JSON-quoted), `RawJson` or Python literals.
     """
@@ -157,58 +159,100 @@ def meta_set(meta: pl.Expr, **values: pl.Expr | RawJson | str | int | float | bo
     joined = pl.concat_str([body, added, pl.lit("}")]).str.replace(r"^\{,", "{")
     if not values:
         return joined
-    # a key the row's meta already has (a rewrite of a generated row sets model, sampling and
-    # seed again): appending it would write the key twice, and JSON readers keep the last.
-    # Those rows are parsed (only they) and the earlier values kept under EARLIER.
-    may_clash = pl.any_horizontal([meta.fill_null("").str.contains(json.dumps(k) + ":", literal=True)
-                                   for k in values])
+    # a key the row's meta already has at its top level would be written twice (JSON readers
+    # keep the last): only rows whose text holds the key are parsed, and those that have it
+    # keep the earlier value under EARLIER. (Steps that write provenance move the previous
+    # step's first: nest_step_provenance.)
+    may_clash = meta.fill_null("").str.contains(_any_key(values))
     # (named as `meta` is: the first expression names the result)
-    return pl.map_batches([joined, may_clash], _nest_earlier_values, return_dtype=pl.Utf8, is_elementwise=True)
+    return pl.map_batches([joined, may_clash, meta], functools.partial(_nest_duplicate_keys, keys=tuple(values)),
+                          return_dtype=pl.Utf8, is_elementwise=True)
 
 
-EARLIER = "earlier"  # meta key: values of keys a later step set again, as they were before it
+def _any_key(keys) -> str:
+    """A regex for any of `keys` written as a JSON key (one pass over the text)."""
+    return "(?:" + "|".join(re.escape(json.dumps(k)) for k in keys) + r")\s*:"
 
 
-class _Pairs(list):
-    pass
+EARLIER = "earlier"  # meta key: what an earlier step wrote under keys a later step writes again
+
+# the keys a step that writes text records about itself (generators, `respond`, augmenters:
+# generate/provenance.py, ops/base_augment.py); convert's template keys describe the row's
+# form and stay where they are
+STEP_KEYS = ("generator", "augmenter", "respond", "backend", "model", "revision", "sampling", "seed",
+             "variant", "params", "field", "synonyms", "prompt_variant", "round", "evolution", "root_id")
 
 
-def _nest_earlier_values(s: list[pl.Series]) -> pl.Series:
-    """meta texts with duplicate top-level keys -> one object: the last value of each key
-    stays, the earlier ones move under `earlier` (which nests an `earlier` already there)."""
-    m, clash = s
-    idx = clash.fill_null(False).arg_true()
-    if idx.len() == 0:
-        return m
-    texts = m.to_list()
-    for i in idx.to_list():
-        t = texts[i]
-        if t is None:
+def nest_step_provenance(meta: pl.Expr) -> pl.Expr:
+    """Before a step writes its provenance on a row another step already wrote: move all of
+    that step's keys (STEP_KEYS present at the top level) under `earlier`, nesting an
+    `earlier` already there, so each level of `earlier` holds one step's whole record."""
+    may = meta.fill_null("").str.contains(_any_key(STEP_KEYS))
+    return pl.map_batches([meta, may], _nest_step, return_dtype=pl.Utf8, is_elementwise=True)
+
+
+def _broadcast(s: list[pl.Series]) -> list[pl.Series]:
+    """Series of one value (a literal meta or flag) repeated to the others' length."""
+    n = max(x.len() for x in s)
+    return [pl.repeat(x[0], n, eager=True).alias(x.name) if x.len() == 1 and n > 1 else x for x in s]
+
+
+def _load(text: str | None) -> dict | None:
+    """A meta text as a dict, or None when it is no JSON object (the text is then left as it
+    is: the input check judges meta, not this)."""
+    if text is None:
+        return None
+    try:
+        d = json.loads(text)
+    except ValueError:
+        return None
+    return d if isinstance(d, dict) else None
+
+
+def _dump(d: dict) -> str:
+    return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
+
+
+def _nest_duplicate_keys(s: list[pl.Series], keys: tuple[str, ...]) -> pl.Series:
+    """Rows whose meta already had one of `keys` at its top level: one object, the new value in
+    the key's place, the old ones under `earlier`. Only flagged rows are parsed (the flag also
+    fires on a key nested deeper, which is no clash)."""
+    joined, flag, meta = _broadcast(s)
+    idx = flag.fill_null(False).arg_true().to_list()
+    if not idx:
+        return joined
+    texts, metas = joined.to_list(), meta.to_list()
+    for i in idx:
+        old = _load(metas[i])
+        clash = [k for k in keys if old is not None and k in old]
+        new = _load(texts[i]) if clash else None  # (a key written twice: json keeps the last, the new value)
+        if new is None:
             continue
-        pairs = json.loads(t, object_pairs_hook=_Pairs)
-        if not isinstance(pairs, _Pairs) or len({k for k, _ in pairs}) == len(pairs):
+        before = {k: old[k] for k in clash}
+        if EARLIER in old and EARLIER not in before:
+            before[EARLIER] = old[EARLIER]
+        out = {k: v for k, v in new.items() if k != EARLIER}
+        out[EARLIER] = before
+        texts[i] = _dump(out)
+    return pl.Series(s[0].name, texts, dtype=pl.Utf8)
+
+
+def _nest_step(s: list[pl.Series]) -> pl.Series:
+    meta, flag = _broadcast(s)
+    idx = flag.fill_null(False).arg_true().to_list()
+    if not idx:
+        return meta
+    texts = meta.to_list()
+    for i in idx:
+        d = _load(texts[i])
+        step = {k: d.pop(k) for k in STEP_KEYS if k in d} if d is not None else None
+        if not step:
             continue
-        last: dict = {}
-        before: dict = {}
-        for k, v in pairs:
-            if k in last:
-                before[k] = last.pop(k)
-            last[k] = v
-        if EARLIER in last and EARLIER not in before:
-            before[EARLIER] = last.pop(EARLIER)
-        last[EARLIER] = before
-        texts[i] = json.dumps(_as_dicts(last), ensure_ascii=False, separators=(",", ":"))
-    return pl.Series(m.name, texts, dtype=pl.Utf8)
-
-
-def _as_dicts(v):
-    if isinstance(v, _Pairs):
-        return {k: _as_dicts(x) for k, x in v}
-    if isinstance(v, dict):
-        return {k: _as_dicts(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_as_dicts(x) for x in v]
-    return v
+        if EARLIER in d:
+            step[EARLIER] = d.pop(EARLIER)
+        d[EARLIER] = step
+        texts[i] = _dump(d)
+    return pl.Series(s[0].name, texts, dtype=pl.Utf8)
 
 
 # -- provenance ------------------------------------------------------------------------

@@ -303,27 +303,37 @@ def test_card_says_when_dataset_metrics_measured_rows_a_later_step_removed(quick
 
 def test_card_counts_every_step_that_wrote_a_row(tmp_path):
     """A row generated, answered or rewritten by several steps counts for each, with each
-    step's own model and sampling: the later step's at the top of meta, the earlier under
-    `earlier` (meta_set). The card had credited evol_instruct with rewrite's sampling and
-    counted only the last writer of each row."""
+    step's own model and sampling: a step moves the previous step's whole record under
+    `meta.earlier` (schema.nest_step_provenance) before writing its own, as the ops do. The
+    card had credited evol_instruct with rewrite's sampling and counted only the last writer."""
     import polars as pl
 
-    from dataforge.schema import meta_set
+    from dataforge.schema import meta_set, nest_step_provenance
 
-    gen = '{"generator":"evol_instruct","model":"m-evol","revision":null,"sampling":{"evolve":{"t":1.0}},"seed":1}'
-    answered = pl.DataFrame({"meta": [gen, '{"origin":{"file":"a.jsonl","line":2}}']}).select(
-        meta_set(pl.col("meta"), respond={"model": "m-resp"}, model="m-resp", revision=None,
-                 sampling={"respond": {"t": 0.7}}, seed=2))["meta"]
-    rewritten = pl.DataFrame({"meta": answered}).select(
-        meta_set(pl.col("meta"), augmenter="rewrite", model="m-rw", revision=None,
-                 sampling={"rewrite": {"t": 0.2}}, seed=3))["meta"]
-    eda = pl.DataFrame({"meta": ['{"template":"t1","seed":42}']}).select(
-        meta_set(pl.col("meta"), augmenter="eda", variant="swap", seed=9))["meta"]
+    def step(metas, **keys):  # what base_augment / respond write
+        return pl.DataFrame({"meta": metas}).select(meta_set(nest_step_provenance(pl.col("meta")), **keys))["meta"].to_list()
+
+    # evol_instruct's own meta names its respond sampling too
+    evol = '{"generator":"evol_instruct","model":"m-evol","revision":null,"sampling":{"evolve":{"t":1.0},"respond":{"t":0.7}},"seed":1,"origin":{"file":"a.jsonl","line":1}}'
+    conv = '{"origin":{"file":"b.jsonl","line":2},"template":"t1","seed":42}'
+    answered = step([evol, conv], respond={"model": "m-resp"}, backend="hf", model="m-resp", revision=None,
+                    sampling={"respond": {"t": 0.2}}, seed=2)
+    rewritten = step(answered, augmenter="rewrite", backend="hf", model="m-rw", revision=None,
+                     sampling={"rewrite": {"t": 0.3}}, seed=3, field="instruction")
+    eda_on_answer = step(answered[1:], augmenter="eda", backend="nlpaug", model=None, revision=None, seed=9)
+    eda_on_conv = step([conv], augmenter="eda", backend="nlpaug", model=None, revision=None, seed=8)
     (tmp_path / "data").mkdir()
-    pl.DataFrame({"meta": [gen, *answered, *rewritten, *eda, '{"template":"t2"}']}).write_parquet(
+    pl.DataFrame({"meta": [evol, *answered, *rewritten, *eda_on_answer, *eda_on_conv, '{"template":"t2"}']}).write_parquet(
         tmp_path / "data" / "train-00000-of-00001.parquet")
     got = {(g["by"], g["model"], g["sampling"]): g["rows"] for g in hub.generation_settings(tmp_path)}
-    assert got == {("evol_instruct", "m-evol", '{"evolve":{"t":1.0}}'): 3,  # itself, answered, rewritten
-                   ("respond", "m-resp", '{"respond":{"t":0.7}}'): 4,
-                   ("rewrite", "m-rw", '{"rewrite":{"t":0.2}}'): 2,
-                   ("eda", None, None): 1}
+    evo = '{"evolve":{"t":1.0},"respond":{"t":0.7}}'
+    assert got == {("evol_instruct", "m-evol", evo): 3,  # itself, answered, rewritten
+                   ("respond", "m-resp", '{"respond":{"t":0.2}}'): 5,  # two answered, two rewritten, one eda'd
+                   ("rewrite", "m-rw", '{"rewrite":{"t":0.3}}'): 2,
+                   ("eda", None, None): 2}, got
+    # each level of meta.earlier is one step's whole record; convert's template stays on top
+    top = json.loads(eda_on_conv[0])
+    assert top["template"] == "t1" and top["seed"] == 8 and top["earlier"] == {"seed": 42}
+    chain = json.loads(rewritten[0])
+    assert chain["augmenter"] == "rewrite" and chain["earlier"]["respond"] == {"model": "m-resp"}
+    assert chain["earlier"]["earlier"]["generator"] == "evol_instruct" and chain["origin"]["line"] == 1

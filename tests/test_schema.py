@@ -84,3 +84,17 @@ def test_meta_set_keeps_earlier_values_of_keys_set_again():
     assert third["earlier"]["earlier"]["model"] == "gen" and third["earlier"]["earlier"]["seed"] == 42
     for t in list(once) + list(twice):  # every key once, at every level
         json.loads(t, object_pairs_hook=lambda p: (len({k for k, _ in p}) == len(p)) or pytest.fail(t))
+
+
+def test_meta_set_and_step_nesting_leave_bad_or_unrelated_meta_alone():
+    """A meta that is no JSON object (the input check admits '{...}' text) is left as it is,
+    not a crash; a key only nested deeper is no clash; a literal meta clashes on every row."""
+    import json
+
+    df = pl.DataFrame({"meta": ['{"seed": 1, "note": \'x\'}', '{"sampling":{"r":{"seed":3}}}', None]})
+    out = df.select(schema.meta_set(schema.nest_step_provenance(pl.col("meta")), seed=7)).to_series().to_list()
+    assert out[0].startswith('{"seed": 1, "note": \'x\'}'[:-1])  # unparsed: appended as before
+    assert json.loads(out[1]) == {"earlier": {"sampling": {"r": {"seed": 3}}}, "seed": 7}
+    assert json.loads(out[2]) == {"seed": 7}
+    lit = pl.DataFrame({"v": [1, 2, 3]}).select(schema.meta_set(pl.lit('{"k":0}'), k=pl.col("v"))).to_series()
+    assert [json.loads(t) for t in lit] == [{"k": v, "earlier": {"k": 0}} for v in (1, 2, 3)]

@@ -242,20 +242,13 @@ def generation_settings(out: Path) -> list[dict]:
 
 def _steps(m: dict) -> list[tuple]:
     """(by, model, revision, sampling) of each step that wrote a row, the latest first: each
-    level of `earlier` holds the settings a later step replaced."""
-    out, level, generator = [], m, m.get("generator")
+    level of `earlier` holds the whole record of the step before (schema.nest_step_provenance)."""
+    out, level = [], m
+    text = lambda v: v if v is None or isinstance(v, str) else json.dumps(v, separators=(",", ":"))  # noqa: E731
     while isinstance(level, dict):
-        sampling = level.get("sampling")
-        by = level.get("augmenter")
-        if by is None and isinstance(sampling, dict) and "respond" in sampling:
-            by = "respond"
-        if by is None and level is m and "respond" in m and "augmenter" not in m:
-            by = "respond"
-        if by is None and generator:
-            by, generator = generator, None
+        by = level.get("augmenter") or level.get("generator") or ("respond" if "respond" in level else None)
         if by is not None:
-            text = lambda v: v if v is None or isinstance(v, str) else json.dumps(v, separators=(",", ":"))  # noqa: E731
-            out.append((by, text(level.get("model")), text(level.get("revision")), text(sampling)))
+            out.append((by, text(level.get("model")), text(level.get("revision")), text(level.get("sampling"))))
         level = level.get("earlier")
     return out
 

@@ -23,7 +23,7 @@ import polars as pl
 from dataforge.augment import guards, seeds as S
 from dataforge.errors import ConfigError
 from dataforge.ops.base import MapOp
-from dataforge.schema import REJECT, REJECT_DETAIL, content_id, is_score, meta_set
+from dataforge.schema import REJECT, REJECT_DETAIL, content_id, is_score, meta_set, nest_step_provenance
 
 _K = "_aug_slot"
 _NEW = "_aug_text"
@@ -149,7 +149,8 @@ class AugmentOp(MapOp):
         return cand
 
     def _new_rows(self, rep: pl.DataFrame, extra: dict | None = None) -> pl.DataFrame:
-        meta = meta_set(pl.col("meta"), augmenter=self.name, variant=pl.col(_VAR),
+        # (the parent's own step record, if another step wrote it, moves under meta.earlier whole)
+        meta = meta_set(nest_step_provenance(pl.col("meta")), augmenter=self.name, variant=pl.col(_VAR),
                         params=self.meta_params(), seed=pl.col(_SEED), field=self.field,
                         **{k: v for k, v in self.provenance().items() if k != "seed"},  # seed: the row's
                         **(extra or {}))

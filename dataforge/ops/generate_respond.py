@@ -7,7 +7,7 @@ import polars as pl
 from dataforge.generate import prompts, provenance, rows
 from dataforge.ops.base import MapOp, param, register
 from dataforge.ops.base_prompt import PromptFileOp
-from dataforge.schema import REJECT, content_id, meta_set
+from dataforge.schema import REJECT, content_id, meta_set, nest_step_provenance
 
 
 @register
@@ -94,7 +94,7 @@ class Respond(PromptFileOp, MapOp):
         if k > 1:
             info |= {"group": pl.col("id"), "sample": pl.col("_sample")}
             rep = rep.with_columns(pl.col("id").alias("parent_id"))
-        rep = rep.with_columns(meta_set(pl.col("meta"), respond=pl.struct(**{
+        rep = rep.with_columns(meta_set(nest_step_provenance(pl.col("meta")), respond=pl.struct(**{
             kk: (v if isinstance(v, pl.Expr) else pl.lit(v)) for kk, v in info.items()}),
             **provenance.of(self.model, {"respond": sp}), **extra).alias("meta"),
             # the output is the model's, not the source's: say so (the input rows keep theirs)
