@@ -655,6 +655,13 @@ def _assert_scored_as_finished(zoo: pl.DataFrame, df: pl.DataFrame, floor: float
         assert not low, (name, low)
 
 
+def test_roman_numerals_and_abbreviations_are_no_cuts():
+    ok = [row(instruction="Which queen reigned longest before 2022? Answer in a phrase.", output="It was Queen Elizabeth I"),
+          row(instruction="Write the opening line of a letter to Mr. Smith. Then stop.", output="Dear Mr. Smith,")]
+    assert rule_reasons("truncated", ok) == [None, None]
+    assert rule_reasons("truncated", [row(instruction="Can I work part-time?", output="Yes, but with limits. As a full-time employee,")])[0]
+
+
 def test_a_yes_no_question_after_a_lead_in_takes_a_bare_yes_but_a_polite_request_does_not():
     rows = [("According to the text, can tardigrades survive being dried out?", "They curl into a tun.", "Yes", False),
             ("Leena missed the bus. Based on the paragraph, is the response correct?", "", "no", False),

@@ -244,3 +244,19 @@ def test_a_list_numbered_far_past_the_count_asked_for_ignores_it():
                        "task": [None] * len(rows), "meta": [None] * len(rows)},
                       schema_overrides={"task": pl.Utf8, "meta": pl.Utf8})
     assert quality(df).to_list() == [0.5, 1.0, 1.0, 1.0, 1.0, 1.0]
+
+
+def test_a_repetition_asked_for_is_no_loop_but_not_repeating_is_no_licence():
+    import polars as pl
+
+    from dataforge.score.quality import quality
+
+    loop = " ".join(["the sun is bright"] * 20)
+    q = [("Repeat the word 'buffalo' eight times, separated by spaces.", " ".join(["buffalo"] * 8)),
+         ("Write 'hello' five times.", "hello hello hello hello hello"),
+         ("Write a poem without repeating yourself.", loop),
+         ("Summarize this in 3 times fewer words.", loop)]
+    d = pl.DataFrame({"instruction": [a for a, _ in q], "input": [""] * 4, "output": [b for _, b in q],
+                      "meta": ["{}"] * 4, "task": [None] * 4}, schema_overrides={"task": pl.Utf8})
+    got = quality(d).to_list()
+    assert got[0] == got[1] == 1.0 and got[2] < 0.2 and got[3] < 0.2, got

@@ -376,10 +376,12 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     unended = (long_ & prose & ~ends_ok & ~lowercased) if rule.get("unended_prose", True) else pl.lit(False)
     # (a line of symbols ends on no word: "... C B A" is the alphabet, not a dangling article)
     # (a comma after a finished sentence is a cut at any length: "Yes, but with limits. As a
-    # full-time employee,")
+    # full-time employee,"; a sentence ends after a lower-case word, not an abbreviation: "Dear
+    # Mr. Smith," is a salutation)
+    sentence_before = t.str.contains(r"\p{Ll}{2}[.!?]\s+\S")
     fires = ((n_words >= rule.get("min_words", 10)) &
              ((~code & ((dangling & ~symbols) | unended | stub.fill_null(False))) | comma_cut)) | \
-        (comma_cut & inner_end & ~code)
+        (comma_cut & sentence_before & ~code)
     return df.select(pl.when(fires).then(_fmt(rule, f"{f} ends mid-sentence: '…{{}}'", last.str.slice(-30)))
                      .when((n_words >= rule.get("min_words", 10)) & cot_cut)
                      .then(_fmt(rule, f"{f} stops inside the reasoning, before the answer asked for: '…{{}}'",
