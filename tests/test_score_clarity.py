@@ -171,3 +171,25 @@ def test_material_after_the_pointer_unless_it_is_more_request():
            "general audience that has never heard about the topic before at all, please, thanks a lot."]
     got = pl.DataFrame({"instruction": ins, "input": [""] * 4}).select(C.expr()).to_series().to_list()
     assert got[0] > 0.9 and got[1] > 0.9 and got[2] < 0.5 and got[3] < 0.5, got
+
+
+def test_more_request_personas_and_slots_stay_vague_while_short_material_is_read():
+    """Cases a review found after the material rules: a next line saying what the answer should
+    be, a persona paragraph before the query, a long sentence before "the above essay", and
+    "[XYZ Company]" slots stay vague; a short review under "this review" and a sentence under
+    "the sentence below" are material."""
+    import polars as pl
+
+    from dataforge.score import clarity as C
+
+    vague = ["Summarize this article.\nThe summary should be under 100 words and mention the key figures in the report.",
+             "Summarize this article.\nI want it to be short, formal and focused on the economic consequences.",
+             "Summarize this text.\nNo more than 50 words.",
+             "You are an expert editor with twenty years of experience at major newspapers and magazines in London."
+             "\n\nSummarize this article.",
+             "Write in a formal tone and keep it short and simple. Then edit the above essay.",
+             "Write an invitation to [XYZ Company] staff.", "List [names of attendees] here."]
+    clear = ["Classify the sentiment of this review.\nGreat phone, terrible battery.",
+             "Translate the sentence below into French.\nThe cat sleeps."]
+    got = pl.DataFrame({"instruction": vague + clear, "input": [""] * 9}).select(C.expr()).to_series().to_list()
+    assert all(v < 0.5 for v in got[:7]) and all(v > 0.85 for v in got[7:]), got

@@ -43,6 +43,8 @@ def _unresolved(ins: pl.Expr, pattern: str, ur: dict, antecedent: bool = False, 
     backward = tail.str.contains("(?i)^.{0,60}" + ur["backward"])
     resolved = tail.str.contains(ur["resolved_after"]) | head.str.contains(ur["inside_material"]) | \
         (backward & head.str.contains(ur["resolved_before"])) | _material_follows(tail, ur)
+    if ur.get("sentence_pointer") and ur.get("sentence_before"):
+        resolved = resolved | (tail.str.contains("(?i)" + ur["sentence_pointer"]) & head.str.contains(ur["sentence_before"]))
     if data and ur.get("data_before"):  # figures stated before it are what it points at
         resolved = resolved | head.str.contains(ur["data_before"])
     if antecedent:  # a concrete word before the pronoun (after the verb) is what it refers to
@@ -57,17 +59,24 @@ def _material_follows(tail: pl.Expr, ur: dict) -> pl.Expr:
         return pl.lit(False)
     openers = sorted(set(load_words(VERBS)) | {str(w).lower() for w in ur.get("more_request") or []})
 
-    def material(text: pl.Expr, words: int) -> pl.Expr:
+    phrase = ur.get("more_request_phrase")
+
+    def material(text: pl.Expr, words: pl.Expr | int) -> pl.Expr:
         first = text.str.to_lowercase().str.extract(r"^\W*([\p{L}']+)", 1)
         # (a request verb's inflections too: "Makes", "Using")
         stem = first.str.replace(r"(?:ing|ed|es|s)$", "")
         opens_request = first.is_in(openers) | stem.is_in(openers) | (stem + "e").is_in(openers)
+        if phrase:
+            opens_request = opens_request | text.str.contains("(?i)" + phrase)
         return ((text.str.count_matches(r"\S+") >= words) & ~opens_request.fill_null(False)).fill_null(False)
 
     nxt = tail.str.extract(r"^[^\n]*\n[ \t]*([^\n]+)", 1)
     after = tail.str.extract(r"^[^\n]*?[.!?][ \t]+([^\n]+)", 1)
-    return material(nxt, int(ur.get("material_line_words") or 10**6)) | \
-        material(after, int(ur.get("material_after_words") or 10**6))
+    line_words = int(ur.get("material_line_words") or 10**6)
+    if ur.get("forward_line_words") and ur.get("forward"):  # "the sentence below\nThe cat sleeps."
+        fwd = tail.str.contains("(?i)^.{0,40}" + ur["forward"])
+        line_words = pl.when(fwd).then(pl.lit(int(ur["forward_line_words"]))).otherwise(pl.lit(line_words))
+    return material(nxt, line_words) | material(after, int(ur.get("material_after_words") or 10**6))
 
 
 def _parts(ins: pl.Expr, max_query_words: int) -> tuple[pl.Expr, pl.Expr]:
@@ -126,8 +135,15 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     # the query (a short last paragraph) points back at material in the paragraphs before it
     # ("Passage: ...\n\nWhat would be a good title for this passage?"), unless it points forward
     # (a few-shot prompt's last "Summarize the following text." with nothing after it)
+    # (a paragraph before it long enough to be material, and no persona or more request: "You
+    # are an expert editor ...\n\nSummarize this article." points at nothing)
     before_query = ins.str.strip_chars().str.slice(0, s_len(ins.str.strip_chars()) - s_len(query))
-    backed = (before_query.str.count_matches(r"\S+") >= int(c.get("query_material_words", 15))) & \
+    paras = before_query.str.replace_all(r"\n[ \t]*\n", "\x00").str.split("\x00")
+    el = pl.element()
+    material_para = (el.str.count_matches(r"\S+") >= int(c.get("query_material_words", 15)))
+    if ur.get("persona"):
+        material_para = material_para & ~el.str.contains("(?i)" + ur["persona"])
+    backed = paras.list.eval(material_para).list.any().fill_null(False) & \
         ~query.str.contains("(?i)" + ur.get("forward", r"\b(?:following|below)\b"))
     for kind in REFERENCES:
         pat = _fill(ur[kind]["pattern"], c)
