@@ -193,3 +193,24 @@ def test_more_request_personas_and_slots_stay_vague_while_short_material_is_read
              "Translate the sentence below into French.\nThe cat sleeps."]
     got = pl.DataFrame({"instruction": vague + clear, "input": [""] * 9}).select(C.expr()).to_series().to_list()
     assert all(v < 0.5 for v in got[:7]) and all(v > 0.85 for v in got[7:]), got
+
+
+def test_short_requests_whose_pronoun_or_definite_has_no_referent_are_vague():
+    """A new user's vague twins of clear questions (docs/quality.md, round 14): "Who wrote
+    it?" had scored 0.785, as clear as "What is photosynthesis?"."""
+    import polars as pl
+
+    from dataforge.score import clarity as C
+
+    vague = ["Who wrote it?", "What causes them?", "How many are there?", "How fast is it?", "List them in order.",
+             "Explain the difference.", "Write the email.", "What is the boiling point?", "Is it prime?",
+             "Explain how it works.", "Name the largest one.", "Why do we have them?"]
+    clear = ["Who wrote 'Pride and Prejudice'?", "What causes the seasons on Earth?", "How many bones are in the adult human body?",
+             "How fast is the speed of light?", "List the planets in order from the Sun.",
+             "Explain the difference between weather and climate.", "Write an email asking my landlord to fix the heater.",
+             "What is the boiling point of water at sea level?", "Is 97 prime?", "Explain how a refrigerator works.",
+             "Name the largest ocean.", "Why do we have leap years?", "What is photosynthesis?", "Define entropy.",
+             "Is it safe to eat raw cookie dough?", "What time zone is Tokyo in?"]
+    got = pl.DataFrame({"instruction": vague + clear, "input": [""] * (len(vague) + len(clear))}).select(C.expr()).to_series()
+    assert all(v < 0.5 for v in got[:len(vague)]), list(zip(vague, got[:len(vague)]))
+    assert all(v > 0.75 for v in got[len(vague):]), list(zip(clear, got[len(vague):]))

@@ -177,7 +177,30 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     out["many_questions"] = wording.str.count_matches(r"\?") > c["many_questions"]["max_questions"]
     mo = _fill(c["missing_object"]["pattern"], c)
     out["missing_object"] = no_input & (ins.str.strip_chars().str.contains(mo) | query.str.strip_chars().str.contains(mo))
+    t = ins.str.strip_chars()
+    n_all = t.str.count_matches(r"\S+")
+    br = c.get("bare_reference")
+    if br:
+        low = t.str.to_lowercase()
+        out["bare_reference"] = no_input & (n_all <= int(br["max_words"])) & low.str.contains(br["pronouns"]) & \
+            (_content_words(low) <= int(br["max_content_words"]))
+    ud = c.get("unspecified_definite")
+    if ud:
+        out["unspecified_definite"] = no_input & (n_all <= int(ud["max_words"])) & \
+            t.str.contains(r"(?i)\bthe\s+(?:\w+\s+)?" + ud["nouns"] + r"\s*[.?!]*\s*$")
     return out
+
+
+def _content_words(low: pl.Expr) -> pl.Expr:
+    """Words of 3+ letters that are no stopword, generic word, request verb (also inflected:
+    "causes", "wrote" is not) or pronoun."""
+    skip = sorted(set(load_words(STOPWORDS)) | set(load_words(GENERIC)) | set(load_words(VERBS)) |
+                  {"it", "its", "they", "them", "their", "this", "that", "these", "those", "there", "he", "she",
+                   "him", "her", "his", "one", "ones", "thing", "things", "stuff"})
+    el = pl.element()
+    stem = el.str.replace(r"(?:ing|ed|es|s)$", "")
+    keep = ~el.is_in(skip) & ~stem.is_in(skip) & ~(stem + "e").is_in(skip) & (el.str.len_chars() >= 3)
+    return low.str.extract_all(r"[\p{L}']+").list.eval(el.filter(keep)).list.len()
 
 
 REFERENCES = ("deictic", "demonstrative", "definite", "pronoun_object")
@@ -193,6 +216,8 @@ def factors(c: dict) -> dict[str, float]:
         "undefined_criteria_with_input": c["undefined_criteria"]["factor_with_input"],
         "placeholder": c["placeholder"]["factor"], "many_questions": c["many_questions"]["factor"],
         "missing_object": c["missing_object"]["factor"],
+        **({"bare_reference": c["bare_reference"]["factor"]} if c.get("bare_reference") else {}),
+        **({"unspecified_definite": c["unspecified_definite"]["factor"]} if c.get("unspecified_definite") else {}),
     }
 
 
