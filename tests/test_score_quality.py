@@ -260,3 +260,20 @@ def test_a_repetition_asked_for_is_no_loop_but_not_repeating_is_no_licence():
                       "meta": ["{}"] * 4, "task": [None] * 4}, schema_overrides={"task": pl.Utf8})
     got = quality(d).to_list()
     assert got[0] == got[1] == 1.0 and got[2] < 0.2 and got[3] < 0.2, got
+
+
+def test_a_question_for_a_quantity_answered_without_a_number_scores_lower():
+    """A new user's lazy answers ("A lot." to "How many bones ...?") had scored 1.0."""
+    import polars as pl
+
+    from dataforge.score.quality import quality
+
+    rows = [("How many bones are in the adult human body?", "A lot.", 0.5),
+            ("How many bones are in the adult human body?", "An adult has 206 bones.", 1.0),
+            ("What is the boiling point of water at sea level in Celsius?", "Hot.", 0.5),
+            ("What is the boiling point of water at sea level in Celsius?", "100 °C", 1.0),
+            ("How often should I water a cactus?", "Once every two weeks.", 1.0),
+            ("When was the Eiffel Tower built?", "In the late nineteenth century.", 1.0)]
+    d = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [""] * len(rows), "output": [r[1] for r in rows],
+                      "meta": ["{}"] * len(rows), "task": [None] * len(rows)}, schema_overrides={"task": pl.Utf8})
+    assert quality(d).round(2).to_list() == [r[2] for r in rows]

@@ -204,6 +204,17 @@ def over_answered(cfg: dict) -> pl.Expr:
     return fires.fill_null(False)
 
 
+def number_missing(cfg: dict) -> pl.Expr:
+    """True where a question for a quantity gets a short answer with no number in it."""
+    n = cfg.get("number_asked")
+    if not n:
+        return pl.lit(False)
+    out = pl.col("output").fill_null("").str.strip_chars()
+    asked = pl.col("instruction").fill_null("").str.contains(n["request"])
+    short = (out.str.count_matches(r"\S+") <= int(n.get("max_words", 12))) & (out.str.len_chars() > 0)
+    return (asked & short & ~out.str.contains("(?i)" + n["number"])).fill_null(False)
+
+
 def under_length(cfg: dict) -> pl.Expr:
     """True where the instruction demands a length in words ("a 300-word essay", "at least 500
     words") and the answer holds under `ratio` of it (rules/score/quality.yaml)."""
@@ -229,6 +240,8 @@ def quality(df: pl.DataFrame, cfg: dict | None = None) -> pl.Series:
     asked = under_answered(c) if "instruction" in df.columns else pl.lit(False)
     short = under_length(c) if "instruction" in df.columns else pl.lit(False)
     over = over_answered(c) if "instruction" in df.columns else pl.lit(False)
+    no_number = number_missing(c) if "instruction" in df.columns else pl.lit(False)
+    na = c.get("number_asked") or {}
     oa = c.get("over_answered") or {}
     ul = c.get("under_length") or {}
     cons = c.get("constraints") or {}
@@ -240,6 +253,7 @@ def quality(df: pl.DataFrame, cfg: dict | None = None) -> pl.Series:
                       * pl.when(asked).then(float(ua.get("factor", 1.0))).otherwise(1.0)
                       * pl.when(short).then(float(ul.get("factor", 1.0))).otherwise(1.0)
                       * pl.when(over).then(float(oa.get("factor", 1.0))).otherwise(1.0)
+                      * pl.when(no_number).then(float(na.get("factor", 1.0))).otherwise(1.0)
                       * pl.when(ignored).then(float(cons.get("factor", 1.0))).otherwise(1.0)
                       * no_end_mark(c)).alias("q"))["q"]
     factor = garble_factor(df, c) * filler_factor(df, c)
