@@ -490,3 +490,25 @@ def test_answers_cut_off_are_mostly_caught():
     by_cut = {c: sum(x for x, k in zip(caught, zoo["cut"]) if k == c) for c in set(zoo["cut"])}
     assert sum(caught) >= 48, by_cut
     assert by_cut["mid_word"] >= 8 and by_cut["after_comma"] == 12, by_cut
+
+
+def test_defect_pairs_good_answers_kept_and_bad_ones_partly_caught():
+    """defect_pairs.jsonl: 100 requests, each with a good and a defective answer (blind-written,
+    round 14). Rules and language ID keep the good answers except an ingredient list ending on
+    the one-word item "- Sugar" (a list cut after a short item looks the same; the sibling
+    test costs truncation catches to spare it, docs/quality.md). Wrong labels, wrong sums,
+    hedging and echoed instructions are for judges: 28 bad answers are caught when written."""
+    zoo = pl.read_ndjson(__import__("pathlib").Path(__file__).parents[1] / "benchmarks" / "quality_data"
+                         / "defect_pairs.jsonl", infer_schema_length=None)
+    good = zoo.select("instruction", "input", pl.col("good").alias("output"), "lang")
+    r = RuleFilter().reasons(good.drop("lang")).to_list()
+    dropped = [(i, x) for i, x in zip(zoo["instruction"], r) if x]
+    assert [i for i, _ in dropped] == ["List the ingredients mentioned in this recipe as a bulleted list."], dropped
+    assert _lid(good, sorted(set(zoo["lang"]))) == [None] * zoo.height
+    bad = zoo.select("instruction", "input", pl.col("bad").alias("output"), "lang")
+    rb = RuleFilter().reasons(bad.drop("lang")).to_list()
+    lb = _lid(bad, sorted(set(zoo["lang"])))
+    q = _score("score_quality", list(zip(zoo["instruction"], zoo["bad"])), zoo["input"].to_list())
+    caught = [bool(a or b) or s < 0.6 for a, b, s in zip(rb, lb, q)]
+    by = {d: sum(c for c, k in zip(caught, zoo["defect"]) if k == d) for d in set(zoo["defect"])}
+    assert sum(caught) >= 28 and by["template_artifact"] == 10 and by["truncated"] >= 7, by

@@ -78,7 +78,11 @@ def garble_stats(texts: pl.Series) -> pl.DataFrame:
                       # a list of words: its numbers' dots end no sentences
                       .str.replace_all("(?m)" + INLINE_ENUM_RE, " | ")
                       # nor a list item's number at the start of its line ("1. ben (gaan ...)")
-                      .str.replace_all(r"(?m)^([ \t]*)[0-9]{1,3}[.)][ \t]+", "$1| ")}).with_row_index("row")
+                      .str.replace_all(r"(?m)^([ \t]*)[0-9]{1,3}[.)][ \t]+", "$1| ")
+                      # a German or Nordic date ordinal ("vom 9. auf den 10. November", "den 3. maj")
+                      # ends no sentence (after those languages' prepositions and articles only:
+                      # a full stop after a number and before a lower-case word is a garbling sign)
+                      .str.replace_all(r"\b((?:vom|am|den|dem|zum|bis|ab|seit|um|im|der|die|das|des|per)[ \t]+[0-9]{1,2})\.([ \t]+\p{Ll})", "$1$2")}).with_row_index("row")
     # a word of another script (Cyrillic, Hangul, accented Latin) is a word with no English class,
     # not a gap: without it "김치, 불고기, ... 음식입니다." read as ", , ." (a comma then a full stop)
     toks = t.select("row", pl.col("t").str.extract_all(
