@@ -497,7 +497,8 @@ def test_defect_pairs_good_answers_kept_and_bad_ones_partly_caught():
     round 14). Rules and language ID keep the good answers except an ingredient list ending on
     the one-word item "- Sugar" (a list cut after a short item looks the same; the sibling
     test costs truncation catches to spare it, docs/quality.md). Wrong labels, wrong sums,
-    hedging and echoed instructions are for judges: 28 bad answers are caught when written."""
+    hedging and echoed instructions are for judges: 28 bad answers were caught when written,
+    33 after the round."""
     zoo = pl.read_ndjson(__import__("pathlib").Path(__file__).parents[1] / "benchmarks" / "quality_data"
                          / "defect_pairs.jsonl", infer_schema_length=None)
     good = zoo.select("instruction", "input", pl.col("good").alias("output"), "lang")
@@ -511,4 +512,5 @@ def test_defect_pairs_good_answers_kept_and_bad_ones_partly_caught():
     q = _score("score_quality", list(zip(zoo["instruction"], zoo["bad"])), zoo["input"].to_list())
     caught = [bool(a or b) or s < 0.6 for a, b, s in zip(rb, lb, q)]
     by = {d: sum(c for c, k in zip(caught, zoo["defect"]) if k == d) for d in set(zoo["defect"])}
-    assert sum(caught) >= 28 and by["template_artifact"] == 10 and by["truncated"] >= 7, by
+    # (phantom_input: "According to the passage, ..." with no passage given, score_quality x0.4)
+    assert sum(caught) >= 33 and by["template_artifact"] == 10 and by["truncated"] >= 7 and by["phantom_input"] >= 5, by

@@ -204,6 +204,16 @@ def over_answered(cfg: dict) -> pl.Expr:
     return fires.fill_null(False)
 
 
+def phantom_input(cfg: dict) -> pl.Expr:
+    """True where the answer cites a passage or input that was never given."""
+    p = cfg.get("phantom_input")
+    if not p:
+        return pl.lit(False)
+    no_input = pl.col("input").fill_null("").str.strip_chars() == ""
+    short = pl.col("instruction").fill_null("").str.count_matches(r"\S+") <= int(p.get("max_instruction_words", 40))
+    return (no_input & short & pl.col("output").fill_null("").str.contains(p["pattern"])).fill_null(False)
+
+
 def number_missing(cfg: dict) -> pl.Expr:
     """True where a question for a quantity gets a short answer with no number in it."""
     n = cfg.get("number_asked")
@@ -242,6 +252,8 @@ def quality(df: pl.DataFrame, cfg: dict | None = None) -> pl.Series:
     over = over_answered(c) if "instruction" in df.columns else pl.lit(False)
     no_number = number_missing(c) if "instruction" in df.columns else pl.lit(False)
     na = c.get("number_asked") or {}
+    phantom = phantom_input(c) if "instruction" in df.columns else pl.lit(False)
+    pi = c.get("phantom_input") or {}
     oa = c.get("over_answered") or {}
     ul = c.get("under_length") or {}
     cons = c.get("constraints") or {}
@@ -254,6 +266,7 @@ def quality(df: pl.DataFrame, cfg: dict | None = None) -> pl.Series:
                       * pl.when(short).then(float(ul.get("factor", 1.0))).otherwise(1.0)
                       * pl.when(over).then(float(oa.get("factor", 1.0))).otherwise(1.0)
                       * pl.when(no_number).then(float(na.get("factor", 1.0))).otherwise(1.0)
+                      * pl.when(phantom).then(float(pi.get("factor", 1.0))).otherwise(1.0)
                       * pl.when(ignored).then(float(cons.get("factor", 1.0))).otherwise(1.0)
                       * no_end_mark(c)).alias("q"))["q"]
     factor = garble_factor(df, c) * filler_factor(df, c)
