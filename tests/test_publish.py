@@ -337,3 +337,14 @@ def test_card_counts_every_step_that_wrote_a_row(tmp_path):
     chain = json.loads(rewritten[0])
     assert chain["augmenter"] == "rewrite" and chain["earlier"]["respond"] == {"model": "m-resp"}
     assert chain["earlier"]["earlier"]["generator"] == "evol_instruct" and chain["origin"]["line"] == 1
+
+def test_a_run_over_an_earlier_runs_shards_inherits_its_sources_licences(quick):
+    """Scoring once and selecting over the saved shards: the selection's one source is the
+    earlier run's output, whose own sources (and their terms) apply to the rows."""
+    rules = hub.load_license_rules()
+    direct = hub.derive_licenses(json.loads((quick / "manifest.json").read_text()), rules)
+    over = hub.derive_licenses({"sources": [{"name": "scored", "path": str(quick / "data")}]}, rules)
+    assert [s["name"] for s in over.sources] == [s["name"] for s in direct.sources]
+    assert all(s["via"] == "scored" for s in over.sources)
+    assert over.hub == direct.hub and over.warnings == direct.warnings
+    assert any("not licensed for commercial use" in w for w in over.warnings)

@@ -54,10 +54,40 @@ def load_license_rules(path: str | Path | None = None) -> dict:
     return doc
 
 
+def upstream_sources(sources: list[dict], depth: int = 5) -> list[dict]:
+    """A source that is an earlier dataforge run's output (its shards, or the folder) stands for
+    that run's own sources: their terms apply to its rows (scoring once, then selecting over
+    the saved shards, had left the card with one source of unknown licence)."""
+    out = []
+    for s in sources:
+        up = _run_manifest(s.get("path")) if depth > 0 else None
+        if up is None:
+            out.append(s)
+            continue
+        for u in upstream_sources(up.get("sources", []), depth - 1):
+            out.append(u | {"name": u["name"], "via": s["name"]})
+    return out
+
+
+def _run_manifest(path: str | None) -> dict | None:
+    if not path or path == "<in-memory>":
+        return None
+    p = Path(path)
+    for cand in (p, p.parent, p.parent.parent):
+        m = cand / "manifest.json"
+        if cand.is_dir() and m.is_file():
+            try:
+                doc = json.loads(m.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return None
+            return doc if isinstance(doc, dict) and "sources" in doc and "shards" in doc else None
+    return None
+
+
 def derive_licenses(manifest: dict, rules: dict, override: str | None = None) -> Licensing:
     terms = rules.get("licenses", {})
     sources, warnings = [], []
-    for s in manifest.get("sources", []):
+    for s in upstream_sources(manifest.get("sources", [])):
         rule = _match(s, rules.get("sources", [])) or {}
         lic = rule.get("license")
         ids = [str(x) for x in (lic if isinstance(lic, list) else [lic] if lic else [])]
