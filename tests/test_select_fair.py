@@ -146,3 +146,25 @@ def test_a_one_row_stratum_ranks_at_the_middle_not_the_top():
     assert key.filter(pl.col("id") == "lone")["k"].item() == 0.5
     out = op("select_topk", k=12, by=None, score=["score_complexity", "score_quality"]).process(df)
     assert "lone" in out.filter(pl.col(REJECT).is_not_null())["id"].to_list()
+
+
+def test_a_stratum_of_weak_rows_kept_for_its_share_is_named(caplog):
+    """Normalised ranks keep every stratum's share, a stratum of uniformly weak rows too (a new
+    user's filler-wrapped translations): the metrics name it and a warning says how to drop it."""
+    rng = np.random.default_rng(1)
+    df = pl.DataFrame({"id": [f"r{i:04d}" for i in range(200)],
+                       "task": ["open_qa"] * 150 + ["translation"] * 50,
+                       "source": ["alpaca"] * 150 + ["weakgen"] * 50,
+                       "score_quality": np.r_[rng.uniform(0.9, 1.0, 150), rng.uniform(0.4, 0.55, 50)],
+                       "score_complexity": rng.uniform(0.2, 0.8, 200)})
+    o = op("select_topk", k=100, by=None, score=["score_quality", "score_complexity"])
+    with caplog.at_level("WARNING", logger="dataforge.select"):
+        o.process(df)
+    low = o.report_metrics()["low_quality_kept"]
+    assert set(low) == {"source weakgen", "task translation"} and low["task translation"]["kept"] >= 20
+    assert low["task translation"]["median_quality_kept"] < 0.6 < low["task translation"]["median_quality_rejected"]
+    assert "select_threshold on score_quality" in caplog.text
+    # a quality floor before the selection drops them, and nothing is named
+    floor = op("select_topk", k=100, by=None, score=["score_quality", "score_complexity"])
+    floor.process(df.filter(pl.col("score_quality") >= 0.6))
+    assert "low_quality_kept" not in floor.report_metrics()

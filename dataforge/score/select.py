@@ -109,7 +109,47 @@ def kept_shares(df: pl.DataFrame, kept: pl.Series | pl.Expr, by: tuple[str, ...]
                                       "share_kept": round(r["k"] / r["n"], 4) if r["n"] else None,
                                       "share_of_output": round(r["k"] / total_kept, 4) if total_kept else None}
                           for r in g.iter_rows(named=True)}
+    low = low_quality_kept(df, k, by)
+    if low:
+        out["low_quality_kept"] = low
     return out
+
+
+LOW_QUALITY = 0.6  # score_quality under this is a defect (docs/scores.md)
+
+
+def low_quality_kept(df: pl.DataFrame, kept: pl.Expr, by: tuple[str, ...] = ("source", "task"),
+                     min_kept: int = 5) -> dict:
+    """Groups whose kept rows mostly have score_quality under LOW_QUALITY while most rows rejected
+    elsewhere are above it: a selection normalised within strata keeps every stratum's share, a
+    stratum of weak rows too (a new user's 60 filler-wrapped translations kept 22). Logged as a
+    warning; a floor (select_threshold on score_quality) drops them."""
+    if "score_quality" not in df.columns:
+        return {}
+    q = pl.col("score_quality").cast(pl.Float64).fill_null(0.0)
+    d = df.select([pl.col(b).cast(pl.Utf8).fill_null("(none)") for b in by if b in df.columns]
+                  + [kept.cast(pl.Boolean).alias("__kept"), q.alias("__q")])
+    rejected = d.filter(~pl.col("__kept"))["__q"].median()
+    if rejected is None or rejected < LOW_QUALITY:
+        return {}
+    found: dict = {}
+    for b in by:
+        if b not in d.columns:
+            continue
+        g = (d.filter(pl.col("__kept")).group_by(b).agg(pl.len().alias("k"), pl.col("__q").median().alias("m"))
+             .filter((pl.col("k") >= min_kept) & (pl.col("m") < LOW_QUALITY)).sort(b))
+        for r in g.iter_rows(named=True):
+            found[f"{b} {r[b]}"] = {"kept": int(r["k"]), "median_quality_kept": round(float(r["m"]), 4),
+                                    "median_quality_rejected": round(float(rejected), 4)}
+    if found:
+        import logging
+
+        logging.getLogger("dataforge.select").warning(
+            "selection kept rows of low quality where better rows were rejected elsewhere (score_quality "
+            "under %s; normalised ranks keep every stratum's share): %s; add select_threshold on "
+            "score_quality before it, or normalize: none", LOW_QUALITY,
+            ", ".join(f"{k} ({v['kept']} rows, median {v['median_quality_kept']})" for k, v in found.items()))
+    return found
 
 
 def check_columns(df: pl.DataFrame, columns: list[str], where: str) -> None:
