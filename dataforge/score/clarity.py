@@ -25,7 +25,7 @@ def _fill(pattern: str, c: dict) -> str:
         .replace("{given_nouns}", c.get("given_nouns", ""))
 
 
-def s_len(e: pl.Expr) -> pl.Expr:
+def _len(e: pl.Expr) -> pl.Expr:
     return e.fill_null("").str.len_chars()
 
 
@@ -119,7 +119,7 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     # a request that is a bare label ("TL;DR:" over an input, "Information:" over the facts
     # and a question) is a prompt format, not wording whose length or style can be judged
     label = request.str.contains(r"^\W{0,3}[\p{L}\d][\p{L}\d ;/&'-]{0,30}:\s*$") & \
-        (~no_input | (s_len(ins) > s_len(request)))
+        (~no_input | (_len(ins) > _len(request)))
     out = {
         "too_short": (n < c["length"]["min_words"]) & ~_verb_and_object(plain, c["length"]) & ~label,
         "too_long": n > c["length"]["max_words"],
@@ -137,7 +137,7 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     # (a few-shot prompt's last "Summarize the following text." with nothing after it)
     # (a paragraph before it long enough to be material, and no persona or more request: "You
     # are an expert editor ...\n\nSummarize this article." points at nothing)
-    before_query = ins.str.strip_chars().str.slice(0, s_len(ins.str.strip_chars()) - s_len(query))
+    before_query = ins.str.strip_chars().str.slice(0, _len(ins.str.strip_chars()) - _len(query))
     paras = before_query.str.replace_all(r"\n[ \t]*\n", "\x00").str.split("\x00")
     el = pl.element()
     material_para = (el.str.count_matches(r"\S+") >= int(c.get("query_material_words", 15)))
@@ -183,7 +183,7 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     if br:
         low = t.str.to_lowercase()
         out["bare_reference"] = no_input & (n_all <= int(br["max_words"])) & low.str.contains(br["pronouns"]) & \
-            (_content_words(low) <= int(br["max_content_words"]))
+            (_content_words(low, br.get("not_content") or []) <= int(br["max_content_words"]))
     ud = c.get("unspecified_definite")
     if ud:
         out["unspecified_definite"] = no_input & (n_all <= int(ud["max_words"])) & \
@@ -191,12 +191,11 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     return out
 
 
-def _content_words(low: pl.Expr) -> pl.Expr:
+def _content_words(low: pl.Expr, extra: list[str]) -> pl.Expr:
     """Words of 3+ letters that are no stopword, generic word, request verb (also inflected:
-    "causes", "wrote" is not) or pronoun."""
+    "causes"; "wrote" is not) or word of `extra` (pronouns, "thing")."""
     skip = sorted(set(load_words(STOPWORDS)) | set(load_words(GENERIC)) | set(load_words(VERBS)) |
-                  {"it", "its", "they", "them", "their", "this", "that", "these", "those", "there", "he", "she",
-                   "him", "her", "his", "one", "ones", "thing", "things", "stuff"})
+                  {str(w).lower() for w in extra})
     el = pl.element()
     stem = el.str.replace(r"(?:ing|ed|es|s)$", "")
     keep = ~el.is_in(skip) & ~stem.is_in(skip) & ~(stem + "e").is_in(skip) & (el.str.len_chars() >= 3)
