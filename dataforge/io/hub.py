@@ -263,7 +263,11 @@ def generation_settings(out: Path) -> list[dict]:
     metas = pl.scan_parquet(files).filter(made).select(meta).collect()["meta"]
     counts: Counter = Counter()
     for text, n in metas.value_counts().iter_rows():
-        for step in _steps(json.loads(text)):
+        try:
+            doc = json.loads(text)
+        except ValueError:  # (meta that is no JSON names no step)
+            continue
+        for step in _steps(doc):
             counts[step] += n
     rows = [{"by": by, "model": model, "revision": rev, "sampling": sampling, "rows": n}
             for (by, model, rev, sampling), n in counts.items()]
