@@ -61,11 +61,19 @@ def test_offline_engine_backend_and_recipes(tiny, tmp_path):
     ev = _small_recipe("evol_instruct", {"rounds": 2, "sampling": {"evolve": {"max_tokens": 24},
                                                                      "respond": {"max_tokens": 16}}}, tmp_path, 8)
     report = tmp_path / "report.json"
+    # the prompt search's command line runs on the same engine (one engine start, not two)
+    from tests.test_prompt_search_cli import _check_outputs, _spec
+
+    (tmp_path / "ps").mkdir()
+    search = _spec(tmp_path / "ps")
     cmd = [str(VPY), "-m", "dataforge.testing.vllm_driver", str(tiny), str(report),
-           str(si), str(tmp_path / "out-si"), str(ev), str(tmp_path / "out-evol")]
+           str(si), str(tmp_path / "out-si"), str(ev), str(tmp_path / "out-evol"),
+           "--prompt-search", str(search), str(tmp_path / "ps" / "vllm")]
     p = subprocess.run(cmd, env=vllm_env(tmp_path), cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stderr[-3000:]
     r = json.loads(report.read_text())
+    assert r["prompt_search_rc"] == 0, p.stderr[-3000:]
+    _check_outputs(tmp_path / "ps" / "vllm")
     assert r["generate_ok"] and len(r["generate"]) == 64
     assert r["again"] == r["generate"][:4]  # seeded: the same prompts give the same samples
     assert len(set(map(tuple, r["generate"]))) > 1  # per-item seeds: prompts do not share one stream

