@@ -213,46 +213,58 @@ def _dump(d: dict) -> str:
     return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
 
 
+def _push_earlier(d: dict, moved: dict) -> str:
+    """`d` with `moved` (what a step overwrites) under `earlier`, which nests an `earlier`
+    already there, as meta text."""
+    if EARLIER in d and EARLIER not in moved:
+        moved[EARLIER] = d[EARLIER]
+    out = {k: v for k, v in d.items() if k != EARLIER}
+    out[EARLIER] = moved
+    return _dump(out)
+
+
+def _rewrite_flagged(texts: pl.Series, flag: pl.Series, fix) -> pl.Series:
+    """`fix(i, text)` (a new text, or None to keep it) on the flagged rows only."""
+    idx = flag.fill_null(False).arg_true().to_list()
+    if not idx:
+        return texts
+    out = texts.to_list()
+    for i in idx:
+        new = fix(i, out[i])
+        if new is not None:
+            out[i] = new
+    return pl.Series(texts.name, out, dtype=pl.Utf8)
+
+
 def _nest_duplicate_keys(s: list[pl.Series], keys: tuple[str, ...]) -> pl.Series:
     """Rows whose meta already had one of `keys` at its top level: one object, the new value in
     the key's place, the old ones under `earlier`. Only flagged rows are parsed (the flag also
     fires on a key nested deeper, which is no clash)."""
     joined, flag, meta = _broadcast(s)
-    idx = flag.fill_null(False).arg_true().to_list()
-    if not idx:
-        return joined
-    texts, metas = joined.to_list(), meta.to_list()
-    for i in idx:
+    metas = meta.to_list()
+
+    def fix(i: int, text: str) -> str | None:
         old = _load(metas[i])
         clash = [k for k in keys if old is not None and k in old]
-        new = _load(texts[i]) if clash else None  # (a key written twice: json keeps the last, the new value)
+        new = _load(text) if clash else None  # (a key written twice: json keeps the last, the new value)
         if new is None:
-            continue
-        before = {k: old[k] for k in clash}
-        if EARLIER in old and EARLIER not in before:
-            before[EARLIER] = old[EARLIER]
-        out = {k: v for k, v in new.items() if k != EARLIER}
-        out[EARLIER] = before
-        texts[i] = _dump(out)
-    return pl.Series(s[0].name, texts, dtype=pl.Utf8)
+            return None
+        return _push_earlier(new, {k: old[k] for k in clash})
+
+    return _rewrite_flagged(joined.alias(s[0].name), flag, fix)
 
 
 def _nest_step(s: list[pl.Series]) -> pl.Series:
     meta, flag = _broadcast(s)
-    idx = flag.fill_null(False).arg_true().to_list()
-    if not idx:
-        return meta
-    texts = meta.to_list()
-    for i in idx:
-        d = _load(texts[i])
-        step = {k: d.pop(k) for k in STEP_KEYS if k in d} if d is not None else None
+
+    def fix(_: int, text: str) -> str | None:
+        d = _load(text)
+        step = {k: d[k] for k in STEP_KEYS if k in d} if d is not None else None
         if not step:
-            continue
-        if EARLIER in d:
-            step[EARLIER] = d.pop(EARLIER)
-        d[EARLIER] = step
-        texts[i] = _dump(d)
-    return pl.Series(s[0].name, texts, dtype=pl.Utf8)
+            return None
+        return _push_earlier({k: v for k, v in d.items() if k not in step}, step)
+
+    return _rewrite_flagged(meta.alias(s[0].name), flag, fix)
 
 
 # -- provenance ------------------------------------------------------------------------

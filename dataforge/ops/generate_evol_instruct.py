@@ -1,9 +1,8 @@
 """Evol-Instruct (Xu et al., 2023, WizardLM): evolve instructions in depth and in breadth."""
 from __future__ import annotations
 
-import json
-
 import hashlib
+import json
 
 import polars as pl
 

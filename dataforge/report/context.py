@@ -6,6 +6,8 @@ may have been removed by a later stage). Only the few ids shown are read in full
 """
 from __future__ import annotations
 
+import json
+
 import polars as pl
 
 from dataforge.schema import is_score
@@ -42,8 +44,6 @@ def display(df: pl.DataFrame, n: int = CLIP) -> list[dict]:
 
 
 def _raw_scores(raw: str | None) -> dict:
-    import json
-
     try:
         doc = json.loads(raw) if raw else {}
     except ValueError:
@@ -84,7 +84,7 @@ def duplicate_pairs(rej: pl.DataFrame | None, kept: pl.LazyFrame | None, rejects
     not_copies = rejects.filter(~pl.col("reason").fill_null("").str.starts_with("duplicate")) \
         if rejects is not None and "reason" in rejects.collect_schema().names() else rejects
     kept_rows = lookup(kept, not_copies, ids)
-    kept_rows |= {k: v for k, v in lookup(None, rejects, [i for i in ids if i not in kept_rows]).items()}
+    kept_rows |= lookup(None, rejects, [i for i in ids if i not in kept_rows])
     full = dup.select("id", "stage", "kept_id", "rule")
     if rejects is not None:  # the dropped rows' text, matched on (id, stage): an exact copy shares its id
         text = (rejects.filter(pl.col("id").is_in(dup["id"].implode()) & pl.col("stage").is_in(dup["stage"].unique().implode()))
