@@ -241,10 +241,12 @@ def _nest_duplicate_keys(s: list[pl.Series], keys: tuple[str, ...]) -> pl.Series
     the key's place, the old ones under `earlier`. Only flagged rows are parsed (the flag also
     fires on a key nested deeper, which is no clash)."""
     joined, flag, meta = _broadcast(s)
-    metas = meta.to_list()
+    metas: list[list] = []  # the old texts as a list, made on the first flagged row only
 
     def fix(i: int, text: str) -> str | None:
-        old = _load(metas[i])
+        if not metas:
+            metas.append(meta.to_list())
+        old = _load(metas[0][i])
         clash = [k for k in keys if old is not None and k in old]
         new = _load(text) if clash else None  # (a key written twice: json keeps the last, the new value)
         if new is None:

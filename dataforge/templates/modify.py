@@ -12,6 +12,10 @@ from dataforge.templates.prompts import Wording
 
 
 def _set(q: pl.DataFrame, mask: str, **new: pl.Expr) -> pl.DataFrame:
+    # `when` evaluates the new text on every row: skip it when no row takes it (most rows of
+    # a batch take no modifier)
+    if not q[mask].any():
+        return q
     return q.with_columns([pl.when(pl.col(mask)).then(e).otherwise(pl.col(k)).alias(k) for k, e in new.items()])
 
 
