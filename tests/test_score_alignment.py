@@ -79,3 +79,39 @@ def test_a_label_written_as_a_template_sentence_passes_as_the_bare_label_does(tm
     o.ensure_setup()
     s = o.process(df)["score_alignment"].to_list()
     assert min(s[:40]) >= 0.75 and s[40] < 0.75, (min(s[:40]), s[40])
+
+
+def test_a_yes_no_question_after_a_lead_in_or_in_the_input_takes_a_bare_yes():
+    passage = "The Sun is the star at the center of the Solar System."
+    rows = [("Based on the following passage, is the sun a star?", passage, "yes", "closed_qa", 1),
+            ("Read the passage. Is the sun a star?", passage, "No", "closed_qa", 1),
+            ("Answer the question.", "Is the sun a star?", "yes", "open_qa", 1),
+            ("Read the passage. Is the sun a star?", passage, "Perhaps", "closed_qa", -1),
+            # an instruction with its own question: a question at the end of a passage is not it
+            ("What is this passage about?", "Stars burn hydrogen. Is the sun a star?", "yes", "closed_qa", 0),
+            ("Based on the passage, name the star at the center.", passage, "yes", "closed_qa", 0)]
+    assert frame(rows).select(A.short_verdict().alias("v"))["v"].to_list() == [r[4] for r in rows]
+
+
+def test_a_list_answer_is_aligned_when_every_item_is_offered():
+    ins = "List every topic this headline is about, separated by commas. Possible topics: politics, sports, health, science."
+    rows = [(ins, "Hospital waiting lists reach record high.", "health, politics", "topic"),
+            (ins, "Hospital waiting lists reach record high.", "health and politics", "topic"),
+            (ins, "Hospital waiting lists reach record high.", "health, football", "topic"),
+            ("Name a colour.", "", "red, green", "open_qa")]
+    df = frame(rows)
+    listed = A.list_in_prompt(df)
+    assert listed.to_list() == [True, True, False, False]
+    v = df.select(A.short_verdict(listed=pl.lit(listed)).alias("v"))["v"].to_list()
+    assert v == [1, 1, -1, 0]  # "Possible topics:" offers a set: football is none of it
+
+
+def test_free_text_answers_of_a_multiple_choice_set_form_no_label_set():
+    o = op("score_alignment")
+    mc = [("Answer this question in a few words.", q, a, "multiple_choice") for q, a in
+          [("Which tool measures mass?", "a balance"), ("Which planet is red?", "Mars"),
+           ("Which gas do plants take in?", "carbon dioxide"), ("Which organ pumps blood?", "the heart")]]
+    assert not any(frame(mc).select(o.check_failures()).to_series())
+    # letters are a set: an answer outside it still fails the label check
+    letters = [("Pick the letter.", f"Q{i}", a, "multiple_choice") for i, a in enumerate("ABCDABCDABCDABCDABCDx")]
+    assert frame(letters).select(o.check_failures()).to_series().to_list() == [False] * 20 + [True]

@@ -72,6 +72,7 @@ class ScoreAlignment(JudgedScore):
         cfg = load_yaml(A.ALIGNMENT)
         ans = A.final_answer(cfg)
         in_set, label_row = self._label_set(ans)
+        listed = A.list_in_prompt(df, cfg)
         # meta and source are optional context: a frame without them is judged without it
         df = df.with_columns(*[pl.lit(v).alias(c) for c, v in (("meta", "{}"), ("source", "")) if c not in df.columns])
         # a label written as a sentence ("The article is mainly about business.", a template's
@@ -80,7 +81,7 @@ class ScoreAlignment(JudgedScore):
         words = ans.fill_null("").str.strip_chars().str.count_matches(r"\S+")
         sentence_label = label_row & in_set & (words <= int(cfg.get("label_sentence_words", 0)))
         return df.with_columns(
-            pl.when(sentence_label).then(pl.lit(1)).otherwise(A.short_verdict(cfg, label_row & in_set))
+            pl.when(sentence_label).then(pl.lit(1)).otherwise(A.short_verdict(cfg, label_row & in_set, pl.lit(listed)))
             .alias("__verdict"),
             self.check_failures(ans, in_set, label_row).alias("__failed"))
 
@@ -96,7 +97,10 @@ class ScoreAlignment(JudgedScore):
         for t, labs in self.labels.items():
             given = given | ((task == t) & low.is_in([A.norm_text(x) for x in labs]))
         in_set = pl.when(task.is_in(list(self.labels))).then(given).otherwise(inferred)
-        label_row = A.label_rows(self.label_tasks, self.generation_tasks)
+        # an inferred set exists only where most answers of the source + task belong to one:
+        # free-text answers (a multiple-choice set with its choices hidden) form none to check
+        covered = inferred.cast(pl.Float64).mean().over(grp) >= float(load_yaml(A.ALIGNMENT)["label_set_min_coverage"])
+        label_row = A.label_rows(self.label_tasks, self.generation_tasks) & (task.is_in(list(self.labels)) | covered)
         return in_set, label_row
 
     def check_failures(self, ans: pl.Expr | None = None, in_set: pl.Expr | None = None,
