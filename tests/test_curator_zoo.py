@@ -514,3 +514,38 @@ def test_defect_pairs_good_answers_kept_and_bad_ones_partly_caught():
     by = {d: sum(c for c, k in zip(caught, zoo["defect"]) if k == d) for d in set(zoo["defect"])}
     # (phantom_input: "According to the passage, ..." with no passage given, score_quality x0.4)
     assert sum(caught) >= 33 and by["template_artifact"] == 10 and by["truncated"] >= 7 and by["phantom_input"] >= 5, by
+
+
+def test_reasoning_zoo_good_rows_kept_and_planted_defects_caught():
+    """reasoning_zoo.jsonl (round 15, blind-written): 100 good math, code, table, logic and
+    science answers (LaTeX, "QED", "答え：840円", code with repeated lines) and 50 planted
+    defects. Rules drop no good row and score_quality keeps them >= 0.6 (before the round the
+    rules dropped two: "QED", the Japanese result line). Rules or score_quality caught 25 of 50
+    defects when written, 32 after: an open sum ("Total = 125 + 175 ="), empty code blocks,
+    "implementation goes here" and a loop of renumbered steps. Wrong final answers and answers
+    to another question are for judges (docs/quality.md)."""
+    zoo = pl.read_ndjson(__import__("pathlib").Path(__file__).parents[1] / "benchmarks" / "quality_data"
+                         / "reasoning_zoo.jsonl", infer_schema_length=None)
+    rows = zoo.select("instruction", "input", "output")
+    r = RuleFilter().reasons(rows).to_list()
+    q = _score("score_quality", list(zip(zoo["instruction"], zoo["output"])), zoo["input"].to_list())
+    good = [(i[:50], x, s) for i, x, s, lab in zip(zoo["instruction"], r, q, zoo["label"])
+            if lab == "good" and (x or s < 0.6)]
+    assert good == [], good
+    caught = {d: 0 for d in set(zoo["defect"])}
+    for x, s, d in zip(r, q, zoo["defect"]):
+        caught[d] += bool(x) or s < 0.6
+    assert caught["empty_code_block"] == 3 and caught["truncated_cot"] >= 4 and caught["loop"] >= 4, caught
+    assert sum(v for d, v in caught.items() if d) >= 32, caught
+
+
+def test_empty_code_blocks_pair_fences_in_order_and_renumbered_lines_repeat():
+    two_blocks = "First:\n```python\nprint(1)\n```\n\n```python\nprint(2)\n```\nBoth print a number."
+    empty = "Here is the function:\n\n```python\n```\n\nIt returns the factorial."
+    steps = "\n".join(f"Step {i}: 25 × 10 = 250, then 25 × 6 = 150, so the total is 400." for i in range(1, 13))
+    listing = ("1. Mix the flour and the salt in a large bowl.\n2. Add the water slowly while stirring.\n"
+               "3. Knead the dough for ten minutes until smooth.\n4. Let it rest under a towel for an hour.\n"
+               "5. Shape the loaf and bake it at 220 °C for 35 minutes.")
+    r = _reasons([("Write two snippets.", two_blocks), ("Write a factorial function.", empty),
+                  ("What is 25 × 16?", steps), ("How do I bake bread?", listing)])
+    assert r[0] is None and r[1].startswith("empty_code_block") and r[2].startswith("repetition") and r[3] is None, r

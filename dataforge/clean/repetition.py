@@ -3,7 +3,8 @@ computed column-wise: texts are exploded into lines / paragraphs / words and cou
 with group-bys instead of per-document Python loops.
 
 Per text:
-- dup_para_frac / dup_line_frac: duplicated paragraphs / lines over all of them;
+- dup_para_frac / dup_line_frac: duplicated paragraphs / lines over all of them (a line's
+  enumerator, "Step 12:" or "3.", left out);
 - dup_para_char_frac / dup_line_char_frac: characters in duplicated ones over the text;
 - top_{n}_gram: characters of the most frequent word n-gram x its count, over the text,
   counted only when that n-gram occurs at least twice (datatrove also counts a single
@@ -19,12 +20,17 @@ import polars as pl
 from dataforge.words import SHINGLE_TOKEN_RE
 
 ROW = "__row"
+# a line's leading enumerator: "Step 12:", "3.", "(b)", "- "
+ENUMERATOR = r"(?i)^\s*(?:(?:step|line|item|row|part)\s+\d+\s*[.):-]?|\(?(?:\d+|[a-z])[.)]|[-*•])\s*"
 
 
 def _parts_dup(texts: pl.DataFrame, pattern: str) -> pl.DataFrame:
     """Per row: elements, duplicated elements, characters in duplicated elements."""
     parts = (texts.select(ROW, pl.col("t").str.strip_chars().str.replace_all(pattern, "\x00")
-                          .str.split("\x00").alias("p")).explode("p"))
+                          .str.split("\x00").alias("p")).explode("p")
+             # a line repeated under a new number is repeated ("Step 9: 25 × 10 = 250." again
+             # as "Step 13: ..."): its enumerator is not part of it
+             .with_columns(pl.col("p").str.replace(ENUMERATOR, "")))
     g = parts.group_by(ROW, "p").len("c")
     return g.group_by(ROW).agg(
         pl.col("c").sum().alias("n"),

@@ -257,7 +257,8 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     short and unpunctuated (summaries, titles, labels: `no_end_tasks`, `no_end_instruction`)."""
     f = rule.fields(["output"])[0]
     # (with the end-of-proof marks: "... for all n ≥ 1. ∎")
-    enders = rule.get("end_chars", ".!?…\"'”’)]}>*`:;|∎□■")
+    # (and the full-width marks of Chinese and Japanese: "（円）", "。", "」")
+    enders = rule.get("end_chars", ".!?…\"'”’)]}>*`:;|∎□■。！？）」』】〕．：")
     end_re = f"[{re.escape(enders)}]\\s*$"
     # the parts every test below reads, computed once (eager expressions are not shared)
     lines_e = pl.col("__t").str.split("\n").list.eval(pl.element().filter(pl.element().str.strip_chars() != ""))
@@ -271,7 +272,7 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     prev_line, sib, n_words = pl.col("__prev"), pl.col("__sib"), pl.col("__n")
     ok_frac = earlier.list.eval(pl.element().str.contains(end_re)).list.mean().fill_null(1.0)
     # a last token that is itself an ending: a number or result ("in 1813", "= 391"), a link,
-    # a hashtag, an emoji, closing math ("$\\boxed{4}$")
+    # a hashtag, an emoji, closing math ("$\\boxed{4}$"), the end of a proof ("QED")
     ends_ok = last.str.contains(end_re) | last.str.contains(rule.get("final_token", FINAL_TOKEN_RE))
     last_word = last.str.extract(LAST_WORD_RE, 1).str.to_lowercase()
     # a closing ("Sincerely,") or a name signed under a short line that ends in a comma
@@ -285,10 +286,13 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     dw = rule.get("words") or dangling_words()
     dangling = (last_word.is_in(dw) & ~ends_ok & ~word_endings_are_form(earlier, dw)) | \
         (last.str.contains(r"[,–—(-]$") & ~valediction)
+    # a sum left open, in prose or a line of symbols: "Total = 125 + 175 =", "So Tom has 3 ×"
+    open_sum = last.str.contains(r"\s[=+×÷*/^−]$")
     # a sentence end inside the text: it is prose, so its last sentence should end too
     inner_end = t.str.contains(r"[.!?]\s+\S")
-    key_value = last.str.contains(r"^\W{0,3}[\w ()/'&-]{1,40}:\s*\S")
-    value = last.str.replace(r"^[^:]*:", "")
+    # (a full-width colon too: "答え：840円")
+    key_value = last.str.contains(r"^\W{0,3}[\w ()/'&-]{1,40}[:：]\s*\S")
+    value = last.str.replace(r"^[^:：]*[:：]", "")
     value_prose = value.str.contains(r"[.!?]\s+\S")
     answer_line = last.str.contains(r"(?i)^(so )?(the )?(final )?answer( is)?\s*:") & ~value_prose  # dataforge's CoT
     structured = ((key_value & ~value_prose & ((value.str.count_matches(r"\S+") <= rule.get("max_value_words", 3)) |
@@ -358,7 +362,10 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # (not a dialogue's last reply: "Waiter: Excellent choice" after longer lines of speakers)
     speaker = r"^\s*\p{Lu}[\w .'-]{0,30}:\s+\S"
     dialogue = last.str.contains(speaker) & (earlier.list.eval(pl.element().str.contains(speaker)).list.mean() >= 0.5)
-    stub = (earlier.list.len() >= 3) & ~ends_ok & ~valediction & ~signed & \
+    # (nor a result under its label: "Total: 840 yen", "答え：840円" after the worked lines)
+    result_line = key_value & value.str.contains(r"\d") & (value.str.count_matches(r"\S+") <= 3) & \
+        last.str.contains("(?i)^\\W{0,3}(?:" + "|".join(rule.get("result_keys") or ["answer"]) + ")")
+    stub = (earlier.list.len() >= 3) & ~ends_ok & ~valediction & ~signed & ~result_line & \
         ~dialogue.fill_null(False) & (last.str.count_matches(r"\S+") < rule.get("stub_ratio", 0.5) * med)
     # a last line ending on a comma that is not itself code is cut even inside a text with code
     comma_cut = last.str.contains(r",$") & ~last.str.contains(r"[{}()\[\]=;<>]") & ~valediction
@@ -380,7 +387,7 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # Mr. Smith," is a salutation)
     sentence_before = t.str.contains(r"\p{Ll}{2}[.!?]\s+\S")
     fires = ((n_words >= rule.get("min_words", 10)) &
-             ((~code & ((dangling & ~symbols) | unended | stub.fill_null(False))) | comma_cut)) | \
+             ((~code & ((dangling & ~symbols) | open_sum | unended | stub.fill_null(False))) | comma_cut)) | \
         (comma_cut & sentence_before & ~code)
     return df.select(pl.when(fires).then(_fmt(rule, f"{f} ends mid-sentence: '…{{}}'", last.str.slice(-30)))
                      .when((n_words >= rule.get("min_words", 10)) & cot_cut)
@@ -425,7 +432,7 @@ def dangling_words() -> list[str]:
 
 # a quotation closed and attributed on its line: "... love what you do." - Steve Jobs
 QUOTE_ATTRIBUTION_RE = r"[\"”]\s*[-–—~]+\s*\p{Lu}[\w.' -]{0,40}$"
-FINAL_TOKEN_RE = (r"(?:^|\s)(?:[$€£]?\d[\d,.:/%-]*%?|https?://\S+|www\.\S+|#\w+|\S*\$)\s*$|"
+FINAL_TOKEN_RE = (r"(?:^|\s)(?:[$€£]?\d[\d,.:/%-]*%?|https?://\S+|www\.\S+|#\w+|\S*\$|Q\.?E\.?D\.?)\s*$|"
                   r"[\x{1F300}-\x{1FAFF}\x{2600}-\x{27BF}]\s*$")
 VALEDICTION = (r"(?i)^(sincerely|best|regards|kind regards|best regards|warm regards|yours( truly| sincerely)?|"
                r"thanks|thank you|cheers|best wishes|respectfully|love|with love|all the best),?$")
@@ -530,8 +537,16 @@ def b_non_answer(rule: Rule, df: pl.DataFrame):
 
 
 def b_code_fence(rule: Rule, df: pl.DataFrame):
+    """An odd number of fences (unclosed), or with `check: empty`, a block with nothing in it
+    ("```python\n```": the code never came)."""
     f = rule.fields(["output"])[0]
     n = _col(f).str.count_matches(r"(?m)^\s*```")
+    if rule.get("check", "unclosed") == "empty":
+        # fences pair up in order (a closing fence followed by the next opening one is no block)
+        blocks = _col(f).str.extract_all(r"(?ms)^[ \t]*```[^\n]*\n.*?^[ \t]*```")
+        empty = blocks.list.eval(pl.element().str.replace(r"^[ \t]*```[^\n]*\n", "")
+                                 .str.replace(r"```$", "").str.strip_chars() == "").list.sum()
+        return pl.when((n % 2 == 0) & (empty > 0)).then(_fmt(rule, f"{f} has {{}} empty code block(s)", empty))
     return pl.when(n % 2 == 1).then(_fmt(rule, f"{f} has {{}} code fences (unclosed)", n))
 
 
