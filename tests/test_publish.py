@@ -82,19 +82,23 @@ def _manifest(*sources):
     return {"sources": [{"name": n, "path": p} for n, p in sources]}
 
 
+SAMPLE = ROOT / "sample_data"
+
+
 def test_license_derivation_and_conflicts():
+    # the shipped rules know the sample files themselves (by content, else exact path), not names
     rules = hub.load_license_rules()
-    same = hub.derive_licenses(_manifest(("a", "x/seed_tasks.jsonl"), ("b", "y/scitldr_a_dev.jsonl")), rules)
+    same = hub.derive_licenses(_manifest(("a", str(SAMPLE / "seed_tasks.jsonl")), ("b", str(SAMPLE / "scitldr.jsonl"))), rules)
     assert same.hub == ["apache-2.0"] and same.warnings == []
-    sa_nc = hub.derive_licenses(_manifest(("sq", "d/squad_v1_1_dev_subset.jsonl"), ("al", "alpaca.jsonl")), rules)
+    sa_nc = hub.derive_licenses(_manifest(("sq", str(SAMPLE / "squad.jsonl")), ("al", str(SAMPLE / "alpaca.jsonl"))), rules)
     assert any("licence conflict" in w for w in sa_nc.warnings)
     # the clash is named: share-alike with non-commercial, not with a permissive licence
-    sa_nc_mit = hub.derive_licenses(_manifest(("sq", "d/squad_v1_1_dev_subset.jsonl"), ("al", "alpaca.jsonl"),
-                                              ("e", "esnli_dev_sample.jsonl")), rules)
+    sa_nc_mit = hub.derive_licenses(_manifest(("sq", str(SAMPLE / "squad.jsonl")), ("al", str(SAMPLE / "alpaca.jsonl")),
+                                              ("e", str(SAMPLE / "esnli.jsonl"))), rules)
     (conflict,) = [w for w in sa_nc_mit.warnings if "licence conflict" in w]
     assert "CC-BY-NC-4.0" in conflict.split("which")[1] and "MIT" not in conflict, conflict
     assert any("['al'] are not licensed for commercial" in w for w in sa_nc.warnings)
-    ag = hub.derive_licenses(_manifest(("ag", "nlp/ag_news/ag_news_test_sample.jsonl")), rules)
+    ag = hub.derive_licenses(_manifest(("ag", str(SAMPLE / "ag_news.jsonl"))), rules)
     assert ag.hub == ["other"] and "non-commercial" in ag.other_names[0]
     unknown = hub.derive_licenses(_manifest(("mine", "/data/private.jsonl")), rules)
     assert unknown.hub == ["unknown"] and "mine" in unknown.warnings[0]
@@ -348,3 +352,188 @@ def test_a_run_over_an_earlier_runs_shards_inherits_its_sources_licences(quick):
     assert all(s["via"] == "scored" for s in over.sources)
     assert over.hub == direct.hub and over.warnings == direct.warnings
     assert any("not licensed for commercial use" in w for w in over.warnings)
+
+
+# -- a tiny run with convert: provenance, templates, recipe files, all-null scores -----------
+
+YESNO_FAMILY = """family: yesno
+description: Yes/no questions about a passage.
+task: closed_qa
+dataset: boolq
+lang: en
+fields:
+  passage: {column: passage}
+  question: {column: question}
+  label: {column: answer, labels: {false: "no", true: "yes"}}
+formats: [one_word, json]
+json_key: answer
+templates:
+  - id: passage_question
+    instruction: "Read the passage and answer the question with yes or no."
+    input: "Passage: {{ passage }}\\nQuestion: {{ question }}?"
+    output: "{{ label }}"
+    original_task: true
+  - id: based_on
+    instruction: "Based on the following passage, {{ question }}?"
+    input: "{{ passage }}"
+    output: "{{ label }}"
+    original_task: true
+"""
+FAKE_TOKEN = "hf_FakeTokenForTheTestOnly1234567890"
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory) -> Path:
+    """A user's own files: `squad_hf.jsonl` (SQuAD's layout, not the sample file), converted with
+    the extractive_qa family (whose `dataset` is squad); a byte-for-byte copy of the sample
+    file under another name; rows through a custom family file named by its absolute path, and
+    a second family file whose comment holds a token. score_label finds no label rows."""
+    d = tmp_path_factory.mktemp("conv")
+    lines = (SAMPLE / "squad.jsonl").read_text().splitlines()[:6]
+    own = [json.dumps(json.loads(x) | {"id": f"mine-{i}", "title": "My own notes"}) for i, x in enumerate(lines)]
+    (d / "squad_hf.jsonl").write_text("\n".join(own) + "\n")
+    (d / "copy").mkdir()
+    (d / "copy" / "qa_data.jsonl").write_bytes((SAMPLE / "squad.jsonl").read_bytes())
+    rows = [{"question": f"is item {i} blue", "passage": f"Item {i} is {'blue' if i % 2 else 'red'} and round.",
+             "answer": bool(i % 2)} for i in range(8)]
+    (d / "yesno.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (d / "yesno_family.yaml").write_text(YESNO_FAMILY)
+    (d / "secret_family.yaml").write_text(f"# token: {FAKE_TOKEN}\n" + YESNO_FAMILY.replace("family: yesno", "family: yesno2"))
+    text = f"""name: converted
+seed: 3
+sources:
+  - name: squad_hf
+    path: {d / 'squad_hf.jsonl'}
+    ops:
+      - convert: {{family: extractive_qa, prompt_types: {{zero_shot: 0.7, inversion: 0.3}}}}
+  - name: mine
+    path: {d / 'copy' / 'qa_data.jsonl'}
+    limit: 4
+    ops:
+      - convert: {{family: extractive_qa}}
+  - name: yesno
+    path: {d / 'yesno.jsonl'}
+    ops:
+      - convert: {{family: {d / 'yesno_family.yaml'}, output_format: 0.5}}
+  - name: yesno2
+    path: {d / 'yesno.jsonl'}
+    limit: 2
+    ops:
+      - convert: {{family: {d / 'secret_family.yaml'}}}
+pipeline:
+  - score_label: {{embeddings: false, min_rows: 3}}
+output: {{report: false}}
+"""
+    out = d / "out"
+    recipe.loads(text, where="converted.yaml", base_dir=d).run(out=out)
+    return out
+
+
+def _publish(out: Path, tmp_path: Path, *more: str) -> tuple[dict, str, Path]:
+    stage = tmp_path / "repo"
+    assert main(["publish", str(out), "--repo-id", "me/conv", "--dry-run", "--stage", str(stage), *more]) == 0
+    header, body = _card(out)
+    return header, body, stage
+
+
+def _rows(out: Path) -> list[dict]:
+    import polars as pl
+
+    return [json.loads(m) for m in pl.read_parquet(sorted((out / "data").glob("*.parquet")))["meta"]]
+
+
+def test_card_claims_no_upstream_licence_or_citation_by_name_or_family(converted, tmp_path):
+    header, body, _ = _publish(converted, tmp_path)
+    sources = body.split("## Sources")[1].split("## Models")[0]
+    row = next(x for x in sources.splitlines() if x.startswith("| squad_hf |"))
+    # the user's squad_hf.jsonl is not the SQuAD sample: nothing is claimed for it
+    assert row.startswith("| squad_hf | unknown | unknown |") and "expmrc" not in row and "SQuAD" not in row, row
+    # the byte-for-byte copy of the sample file, under another name and path, is the sample
+    mine = next(x for x in sources.splitlines() if x.startswith("| mine |"))
+    assert "<https://github.com/ymcui/expmrc>" in mine and "CC-BY-SA-4.0" in mine
+    assert header["license"] == ["cc-by-sa-4.0", "unknown"]
+    # the card says how to declare it
+    assert "--licenses FILE" in sources and "`sources: [{source: squad_hf, license: SPDX-ID" in sources
+    # declared by the publisher: that upstream and licence, with the shipped licence terms
+    own = tmp_path / "mine.yaml"
+    own.write_text("sources:\n  - source: squad_hf\n    license: CC-BY-4.0\n    url: https://example.org/my-qa\n")
+    header, body, _ = _publish(converted, tmp_path / "declared", "--licenses", str(own))
+    row = next(x for x in body.splitlines() if x.startswith("| squad_hf |"))
+    assert "<https://example.org/my-qa>" in row and "[CC-BY-4.0](https://creativecommons.org/licenses/by/4.0/)" in row
+    assert header["license"] == ["cc-by-4.0", "cc-by-sa-4.0", "unknown"]  # the sample copy still matches
+
+
+def test_no_family_dataset_or_file_name_stands_for_a_sample_file():
+    """Every built-in family's `dataset` (squad, esnli, ag_news, ...), as a source name or in a
+    file name of the user's, gets no licence from the shipped rules: they match content."""
+    rules = hub.load_license_rules()
+    names = sorted({str(yaml.safe_load(p.read_text()).get("dataset") or p.stem)
+                    for p in (ROOT / "rules" / "templates").glob("*.yaml") if not p.stem.startswith("_")})
+    names += [p.stem for p in SAMPLE.glob("*.jsonl")]
+    assert "squad" in names and "ag_news" in names
+    for n in names:
+        for path in (f"data/{n}.jsonl", f"/home/me/{n}_hf.jsonl", f"my_{n}"):
+            src = {"name": n, "path": path, "files": [{"path": path, "bytes": 10, "xxh3_128": "0" * 32}]}
+            lic = hub.derive_licenses({"sources": [src]}, rules)
+            assert lic.hub == ["unknown"] and not lic.sources[0]["url"] and not lic.sources[0]["citation"], (n, path)
+
+
+def test_card_says_how_rows_were_made_from_templates(converted, tmp_path, sample_dir):
+    from collections import Counter
+
+    _, body, _ = _publish(converted, tmp_path)
+    assert "### Rows made from templates" in body
+    metas = _rows(converted)
+    section = body.split("### Rows made from templates")[1].split("\n### ")[0]
+    tpl = Counter(m["template"] for m in metas)
+    fam = Counter(m["family"] for m in metas)
+    for name, n in tpl.items():
+        assert f"{name.split('/', 1)[1]} ({n})" in section, (name, section)
+    assert f"| yesno ([`recipe_files/yesno_family.yaml`](recipe_files/yesno_family.yaml)) | yesno | {fam['yesno']} |" in section
+    assert "| yesno2 (custom family file, not in this repository: see How to reproduce) |" in section
+    assert f"| extractive_qa | mine, squad_hf | {fam['extractive_qa']} |" in section
+    pt = Counter(m["prompt_type"] for m in metas)
+    assert f"zero-shot {pt['zero_shot']}" in section and f"inversion (the input written from the answer) {pt['inversion']}" in section
+    fmts = Counter(m["format"] for m in metas if m.get("format"))
+    assert fmts and all(f"{k} {n}" in section for k, n in fmts.items())
+    # a run without convert: no such section
+    out = tmp_path / "plain"
+    recipe.loads(f"name: plain\nsources:\n  - {{name: alpaca, path: {sample_dir / 'alpaca.jsonl'}, limit: 5}}\n"
+                 "pipeline: []\noutput: {report: false}\n", where="plain.yaml", base_dir=tmp_path).run(out=out)
+    text = hub.build_card(out, "me/plain").text
+    assert "template" not in text.split("## How to reproduce")[0].lower()
+
+
+def test_recipe_files_travel_with_the_upload_or_are_named_as_left_out(converted, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
+    _, body, stage = _publish(converted, tmp_path)
+    d = converted.parent
+    planned = {f.repo_path: f for f in hub.plan(converted)}
+    assert planned["recipe_files/yesno_family.yaml"].local == (d / "yesno_family.yaml").resolve()
+    assert (stage / "recipe_files" / "yesno_family.yaml").read_text() == YESNO_FAMILY
+    # the file with a token in it is never uploaded; the card names it as left out, and why
+    assert not any("secret" in p for p in planned) and not list(stage.rglob("secret_family*"))
+    for p in stage.rglob("*"):
+        if p.is_file():
+            assert FAKE_TOKEN not in p.read_text(errors="ignore"), p
+    repro = body.split("## How to reproduce")[1]
+    assert f"| `{d / 'yesno_family.yaml'}` | [`recipe_files/yesno_family.yaml`](recipe_files/yesno_family.yaml) |" in repro
+    left = repro.split("Not included in this repository")[1]
+    assert f"- `{d / 'secret_family.yaml'}`: it may hold a credential" in left
+    # every absolute local path in the card comes with a word that it is the publisher's
+    for line in body.splitlines():
+        if str(d) in line and not line.startswith(("  ", "- `", "| `")) and "publisher's machine" not in line:
+            raise AssertionError(f"unexplained local path: {line}")
+    assert "paths on the publisher's machine" in repro
+
+
+def test_a_score_null_on_every_row_is_listed_with_the_reason(converted, tmp_path):
+    import polars as pl
+
+    assert pl.read_parquet(sorted((converted / "data").glob("*.parquet")))["score_label"].is_null().all()
+    _, body, _ = _publish(converted, tmp_path)
+    configs = body.split("Configurations:")[1].split("\n\n")[0]
+    assert "score_label (null on every row: see Scores)" in configs
+    scores = body.split("### Scores")[1].split("\n## ")[0]
+    assert "- `score_label`: not computed, null on every row" in scores and "min_rows" in scores
+    assert "(this run: `embeddings: False`, `min_rows: 3`)" in scores

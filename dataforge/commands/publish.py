@@ -12,7 +12,7 @@ def register(sub) -> None:
     p.add_argument("--private", action="store_true", help="create the repository as private")
     p.add_argument("--dry-run", action="store_true", help="write the card and print the upload plan; upload nothing")
     p.add_argument("--license", help="licence id for the card, overriding the one derived from the sources")
-    p.add_argument("--licenses", metavar="FILE", help="licence rules (default rules/licenses.yaml)")
+    p.add_argument("--licenses", metavar="FILE", help="your licence rules (source/path rules declaring your sources), tried before rules/licenses.yaml")
     p.add_argument("--include-rejects", action="store_true", help="also upload rejects/*.parquet")
     p.add_argument("--stage", metavar="DIR", help="also copy the planned files into DIR (the repo as it will look)")
     p.add_argument("-m", "--message", default="Upload dataset with dataforge", help="commit message")
