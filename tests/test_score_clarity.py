@@ -214,3 +214,14 @@ def test_short_requests_whose_pronoun_or_definite_has_no_referent_are_vague():
     got = pl.DataFrame({"instruction": vague + clear, "input": [""] * (len(vague) + len(clear))}).select(C.expr()).to_series()
     assert all(v < 0.5 for v in got[:len(vague)]), list(zip(vague, got[:len(vague)]))
     assert all(v > 0.75 for v in got[len(vague):]), list(zip(clear, got[len(vague):]))
+
+
+def test_a_formula_is_the_requests_material_not_a_placeholder_or_long_words():
+    from dataforge.score import clarity as C
+    ins = ["Evaluate $\\int_0^1 x e^{x}\\,dx$.", "Simplify $\\frac{3}{4} + \\frac{5}{6}$.", "Factor $x^2-9$.",
+           "Solve the equation $x^2 - 5x + 6 = 0$.", "Solve the equation.", "Fill in {name} and send it.",
+           "Is $5 and $10 a fair price for {product}?"]
+    df = pl.DataFrame({"instruction": ins, "input": [""] * len(ins), "output": ["x"] * len(ins)})
+    got = df.with_columns(C.expr().alias("c"))["c"].to_list()
+    assert min(got[:4]) >= 0.85, got  # were 0.28 (e^{x} read as a placeholder), 0.83, 0.36, 0.96
+    assert max(got[4:]) < 0.6, got  # no formula: the vague request and the placeholders stay

@@ -107,10 +107,15 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     ins = pl.col("instruction").fill_null("")
     no_input = _empty(pl.col("input"))
     request, query = _parts(ins, int(c["query_max_words"]))
+    # a formula is one word of the request's wording ("Factor $x^2-9$." is no request too
+    # short, "\frac" no long word, "e^{x}" no placeholder); references read the formula as the
+    # material it is ("Solve the equation $x^2 - 5x + 6 = 0$.")
+    m_request, m_query = _parts(ins.str.replace_all(c["math_span"], " FORMULA "), int(c["query_max_words"])) \
+        if c.get("math_span") else (request, query)
     # length and readability of the request itself: inline material after a blank line
     # (an abstract, few-shot exemplars) is context, not wording to follow
     # quoted material inside the request ("... negative: \"<a review>\"") is not wording
-    plain = request.str.replace_all(r'"[^"]{20,}"|“[^”]{20,}”', "QUOTE")
+    plain = m_request.str.replace_all(r'"[^"]{20,}"|“[^”]{20,}”', "QUOTE")
     n = plain.str.count_matches(WORD_RE)  # (a CJK character is a word)
     per_sentence = n / plain.str.count_matches(SENTENCE_END_RE).clip(lower_bound=1)
     mean_chars = plain.str.replace_all(r"\s+", "").str.len_chars() / n.clip(lower_bound=1)
@@ -164,15 +169,16 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     out["undefined_criteria"] = crit & no_input
     out["undefined_criteria_with_input"] = crit & ~no_input
     ph = c["placeholder"]
+    ph_text = m_request + pl.lit("\n") + m_query  # (formulas out: "e^{x}" is no {placeholder})
     if ph.get("blanks_asked"):  # a cloze task's blanks are its point
-        wording = pl.when(wording.str.contains(ph["blanks_asked"])) \
-            .then(wording.str.replace_all(r"_{3,}", " ")).otherwise(wording)
+        ph_text = pl.when(ph_text.str.contains(ph["blanks_asked"])) \
+            .then(ph_text.str.replace_all(r"_{3,}", " ")).otherwise(ph_text)
     # a quoted placeholder is mentioned, not left unfilled ("What is 'lorem ipsum' used for?")
     quoted = "(?i)[\"'“‘`]\\s*" + ph["pattern"] + "\\s*[\"'”’`]"
-    found = wording.str.replace_all(quoted, " ").str.contains("(?i)" + ph["pattern"])
+    found = ph_text.str.replace_all(quoted, " ").str.contains("(?i)" + ph["pattern"])
     if ph.get("tokens_asked"):  # a token the answer is asked to write ("replace names with [NAME]"),
         # said outside the token itself ("the flavors of <mask> and <mask>" asks for nothing)
-        found = found & ~wording.str.replace_all("(?i)" + ph["pattern"], " ").str.contains(ph["tokens_asked"])
+        found = found & ~ph_text.str.replace_all("(?i)" + ph["pattern"], " ").str.contains(ph["tokens_asked"])
     out["placeholder"] = found
     out["many_questions"] = wording.str.count_matches(r"\?") > c["many_questions"]["max_questions"]
     mo = _fill(c["missing_object"]["pattern"], c)
