@@ -61,7 +61,7 @@ def content_id(df: pl.DataFrame, fields: Iterable[str] = ID_FIELDS) -> pl.Series
     """Stable id of each row: a hash of its content (the fields present)."""
     cols = [df[f] for f in fields if f in df.columns]
     if not cols:  # raw rows: hash every column's JSON form (not where the row was read)
-        cols = [df.select(pl.struct(pl.exclude(ORIGIN)).struct.json_encode()).to_series()]
+        cols = [df.select(pl.struct(pl.exclude(ORIGIN, SOURCE_NAME)).struct.json_encode()).to_series()]
     return _hash_rows(cols)
 
 
@@ -271,6 +271,7 @@ def _nest_step(s: list[pl.Series]) -> pl.Series:
 
 # -- provenance ------------------------------------------------------------------------
 ORIGIN = "_origin"  # JSON text of where a read row came from, until it reaches `meta`
+SOURCE_NAME = "_source"  # the source a raw row was read from, until `convert` makes it a record
 
 
 def add_origin(df: pl.DataFrame, origin: pl.Series) -> pl.DataFrame:

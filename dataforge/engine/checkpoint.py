@@ -35,7 +35,7 @@ from dataforge.io import atomic
 from dataforge.io.read import Batch
 from dataforge.io.source import Source
 from dataforge.ops.base import Operator
-from dataforge.schema import ORIGIN, add_origin, conform, has_record_columns
+from dataforge.schema import ORIGIN, SOURCE_NAME, add_origin, conform, has_record_columns
 
 
 class StageDir:
@@ -157,6 +157,9 @@ def read_batch(src: Source, b: Batch) -> tuple[pl.DataFrame, list[pl.DataFrame],
         # a record: its input position goes into meta now; raw rows keep the column for the
         # operator that makes records of them
         df = add_origin(df, b.rows[ORIGIN])
+    elif df.height and not has_record_columns(df.columns):
+        # raw rows carry their source's name to a pipeline-level `convert` (rows of several sources)
+        df = df.with_columns(pl.lit(src.name, dtype=pl.Utf8).alias(SOURCE_NAME))
     kept, rej, op_stats = B.run_chain(df, src.ops, source_op_names(src))
     if src.ops:
         kept = conform(kept, source=src.name, defaults={"source": src.name}, keep=src.keep)

@@ -11,6 +11,7 @@ template, prompt type, dataset and the source row.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
@@ -18,14 +19,15 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from dataforge.errors import ConfigError
+from dataforge.errors import ConfigError, InputError
 from dataforge.ops.base import MapOp, param, register
-from dataforge.schema import COLUMNS, ORIGIN, REJECT, REJECT_DETAIL, RawJson, content_id, meta_set
+from dataforge.schema import COLUMNS, ORIGIN, REJECT, REJECT_DETAIL, SOURCE_NAME, RawJson, content_id, meta_set
 from dataforge import rand as draw
 from dataforge.templates import chats, fewshot, fields, modify, prompts, render, select
 from dataforge.templates.spec import Family, Template, load_family
 
 ROW = fields.ROW
+_WARNED: set[tuple] = set()  # (family, template, options) warned about once per process
 SPLIT_ROWS = 100_000  # a frame this big converts in two halves on two threads (no few-shot rows)
 
 
@@ -35,8 +37,10 @@ class Convert(MapOp):
 
     name = "convert"
     batch_parallel = True
-    version = "3"  # 2: chats drop assistant turns before the first user turn, meta chat_turns;
-    # 3: chat column and role aliases, content parts, transcripts, tool/multimodal rejects
+    version = "4"  # 2: chats drop assistant turns before the first user turn, meta chat_turns;
+    # 3: chat column and role aliases, content parts, transcripts, tool/multimodal rejects;
+    # 4: unknown labels rejected by templates reading label_id, float/bool labels, each row's
+    # source, exemplars never the query's text, options for questions that refer to choices
     adds_rows = True
     family: str | list[str]
     templates: str | list[str] | dict[str, float] = "auto"
@@ -79,6 +83,8 @@ class Convert(MapOp):
                 raise ConfigError(f"convert: family {[f.name for f in self._fams]} has no template "
                                   f"{', '.join(repr(u) for u in unknown)}; run `dataforge templates`")
         self._pools = {f.name: select.pools(f, self.templates, self.original_only) for f in self._fams}
+        if not getattr(self, "_restored", False):  # (not again in each Ray worker)
+            self._warn_unnamed_classes(fams)
         if "cot" in self._ptw:
             # a chain-of-thought row must show reasoning: only families that carry a rationale
             none = [f.name for f in self._fams if "rationale" not in f.fields]
@@ -92,12 +98,34 @@ class Convert(MapOp):
                 raise ConfigError(f"convert: prompt type inversion needs `inverted` templates; "
                                   f"family {none} has none")
 
+    def _warn_unnamed_classes(self, names: list[str]) -> None:
+        """Once per family and template: a template that asks for one of the user's classes
+        (`labels: given`) without naming them, with its options hidden, asks to pick among
+        classes the prompt never names. Kept (a model may learn a fixed label set from the data),
+        but said: show the options or use templates that name the classes."""
+        for name, fam in zip(names, self._fams):
+            if load_family(name).labels != {}:  # fixed classes: the wording names them
+                continue
+            for t in self._pools[fam.name]["forward"].templates:
+                hidden = self.options == "hidden" or (self.options == "template" and t.options == "hidden") or \
+                    (not isinstance(self.options, str) and float(self.options) < 1.0)
+                key = (fam.name, t.id, str(self.options))
+                if t.options == "none" or "answer_choices" in t.uses or not hidden or key in _WARNED:
+                    continue
+                _WARNED.add(key)
+                logging.getLogger("dataforge.convert").warning(
+                    "convert: template '%s' asks for one of your classes without naming them, and options=%s "
+                    "hides the options on %s rows: those prompts cannot be answered from their text alone. "
+                    "Use options: shown (or template), or templates that name the classes (%s)",
+                    t.key, self.options, "all" if self.options in ("hidden", "template") else "some",
+                    ", ".join(x.id for x in fam.templates if "answer_choices" in x.uses) or "none")
+
     # compiled Jinja templates do not pickle (Ray ships operators to workers): reload instead
     def __getstate__(self):
         return {k: v for k, v in self.__dict__.items() if k not in ("_fams", "_pools", "_ptw")}
 
     def __setstate__(self, state):
-        self.__dict__.update(state)
+        self.__dict__.update(state, _restored=True)
         self.validate()
 
     def fingerprint_extra(self):
@@ -153,15 +181,23 @@ class Convert(MapOp):
         raw = df  # (rejects keep the rows as read, whole chats included)
         prep = chats.prepare(df) if _reads_chats(fam) else None
         df, turns, problem = (prep.df, prep.turns, prep.problem) if prep else (df, None, None)
-        v = fields.derive(df, fam, self.fields)
+        try:
+            v = fields.derive(df, fam, self.fields)
+        except InputError as e:  # name the source and file whose rows do not fit
+            raise InputError(f"convert: {_where(df, self.ctx.source)}{e}") from None
         b = draw.base(keys, seed)
         # exemplars must not repeat their query: keys as integer codes (few-shot only)
         key_code = keys.cast(pl.Categorical).to_physical().to_numpy().astype(np.int64) \
             if "few_shot" in self._ptw else np.zeros(len(keys), dtype=np.int64)
-        if fam.few_shot_distinct and "few_shot" in self._ptw:  # exemplars must differ from the query in these fields too
-            group = v.select(pl.concat_str([pl.col(f).cast(pl.Utf8).fill_null("") for f in fam.few_shot_distinct],
-                                           separator="\x1f").hash(seed=0)).to_series().to_numpy()
-            key_code = np.stack([key_code, group.astype(np.int64, copy=False)], axis=1)
+        if "few_shot" in self._ptw:
+            codes = [key_code]
+            if fam.few_shot_distinct:  # exemplars must differ from the query in these fields too
+                group = v.select(pl.concat_str([pl.col(f).cast(pl.Utf8).fill_null("") for f in fam.few_shot_distinct],
+                                               separator="\x1f").hash(seed=0)).to_series().to_numpy()
+                codes.append(group.astype(np.int64, copy=False))
+            if fam.input_fields:  # nor be the query's own text (a duplicate under another id)
+                codes.append(_text_code(v, fam.input_fields))
+            key_code = np.stack(codes, axis=1) if len(codes) > 1 else key_code
         names = list(self._ptw)
         ptype = np.array(names, dtype=object)[draw.choose(b, "prompt_type", list(self._ptw.values()))]
         if "cot" in self._ptw:  # a row without a rationale cannot be a CoT row: it stays zero-shot
@@ -170,6 +206,8 @@ class Convert(MapOp):
             ptype = np.where((ptype == "cot") & (rat.str.len_chars() == 0).to_numpy(), "zero_shot", ptype)
         pools = self._pools[fam.name]
         ring = fewshot.ring(b) if "few_shot" in self._ptw else None
+        # rows whose question refers to its choices ("Which of the following ...?"): never hidden
+        refers = _refers_to_choices(v, fam)
         ctxs: dict[str, pl.DataFrame] = {}
 
         def ctx_of(t: Template) -> pl.DataFrame:
@@ -197,7 +235,8 @@ class Convert(MapOp):
             for ti, t in enumerate(pool.templates):
                 m = tix == ti
                 if m.any():
-                    good, bad = self._render(t, fam, ctx_of(t), rows[m], ptype[rows[m]], b, ring, key_code, keys)
+                    good, bad = self._render(t, fam, ctx_of(t), rows[m], ptype[rows[m]], b, ring, key_code, keys,
+                                             refers)
                     if none.size:
                         msg = f"no_layout: no template of family '{fam.name}' finds its fields in the row"
                         if problem is not None:  # the row holds a chat that no layout could read
@@ -212,7 +251,8 @@ class Convert(MapOp):
         return self._finish(raw, v, fam, keys, parts, rejects, seed, turns)
 
     def _render(self, t: Template, fam: Family, ctx: pl.DataFrame, rows: np.ndarray, ptype: np.ndarray,
-                b: np.ndarray, ring: np.ndarray | None, key_code: np.ndarray, keys: pl.Series):
+                b: np.ndarray, ring: np.ndarray | None, key_code: np.ndarray, keys: pl.Series,
+                refers: np.ndarray | None = None):
         """Render `rows` with `t`: (rendered rows with modifiers applied, rejected rows)."""
         w = prompts.wording()
         why = ctx["_why"].gather(rows)
@@ -221,6 +261,7 @@ class Convert(MapOp):
                            schema={ROW: pl.Int64, "_ptype": pl.Utf8}).with_columns(
             why.filter(~why.is_null()).alias("_why"), pl.lit(t.key).alias("_t"))
         rows, ptype = rows[fine], ptype[fine]
+        shown = self._shown(t, fam, rows, b, refers)  # answer options, None where the template has none
         if "rationale" in t.uses:  # its answer already explains: a CoT wrapper would say it twice
             ptype = np.where(ptype == "cot", "zero_shot", ptype)
         fs = ptype == "few_shot"
@@ -246,29 +287,48 @@ class Convert(MapOp):
         if fs.any():
             blocks = modify.exemplar_blocks(rendered, w).select(ROW, "block")
             blocks = blocks.with_columns(keys.gather(blocks[ROW]).alias("_key"))
+            q_shown = None
+            if shown is not None and (shown[fs].any() or (refers is not None and refers[need].any())):
+                # exemplars in the query's form: their own options where the query shows its own
+                # (and where an exemplar's question refers to its choices)
+                q_shown = shown[fs]
+                opt = rendered.with_columns(ctx[need].select(ROW, _options_expr(t, fam, w).alias("options"))["options"],
+                                            pl.lit(True).alias("_shown"))
+                opt = modify.exemplar_blocks(modify.options(opt, w, "_shown").select(ROW, "instruction", "input",
+                                                                                      "output"), w)
+                ex_refers = refers[need] if refers is not None else np.zeros(need.size, dtype=bool)
+                blocks = blocks.with_columns(opt["block"].alias("block_opts"),
+                                             pl.Series("_refers", ex_refers, dtype=pl.Boolean))
             sep = str(w.get("prompt_types", "few_shot", "separator", default="\n\n"))
-            exs = fewshot.blocks_text(rows[fs], ex, blocks, ROW, sep).with_columns(pl.Series(ROW, rows[fs]))
+            exs = fewshot.blocks_text(rows[fs], ex, blocks, ROW, sep, shown=q_shown).with_columns(pl.Series(ROW, rows[fs]))
             q = q.drop("exemplars", "exemplar_ids").join(exs.drop("_q"), on=ROW, how="left", maintain_order="left")
         q = q.with_columns(pl.when((pl.col("_ptype") == "few_shot") & pl.col("exemplars").is_null())
                            .then(pl.lit("zero_shot")).otherwise(pl.col("_ptype")).alias("_ptype"))
-        return self._modify(t, fam, q, b, w), bad
+        return self._modify(t, fam, q, b, w, shown), bad
 
-    def _modify(self, t: Template, fam: Family, q: pl.DataFrame, b: np.ndarray, w) -> pl.DataFrame:
+    def _shown(self, t: Template, fam: Family, rows: np.ndarray, b: np.ndarray,
+               refers: np.ndarray | None) -> np.ndarray | None:
+        """Per row of `rows`: are the answer options shown (None: the template has none). A row
+        whose question refers to its choices shows them, unless the template names them itself."""
+        if t.direction != "forward" or t.options == "none" or ((t.labels or fam.labels) is None and fam.choices is None):
+            return None
+        if isinstance(self.options, str):
+            shown = np.full(rows.size, (t.options if self.options == "template" else self.options) == "shown")
+        else:
+            shown = draw.uniform(b[rows], f"options:{t.key}") < float(self.options)
+        if refers is not None and not t.uses & {"answer_choices", fam.choices}:
+            shown = shown | refers[rows]
+        return shown
+
+    def _modify(self, t: Template, fam: Family, q: pl.DataFrame, b: np.ndarray, w,
+                shown: np.ndarray | None) -> pl.DataFrame:
         rb = b[q[ROW].to_numpy()]
         salt = t.key
         forward = t.direction == "forward"
-        labels = t.labels or fam.labels
         # answer options shown or hidden
         q = q.with_columns(pl.lit(None, dtype=pl.Utf8).alias("_opts"))
-        if forward and t.options != "none" and (labels is not None or fam.choices is not None):
-            if isinstance(self.options, str):
-                shown = np.full(q.height, (t.options if self.options == "template" else self.options) == "shown")
-            else:
-                shown = draw.uniform(rb, f"options:{salt}") < float(self.options)
-            bullet = str(w.get("options", "bullet", default="- "))
-            opts = fields.options_list(labels, fam.choices, bullet) if fam.choices else \
-                fields.options_list(labels, None, bullet)
-            q = q.with_columns(opts.alias("options"), pl.Series("_shown", shown, dtype=pl.Boolean))
+        if shown is not None:
+            q = q.with_columns(_options_expr(t, fam, w).alias("options"), pl.Series("_shown", shown, dtype=pl.Boolean))
             q = modify.options(q, w, "_shown")
             q = q.with_columns(pl.when(pl.col("_shown")).then(pl.lit("shown")).otherwise(pl.lit("hidden")).alias("_opts"))
         # chain of thought, few-shot
@@ -303,8 +363,22 @@ class Convert(MapOp):
         """(records, with the rows whose render came out empty marked; rejected raw rows)."""
         order = {t.key: i for i, t in enumerate(fam.all_templates())}
         src_name = self.ctx.source
+        # rows of a pipeline-level convert come from several sources: each keeps its own name
+        # (the read stage's `_source`), not the family's dataset
+        row_src = None if self.source or src_name else _row_text(df, SOURCE_NAME)
+        row_set = None if self.source or src_name else _row_text(df, "source", fam)  # `set: {source: ...}`
         source = self.source or src_name or _text_column(df, "source", fam) or fam.dataset
         dataset = self.dataset or src_name or fam.dataset
+        per_row = {}
+        if row_src is not None or (row_set is not None and row_set.n_unique() > 1):
+            per_row["_src"] = pl.coalesce([s for s in (row_set, row_src) if s is not None] + [pl.lit(fam.dataset)])
+        if row_src is not None and not self.dataset:
+            per_row["_ds"] = pl.coalesce([row_src, pl.lit(fam.dataset)])
+        # a language the rows carry (`set: {lang: es}` on the source) wins over the family's
+        row_lang = _row_text(df, "lang", fam)
+        if row_lang is not None:
+            per_row["_row_lang"] = row_lang
+        per_row = pl.select(**per_row) if per_row else None
         raw_id = df["id"].cast(pl.Utf8)
         key_s = keys.alias("_key")
         # where the raw row was read (file and line), when the engine read it; rows read as
@@ -316,13 +390,22 @@ class Convert(MapOp):
             x = x.sort(ROW, "_o", maintain_order=True)
             r = x[ROW]
             x = x.with_columns(raw_id.gather(r).alias("parent_id"), key_s.gather(r).alias("_key"))
+            if per_row is not None:
+                x = x.with_columns(per_row[r])
             return x.with_columns(origin.gather(r).alias(ORIGIN)) if origin is not None else x
 
         def meta(x: pl.DataFrame, **more) -> pl.Expr:
             if origin is not None:
                 more["origin"] = RawJson(pl.col(ORIGIN))
             return meta_set(pl.lit("{}"), template=pl.col("_t"), family=fam.name, prompt_type=pl.col("_ptype"),
-                            dataset=dataset, source_row=pl.col("_key"), seed=seed, **more)
+                            dataset=pl.col("_ds") if "_ds" in x.columns else dataset,
+                            source_row=pl.col("_key"), seed=seed, **more)
+
+        def src_col(x: pl.DataFrame) -> pl.Expr:
+            return (pl.col("_src") if "_src" in x.columns else pl.lit(source)).alias("source")
+
+        def lang_col(x: pl.DataFrame, default: pl.Expr) -> pl.Expr:
+            return (pl.coalesce(pl.col("_row_lang"), default) if "_row_lang" in x.columns else default).alias("lang")
 
         records = rejected = None
         good = [p for p in parts if p.height]
@@ -342,7 +425,7 @@ class Convert(MapOp):
             chat = {"chat_turns": pl.lit(n_turns).replace(0, None)} if n_turns is not None else {}
             out = g.select(
                 pl.col("instruction"), pl.col("input").fill_null(""), pl.col("output"), pl.col("system"),
-                pl.col("task"), pl.lit(source).alias("source"), pl.col("_lang").alias("lang"), pl.col("parent_id"),
+                pl.col("task"), src_col(g), lang_col(g, pl.col("_lang")), pl.col("parent_id"),
                 meta(g, original_task=pl.col("_orig"), options=pl.col("_opts"), format=pl.col("_fmt"),
                      exemplars=pl.col("exemplar_ids"), **chat).alias("meta"))
             empty = pl.when(pl.col("instruction").str.len_chars() == 0).then(pl.lit("empty_render: instruction")) \
@@ -362,7 +445,7 @@ class Convert(MapOp):
                 pl.col("parent_id").alias("id"), pl.lit(None, dtype=pl.Utf8).alias("instruction"),
                 pl.lit("").alias("input"), pl.lit(None, dtype=pl.Utf8).alias("output"),
                 pl.lit(None, dtype=pl.Utf8).alias("system"), pl.lit(fam.task).alias("task"),
-                pl.lit(source).alias("source"), pl.lit(fam.lang).alias("lang"), pl.col("parent_id"),
+                src_col(x), lang_col(x, pl.lit(fam.lang)), pl.col("parent_id"),
                 meta(x).alias("meta"), pl.col("_why").alias(REJECT), detail.alias(REJECT_DETAIL))
         return records, rejected
 
@@ -399,7 +482,7 @@ def with_labels(fam: Family, labels: list | dict | None) -> Family:
 
 def _raw_json(df: pl.DataFrame, rows: pl.Series) -> pl.Series:
     """The raw rows `rows` of `df` as JSON objects (every field but the id), for rejects."""
-    raw_cols = [c for c in df.columns if c not in ("id", ORIGIN)]
+    raw_cols = [c for c in df.columns if c not in ("id", ORIGIN, SOURCE_NAME)]
     if not raw_cols:
         return pl.Series("raw", [None] * rows.len(), dtype=pl.Utf8)
     return df.select(pl.struct(raw_cols).struct.json_encode().alias("raw"))["raw"].gather(rows)
@@ -440,6 +523,52 @@ def _text_column(df: pl.DataFrame, col: str, fam: Family) -> str | None:
         return None
     vals = df[col].drop_nulls().unique()
     return vals[0] if vals.len() == 1 and vals[0] not in ("", "unknown") else None
+
+
+def _options_expr(t: Template, fam: Family, w) -> pl.Expr:
+    """The options block lines of template `t`: the row's choices, or the verbalizer's words."""
+    bullet = str(w.get("options", "bullet", default="- "))
+    return fields.options_list(t.labels or fam.labels, fam.choices, bullet)
+
+
+def _refers_to_choices(v: pl.DataFrame, fam: Family) -> np.ndarray | None:
+    """Rows of a family with per-row choices whose question refers to them ("Which of the
+    following ...", `options.refers_to_choices` in _prompt_types.yaml), or None."""
+    pats = prompts.wording().get("options", "refers_to_choices", default=None) or []
+    text_fields = [n for n in fam.input_fields if n in v.columns and v.schema[n] == pl.Utf8]
+    if not fam.choices or not pats or not text_fields:
+        return None
+    rx = "(?i)" + "|".join(f"(?:{p})" for p in pats)
+    hit = pl.any_horizontal([pl.col(n).str.contains(rx).fill_null(False) for n in text_fields])
+    return v.select(hit).to_series().to_numpy()
+
+
+def _text_code(v: pl.DataFrame, names: list[str]) -> np.ndarray:
+    """A hash per row of the text of fields `names`, in lower case with blanks collapsed."""
+    parts = [(pl.col(n).list.eval(pl.element().cast(pl.Utf8)).list.join("\x1e") if isinstance(v.schema[n], pl.List)
+              else pl.col(n).cast(pl.Utf8))
+             .fill_null("") for n in names]
+    text = pl.concat_str(parts, separator="\x1f").str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
+    return v.select(text.hash(seed=0)).to_series().to_numpy().astype(np.int64, copy=False)
+
+
+def _where(df: pl.DataFrame, source: str | None) -> str:
+    """"source 'x' (file data.jsonl): " for an error about rows of `df`, as far as known."""
+    if source is None and SOURCE_NAME in df.columns and df.height:
+        source = df[SOURCE_NAME][0]
+    file = df[ORIGIN].cast(pl.Utf8).str.json_path_match("$.file")[0] if ORIGIN in df.columns and df.height else None
+    parts = ([f"source '{source}'"] if source else []) + ([f"file {file}"] if file else [])
+    return (" ".join(parts[:1]) + (f" ({parts[1]})" if len(parts) > 1 else "") + ": ") if parts else ""
+
+
+def _row_text(df: pl.DataFrame, col: str, fam: Family | None = None) -> pl.Series | None:
+    """Per-row text of column `col` the raw rows carry (blank and "unknown" as null), unless
+    it is missing, not text, or a field of `fam` reads it."""
+    if col not in df.columns or df.schema[col] != pl.Utf8 or \
+            (fam is not None and any(col in (f.column, *f.aliases) for f in fam.fields.values())):
+        return None
+    s = df[col]
+    return pl.select(pl.when(s.str.strip_chars().is_in(["", "unknown"])).then(None).otherwise(s)).to_series()
 
 
 def _meta_origin(df: pl.DataFrame) -> pl.Series | None:

@@ -48,14 +48,20 @@ def pick(queries: np.ndarray, valid: np.ndarray, pos: np.ndarray, key_code: np.n
 
 
 def blocks_text(queries: np.ndarray, ex: np.ndarray, blocks: pl.DataFrame, row_col: str,
-                sep: str) -> pl.DataFrame:
-    """Join each query's exemplar blocks (column `block` of `blocks`, keyed by row) with `sep`."""
+                sep: str, shown: np.ndarray | None = None) -> pl.DataFrame:
+    """Join each query's exemplar blocks (column `block` of `blocks`, keyed by row) with `sep`.
+    With `shown` (per query: its answer options are shown), an exemplar of such a query, or
+    one whose `_refers` is true, uses `block_opts` (the exemplar with its own options)."""
     k = ex.shape[1]
-    pairs = pl.DataFrame({
-        "_q": np.repeat(np.arange(queries.size), k), "_slot": np.tile(np.arange(k), queries.size),
-        row_col: ex.reshape(-1),
-    }).filter(pl.col(row_col) != NONE)
+    cols = {"_q": np.repeat(np.arange(queries.size), k), "_slot": np.tile(np.arange(k), queries.size),
+            row_col: ex.reshape(-1)}
+    if shown is not None:
+        cols["_qs"] = np.repeat(shown, k)
+    pairs = pl.DataFrame(cols).filter(pl.col(row_col) != NONE)
     joined = pairs.join(blocks, on=row_col, how="left").sort("_q", "_slot")
+    if shown is not None:
+        joined = joined.with_columns(pl.when(pl.col("_qs") | pl.col("_refers")).then(pl.col("block_opts"))
+                                     .otherwise(pl.col("block")).alias("block"))
     agg = joined.group_by("_q", maintain_order=True).agg(
         pl.col("block").str.join(sep).alias("exemplars"), pl.col("_key").alias("exemplar_ids"))
     base = pl.DataFrame({"_q": np.arange(queries.size)})

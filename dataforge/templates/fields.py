@@ -18,6 +18,22 @@ ROW = "_row"
 KEY = "__key"  # suffix of the raw key column kept beside a lookup field
 
 
+class ListColumn(InputError):
+    """A field that holds one value reads a column of lists (multi-label data)."""
+
+    def __init__(self, f: FieldSpec, col: str, dtype):
+        self.field, self.column = f.name, col
+        label = f.labels is not None
+        how = (f"for multi-label data write a family of your own whose field keeps the list "
+               f"(`{f.name}: {{column: {col}, list: true}}`, no `labels`) and a template that joins it "
+               f"(`{{{{ {f.name} | join(', ') }}}}`), see docs/templates.md, 'Multi-label data'"
+               if label else f"give the field `join: \" \"` (or `path: [0]` for the first item) in a "
+               "family of your own")
+        super().__init__(
+            f"field '{f.name}' reads column '{col}', which holds a list ({dtype}) in every row where "
+            f"the family expects one {'label' if label else 'value'}: {how}")
+
+
 def derive(df: pl.DataFrame, fam: Family, columns: dict[str, str] | None = None) -> pl.DataFrame:
     """One column per family field (+ `_row`), same height as `df`."""
     columns = columns or {}
@@ -27,9 +43,16 @@ def derive(df: pl.DataFrame, fam: Family, columns: dict[str, str] | None = None)
         col = columns.get(f.name) or f.resolve(df.columns)
         if f.lookup:
             lookups.append(f)
-        exprs.append(_read(df, f, col).alias(f.name))
+        try:
+            exprs.append(_read(df, f, col).alias(f.name))
+        except ListColumn as e:
+            raise InputError(f"template family '{fam.name}' ({fam.path.name}): {e}") from None
+    # lists shown as choices or looked up in are text whatever the column held
+    text_lists = {fam.choices} | {f.lookup[k] for f in lookups for k in ("keys", "values")}
     try:
         out = df.select(exprs)
+        out = out.with_columns([pl.col(n).list.eval(pl.element().cast(pl.Utf8)) for n in text_lists
+                                if n in out.columns and out.schema[n] != pl.List(pl.Utf8)])
         for f in lookups:
             out = _lookup(out, f)
     except pl.exceptions.PolarsError as e:
@@ -57,8 +80,15 @@ def _read(df: pl.DataFrame, f: FieldSpec, col: str) -> pl.Expr:
     if f.join is not None and not _is(dtype, pl.String):  # (one string is already joined)
         e = e.list.eval(pl.element().cast(pl.Utf8).str.strip_chars()).list.join(f.join)
     if f.list:
-        e = e.list.eval(pl.element().cast(pl.Utf8))
+        # a list of numbers (NER tag ids) stays numbers for Jinja (`names[t]`); other lists are
+        # text (`derive` makes choices and lookup lists text too)
+        if not (_is(dtype, pl.List) and (dtype.inner.is_numeric() or dtype.inner == pl.Boolean)):
+            e = e.list.eval(pl.element().cast(pl.Utf8))
         return pl.when(e.list.len() > 0).then(e).otherwise(None)
+    if f.join is None and _is(dtype, pl.List):
+        raise ListColumn(f, col, dtype)
+    if f.labels is not None or f.lookup:
+        e = _label_text(e, dtype, f)
     e = e.cast(pl.Utf8)
     if f.labels:
         e = _label_ids(e, f)
@@ -104,6 +134,22 @@ def _walk(e: pl.Expr, dtype, path) -> tuple[pl.Expr, object, bool]:
             dtype = dtype.inner if _is(dtype, pl.List) else None
         pending = []
     return e, dtype, flat
+
+
+def _label_text(e: pl.Expr, dtype, f: FieldSpec) -> pl.Expr:
+    """A label or answer key as the text of its id. An integral float is its integer class
+    (pandas writes an int column with a NaN as floats: 1.0 is class "1"); NaN is missing; a
+    bool is 1/0 where the labels are keyed 0/1 and have no true/false keys (QQP's
+    `is_duplicate: true`), else "true"/"false" (a family keyed `{false: no, true: yes}`)."""
+    if _is(dtype, pl.Float32) or _is(dtype, pl.Float64):
+        whole = e.is_finite() & (e == e.floor()) & (e.abs() < 2.0 ** 53)
+        return pl.when(e.is_nan()).then(None).when(whole).then(e.cast(pl.Int64).cast(pl.Utf8)) \
+            .otherwise(e.cast(pl.Utf8))
+    if _is(dtype, pl.Boolean):
+        keys = {k.strip().lower() for k in (*(f.labels or {}), *(f.label_aliases or {}))}
+        if {"0", "1"} <= keys and not keys & {"true", "false"}:
+            return pl.when(e.is_null()).then(None).when(e).then(pl.lit("1")).otherwise(pl.lit("0"))
+    return e
 
 
 def _label_ids(e: pl.Expr, f: FieldSpec) -> pl.Expr:

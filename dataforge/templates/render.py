@@ -35,8 +35,15 @@ def reasons(t: Template, fam: Family, ctx: pl.DataFrame) -> pl.Expr:
                 .otherwise(r)
         elif f.lookup:
             key = f"{n}{fields.KEY}"
-            r = pl.when(pl.col(key).is_null()).then(pl.lit(f"missing_field: {n}")) \
-                .when(pl.col(n).is_null()).then(pl.format(f"unknown_label: {n}={{}}", pl.col(key))) \
+            # no choices to look the key up in is a missing field, not an unknown key; one choice
+            # is no question
+            lst = fam.choices or f.lookup["values"]
+            chain = pl.when(pl.col(key).is_null()).then(pl.lit(f"missing_field: {n}")) \
+                .when(pl.col(lst).is_null()).then(pl.lit(f"missing_field: {lst}"))
+            if fam.choices:
+                chain = chain.when(pl.col(lst).list.len() < 2).then(
+                    pl.format(f"too_few_choices: {lst}={{}}", pl.col(lst).list.len()))
+            r = chain.when(pl.col(n).is_null()).then(pl.format(f"unknown_label: {n}={{}}", pl.col(key))) \
                 .otherwise(r)
         elif n in t.requires:  # an optional field is filled with its default: blank is missing too
             blank = pl.col(n).is_null() | (pl.col(n).cast(pl.Utf8).str.strip_chars() == "")

@@ -80,6 +80,7 @@ class Template:
     needs: set[str] = field(default_factory=set)  # variables that must be present
     requires: set[str] = field(default_factory=set)  # optional fields this template needs (non-blank)
     uses: set[str] = field(default_factory=set)  # every variable it reads
+    prompt_uses: set[str] = field(default_factory=set)  # the variables its instruction and input read
 
     @property
     def key(self) -> str:
@@ -112,6 +113,9 @@ class Family:
     # fields a few-shot exemplar must not share with its query (SQuAD: the passage, whose
     # other questions would leak context and sometimes the answer)
     few_shot_distinct: list[str] = field(default_factory=list)
+    # the fields a forward template shows in its prompt (not the answer): a few-shot exemplar
+    # whose text in these fields is the query's (a duplicate under another id) is not used
+    input_fields: list[str] = field(default_factory=list)
     description: str = ""
     digest: str = ""
 
@@ -189,6 +193,8 @@ def _load(path_s: str, _mtime: int) -> Family:
         for i, t in enumerate(doc.get(key) or []):
             tpl = _template(t, i, key, direction, fam, lines, where)
             getattr(fam, key).append(tpl)
+    answers = {fam.label_field, "rationale"} | {f.name for f in fields.values() if f.lookup}
+    fam.input_fields = sorted({n for t in fam.templates for n in t.prompt_uses if n in fields} - answers)
     ids = [t.id for t in fam.all_templates()]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
@@ -275,7 +281,14 @@ def _template(t: Any, i: int, key: str, direction: str, fam: Family, lines: list
         # a plain template cannot test for absence: every variable it reads is required
         used |= names if parts is not None else {n for n in names if not _optional(fam, n)}
         tpl.uses |= names
+        if p != "output":
+            tpl.prompt_uses |= names
     tpl.needs = {n for n in used if n in fam.fields and not fam.fields[n].optional}
+    # a derived variable needs the field it comes from: `label_id` is the row's label, so a
+    # template that reads only `label_id` ({% if label_id == '1' %}) must still reject a row
+    # whose label is missing or unknown rather than take its else branch
+    if "label_id" in used and fam.label_field:
+        tpl.needs.add(fam.label_field)
     # optional fields this template cannot do without ("Answer, then say why." needs the why)
     tpl.requires = {str(n) for n in _as_list(t.get("requires"))}
     bad = sorted(tpl.requires - set(fam.fields))
@@ -294,10 +307,22 @@ def _dry_run(tpl: Template, fam: Family) -> None:
     """Render Jinja pieces once with placeholder values: sandbox violations fail at load."""
     if not tpl.jinja:
         return
-    row = {n: (["x", "y"] if f.list else "x") for n, f in fam.fields.items()}
-    row |= {"answer_choices": "x or y", "label_id": "0"}
+    derived = {"answer_choices": "x or y", "label_id": "0"}
+    # text placeholders, then numbers: a list of ints (NER tag ids) indexes other lists
+    rows = [{n: (["x", "y"] if f.list else "x") for n, f in fam.fields.items()} | derived,
+            {n: ([0, 1] if f.list else "0") for n, f in fam.fields.items()} | derived]
     for p, j in tpl.jinja.items():
-        sandbox.render_rows(j, [row], f"{tpl.where}, {p}")
+        first = None
+        for row in rows:
+            try:
+                sandbox.render_rows(j, [row], f"{tpl.where}, {p}")
+                break
+            except ConfigError as e:
+                if "unsafe template" in str(e):
+                    raise
+                first = first or e
+        else:
+            raise first
 
 
 def _line_of(lines: list[str], tid: str | None, start: int | None = None, key: str | None = None) -> int | None:
