@@ -277,3 +277,22 @@ def test_a_question_for_a_quantity_answered_without_a_number_scores_lower():
     d = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [""] * len(rows), "output": [r[1] for r in rows],
                       "meta": ["{}"] * len(rows), "task": [None] * len(rows)}, schema_overrides={"task": pl.Utf8})
     assert quality(d).round(2).to_list() == [r[2] for r in rows]
+
+
+def test_a_final_answer_that_none_of_the_working_computed_scores_lower():
+    from dataforge.score import final_answer as F
+    from dataforge.score.rules import load_yaml
+
+    outs = ["Bags = 96 ÷ 8 = <<96/8=12>>12.\n#### 14",  # the steps say 12
+            "15 × 38 = 570.\nSo Sam earns $570 per week.\nThe answer is: 530",
+            "$\\frac{3}{4} = \\frac{6}{8}$, and $\\frac{6}{8} + \\frac{1}{8} = \\frac{7}{8}$.\n\nThe answer is $\\boxed{\\frac{4}{12}}$",
+            # supported: the same number in another form, or rounded to the final's decimals
+            "Bags = 96 ÷ 8 = <<96/8=12>>12.\n#### 12",
+            "Total = 1200 + 50 = 1,250 dollars.\nThe answer is: $1,250",
+            "x = 10 / 3 = 3.3333\nFinal answer: 3.33",
+            "$\\frac{1}{4} + \\frac{1}{4} = 0.5$\n\n$\\boxed{\\frac{1}{2}}$",
+            # no working with results, or no number: left alone
+            "Paris is the capital.\nThe answer is: 75",
+            "She is older than Bob = true.\nThe answer is: Anna"]
+    df = pl.DataFrame({"instruction": ["Solve it step by step."] * len(outs), "input": [""] * len(outs), "output": outs})
+    assert F.unsupported(df, load_yaml("score/quality.yaml")).to_list() == [True] * 3 + [False] * 6

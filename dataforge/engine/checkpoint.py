@@ -158,7 +158,8 @@ def read_batch(src: Source, b: Batch) -> tuple[pl.DataFrame, list[pl.DataFrame],
         # operator that makes records of them
         df = add_origin(df, b.rows[ORIGIN])
     elif df.height and not has_record_columns(df.columns):
-        # raw rows carry their source's name to a pipeline-level `convert` (rows of several sources)
+        # raw rows carry their source's name to the operator that makes records of them (a
+        # pipeline-level one reads rows of several sources)
         df = df.with_columns(pl.lit(src.name, dtype=pl.Utf8).alias(SOURCE_NAME))
     kept, rej, op_stats = B.run_chain(df, src.ops, source_op_names(src))
     if src.ops:
