@@ -550,3 +550,46 @@ def test_empty_code_blocks_pair_fences_in_order_and_renumbered_lines_repeat():
     r = _reasons([("Write two snippets.", two_blocks), ("Write a factorial function.", empty),
                   ("What is 25 × 16?", steps), ("How do I bake bread?", listing)])
     assert r[0] is None and r[1].startswith("empty_code_block") and r[2].startswith("repetition") and r[3] is None, r
+
+
+def test_dialog_zoo_good_chat_rows_kept_and_unchanged_edits_caught():
+    """dialog_zoo.jsonl (round 15, blind-written): 100 good roleplay, creative, email, editing,
+    support and casual rows (15 in other languages) and 50 planted chat defects. Rules and
+    score_quality keep every good row (before the round they dropped 10 and scored one more
+    under 0.6: "thanks!" and "hi" as too short, a Yoda voice as garbled, a support answer's
+    "We can't offer a refund ... What you can do is" as a refusal, messages ending "on
+    Monday" or "by 30 May" and a signature under "Welcome aboard," as cut). Edits that hand
+    back their input are caught (1 of 4 before: a lead-in line "Here is the corrected version:"
+    and requests to fix, correct or shorten were not read as asking for a change)."""
+    zoo = pl.read_ndjson(__import__("pathlib").Path(__file__).parents[1] / "benchmarks" / "quality_data"
+                         / "dialog_zoo.jsonl", infer_schema_length=None)
+    rows = zoo.select("instruction", "input", "output", pl.col("system").fill_null(""))
+    r = RuleFilter().reasons(rows).to_list()
+    q = _score_with_system("score_quality", rows)
+    good = [(i[:40], x, s) for i, x, s, lab in zip(zoo["instruction"], r, q, zoo["label"])
+            if lab == "good" and (x or s < 0.6)]
+    assert good == [], good
+    caught = {d: 0 for d in set(zoo["defect"])}
+    for x, s, d in zip(r, q, zoo["defect"]):
+        caught[d] += bool(x) or s < 0.6
+    assert caught["edit_unchanged"] == 4, caught
+
+
+def _score_with_system(name: str, rows: pl.DataFrame) -> list[float]:
+    df = rows.with_columns(id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8),
+                           task=pl.lit(None, pl.Utf8))
+    o = op(name).bind(RunContext())
+    o.ensure_setup()
+    return o.process(df)[name].to_list()
+
+
+def test_langid_needs_more_confidence_on_a_short_latin_text():
+    o = op("langid").bind(RunContext())
+    o.ensure_setup()
+    df = pl.DataFrame({"instruction": ["bye!", "Write a story with a moral."],
+                       "output": ["Bye! Take care.", "الجميلون لم يولدوا بعد."]}).with_columns(
+        id=pl.int_range(pl.len()).cast(pl.Utf8), input=pl.lit(""), meta=pl.lit(None, pl.Utf8),
+        task=pl.lit(None, pl.Utf8), lang=pl.lit(None, pl.Utf8))
+    out = o.process(df)
+    rej = out["_reject"].to_list() if "_reject" in out.columns else [None, None]
+    assert rej[0] is None and rej[1] is not None, rej  # (read as Italian at 0.74; Arabic script is sure)

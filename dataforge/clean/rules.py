@@ -131,10 +131,20 @@ def b_empty(rule: Rule, df: pl.DataFrame):
 
 def b_same_text(rule: Rule, df: pl.DataFrame):
     a, b = rule.fields(["instruction", "output"])[:2]
-    norm = lambda f: _col(f).str.to_lowercase().str.replace_all(r"[\W_]+", " ").str.strip_chars()  # noqa: E731
+    norm = lambda e: e.str.to_lowercase().str.replace_all(r"[\W_]+", " ").str.strip_chars()  # noqa: E731
+    na = norm(_col(a))
+    # `lead_in`: an opening line of the second text that says what follows ("Here is the
+    # corrected version:") is no change
+    nb = norm(_col(b).str.replace(rule.get("lead_in"), "") if rule.get("lead_in") else _col(b))
     # `min_words`: only texts this long ("Berlin" may translate to "Berlin")
-    long = norm(a).str.count_matches(WORD_RE) >= rule.get("min_words", 1)
-    return pl.when((norm(a) == norm(b)) & (norm(a) != "") & long).then(pl.lit(f"{rule.name}: {b} repeats {a}"))
+    long = na.str.count_matches(WORD_RE) >= rule.get("min_words", 1)
+    same = na == nb
+    if rule.get("exact_when") and "instruction" in df.columns:
+        # a request about punctuation or case: adding commas or capitals is the change asked for
+        ws = lambda e: e.str.replace_all(r"\s+", " ").str.strip_chars()  # noqa: E731
+        exact = ws(_col(a)) == ws(_col(b).str.replace(rule.get("lead_in"), "") if rule.get("lead_in") else _col(b))
+        same = pl.when(_col("instruction").str.contains("(?i)" + rule.get("exact_when"))).then(exact).otherwise(same)
+    return pl.when(same & (na != "") & long).then(pl.lit(f"{rule.name}: {b} repeats {a}"))
 
 
 def b_mojibake(rule: Rule, df: pl.DataFrame):
@@ -274,6 +284,10 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # a last token that is itself an ending: a number or result ("in 1813", "= 391"), a link,
     # a hashtag, an emoji, closing math ("$\\boxed{4}$"), the end of a proof ("QED")
     ends_ok = last.str.contains(end_re) | last.str.contains(rule.get("final_token", FINAL_TOKEN_RE))
+    # a time or date closes a sentence as a number does ("Back to normal on Monday", "by 30 May",
+    # "The link expires after one hour"): a message's last line often drops its period there
+    if rule.get("time_token"):
+        ends_ok = ends_ok | last.str.contains("(?i)" + rule.get("time_token"))
     last_word = last.str.extract(LAST_WORD_RE, 1).str.to_lowercase()
     # a closing ("Sincerely,") or a name signed under a short line that ends in a comma
     # ("Looking forward to it,\nMaria")
@@ -283,6 +297,17 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # Name]\n[Company Name] Customer Support")
     signed = earlier.list.tail(2).list.eval(pl.element().str.strip_chars().str.contains(VALEDICTION)).list.any() \
         .fill_null(False)
+    # ... or under any short closing that ends in a comma ("Welcome aboard,\n[Your Name]\nPebble
+    # Notes Customer Team"): one or two short name lines after it
+    # (a name line is a name, a team or a slot: every word capitalised, "[Your Name]", "of",
+    # "&"; not a verse line such as "My worries drift away")
+    name_line = r"^(?:\[[^\]]+\]|\p{Lu}[\w.'&-]*)(?:\s+(?:\[[^\]]+\]|\p{Lu}[\w.'&-]*|&|of|and|the|for))*$"
+    closing = r"^\S+(?:\s+\S+){0,5},$"
+    before_prev = earlier.list.get(-2, null_on_oob=True).fill_null("").str.strip_chars()
+    signed = signed | (last.str.contains(name_line) & (last.str.count_matches(r"\S+") <= 5) &
+                       (prev_line.str.contains(closing) |
+                        (prev_line.str.contains(name_line) & (prev_line.str.count_matches(r"\S+") <= 5) &
+                         before_prev.str.contains(closing))))
     dw = rule.get("words") or dangling_words()
     dangling = (last_word.is_in(dw) & ~ends_ok & ~word_endings_are_form(earlier, dw)) | \
         (last.str.contains(r"[,–—(-]$") & ~valediction)
@@ -662,7 +687,8 @@ CONTEXT_PARAMS = ("unless_instruction", "unless_input", "input_carried_when", "u
 
 
 def context_columns(rule: Rule) -> list[str]:
-    cols = ["instruction"] if rule.get("unless_instruction") or rule.get("only_instruction") or \
+    cols = ["system"] if rule.get("unless_instruction") else []
+    cols += ["instruction"] if rule.get("unless_instruction") or rule.get("only_instruction") or \
         rule.get("input_carried_when") or \
         rule.get("no_end_instruction") or \
         rule.get("yes_no_instruction") or rule.get("demands_text") or rule.get("decline_instruction") else []
@@ -674,7 +700,10 @@ def context_columns(rule: Rule) -> list[str]:
 def _unless(rule: Rule, df: pl.DataFrame) -> pl.Expr | None:
     cond = None
     if rule.get("unless_instruction") and "instruction" in df.columns:
-        cond = _col("instruction").str.contains("(?i)" + rule.get("unless_instruction"))
+        # (the system prompt is part of the request: "You are a pirate captain ...")
+        ins = _col("instruction") + pl.lit("\n") + _col("system").fill_null("") if "system" in df.columns \
+            else _col("instruction")
+        cond = ins.str.contains("(?i)" + rule.get("unless_instruction"))
     if rule.get("unless_input") and "input" in df.columns:
         c = _col("input").str.replace_all("[’‘]", "'").str.contains("(?i)" + rule.get("unless_input"))
         if rule.get("input_carried_when") and "instruction" in df.columns:  # only where the answer

@@ -46,10 +46,14 @@ class LangId(MapOp):
     min_letter_frac: float = 0.5  # ... or whose characters are mostly not letters: code, tables, math
     follow_instruction: bool = True  # accept the language the instruction asks for ("translate into French")
     answer_language: bool = True  # reject an answer, sure of its language, in another than its request's
+    # a text of fewer letters, in Latin script, is sure of its language only at
+    # `short_threshold`: fastText reads "bye! Bye! Take care." as Italian at 0.74
+    short_letters: int = 40
+    short_threshold: float = 0.9
     outputs = ("lang", "score_lang", "meta")
     # 2: an unsure joined prediction falls back to the answer's own (another script), when sure
-    # 3: `answer_language`
-    version = "3"
+    # 3: `answer_language`; 4: short texts need `short_threshold`
+    version = "4"
 
     def validate(self):
         if not 0 <= self.threshold <= 1:
@@ -118,7 +122,10 @@ class LangId(MapOp):
         if self.follow_instruction and self.langs and "instruction" in df.columns:
             asked = requested_language(df["instruction"])
             wanted = wanted | (pl.lit(lang) == pl.lit(asked)).fill_null(False)
-        sure = sure & ~abstain
+        # (Latin-script languages are what a short text confuses: "bye! Take care." as Italian; a
+        # short answer in Arabic or Chinese script under an English request is no confusion)
+        latin = judged.str.count_matches(r"\p{Latin}") >= 0.5 * letters
+        sure = sure & ~abstain & ~pl.lit((letters < self.short_letters) & latin & (prob < self.short_threshold))
         out = reject_where(out, sure & ~wanted, pl.format("lang_mismatch: detected {} not in {}", detail,
                                                           pl.lit(",".join(self.langs))))
         if self.drop_uncertain:

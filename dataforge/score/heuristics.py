@@ -75,6 +75,8 @@ def refusal_check(rc: dict) -> pl.Expr:
     if rc.get("unless_instruction"):
         asked = pl.col("instruction").fill_null("").str.contains(rc["unless_instruction"])
         hit = hit & ~asked
+    if rc.get("unless_output"):  # the answer goes on to the way the user can get it
+        hit = hit & ~out.str.contains(rc["unless_output"])
     if rc.get("unless_input"):  # (callers without an input column pass an empty one)
         hit = hit & ~pl.col("input").fill_null("").str.contains(rc["unless_input"])
     if rc.get("unless_instruction_file"):  # a request whose right answer is a refusal

@@ -110,7 +110,10 @@ def dangling(cfg: dict) -> pl.Expr:
     last_word = o.str.extract(r"([\p{L}\p{M}']+)$", 1).str.to_lowercase()  # ("economía" ends on no "a")
     # (not where the earlier lines mostly end so too: the text's form, as in the detector)
     lines = o.str.split("\n").list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
-    return last_word.is_in(words).fill_null(False) & \
+    # (a date is no dangling word: "... by 30 May", as `truncated` reads it)
+    time_token = next((r.get("time_token") for r in detector_rules(cfg) if r.type == "truncated"), None)
+    dated = o.str.contains("(?i)" + time_token) if time_token else pl.lit(False)
+    return last_word.is_in(words).fill_null(False) & ~dated & \
         ~R.word_endings_are_form(lines.list.head(lines.list.len() - 1), words) & \
         ~R.symbol_line(lines.list.last().fill_null(""))  # "... C B A" is the alphabet
 
@@ -140,6 +143,10 @@ def no_end_mark(cfg: dict) -> pl.Expr:
              # a last token that ends a text by itself (a number, a link, a hashtag, closing
              # math), or a quote's attribution: what the `truncated` detector also accepts
              & ~last.str.contains(R.FINAL_TOKEN_RE) & ~last.str.contains(R.QUOTE_ATTRIBUTION_RE))
+    # (and a time or date, as `truncated` reads one: "... by 30 May")
+    time_token = next((r.get("time_token") for r in detector_rules(cfg) if r.type == "truncated"), None)
+    if time_token:
+        fires = fires & ~last.str.contains("(?i)" + time_token)
     relaxed = pl.col("task").fill_null("").is_in(list(n.get("relaxed_tasks") or []))
     f = pl.when(relaxed).then(float(n.get("relaxed_factor", n["factor"]))).otherwise(float(n["factor"]))
     return pl.when(fires).then(f).otherwise(1.0)
