@@ -593,3 +593,19 @@ def test_langid_needs_more_confidence_on_a_short_latin_text():
     out = o.process(df)
     rej = out["_reject"].to_list() if "_reject" in out.columns else [None, None]
     assert rej[0] is None and rej[1] is not None, rej  # (read as Italian at 0.74; Arabic script is sure)
+
+
+def test_a_letter_without_body_and_mail_merge_variables_are_caught():
+    empty = "Subject: Leaking kitchen tap in flat 3B\n\nDear Mr. Patel,\n\nBest regards,\nChloe\nFlat 3B"
+    full = ("Subject: Leaking kitchen tap in flat 3B\n\nDear Mr. Patel,\n\nThe kitchen tap in flat 3B has been "
+            "leaking since Monday. Could you send someone this week?\n\nBest regards,\nChloe")
+    merge = ("Dear <CUSTOMER_NAME>,\n\nYour refund was issued on <REFUND_DATE> and should reach your account "
+             "within five business days.\n\nBest regards,\nThe Billing Team")
+    shell = "Find the process ID with `ps aux | grep app`, then stop it with `kill <PID>`."
+    latex = "By the power rule, $\\frac{d}{dx} x^3 = 3x^2$."
+    r = _reasons([("Write an email to my landlord about the leaking tap.", empty),
+                  ("Write an email to my landlord about the leaking tap.", full),
+                  ("Reply to Mr. Singh about his refund.", merge),
+                  ("How do I stop a running process?", shell), ("Differentiate x^3.", latex)])
+    assert r[0].startswith("letter_without_body") and r[1] is None and r[2].startswith("unfilled_slots") \
+        and r[3] is None and r[4] is None, r

@@ -174,7 +174,12 @@ def b_slots(rule: Rule, df: pl.DataFrame):
     # letter that leaves its signature open
     tiers = [(rule.get("min_slots", 2), rule.get("max_words_per_slot", 2)),
              (rule.get("template_slots", 10**6), rule.get("template_words_per_slot", 0))]
-    fires = pl.any_horizontal([(n_slots >= k) & (rest <= w * n_slots) for k, w in tiers]) & \
+    # ... or machine-template variables, which no finished prose holds ("Dear <CUSTOMER_NAME>",
+    # "on <REFUND_DATE>", "Hi {customer_name}"): `variable_slots` of them, at any density
+    # (snake case: "<PID>" in a shell hint and LaTeX's "{dx}" are no such variables)
+    variables = t.str.count_matches(r"<[A-Z]+(?:_[A-Z0-9]+)+>|\{[a-z]+(?:_[a-z0-9]+)+\}")
+    fires = (pl.any_horizontal([(n_slots >= k) & (rest <= w * n_slots) for k, w in tiers]) |
+             (variables >= rule.get("variable_slots", 10**6))) & \
         ~_col(f).str.contains(r"(?m)^(\t| {2,})\S|```|[{};]\s*$")  # code: {x} and [i] are its syntax
     return pl.when(fires).then(_fmt(rule, f"{f} is unfilled slots: '{{}}'",
                                     _col(f).str.replace_all(r"\s+", " ").str.slice(0, 40)))
@@ -665,12 +670,30 @@ def b_repetition(rule: Rule, df: pl.DataFrame) -> pl.Series:
     return pl.select(pl.when(pl.lit(ok)).then(pl.lit(r)).alias("r"))["r"]
 
 
+def b_letter_body(rule: Rule, df: pl.DataFrame):
+    """A letter or email with no body: take away its subject line, its greeting ("Dear Ms.
+    Rivera,", "Hi HR team,") and its closing with everything under it ("Best regards,\nChloe"),
+    and fewer than `min_words` words are left. Only where the instruction asks for a letter,
+    an email or a reply (`only_instruction`)."""
+    f = rule.fields(["output"])[0]
+    t = _col(f).str.replace_all("\r", "")
+    t = t.str.replace_all(r"(?im)^[ \t]*(?:subject|re|to|from|cc|date)[ \t]*:[^\n]*$", "")
+    t = t.str.replace(r"(?i)^\s*(?:dear|hi|hello|hey|greetings|good (?:morning|afternoon|evening)|to whom)\b[^\n]{0,60}\n", "")
+    t = t.str.replace(r"(?is)(?:^|\n)[ \t]*" + rule.get("closing", VALEDICTION.removeprefix("(?i)").strip("^$"))
+                      + r"[ \t]*,?[ \t]*(?:\n.*)?$", "")
+    body = t.str.count_matches(r"\p{L}[\p{L}'-]*")
+    letter = _col(f).str.contains(r"(?im)^[ \t]*subject[ \t]*:|^\s*(?:dear|hi|hello)\b|^[ \t]*" +
+                                   VALEDICTION.removeprefix("(?i)").strip("^$") + r"[ \t]*,?[ \t]*$")
+    return pl.when(letter & (body < rule.get("min_words", 5))).then(
+        _fmt(rule, f"{f} is a letter with no body ({{}} words between greeting and closing)", body))
+
+
 BUILDERS: dict[str, Callable[[Rule, pl.DataFrame], Any]] = {
     "length": b_length, "empty": b_empty, "same_text": b_same_text, "phrases": b_phrases,
     "regex": b_regex, "blocklist": b_blocklist, "truncated": b_truncated, "code_fence": b_code_fence,
     "brackets": b_brackets, "url_ratio": b_url_ratio, "repetition": b_repetition,
     "refusal": b_refusal, "garbled": b_garbled, "non_answer": b_non_answer,
-    "mojibake": b_mojibake, "slots": b_slots, "keyboard_mash": b_keyboard_mash,
+    "mojibake": b_mojibake, "slots": b_slots, "keyboard_mash": b_keyboard_mash, "letter_body": b_letter_body,
 }
 # Parameters every rule understands: don't fire where the instruction asks for what the rule
 # would reject (a list of links, a letter with a [Your Name] slot, toxic words to find) or
