@@ -56,11 +56,13 @@ def test_every_template_that_reads_the_label_needs_it():
 
 def test_jinja_template_rejects_an_unknown_label_like_plain_ones():
     df = sentiment_rows(["1", "0", "5", "pos", None, "positive"])
-    out = convert(df, family="sentiment", templates="all")
     for tid in ("rating_stars", "review_question"):
-        why = reasons(out, f"sentiment/{tid}")
+        why = reasons(convert(df, family="sentiment", templates=[tid]), f"sentiment/{tid}")
         assert why == {"r2": "unknown_label: label=5", "r3": "unknown_label: label=pos",
                        "r4": "missing_field: label"}, tid
+    # with every template at once, a row none can render is rejected once
+    out = convert(df, family="sentiment", templates="all")
+    assert sorted(rejected(out)["parent_id"]) == ["r2", "r3", "r4"]
     good = kept(out).filter(pl.col("meta").str.json_path_match("$.template") == "sentiment/rating_stars")
     assert dict(zip(good["parent_id"], good["output"])) == {
         "r0": "Five stars: the review is positive.", "r1": "One star: the review is negative.",
@@ -81,11 +83,13 @@ def test_the_stage_counts_the_unknown_labels_of_a_jinja_template(tmp_path):
 def test_paraphrase_jinja_templates_reject_unknown_labels_forward_and_inverted():
     df = pl.DataFrame({"id": ["a", "b", "c"], "sentence1": ["One sentence.", "Two sentences.", "Three."],
                        "sentence2": ["A sentence.", "Some sentences.", "Four."], "label": [1, 2, 0]})
-    out = convert(df, family="paraphrase", templates="all")
+    out = convert(df, family="paraphrase", templates=["explain_request"])
     assert reasons(out, "paraphrase/explain_request") == {"b": "unknown_label: label=2"}
-    inv = convert(df, family="paraphrase", templates="all", prompt_types="inversion")
+    inv = convert(df, family="paraphrase", templates=["write_paraphrase"], prompt_types="inversion")
     assert reasons(inv, "paraphrase/write_paraphrase") == {"b": "unknown_label: label=2"}
+    inv = convert(df, family="paraphrase", templates="all", prompt_types="inversion")
     assert kept(inv).height == 2 * len(load_family("paraphrase").inverted)
+    assert rejected(inv)["parent_id"].to_list() == ["b"]  # once, not once per template
 
 
 # -- 2. float and bool label columns ------------------------------------------------------------
@@ -308,11 +312,12 @@ def test_multiple_choice_rows_without_two_choices_are_rejected_as_such():
                        "choices": [{"text": [], "label": []}, {"text": ["owl"], "label": ["A"]},
                                    {"text": ["trout", "cat"], "label": ["A", "B"]}],
                        "answerKey": ["A", "A", "A"]})
-    out = convert(df, family="multiple_choice", templates="all")
     for tid in ("question_options", "lettered", "which_is_right"):
+        out = convert(df, family="multiple_choice", templates=[tid])
         assert reasons(out, f"multiple_choice/{tid}") == {"a": "missing_field: choices",
                                                           "b": "too_few_choices: choices=1"}, tid
-    assert set(kept(out)["parent_id"]) == {"c"}
+    out = convert(df, family="multiple_choice", templates="all")
+    assert set(kept(out)["parent_id"]) == {"c"} and sorted(rejected(out)["parent_id"]) == ["a", "b"]
 
 
 def test_lettered_says_number_where_choices_are_numbered():
@@ -341,3 +346,17 @@ templates:
 """)
     df = pl.DataFrame({"id": ["a"], "tokens": [["Ana", "visits", "Paris"]], "ner_tags": [[1, 0, 2]]})
     assert kept(convert(df, family=str(fam)))["output"].to_list() == ["Ana/PER visits/O Paris/LOC"]
+
+
+def test_templates_all_skips_a_template_a_row_cannot_fill_and_rejects_a_bad_row_once():
+    from dataforge.ops.convert import Convert
+    rows = pl.DataFrame({"premise": ["A man plays a guitar.", "A dog runs.", "Kids swim."],
+                         "hypothesis": ["A man plays music.", "A cat sleeps.", "Children are in water."],
+                         "label": [0, 2, 7]})
+    out = Convert(family="nli", templates="all").map(rows)
+    rej = out.filter(pl.col("_reject").is_not_null())
+    # no rationale in the rows: explain-style templates skip them instead of rejecting each one
+    assert not rej["_reject"].str.contains("missing_field").any(), rej["_reject"].to_list()
+    assert rej["_reject"].to_list() == ["unknown_label: label=7"]  # one reject for the bad row
+    kept = out.filter(pl.col("_reject").is_null())
+    assert kept["parent_id"].n_unique() == 2 and kept.height >= 4

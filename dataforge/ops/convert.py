@@ -216,11 +216,11 @@ class Convert(MapOp):
                 ctxs[t.id] = c.with_columns(render.reasons(t, fam, c).alias("_why"))
             return ctxs[t.id]
 
-        # renderability per template: for `match`, and for uniform pools where some template
+        # renderability per template: for `match` and `all`, and for uniform pools where some template
         # requires an optional field (its rows without it are drawn again among the others)
         ok = {t.id: ctx_of(t)["_why"].is_null().to_numpy()
               for d in ("forward", "inverted")
-              if pools[d].mode == "match" or (pools[d].mode == "uniform" and any(x.requires for x in pools[d].templates))
+              if pools[d].mode in ("match", "all") or (pools[d].mode == "uniform" and any(x.requires for x in pools[d].templates))
               for t in pools[d].templates}
         rows_all = np.arange(v.height)
         parts, rejects = [], []

@@ -70,7 +70,21 @@ def assign(pool: Pool, rows: np.ndarray, base: np.ndarray, ok: dict[str, np.ndar
     if rows.size == 0 or n_t == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     if pool.mode == "all":
-        return np.repeat(rows, n_t), np.tile(np.arange(n_t), rows.size)
+        r, t = np.repeat(rows, n_t), np.tile(np.arange(n_t), rows.size)
+        # a template that cannot render the row (it requires an optional field the row lacks:
+        # "explain_relation" over MNLI rows without a rationale) skips it rather than rejecting
+        # it: the others render it. A row no template can render keeps its first, which rejects
+        # it once, with the reason.
+        keep = np.ones(r.size, dtype=bool)
+        for j, tp in enumerate(pool.templates):
+            if tp.id in ok:
+                m = t == j
+                keep[m] = ok[tp.id][r[m]]
+        if not keep.all():
+            lost = ~np.isin(rows, r[keep])
+            keep |= np.isin(r, rows[lost]) & (t == 0)
+            r, t = r[keep], t[keep]
+        return r, t
     if pool.mode == "match":
         # the first template that can render the row; else the first (it rejects the row with a reason)
         good = renderable(pool, rows, ok)
