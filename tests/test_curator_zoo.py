@@ -521,7 +521,7 @@ def test_reasoning_zoo_good_rows_kept_and_planted_defects_caught():
     science answers (LaTeX, "QED", "答え：840円", code with repeated lines) and 50 planted
     defects. Rules drop no good row and score_quality keeps them >= 0.6 (before the round the
     rules dropped two: "QED", the Japanese result line). Rules or score_quality caught 25 of 50
-    defects when written, 35 after: an open sum ("Total = 125 + 175 ="), empty code blocks,
+    defects when written, 37 after: an answer that only restates the question, an open sum ("Total = 125 + 175 ="), empty code blocks,
     "implementation goes here", a loop of renumbered steps and final numbers that none of the
     working computed ("#### 14" after "= 12"). A wrong final answer about a name, and answers
     to another question, are for judges (docs/quality.md)."""
@@ -537,7 +537,8 @@ def test_reasoning_zoo_good_rows_kept_and_planted_defects_caught():
     for x, s, d in zip(r, q, zoo["defect"]):
         caught[d] += bool(x) or s < 0.6
     assert caught["empty_code_block"] == 3 and caught["truncated_cot"] >= 4 and caught["loop"] >= 4, caught
-    assert caught["contradicting_final"] >= 3 and sum(v for d, v in caught.items() if d) >= 35, caught
+    assert caught["contradicting_final"] >= 3 and caught["restates_question"] == 3 and \
+        sum(v for d, v in caught.items() if d) >= 37, caught
 
 
 def test_empty_code_blocks_pair_fences_in_order_and_renumbered_lines_repeat():

@@ -296,3 +296,21 @@ def test_a_final_answer_that_none_of_the_working_computed_scores_lower():
             "She is older than Bob = true.\nThe answer is: Anna"]
     df = pl.DataFrame({"instruction": ["Solve it step by step."] * len(outs), "input": [""] * len(outs), "output": outs})
     assert F.unsupported(df, load_yaml("score/quality.yaml")).to_list() == [True] * 3 + [False] * 6
+
+
+def test_an_answer_that_only_restates_the_request_scores_lower():
+    from dataforge.score import restated
+    from dataforge.score.rules import load_yaml
+
+    rows = [("Which weighs more, a kilogram of feathers or a kilogram of steel?",
+             "The question is which weighs more: a kilogram of feathers or a kilogram of steel."),
+            ("Write a Python function that removes duplicates from a list while preserving order.",
+             "You want a Python function that removes duplicates from a list while keeping the original order."),
+            # answers that open so but answer, or say more than the request
+            ("How do I keep bread from going stale?", "You want to keep bread in a paper bag at room temperature."),
+            ("Which weighs more, a kilogram of feathers or a kilogram of steel?",
+             "The question is a trick. They weigh the same: a kilogram is a kilogram."),
+            ("What is the capital of France?", "The capital of France is Paris.")]
+    df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [""] * len(rows), "output": [r[1] for r in rows]})
+    assert df.select(restated.restated(load_yaml("score/quality.yaml"))).to_series().to_list() == \
+        [True, True, False, False, False]

@@ -18,7 +18,7 @@ import polars as pl
 
 from dataforge.clean import rules as R
 from dataforge.clean.garble import garble_stats
-from dataforge.score import constraints, final_answer
+from dataforge.score import constraints, final_answer, restated
 from dataforge.score import heuristics as H
 from dataforge.score import numbers
 from dataforge.score.rules import load_words, load_yaml
@@ -262,6 +262,8 @@ def quality(df: pl.DataFrame, cfg: dict | None = None) -> pl.Series:
     phantom = phantom_input(c) if "instruction" in df.columns else pl.lit(False)
     pi = c.get("phantom_input") or {}
     fu = c.get("final_unsupported") or {}
+    rr = c.get("restated_request") or {}
+    echo = restated.restated(c) if "instruction" in df.columns else pl.lit(False)
     final_off = final_answer.unsupported(df, c)
     oa = c.get("over_answered") or {}
     ul = c.get("under_length") or {}
@@ -277,6 +279,7 @@ def quality(df: pl.DataFrame, cfg: dict | None = None) -> pl.Series:
                       * pl.when(no_number).then(float(na.get("factor", 1.0))).otherwise(1.0)
                       * pl.when(phantom).then(float(pi.get("factor", 1.0))).otherwise(1.0)
                       * pl.when(pl.lit(final_off)).then(float(fu.get("factor", 1.0))).otherwise(1.0)
+                      * pl.when(echo).then(float(rr.get("factor", 1.0))).otherwise(1.0)
                       * pl.when(ignored).then(float(cons.get("factor", 1.0))).otherwise(1.0)
                       * no_end_mark(c)).alias("q"))["q"]
     factor = garble_factor(df, c) * filler_factor(df, c)
