@@ -118,7 +118,7 @@ def test_rerun_skips_and_invalidation_reruns_from_changed_stage(tmp_path):
     assert changed.skipped_stages == ["read", "test_slow_upper", "test_dedup_output"]
     assert changed.manifest["totals"]["rows_out"] < first.manifest["totals"]["rows_out"]
     # only the current plan's checkpoints remain
-    assert len(list((tmp_path / "o" / ".checkpoints").iterdir())) == 4
+    assert len([d for d in (tmp_path / "o" / ".checkpoints").iterdir() if d.is_dir()]) == 4  # (and the LOCK file)
 
 
 def test_force_reruns_everything(tmp_path):
@@ -257,3 +257,123 @@ def test_a_rerun_removes_temporaries_a_killed_run_left_in_out(tmp_path):
         f.write_text("half")
     Pipeline([]).run(src, out=tmp_path / "out")  # a rerun: everything done, nothing recomputed
     assert not any(f.exists() for f in left)
+
+
+# -- kept columns whose type differs between batches or files; score text; API; OUT lock ----
+
+def _jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return str(path)
+
+
+def _kept(out, col):
+    return pl.read_parquet(out / "data" / "*.parquet")[col]
+
+
+@pytest.mark.parametrize("values, dtype, expect", [
+    ([None, None, "http://x"], pl.Utf8, [None, None, "http://x"]),            # null, then text
+    ([1, 2, 1.5], pl.Float64, [1.0, 2.0, 1.5]),                                # int, then float
+    ([2**60, 3, 1.5], pl.Utf8, [str(2**60), "3", "1.5"]),                      # float would lose digits
+    ([9007199254740993, 12345678901234567890, 1], pl.Utf8,
+     ["9007199254740993", "12345678901234567890", "1"]),                       # wider than 64 bits
+])
+def test_kept_column_types_are_unified_across_batches(tmp_path, values, dtype, expect):
+    src = _jsonl(tmp_path / "in.jsonl", [{"instruction": f"i{k}", "output": "o", "n": v} for k, v in enumerate(values)])
+    res = Pipeline([], batch_size=1, output=OutputSpec(keep_columns=["n"])).run(
+        Source(name="s", path=src, keep=["n"]), tmp_path / "o")
+    got = _kept(tmp_path / "o", "n")
+    assert got.dtype == dtype and got.to_list() == expect
+    assert res.manifest["totals"]["rows_out"] == len(values)
+
+
+def test_kept_column_int_in_one_file_text_in_another(tmp_path):
+    d = tmp_path / "dir"
+    d.mkdir()
+    _jsonl(d / "a.jsonl", [{"instruction": "a", "output": "b", "n": 1}])
+    _jsonl(d / "b.jsonl", [{"instruction": "c", "output": "d", "n": "x"}])
+    Pipeline([], output=OutputSpec(keep_columns=["n"])).run(Source(name="s", path=str(d), keep=["n"]), tmp_path / "o")
+    assert sorted(_kept(tmp_path / "o", "n").to_list()) == ["1", "x"]
+    pq_dir = tmp_path / "pq"
+    pq_dir.mkdir()
+    pl.DataFrame({"instruction": ["a"], "output": ["b"], "n": [1]}).write_parquet(pq_dir / "p0.parquet")
+    pl.DataFrame({"instruction": ["c"], "output": ["d"], "n": ["t"]}).write_parquet(pq_dir / "p1.parquet")
+    Pipeline([op("dedup_exact")], output=OutputSpec(keep_columns=["n"])).run(
+        Source(name="s", path=str(pq_dir), keep=["n"]), tmp_path / "o2")
+    assert sorted(_kept(tmp_path / "o2", "n").to_list()) == ["1", "t"]
+
+
+def test_a_score_column_holding_text_is_a_row_error(tmp_path):
+    from dataforge.errors import InputError
+
+    src = _jsonl(tmp_path / "in.jsonl", [{"instruction": "e", "output": "f", "score_q": "high"},
+                                         {"instruction": "z", "output": "y", "score_q": "0.5"}])
+    with pytest.raises(InputError, match=r"in.jsonl:1: wrong type: score field 'score_q' must be a number"):
+        Pipeline([]).run(src, tmp_path / "o")
+    res = Pipeline([]).run(Source(name="s", path=src, on_error="quarantine"), tmp_path / "q")
+    assert res.manifest["totals"]["rows_out"] == 1 and res.manifest["totals"]["rows_rejected"] == 1
+    rej = pl.read_parquet(tmp_path / "q" / res.manifest["rejects"][0]["path"])
+    assert rej["reason"][0].startswith("wrong type: score field 'score_q'") and '"line": 1' in rej["detail"][0]
+    assert _kept(tmp_path / "q", "score_q").to_list() == [0.5]
+
+
+def test_run_accepts_pandas_and_names_what_it_accepts(tmp_path):
+    pd = pytest.importorskip("pandas")
+    res = Pipeline([]).run(pd.DataFrame({"instruction": ["a"], "output": ["x"]}), tmp_path / "o")
+    assert res.manifest["totals"]["rows_out"] == 1
+    with pytest.raises(TypeError, match="a Polars DataFrame"):
+        Pipeline([]).run(object(), tmp_path / "o2")
+
+
+def test_a_second_run_into_the_same_out_is_refused_and_a_stale_lock_taken_over(tmp_path):
+    import fcntl
+
+    from dataforge.pipeline import LOCK
+
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / ".checkpoints").mkdir()
+    (out / ".checkpoints" / LOCK).write_text("999999999\n")  # a dead process's lock: taken over
+    assert Pipeline([]).run(ALPACA, out).manifest["totals"]["rows_out"] == 1550
+    with open(out / ".checkpoints" / LOCK, "r+") as fh:  # a live run holds it
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.seek(0), fh.truncate(), fh.write("4242\n"), fh.flush()
+        with pytest.raises(ConfigError, match=r"is in use by pid 4242"):
+            Pipeline([]).run(ALPACA, out)
+    assert Pipeline([]).run(ALPACA, out).manifest["totals"]["rows_out"] == 1550
+
+
+def test_a_file_changed_with_same_size_and_mtime_is_read_again(tmp_path):
+    import xxhash
+
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"instruction": "a", "output": "X"}\n')
+    os.utime(src, (1_700_000_000, 1_700_000_000))
+    Pipeline([op("normalize")]).run(str(src), tmp_path / "o")
+    src.write_text('{"instruction": "a", "output": "Y"}\n')  # cp -p / rsync -t of a corrected file
+    os.utime(src, (1_700_000_000, 1_700_000_000))
+    res = Pipeline([op("normalize")]).run(str(src), tmp_path / "o")
+    assert _kept(tmp_path / "o", "output").to_list() == ["Y"]
+    files = res.manifest["sources"][0]["files"]
+    assert files[0]["xxh3_128"] == xxhash.xxh3_128_hexdigest(src.read_bytes())
+    # the digest kept with the read stage's checkpoint is the one the manifest shows
+    rec = json.loads(next((tmp_path / "o" / ".checkpoints").glob("00-read-*/inputs.json")).read_text())
+    assert rec[res.manifest["sources"][0]["name"]] == files
+    again = Pipeline([op("normalize")]).run(str(src), tmp_path / "o")
+    assert again.skipped_stages == ["read", "normalize"]
+
+
+def test_duplicate_ids_are_counted_and_dedup_names_the_kept_row(tmp_path, caplog):
+    a = _jsonl(tmp_path / "a.jsonl", [{"id": "x1", "instruction": "a", "output": "b"},
+                                      {"id": "x2", "instruction": "c", "output": "d"}])
+    b = _jsonl(tmp_path / "b.jsonl", [{"id": "x1", "instruction": "other", "output": "z"}])
+    with caplog.at_level("WARNING"):
+        m = Pipeline([]).run([Source(name="a", path=a), Source(name="b", path=b)], tmp_path / "o").manifest
+    assert m["duplicate_ids"] == {"ids": 1, "rows": 2, "examples": [{"id": "x1", "rows": 2}]}
+    assert "1 id(s) are written on more than one row" in caplog.text
+    # one file read by two sources: dedup keeps the first; the reject names it by source and line
+    res = Pipeline([op("dedup_exact")]).run([Source(name="a", path=a), Source(name="a2", path=a)], tmp_path / "d")
+    assert res.manifest["duplicate_ids"]["ids"] == 0
+    rej = pl.read_parquet(tmp_path / "d" / res.manifest["rejects"][0]["path"]).sort("id")
+    assert rej["reason"].to_list() == ["duplicate_exact: duplicate of x1 (a: a.jsonl:1) (same normalised text)",
+                                       "duplicate_exact: duplicate of x2 (a: a.jsonl:2) (same normalised text)"]
+    assert json.loads(rej["detail"][0])["kept_id"] == "x1 (a: a.jsonl:1)"

@@ -281,3 +281,151 @@ def test_a_list_mixing_kinds_in_one_row_says_so(tmp_path):
     bad = [x for b in read.iter_batches(str(tmp_path / "t.jsonl"), on_error="quarantine") for x in b.bad]
     assert [(x["line"], x["error"]) for x in bad] == [
         (2, "wrong type: field 'tags[]' mixes text and number in one row; give it one shape")]
+
+
+def _bad_of(src, **kw):
+    return [x for b in read.iter_batches(src, on_error="quarantine", **kw) for x in b.bad]
+
+
+@pytest.mark.parametrize("ext,sep", [("csv", ","), ("tsv", "\t")])
+def test_csv_tsv_a_stray_quote_keeps_every_line_and_its_text(tmp_path, ext, sep):
+    # a quote that opens no well-formed quoted field is a plain character: the lines after it
+    # are not swallowed into one field, and '"Great" movie' keeps its quotes
+    p = tmp_path / f"q.{ext}"
+    p.write_text(f'instruction{sep}output\n"Open quote review{sep}pos\nsecond row{sep}neg\n'
+                 f'fourth "x" row{sep}neg\n"Great" movie{sep}yes\n"ok{sep}fine"{sep}quoted\n')
+    df = rows_of(str(p))
+    assert df["instruction"].to_list() == ['"Open quote review', "second row", 'fourth "x" row',
+                                           '"Great" movie', f"ok{sep}fine"]
+    assert df["output"].to_list() == ["pos", "neg", "neg", "yes", "quoted"]
+
+
+def test_tsv_a_quoted_field_that_swallows_whole_records_is_a_row_error(tmp_path):
+    p = tmp_path / "q.tsv"
+    p.write_text('instruction\toutput\n"Open quote\tpos\nsecond\tneg\nthird"\tpos\nfourth\tneg\n')
+    with pytest.raises(InputError, match=r"q\.tsv:2: a quoted field spans lines 2-4.*stray"):
+        rows_of(str(p))
+    bad = _bad_of(str(p))
+    assert [(x["line"], x["raw"]) for x in bad] == [(2, '"Open quote\tpos\nsecond\tneg\nthird"\tpos')]
+    assert rows_of(str(p), on_error="quarantine")["instruction"].to_list() == ["fourth"]
+    # a quoted field with line ends that does not look like records is read as one field
+    p.write_text('instruction\toutput\n"line one\nline two"\tpos\n')
+    assert rows_of(str(p))["instruction"].to_list() == ["line one\nline two"]
+
+
+def _jsonl(tmp_path, name, rows):
+    p = tmp_path / name
+    p.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return str(p)
+
+
+def test_jsonl_a_nested_value_of_another_shape_is_a_row_error_not_rewritten(tmp_path):
+    # Polars would turn {"deep": 1} into the text '{1}' and a chat's list content into a null
+    # `messages`: the odd row is a row error naming its line and path
+    msgs = [{"instruction": f"i{i}", "output": "o", "messages": [{"role": "user", "content": f"hi {i}"}]}
+            for i in range(4)]
+    msgs.insert(2, {"instruction": "L", "output": "o",
+                    "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]})
+    p = _jsonl(tmp_path, "m.jsonl", msgs)
+    with pytest.raises(InputError, match=r"m\.jsonl:3: wrong type: field 'messages\[\]\.content' is list here "
+                                         r"but text in most rows"):
+        rows_of(p)
+    df = rows_of(p, on_error="quarantine")
+    assert df["instruction"].to_list() == ["i0", "i1", "i2", "i3"] and df["messages"].null_count() == 0
+    nest = [{"instruction": "a", "output": "o", "extra": {"a": "x"}}] * 3 \
+        + [{"instruction": "L", "output": "o", "extra": {"a": {"deep": 1}}}]
+    bad = _bad_of(_jsonl(tmp_path, "n.jsonl", nest))
+    assert [(x["line"], x["error"].split(" here")[0]) for x in bad] == [(4, "wrong type: field 'extra.a' is object")]
+
+
+def test_jsonl_meta_objects_are_kept_as_each_row_wrote_them(tmp_path):
+    rows = [{"instruction": "a", "output": "b", "meta": {"a": {"b": 1, "c": "y"}}},
+            {"instruction": "c", "output": "d", "meta": {"a": [1, 2]}},
+            {"instruction": "e", "output": "f", "meta": {"s": 1, "big": 12345678901234567890}},
+            {"instruction": "g", "output": "h", "meta": {"s": 0.5, "t": "é"}},
+            {"instruction": "i", "output": "j", "meta": '{"k": 2}'},  # text and objects may mix
+            {"instruction": "k", "output": "l", "meta": {"origin": {"file": "orig.jsonl", "line": 9}}}]
+    p = _jsonl(tmp_path, "meta.jsonl", rows)
+    for size in (1, 2, 100):
+        assert rows_of(p, batch_size=size)["meta"].to_list() == [
+            '{"a":{"b":1,"c":"y"}}', '{"a":[1,2]}', '{"s":1,"big":12345678901234567890}', '{"s":0.5,"t":"é"}',
+            '{"k": 2}', '{"origin":{"file":"orig.jsonl","line":9}}']
+    res = Pipeline([]).run(Source(name="m", path=p), tmp_path / "out")
+    metas = pl.read_parquet(res.shards[0])["meta"].to_list()
+    assert sorted(json.loads(m).get("s", 0) for m in metas) == [0, 0, 0, 0, 0.5, 1]
+    assert '{"origin":{"file":"orig.jsonl","line":9}}' in metas
+    # meta that is neither an object nor text is a row error
+    bad = _bad_of(_jsonl(tmp_path, "m2.jsonl", [{"instruction": "a", "output": "b", "meta": [1]}]))
+    assert bad[0]["error"] == "wrong type: field 'meta' must hold a JSON object, got list [1]"
+
+
+def test_jsonl_integer_ids_of_any_size_are_text_and_rejects_show_the_line(tmp_path):
+    p = _jsonl(tmp_path, "ids.jsonl", ['{"id":1,"instruction":"a","output":"b"}',
+                                        '{"id":12345678901234567890,"instruction":"c","output":"d"}',
+                                        '{"id":123456789012345678901234567890,"instruction":"e","output":"f"}',
+                                        '{"id":"x4","instruction":"g","output":"h"}',
+                                        '{"id":1.0,"instruction":"i","output":"j"}',
+                                        '{"id":5,"instruction":"k","output":null}'])
+    with pytest.raises(InputError, match=r"ids\.jsonl:5: wrong type: field 'id' must be text or an integer, got number 1\.0"):
+        rows_of(p)
+    res = Pipeline([]).run(Source(name="ids", path=p, on_error="quarantine"), tmp_path / "out")
+    assert sorted(pl.read_parquet(res.shards[0])["id"].to_list()) == [
+        "1", "12345678901234567890", "123456789012345678901234567890", "x4"]
+    rej = pl.read_parquet(tmp_path / "out" / "rejects" / "00-read.parquet")
+    assert sorted(rej["raw"].to_list()) == ['{"id":1.0,"instruction":"i","output":"j"}',
+                                            '{"id":5,"instruction":"k","output":null}']
+
+
+def test_template_renders_a_json_number_as_written_whatever_the_other_rows_hold(tmp_path):
+    p = _jsonl(tmp_path, "t.jsonl", ['{"q":"a","a":"b","title":5}', '{"q":"c","a":"d","title":12345678901234567890}',
+                                      '{"q":"e","a":"f","title":1e5}', '{"q":"g","a":"h","title":2.50}',
+                                      '{"q":"i","a":"j","title":null}', '{"q":"k","a":"l"}'])
+    src = Source(name="t", path=p, map={"instruction": "q", "output": "a"}, template={"input": "Title: {title}"})
+    res = Pipeline([]).run(src, tmp_path / "out")
+    out = pl.read_parquet(res.shards[0]).sort("instruction")
+    assert out["input"].to_list() == ["Title: 5", "Title: 12345678901234567890", "Title: 1e5", "Title: 2.50",
+                                      "Title: ", "Title: "]  # null or missing: empty
+    assert not [c for c in out.columns if c.startswith(read.NUMBER_TEXT)]
+
+
+def test_a_batch_lacking_a_mapped_or_templated_field_is_null_there_not_an_error(tmp_path):
+    p = _jsonl(tmp_path, "t.jsonl", ['{"q":"a","a":"b"}', '{"q":"c","a":"d","title":"T","s":"sys"}'])
+    src = Source(name="t", path=p, map={"instruction": "q", "output": "a", "system": "s"},
+                 template={"input": "Title: {title}"})
+    for size in (1, 10):
+        res = Pipeline([], batch_size=size).run(src, tmp_path / f"out{size}")
+        out = pl.read_parquet(res.shards[0]).sort("instruction")
+        assert out["input"].to_list() == ["Title: ", "Title: T"] and out["system"].to_list() == [None, "sys"]
+    typo = Source(name="t", path=p, map={"instruction": "q", "output": "a"}, template={"input": "{titel}"})
+    with pytest.raises(InputError, match=r"template input: no row has the field\(s\) \['titel'\]"):
+        Pipeline([], batch_size=1).run(typo, tmp_path / "out3")
+
+
+def test_jsonl_rejects_keep_latin1_bytes_and_hint_at_json_for_pretty_or_array_files(tmp_path):
+    p = tmp_path / "l.jsonl"
+    p.write_bytes(b'{"instruction":"caf\xe9","output":"b"}\n{"instruction":"ok","output":"fine"}\n')
+    bad = _bad_of(str(p))
+    assert bad[0]["raw"] == '{"instruction":"caf\xe9","output":"b"}' and "as Latin-1" in bad[0]["error"]
+    c = tmp_path / "l.csv"
+    c.write_bytes(b"instruction,output\ncaf\xe9,b\n")
+    assert [x["raw"] for x in _bad_of(str(c))] == ["caf\xe9,b"]
+    pretty = _jsonl(tmp_path, "p.jsonl", ['{', '  "instruction": "a",', '  "output": "b"', '}'])
+    with pytest.raises(InputError, match=r"p\.jsonl:1: malformed JSON.*set `format: json`"):
+        rows_of(pretty)
+    arr = _jsonl(tmp_path, "a.jsonl", ['[{"instruction":"a","output":"b"}]'])
+    with pytest.raises(InputError, match=r"a\.jsonl:1: expected a JSON object, got list; .*set `format: json`"):
+        rows_of(arr)
+
+
+def test_rejects_of_tables_say_split_and_row(tmp_path):
+    import datasets
+
+    dd = datasets.DatasetDict({"train": datasets.Dataset.from_list([{"instruction": "a", "output": "x"},
+                                                                    {"instruction": "b", "output": None}])})
+    Pipeline([]).run(Source(name="d", path=dd, on_error="quarantine"), tmp_path / "out")
+    rej = pl.read_parquet(tmp_path / "out" / "rejects" / "00-read.parquet")
+    assert [json.loads(d) for d in rej["detail"]] == [{"split": "train", "row": 2}]
+    table = pl.DataFrame({"instruction": ["a", "b"], "output": [None, "y"]})
+    Pipeline([]).run(Source(name="t", path=table, on_error="quarantine"), tmp_path / "out2")
+    rej = pl.read_parquet(tmp_path / "out2" / "rejects" / "00-read.parquet")
+    assert [json.loads(d) for d in rej["detail"]] == [{"row": 1}]

@@ -99,3 +99,18 @@ def test_operators_doc_is_current():
 
     doc = (ROOT / "docs" / "operators.md").read_text()
     assert doc.strip() == describe(markdown=True).strip(), "run: dataforge ops --markdown > docs/operators.md"
+
+
+def test_kept_columns_nothing_has_are_warned_at_validate_and_run(tmp_path, capsys, caplog):
+    text = RECIPE.replace("    set: {task: open_qa}\n", "    set: {task: open_qa}\n    keep: [nope, instructoin]\n") \
+        .replace("  report: false\n", "  report: false\n  keep_columns: [nope2]\n")
+    r = write(tmp_path, text)
+    assert main(["validate", str(r)]) == 0
+    out = capsys.readouterr().out
+    assert "2 step(s), 3 warning(s))" in out
+    assert "warning: source 'alpaca': keep 'nope': no field 'nope'" in out
+    assert "(did you mean 'instruction'?)" in out
+    assert "warning: output keep_columns 'nope2': no source or step has a column 'nope2'" in out
+    with caplog.at_level("WARNING"):
+        assert main(["run", str(r), "-o", str(tmp_path / "o")]) == 0
+    assert "keep_columns 'nope2'" in caplog.text

@@ -26,8 +26,12 @@ def run(args) -> int:
     peeked = _peek_columns(pipe.sources)
     check_records(peeked, pipe.sources, pipe.ops)
     plan.check_inputs(peeked, pipe.sources, pipe.ops, pipe.names)
+    warnings = plan.check_kept(peeked, pipe.sources, pipe.ops, pipe.output.keep_columns, log_them=False)
     _check_prompt_files(pipe)
-    print(f"{args.recipe}: ok ({len(pipe.sources)} source(s), {len(pipe.ops)} step(s))")
+    print(f"{args.recipe}: ok ({len(pipe.sources)} source(s), {len(pipe.ops)} step(s)"
+          + (f", {len(warnings)} warning(s))" if warnings else ")"))
+    for w in warnings:
+        print(f"  warning: {w}")
     for s in pipe.sources:
         print(f"  source {s.name}: {s.path}" + (f" + {len(s.ops)} op(s)" if s.ops else ""))
     for name, op in zip(pipe.names, pipe.ops):

@@ -90,7 +90,7 @@ def bad_lines_frame(bad: list[dict], *, stage: str, source: str) -> pl.DataFrame
         "reason": b["error"] if b["error"].startswith(("missing field", "wrong type")) else f"parse_error: {b['error']}",
         "stage": stage,
         "operator": "read",
-        "detail": json.dumps({"file": b["file"], "line": b["line"]}),
+        "detail": json.dumps(b.get("where") or {"file": b["file"], "line": b["line"]}),
         "raw": b["raw"],
     } for b in bad]
     schema = {c: pl.Utf8 for c in COLUMNS} | {c: pl.Utf8 for c in REJECT_COLUMNS}

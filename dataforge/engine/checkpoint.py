@@ -21,6 +21,7 @@ by `commit_read_batch`, a global stage's bookkeeping by `commit_global`, whichev
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -35,7 +36,8 @@ from dataforge.io import atomic
 from dataforge.io.read import Batch
 from dataforge.io.source import Source
 from dataforge.ops.base import Operator
-from dataforge.schema import ORIGIN, SOURCE_NAME, add_origin, conform, has_record_columns
+from dataforge.errors import InputError
+from dataforge.schema import ORIGIN, SOURCE_NAME, add_origin, conform, has_record_columns, is_score
 
 
 class StageDir:
@@ -145,6 +147,7 @@ def commit_read_batch(sdir: StageDir, i: int, src: Source, b: Batch) -> None:
 def read_batch(src: Source, b: Batch) -> tuple[pl.DataFrame, list[pl.DataFrame], list[StageStats]]:
     """A raw batch of `src`, conformed and through the source's operators: the read stage's
     kept rows, rejects and stats for that batch."""
+    b = check_numbers(b, src)
     st = StageStats(name=f"read:{src.name}", operator="read", kind="read",
                     rows_in=b.read, rows_out=b.rows.height, rows_rejected=len(b.bad))
     rejects = []
@@ -161,10 +164,78 @@ def read_batch(src: Source, b: Batch) -> tuple[pl.DataFrame, list[pl.DataFrame],
         # raw rows carry their source's name to the operator that makes records of them (a
         # pipeline-level one reads rows of several sources)
         df = df.with_columns(pl.lit(src.name, dtype=pl.Utf8).alias(SOURCE_NAME))
+    df = _storable(df)
     kept, rej, op_stats = B.run_chain(df, src.ops, source_op_names(src))
     if src.ops:
         kept = conform(kept, source=src.name, defaults={"source": src.name}, keep=src.keep)
     return kept, rejects + rej, [st] + op_stats
+
+
+_WIDE_INTS = (pl.Int128, pl.UInt128) if hasattr(pl, "UInt128") else (pl.Int128,)
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def _storable(df: pl.DataFrame) -> pl.DataFrame:
+    """Integers wider than 64 bits (a JSON field holding 12345678901234567890) as Int64 where
+    every value fits, else as text, written as the file held it: Arrow and Parquet readers
+    have no 128-bit integers."""
+    wide = [c for c, t in df.schema.items() if t in _WIDE_INTS]
+    if not wide:
+        return df
+    exprs = []
+    for c in wide:
+        lo, hi = df.select(pl.col(c).min().alias("lo"), pl.col(c).max().alias("hi")).row(0)
+        fits = lo is None or (_INT64[0] <= lo and hi <= _INT64[1])
+        exprs.append(pl.col(c).cast(pl.Int64 if fits else pl.Utf8))
+    return df.with_columns(exprs)
+
+
+def check_numbers(b: Batch, src: Source) -> Batch:
+    """Score columns (`score_*`) of record rows must hold numbers: text that reads as a number
+    (CSV cells) is that number; other text ("high"), lists or objects are row errors naming
+    file, line and field (quarantined with `on_error: quarantine`).
+
+    (This belongs with the other read-time checks in io/check.py; it runs here, once per
+    batch, until it moves there.)"""
+    df = b.rows
+    cols = [c for c, t in df.schema.items() if is_score(c) and not (t.is_numeric() or t in (pl.Null, pl.Boolean))]
+    if not cols or not has_record_columns(df.columns):
+        return b
+    reasons: dict[int, str] = {}
+    for c in cols:
+        t = df.schema[c]
+        if t == pl.Utf8:
+            bad = df.select(pl.arg_where(pl.col(c).is_not_null()
+                                         & pl.col(c).str.strip_chars().cast(pl.Float64, strict=False).is_null()))
+        else:
+            bad = df.select(pl.arg_where(pl.col(c).is_not_null()))
+        for i in bad.to_series().to_list():
+            if i not in reasons:
+                v = json.dumps(df[c][i] if t == pl.Utf8 else df[c][i:i + 1].to_list()[0], default=str)
+                kind = "text" if t == pl.Utf8 else ("list" if t.is_nested() and not isinstance(t, pl.Struct)
+                                                    else "object")
+                reasons[i] = f"wrong type: score field '{c}' must be a number, got {kind} {v[:60]}"
+    if not reasons:
+        fix = [pl.col(c).str.strip_chars().cast(pl.Float64) for c in cols if df.schema[c] == pl.Utf8]
+        return dataclasses.replace(b, rows=df.with_columns(fix)) if fix else b
+    idx = sorted(reasons)
+    if src.on_error != "quarantine":
+        raise InputError(f"{b.where(idx[0])}: {reasons[idx[0]]} (source '{src.name}'; set `on_error: quarantine` "
+                         "to keep going)")
+    keep = pl.Series([i not in reasons for i in range(df.height)])
+    plain = df.drop(ORIGIN, strict=False)
+    bad = []
+    for i in idx:
+        where = json.loads(df[ORIGIN][i]) if ORIGIN in df.columns and df[ORIGIN][i] else {}
+        bad.append({"file": where.get("file", b.file or src.name),
+                    "line": where.get("line", where.get("row", b.lines[i] if b.lines else i + 1)),
+                    "error": reasons[i],
+                    "raw": json.dumps(plain.row(i, named=True), default=str, ensure_ascii=False)[:10_000]})
+    lines = [n for n, k in zip(b.lines, keep) if k] if b.lines is not None else None
+    rows = df.filter(keep)
+    rows = rows.with_columns(pl.col(c).str.strip_chars().cast(pl.Float64) if rows.schema[c] == pl.Utf8
+                             else pl.lit(None, dtype=pl.Float64).alias(c) for c in cols)
+    return dataclasses.replace(b, rows=rows, bad=b.bad + bad, lines=lines)
 
 
 # -- global stages ---------------------------------------------------------------------

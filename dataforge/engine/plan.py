@@ -124,3 +124,40 @@ def _advance(cols: set[str], op: Operator, where: str) -> set[str]:
     if "instruction" in out and "output" in out:
         out |= set(COLUMNS)
     return out
+
+
+def check_kept(source_columns: dict[str, list[str]], sources: list[Source], ops: list[Operator],
+               keep_columns: list[str], *, log_them: bool = True) -> list[str]:
+    """Warnings (logged and returned) for kept columns that nothing provides: a source's `keep`
+    naming a field its rows lack, an output `keep_columns` entry no source keeps and no step
+    makes. A typo there would otherwise write nothing for the column, silently. Sources that
+    read no rows have no columns to check."""
+    import difflib
+
+    warnings = []
+    made = {c for op in list(ops) + [o for s in sources for o in s.ops] for c in op.columns_out()}
+    kept: set[str] = set()
+    for src in sources:
+        cols = source_columns.get(src.name) or []
+        for c in src.keep:
+            if cols and c not in cols and c not in made:
+                near = difflib.get_close_matches(c, cols, n=1)
+                warnings.append(f"source '{src.name}': keep '{c}': no field '{c}' in its first rows"
+                                + (f" (did you mean '{near[0]}'?)" if near else "") + f"; fields are {sorted(cols)}")
+        kept |= {c for c in src.keep if c in cols or c in made}
+    if any(source_columns.get(s.name) for s in sources):
+        have = kept | made | set(COLUMNS)
+        fields = {c for s in sources for c in (source_columns.get(s.name) or [])}
+        for c in keep_columns:
+            if c in have or c.startswith("score_"):
+                continue
+            if c in fields:
+                warnings.append(f"output keep_columns '{c}': the sources have it, but none keeps it; add "
+                                f"`keep: [{c}]` to the source(s) that have it")
+            else:
+                near = difflib.get_close_matches(c, sorted(fields | kept | made), n=1)
+                warnings.append(f"output keep_columns '{c}': no source or step has a column '{c}'"
+                                + (f" (did you mean '{near[0]}'?)" if near else ""))
+    for w in warnings if log_them else ():
+        log.warning("%s", w)
+    return warnings

@@ -55,7 +55,7 @@ def check_batch(b: Batch, source: str, quarantine: bool) -> Batch:
             ins, out = nulls.row(i)
             reasons[i] = "missing field: " + " ".join(c for c, m in zip(REQUIRED, (ins, out)) if m)
     if not reasons:
-        return b
+        return dataclasses.replace(b, raws=None) if b.raws is not None else b
     bad_idx = sorted(reasons)
     if not quarantine:
         i = bad_idx[0]
@@ -65,9 +65,19 @@ def check_batch(b: Batch, source: str, quarantine: bool) -> Batch:
     keep = pl.Series([i not in reasons for i in range(df.height)])
     bad = [{"file": b.file or source, "line": b.lines[i] if b.lines else i + 1,
             "error": reasons[i],
-            "raw": json.dumps(df.row(i, named=True), default=str, ensure_ascii=False)[:10_000]} for i in bad_idx]
+            "raw": _raw(b, df, i)} for i in bad_idx]
     lines = [n for n, k in zip(b.lines, keep) if k] if b.lines is not None else None
-    return dataclasses.replace(b, rows=df.filter(keep), bad=b.bad + bad, lines=lines)
+    # (rows are dropped here and perhaps later: the raw texts are not carried further)
+    return dataclasses.replace(b, rows=df.filter(keep), bad=b.bad + bad, lines=lines, raws=None)
+
+
+def _raw(b: Batch, df: pl.DataFrame, i: int) -> str:
+    """The row as the file held it (JSON), else its fields as JSON."""
+    if b.raws is not None and i < len(b.raws):
+        raw = b.raws[i]
+        raw = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        return raw.rstrip("\r\n")[:10_000]
+    return json.dumps(df.row(i, named=True), default=str, ensure_ascii=False)[:10_000]
 
 
 def _show(v) -> str:

@@ -24,6 +24,8 @@ import pyarrow as pa
 
 from dataforge.errors import InputError
 
+_log = logging.getLogger("dataforge.read")
+
 FORMATS = ("jsonl", "json", "csv", "tsv", "parquet", "hf", "table")
 _EXT = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
@@ -162,6 +164,7 @@ class Batch:
     lines: Sequence[int] | None = None  # line (JSONL, CSV, JSON item) or row (Parquet, table) of each good row
     unit: str = "line"  # what `lines` count: "line" in text files, "row" in tables
     split: str | None = None  # the split of a `datasets` DatasetDict the rows came from
+    raws: Sequence[bytes | str] | None = None  # JSON: each good row's text in the file, for rejects
 
     def where(self, i: int) -> str:
         """'data.jsonl:12' for good row i (or the best we know)."""
@@ -278,15 +281,23 @@ def file_digests(path: str, fmt: str) -> list[dict]:
 def iter_batches(source: Any, fmt: str | None = None, *, batch_size: int = 50_000,
                  on_error: str = "fail", options: dict | None = None,
                  text_fields: Iterable[str] = (), record_fields: Iterable[str] = ("instruction", "output"),
-                 ) -> Iterator[Batch]:
+                 meta_field: str | None = "meta", id_field: str | None = "id",
+                 number_text: Iterable[str] = ()) -> Iterator[Batch]:
     """Yield Batch objects of at most `batch_size` rows from any supported input.
 
     `text_fields` are the fields that must hold text (or null): in JSON a row where one of
     them holds another type is a row error, whatever the other rows hold. That rule applies
     to record rows: rows holding one of `record_fields` (all rows when it is empty); raw
-    rows waiting for `convert` may hold anything there."""
+    rows waiting for `convert` may hold anything there.
+
+    In JSON, the `meta_field` (the input field that becomes `meta`) given as an object is read
+    as its JSON text, row by row, so no row's meta takes keys or types from another's; the
+    `id_field` given as an integer (any size) is read as its digits. For each of the
+    `number_text` fields (those a source's `template` renders) that holds a number, the
+    column NUMBER_TEXT + field holds the number as the file wrote it."""
     for b in _iter_any(source, fmt, batch_size, on_error, options or {},
-                       (frozenset(text_fields), frozenset(record_fields))):
+                       (frozenset(text_fields), frozenset(record_fields), meta_field, id_field,
+                        tuple(number_text))):
         yield _plain_text(b)
 
 
@@ -299,7 +310,7 @@ def _plain_text(b: Batch) -> Batch:
 
 
 def _iter_any(source: Any, fmt: str | None, batch_size: int, on_error: str, options: dict,
-              text: tuple[frozenset, frozenset]) -> Iterator[Batch]:
+              text: tuple) -> Iterator[Batch]:
     if isinstance(source, (pl.DataFrame, pa.Table, pl.LazyFrame)):
         yield from _iter_table(source, batch_size)
         return
@@ -377,19 +388,41 @@ def _bad_unicode(v: Any) -> bool:
 class _RowChecker:
     """Per file: the JSON type each field has had so far; names the first row that differs."""
 
-    def __init__(self, text: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())):
-        self.text, self.record = text
+    def __init__(self, text: tuple = (frozenset(), frozenset())):
+        self.text, self.record = text[0], text[1]
+        self.meta, self.id = (text[2], text[3]) if len(text) > 2 else ("meta", "id")
+        self.numbers = text[4] if len(text) > 4 else ()
         self.kinds: dict[str, tuple[str, int]] = {}  # field -> (kind, line where first seen)
+
+    def nested(self) -> set[str]:
+        """Fields that have held a list or an object (their nested shapes must agree)."""
+        return {k for k, (kind, _) in self.kinds.items() if kind in ("list", "object")}
 
     def problem(self, obj: Any, dups: list, raw: bytes | str, line: int) -> str | None:
         if not isinstance(obj, dict):
-            return f"expected a JSON object, got {_kind(obj) if _kind(obj) != 'object' else 'object'}"
+            return f"expected a JSON object, got {_kind(obj)}"
         if dups:
             return f"duplicate key(s) {sorted(set(dups))} in one object (which value is meant is unclear)"
         if ("\\u" in raw if isinstance(raw, str) else b"\\u" in raw) and _bad_unicode(obj):
             return "invalid Unicode: a lone surrogate escape (\\udXXX) in a string"
         record = not self.record or any(k in obj for k in self.record)
         text = self.text if record else ()
+        # meta given as an object is kept as this row's JSON text (a Polars struct would take the
+        # keys and types of other rows); an integer id is its digits (any size)
+        m = obj.get(self.meta)
+        if m is not None and m.__class__ is not str:
+            if m.__class__ is dict:
+                obj[self.meta] = json.dumps(m, ensure_ascii=False, separators=(",", ":"))
+            elif record:
+                return f"wrong type: field '{self.meta}' must hold a JSON object, got {_kind(m)} {_show(m)}"
+        i = obj.get(self.id)
+        if i is not None and i.__class__ is not str:
+            if i.__class__ is int:
+                obj[self.id] = str(i)
+            elif record:
+                return f"wrong type: field '{self.id}' must be text or an integer, got {_kind(i)} {_show(i)}"
+        if self.numbers:
+            self._number_text(obj, raw)
         kinds = self.kinds
         for k, v in obj.items():
             kind = _KIND.get(type(v)) or _kind(v)
@@ -407,6 +440,27 @@ class _RowChecker:
                         "give the field one type")
         return None
 
+    def _number_text(self, obj: dict, raw: bytes | str) -> None:
+        """For template fields holding a number: the number as written (a column of integers
+        and decimals is floats, and 5 would render as "5.0")."""
+        as_written = None
+        for f in self.numbers:
+            v = obj.get(f)
+            if v.__class__ is int:
+                obj[NUMBER_TEXT + f] = str(v)
+            elif v.__class__ is float:
+                if as_written is None:
+                    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+                    as_written = json.JSONDecoder(parse_float=str, parse_int=str).decode(text.strip())
+                if isinstance(as_written.get(f), str):  # (not NaN or Infinity)
+                    obj[NUMBER_TEXT + f] = as_written[f]
+
+
+_JSON_HINT = ("; JSON Lines holds one object per line: if the file is one JSON value (an array, or an "
+              "object written over several lines), name it .json or set `format: json` on the source")
+
+NUMBER_TEXT = "_number_text:"  # + field: the field's number as the file wrote it (templates)
+
 
 def _show(v: Any) -> str:
     try:
@@ -417,19 +471,31 @@ def _show(v: Any) -> str:
 
 
 def _rows_to_frame(rows: list[dict], where: str, lines: list[int] | None = None, raws: list | None = None,
-                   on_error: str = "fail", bad: list[dict] | None = None, path: str = "") -> tuple[pl.DataFrame, list[int]]:
-    """The rows as one frame, and the lines of those kept. Where Polars cannot hold them
-    together (a nested value of another shape: a chat's `content` text in one row and a list
-    of parts in another), each row whose shape differs from most rows is a row error naming
-    its line and the field's path."""
+                   on_error: str = "fail", bad: list[dict] | None = None, path: str = "",
+                   nested: set[str] | None = None) -> tuple[pl.DataFrame, list[int], list | None]:
+    """The rows as one frame, the lines of those kept and their raw texts. Where Polars cannot
+    hold them together (a nested value of another shape: a chat's `content` text in one row
+    and a list of parts in another), each row whose shape differs from most rows is a row
+    error naming its line and the field's path. Polars does not always fail there: it may turn
+    the odd value into text or null. So the `nested` fields (those holding lists or objects)
+    are checked before the frame is made; None: unknown, checked only when Polars fails."""
     lines = list(lines) if lines is not None else list(range(1, len(rows) + 1))
     if not rows:
-        return pl.DataFrame(), lines
+        return pl.DataFrame(), lines, raws
+    error = ""
     try:
-        return pl.from_dicts(rows, infer_schema_length=None), lines
+        frame = pl.from_dicts(rows, infer_schema_length=None)
+        # Polars holds what it could not type as text or null: a nested column that reads back
+        # other than the rows wrote it is checked path by path (a read-back also differs where
+        # objects lack keys that others have: then the check finds nothing and the frame stands)
+        changed = {c for c in (nested or ()) if c in frame.columns
+                   and frame[c].to_list() != [r.get(c) for r in rows]}
+        odd = _shape_conflicts(rows, lines, changed) if changed else []
+        if not odd:
+            return frame, lines, raws
     except Exception as e:
         error = str(e)[:200]
-    odd = _shape_conflicts(rows, lines)
+        odd = _shape_conflicts(rows, lines)
     if odd and on_error != "quarantine":
         i, msg = odd[0]
         raise InputError(f"{path}:{lines[i]}: {msg} (set `on_error: quarantine` to keep going)")
@@ -442,7 +508,7 @@ def _rows_to_frame(rows: list[dict], where: str, lines: list[int] | None = None,
         keep = [i for i in range(len(rows)) if i not in drop]
         try:
             frame = pl.from_dicts([rows[i] for i in keep], infer_schema_length=None) if keep else pl.DataFrame()
-            return frame, [lines[i] for i in keep]
+            return frame, [lines[i] for i in keep], [raws[i] for i in keep] if raws is not None else None
         except Exception as e:
             error = str(e)[:200]
     raise InputError(f"{where}: rows disagree on the type of a nested value ({error}); "
@@ -451,33 +517,56 @@ def _rows_to_frame(rows: list[dict], where: str, lines: list[int] | None = None,
 
 def _shapes(v: Any, path: str, out: list[tuple[str, str]]) -> None:
     """(path, JSON kind) of a value and of everything nested in it ("messages[].content")."""
-    k = _kind(v)
+    k = _KIND.get(v.__class__) or _kind(v)
     if k == "null":
         return
     out.append((path, k))
     if k == "list":
+        inner = path + "[]"
         for x in v:
-            _shapes(x, path + "[]", out)
+            kx = _KIND.get(x.__class__)
+            if kx is None or kx == "list" or kx == "object":
+                _shapes(x, inner, out)
+            elif kx != "null":
+                out.append((inner, kx))
     elif k == "object":
         for key, x in v.items():
-            _shapes(x, f"{path}.{key}", out)
+            kx = _KIND.get(x.__class__)
+            if kx is None or kx == "list" or kx == "object":
+                _shapes(x, f"{path}.{key}", out)
+            elif kx != "null":
+                out.append((f"{path}.{key}", kx))
 
 
-def _shape_conflicts(rows: list[dict], lines: list[int]) -> list[tuple[int, str]]:
+def _shape_conflicts(rows: list[dict], lines: list[int], fields: set[str] | None = None) -> list[tuple[int, str]]:
     """(row index, message) for each row holding, at some path, another kind of value than
-    most rows do (numbers of both kinds are one kind, as Polars widens them)."""
+    most rows do (numbers of both kinds are one kind, as Polars widens them); only in `fields`
+    when given."""
     per_row = []
-    count: dict[str, dict[str, list]] = {}  # path -> kind -> [rows, first line]
+    shapes: dict[tuple, list] = {}  # a row's (path, kind) pairs -> [rows, first line]: most rows share one
     for i, row in enumerate(rows):
         pairs: list[tuple[str, str]] = []
         for key, v in row.items():
-            _shapes(v, key, pairs)
-        pairs = list(dict.fromkeys(pairs))
-        per_row.append(pairs)
-        for p, k in pairs:
-            c = count.setdefault(p, {}).setdefault(k, [0, lines[i]])
+            if fields is None or key in fields:
+                _shapes(v, key, pairs)
+        sig = tuple(dict.fromkeys(pairs))
+        per_row.append(sig)
+        c = shapes.get(sig)
+        if c is None:
+            shapes[sig] = [1, lines[i]]
+        else:
             c[0] += 1
+    if len(shapes) < 2:
+        return []
+    count: dict[str, dict[str, list]] = {}  # path -> kind -> [rows, first line]
+    for sig, (n, first) in shapes.items():
+        for p, k in sig:
+            c = count.setdefault(p, {}).setdefault(k, [0, first])
+            c[0] += n
+            c[1] = min(c[1], first)
     usual = {p: max(ks.items(), key=lambda kv: (kv[1][0], -kv[1][1])) for p, ks in count.items() if len(ks) > 1}
+    if not usual:
+        return []
     odd = []
     for i, pairs in enumerate(per_row):
         clash = next(((p, k) for p, k in pairs if p in usual and usual[p][0] != k), None)
@@ -525,6 +614,8 @@ def _parse_jsonl_chunk(path: str, chunk: list[tuple[int, bytes]], on_error: str,
             # string", not "Invalid control character")
             obj = dec.decode(raw.decode("utf-8").rstrip("\r\n"))  # "Extra data" after the value is an error too
             err = checker.problem(obj, dups, raw, lineno)
+            if err is not None and isinstance(obj, list):
+                err += _JSON_HINT
         except UnicodeDecodeError as e:
             err = f"not UTF-8 text ({e.reason} at byte {e.start})"
         except RecursionError:
@@ -533,6 +624,8 @@ def _parse_jsonl_chunk(path: str, chunk: list[tuple[int, bytes]], on_error: str,
             err = f"malformed JSON: {e}"
             if b"\r" in raw.rstrip(b"\r\n"):  # several records on one "line": classic-Mac line ends
                 err += "; its lines seem to end with a lone CR: convert them first (tr '\\r' '\\n')"
+            elif raw.strip() in (b"{", b"["):
+                err += _JSON_HINT
         if err is not None:
             msg = f"{path}:{lineno}: {err}"
             if on_error != "quarantine":
@@ -540,15 +633,18 @@ def _parse_jsonl_chunk(path: str, chunk: list[tuple[int, bytes]], on_error: str,
                 raise InputError(msg + hint + " (set `on_error: quarantine` to keep going)") from None
             if err.startswith("not UTF-8"):
                 _warn_encoding_once(path)
-            bad.append({"file": path, "line": lineno, "error": err,
-                        "raw": raw.decode("utf-8", "replace").rstrip("\r\n")[:10_000]})
+                # (replacement characters would lose the bytes; Latin-1 keeps each one)
+                text, err = raw.decode("latin-1"), err + f"; `raw` shows the line's bytes {_AS_LATIN1}"
+            else:
+                text = raw.decode("utf-8", "replace")
+            bad.append({"file": path, "line": lineno, "error": err, "raw": text.rstrip("\r\n")[:10_000]})
             continue
         rows.append(obj)
         good_lines.append(lineno)
         raws.append(raw)
     where = f"{path} (lines {chunk[0][0]}-{chunk[-1][0]})"
-    frame, good_lines = _rows_to_frame(rows, where, good_lines, raws, on_error, bad, path)
-    return Batch(frame, bad, len(chunk), path, good_lines)
+    frame, good_lines, raws = _rows_to_frame(rows, where, good_lines, raws, on_error, bad, path, checker.nested())
+    return Batch(frame, bad, len(chunk), path, good_lines, raws=raws)
 
 
 def _ws(s: str, i: int) -> int:
@@ -629,8 +725,8 @@ def _iter_json_array(path: str, batch_size: int, on_error: str, text=(frozenset(
     good, bad, lines, raws, n = [], [], [], [], 0
 
     def batch(read: int) -> Batch:
-        frame, kept = _rows_to_frame(good, path, lines, raws, on_error, bad, path)
-        return Batch(frame, bad, read, path, kept)
+        frame, kept, kept_raws = _rows_to_frame(good, path, lines, raws, on_error, bad, path, checker.nested())
+        return Batch(frame, bad, read, path, kept, raws=kept_raws)
 
     for line, obj, item_dups, raw in items:
         n += 1
@@ -728,8 +824,12 @@ def _iter_csv(path: str, batch_size: int, sep: str, on_error: str = "fail") -> I
     kind = "TSV" if sep == "\t" else "CSV"
     _refuse_wide_encoding(path)
     with open_input(path) as fb:
-        lines = _text_lines(_stream(fb, path))
-        reader = csv.reader(lines, delimiter=sep, strict=False)
+        lines = _Tape(_text_lines(_stream(fb, path)))
+        # strict: a quote opens a quoted field only where the field starts with it, and the field
+        # must end at its closing quote; where it does not ('"Great" movie', a stray quote that
+        # would swallow the lines after it), that record's lines are read again with every quote
+        # a plain character (_literal_rows), so no field's text changes and no line vanishes
+        reader = csv.reader(lines, delimiter=sep, strict=True)
         try:
             header = next(reader, None)
         except csv.Error as e:
@@ -759,19 +859,39 @@ def _iter_csv(path: str, batch_size: int, sep: str, on_error: str = "fail") -> I
         read = 0
         yielded = False
         prev_end = reader.line_num
+        pending: list[tuple[int, list[str]]] = []  # (line, row) read again with quotes as plain text
         while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as e:
-                raise InputError(f"{path}:{reader.line_num}: cannot parse {kind}: {e}") from None
-            start, prev_end = prev_end + 1, reader.line_num
+            if pending:
+                start, row = pending.pop(0)
+                swallowed = None
+            else:
+                lines.buf.clear()
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as e:
+                    if "expected after" not in str(e) and "unexpected end of data" not in str(e):
+                        raise InputError(f"{path}:{reader.line_num}: cannot parse {kind}: {e}") from None
+                    start, prev_end = prev_end + 1, reader.line_num
+                    pending = _literal_rows(lines.buf, sep, start)
+                    if (path, start) not in _WARNED_QUOTES:  # (a source may be read twice: once per run)
+                        _WARNED_QUOTES.add((path, start))
+                        span = f"line {start} is" if prev_end == start else f"lines {start}-{prev_end} are"
+                        _log.warning("%s:%d: a quote there opens no well-formed quoted field; %s read with "
+                                     "quotes as plain characters", path, start, span)
+                    continue
+                start, prev_end = prev_end + 1, reader.line_num
+                swallowed = _swallowed(lines.buf, sep, width) if prev_end > start else None
             if not row or row == [""] and width > 1:
                 continue  # a blank line
             read += 1
             err = None
-            if len(row) != width:
+            if swallowed:
+                err = (f"a quoted field spans lines {start}-{prev_end}, and each of those lines reads as a "
+                       f"whole record of {width} fields: is the quote at line {start} stray? Remove it, or "
+                       "write a quote inside a quoted field as \"\"")
+            elif len(row) != width:
                 err = (f"ragged row: {len(row)} fields, the header has {width}"
                        + ("; a tab inside a field must be quoted" if sep == "\t" and len(row) > width else ""))
             elif any(_bad_unicode(v) for v in row):
@@ -781,10 +901,14 @@ def _iter_csv(path: str, batch_size: int, sep: str, on_error: str = "fail") -> I
                 if on_error != "quarantine":
                     hint = encoding_hint(path) if err.endswith("not UTF-8 text") else ""
                     raise InputError(f"{path}:{start}: {err}{hint} (set `on_error: quarantine` to keep going)")
+                text = "".join(lines.buf).rstrip("\r\n") if swallowed else sep.join(row)
                 if err.endswith("not UTF-8 text"):
                     _warn_encoding_once(path)
-                bad.append({"file": path, "line": start, "error": err,
-                            "raw": sep.join(row).encode("utf-8", "replace").decode("utf-8")[:10_000]})
+                    text = text.encode("utf-8", "surrogateescape").decode("latin-1")
+                    err += f"; `raw` shows the record's bytes {_AS_LATIN1}"
+                else:
+                    text = text.encode("utf-8", "replace").decode("utf-8")
+                bad.append({"file": path, "line": start, "error": err, "raw": text[:10_000]})
             else:
                 for c, v in zip(cols, row):
                     c.append(v)
@@ -795,6 +919,46 @@ def _iter_csv(path: str, batch_size: int, sep: str, on_error: str = "fail") -> I
                 yielded = True
         if read or not yielded:
             yield _csv_batch(header, cols, bad, read, path, good_lines)
+
+
+_WARNED_QUOTES: set[tuple[str, int]] = set()
+_AS_LATIN1 = "as Latin-1 (one character per byte, none lost)"
+
+
+class _Tape:
+    """An iterator of lines that keeps those handed out since `buf` was last cleared (the lines
+    of the CSV record being parsed)."""
+
+    def __init__(self, it: Iterator[str]):
+        self.it = it
+        self.buf: list[str] = []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.it)
+        self.buf.append(line)
+        return line
+
+
+def _literal_rows(buf: list[str], sep: str, start: int) -> list[tuple[int, list[str]]]:
+    """The lines of a record whose quoting is malformed, each one record with quotes as plain
+    characters (as TSV without quoting reads them)."""
+    out = []
+    for k, line in enumerate(buf):
+        text = line.rstrip("\r\n")
+        out.append((start + k, text.split(sep) if text else []))
+    return out
+
+
+def _swallowed(buf: list[str], sep: str, width: int) -> bool:
+    """A quoted field that holds line ends, where every line of the record also reads as a
+    whole record: most likely a stray quote that joined several records into one. Tabs are
+    rare inside text, so for TSV two such lines tell; commas are common, so CSV needs three."""
+    if width < 2 or len(buf) < (2 if sep == "\t" else 3):
+        return False
+    return all(line.rstrip("\r\n").count(sep) == width - 1 for line in buf)
 
 
 def _text_lines(fb) -> Iterator[str]:

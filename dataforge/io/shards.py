@@ -95,8 +95,75 @@ def _stable_fraction(ids: pl.Series) -> pl.Series:
 
 
 def union_schema(parts: list[Path]) -> pa.Schema:
-    schemas = [pq.read_schema(p) for p in parts]
-    return pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([])
+    """The columns of all parts, each with the one type it is written as (`column_types`)."""
+    types = column_types(parts)
+    return pa.schema([pa.field(c, _arrow_type(t)) for c, t in types.items()])
+
+
+def _arrow_type(t: pl.DataType) -> pa.DataType:
+    return pl.DataFrame(schema={"c": t}).to_arrow().schema.field("c").type
+
+
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+_EXACT = 1 << 53  # integers a float64 holds exactly
+
+
+def column_types(parts: list[Path], columns: Iterable[str] | None = None) -> dict[str, pl.DataType]:
+    """One type per column over all parts, for columns whose type differs between batches or
+    files (a kept column null in one batch and text in the next, int in one file and text in
+    another). Null with anything is that type; integers of several widths are Int64 where
+    every value fits, else text; integers with floats are Float64 where no integer loses
+    precision (|n| <= 2^53), else text; anything else mixed is text, each value written as
+    the part held it (numbers as their digits, lists and objects as JSON). Reads only the
+    parts' schemas, and a column's min/max where integers meet floats or wider integers."""
+    want = set(columns) if columns is not None else None
+    seen: dict[str, dict[pl.DataType, list[Path]]] = {}
+    for p in parts:
+        for c, t in pl.read_parquet_schema(p).items():
+            if want is None or c in want:
+                seen.setdefault(c, {}).setdefault(t, []).append(p)
+    return {c: _common(c, by_type) for c, by_type in seen.items()}
+
+
+def _common(col: str, by_type: dict[pl.DataType, list[Path]]) -> pl.DataType:
+    types = [t for t in by_type if t != pl.Null]
+    if not types:
+        return pl.Null
+    if len(types) == 1:
+        return types[0]
+    if all(t.is_integer() or t.is_float() for t in types):
+        ints = [t for t in types if t.is_integer()]
+        lo, hi = _int_range(col, [p for t in ints for p in by_type[t]]) if ints else (0, 0)
+        if not any(t.is_float() for t in types):
+            return pl.Int64 if _INT64[0] <= lo and hi <= _INT64[1] else pl.Utf8
+        return pl.Float64 if -_EXACT <= lo and hi <= _EXACT else pl.Utf8
+    return pl.Utf8
+
+
+def _int_range(col: str, parts: list[Path]) -> tuple[int, int]:
+    lo, hi = 0, 0
+    for p in parts:
+        mn, mx = pl.scan_parquet(p).select(pl.col(col).min().alias("lo"),
+                                           pl.col(col).max().alias("hi")).collect().row(0)
+        if mn is not None:
+            lo, hi = min(lo, mn), max(hi, mx)
+    return lo, hi
+
+
+def cast_to(df: pl.DataFrame, types: dict[str, pl.DataType]) -> pl.DataFrame:
+    """`df` with each column in `types` as that type (see `column_types`)."""
+    exprs = []
+    for c, t in types.items():
+        have = df.schema.get(c)
+        if have is None or have == t:
+            continue
+        if t == pl.Utf8 and (have.is_nested() or isinstance(have, pl.Struct)):
+            # lists and objects as their JSON text; null stays null
+            enc = pl.struct(pl.col(c).alias("v")).struct.json_encode().str.slice(5).str.strip_suffix("}")
+            exprs.append(pl.when(pl.col(c).is_null()).then(None).otherwise(enc).alias(c))
+        else:
+            exprs.append(pl.col(c).cast(t).alias(c))
+    return df.with_columns(exprs) if exprs else df
 
 
 def write_shards(parts: list[Path], out_dir: Path, spec: ShardSpec,
@@ -130,12 +197,16 @@ def write_shards(parts: list[Path], out_dir: Path, spec: ShardSpec,
             counts[name] += n
     total_rows = sum(len(c) for c in split_of)
 
+    # a column whose type differs between parts (batches, files) is written as one type
+    # (and a column some parts lack is null there), so every shard has one schema
+    types = column_types(parts, columns)
+    names = [c for c in columns if c in types] if columns is not None else list(types)
+
     def frames() -> Iterable[pl.DataFrame]:
         for p, split_col in zip(parts, split_of):
-            df = pl.read_parquet(p)
-            if columns is not None:
-                df = df.select([c for c in columns if c in df.columns])
-            yield df.with_columns(split_col)
+            df = cast_to(pl.read_parquet(p), types)
+            yield df.select([pl.col(c) if c in df.columns else pl.lit(None, dtype=types[c]).alias(c)
+                             for c in names]).with_columns(split_col)
 
     # shard plan: an estimate of bytes per row from the checkpoint sizes
     total_bytes = sum(os.path.getsize(p) for p in parts)

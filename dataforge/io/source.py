@@ -69,6 +69,17 @@ class Source:
         direct = {c for c in text if c not in self.map and c not in self.set and c not in self.template}
         return mapped | direct
 
+    def template_fields(self) -> list[str]:
+        """The input fields that `template` renders."""
+        return sorted({m.group(1) for tpl in self.template.values()
+                       for m in _FIELD.finditer(tpl.replace("{{", "").replace("}}", ""))})
+
+    def _input_field(self, target: str) -> str | None:
+        """The input field that becomes `target` (None when `set` or `template` make it)."""
+        if target in self.set or target in self.template:
+            return None
+        return self.map.get(target, target)
+
     @property
     def in_memory(self) -> bool:
         return not isinstance(self.path, (str, bytes)) and not hasattr(self.path, "__fspath__")
@@ -97,25 +108,49 @@ class Source:
         the `_origin` column (see `origin`)."""
         left = self.limit
         fmt = None if self.in_memory else self.resolved_format()
+        # JSON rows need not all hold a field, so a batch may lack one that `map` or `template`
+        # names: it is null there, and an error only if no row of the source has it
+        named = sorted(set(self.map.values()) | set(self.template_fields())) if fmt in ("json", "jsonl") else []
+        seen: set[str] = set()
+        columns: list[str] = []
         for b in read.iter_batches(self.path, fmt, batch_size=batch_size,
                                    on_error=self.on_error, options=self.options,
-                                   text_fields=self.text_fields(), record_fields=self.record_fields()):
+                                   text_fields=self.text_fields(), record_fields=self.record_fields(),
+                                   meta_field=self._input_field("meta"), id_field=self._input_field("id"),
+                                   number_text=self.template_fields()):
             if left is not None:
                 if left <= 0:
                     return
                 if b.rows.height > left:
                     b = dataclasses.replace(b, rows=b.rows.head(left), read=left + len(b.bad),
-                                            lines=b.lines[:left] if b.lines is not None else None)
+                                            lines=b.lines[:left] if b.lines is not None else None,
+                                            raws=b.raws[:left] if b.raws is not None else None)
                 left -= b.rows.height
+            if named and b.rows.height:
+                seen.update(c for c in named if c in b.rows.columns)
+                columns = [c for c in b.rows.columns if not c.startswith(read.NUMBER_TEXT)]
+                b.rows = b.rows.with_columns(pl.lit(None).alias(c) for c in named
+                                             if c not in b.rows.columns)
             if b.rows.width or b.rows.height:
                 b.rows = self.apply_mapping(b.rows)
             b = check_batch(b, self.name, self.on_error == "quarantine")
             if b.bad and b.file is not None:  # rejects name the file as meta.origin does
                 rel = self._relative(b.file)
                 b.bad = [x | {"file": rel} if x.get("file") == b.file else x for x in b.bad]
+            if b.bad and b.unit == "row" and b.file is None:
+                # in-memory tables and `datasets` objects have no file: the reject's detail says
+                # where as meta.origin does ({"split": "train", "row": 3})
+                head = {"split": b.split} if b.split is not None else {}
+                b.bad = [x | {"where": head | {"row": x["line"]}} for x in b.bad]
             if origin and b.rows.height and b.lines is not None:
                 b.rows = b.rows.with_columns(self.origin(b).alias(ORIGIN))
             yield b
+        never = [c for c in named if c not in seen]
+        if never and columns:
+            what = [f"map {t} <- '{c}'" for t, c in self.map.items() if c in never] + \
+                [f"template {t}" for t, tpl in self.template.items() if any("{" + c + "}" in tpl for c in never)]
+            raise InputError(f"source '{self.name}' ({self.path}): {', '.join(what)}: no row has the field(s) "
+                             f"{never}; fields are {columns}")
 
     def origin(self, b: read.Batch) -> pl.Series:
         """Where each row of `b` was read: `{"file": "part-1.jsonl", "line": 12}` (Parquet and
@@ -154,11 +189,14 @@ class Source:
             exprs.append(render_simple(tpl, df.columns, where=f"source '{self.name}' template {target}").alias(target))
         for target, value in self.set.items():
             exprs.append(pl.lit(value).alias(target))
-        return df.with_columns(exprs) if exprs else df
+        hidden = [c for c in df.columns if c.startswith(read.NUMBER_TEXT)]
+        return (df.with_columns(exprs) if exprs else df).drop(hidden)
 
 
 def render_simple(template: str, columns: list[str], where: str = "template") -> pl.Expr:
-    """'{a} and {b}' -> concat_str expression; nulls render as ''. `{{`/`}}` escape braces."""
+    """'{a} and {b}' -> concat_str expression; nulls render as ''. `{{`/`}}` escape braces.
+    A JSON number renders as the file wrote it (read.NUMBER_TEXT columns), others as Polars
+    casts them to text."""
     parts: list[pl.Expr] = []
     pos = 0
     text = template.replace("{{", "\x00").replace("}}", "\x01")
@@ -167,8 +205,12 @@ def render_simple(template: str, columns: list[str], where: str = "template") ->
             parts.append(pl.lit(_unescape(text[pos:m.start()])))
         name = m.group(1)
         if name not in columns:
-            raise InputError(f"{where}: field '{name}' not found; fields are {columns}")
-        parts.append(pl.col(name).cast(pl.Utf8).fill_null(""))
+            shown = [c for c in columns if not c.startswith(read.NUMBER_TEXT)]
+            raise InputError(f"{where}: field '{name}' not found; fields are {shown}")
+        value = pl.col(name).cast(pl.Utf8)
+        if read.NUMBER_TEXT + name in columns:  # a JSON number as the file wrote it
+            value = pl.coalesce(pl.col(read.NUMBER_TEXT + name), value)
+        parts.append(value.fill_null(""))
         pos = m.end()
     if pos < len(text):
         parts.append(pl.lit(_unescape(text[pos:])))

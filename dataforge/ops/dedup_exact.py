@@ -52,11 +52,38 @@ class DedupExact(GlobalOp):
         return decide_members(self, rows, members[ROW], cluster)
 
     def decide(self, df: pl.DataFrame, cluster: pl.Series) -> pl.DataFrame:
-        """Keep one row per cluster (null: a row in none), reject the others."""
-        return mark_duplicates(df, cluster, reason=REASON, keep=self.keep, score=self.keep_score, detail=DETAIL)
+        """Keep one row per cluster (null: a row in none), reject the others. Where rows of a
+        cluster share one id (the same id in two files, one file read by two sources), the
+        reason and `kept_id` name the kept row by its id, source and origin as well
+        (`duplicate of x1 (a: part-1.jsonl:3)`), never an id that is also the rejected row's."""
+        ids = unambiguous_ids(df, cluster)
+        if ids is None:
+            return mark_duplicates(df, cluster, reason=REASON, keep=self.keep, score=self.keep_score, detail=DETAIL)
+        out = mark_duplicates(df.with_columns(ids), cluster, reason=REASON, keep=self.keep,
+                              score=self.keep_score, detail=DETAIL)
+        return out.with_columns(df["id"])
 
     def report_metrics(self) -> dict:
         return getattr(self, "_metrics", {})
+
+
+def unambiguous_ids(df: pl.DataFrame, cluster: pl.Series) -> pl.Series | None:
+    """`id` with the source and origin (`meta.origin`: file and line or row) appended on rows
+    whose id another row of their cluster shares; None when no cluster has a shared id."""
+    c = "__cluster"
+    work = df.select("id", *[x for x in ("meta", "source") if x in df.columns]).with_columns(cluster.alias(c))
+    shared = work.select(pl.col(c).is_not_null() & pl.col("id").is_duplicated().over(c)).to_series()
+    if not shared.any():
+        return None
+    meta = pl.col("meta") if "meta" in work.columns else pl.lit(None, dtype=pl.Utf8)
+    pos = pl.coalesce(meta.str.json_path_match("$.origin.line"), meta.str.json_path_match("$.origin.row"))
+    where = pl.concat_str([meta.str.json_path_match("$.origin.file"), pos], separator=":", ignore_nulls=True)
+    where = pl.when(where == "").then(None).otherwise(where)
+    row = pl.format("row {}", pl.int_range(1, pl.len() + 1))
+    src = pl.col("source") if "source" in work.columns else pl.lit(None, dtype=pl.Utf8)
+    label = pl.format("{} ({})", pl.col("id"),
+                      pl.concat_str([src, pl.coalesce(where, row)], separator=": ", ignore_nulls=True))
+    return work.select(pl.when(pl.lit(shared)).then(label).otherwise(pl.col("id")).alias("id")).to_series()
 
 
 def decide_members(op, rows, members: pl.Series, cluster: pl.Series) -> pl.DataFrame:
@@ -65,7 +92,7 @@ def decide_members(op, rows, members: pl.Series, cluster: pl.Series) -> pl.DataF
     Returns the Ray engine's decisions: __row, _reject, _reject_detail."""
     from dataforge.engine.ray_globals import ROW, gather
 
-    cols = ["id", "output"] + ([op.keep_score] if op.keep_score else [])
+    cols = ["id", "output", "meta", "source"] + ([op.keep_score] if op.keep_score else [])
     cols = [c for c in dict.fromkeys(cols) if c in rows.schema]
     sub = gather(rows, members.to_numpy(), cols)
     out = op.decide(sub.drop(ROW), cluster)

@@ -262,8 +262,9 @@ def cases() -> list[Case]:
     # no rows at all still gets its report (its figures have nothing to draw)
     c.append(Case("csv_header_only_with_report", {"data.csv": head}, "accept", good=[], path="data.csv",
                   output="{report: true}"))
-    c.append(Case("csv_unterminated_quote", {"data.csv": head + body + b'"never closed,x\n' + tail}, "quarantine",
-                  good=GOOD[:2], rejected=1, path="data.csv", match=r"data\.csv:4: ragged row"))
+    # a quote that never closes opens no quoted field: its lines are read with the quote as text
+    c.append(Case("csv_unterminated_quote", {"data.csv": head + body + b'"never closed,x\n' + tail}, "accept",
+                  good=GOOD[:2] + [('"never closed', "", "x")] + GOOD[2:], path="data.csv"))
     tsv_head = b"instruction\toutput\n"
     tsv_body = b"Translate 'chat' to English.\tcat\nSum 2 and 2.\t4\n"
     tsv_tail = b"Name a colour.\tBlue\n"
