@@ -564,9 +564,10 @@ def _warn_duplicate_ids(manifest: dict) -> None:
     found = manifest.get("duplicate_ids") or {}
     if found.get("ids"):
         logging.getLogger("dataforge.pipeline").warning(
-            "%d id(s) are written on more than one row (%d rows; e.g. %s): ids should name one example; "
-            "give rows their own ids, or drop the `id` field to have ids made from the content "
-            "(manifest.json: duplicate_ids)", found["ids"], found["rows"],
+            "%d id(s) are written on more than one row (%d rows; e.g. %s): ids should name one example. "
+            "Ids a source gives are kept: give rows their own, or drop the `id` field; ids made from the "
+            "content repeat on identical rows, which `dedup_exact` drops (manifest.json: duplicate_ids)",
+            found["ids"], found["rows"],
             ", ".join(f"{e['id']!r} x{e['rows']}" for e in found["examples"]))
 
 
