@@ -360,3 +360,12 @@ def test_templates_all_skips_a_template_a_row_cannot_fill_and_rejects_a_bad_row_
     assert rej["_reject"].to_list() == ["unknown_label: label=7"]  # one reject for the bad row
     kept = out.filter(pl.col("_reject").is_null())
     assert kept["parent_id"].n_unique() == 2 and kept.height >= 4
+
+
+def test_bools_written_as_text_are_one_and_zero_too():
+    df = pl.DataFrame({"id": ["a", "b", "c"], "question1": ["How do I cook rice?", "How old is the Earth?", "Why?"],
+                       "question2": ["Best way to cook rice?", "How big is the Earth?", "Why not?"],
+                       "is_duplicate": ["True", "false", "maybe"]})
+    out = convert(df, family="paraphrase", templates=["is_paraphrase"])
+    assert dict(zip(kept(out)["parent_id"], kept(out)["output"])) == {"a": "yes", "b": "no"}
+    assert rejected(out)[REJECT].to_list() == ["unknown_label: label=maybe"]

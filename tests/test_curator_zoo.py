@@ -610,3 +610,8 @@ def test_a_letter_without_body_and_mail_merge_variables_are_caught():
                   ("How do I stop a running process?", shell), ("Differentiate x^3.", latex)])
     assert r[0].startswith("letter_without_body") and r[1] is None and r[2].startswith("unfilled_slots") \
         and r[3] is None and r[4] is None, r
+
+
+def test_an_output_of_invisible_characters_is_empty():
+    r = _reasons([("Say hi.", "\x00"), ("Say hi.", "\u200b\u200b"), ("Say hi.", "hi\u200b")])
+    assert r[0].startswith("empty_output") and r[1].startswith("empty_output") and r[2] is None, r

@@ -374,6 +374,7 @@ def test_duplicate_ids_are_counted_and_dedup_names_the_kept_row(tmp_path, caplog
     res = Pipeline([op("dedup_exact")]).run([Source(name="a", path=a), Source(name="a2", path=a)], tmp_path / "d")
     assert res.manifest["duplicate_ids"]["ids"] == 0
     rej = pl.read_parquet(tmp_path / "d" / res.manifest["rejects"][0]["path"]).sort("id")
-    assert rej["reason"].to_list() == ["duplicate_exact: duplicate of x1 (a: a.jsonl:1) (same normalised text)",
-                                       "duplicate_exact: duplicate of x2 (a: a.jsonl:2) (same normalised text)"]
-    assert json.loads(rej["detail"][0])["kept_id"] == "x1 (a: a.jsonl:1)"
+    assert rej["reason"].to_list() == ["duplicate_exact: duplicate of x1 (same normalised text) (kept: a: a.jsonl:1)",
+                                       "duplicate_exact: duplicate of x2 (same normalised text) (kept: a: a.jsonl:2)"]
+    # (kept_id stays the id: the report looks the kept row up by it)
+    assert json.loads(rej["detail"][0])["kept_id"] == "x1"

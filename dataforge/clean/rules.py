@@ -125,7 +125,10 @@ def b_length(rule: Rule, df: pl.DataFrame):
 
 
 def b_empty(rule: Rule, df: pl.DataFrame):
-    return _first([pl.when(_col(f).str.strip_chars() == "").then(pl.lit(f"{rule.name}: {f} is empty"))
+    """Empty: nothing but blanks, NULs and invisible format characters (zero-width space and
+    joiners, word joiner, BOM)."""
+    blank = r"^[\s\x00\x{200B}-\x{200D}\x{2060}\x{FEFF}]*$"
+    return _first([pl.when(_col(f).str.contains(blank)).then(pl.lit(f"{rule.name}: {f} is empty"))
                    for f in rule.fields(["output"])])
 
 

@@ -52,38 +52,40 @@ class DedupExact(GlobalOp):
         return decide_members(self, rows, members[ROW], cluster)
 
     def decide(self, df: pl.DataFrame, cluster: pl.Series) -> pl.DataFrame:
-        """Keep one row per cluster (null: a row in none), reject the others. Where rows of a
-        cluster share one id (the same id in two files, one file read by two sources), the
-        reason and `kept_id` name the kept row by its id, source and origin as well
-        (`duplicate of x1 (a: part-1.jsonl:3)`), never an id that is also the rejected row's."""
-        ids = unambiguous_ids(df, cluster)
-        if ids is None:
-            return mark_duplicates(df, cluster, reason=REASON, keep=self.keep, score=self.keep_score, detail=DETAIL)
-        out = mark_duplicates(df.with_columns(ids), cluster, reason=REASON, keep=self.keep,
-                              score=self.keep_score, detail=DETAIL)
-        return out.with_columns(df["id"])
+        """Keep one row per cluster (null: a row in none), reject the others. A rejected copy
+        whose id is the kept row's (an exact copy's content id; one id given in two files)
+        names the kept row by its source and origin too: `duplicate of x1 (...) (kept: a:
+        part-1.jsonl:3)`; `kept_id` stays the id (the report looks the kept row up by it)."""
+        out = mark_duplicates(df, cluster, reason=REASON, keep=self.keep, score=self.keep_score, detail=DETAIL)
+        return name_kept_rows(df, cluster, out)
 
     def report_metrics(self) -> dict:
         return getattr(self, "_metrics", {})
 
 
-def unambiguous_ids(df: pl.DataFrame, cluster: pl.Series) -> pl.Series | None:
-    """`id` with the source and origin (`meta.origin`: file and line or row) appended on rows
-    whose id another row of their cluster shares; None when no cluster has a shared id."""
+def name_kept_rows(df: pl.DataFrame, cluster: pl.Series, out: pl.DataFrame) -> pl.DataFrame:
+    """`out` (mark_duplicates' result) with each rejected copy that shares the kept row's id
+    saying where the kept row came from: its source and `meta.origin` (file and line or row).
+    Origins are read only in the clusters where that happens."""
     c = "__cluster"
-    work = df.select("id", *[x for x in ("meta", "source") if x in df.columns]).with_columns(cluster.alias(c))
-    shared = work.select(pl.col(c).is_not_null() & pl.col("id").is_duplicated().over(c)).to_series()
-    if not shared.any():
-        return None
-    meta = pl.col("meta") if "meta" in work.columns else pl.lit(None, dtype=pl.Utf8)
+    w = df.select("id").with_columns(cluster.alias(c), out[REJECT].alias(REJECT), pl.int_range(pl.len()).alias("__i"))
+    kept = w.filter(pl.col(c).is_not_null() & pl.col(REJECT).is_null()).select(c, pl.col("id").alias("__kid"),
+                                                                                 pl.col("__i").alias("__ki"))
+    w = w.join(kept.unique(c, keep="first"), on=c, how="left", maintain_order="left")
+    same = w.filter(pl.col(REJECT).str.starts_with(f"{REASON}:") & (pl.col("id") == pl.col("__kid")))
+    if not same.height:
+        return out
+    meta = pl.col("meta") if "meta" in df.columns else pl.lit(None, dtype=pl.Utf8)
     pos = pl.coalesce(meta.str.json_path_match("$.origin.line"), meta.str.json_path_match("$.origin.row"))
     where = pl.concat_str([meta.str.json_path_match("$.origin.file"), pos], separator=":", ignore_nulls=True)
-    where = pl.when(where == "").then(None).otherwise(where)
-    row = pl.format("row {}", pl.int_range(1, pl.len() + 1))
-    src = pl.col("source") if "source" in work.columns else pl.lit(None, dtype=pl.Utf8)
-    label = pl.format("{} ({})", pl.col("id"),
-                      pl.concat_str([src, pl.coalesce(where, row)], separator=": ", ignore_nulls=True))
-    return work.select(pl.when(pl.lit(shared)).then(label).otherwise(pl.col("id")).alias("id")).to_series()
+    src = pl.col("source") if "source" in df.columns else pl.lit(None, dtype=pl.Utf8)
+    label = pl.concat_str([src, pl.when(where == "").then(None).otherwise(where)], separator=": ", ignore_nulls=True)
+    ki = same["__ki"].unique()
+    labels = df[ki].select(label.alias("__kw")).with_columns(ki.alias("__ki"))
+    named = same.join(labels, on="__ki", how="left").filter(pl.col("__kw").is_not_null() & (pl.col("__kw") != ""))
+    new = pl.Series(REJECT, out[REJECT]).scatter(
+        named["__i"], named.select(pl.format("{} (kept: {})", pl.col(REJECT), pl.col("__kw"))).to_series())
+    return out.with_columns(new)
 
 
 def decide_members(op, rows, members: pl.Series, cluster: pl.Series) -> pl.DataFrame:

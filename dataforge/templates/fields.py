@@ -145,10 +145,13 @@ def _label_text(e: pl.Expr, dtype, f: FieldSpec) -> pl.Expr:
         whole = e.is_finite() & (e == e.floor()) & (e.abs() < 2.0 ** 53)
         return pl.when(e.is_nan()).then(None).when(whole).then(e.cast(pl.Int64).cast(pl.Utf8)) \
             .otherwise(e.cast(pl.Utf8))
-    if _is(dtype, pl.Boolean):
-        keys = {k.strip().lower() for k in (*(f.labels or {}), *(f.label_aliases or {}))}
-        if {"0", "1"} <= keys and not keys & {"true", "false"}:
-            return pl.when(e.is_null()).then(None).when(e).then(pl.lit("1")).otherwise(pl.lit("0"))
+    keys = {k.strip().lower() for k in (*(f.labels or {}), *(f.label_aliases or {}))}
+    zero_one = {"0", "1"} <= keys and not keys & {"true", "false"}
+    if _is(dtype, pl.Boolean) and zero_one:
+        return pl.when(e.is_null()).then(None).when(e).then(pl.lit("1")).otherwise(pl.lit("0"))
+    if _is(dtype, pl.String) and zero_one:  # the same written as text ("True", "false": a CSV's bools)
+        low = e.str.strip_chars().str.to_lowercase()
+        return pl.when(low == "true").then(pl.lit("1")).when(low == "false").then(pl.lit("0")).otherwise(e)
     return e
 
 
