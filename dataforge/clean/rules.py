@@ -138,14 +138,15 @@ def b_same_text(rule: Rule, df: pl.DataFrame):
     na = norm(_col(a))
     # `lead_in`: an opening line of the second text that says what follows ("Here is the
     # corrected version:") is no change
-    nb = norm(_col(b).str.replace(rule.get("lead_in"), "") if rule.get("lead_in") else _col(b))
+    tb = _col(b).str.replace(rule.get("lead_in"), "") if rule.get("lead_in") else _col(b)
+    nb = norm(tb)
     # `min_words`: only texts this long ("Berlin" may translate to "Berlin")
     long = na.str.count_matches(WORD_RE) >= rule.get("min_words", 1)
     same = na == nb
     if rule.get("exact_when") and "instruction" in df.columns:
         # a request about punctuation or case: adding commas or capitals is the change asked for
         ws = lambda e: e.str.replace_all(r"\s+", " ").str.strip_chars()  # noqa: E731
-        exact = ws(_col(a)) == ws(_col(b).str.replace(rule.get("lead_in"), "") if rule.get("lead_in") else _col(b))
+        exact = ws(_col(a)) == ws(tb)
         same = pl.when(_col("instruction").str.contains("(?i)" + rule.get("exact_when"))).then(exact).otherwise(same)
     return pl.when(same & (na != "") & long).then(pl.lit(f"{rule.name}: {b} repeats {a}"))
 

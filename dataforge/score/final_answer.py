@@ -29,9 +29,10 @@ def _values(e: pl.Expr) -> pl.Expr:
 
 def unsupported(df: pl.DataFrame, cfg: dict) -> pl.Series:
     """Per row of `df`: True where the marked final number is none of the working's numbers."""
+    none = pl.Series("u", [False] * df.height, dtype=pl.Boolean)
     c = cfg.get("final_unsupported")
     if not c or "output" not in df.columns:
-        return pl.Series("u", [False] * df.height, dtype=pl.Boolean)
+        return none
     out = pl.col("output").fill_null("")
     marks = [out.str.extract(p, 1) for p in c["markers"]]  # (the final answer's text)
     starts = [out.str.find(p) for p in c["markers"]]
@@ -42,7 +43,7 @@ def unsupported(df: pl.DataFrame, cfg: dict) -> pl.Series:
         .with_row_index("_i")
     cand = x.filter(pl.col("_one") & (pl.col("_w").str.count_matches("=") >= int(c.get("min_results", 1))))
     if not cand.height:
-        return pl.Series("u", [False] * df.height, dtype=pl.Boolean)
+        return none
     # a final answer rounds the working's result to its own decimals ("3.33" for 3.3333)
     # (a fraction is exact: 4/12 is not 7/8 give or take a half)
     decimals = pl.col("_f").str.extract(r"\d\.(\d+)", 1).str.len_chars().fill_null(0).cast(pl.Float64)
@@ -54,5 +55,4 @@ def unsupported(df: pl.DataFrame, cfg: dict) -> pl.Series:
     found = e.group_by("_i").agg(near.fill_null(False).any().alias("_ok"))
     bad = cand.select("_i", "_v").join(found, on="_i", how="left") \
         .filter(pl.col("_v").is_not_null() & ~pl.col("_ok").fill_null(False))["_i"]
-    return pl.Series("u", [False] * df.height, dtype=pl.Boolean).scatter(bad.to_list(), True) \
-        if bad.len() else pl.Series("u", [False] * df.height, dtype=pl.Boolean)
+    return none.scatter(bad.to_list(), True) if bad.len() else none
