@@ -615,3 +615,33 @@ def test_a_letter_without_body_and_mail_merge_variables_are_caught():
 def test_an_output_of_invisible_characters_is_empty():
     r = _reasons([("Say hi.", "\x00"), ("Say hi.", "\u200b\u200b"), ("Say hi.", "hi\u200b")])
     assert r[0].startswith("empty_output") and r[1].startswith("empty_output") and r[2] is None, r
+
+
+def test_domain_zoo_good_rows_kept_and_its_defects_caught():
+    """domain_zoo.jsonl (round 16, blind-written): 100 good law, medicine, finance, SQL, shell,
+    regex, spreadsheet, JSON/YAML, citation and support rows (20 in other languages) and 50
+    planted defects. Rules, language ID (any language, following the request) and
+    score_quality keep every good row: before the round "at least 12 characters" read as twelve
+    items asked for (0.5), and "次の英文を日本語に翻訳" as a request for English. Caught since:
+    answers that go round in a circle ("... is what distinguishes a stock from a bond"), a
+    Spanish "Traduce al español" handing back its English input, "[LIST COMMON SIDE EFFECTS]"
+    slots in prose."""
+    zoo = _zoo("domain_zoo")
+    rows = zoo.select("instruction", "input", "output", pl.col("system").fill_null(""))
+    r = RuleFilter().reasons(rows).to_list()
+    lid = op("langid", fields=["instruction", "output"], langs=[]).bind(RunContext())
+    lid.ensure_setup()
+    out = lid.process(rows.with_columns(id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8),
+                                        task=pl.lit(None, pl.Utf8), lang=pl.lit(None, pl.Utf8)))
+    lang = out["_reject"].to_list() if "_reject" in out.columns else [None] * zoo.height
+    q = _score_with_system("score_quality", rows)
+    dropped = [(i[:40], x or y, s) for i, x, y, s, lab in zip(zoo["instruction"], r, lang, q, zoo["label"])
+               if lab == "good" and (x or y or s < 0.6)]
+    assert dropped == [], dropped
+    caught: dict[str, int] = {}
+    for x, y, s, d in zip(r, lang, q, zoo["defect"]):
+        caught[d] = caught.get(d, 0) + bool(x or y or s < 0.6)
+    # wrong answers, fake citations and answers to another question are for judges (docs/quality.md)
+    assert caught["restates_question"] == 3 and caught["untranslated"] == 3, caught
+    assert caught["placeholder_residue"] == 4 and caught["template_leak"] == 3, caught
+    assert sum(caught.values()) >= 37, caught  # 33 before the round

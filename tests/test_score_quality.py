@@ -314,3 +314,40 @@ def test_an_answer_that_only_restates_the_request_scores_lower():
     df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [""] * len(rows), "output": [r[1] for r in rows]})
     assert df.select(restated.restated(load_yaml("score/quality.yaml"))).to_series().to_list() == \
         [True, True, False, False, False]
+
+
+def test_an_answer_that_goes_round_in_a_circle_scores_lower_and_a_short_real_answer_does_not():
+    # a blind domain zoo's circles had no frame ("The question is ...") and passed at 1.0
+    from dataforge.score import restated
+    from dataforge.score.rules import load_yaml
+
+    rows = [("What is the difference between a virus and a bacterium?",
+             "The difference between a virus and a bacterium is what distinguishes viruses from bacteria, "
+             "since viruses and bacteria are different."),
+            ("How do I undo the last commit in git?",
+             "To undo the last commit in git, you need to undo the commit that was the last one in git."),
+            ("Explain the main duties of a data protection officer in simple terms.",
+             "This explains the duties of a data protection officer. In simple terms, it describes what the officer does."),
+            # real answers: a new word is the answer; a name; a number; a yes/no question said again;
+            # a rewrite of material quoted in the instruction
+            ("Which organ pumps blood through the human body?", "The organ that pumps blood through the human body is the heart."),
+            ("What is the largest planet in our solar system?", "The largest planet in our solar system is Jupiter."),
+            ("How many legs does a spider have?", "A spider has 8 legs, and every spider has legs."),
+            ("Does a bond represent a loan made by an investor to a borrower?",
+             "A bond represents a loan made by an investor to a borrower, typically corporate or governmental."),
+            ("Rewrite in the passive voice: The committee approved the new budget after a long debate.",
+             "The new budget was approved by the committee after a long debate.")]
+    df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [""] * len(rows), "output": [r[1] for r in rows]})
+    assert df.select(restated.restated(load_yaml("score/quality.yaml"))).to_series().to_list() == [True] * 3 + [False] * 5
+
+
+def test_a_length_limit_in_characters_is_no_count_of_items_and_explain_names_the_factors():
+    from dataforge.score.quality import explain
+
+    regex = ("```regex\n^(?=.*[A-Z])(?=.*\\d).{10,}$\n```\n\nTwo lookaheads ask for an upper-case letter "
+             "and a digit; `.{10,}` sets the length.")
+    df = pl.DataFrame({"instruction": ["Write a regex for a password of at least 10 characters with a digit and a capital.",
+                                       "Name five characters from Hamlet."],
+                       "input": ["", ""], "output": [regex, "Hamlet and Ophelia."],
+                       "task": [None, None], "meta": [None, None]}, schema_overrides={"task": pl.Utf8, "meta": pl.Utf8})
+    assert explain(df) == [{}, {"under_answered": 0.5}]

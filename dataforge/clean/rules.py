@@ -181,7 +181,12 @@ def b_slots(rule: Rule, df: pl.DataFrame):
     # ... or machine-template variables, which no finished prose holds ("Dear <CUSTOMER_NAME>",
     # "on <REFUND_DATE>", "Hi {customer_name}"): `variable_slots` of them, at any density
     # (snake case: "<PID>" in a shell hint and LaTeX's "{dx}" are no such variables)
-    variables = t.str.count_matches(r"<[A-Z]+(?:_[A-Z0-9]+)+>|\{[a-z]+(?:_[a-z0-9]+)+\}")
+    # ... and distinct capitalised phrases in brackets where a sentence needs their words ("side
+    # effects include [LIST COMMON SIDE EFFECTS]"; a script's "[MUSIC FADES]" opens a line, and one
+    # "[PRODUCT NAME]" the request never gave may stand for it throughout)
+    variables = t.str.count_matches(r"<[A-Z]+(?:_[A-Z0-9]+)+>|\{[a-z]+(?:_[a-z0-9]+)+\}") + \
+        t.str.extract_all(r"\p{Ll}[,:]?[ \t]+\[[A-Z]{2,}(?:[ _][A-Z]{2,})+\]").list.eval(
+            pl.element().str.extract(r"(\[.*)$", 1)).list.n_unique()
     fires = (pl.any_horizontal([(n_slots >= k) & (rest <= w * n_slots) for k, w in tiers]) |
              (variables >= rule.get("variable_slots", 10**6))) & \
         ~_col(f).str.contains(r"(?m)^(\t| {2,})\S|```|[{};]\s*$")  # code: {x} and [i] are its syntax

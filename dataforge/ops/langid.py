@@ -283,7 +283,9 @@ def target_language(instructions: pl.Series) -> pl.Series:
                         .then(t.str.extract(rf"\b(?:in|into)\s+({names})\s*(?:$|[.!:;,)\n]|only\b|please\b)", 1))).to_series()
     english = pl.select(pl.coalesce(pl.lit(into), pl.lit(closing))).to_series() \
         .replace_strict(table, default=None, return_dtype=pl.Utf8)
-    other = pl.select(pl.when(pl.lit(t.str.contains(o.cue))).then(t.str.extract(o.anywhere, 1))).to_series()
+    # a name in an "into X" phrasing first: "次の英文を日本語に翻訳" names the source language first
+    found = [t.str.extract(pat, 1) for pat in o.answer_in] + [t.str.extract(o.anywhere, 1)]
+    other = pl.select(pl.when(pl.lit(t.str.contains(o.cue))).then(pl.coalesce([pl.lit(x) for x in found]))).to_series()
     code = other.str.extract(o.stem, 1).replace_strict(o.codes, default=None, return_dtype=pl.Utf8)
     return pl.select(pl.coalesce(pl.lit(english), pl.lit(code))).to_series()
 

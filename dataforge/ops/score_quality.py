@@ -7,7 +7,7 @@ from dataforge.ops.base import register
 from dataforge.score import heuristics as H
 from dataforge.score import quality as Q
 from dataforge.ops.base_judged import JudgedScore
-from dataforge.score import numbers
+from dataforge.score import numbers, restated
 from dataforge.score.rules import digest, digest_with_files, load_yaml
 
 FT_COLUMN = "score_quality_ft"
@@ -32,7 +32,8 @@ class ScoreQuality(JudgedScore):
         # (the padding phrases are the file quality.yaml names, not a fixed path)
         return [super().fingerprint_extra(), Q.detector_digest(load_yaml(H.QUALITY)),
                 digest_with_files(H.QUALITY, "filler"), digest(numbers.FILE),
-                digest_with_files(H.QUALITY, "constraints.code_language")]
+                digest_with_files(H.QUALITY, "constraints.code_language"),
+                digest(*restated.word_files(load_yaml(H.QUALITY).get("restated_request") or {}))]
 
     def heuristic(self, df: pl.DataFrame) -> pl.Series:
         h = Q.quality(df)

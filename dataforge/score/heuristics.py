@@ -124,7 +124,8 @@ def quality_checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     }
 
 
-def quality_expr(cfg: dict | None = None) -> pl.Expr:
+def quality_parts(cfg: dict | None = None) -> dict[str, pl.Expr]:
+    """The response-only factors by name (1.0 where a check does not apply)."""
     c = cfg or load_yaml(QUALITY)
     chk = quality_checks(c)
     rep = c["repetition"]
@@ -136,15 +137,19 @@ def quality_expr(cfg: dict | None = None) -> pl.Expr:
         rep_factor = pl.when(pl.col("instruction").fill_null("").str.contains("(?i)" + rep["asked"])) \
             .then(pl.lit(1.0)).otherwise(rep_factor)
     lf = c["length_fit"]
-    return _product([
-        _factor(chk["refusal"], c["refusal"]["factor"]),
-        _factor(chk["truncated"], c["truncation"]["factor"]),
-        _factor(chk["cut_marker"] & ~chk["truncated"], c["truncation"]["marker_factor"]),
-        _factor(chk["duplicate_lines"], rep["dup_line_factor"]),
-        _factor(chk["too_short"], lf["too_short"]),
-        _factor(chk["too_long"], lf["too_long"]),
-        rep_factor,
-    ])
+    return {
+        "refusal": _factor(chk["refusal"], c["refusal"]["factor"]),
+        "truncated": _factor(chk["truncated"], c["truncation"]["factor"]),
+        "cut_marker": _factor(chk["cut_marker"] & ~chk["truncated"], c["truncation"]["marker_factor"]),
+        "duplicate_lines": _factor(chk["duplicate_lines"], rep["dup_line_factor"]),
+        "too_short": _factor(chk["too_short"], lf["too_short"]),
+        "too_long": _factor(chk["too_long"], lf["too_long"]),
+        "repetition": rep_factor,
+    }
+
+
+def quality_expr(cfg: dict | None = None) -> pl.Expr:
+    return _product(list(quality_parts(cfg).values()))
 
 
 # -- complexity of the instruction ----------------------------------------------------------

@@ -250,45 +250,57 @@ def under_length(cfg: dict) -> pl.Expr:
     return ((n >= int(u.get("min_words", 50))) & (words < float(u.get("ratio", 0.3)) * n)).fill_null(False)
 
 
-def quality(df: pl.DataFrame, cfg: dict | None = None) -> pl.Series:
+# the request-aware checks: (factor name, check, key of quality.yaml holding its `factor`)
+_CHECKS = (
+    ("capitalised_function_word", lambda c: pl.col("output").fill_null("").str.contains(
+        c["capitalised_function_word"]["pattern"]), "capitalised_function_word"),
+    ("dangling", dangling, "dangling"),
+    ("unfinished_item", unfinished_item, "unfinished_item"),
+    ("under_answered", under_answered, "under_answered"),
+    ("under_length", under_length, "under_length"),
+    ("over_answered", over_answered, "over_answered"),
+    ("number_missing", number_missing, "number_asked"),
+    ("phantom_input", phantom_input, "phantom_input"),
+    ("restated_request", restated.restated, "restated_request"),
+    ("constraints", lambda c: constraints.broken(c.get("constraints") or {}), "constraints"),
+)
+# checks that read the request: a frame without an instruction asks for nothing
+_READS_REQUEST = {"under_answered", "under_length", "over_answered", "number_missing", "phantom_input",
+                  "restated_request", "constraints"}
+
+
+def factors(df: pl.DataFrame, cfg: dict | None = None) -> dict[str, pl.Series]:
+    """Every factor of score_quality by name, per row (1.0 where its check does not fire)."""
     c = cfg or load_yaml(H.QUALITY)
     if "input" not in df.columns:  # (the refusal check reads the input's own apologies)
         df = df.with_columns(pl.lit("").alias("input"))
-    u, d = c.get("unfinished_item") or {}, c.get("dangling") or {}
-    ua = c.get("under_answered") or {}
-    cf = c.get("capitalised_function_word") or {}
-    cap = pl.col("output").fill_null("").str.contains(cf["pattern"]) if cf else pl.lit(False)
-    # the request is read from the instruction: a frame without one asks for nothing
-    asked = under_answered(c) if "instruction" in df.columns else pl.lit(False)
-    short = under_length(c) if "instruction" in df.columns else pl.lit(False)
-    over = over_answered(c) if "instruction" in df.columns else pl.lit(False)
-    no_number = number_missing(c) if "instruction" in df.columns else pl.lit(False)
-    na = c.get("number_asked") or {}
-    phantom = phantom_input(c) if "instruction" in df.columns else pl.lit(False)
-    pi = c.get("phantom_input") or {}
+    exprs = dict(H.quality_parts(c))
+    for name, check, key in _CHECKS:
+        if not c.get(key) or (name in _READS_REQUEST and "instruction" not in df.columns):
+            continue
+        exprs[name] = pl.when(check(c)).then(float(c[key].get("factor", 1.0))).otherwise(1.0)
+    exprs["no_end_mark"] = no_end_mark(c)
+    out = dict(zip(exprs, df.select([e.cast(pl.Float64).alias(n) for n, e in exprs.items()]).get_columns()))
     fu = c.get("final_unsupported") or {}
-    rr = c.get("restated_request") or {}
-    echo = restated.restated(c) if "instruction" in df.columns else pl.lit(False)
-    final_off = final_answer.unsupported(df, c)
-    oa = c.get("over_answered") or {}
-    ul = c.get("under_length") or {}
-    cons = c.get("constraints") or {}
-    ignored = constraints.broken(cons) if "instruction" in df.columns else pl.lit(False)
-    base = df.select((H.quality_expr(c)
-                      * pl.when(cap).then(float(cf.get("factor", 1.0))).otherwise(1.0)
-                      * pl.when(dangling(c)).then(float(d.get("factor", 1.0))).otherwise(1.0)
-                      * pl.when(unfinished_item(c)).then(float(u.get("factor", 1.0))).otherwise(1.0)
-                      * pl.when(asked).then(float(ua.get("factor", 1.0))).otherwise(1.0)
-                      * pl.when(short).then(float(ul.get("factor", 1.0))).otherwise(1.0)
-                      * pl.when(over).then(float(oa.get("factor", 1.0))).otherwise(1.0)
-                      * pl.when(no_number).then(float(na.get("factor", 1.0))).otherwise(1.0)
-                      * pl.when(phantom).then(float(pi.get("factor", 1.0))).otherwise(1.0)
-                      * pl.when(pl.lit(final_off)).then(float(fu.get("factor", 1.0))).otherwise(1.0)
-                      * pl.when(echo).then(float(rr.get("factor", 1.0))).otherwise(1.0)
-                      * pl.when(ignored).then(float(cons.get("factor", 1.0))).otherwise(1.0)
-                      * no_end_mark(c)).alias("q"))["q"]
-    factor = garble_factor(df, c) * filler_factor(df, c)
-    factors = (c.get("detectors") or {}).get("factors") or {}
+    out["final_unsupported"] = pl.select(pl.when(pl.lit(final_answer.unsupported(df, c)))
+                                         .then(float(fu.get("factor", 1.0))).otherwise(1.0).alias("f"))["f"]
+    out["garble"] = garble_factor(df, c)
+    out["filler"] = filler_factor(df, c)
+    det = (c.get("detectors") or {}).get("factors") or {}
     for name, hit in detector_hits(df, c).items():
-        factor = factor * pl.select(pl.when(pl.lit(hit)).then(float(factors[name])).otherwise(1.0).alias("f"))["f"]
-    return (base * factor).clip(0.0, 1.0).alias("score_quality")
+        out["rule:" + name] = pl.select(pl.when(pl.lit(hit)).then(float(det[name])).otherwise(1.0).alias("f"))["f"]
+    return out
+
+
+def quality(df: pl.DataFrame, cfg: dict | None = None) -> pl.Series:
+    q = pl.Series([1.0] * df.height, dtype=pl.Float64)
+    for f in factors(df, cfg).values():
+        q = q * f
+    return q.clip(0.0, 1.0).alias("score_quality")
+
+
+def explain(df: pl.DataFrame, cfg: dict | None = None) -> list[dict[str, float]]:
+    """Per row, the factors under 1.0 that made its score (for `dataforge explain` and tests)."""
+    fs = factors(df, cfg)
+    return [{n: round(v[i], 4) for n, v in ((n, s.to_list()) for n, s in fs.items()) if v[i] < 1.0}
+            for i in range(df.height)]
