@@ -16,7 +16,7 @@ ROWS = [  # instruction, input, output, task, expected verdict (1 aligned, -1 mi
     ("Does the premise entail the hypothesis? Answer yes or no.", "Premise: a dog runs. Hypothesis: an animal moves.", "Denver Broncos", "nli", -1),
     ("Who won Super Bowl 50?", "The Denver Broncos defeated the Carolina Panthers to win Super Bowl 50.", "Denver Broncos", "extractive_qa", 1),
     ("What is 1200 plus 53?", "", "1253", "math", 1),
-    ("How many legs does a spider have?", "", "eight", "open_qa", 0),
+    ("How many legs does a spider have?", "", "eight", "open_qa", 1),  # a number written as a word
     ("Which section does this article belong in: World, Sports, Business or Sci/Tech?", "The striker scored twice.", "Sports", "topic", 1),
     ("Which section does this article belong in: World, Sports, Business or Sci/Tech?", "The striker scored twice.", "true", "topic", -1),
     ("Explain your reasoning first, then give the answer. Is the hypothesis true, false or undetermined?",
@@ -24,6 +24,16 @@ ROWS = [  # instruction, input, output, task, expected verdict (1 aligned, -1 mi
      "a running dog says nothing about a cat .\nSo the answer is: undetermined", "nli", 1),
     ('Reply with a JSON object that has a single key, "sentiment". Is this review positive or negative?',
      "Dull.", '{"sentiment": "negative"}', "sentiment", 1),
+    # a bare name to a closed-book who/where/which-city question; a word problem in any language
+    # (two numbers given, a question closing it); a quantity asked in another language
+    ("Who wrote Pride and Prejudice?", "", "Jane Austen.", "open_qa", 1),
+    ("Ein Zug fährt 2 Stunden lang mit 80 km pro Stunde. Wie weit fährt er?", "", "160", "math", 1),
+    ("¿Cuántos días tiene una semana?", "", "7", "open_qa", 1),
+    ("In which year did the Berlin Wall fall?", "", "1989.", "open_qa", 1),
+    # ... not a label read as a name inside a request for a story, nor a name for a question
+    # about a given passage that the passage does not hold
+    ("Write a story about two friends who were apart for years.", "", "Sports", "creative_writing", 0),
+    ("Who is named in the passage?", "The striker scored twice.", "World", "extractive_qa", 0),
 ]
 
 

@@ -225,3 +225,34 @@ def test_a_formula_is_the_requests_material_not_a_placeholder_or_long_words():
     got = df.with_columns(C.expr().alias("c"))["c"].to_list()
     assert min(got[:4]) >= 0.85, got  # were 0.28 (e^{x} read as a placeholder), 0.83, 0.36, 0.96
     assert max(got[4:]) < 0.6, got  # no formula: the vague request and the placeholders stay
+
+
+def test_hedged_and_open_goal_requests_are_vague_at_any_length_and_terse_clear_ones_are_not():
+    # a new user's probe: long rambling requests outscored "Capitalize 'paris'." (0.99 vs 0.29)
+    hedged = ["I want a plan for a trip somewhere warm, or maybe a city break, probably in spring or "
+              "possibly later, with some kind of budget in mind.",
+              "Our team has problems with the release process and the reviews and the tests, so please "
+              "deal with them as you see fit."]
+    terse = ["Capitalize 'paris'.", "Negate 'x > 3'.", "Pluralize 'mouse'."]
+    h, t = clarity(hedged), clarity(terse)
+    assert max(h) < 0.6 < min(t), (h, t)
+    # times are no pointers, and material after "this <noun>" with its criteria is clear
+    ok = clarity(["Draft a note asking to move my dentist appointment from Tuesday to any morning the following week.",
+                  "Improve this tagline by making it under eight words: 'We help teams organize every task in one place.'",
+                  "Optimize this function so it runs in linear time: def f(xs): return sorted(xs)[0]"])
+    assert min(ok) > 0.6, ok
+
+
+def test_blind_clarity_pairs_are_mostly_ordered_and_no_clear_request_reads_unclear():
+    """clarity_pairs_blind.jsonl: 80 pairs of a clear and a vague request of similar length,
+    written blind (hedged subjects, open goals, missing material, undefined criteria,
+    ambiguous references, too broad, contradictory, several unrelated asks; 16 in other
+    languages). Before round 16: 49 ordered right, 4 clear requests under 0.5."""
+    import json
+    from pathlib import Path
+
+    rows = [json.loads(x) for x in (Path(__file__).parents[1] / "benchmarks" / "quality_data"
+                                    / "clarity_pairs_blind.jsonl").read_text().splitlines()]
+    s = clarity([r["clear"] for r in rows] + [r["vague"] for r in rows])
+    clear, vague = s[:len(rows)], s[len(rows):]
+    assert sum(c > v for c, v in zip(clear, vague)) >= 53 and min(clear) >= 0.5, (clear, vague)

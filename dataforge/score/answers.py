@@ -89,6 +89,9 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
         "asks_number": prompt.str.contains(c["asks_number"]),
         "number_answer": ans.str.contains(c["number_answer"]),
         "offers_choice": prompt.str.contains(c["offers_choice"]),
+        "no_input": inp.str.strip_chars() == "",
+        "asks_name": ins.str.contains(c["asks_name"]) if c.get("asks_name") else pl.lit(False),
+        "name_answer": ans.str.contains(c["name_answer"]) if c.get("name_answer") else pl.lit(False),
     }
 
 
@@ -102,7 +105,7 @@ def short_verdict(cfg: dict | None = None, in_label_set: pl.Expr | None = None,
     labelled = in_label_set if in_label_set is not None else pl.lit(False)
     listed = listed if listed is not None else pl.lit(False)
     ok = (k["in_prompt"] | labelled | listed | (k["yes_no_question"] & k["yes_no_answer"])
-          | (k["asks_number"] & k["number_answer"]))
+          | (k["asks_number"] & k["number_answer"]) | (k["asks_name"] & k["name_answer"] & k["no_input"]))
     bad = (k["offers_choice"] | k["yes_no_question"]) & ~ok
     v = pl.when(ok).then(1).when(bad).then(-1).otherwise(0)
     return pl.when(k["short"] | listed).then(v).otherwise(None)

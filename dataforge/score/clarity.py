@@ -98,7 +98,9 @@ def _verb_and_object(request: pl.Expr, length: dict) -> pl.Expr:
         return pl.lit(False)
     first = request.str.to_lowercase().str.extract(r"^\W*([a-z]+)", 1)
     verbs = sorted(set(load_words(VERBS)))
-    return first.is_in(verbs).fill_null(False) & (concrete_words(request, verbs=True) >= 1)
+    # a word and the quoted material it works on is whole too: "Capitalize 'paris'.", "Negate 'x > 3'."
+    quoted = request.str.contains(r"^\W*\p{L}+\s+['\"“‘«][^'\"”’»]+['\"”’»]\W*$")
+    return (first.is_in(verbs).fill_null(False) & (concrete_words(request, verbs=True) >= 1)) | quoted
 
 
 def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
@@ -150,6 +152,8 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
         material_para = material_para & ~el.str.contains("(?i)" + ur["persona"])
     backed = paras.list.eval(material_para).list.any().fill_null(False) & \
         ~query.str.contains("(?i)" + ur.get("forward", r"\b(?:following|below)\b"))
+    if ur.get("time_pointer"):
+        ins, query = (e.str.replace_all(ur["time_pointer"], "next $1") for e in (ins, query))
     for kind in REFERENCES:
         pat = _fill(ur[kind]["pattern"], c)
         ante = bool(ur[kind].get("needs_no_antecedent"))
@@ -194,6 +198,13 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     if ud:
         out["unspecified_definite"] = no_input & (n_all <= int(ud["max_words"])) & \
             t.str.contains(r"(?i)\bthe\s+(?:\w+\s+)?" + ud["nouns"] + r"\s*[.?!]*\s*$")
+    vr = c.get("vague_request")
+    if vr:
+        # a request unsure of its own subject ("or maybe", "some kind of", "at some point"), or
+        # one that leaves the goal to the model ("handle whatever needs handling", "as you see fit")
+        low = wording.str.to_lowercase()
+        out["hedged"] = low.str.extract_all(vr["hedges"]).list.unique().list.len() >= int(vr["min_hedges"])
+        out["open_goal"] = low.str.contains(vr["open_goal"]) & ~t.str.contains(r"\?\s*$")
     return out
 
 
@@ -223,6 +234,8 @@ def factors(c: dict) -> dict[str, float]:
         "missing_object": c["missing_object"]["factor"],
         **({"bare_reference": c["bare_reference"]["factor"]} if c.get("bare_reference") else {}),
         **({"unspecified_definite": c["unspecified_definite"]["factor"]} if c.get("unspecified_definite") else {}),
+        **({"hedged": c["vague_request"]["hedge_factor"], "open_goal": c["vague_request"]["open_goal_factor"]}
+           if c.get("vague_request") else {}),
     }
 
 
