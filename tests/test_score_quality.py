@@ -351,3 +351,14 @@ def test_a_length_limit_in_characters_is_no_count_of_items_and_explain_names_the
                        "input": ["", ""], "output": [regex, "Hamlet and Ophelia."],
                        "task": [None, None], "meta": [None, None]}, schema_overrides={"task": pl.Utf8, "meta": pl.Utf8})
     assert explain(df) == [{}, {"under_answered": 0.5}]
+
+
+def test_a_request_for_one_word_is_not_answered_too_short_whatever_its_task():
+    # a new user's "Give a synonym for 'happy'." -> "Joyful." was classified brainstorming (min 5 words): 0.5
+    from dataforge.score.quality import quality
+
+    df = pl.DataFrame({"instruction": ["Give a synonym for 'happy'.", "Suggest a catchy title for a blog post about tea.",
+                                       "Brainstorm ideas for a birthday party."],
+                       "input": [""] * 3, "output": ["Joyful.", "Steeped in Joy", "Games."],
+                       "task": ["brainstorming"] * 3, "meta": [None] * 3}, schema_overrides={"meta": pl.Utf8})
+    assert quality(df).to_list() == [1.0, 1.0, 0.5]

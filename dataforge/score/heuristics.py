@@ -119,7 +119,7 @@ def quality_checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
         "cut_marker": stripped.str.contains(tr["marker_pattern"]) &
         ~pl.col("instruction").fill_null("").str.contains("(?i)" + tr.get("marker_asked", "$^")),
         "duplicate_lines": lines.list.n_unique() < lines.list.len(),
-        "too_short": n < lo,
+        "too_short": (n < lo) & ~pl.col("instruction").fill_null("").str.contains(lf.get("single_item") or "$^"),
         "too_long": n > hi,
     }
 
