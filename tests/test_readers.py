@@ -429,3 +429,21 @@ def test_rejects_of_tables_say_split_and_row(tmp_path):
     Pipeline([]).run(Source(name="t", path=table, on_error="quarantine"), tmp_path / "out2")
     rej = pl.read_parquet(tmp_path / "out2" / "rejects" / "00-read.parquet")
     assert [json.loads(d) for d in rej["detail"]] == [{"row": 1}]
+    # a Parquet file's rows are rows, not lines (its rejects said "line")
+    table.write_parquet(tmp_path / "t.parquet")
+    Pipeline([]).run(Source(name="p", path=str(tmp_path / "t.parquet"), on_error="quarantine"), tmp_path / "out3")
+    rej = pl.read_parquet(tmp_path / "out3" / "rejects" / "00-read.parquet")
+    assert [json.loads(d) for d in rej["detail"]] == [{"file": "t.parquet", "row": 1}]
+
+
+def test_limit_counts_malformed_lines_as_records_read(tmp_path):
+    # a new user's `limit: 1000` read 1,004 records: four malformed lines came on top
+    lines = [json.dumps({"instruction": f"q{i}", "output": f"a{i}"}) if i not in (3, 7) else '{"instruction": broken'
+             for i in range(20)]
+    (tmp_path / "x.jsonl").write_text("\n".join(lines) + "\n")
+    res = Pipeline([]).run(Source(name="x", path=str(tmp_path / "x.jsonl"), on_error="quarantine", limit=10),
+                           tmp_path / "out")
+    t = res.manifest["totals"]
+    assert (t["rows_in"], t["rows_out"], t["rows_rejected"]) == (10, 8, 2)
+    kept = pl.concat([pl.read_parquet(p) for p in (tmp_path / "out" / "data").glob("*.parquet")])
+    assert sorted(kept["instruction"]) == [f"q{i}" for i in (0, 1, 2, 4, 5, 6, 8, 9)]

@@ -121,11 +121,9 @@ class Source:
             if left is not None:
                 if left <= 0:
                     return
-                if b.rows.height > left:
-                    b = dataclasses.replace(b, rows=b.rows.head(left), read=left + len(b.bad),
-                                            lines=b.lines[:left] if b.lines is not None else None,
-                                            raws=b.raws[:left] if b.raws is not None else None)
-                left -= b.rows.height
+                if b.rows.height + len(b.bad) > left:
+                    b = _first_records(b, left)
+                left -= b.rows.height + len(b.bad)
             if named and b.rows.height:
                 seen.update(c for c in named if c in b.rows.columns)
                 columns = [c for c in b.rows.columns if not c.startswith(read.NUMBER_TEXT)]
@@ -137,11 +135,13 @@ class Source:
             if b.bad and b.file is not None:  # rejects name the file as meta.origin does
                 rel = self._relative(b.file)
                 b.bad = [x | {"file": rel} if x.get("file") == b.file else x for x in b.bad]
-            if b.bad and b.unit == "row" and b.file is None:
-                # in-memory tables and `datasets` objects have no file: the reject's detail says
-                # where as meta.origin does ({"split": "train", "row": 3})
+            if b.bad and b.unit == "row":
+                # a table's rows are rows, not lines: the reject's detail says where as
+                # meta.origin does ({"file": "part-0.parquet", "row": 3}; in-memory tables and
+                # `datasets` objects have no file: {"split": "train", "row": 3})
                 head = {"split": b.split} if b.split is not None else {}
-                b.bad = [x | {"where": head | {"row": x["line"]}} for x in b.bad]
+                b.bad = [x | {"where": ({"file": x["file"]} if b.file is not None else {}) | head | {"row": x["line"]}}
+                         for x in b.bad]
             if origin and b.rows.height and b.lines is not None:
                 b.rows = b.rows.with_columns(self.origin(b).alias(ORIGIN))
             yield b
@@ -229,3 +229,19 @@ def _as_frame(obj: Any) -> pl.DataFrame:
     if read._is_hf(obj):
         return pl.concat([b.rows for b in read._iter_hf_obj(obj, 1 << 30, None)], how="diagonal_relaxed")
     return pl.from_arrow(obj)
+
+
+def _first_records(b: read.Batch, n: int) -> read.Batch:
+    """The batch cut to its first `n` records, good and malformed alike in file order: a
+    source's `limit` counts the lines it reads, so `limit: 1000` over a file with four
+    malformed lines gives 996 rows and 4 rejects, not 1,004 records."""
+    if b.lines is not None and all(isinstance(x.get("line"), int) for x in b.bad):
+        order = sorted([(ln, 0, i) for i, ln in enumerate(b.lines)] + [(x["line"], 1, j) for j, x in enumerate(b.bad)])[:n]
+    else:  # (positions unknown: good rows first, as read)
+        order = [(i, 0, i) for i in range(b.rows.height)][:n]
+        order += [(0, 1, j) for j in range(len(b.bad))][:n - len(order)]
+    rows = sorted(i for _, k, i in order if k == 0)
+    bad = sorted(j for _, k, j in order if k == 1)
+    return dataclasses.replace(b, rows=b.rows[rows], bad=[b.bad[j] for j in bad], read=len(order),
+                               lines=[b.lines[i] for i in rows] if b.lines is not None else None,
+                               raws=[b.raws[i] for i in rows] if b.raws is not None else None)
