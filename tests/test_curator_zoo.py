@@ -19,9 +19,12 @@ def _reasons(rows: list[tuple[str, str]], inputs: list[str] | None = None) -> li
     return RuleFilter().reasons(df).to_list()
 
 
-def _score(name: str, rows: list[tuple[str, str]], inputs: list[str] | None = None) -> list[float]:
-    df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": inputs or [""] * len(rows),
-                       "output": [r[1] for r in rows]}).with_columns(
+def _score(name: str, rows: list[tuple[str, str]] | pl.DataFrame, inputs: list[str] | None = None) -> list[float]:
+    """`name`'s scores of (instruction, output) pairs, or of a frame of the row columns (a
+    `system` column too)."""
+    df = rows if isinstance(rows, pl.DataFrame) else pl.DataFrame(
+        {"instruction": [r[0] for r in rows], "input": inputs or [""] * len(rows), "output": [r[1] for r in rows]})
+    df = df.with_columns(
         id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8), task=pl.lit(None, pl.Utf8))
     o = op(name).bind(RunContext())
     o.ensure_setup()
@@ -566,7 +569,7 @@ def test_dialog_zoo_good_chat_rows_kept_and_unchanged_edits_caught():
                          / "dialog_zoo.jsonl", infer_schema_length=None)
     rows = zoo.select("instruction", "input", "output", pl.col("system").fill_null(""))
     r = RuleFilter().reasons(rows).to_list()
-    q = _score_with_system("score_quality", rows)
+    q = _score("score_quality", rows)
     good = [(i[:40], x, s) for i, x, s, lab in zip(zoo["instruction"], r, q, zoo["label"])
             if lab == "good" and (x or s < 0.6)]
     assert good == [], good
@@ -574,14 +577,6 @@ def test_dialog_zoo_good_chat_rows_kept_and_unchanged_edits_caught():
     for x, s, d in zip(r, q, zoo["defect"]):
         caught[d] += bool(x) or s < 0.6
     assert caught["edit_unchanged"] == 4, caught
-
-
-def _score_with_system(name: str, rows: pl.DataFrame) -> list[float]:
-    df = rows.with_columns(id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8),
-                           task=pl.lit(None, pl.Utf8))
-    o = op(name).bind(RunContext())
-    o.ensure_setup()
-    return o.process(df)[name].to_list()
 
 
 def test_langid_needs_more_confidence_on_a_short_latin_text():
@@ -634,7 +629,7 @@ def test_domain_zoo_good_rows_kept_and_its_defects_caught():
     out = lid.process(rows.with_columns(id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8),
                                         task=pl.lit(None, pl.Utf8), lang=pl.lit(None, pl.Utf8)))
     lang = out["_reject"].to_list() if "_reject" in out.columns else [None] * zoo.height
-    q = _score_with_system("score_quality", rows)
+    q = _score("score_quality", rows)
     dropped = [(i[:40], x or y, s) for i, x, y, s, lab in zip(zoo["instruction"], r, lang, q, zoo["label"])
                if lab == "good" and (x or y or s < 0.6)]
     assert dropped == [], dropped

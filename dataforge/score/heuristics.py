@@ -77,6 +77,11 @@ def refusal_check(rc: dict) -> pl.Expr:
         hit = hit & ~asked
     if rc.get("unless_output"):  # the answer goes on to the way the user can get it
         hit = hit & ~out.str.contains(rc["unless_output"])
+    if rc.get("unless_output_of"):  # ... as a filter rule of the default set reads it (one regex, one place)
+        from dataforge.clean import rules as R
+
+        rule = next(r for r in R.load("default")[0] if r.name == rc["unless_output_of"])
+        hit = hit & ~out.str.contains("(?i)" + rule.get("unless_output"))
     if rc.get("unless_input"):  # (callers without an input column pass an empty one)
         hit = hit & ~pl.col("input").fill_null("").str.contains(rc["unless_input"])
     if rc.get("unless_instruction_file"):  # a request whose right answer is a refusal
