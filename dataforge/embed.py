@@ -247,6 +247,30 @@ def _is_static(model: str | None) -> bool:
     return bool(model) and Path(model).is_dir() and static_embed.is_static_folder(model)
 
 
+# `scripts` of the operators that compare rows by embedding (dedup_semantic, score_novelty,
+# select_deita, dataset_metrics): `auto` leaves rows mostly in other scripts than Latin out
+# where the model reads English (these), `latin` always, `all` never
+ENGLISH_MODELS = ("minilm", STATIC)
+
+
+def unread_rows(texts, model: str | None, scripts: str = "auto", min_latin: float = 0.5) -> np.ndarray | None:
+    """Rows an English model cannot represent: letters mostly (under `min_latin` of them) not
+    Latin. MiniLM's WordPiece vocabulary, which the static model shares, reads Chinese as a
+    few single characters and [UNK]: the static model puts any two Chinese texts at cosine
+    ~0.99, MiniLM unrelated ones at 0.3-0.7 (English instructions: median 0.13), so their
+    similarities are not evidence. None when nothing is left out (`scripts: all`, or `auto`
+    with another model)."""
+    import polars as pl
+
+    english = canonical(model) in ENGLISH_MODELS
+    if scripts == "all" or (scripts == "auto" and not english):
+        return None
+    t = pl.Series(texts, dtype=pl.Utf8).fill_null("")
+    letters = t.str.count_matches(r"\p{L}").to_numpy()
+    latin = t.str.count_matches(r"\p{Latin}").to_numpy()
+    return (letters > 0) & (latin < min_latin * letters)
+
+
 def cosine_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise cosine of two normalised matrices of the same shape."""
     return np.einsum("ij,ij->i", a, b)

@@ -11,7 +11,7 @@ from dataforge import Pipeline, op
 from dataforge.errors import ConfigError
 from dataforge.ops.base import RunContext
 from dataforge.schema import REJECT
-from dataforge.score.index import FlatIndex, greedy_diverse, nearest_other
+from dataforge.score.index import FlatIndex, admit, greedy_diverse, nearest_other
 
 
 def unit(x):
@@ -52,6 +52,64 @@ def test_greedy_equals_one_at_a_time_and_never_admits_pairs_above_tau(tau, budge
     rej = np.flatnonzero(~adm & ~np.isnan(sim))
     assert len(rej) and (sim[rej] > tau).all() and adm[near[rej]].all()
     assert np.allclose((v[rej] * v[near[rej]]).sum(1), sim[rej], atol=1e-5)
+
+
+def reference_admit(v, order, tau, budget, group, tau_group, key, cap):
+    """`admit` one row at a time: too similar (own stratum: its threshold; another: tau; other
+    key: never), else passed over at its stratum's cap; then the passed-over rows, uncapped."""
+    chosen, count, passed = [], {}, []
+    total = len(v) if budget is None else min(budget, len(v))
+
+    def close(r):
+        return any(key[c] == key[r] and float(v[c] @ v[r]) > (tau_group[group[r]] if group[c] == group[r] else tau)
+                   for c in chosen)
+
+    for r in order:
+        if len(chosen) >= total:
+            break
+        if close(r):
+            continue
+        if count.get(group[r], 0) >= cap[group[r]]:
+            passed.append(r)
+            continue
+        chosen.append(int(r))
+        count[group[r]] = count.get(group[r], 0) + 1
+    for r in passed:
+        if len(chosen) >= total:
+            break
+        if not close(r):
+            chosen.append(int(r))
+    return chosen
+
+
+@pytest.mark.parametrize("budget", [None, 20, 60])
+def test_admit_with_strata_equals_one_at_a_time(budget):
+    v = clustered(1500, k=30)
+    rng = np.random.default_rng(2)
+    order = rng.permutation(len(v))
+    group, key = rng.integers(3, size=len(v)), rng.integers(4, size=len(v))
+    tau_group = np.array([0.7, 0.8, 0.9], dtype=np.float32)
+    cap = np.array([5, 10, 20]) if budget else None
+    a = admit(v, order, 0.6, budget, group=group, tau_group=tau_group, key=key, cap=cap)
+    ref = reference_admit(v, order, 0.6, budget, group, tau_group, key,
+                          cap if cap is not None else np.full(3, len(v)))
+    assert sorted(np.flatnonzero(a.admitted).tolist()) == sorted(ref)
+    if budget:
+        per = np.bincount(group[a.admitted], minlength=3)
+        assert a.admitted.sum() == budget
+        # within the caps while they allow the budget; past them, the passed-over rows fill it
+        assert (per <= cap).all() if budget <= cap.sum() else (per > cap).any() and a.passed_over.any()
+    # every pair admitted together is within its limit; every rejection names a row over it
+    adm = np.flatnonzero(a.admitted)
+    g = v[adm] @ v[adm].T
+    lim = np.where(group[adm][:, None] == group[adm][None, :], tau_group[group[adm]][:, None], 0.6)
+    same_key = key[adm][:, None] == key[adm][None, :]
+    np.fill_diagonal(g, -1)
+    assert (g[same_key] <= lim[same_key] + 1e-6).all()
+    rej = np.flatnonzero(~a.admitted & ~np.isnan(a.sim))
+    assert len(rej) and (a.sim[rej] > a.limit[rej]).all() and a.admitted[a.near[rej]].all()
+    assert (key[a.near[rej]] == key[rej]).all()
+    assert not (a.passed_over & a.admitted).any()
 
 
 def test_flat_index_and_nearest_other():

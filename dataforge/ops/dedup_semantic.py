@@ -109,7 +109,8 @@ class DedupSemantic(GlobalOp):
             # the English models embed other scripts as a few unknown tokens: every Chinese
             # question lands near every other ("capital of Thailand" ~ "why is the sky blue").
             # Those rows are left to exact and near dedup, and the metrics say how many
-            cluster = pl.select(pl.when(pl.lit(unread)).then(None).otherwise(pl.lit(cluster)).alias("c"))["c"]
+            cluster = pl.select(pl.when(pl.lit(pl.Series(unread))).then(None)
+                                .otherwise(pl.lit(cluster)).alias("c"))["c"]
             log.warning("dedup_semantic: %d row(s) mostly in other scripts than Latin were not compared: "
                         "%s embeds English; give `model:` a multilingual model to compare them",
                         int(unread.sum()), self._embedder.identity)
@@ -126,14 +127,9 @@ class DedupSemantic(GlobalOp):
     def report_metrics(self) -> dict:
         return getattr(self, "_metrics", {})
 
-    def _unread(self, texts: pl.Series) -> pl.Series | None:
+    def _unread(self, texts: pl.Series) -> np.ndarray | None:
         """Rows whose letters are mostly not Latin, where the model reads only English
         (`scripts: latin` or `auto` with MiniLM or the static model distilled from it)."""
         from dataforge import embed
 
-        english = embed.canonical(self.model or embed.run_default(self)) in ("minilm", embed.STATIC)
-        if self.scripts == "all" or (self.scripts == "auto" and not english):
-            return None
-        letters = texts.str.count_matches(r"\p{L}")
-        latin = texts.str.count_matches(r"\p{Latin}")
-        return (letters > 0) & (latin < 0.5 * letters)
+        return embed.unread_rows(texts, self.model or embed.run_default(self), self.scripts)

@@ -6,6 +6,7 @@ manifest.json["metrics"][stage] and OUT/report.json. Everything is plain JSON.
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -88,6 +89,8 @@ class DatasetMetrics(GlobalOp):
     groups: int = 20  # embedding groups (spherical k-means) for coverage
     map_points: int = 1000  # points in embedding_2d
     embeddings: bool = True  # False: skip everything that needs the embedding model
+    # rows the model cannot represent are left out of the embedding metrics (as dedup_semantic)
+    scripts: Literal["auto", "latin", "all"] = "auto"
     inputs = ("instruction", "input", "output", "task", "lang", "source")
 
     def fingerprint_extra(self):
@@ -133,7 +136,15 @@ class DatasetMetrics(GlobalOp):
         rng = np.random.default_rng(self.ctx.seed)
         idx = np.sort(rng.choice(df.height, size=min(self.sample, df.height), replace=False))
         sub = df[idx]
-        x = texts.embed(self, sub, self.fields, self.model, 1000).astype(np.float64)
+        x, unread = texts.embed_rows(self, sub, self.fields, self.model, 1000, self.scripts,
+                                     then="diversity is measured without them")
+        left_out = 0
+        if unread is not None:
+            left_out = int(unread.sum())
+            sub, x = sub.filter(pl.Series(~unread)), x[~unread]
+            if len(x) < 2:
+                return {"diversity": {"rows_embedded": len(x), "rows_not_embedded_script": left_out}}
+        x = x.astype(np.float64)
         centroid = x.mean(axis=0)
         # mean pairwise cosine of unit vectors = (|sum|^2 - n) / (n^2 - n): O(n d), no n^2 matrix
         k = len(x)
@@ -146,6 +157,7 @@ class DatasetMetrics(GlobalOp):
         out = {
             "diversity": {
                 "rows_embedded": k,
+                "rows_not_embedded_script": left_out,
                 "vendi_score": round(vendi_score(x), 3),
                 "vendi_per_row": round(vendi_score(x) / k, 4),
                 "mean_pairwise_cosine": round(mean_cos, 4),

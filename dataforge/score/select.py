@@ -48,6 +48,18 @@ def _key(k: str) -> pl.Expr:
     return pl.col(k).cast(pl.Utf8).fill_null("(none)").alias(k)
 
 
+def stratum_label(within: Strata, columns=None) -> pl.Expr:
+    """A row's stratum as text ("task=math, meta.template=nli/t3"; meta keys the row lacks
+    are left out), for metrics and reasons. `columns`: the frame's, when known."""
+    keys = [k for k in strata_keys(within)
+            if columns is None or ("meta" if k.startswith("meta.") else k) in columns]
+    if not keys:
+        return pl.lit("(all)")
+    parts = [pl.when(_key(k) != "(none)").then(pl.format(f"{k}={{}}", _key(k))) if k.startswith("meta.")
+             else pl.format(f"{k}={{}}", _key(k)) for k in keys]
+    return pl.concat_str(parts, separator=", ", ignore_nulls=True).replace("", "(none)")
+
+
 def normalised(e: pl.Expr, method: str, within: Strata, columns=None) -> pl.Expr:
     """A score expression normalised within the strata of `within` (see the module doc).
     `columns`: the frame's columns, when known; keys whose column it lacks are left out."""
@@ -150,6 +162,18 @@ def low_quality_kept(df: pl.DataFrame, kept: pl.Expr, by: tuple[str, ...] = ("so
             "score_quality before it, or normalize: none", LOW_QUALITY,
             ", ".join(f"{k} ({v['kept']} rows, median {v['median_quality_kept']})" for k, v in found.items()))
     return found
+
+
+def low_shares(shares: dict, ratio: float, min_rows: int, by: tuple[str, ...] = ("stratum", "lang")) -> dict:
+    """Groups of `kept_shares` (`by_<b>`) with at least `min_rows` rows whose share kept is under
+    `ratio` x the overall share: {"stratum task=math": {rows, kept, share_kept, share_kept_overall}}."""
+    overall = shares.get("share_kept")
+    if not overall:
+        return {}
+    return {f"{b} {name}": {"rows": g["rows"], "kept": g["kept"], "share_kept": g["share_kept"],
+                            "share_kept_overall": overall}
+            for b in by for name, g in shares.get(f"by_{b}", {}).items()
+            if g["rows"] >= min_rows and g["share_kept"] is not None and g["share_kept"] < ratio * overall}
 
 
 def check_columns(df: pl.DataFrame, columns: list[str], where: str) -> None:
