@@ -1,6 +1,8 @@
 """score_complexity measures what the request demands, not how long the prompt is."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 
@@ -157,7 +159,7 @@ def test_requests_in_other_scripts_get_typical_lexical_points_not_none():
                        "input": ["", ""], "task": [None, None], "meta": ["{}", "{}"]},
                       schema_overrides={"task": pl.Utf8})
     lex = df.select(CX.points(c)["lexical"]).to_series().to_list()
-    assert lex[0] == c["lexical"]["other_script_points"] > lex[1]
+    assert lex[0] == c["lexical"]["other_language_points"] > lex[1]
 
 
 def test_quoted_material_in_a_request_is_not_its_demand():
@@ -167,3 +169,101 @@ def test_quoted_material_in_a_request_is_not_its_demand():
         ('What is this headline about? "Seven seize"', "", "topic"),
         ('What is this headline about? "Mars Rovers Relay Images Through Mars Express"', "", "topic")])
     assert a == b
+
+
+# benchmarks/quality_data/complexity_parallel.jsonl: 32 requests, trivial to complex, in English
+# with faithful French, Spanish, German and Portuguese translations (12 also in Chinese, 7 in
+# Japanese). A new user found French rows scored like expert English ones ("Écris un poème sur
+# la mer." 0.59, "Implement a lock-free queue in C++." 0.58, "Write a poem about the sea." 0.36):
+# every French word was beyond the 2,000 most frequent ENGLISH words. Before the fix, mean
+# |score(lang) - score(en)| was 0.15-0.17 and the Spearman correlation with English 0.05-0.39;
+# after, 0.056-0.063 and 0.89-0.91 (zh 0.068 / 0.87, ja 0.098 / 0.72).
+# The tolerance: other languages get the lexical term's typical 1.1 points where English
+# requests range 0-2.25 on this set (mean absolute deviation 0.42 points), which at the usual
+# 2-3 points of a request moves its score by about 0.06 on average and up to 0.21 ("What is the
+# capital of France?", no rare word, 0.14; its translations 0.35).
+PARALLEL = Path(__file__).parents[1] / "benchmarks" / "quality_data" / "complexity_parallel.jsonl"
+
+
+def _parallel() -> list[dict]:
+    import json
+    return [json.loads(line) for line in PARALLEL.read_text(encoding="utf-8").splitlines()]
+
+
+def test_the_same_request_scores_about_the_same_in_french_spanish_german_portuguese():
+    rows = _parallel()
+    en = complexity([(r["en"], "", None) for r in rows])
+    for lang in ("fr", "es", "de", "pt"):
+        s = complexity([(r[lang], "", None) for r in rows])
+        d = np.abs(np.array(s) - np.array(en))
+        assert d.mean() <= 0.09 and d.max() <= 0.25, (lang, d.mean(), d.max())
+        assert spearman(s, en) >= 0.8, (lang, spearman(s, en))
+
+
+def test_the_same_request_scores_about_the_same_in_chinese_and_japanese():
+    rows = _parallel()
+    for lang in ("zh", "ja"):
+        sub = [r for r in rows if lang in r]
+        en = complexity([(r["en"], "", None) for r in sub])
+        s = complexity([(r[lang], "", None) for r in sub])
+        d = np.abs(np.array(s) - np.array(en))
+        assert d.mean() <= 0.12 and d.max() <= 0.25, (lang, d.mean(), d.max())
+        assert spearman(s, en) >= 0.6, (lang, spearman(s, en))  # (7 and 12 requests)
+
+
+def test_a_french_poem_is_not_rated_like_a_lock_free_queue():
+    fr_capital, en_capital, fr_poem, en_poem, queue, mixed, en_mixed = complexity([
+        ("Quelle est la capitale de la France ?", "", None), ("What is the capital of France?", "", None),
+        ("Écris un poème sur la mer.", "", None), ("Write a poem about the sea.", "", None),
+        ("Implement a lock-free queue in C++.", "", None),
+        ("Explique la fotosíntesis en dos frases.", "", None), ("Explain photosynthesis in two sentences.", "", None)])
+    assert abs(fr_poem - en_poem) < 0.05 and queue > fr_poem + 0.15, (fr_poem, en_poem, queue)
+    assert fr_capital < 0.4 and fr_capital < fr_poem + 0.01, fr_capital  # was 0.51
+    assert mixed < en_mixed  # was 0.59 (lexical 3.0): no longer above its English twin
+
+
+def test_which_requests_are_read_as_english():
+    from dataforge.score import complexity as CX
+    from dataforge.score.rules import load_yaml
+
+    c = load_yaml(CX.COMPLEXITY)
+    english = ["Name a colour.", "Balance: KMnO4 + HCl -> KCl + MnCl2 + Cl2 + H2O.", "Interpret this ABG.",
+               "Name: Sarah Johnson Age: 18 Occupation: Waitress Location: Los Angeles",
+               "Convert 3pm EST to CET.", "Solve x + y = 5 and x - y = 1.", "Build a todo app in React.",
+               "Summarize Smith et al. on sans-serif fonts.", "Contrast Chevron and Skidmore deference after Loper Bright."]
+    other = ["Cite une couleur.", "Quel jour vient après lundi ?", "Nenne eine Farbe.", "Diga uma cor.",
+             "Saluda a mi amiga Anna de forma amable.", "Waarom is de lucht blauw?",
+             "写一个Python函数，判断一个字符串是否为回文。", "Почему небо голубое?"]
+    df = pl.DataFrame({"t": english + other})
+    got = df.select(CX.is_english(pl.col("t"), c)).to_series().to_list()
+    assert got == [True] * len(english) + [False] * len(other), [t for t, g in zip(english + other, got)
+                                                                 if g != (t in english)]
+
+
+def test_an_input_in_another_language_gets_the_typical_rare_word_points():
+    # a Spanish review to classify was all "rare" words: the maximum 1.5 points, more than a
+    # dense English contract
+    from dataforge.score import complexity as CX
+    from dataforge.score.rules import load_yaml
+
+    c = load_yaml(CX.COMPLEXITY)
+    df = pl.DataFrame({"instruction": ["Is the sentiment of the following movie review positive or negative?"] * 2,
+                       "input": ["compleja e intelectualmente retadora, el ladrón de orquídeas es uno de esos filmes "
+                                 "que vale la pena ver", "a complex and intellectually challenging film that is "
+                                 "well worth seeing"], "task": [None, None], "meta": ["{}", "{}"]},
+                      schema_overrides={"task": pl.Utf8})
+    es, en = df.select(CX.points(c)["input_lexical"]).to_series().to_list()
+    assert es == c["input_lexical"]["other_language_points"] < c["input_lexical"]["max_points"]
+    assert abs(es - en) < 0.5
+
+
+def test_score_works_the_request_out_once_and_gives_the_same_as_the_expression():
+    from dataforge.score import complexity as CX
+    from dataforge.score.rules import load_yaml
+
+    c = load_yaml(CX.COMPLEXITY)
+    rows = _parallel()
+    texts = [r[k] for r in rows for k in r] + [FEWSHOT, "Summarize the text."]
+    df = pl.DataFrame({"instruction": texts, "input": [""] * (len(texts) - 1) + [PASSAGE],
+                       "task": [None] * len(texts), "meta": ["{}"] * len(texts)}, schema_overrides={"task": pl.Utf8})
+    assert CX.score(df, c).to_list() == df.select(CX.expr(c)).to_series().to_list()

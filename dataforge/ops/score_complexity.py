@@ -9,6 +9,7 @@ import polars as pl
 from dataforge.generate import prompts
 from dataforge.ops.base import MapOp, register
 from dataforge.ops.base_prompt import PromptFileOp
+from dataforge.score import complexity as CX
 from dataforge.score import heuristics as H
 from dataforge.score import judge as J
 from dataforge.score.rules import digest_with_files
@@ -25,7 +26,10 @@ class ScoreComplexity(PromptFileOp, MapOp):
     it contains, and a failed one to the heuristic. Without an LLM: rule-based points for what
     the request demands (requested length, constraints, output format, reasoning, several
     parts, domain, the task kind); few-shot exemplars, passages and inputs are context: only
-    an input's share of rare words counts, never its length (rules/score/complexity.yaml)."""
+    an input's share of rare words counts, never its length (rules/score/complexity.yaml).
+    A request in French, Spanish, German, Portuguese, Italian, Chinese or Japanese is read with
+    patterns of its own and gets the typical rare-word points, so it scores about as its
+    English twin; other languages get the typical points and only language-neutral demands."""
 
     name = "score_complexity"
     method: Literal["auto", "heuristic", "llm"] = "heuristic"
@@ -38,7 +42,8 @@ class ScoreComplexity(PromptFileOp, MapOp):
         return self.prompt_file or J.prompt_file("complexity")
 
     def fingerprint_extra(self):
-        return {"rules": digest_with_files(H.COMPLEXITY, "lexical"), **super().fingerprint_extra()}
+        return {"rules": digest_with_files(H.COMPLEXITY, "lexical", "language.english", "language.other"),
+                **super().fingerprint_extra()}
 
     def setup(self):
         use = self.method == "llm" or (self.method == "auto" and bool(self.llm or self.ctx.llm))
@@ -46,7 +51,7 @@ class ScoreComplexity(PromptFileOp, MapOp):
             if use else None
 
     def map(self, df: pl.DataFrame) -> pl.DataFrame:
-        h = df.select(H.complexity_expr()).to_series().to_numpy()
+        h = CX.score(df).to_numpy()
         if self._judge is not None:
             judged = self._judge.scores(df).to_numpy(allow_copy=True).astype(np.float64)
             h = np.where(np.isnan(judged), h, judged)
