@@ -370,3 +370,25 @@ def test_semantic_dedup_leaves_other_scripts_to_exact_and_near_with_an_english_m
     # ... compared anyway on request
     o2 = op("dedup_semantic", model="static", threshold=0.9, scripts="all").bind(RunContext(out=tmp_path))
     assert o2.process(df).height == len(qs) and o2.report_metrics()["rows_not_compared_script"] == 0
+
+
+def test_raw_copies_are_dropped_before_convert_in_the_pipeline_and_a_global_op_in_a_source_is_an_error(tmp_path):
+    # a new user put dedup_exact in a source's ops (before its convert): it ran per batch and
+    # found nothing at batch_size 100; in the pipeline before convert it crashed where copies
+    # shared a content id in two clusters
+    import json
+
+    from dataforge import Pipeline, Source, op
+    from dataforge.errors import ConfigError
+
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    rows = [json.loads(x) for x in (root / "sample_data" / "rt_polarity.jsonl").read_text().splitlines()[:30]]
+    (tmp_path / "rt.jsonl").write_text("\n".join(json.dumps(r) for r in rows + [rows[3], rows[5]]) + "\n")
+    with pytest.raises(ConfigError, match="global operator"):
+        Source(name="rt", path=str(tmp_path / "rt.jsonl"), ops=[op("dedup_exact", fields=["text"])])
+    res = Pipeline([op("dedup_exact", fields=["text"]), op("convert", family="sentiment")], batch_size=10).run(
+        Source(name="rt", path=str(tmp_path / "rt.jsonl")), tmp_path / "out")
+    t = res.manifest["totals"]
+    assert (t["rows_out"], t["rows_rejected"]) == (30, 2) and t["balanced"]

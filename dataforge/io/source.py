@@ -52,6 +52,15 @@ class Source:
             if target in TEXT_COLUMNS and value is not None and not isinstance(value, str):
                 raise ConfigError(f"source '{self.name}': set {target}: must be text (quote it in YAML), "
                                   f"got {type(value).__name__} {value!r}")
+        for op in self.ops:
+            # a source's ops run on each batch as it is read: a global operator there would see
+            # one batch at a time (a dedup would find copies only within a batch, silently)
+            if getattr(op, "kind", None) == "global":
+                raise ConfigError(
+                    f"source '{self.name}': '{op.name}' is a global operator (it needs every row at once); a "
+                    f"source's `ops` run on one batch at a time. Put it in the pipeline: to work on the raw "
+                    f"fields before a conversion, put `convert` in the pipeline after it "
+                    f"(e.g. dedup_exact with fields: [text], then convert: each row keeps its source)")
         unknown = sorted(set(self.options) - {"split", "config", "separator"})
         if unknown:
             raise ConfigError(f"source '{self.name}': unknown option(s) {unknown}; valid: ['config', 'separator', 'split']")

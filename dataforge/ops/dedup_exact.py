@@ -81,7 +81,8 @@ def name_kept_rows(df: pl.DataFrame, cluster: pl.Series, out: pl.DataFrame) -> p
     src = pl.col("source") if "source" in df.columns else pl.lit(None, dtype=pl.Utf8)
     label = pl.concat_str([src, pl.when(where == "").then(None).otherwise(where)], separator=": ", ignore_nulls=True)
     ki = same["__ki"].unique()
-    labels = df[ki].select(label.alias("__kw")).with_columns(ki.alias("__ki"))
+    # (with_columns: a frame without meta and source makes `label` a literal, one row in a select)
+    labels = df[ki].with_columns(label.alias("__kw")).select("__kw").with_columns(ki.alias("__ki"))
     named = same.join(labels, on="__ki", how="left").filter(pl.col("__kw").is_not_null() & (pl.col("__kw") != ""))
     new = pl.Series(REJECT, out[REJECT]).scatter(
         named["__i"], named.select(pl.format("{} (kept: {})", pl.col(REJECT), pl.col("__kw"))).to_series())
