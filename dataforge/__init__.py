@@ -5,7 +5,7 @@ from dataforge.ops import base as _base
 from dataforge.ops.base import FilterOp, GlobalOp, MapOp, Operator, RunContext, register
 from dataforge.pipeline import OutputSpec, Pipeline, RunResult
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 
 def op(name: str, **params) -> Operator:

@@ -616,6 +616,8 @@ _PACKAGES = ("dataforge", "polars", "pyarrow", "numpy", "torch", "transformers",
 def _versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
+    import dataforge
+
     v = {"python": platform.python_version()}
     for pkg in _PACKAGES:
         try:
@@ -623,7 +625,42 @@ def _versions() -> dict:
         except PackageNotFoundError:
             if pkg in ("dataforge", "polars", "pyarrow"):
                 v[pkg] = None
+    # the code's own version (an editable install's metadata keeps the version it was installed
+    # at), the digest of the shipped rules, templates and prompts the run read, and the git
+    # commit of a checkout: which code and rules made the data
+    v["dataforge"] = dataforge.__version__
+    v |= _code_provenance()
     return v
+
+
+_CODE: dict | None = None
+
+
+def _code_provenance() -> dict:
+    """{"rules_digest": digest of every file under rules/, "git_commit": ..., "git_dirty": ...}
+    (git only for a git checkout of the package; once per process)."""
+    global _CODE
+    if _CODE is None:
+        import hashlib
+        import subprocess
+
+        from dataforge.paths import RULES
+
+        h = hashlib.blake2b(digest_size=16)
+        for f in sorted(p for p in Path(RULES).rglob("*") if p.is_file()):
+            h.update(f.relative_to(RULES).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+        _CODE = {"rules_digest": h.hexdigest()}
+        root = Path(__file__).resolve().parents[1]
+        if (root / ".git").exists():
+            try:
+                run = lambda *a: subprocess.run(["git", "-C", str(root), *a], capture_output=True, text=True,  # noqa: E731
+                                                timeout=10).stdout.strip()
+                commit = run("rev-parse", "HEAD")
+                if commit:
+                    _CODE |= {"git_commit": commit, "git_dirty": bool(run("status", "--porcelain", "--untracked-files=no"))}
+            except (OSError, subprocess.SubprocessError):
+                pass
+    return dict(_CODE)
 
 
 def _source_entry(s: Source, files: list[dict] | None = None) -> dict:

@@ -80,6 +80,11 @@ def test_shards_hub_naming_load_dataset_and_manifest(tmp_path):
         assert s["rows"] <= 400
     assert m["schema"][0] == {"name": "id", "type": "string"}  # the canonical Arrow type
     assert {"recipe_hash", "created_by", "stages", "totals"} <= set(m)
+    # which code and rules made the data: the code's own version (an editable install's
+    # metadata said 0.2.0 for 0.3 code), the shipped rules' digest, the commit of a checkout
+    import dataforge
+
+    assert m["created_by"]["dataforge"] == dataforge.__version__ and len(m["created_by"]["rules_digest"]) == 32
     assert 100 <= m["splits"]["validation"] <= 220  # ~10 % of 1550
 
 
