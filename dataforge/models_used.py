@@ -50,6 +50,8 @@ def _models_of(op: Any, run_llm: str | None, embedding: str | None = None) -> li
         out.append(_fasttext_entry(op.model, lid=True))
     if name == "quality_ft":
         out.append(_fasttext_entry(op.model, lid=False))
+    if name == "eda" and set(getattr(op, "actions", [])) & {"synonym", "insert"}:
+        out.append(_lexicon_entry(op.synonyms))
     if name == "back_translate" and getattr(op, "engine", "") == "marian":
         from dataforge.llm.revision import revision_of
 
@@ -173,3 +175,19 @@ def _no_userinfo(url: str) -> str:
     import re
 
     return re.sub(r"(https?://)[^/@\s]+@", r"\1", url)
+
+
+def _lexicon_entry(table: str) -> dict:
+    """eda's synonym table: the shipped one is derived from WordNet 3.0, whose licence the card
+    must name (rules/synonyms/LICENSE-WordNet.txt); a table of the user's is named as given."""
+    from dataforge.augment import synonyms as syn
+
+    try:
+        p = syn.table_path(table)
+        rev = "sha256:" + hashlib.sha256(p.read_bytes()).hexdigest()
+    except Exception:  # (a missing table fails the run itself, with its hint)
+        p, rev = Path(table), None
+    shipped = table == syn.DEFAULT_TABLE
+    return {"role": "lexicon", "name": "WordNet 3.0 synonym table" if shipped else str(table),
+            "backend": "eda", "revision": rev,
+            **({"license": "WordNet 3.0 license (rules/synonyms/LICENSE-WordNet.txt)"} if shipped else {})}

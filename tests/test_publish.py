@@ -537,3 +537,12 @@ def test_a_score_null_on_every_row_is_listed_with_the_reason(converted, tmp_path
     scores = body.split("### Scores")[1].split("\n## ")[0]
     assert "- `score_label`: not computed, null on every row" in scores and "min_rows" in scores
     assert "(this run: `embeddings: False`, `min_rows: 3`)" in scores
+
+
+def test_eda_synonym_table_is_listed_with_its_wordnet_licence():
+    # a new user's card listed no licence for eda's synonym table (derived from WordNet 3.0)
+    from dataforge import models_used, op
+
+    lex = [m for m in models_used.collect([op("eda")], None) if m["role"] == "lexicon"]
+    assert len(lex) == 1 and "WordNet" in lex[0]["license"] and lex[0]["revision"].startswith("sha256:")
+    assert not [m for m in models_used.collect([op("eda", actions=["swap", "delete"])], None) if m["role"] == "lexicon"]
