@@ -92,3 +92,24 @@ def test_multi_stage_output_and_errors(tmp_path):
     data = pl.concat([pl.read_parquet(p) for p in res.shards])
     assert set(data["stage"]) == {"stage1", "stage2"} and res.manifest["totals"]["balanced"]
     assert res.manifest["metrics"]["mix"]["quotas"]["stage1"]["synthetic"] == 700
+
+
+def test_derived_rows_count_toward_the_source_the_ratios_and_caps_name():
+    # a new user's cap of 120 on a source let its eda rows ("rt+eda") through on top
+    import polars as pl
+
+    from dataforge import op
+    from dataforge.ops.base import RunContext
+
+    df = pl.DataFrame({"id": [str(i) for i in range(40)], "source": ["a"] * 10 + ["a+eda"] * 10 + ["b"] * 20,
+                       "instruction": ["x"] * 40, "output": ["y"] * 40})
+    o = op("mix", method="proportional", caps={"a": 5}).bind(RunContext(seed=1))
+    kept = o.run(df.lazy()).filter(pl.col("_reject").is_null())
+    assert kept["source"].str.starts_with("a").sum() == 5 and o.report_metrics()["available"] == {"b": 20, "a": 5}
+    o = op("mix", ratios={"a": 0.5, "b": 0.5}, total=20).bind(RunContext(seed=1))
+    kept = o.run(df.lazy()).filter(pl.col("_reject").is_null())
+    assert kept["source"].str.starts_with("a").sum() == 10  # (the eda rows were "not in the ratios")
+    # a ratio that names the derived source keeps it apart
+    o = op("mix", ratios={"a": 0.5, "a+eda": 0.25, "b": 0.25}, total=20).bind(RunContext(seed=1))
+    kept = o.run(df.lazy()).filter(pl.col("_reject").is_null())
+    assert (kept["source"] == "a+eda").sum() == 5

@@ -79,6 +79,13 @@ class Mix(GlobalOp):
     def run(self, lf: pl.LazyFrame) -> pl.DataFrame:
         df = lf.collect()
         group = pl.col(self.by).cast(pl.Utf8).fill_null("(none)")
+        if self.by == "source":
+            # rows derived from a source's rows ("rt+eda", "alpaca+evol_instruct") count toward
+            # the source the ratios and caps name, unless those name the derived source itself:
+            # a cap of 120 on rt let its augmented rows through on top, and `ratio` gave them nothing
+            named = set(self.ratios) | set(self.caps) | {s for st in self.stages.values() for s in st}
+            root = group.str.split("+").list.first()
+            group = pl.when(~group.is_in(sorted(named)) & root.is_in(sorted(named))).then(root).otherwise(group)
         avail = {str(k): int(v) for k, v in df.group_by(group.alias("g")).len().iter_rows()}
         avail = {s: min(n, self.caps[s]) if s in self.caps else n for s, n in avail.items()}
         plan = self._plan(avail)
