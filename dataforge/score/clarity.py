@@ -39,7 +39,8 @@ def _unresolved(ins: pl.Expr, pattern: str, ur: dict, antecedent: bool = False, 
     # lazy `.*?` stops at the first occurrence: the head is the text before it, and the
     # tail (from the pointer on) is where quoted or listed material would be
     head = ins.str.extract(f"(?s)^(.*?){pattern}", 1)
-    tail = ins.str.slice(head.str.len_chars())
+    # (null where the pointer is absent, most rows: the checks below then skip them)
+    tail = pl.when(head.is_not_null()).then(ins.str.slice(head.str.len_chars()))
     backward = tail.str.contains("(?i)^.{0,60}" + ur["backward"])
     resolved = tail.str.contains(ur["resolved_after"]) | head.str.contains(ur["inside_material"]) | \
         (backward & head.str.contains(ur["resolved_before"])) | _material_follows(tail, ur)
@@ -152,19 +153,20 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
         material_para = material_para & ~el.str.contains("(?i)" + ur["persona"])
     backed = paras.list.eval(material_para).list.any().fill_null(False) & \
         ~query.str.contains("(?i)" + ur.get("forward", r"\b(?:following|below)\b"))
+    ins_r, query_r = ins, query
     if ur.get("time_pointer"):
-        ins, query = (e.str.replace_all(ur["time_pointer"], "next $1") for e in (ins, query))
+        ins_r, query_r = (e.str.replace_all(ur["time_pointer"], "next $1") for e in (ins_r, query_r))
     for kind in REFERENCES:
         pat = _fill(ur[kind]["pattern"], c)
         ante = bool(ur[kind].get("needs_no_antecedent"))
         data = bool(ur[kind].get("resolved_by_data_before"))
-        in_query = _unresolved(query, pat, ur, ante, data) & ~backed
-        found = no_input & (_unresolved(ins, pat, ur, ante, data) | in_query)
+        in_query = _unresolved(query_r, pat, ur, ante, data) & ~backed
+        found = no_input & (_unresolved(ins_r, pat, ur, ante, data) | in_query)
         if ur[kind].get("spared_by_code_request"):
             # in a request for code only nouns that must be material count ("answer the question")
             nouns = ur.get("material_nouns") or c["text_nouns"]
             mat = _fill(ur[kind]["pattern"], {**c, "text_nouns": nouns, "given_nouns": nouns})
-            in_code = no_input & (_unresolved(ins, mat, ur, ante) | (_unresolved(query, mat, ur, ante) & ~backed))
+            in_code = no_input & (_unresolved(ins_r, mat, ur, ante) | (_unresolved(query_r, mat, ur, ante) & ~backed))
             found = pl.when(code).then(in_code).otherwise(found)
         out[f"ref_{kind}"] = found
     uc = c["undefined_criteria"]
