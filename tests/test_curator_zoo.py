@@ -640,3 +640,28 @@ def test_domain_zoo_good_rows_kept_and_its_defects_caught():
     assert caught["restates_question"] == 3 and caught["untranslated"] == 3, caught
     assert caught["placeholder_residue"] == 4 and caught["template_leak"] == 3, caught
     assert sum(caught.values()) >= 37, caught  # 33 before the round
+
+
+def test_assistant_zoo_good_rows_kept_and_generation_defects_caught():
+    """assistant_zoo.jsonl (round 16, blind-written): 100 good answers in the style of modern
+    chat assistants (lead-ins, closing offers, emoji, heavy markdown, questions about the
+    assistant itself, personas; 20 in other languages) and 50 planted defects of generated
+    data. Before the round 4 good rows were dropped: a last line ending "... a technician. 🛠️"
+    (an emoji with a variation selector after the period) or "؟" (an Arabic question mark)
+    read as cut, "As an AI, I don't have feelings ..." to "Do you have feelings?", "I don't
+    have access to live data ... but here are the quickest ways to check" as a refusal; and a
+    follow-up on Python, Lua and R with ```lua fences read as code in the wrong language."""
+    zoo = _zoo("assistant_zoo")
+    rows = zoo.select("instruction", "input", "output", pl.col("system").fill_null(""))
+    r = RuleFilter().reasons(rows).to_list()
+    lid = op("langid", fields=["instruction", "output"], langs=[]).bind(RunContext())
+    lid.ensure_setup()
+    out = lid.process(rows.with_columns(id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8),
+                                        task=pl.lit(None, pl.Utf8), lang=pl.lit(None, pl.Utf8)))
+    lang = out["_reject"].to_list() if "_reject" in out.columns else [None] * zoo.height
+    q = _score("score_quality", rows)
+    dropped = [(i[:40], x or y, s) for i, x, y, s, lab in zip(zoo["instruction"], r, lang, q, zoo["label"])
+               if lab == "good" and (x or y or s < 0.6)]
+    assert dropped == [], dropped
+    caught = sum(bool(x or y or s < 0.6) for x, y, s, lab in zip(r, lang, q, zoo["label"]) if lab == "bad")
+    assert caught >= 29, caught  # of 50; announced-only answers, fluent off-topic ones and refusals in other languages are for judges

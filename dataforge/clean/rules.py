@@ -282,7 +282,7 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     f = rule.fields(["output"])[0]
     # (with the end-of-proof marks: "... for all n ≥ 1. ∎")
     # (and the full-width marks of Chinese and Japanese: "（円）", "。", "」")
-    enders = rule.get("end_chars", ".!?…\"'”’)]}>*`:;|∎□■。！？）」』】〕．：")
+    enders = rule.get("end_chars", ".!?…\"'”’)]}>*`:;|∎□■。！？）」』】〕．：؟۔।॥။።፧｡‼⁉»")
     end_re = f"[{re.escape(enders)}]\\s*$"
     # the parts every test below reads, computed once (eager expressions are not shared)
     lines_e = pl.col("__t").str.split("\n").list.eval(pl.element().filter(pl.element().str.strip_chars() != ""))
@@ -472,7 +472,7 @@ def dangling_words() -> list[str]:
 # a quotation closed and attributed on its line: "... love what you do." - Steve Jobs
 QUOTE_ATTRIBUTION_RE = r"[\"”]\s*[-–—~]+\s*\p{Lu}[\w.' -]{0,40}$"
 FINAL_TOKEN_RE = (r"(?:^|\s)(?:[$€£]?\d[\d,.:/%-]*%?|https?://\S+|www\.\S+|#\w+|\S*\$|Q\.?E\.?D\.?)\s*$|"
-                  r"[\x{1F300}-\x{1FAFF}\x{2600}-\x{27BF}]\s*$")
+                  r"[\x{1F300}-\x{1FAFF}\x{2600}-\x{27BF}][\x{FE0F}\x{200D}\x{1F3FB}-\x{1F3FF}\x{1F300}-\x{1FAFF}\x{2600}-\x{27BF}]*\s*$")
 VALEDICTION = (r"(?i)^(sincerely|best|regards|kind regards|best regards|warm regards|yours( truly| sincerely)?|"
                r"thanks|thank you|cheers|best wishes|respectfully|love|with love|all the best),?$")
 # words a finished English sentence does not end on: rules/filters/dangling_words.txt
