@@ -17,7 +17,7 @@ from dataforge.engine.checkpoint import StageDir
 from dataforge.engine.local import LocalEngine
 from dataforge.errors import ConfigError, InputError, SchemaError
 from dataforge.io import atomic
-from dataforge.io.shards import ShardSpec, union_schema, write_shards
+from dataforge.io.shards import ShardSpec, assign_splits, union_schema, write_shards
 from dataforge.io.source import Source
 from dataforge.ops.base import Operator, RunContext
 from dataforge.testing.killpoints import killpoint
@@ -239,8 +239,11 @@ class Pipeline:
         columns = list(COLUMNS) + [c for c in schema.names if is_score(c)] + \
             [c for c in self.output.keep_columns if c in schema.names and c not in COLUMNS]
         scores = [c for c in columns if is_score(c)]
+        # each row's split, once for the shards and every export (few-shot exemplars: training rows)
+        split_of, exemplar_stats = assign_splits(parts, self.output.shards)
+        _warn_exemplars(exemplar_stats)
         shards = write_shards(parts, out / "data", self.output.shards, columns=columns,
-                              schema=arrow_schema(scores), root=out)
+                              schema=arrow_schema(scores), root=out, split_of=split_of)
         clock.step("write shards", rows=sum(s["rows"] for s in shards))
         exports = {}
         for spec in self.output.formats:  # "messages" or {"text": {"tokenizer": DIR}}
@@ -250,7 +253,7 @@ class Pipeline:
             transform = export.get(export.check(spec), **(opts or {}))
             killpoint("export_started")
             exports[fmt] = write_shards(parts, out / fmt, self.output.shards,
-                                        transform=transform, columns=None, root=out)
+                                        transform=transform, columns=None, root=out, split_of=split_of)
         if exports:
             clock.step("write exports", rows=sum(s["rows"] for s in shards) * len(exports))
         final_rows = sum(s["rows"] for s in shards)
@@ -278,6 +281,7 @@ class Pipeline:
             "schema": [{"name": f.name, "type": str(f.type)} for f in _shard_schema(out, shards)],
             "splits": {s: sum(x["rows"] for x in shards if x["split"] == s) for s in self.output.shards.splits},
             "shards": shards,
+            **({"exemplar_splits": exemplar_stats} if exemplar_stats else {}),
             "exports": exports,
             "rejects": rejects,
             "stages": stage_stats,
@@ -519,6 +523,22 @@ def _prune(root: Path, keep: set[str]) -> None:
     for d in root.iterdir():
         if d.is_dir() and d.name not in keep:
             shutil.rmtree(d, ignore_errors=True)
+
+
+def _warn_exemplars(stats: dict) -> None:
+    """Say which rows few-shot exemplars moved, and warn when exemplars cross splits."""
+    import logging
+
+    log = logging.getLogger("dataforge.pipeline")
+    moved = stats.get("rows_to_train") or {}
+    if moved:
+        log.info("few-shot exemplars: %s row(s) shown as exemplars moved to '%s' (%s)",
+                 sum(moved.values()), stats["training_split"], ", ".join(f"{k}: {v}" for k, v in moved.items()))
+    if stats.get("cross_split_uses"):
+        log.warning("few-shot exemplars: %s exemplar use(s) show a row of a split other than '%s' (with its "
+                    "answer) inside a row of another split (output.exemplar_split: %s); "
+                    "exemplar_split: train makes rows shown as exemplars training rows",
+                    stats["cross_split_uses"], stats["training_split"], stats["policy"])
 
 
 def _warn_emptied(out: Path, stage_stats: list[dict], rejects: list[dict]) -> None:

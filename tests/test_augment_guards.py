@@ -178,3 +178,32 @@ def test_eda_leaves_rows_in_other_languages_alone():
     everyone = op("eda", actions=["swap"], min_similarity=None, langs=[]).bind(RunContext(seed=0))
     everyone.ensure_setup()
     assert set(everyone.process(rows)["parent_id"].drop_nulls()) > parents
+
+
+def test_rejected_new_rows_have_ids_of_their_own(df, tmp_path):
+    """A new row that fails a guard (a copy of its parent, a failed call that keeps the parent's
+    text) is not its parent: it never carries the parent's id nor points to itself, so the same
+    id is never both in the shards and in rejects. Kept new rows keep their content id."""
+    from dataforge.schema import content_id
+
+    df = df.with_columns(content_id(df).alias("id"))  # converted rows: their ids are content ids
+    out = make(tmp_path, min_similarity=None, keep_numbers=False).process(df)
+    new = out.filter(pl.col("parent_id").is_not_null())
+    rej = new.filter(pl.col("_reject").is_not_null())
+    assert rej.height == 3  # two copies, one failure
+    assert not set(rej["id"]) & set(df["id"])
+    assert (rej["id"] != rej["parent_id"]).all()
+    assert out["id"].n_unique() == out.height
+    kept = new.filter(pl.col("_reject").is_null())
+    assert kept["id"].to_list() == content_id(kept).to_list()
+    again = make(tmp_path, min_similarity=None, keep_numbers=False).process(df)
+    assert again["id"].to_list() == out["id"].to_list()  # deterministic
+
+
+def test_a_duplicate_new_row_has_another_id_than_the_row_it_copies(tmp_path):
+    df = conform(pl.DataFrame({"instruction": ["Tell a joke.", "Tell me a joke."],
+                               "output": ["x", "x"]}), source="t")
+    op = Scripted(script={"Tell a joke.": "Please tell a joke.", "Tell me a joke.": "Please tell a joke."},
+                  min_similarity=None).bind(RunContext(seed=0))
+    out = op.process(df)
+    assert out["id"].n_unique() == out.height

@@ -125,3 +125,50 @@ def test_shards_use_dictionary_pages_only_for_few_valued_columns(tmp_path):
              for i in range(f.metadata.num_columns)}
     assert stats["score_x"] and stats["source"] and not stats["output"]
     assert pl.read_parquet(tmp_path / "data" / shards[0]["path"]).equals(df)
+
+
+def _fewshot_parts(tmp_path, n=400, cut=None):
+    """Rows r0..r{n-1} of source rows s0..; every even row shows the next row as a few-shot exemplar."""
+    metas = [json.dumps({"family": "f", "source_row": f"s{i}", "prompt_type": "few_shot" if i % 2 == 0 else "zero_shot",
+                         "exemplars": [f"s{(i + 1) % n}"] if i % 2 == 0 else None}) for i in range(n)]
+    df = pl.DataFrame({"id": [f"r{i}" for i in range(n)], "instruction": [f"q{i}" for i in range(n)],
+                       "output": ["a"] * n, "meta": metas})
+    parts = []
+    for j, (a, b) in enumerate([(0, n)] if cut is None else [(0, cut), (cut, n)]):
+        p = tmp_path / f"part-{j}.parquet"
+        df.slice(a, b - a).write_parquet(p)
+        parts.append(p)
+    return df, parts
+
+
+def test_rows_shown_as_few_shot_exemplars_are_training_rows(tmp_path):
+    """FLAN's rule: a row whose text and answer another row shows as a solved exemplar is a
+    training row, so no validation row is seen, with its answer, inside a training prompt. The
+    split by id alone put some there; the moves are counted; parts do not change the result."""
+    from dataforge.io.shards import SPLIT_COL, assign_splits, write_shards
+
+    df, parts = _fewshot_parts(tmp_path)
+    spec = ShardSpec(splits={"train": 0.5, "validation": 0.5})
+    by_hash, st_hash = assign_splits(parts, ShardSpec(splits=spec.splits, exemplar_split="hash"))
+    split_of, st = assign_splits(parts, spec)
+    where = dict(zip(df["id"], split_of[0]))
+    hashed = dict(zip(df["id"], by_hash[0]))
+    shown = {f"r{i}" for i in range(1, 400, 2)}
+    assert all(where[i] == "train" for i in shown)
+    assert {i for i in shown if hashed[i] == "validation"}  # the split by id alone crossed
+    assert all(where[i] == hashed[i] for i in where if i not in shown)  # nothing else moved
+    moved = sum(1 for i in shown if hashed[i] == "validation")
+    assert st["rows_to_train"] == {"validation": moved} and st["cross_split_uses"] == 0
+    assert st["cross_split_uses_by_hash"] == st_hash["cross_split_uses"] > 0
+    assert st_hash["rows_to_train"] == {}
+    assert st_hash["cross_split_uses"] == sum(1 for i in range(0, 400, 2)
+                                              if hashed[f"r{i + 1}"] == "validation" and hashed[f"r{i}"] == "train")
+    # cut into two parts (other batches, a resumed run, Ray's blocks): the same splits
+    (tmp_path / "two").mkdir()
+    _, two = _fewshot_parts(tmp_path / "two", cut=157)
+    again, st2 = assign_splits(two, spec)
+    assert pl.concat(again).to_list() == split_of[0].to_list() and st2 == st
+    shards = write_shards(parts, tmp_path / "data", spec, split_of=split_of)
+    got = pl.concat([pl.read_parquet(tmp_path / "data" / s["path"]).with_columns(pl.lit(s["split"]).alias(SPLIT_COL))
+                     for s in shards])
+    assert dict(zip(got["id"], got[SPLIT_COL])) == where

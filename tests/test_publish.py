@@ -546,3 +546,14 @@ def test_eda_synonym_table_is_listed_with_its_wordnet_licence():
     lex = [m for m in models_used.collect([op("eda")], None) if m["role"] == "lexicon"]
     assert len(lex) == 1 and "WordNet" in lex[0]["license"] and lex[0]["revision"].startswith("sha256:")
     assert not [m for m in models_used.collect([op("eda", actions=["swap", "delete"])], None) if m["role"] == "lexicon"]
+
+
+def test_card_warns_when_few_shot_exemplars_cross_splits():
+    """`output.exemplar_split: hash` leaves evaluation rows inside training prompts: the card says so."""
+    from dataforge.io.hub import _exemplar_warnings
+
+    assert _exemplar_warnings({}) == []
+    ok = {"policy": "train", "training_split": "train", "rows_to_train": {"validation": 3}, "cross_split_uses": 0}
+    assert _exemplar_warnings({"exemplar_splits": ok}) == []
+    w = _exemplar_warnings({"exemplar_splits": ok | {"policy": "hash", "rows_to_train": {}, "cross_split_uses": 15}})
+    assert len(w) == 1 and "15 few-shot exemplar use(s)" in w[0] and "`exemplar_split: train`" in w[0]

@@ -35,6 +35,15 @@ def run(args) -> int:
     out = Path(args.out)
     print(f"shards:   {out / 'data'} ({len(m['shards'])} file(s): "
           + ", ".join(f"{k}={v}" for k, v in m["splits"].items()) + ")")
+    ex = m.get("exemplar_splits") or {}
+    if ex.get("rows_to_train"):
+        print(f"          few-shot exemplars: {sum(ex['rows_to_train'].values())} row(s) shown as exemplars "
+              f"moved to {ex['training_split']} ("
+              + ", ".join(f"from {k}: {v}" for k, v in ex["rows_to_train"].items()) + ")")
+    if ex.get("cross_split_uses"):
+        print(f"WARNING:  {ex['cross_split_uses']} few-shot exemplar use(s) show a non-{ex['training_split']} row "
+              f"(with its answer) inside a row of another split (output.exemplar_split: {ex['policy']}; "
+              "set it to train to avoid)")
     print(f"rejects:  {out / 'rejects'}")
     print(f"manifest: {out / 'manifest.json'}")
     if res.report.exists():

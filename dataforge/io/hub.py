@@ -268,10 +268,11 @@ def build_card(out: str | Path, repo_id: str, *, license: str | None = None,
     schema_scores = [c["name"] for c in m.get("schema", []) if str(c.get("name", "")).startswith("score_")]
     score_columns = schema_scores or list(all_scores)
     rfiles = recipe_files(out)
+    warnings = lic.warnings + _exemplar_warnings(m)
     templates = template_usage(out, {f.family: f for f in rfiles if f.family})
     body = _env().get_template("card.md.j2").render(
         pretty_name=header["pretty_name"], repo_id=repo_id, n_rows=n, splits=m.get("splits", {}),
-        sources=lic.sources, hub_licenses=lic.hub, license_override=license, warnings=lic.warnings,
+        sources=lic.sources, hub_licenses=lic.hub, license_override=license, warnings=warnings,
         other_names=lic.other_names, license_links=lic.links,
         stages=s["funnel"], scores=scores, metrics=metrics, metric_notes=metric_notes, recipe=recipe,
         score_columns=score_columns, null_scores=null_scores, templates=templates,
@@ -284,7 +285,19 @@ def build_card(out: str | Path, repo_id: str, *, license: str | None = None,
     )
     text = "---\n" + yaml.safe_dump(header, sort_keys=False, allow_unicode=True) + "---\n\n" + body
     files = {LICENSE_FILE: license_file(lic)} if link == LICENSE_FILE else {}
-    return Card(text, header, lic.warnings, files)
+    return Card(text, header, warnings, files)
+
+
+def _exemplar_warnings(m: dict) -> list[str]:
+    """A warning when few-shot prompts show rows of an evaluation split (with their answers)
+    inside rows of another split (`output.exemplar_split: hash`)."""
+    ex = m.get("exemplar_splits") or {}
+    if not ex.get("cross_split_uses"):
+        return []
+    return [f"{ex['cross_split_uses']} few-shot exemplar use(s) show a row that is not in the "
+            f"'{ex['training_split']}' split, with its answer, inside a row of another split "
+            f"(`output.exemplar_split: {ex['policy']}`): those evaluation rows are not held out. "
+            "`exemplar_split: train` (the default) makes every row shown as an exemplar a training row."]
 
 
 def _null_score_reason(name: str, rules: dict, recipe: str | None) -> str:

@@ -4,6 +4,13 @@
 
 Rows are split into train/validation/test by a stable hash of their `id`, so a row
 lands in the same split on every run. Order within a split is pipeline order.
+
+Few-shot exemplars: a row whose text and answer another written row shows as a solved
+exemplar (the other row's `meta.exemplars` names its `meta.source_row`, same `meta.family`)
+is a training row, as in FLAN, whatever its hash says; with it every written row of that
+source row (other templates, augmented copies). So no validation or test row is seen, with
+its answer, inside a training prompt. `exemplar_split: hash` keeps the hash split (the
+crossings are counted in the manifest and warned about).
 """
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ from dataforge.testing.killpoints import killpoint
 
 MB = 1 << 20
 SPLIT_COL = "__split"
+EXEMPLAR_SPLIT = ("train", "hash")
 COMPRESSIONS = ("zstd", "snappy", "gzip", "brotli", "lz4", "none")
 # Names that become file names (splits, export formats): letters, digits, '_', '-', '.',
 # never a path separator or '..', so nothing a recipe names can write outside OUT.
@@ -52,8 +60,12 @@ class ShardSpec:
     max_rows_per_shard: int | None = None
     splits: dict[str, float] = field(default_factory=lambda: {"train": 1.0})
     compression: str = "zstd"
+    # "train": rows shown as few-shot exemplars go to the training split; "hash": split by id only
+    exemplar_split: str = "train"
 
     def __post_init__(self):
+        if self.exemplar_split not in EXEMPLAR_SPLIT:
+            raise ConfigError(f"exemplar_split must be one of {list(EXEMPLAR_SPLIT)}, got {self.exemplar_split!r}")
         if not isinstance(self.splits, dict):
             raise ConfigError(f"output splits must be a mapping of split name to ratio, got {self.splits!r}")
         for name, ratio in self.splits.items():
@@ -86,6 +98,84 @@ def split_expr(splits: dict[str, float]) -> pl.Expr:
         expr = pl.when(cond).then(pl.lit(name)) if expr is None else expr.when(cond).then(pl.lit(name))
     last = pl.lit(names[-1])
     return (expr.otherwise(last) if expr is not None else last).alias(SPLIT_COL)
+
+
+def training_split(splits: dict[str, float]) -> str:
+    """The split exemplars come from: `train` when there is one, else the first listed."""
+    return "train" if "train" in splits else next(iter(splits))
+
+
+_FK = "__exemplar_key"
+_HAS_EXEMPLARS = r'"exemplars"\s*:\s*\['  # (a cheap look before parsing the JSON)
+
+
+def _exemplar_keys(meta: pl.Series, split: pl.Series, train: str) -> tuple[pl.Series, pl.DataFrame]:
+    """(each row's own key `family \x1f source_row`, or null, read only where the row is not in
+    `train` (only those can move or cross); one row per exemplar shown: the showing row's
+    split `q` and the exemplar's key)."""
+    m = pl.DataFrame({"m": meta.cast(pl.Utf8), "q": split})
+    fam = pl.col("m").str.json_path_match("$.family").fill_null("")
+    idx = (split != train).arg_true()
+    own = pl.Series(_FK, [None] * len(split), dtype=pl.Utf8)
+    if idx.len():
+        own = own.scatter(idx, m[idx].select(pl.concat_str([fam, pl.col("m").str.json_path_match("$.source_row")],
+                                                           separator="\x1f")).to_series())
+    shows = m.filter(pl.col("m").str.contains(_HAS_EXEMPLARS).fill_null(False)).select(
+        "q", fam.alias("f"), pl.col("m").str.json_path_match("$.exemplars").str.json_decode(pl.List(pl.Utf8)).alias("e"))
+    uses = shows.explode("e").drop_nulls("e").select("q", pl.concat_str(["f", "e"], separator="\x1f").alias(_FK))
+    return own, uses
+
+
+def assign_splits(parts: list[Path], spec: ShardSpec) -> tuple[list[pl.Series], dict]:
+    """Each part's split column, and what few-shot exemplars did to it (for the manifest):
+    {"policy", "training_split", "exemplar_uses", "rows_to_train": {split: rows moved},
+    "cross_split_uses": exemplar uses whose exemplar row is not a training row and lies in
+    another split than the row showing it, after the policy; "cross_split_uses_by_hash": the
+    same with the split by id alone}.
+
+    Depends only on the rows (ids and meta), never on how they are cut into parts."""
+    only = next(iter(spec.splits))
+    if len(spec.splits) == 1:
+        return [pl.repeat(only, pq.ParquetFile(p).metadata.num_rows, dtype=pl.Utf8, eager=True).alias(SPLIT_COL)
+                for p in parts], {}
+    train = training_split(spec.splits)
+    split_of, own_keys, uses = [], [], []
+    for p in parts:
+        cols = ["id"] + (["meta"] if "meta" in pq.read_schema(p).names else [])
+        df = pl.read_parquet(p, columns=cols)
+        split_of.append(df.select(split_expr(spec.splits)).to_series())
+        if "meta" in df.columns:
+            own, used = _exemplar_keys(df["meta"], split_of[-1], train)
+            own_keys.append(own)
+            uses.append(used)
+        else:
+            own_keys.append(pl.repeat(None, df.height, dtype=pl.Utf8, eager=True).alias(_FK))
+    uses = [u for u in uses if u.height]
+    if not uses:
+        return split_of, {}
+    uses_df = pl.concat(uses).with_row_index("u")
+    shown = uses_df[_FK].unique()
+
+    def crossings(cols: list[pl.Series]) -> int:
+        rows = pl.DataFrame({_FK: pl.concat(own_keys), "s": pl.concat(cols)}).filter(
+            pl.col(_FK).is_in(shown.implode()) & (pl.col("s") != train)).unique()
+        return uses_df.join(rows, on=_FK).filter(pl.col("q") != pl.col("s"))["u"].n_unique()
+
+    stats: dict = {"policy": spec.exemplar_split, "training_split": train, "exemplar_uses": uses_df.height,
+                   "cross_split_uses_by_hash": crossings(split_of)}
+    moved: dict[str, int] = {}
+    if spec.exemplar_split == "train":
+        new = []
+        for col, own in zip(split_of, own_keys):
+            move = own.is_in(shown.implode()).fill_null(False) & (col != train)
+            for name, n in col.filter(move).value_counts().iter_rows():
+                moved[name] = moved.get(name, 0) + n
+            new.append(pl.select(pl.when(move).then(pl.lit(train)).otherwise(col).alias(SPLIT_COL)).to_series())
+        split_of = new
+    stats["rows_to_train"] = {k: moved[k] for k in spec.splits if k in moved}
+    stats["cross_split_uses"] = crossings(split_of) if moved or spec.exemplar_split == "hash" \
+        else stats["cross_split_uses_by_hash"]
+    return split_of, stats
 
 
 def _stable_fraction(ids: pl.Series) -> pl.Series:
@@ -169,28 +259,21 @@ def cast_to(df: pl.DataFrame, types: dict[str, pl.DataType]) -> pl.DataFrame:
 def write_shards(parts: list[Path], out_dir: Path, spec: ShardSpec,
                  transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
                  columns: Iterable[str] | None = None, schema: pa.Schema | None = None,
-                 root: Path | None = None) -> list[dict]:
+                 root: Path | None = None, split_of: list[pl.Series] | None = None) -> list[dict]:
     """Write checkpoint parts as shards; return [{path, split, rows, bytes, sha256}].
 
-    `out_dir` must lie inside `root` when given (the run's OUT)."""
+    `out_dir` must lie inside `root` when given (the run's OUT). `split_of`: each part's split
+    column from `assign_splits` (computed here when not given)."""
     if root is not None:
         confined(out_dir, root)
     for name in spec.splits:
         check_name(name, "split name")
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic.clean_tmp(out_dir)
-    multi = len(spec.splits) > 1
 
-    # pass 1: each row's split, from the `id` column only (read and hashed once)
-    only = next(iter(spec.splits))
-    split_of: list[pl.Series] = []
-    for p in parts:
-        if multi:
-            ids = pl.read_parquet(p, columns=["id"])
-            split_of.append(ids.select(split_expr(spec.splits)).to_series())
-        else:
-            split_of.append(pl.repeat(only, pq.ParquetFile(p).metadata.num_rows, dtype=pl.Utf8,
-                                      eager=True).alias(SPLIT_COL))
+    # pass 1: each row's split, from the `id` (and `meta`) columns only
+    if split_of is None:
+        split_of = assign_splits(parts, spec)[0]
     counts: dict[str, int] = {s: 0 for s in spec.splits}
     for col in split_of:
         for name, n in col.value_counts().iter_rows():

@@ -7,7 +7,7 @@ augmented and `per_row` how many new rows each gets; both are decided per row fr
 of (seed, row id), so results do not depend on batching. New rows that fail a guard come
 back with `_reject` set (the engine moves them to rejects): a failed call, an exact copy,
 a duplicate of another new row, drift below `min_similarity`, or (where enabled) a lost
-number. Rows that are classification examples never get their output (label) changed.
+number; such a row gets an id of its own (never its parent's or another row's content id). Rows that are classification examples never get their output (label) changed.
 
 Subclasses implement `generate(texts, seeds, slots)` and return `Generated`.
 """
@@ -186,7 +186,19 @@ class AugmentOp(MapOp):
                 why = guard(new, _PARENT, self.field)
                 new = new.with_columns(pl.coalesce(pl.col(REJECT), pl.lit(why)).alias(REJECT))
         new = self._drift(new)
-        return new.drop(_PARENT, _K, _NEW, _ERR, _VAR, _SEED)
+        return self._reject_ids(new).drop(_PARENT, _K, _NEW, _ERR, _VAR, _SEED)
+
+    def _reject_ids(self, new: pl.DataFrame) -> pl.DataFrame:
+        """A new row that failed a guard gets an id of its own: a hash of its content id, its
+        parent's id, this step and its slot. Its content id is often another row's (a failed
+        item keeps its parent's text; a copy is its parent's or another row's content), and
+        rejects would then show the same id as a row kept in the shards, with the row its own
+        parent. Kept new rows keep their content id."""
+        if not new.height or new[REJECT].null_count() == new.height:
+            return new
+        key = new.select(pl.col("id"), pl.col("parent_id"), pl.lit(self.name).alias("_step"), pl.col(_K))
+        own = content_id(key, ("id", "parent_id", "_step", _K))
+        return new.with_columns(pl.when(pl.col(REJECT).is_null()).then(pl.col("id")).otherwise(pl.lit(own)).alias("id"))
 
     def _drift(self, new: pl.DataFrame) -> pl.DataFrame:
         if self.min_similarity is None:
