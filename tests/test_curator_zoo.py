@@ -621,21 +621,7 @@ def test_domain_zoo_good_rows_kept_and_its_defects_caught():
     answers that go round in a circle ("... is what distinguishes a stock from a bond"), a
     Spanish "Traduce al español" handing back its English input, "[LIST COMMON SIDE EFFECTS]"
     slots in prose."""
-    zoo = _zoo("domain_zoo")
-    rows = zoo.select("instruction", "input", "output", pl.col("system").fill_null(""))
-    r = RuleFilter().reasons(rows).to_list()
-    lid = op("langid", fields=["instruction", "output"], langs=[]).bind(RunContext())
-    lid.ensure_setup()
-    out = lid.process(rows.with_columns(id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8),
-                                        task=pl.lit(None, pl.Utf8), lang=pl.lit(None, pl.Utf8)))
-    lang = out["_reject"].to_list() if "_reject" in out.columns else [None] * zoo.height
-    q = _score("score_quality", rows)
-    dropped = [(i[:40], x or y, s) for i, x, y, s, lab in zip(zoo["instruction"], r, lang, q, zoo["label"])
-               if lab == "good" and (x or y or s < 0.6)]
-    assert dropped == [], dropped
-    caught: dict[str, int] = {}
-    for x, y, s, d in zip(r, lang, q, zoo["defect"]):
-        caught[d] = caught.get(d, 0) + bool(x or y or s < 0.6)
+    caught = _good_kept_defects_caught(_zoo("domain_zoo"))
     # wrong answers, fake citations and answers to another question are for judges (docs/quality.md)
     assert caught["restates_question"] == 3 and caught["untranslated"] == 3, caught
     assert caught["placeholder_residue"] == 4 and caught["template_leak"] == 3, caught
@@ -651,7 +637,12 @@ def test_assistant_zoo_good_rows_kept_and_generation_defects_caught():
     read as cut, "As an AI, I don't have feelings ..." to "Do you have feelings?", "I don't
     have access to live data ... but here are the quickest ways to check" as a refusal; and a
     follow-up on Python, Lua and R with ```lua fences read as code in the wrong language."""
-    zoo = _zoo("assistant_zoo")
+    caught = sum(_good_kept_defects_caught(_zoo("assistant_zoo")).values())
+    assert caught >= 29, caught  # of 50; announced-only answers, fluent off-topic ones and refusals in other languages are for judges
+
+def _good_kept_defects_caught(zoo: pl.DataFrame) -> dict[str, int]:
+    """Asserts that rules, language ID (any language, following the request) and score_quality
+    (< 0.6) keep every good row of a labelled zoo; returns how many rows of each defect they catch."""
     rows = zoo.select("instruction", "input", "output", pl.col("system").fill_null(""))
     r = RuleFilter().reasons(rows).to_list()
     lid = op("langid", fields=["instruction", "output"], langs=[]).bind(RunContext())
@@ -663,5 +654,8 @@ def test_assistant_zoo_good_rows_kept_and_generation_defects_caught():
     dropped = [(i[:40], x or y, s) for i, x, y, s, lab in zip(zoo["instruction"], r, lang, q, zoo["label"])
                if lab == "good" and (x or y or s < 0.6)]
     assert dropped == [], dropped
-    caught = sum(bool(x or y or s < 0.6) for x, y, s, lab in zip(r, lang, q, zoo["label"]) if lab == "bad")
-    assert caught >= 29, caught  # of 50; announced-only answers, fluent off-topic ones and refusals in other languages are for judges
+    caught: dict[str, int] = {}
+    for x, y, s, d, lab in zip(r, lang, q, zoo["defect"], zoo["label"]):
+        if lab == "bad":
+            caught[d] = caught.get(d, 0) + bool(x or y or s < 0.6)
+    return caught
