@@ -64,11 +64,13 @@ def test_case(case, mode, tmp_path, capsys):
         assert rej.height == case.rejected
         for reason, detail in zip(rej["reason"], rej["detail"]):
             d = json.loads(detail)
-            located = f"{Path(d['file']).name}:{d['line']}: {reason.split(': ', 1)[-1]}"
-            # the reason names the field or the problem; detail names file and line
+            # a text file's line, a table's (Parquet) row
+            at = d["row"] if Path(d["file"]).suffix == ".parquet" else d["line"]
+            located = f"{Path(d['file']).name}:{at}: {reason.split(': ', 1)[-1]}"
+            # the reason names the field or the problem; detail names file and line (or row)
             assert re.search(case.match, located) or re.search(case.match.split(": ", 1)[-1], reason), \
                 (located, case.match)
-            assert d["file"] and isinstance(d["line"], int)
+            assert d["file"] and isinstance(at, int)
 
 
 def test_invariant_rows_read_equal_written_plus_rejected(tmp_path):
