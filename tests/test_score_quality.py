@@ -362,3 +362,22 @@ def test_a_request_for_one_word_is_not_answered_too_short_whatever_its_task():
                        "input": [""] * 3, "output": ["Joyful.", "Steeped in Joy", "Games."],
                        "task": ["brainstorming"] * 3, "meta": [None] * 3}, schema_overrides={"meta": pl.Utf8})
     assert quality(df).to_list() == [1.0, 1.0, 0.5]
+
+
+def test_an_answer_that_only_announces_what_it_will_say_scores_lower():
+    # a blind zoo's "This response will explain how vaccines work. It will cover ..." passed at 1.0
+    from dataforge.score import restated
+    from dataforge.score.rules import load_yaml
+
+    rows = [("Explain how tides work.", "This answer will explain how tides work. It will cover the pull of the moon "
+             "and the sun, and the explanation will be short and clear."),
+            ("Write a packing list for a weekend hike.", "Sure! Below, I will outline a packing list for a weekend "
+             "hike. The list will include clothing, food and safety gear, and each item will be explained."),
+            # real answers that mention what comes next, or are about the future
+            ("Explain how tides work.", "The moon's gravity pulls the oceans into a bulge. I will explain the sun's part "
+             "next: it adds a smaller bulge, and when both line up we get spring tides."),
+            ("What will the weather be like on Mars tomorrow?", "It will be cold and dry. Temperatures will drop to "
+             "about -80 °C at night, and dust storms will be unlikely this season."),
+            ("Will it rain tomorrow?", "It will be sunny. It will be warm in the afternoon.")]
+    df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [""] * len(rows), "output": [r[1] for r in rows]})
+    assert df.select(restated.restated(load_yaml("score/quality.yaml"))).to_series().to_list() == [True, True] + [False] * 3

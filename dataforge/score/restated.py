@@ -33,7 +33,24 @@ def restated(cfg: dict) -> pl.Expr:
     one_sentence = out.str.count_matches(r"[.!?](?:\s|$)") <= 1
     framed = (out.str.contains(c["opener"]) & one_sentence & (ow.list.len() >= 3)
               & (share >= float(c.get("min_share", 0.6)))).fill_null(False)
-    return framed | circular(c)
+    return framed | circular(c) | announced(c)
+
+
+def announced(c: dict) -> pl.Expr:
+    """True where the answer only announces what it will say ("This response will explain how
+    vaccines work. It will cover ..."): at least `min_sentences` sentences, at least `share` of
+    them describing the answer in the future tense (`pattern`), and no structure (a list, code,
+    more than `max_lines` lines) where content might stand."""
+    k = c.get("announced")
+    if not k:
+        return pl.lit(False)
+    out = pl.col("output").fill_null("").str.strip_chars()
+    sentences = out.str.extract_all(r"[^.!?\n]+[.!?]*").list.eval(
+        pl.element().str.strip_chars().filter(pl.element().str.count_matches(r"\p{L}+") >= 3))
+    said = sentences.list.eval(pl.element().str.contains(k["pattern"])).list.mean().fill_null(0.0)
+    lines = out.str.count_matches(r"(?m)^\s*\S")
+    return ((sentences.list.len() >= int(k.get("min_sentences", 2))) & (said >= float(k.get("share", 0.8)))
+            & (lines <= int(k.get("max_lines", 2))) & ~out.str.contains(r"```|(?m)^\s*(?:[-*•]|\d+[.)])\s"))
 
 
 def _stem(e: pl.Expr, stem: int) -> pl.Expr:
