@@ -114,6 +114,25 @@ def test_rules_file_from_path(tmp_path):
         RuleFilter(rules=str(tmp_path / "bad.yaml"))
 
 
+def test_loaded_rules_are_reparsed_when_a_file_they_name_changes_and_callers_cannot_share_state(tmp_path):
+    from dataforge.clean import rules as R
+    words = tmp_path / "words.txt"
+    words.write_text("foo\n")
+    (tmp_path / "mine.yaml").write_text(
+        "rules:\n  - {name: foo_word, type: blocklist, fields: [output], file: %s}\n" % words)
+    first, d1 = R.load(str(tmp_path / "mine.yaml"))
+    assert first[0].params["words"] == ["foo"]
+    first[0].params["words"].append("mutated")  # a caller's change must not reach the next caller
+    again, d2 = R.load(str(tmp_path / "mine.yaml"))
+    assert again[0].params["words"] == ["foo"] and d2 == d1
+    words.write_text("foo\nbarbaz\n")
+    changed, d3 = R.load(str(tmp_path / "mine.yaml"))
+    assert changed[0].params["words"] == ["foo", "barbaz"] and d3 != d1
+    (tmp_path / "mine.yaml").write_text(
+        "rules:\n  - {name: other, type: blocklist, fields: [instruction], file: %s}\n" % words)
+    assert R.load(str(tmp_path / "mine.yaml"))[0][0].name == "other"
+
+
 def test_gopher_repetition_stats_match_definitions():
     s = repetition.stats(pl.Series(["line a\nline a\nline a\nline b", "one two three four five six seven "
                                     "one two three four five six seven eight", "The cat sat."]), [2], [5])

@@ -6,6 +6,7 @@ Rules are checked in file order and a row reports the first rule that fires.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import re
@@ -61,14 +62,42 @@ def pattern_file(name_or_path: str) -> tuple[str, str]:
     return content, "|".join(f"(?:{q})" for q in pats)
 
 
+# resolved path -> (text of the YAML, stats of the files it names, rules, digest)
+_LOADED: dict[str, tuple[str, tuple, list[Rule], str]] = {}
+
+
+def _stat(p: Path) -> tuple:
+    st = p.stat()
+    return str(p), st.st_mtime_ns, st.st_size, st.st_ino
+
+
 def load(name_or_path: str) -> tuple[list[Rule], str]:
-    """Rules of a file and a digest of everything it reads (for checkpoint keys)."""
+    """Rules of a file and a digest of everything it reads (for checkpoint keys).
+
+    Parsing costs ~35 ms and scorers ask for the same file several times a batch, so a
+    parse is kept while the YAML's text and the stats of the files it names are unchanged;
+    callers get fresh copies they may change."""
     path = resolve(name_or_path)
     text = path.read_text(encoding="utf-8")
+    key = str(path.resolve())
+    hit = _LOADED.get(key)
+    if hit is not None and hit[0] == text:
+        try:
+            fresh = all(_stat(Path(s[0])) == s for s in hit[1])
+        except OSError:
+            fresh = False
+        if fresh:
+            return copy.deepcopy(hit[2]), hit[3]
+    rules, digest, read = _parse(path, text)
+    _LOADED[key] = (text, tuple(_stat(f.resolve()) for f in read), rules, digest)
+    return copy.deepcopy(rules), digest
+
+
+def _parse(path: Path, text: str) -> tuple[list[Rule], str, list[Path]]:
     doc = parse_yaml(text, str(path))
     if not isinstance(doc, dict) or not isinstance(doc.get("rules"), list):
         raise ConfigError(f"{path}: expected a mapping with a `rules:` list")
-    rules, h = [], hashlib.sha256(text.encode())
+    rules, h, read = [], hashlib.sha256(text.encode()), []
     for i, r in enumerate(doc["rules"]):
         if not isinstance(r, dict) or "name" not in r or "type" not in r:
             raise ConfigError(f"{path}: rule {i + 1} needs `name` and `type`")
@@ -79,14 +108,16 @@ def load(name_or_path: str) -> tuple[list[Rule], str]:
         if "file" in params:  # word / phrase lists kept in their own text file
             words_path = resolve(params["file"]) if not Path(params["file"]).is_absolute() else Path(params["file"])
             content = words_path.read_text(encoding="utf-8")
+            read.append(words_path)
             h.update(content.encode())
             params["words"] = [w.strip() for w in content.splitlines() if w.strip() and not w.startswith("#")]
         if "unless_instruction_file" in params:  # regexes, one a line, that spare a row as unless_instruction does
             content, joined = pattern_file(params["unless_instruction_file"])
+            read.append(resolve(params["unless_instruction_file"]))
             h.update(content.encode())
             params["unless_instruction"] = "|".join(x for x in (params.get("unless_instruction"), joined) if x)
         rules.append(Rule(str(r["name"]), str(r["type"]), params))
-    return rules, h.hexdigest()
+    return rules, h.hexdigest(), read
 
 
 def _col(f: str) -> pl.Expr:
