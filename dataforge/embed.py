@@ -265,10 +265,10 @@ def unread_rows(texts, model: str | None, scripts: str = "auto", min_latin: floa
     english = canonical(model) in ENGLISH_MODELS
     if scripts == "all" or (scripts == "auto" and not english):
         return None
+    from dataforge.words import mostly_latin
+
     t = pl.Series(texts, dtype=pl.Utf8).fill_null("")
-    letters = t.str.count_matches(r"\p{L}").to_numpy()
-    latin = t.str.count_matches(r"\p{Latin}").to_numpy()
-    return (letters > 0) & (latin < min_latin * letters)
+    return (~mostly_latin(t, min_latin)).to_numpy()
 
 
 def cosine_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:

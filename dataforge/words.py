@@ -26,3 +26,10 @@ SHINGLE_TOKEN_RE = rf"[{CJK}]|{_SEA_WORD}|[^\W{CJK}{SEA}]+"
 # ("**Answer key:** 1. went 2. wrote 3. ate"), words rather than sentences
 _ENUM_ITEM = r"\d+[.)]\s*[^\s.!?;:]+(?:\s+[^\s.!?;:]+){0,2}"  # "3. ate", "2) wrote it"
 INLINE_ENUM_RE = rf"^(?:\W{{0,3}}[\w ()/'&-]{{1,40}}:\W{{0,3}}\s*)?{_ENUM_ITEM}(?:[\s,;]+{_ENUM_ITEM}){{2,}}\W{{0,3}}$"
+
+
+def mostly_latin(text, share: float = 0.5):
+    """Whether at least `share` of a text's letters are Latin ones (a Series or an Expr of
+    strings in, the same kind of booleans out); a text without letters counts as Latin, having
+    no other script. English models, language ID and the complexity lexicon read these."""
+    return text.str.count_matches(r"\p{Latin}") >= share * text.str.count_matches(r"\p{L}")

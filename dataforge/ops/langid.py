@@ -19,7 +19,7 @@ from dataforge.errors import ConfigError, MissingResourceError
 from dataforge.ops.base import MapOp, param, register, reject_where
 from dataforge.paths import RULES
 from dataforge.schema import meta_set
-from dataforge.words import WORD_RE
+from dataforge.words import WORD_RE, mostly_latin
 
 # how an instruction names the language it asks for (requested_language)
 NAMES_FILE = RULES / "filters" / "language_names.yaml"
@@ -124,7 +124,7 @@ class LangId(MapOp):
             wanted = wanted | (pl.lit(lang) == pl.lit(asked)).fill_null(False)
         # (Latin-script languages are what a short text confuses: "bye! Take care." as Italian; a
         # short answer in Arabic or Chinese script under an English request is no confusion)
-        latin = judged.str.count_matches(r"\p{Latin}") >= 0.5 * letters
+        latin = mostly_latin(judged)
         sure = sure & ~abstain & ~pl.lit((letters < self.short_letters) & latin & (prob < self.short_threshold))
         out = reject_where(out, sure & ~wanted, pl.format("lang_mismatch: detected {} not in {}", detail,
                                                           pl.lit(",".join(self.langs))))
@@ -209,8 +209,7 @@ class LangId(MapOp):
                 or "instruction" not in df.columns:
             return lang, prob
         out = df["output"].fill_null("").str.strip_chars()
-        latin = lambda t: t.str.count_matches(r"\p{Latin}") / t.str.count_matches(r"\p{L}").clip(lower_bound=1)  # noqa: E731
-        other_script = (latin(out) < 0.5) != (latin(df["instruction"].fill_null("")) < 0.5)
+        other_script = mostly_latin(out) != mostly_latin(df["instruction"].fill_null(""))
         idx = ((prob < self.threshold) & other_script & (out.str.count_matches(r"\p{L}") >= self.min_letters)).arg_true()
         if idx.len() == 0:
             return lang, prob

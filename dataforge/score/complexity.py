@@ -16,6 +16,7 @@ from __future__ import annotations
 import polars as pl
 
 from dataforge.score.rules import load_words, load_yaml
+from dataforge.words import mostly_latin
 
 COMPLEXITY = "score/complexity.yaml"
 
@@ -81,7 +82,6 @@ def is_english(text: pl.Expr, c: dict) -> pl.Expr:
         return pl.lit(True)
     en, other = sorted(set(load_words(lg["english"]["file"]))), sorted(set(load_words(lg["other"]["file"])))
     t = text.str.to_lowercase()
-    letters = t.str.count_matches(r"\p{L}")
     latin = t.str.count_matches(r"\p{Latin}")
     ws = t.str.extract_all(r"\p{L}+")
     n_en = ws.list.eval(pl.element().is_in(en)).list.sum().fill_null(0)
@@ -97,7 +97,7 @@ def is_english(text: pl.Expr, c: dict) -> pl.Expr:
     # or Czech, whose function words are not listed
     accented = t.str.count_matches(r"[\p{Latin}&&[^a-z]]").cast(pl.Float64)
     other_lang = other_lang | ((latin >= 10) & (accented >= float(lg.get("accented_share", 1.0)) * latin.cast(pl.Float64)))
-    return (latin.cast(pl.Float64) >= float(lg.get("min_latin_share", 0.5)) * letters.cast(pl.Float64)) & ~other_lang
+    return mostly_latin(t, float(lg.get("min_latin_share", 0.5))) & ~other_lang
 
 
 def _count(low: pl.Expr, d: dict, english: pl.Expr) -> pl.Expr:

@@ -59,20 +59,28 @@ def _stem(e: pl.Expr, stem: int) -> pl.Expr:
     return e.str.replace(r"^(\p{L}{5,}?)(?:ies|es|s|ed|ing)$", "$1").str.slice(0, stem)
 
 
-def _stems(e: pl.Expr, stop: list[str], min_len: int, stem: int) -> pl.Expr:
-    """The distinct stems of the words of at least `min_len` letters whose stem is not a stem
-    of a word in `stop`."""
-    stops = pl.Series(stop, dtype=pl.Utf8).to_frame("w").select(_stem(pl.col("w"), stem))["w"].unique().to_list()
+def _stems(e: pl.Expr, stops: list[str], min_len: int, stem: int) -> pl.Expr:
+    """The distinct stems of the words of at least `min_len` letters that are not in `stops`
+    (stems themselves: see `_stop_stems`)."""
     return e.fill_null("").str.to_lowercase().str.extract_all(r"\p{L}+").list.eval(
         _stem(pl.element().filter(pl.element().str.len_chars() >= min_len), stem)).list.eval(
         pl.element().filter(~pl.element().is_in(stops))).list.unique()
 
 
+def _stop_files(k: dict) -> list[str]:
+    files = k.get("stopwords") or []
+    return [files] if isinstance(files, str) else list(files)
+
+
+def _stop_stems(k: dict, stem: int) -> list[str]:
+    words = sorted({w for f in _stop_files(k) for w in load_words(f)})
+    return pl.Series(words, dtype=pl.Utf8).to_frame("w").select(_stem(pl.col("w"), stem))["w"].unique().to_list()
+
+
 def word_files(c: dict) -> list[str]:
     """The word files `circular` reads (for fingerprints: a changed list changes the scores)."""
     k = c.get("circular") or {}
-    files = k.get("stopwords") or []
-    return sorted(set([files] if isinstance(files, str) else files) | ({k["function_words"]} if k.get("function_words") else set()))
+    return sorted(set(_stop_files(k)) | ({k["function_words"]} if k.get("function_words") else set()))
 
 
 def circular(c: dict) -> pl.Expr:
@@ -80,9 +88,8 @@ def circular(c: dict) -> pl.Expr:
     k = c.get("circular")
     if not k:
         return pl.lit(False)
-    files = k.get("stopwords") or []
-    stop = sorted({w for f in ([files] if isinstance(files, str) else files) for w in load_words(f)})
     stem, n = int(k.get("stem", 5)), int(k.get("min_word_letters", 3))
+    stop = _stop_stems(k, stem)
     out = pl.col("output").fill_null("").str.strip_chars()
     ins = pl.col("instruction").fill_null("")
     ow = _stems(out, stop, n, stem)
