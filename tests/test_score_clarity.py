@@ -83,7 +83,7 @@ def test_few_shot_query_without_its_input_is_vague_but_with_it_is_clear():
 def test_scores_are_continuous_and_checks_are_named():
     vals = clarity(CLEAR + VAGUE)
     assert len(set(round(v, 6) for v in vals)) >= 12
-    chk = frame(["Convert it into a table.", "Make the necessary changes.", "Summarize."]).select(**C.checks())
+    chk = C.checks(frame(["Convert it into a table.", "Make the necessary changes.", "Summarize."]))
     assert chk["ref_pronoun_object"][0] and chk["undefined_criteria"][1] and chk["missing_object"][2]
 
 
@@ -147,7 +147,7 @@ def test_change_words_used_as_nouns_and_material_after_a_question_mark_are_clear
             "Update it with the changes.",
             "Is the following statement true or false?"]
     df = pl.DataFrame({"instruction": rows, "input": [""] * len(rows)})
-    chk = df.select(**{k: v for k, v in C.checks().items()})
+    chk = C.checks(df)
     vague = chk.select(pl.any_horizontal(pl.all()).alias("v"))["v"].to_list()
     assert vague == [False, False, False, True, True, True], list(zip(rows, vague))
 
@@ -169,7 +169,7 @@ def test_material_after_the_pointer_unless_it_is_more_request():
            "and the policy changes mentioned in it.",
            "Summarize the following text. Keep it short, use bullet points, avoid jargon, and write for a "
            "general audience that has never heard about the topic before at all, please, thanks a lot."]
-    got = pl.DataFrame({"instruction": ins, "input": [""] * 4}).select(C.expr()).to_series().to_list()
+    got = C.score(pl.DataFrame({"instruction": ins, "input": [""] * 4})).to_list()
     assert got[0] > 0.9 and got[1] > 0.9 and got[2] < 0.5 and got[3] < 0.5, got
 
 
@@ -191,7 +191,7 @@ def test_more_request_personas_and_slots_stay_vague_while_short_material_is_read
              "Write an invitation to [XYZ Company] staff.", "List [names of attendees] here."]
     clear = ["Classify the sentiment of this review.\nGreat phone, terrible battery.",
              "Translate the sentence below into French.\nThe cat sleeps."]
-    got = pl.DataFrame({"instruction": vague + clear, "input": [""] * 9}).select(C.expr()).to_series().to_list()
+    got = C.score(pl.DataFrame({"instruction": vague + clear, "input": [""] * 9})).to_list()
     assert all(v < 0.5 for v in got[:7]) and all(v > 0.85 for v in got[7:]), got
 
 
@@ -211,7 +211,7 @@ def test_short_requests_whose_pronoun_or_definite_has_no_referent_are_vague():
              "What is the boiling point of water at sea level?", "Is 97 prime?", "Explain how a refrigerator works.",
              "Name the largest ocean.", "Why do we have leap years?", "What is photosynthesis?", "Define entropy.",
              "Is it safe to eat raw cookie dough?", "What time zone is Tokyo in?"]
-    got = pl.DataFrame({"instruction": vague + clear, "input": [""] * (len(vague) + len(clear))}).select(C.expr()).to_series()
+    got = C.score(pl.DataFrame({"instruction": vague + clear, "input": [""] * (len(vague) + len(clear))}))
     assert all(v < 0.5 for v in got[:len(vague)]), list(zip(vague, got[:len(vague)]))
     assert all(v > 0.75 for v in got[len(vague):]), list(zip(clear, got[len(vague):]))
 
@@ -222,7 +222,7 @@ def test_a_formula_is_the_requests_material_not_a_placeholder_or_long_words():
            "Solve the equation $x^2 - 5x + 6 = 0$.", "Solve the equation.", "Fill in {name} and send it.",
            "Is $5 and $10 a fair price for {product}?"]
     df = pl.DataFrame({"instruction": ins, "input": [""] * len(ins), "output": ["x"] * len(ins)})
-    got = df.with_columns(C.expr().alias("c"))["c"].to_list()
+    got = C.score(df).to_list()
     assert min(got[:4]) >= 0.85, got  # were 0.28 (e^{x} read as a placeholder), 0.83, 0.36, 0.96
     assert max(got[4:]) < 0.6, got  # no formula: the vague request and the placeholders stay
 

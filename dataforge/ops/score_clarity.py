@@ -5,7 +5,6 @@ import polars as pl
 
 from dataforge.ops.base import register
 from dataforge.score import clarity as C
-from dataforge.score import heuristics as H
 from dataforge.ops.base_judged import JudgedScore
 
 
@@ -19,8 +18,8 @@ class ScoreClarity(JudgedScore):
 
     name = "score_clarity"
     aspect = "clarity"
-    rules_files = (H.CLARITY, C.GENERIC, C.STOPWORDS, C.VERBS)
+    rules_files = (C.CLARITY, C.GENERIC, C.STOPWORDS, C.VERBS)
     inputs = ("instruction", "input")
 
     def heuristic(self, df: pl.DataFrame) -> pl.Series:
-        return df.select(H.clarity_expr()).to_series()
+        return C.score(df)

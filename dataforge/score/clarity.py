@@ -33,14 +33,20 @@ def _empty(e: pl.Expr) -> pl.Expr:
     return e.fill_null("").str.strip_chars().str.len_chars() == 0
 
 
-def _unresolved(ins: pl.Expr, pattern: str, ur: dict, antecedent: bool = False, data: bool = False) -> pl.Expr:
-    """The pointer occurs and its first occurrence is not followed (or, for backward
-    pointers, preceded) by the material it points at."""
+def _unresolved(d: pl.DataFrame, col: str, pattern: str, ur: dict, antecedent: bool = False,
+                data: bool = False) -> pl.Series:
+    """Per row of `d[col]`: the pointer occurs and its first occurrence is not followed (or, for
+    backward pointers, preceded) by the material it points at."""
+    ins = pl.col(col)
     # lazy `.*?` stops at the first occurrence: the head is the text before it, and the
-    # tail (from the pointer on) is where quoted or listed material would be
-    head = ins.str.extract(f"(?s)^(.*?){pattern}", 1)
-    # (null where the pointer is absent, most rows: the checks below then skip them)
-    tail = pl.when(head.is_not_null()).then(ins.str.slice(head.str.len_chars()))
+    # tail (from the pointer on) is where quoted or listed material would be; both are
+    # null where the pointer is absent (most rows), so the checks below skip those rows
+    # (head and tail are columns: as expressions each use below would recompute them)
+    x = d.select(pl.when(ins.str.contains(pattern)).then(ins).str.extract(f"(?s)^(.*?){pattern}", 1).alias("head"),
+                 ins)
+    x = x.select("head", pl.when(pl.col("head").is_not_null()).then(ins.str.slice(pl.col("head").str.len_chars()))
+                 .alias("tail"))
+    head, tail = pl.col("head"), pl.col("tail")
     backward = tail.str.contains("(?i)^.{0,60}" + ur["backward"])
     resolved = tail.str.contains(ur["resolved_after"]) | head.str.contains(ur["inside_material"]) | \
         (backward & head.str.contains(ur["resolved_before"])) | _material_follows(tail, ur)
@@ -50,7 +56,7 @@ def _unresolved(ins: pl.Expr, pattern: str, ur: dict, antecedent: bool = False, 
         resolved = resolved | head.str.contains(ur["data_before"])
     if antecedent:  # a concrete word before the pronoun (after the verb) is what it refers to
         resolved = resolved | (concrete_words(head.str.replace(r"^\W*\w+", ""), verbs=True) > 0)
-    return head.is_not_null() & ~resolved.fill_null(False)
+    return x.select(head.is_not_null() & ~resolved.fill_null(False)).to_series()
 
 
 def _material_follows(tail: pl.Expr, ur: dict) -> pl.Expr:
@@ -104,26 +110,35 @@ def _verb_and_object(request: pl.Expr, length: dict) -> pl.Expr:
     return (first.is_in(verbs).fill_null(False) & (concrete_words(request, verbs=True) >= 1)) | quoted
 
 
-def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
-    """name -> boolean expression: True when the problem is present."""
+def checks(df: pl.DataFrame, cfg: dict | None = None) -> pl.DataFrame:
+    """One boolean column per check, a row per row of `df` (`instruction`, `input`): True when
+    the problem is present. Shared parts (request, query, the instruction as a code request
+    reads it) are computed once as columns: as nested expressions each check recomputed them."""
     c = cfg or load_yaml(CLARITY)
-    ins = pl.col("instruction").fill_null("")
-    no_input = _empty(pl.col("input"))
+    ur = c["unresolved_reference"]
+    inp = pl.col("input") if "input" in df.columns else pl.lit(None, dtype=pl.Utf8)
+    d = df.select(pl.col("instruction").cast(pl.Utf8).fill_null("").alias("ins"), _empty(inp).alias("no_input"))
+    ins, no_input = pl.col("ins"), pl.col("no_input")
     request, query = _parts(ins, int(c["query_max_words"]))
+    d = d.with_columns(request=request, query=query)
     # a formula is one word of the request's wording ("Factor $x^2-9$." is no request too
     # short, "\frac" no long word, "e^{x}" no placeholder); references read the formula as the
     # material it is ("Solve the equation $x^2 - 5x + 6 = 0$.")
-    m_request, m_query = _parts(ins.str.replace_all(c["math_span"], " FORMULA "), int(c["query_max_words"])) \
-        if c.get("math_span") else (request, query)
+    if c.get("math_span"):
+        m_request, m_query = _parts(ins.str.replace_all(c["math_span"], " FORMULA "), int(c["query_max_words"]))
+        d = d.with_columns(m_request=m_request, m_query=m_query)
+    else:
+        d = d.with_columns(m_request=pl.col("request"), m_query=pl.col("query"))
+    request, query, m_request, m_query = (pl.col(k) for k in ("request", "query", "m_request", "m_query"))
     # length and readability of the request itself: inline material after a blank line
     # (an abstract, few-shot exemplars) is context, not wording to follow
     # quoted material inside the request ("... negative: \"<a review>\"") is not wording
-    plain = m_request.str.replace_all(r'"[^"]{20,}"|“[^”]{20,}”', "QUOTE")
+    d = d.with_columns(plain=m_request.str.replace_all(r'"[^"]{20,}"|“[^”]{20,}”', "QUOTE"))
+    plain = pl.col("plain")
     n = plain.str.count_matches(WORD_RE)  # (a CJK character is a word)
     per_sentence = n / plain.str.count_matches(SENTENCE_END_RE).clip(lower_bound=1)
     mean_chars = plain.str.replace_all(r"\s+", "").str.len_chars() / n.clip(lower_bound=1)
     wording = request + pl.lit("\n") + query
-    ur = c["unresolved_reference"]
     # a request that is a bare label ("TL;DR:" over an input, "Information:" over the facts
     # and a question) is a prompt format, not wording whose length or style can be judged
     label = request.str.contains(r"^\W{0,3}[\p{L}\d][\p{L}\d ;/&'-]{0,30}:\s*$") & \
@@ -137,38 +152,47 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
     code = request.str.contains(_fill(ur["code_request"], c)) if ur.get("code_request") else pl.lit(False)
     if ur.get("not_code_request"):
         code = code & ~request.str.contains(_fill(ur["not_code_request"], c))
+    d = d.with_columns(code=code)
+    code = pl.col("code")
+    ins_c, query_c = ins, query
     if ur.get("code_parameter"):  # in a request for code, "the given list" is its parameter
         param = _fill(ur["code_parameter"], c)
-        ins, query = (pl.when(code).then(e.str.replace_all(param, "the")).otherwise(e) for e in (ins, query))
+        ins_c, query_c = (pl.when(code).then(e.str.replace_all(param, "the")).otherwise(e) for e in (ins, query))
     # the query (a short last paragraph) points back at material in the paragraphs before it
     # ("Passage: ...\n\nWhat would be a good title for this passage?"), unless it points forward
     # (a few-shot prompt's last "Summarize the following text." with nothing after it)
     # (a paragraph before it long enough to be material, and no persona or more request: "You
     # are an expert editor ...\n\nSummarize this article." points at nothing)
-    before_query = ins.str.strip_chars().str.slice(0, _len(ins.str.strip_chars()) - _len(query))
+    d = d.with_columns(ins_c=ins_c, query_c=query_c)
+    ins_c, query_c = pl.col("ins_c"), pl.col("query_c")
+    before_query = ins_c.str.strip_chars().str.slice(0, _len(ins_c.str.strip_chars()) - _len(query_c))
     paras = before_query.str.replace_all(r"\n[ \t]*\n", "\x00").str.split("\x00")
     el = pl.element()
     material_para = (el.str.count_matches(r"\S+") >= int(c.get("query_material_words", 15)))
     if ur.get("persona"):
         material_para = material_para & ~el.str.contains("(?i)" + ur["persona"])
     backed = paras.list.eval(material_para).list.any().fill_null(False) & \
-        ~query.str.contains("(?i)" + ur.get("forward", r"\b(?:following|below)\b"))
-    ins_r, query_r = ins, query
+        ~query_c.str.contains("(?i)" + ur.get("forward", r"\b(?:following|below)\b"))
+    ins_r, query_r = ins_c, query_c
     if ur.get("time_pointer"):
         ins_r, query_r = (e.str.replace_all(ur["time_pointer"], "next $1") for e in (ins_r, query_r))
+    d = d.with_columns(backed=backed, ins_r=ins_r, query_r=query_r)
+    refs = {}
     for kind in REFERENCES:
         pat = _fill(ur[kind]["pattern"], c)
         ante = bool(ur[kind].get("needs_no_antecedent"))
         data = bool(ur[kind].get("resolved_by_data_before"))
-        in_query = _unresolved(query_r, pat, ur, ante, data) & ~backed
-        found = no_input & (_unresolved(ins_r, pat, ur, ante, data) | in_query)
+        found = d["no_input"] & (_unresolved(d, "ins_r", pat, ur, ante, data) |
+                                 (_unresolved(d, "query_r", pat, ur, ante, data) & ~d["backed"]))
         if ur[kind].get("spared_by_code_request"):
             # in a request for code only nouns that must be material count ("answer the question")
             nouns = ur.get("material_nouns") or c["text_nouns"]
             mat = _fill(ur[kind]["pattern"], {**c, "text_nouns": nouns, "given_nouns": nouns})
-            in_code = no_input & (_unresolved(ins_r, mat, ur, ante) | (_unresolved(query_r, mat, ur, ante) & ~backed))
-            found = pl.when(code).then(in_code).otherwise(found)
-        out[f"ref_{kind}"] = found
+            in_code = d["no_input"] & (_unresolved(d, "ins_r", mat, ur, ante) |
+                                       (_unresolved(d, "query_r", mat, ur, ante) & ~d["backed"]))
+            found = in_code.zip_with(d["code"], found)
+        refs[f"ref_{kind}"] = found
+    ins, query = ins_c, query_c  # the checks below read the instruction as a code request reads it
     uc = c["undefined_criteria"]
     said = wording.str.replace_all("(?i)" + uc["noun_use"], " NOUN ") if uc.get("noun_use") else wording
     crit = said.str.contains(_fill(uc["pattern"], c))
@@ -207,7 +231,10 @@ def checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
         low = wording.str.to_lowercase()
         out["hedged"] = low.str.extract_all(vr["hedges"]).list.unique().list.len() >= int(vr["min_hedges"])
         out["open_goal"] = low.str.contains(vr["open_goal"]) & ~t.str.contains(r"\?\s*$")
-    return out
+    res = d.select(**out)
+    order = ["too_short", "too_long", "long_sentence", "long_words", *refs, *[k for k in out if k not in
+                                                                           ("too_short", "too_long", "long_sentence", "long_words")]]
+    return res.with_columns(**refs).select(order)
 
 
 def _content_words(low: pl.Expr, extra: list[str]) -> pl.Expr:
@@ -259,17 +286,19 @@ def specificity(c: dict) -> pl.Expr:
     return s["floor"] + (1.0 - s["floor"]) * (1.0 - (-words / s["scale"]).exp())
 
 
-def expr(cfg: dict | None = None) -> pl.Expr:
+def score(df: pl.DataFrame, cfg: dict | None = None) -> pl.Series:
+    """Clarity in [0, 1] per row of `df` (`instruction`, `input`)."""
     c = cfg or load_yaml(CLARITY)
-    chk = checks(c)
-    out = specificity(c)
+    chk = checks(df, c)
     refs = [f"ref_{k}" for k in REFERENCES]
     # one pointer often matches several kinds ("evaluate the following website"): the
     # strongest counts, once
-    ref = pl.min_horizontal([pl.when(chk[k]).then(pl.lit(float(f))).otherwise(pl.lit(1.0))
+    ref = pl.min_horizontal([pl.when(pl.col(k)).then(pl.lit(float(f))).otherwise(pl.lit(1.0))
                              for k, f in factors(c).items() if k in refs])
-    out = out * ref
+    out = pl.col("_specificity") * ref
     for k, f in factors(c).items():
         if k not in refs:
-            out = out * pl.when(chk[k]).then(pl.lit(float(f))).otherwise(pl.lit(1.0))
-    return out.clip(0.0, 1.0)
+            out = out * pl.when(pl.col(k)).then(pl.lit(float(f))).otherwise(pl.lit(1.0))
+    spec = df.select(specificity(c).alias("_specificity")) if "input" in df.columns else \
+        df.with_columns(input=pl.lit(None, dtype=pl.Utf8)).select(specificity(c).alias("_specificity"))
+    return chk.with_columns(spec).select(out.clip(0.0, 1.0).alias("score_clarity")).to_series()

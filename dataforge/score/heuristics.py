@@ -10,11 +10,10 @@ import functools
 
 import polars as pl
 
-from dataforge.score import clarity, complexity
+from dataforge.score import complexity
 from dataforge.score.rules import load_words, load_yaml
 from dataforge.words import WORD_RE
 
-CLARITY = clarity.CLARITY
 QUALITY = "score/quality.yaml"
 COMPLEXITY = complexity.COMPLEXITY
 VERBS = "score/verbs.txt"
@@ -37,18 +36,6 @@ def _words(e: pl.Expr) -> pl.Expr:
 
 def _empty(e: pl.Expr) -> pl.Expr:
     return e.fill_null("").str.strip_chars().str.len_chars() == 0
-
-
-# -- clarity of the instruction ---------------------------------------------------------
-# the model lives in dataforge/score/clarity.py; these names stay for existing callers
-
-def clarity_checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
-    """name -> boolean expression: True when the problem is present."""
-    return clarity.checks(cfg)
-
-
-def clarity_expr(cfg: dict | None = None) -> pl.Expr:
-    return clarity.expr(cfg)
 
 
 # -- quality of the response --------------------------------------------------------------
