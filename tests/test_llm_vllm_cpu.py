@@ -69,7 +69,7 @@ def test_offline_engine_backend_and_recipes(tiny, tmp_path):
     cmd = [str(VPY), "-m", "dataforge.testing.vllm_driver", str(tiny), str(report),
            str(si), str(tmp_path / "out-si"), str(ev), str(tmp_path / "out-evol"),
            "--prompt-search", str(search), str(tmp_path / "ps" / "vllm")]
-    p = subprocess.run(cmd, env=vllm_env(tmp_path), cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    p = subprocess.run(cmd, env=vllm_env(), cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stderr[-3000:]
     r = json.loads(report.read_text())
     assert r["prompt_search_rc"] == 0, p.stderr[-3000:]
