@@ -137,9 +137,10 @@ def test_complexity_is_not_prompt_length(cheap_scores):
 
 @pytest.mark.slow
 def test_alignment_floors_with_minilm(qset):
-    # MiniLM on ~2.9k rows: minutes on 2 cores, so only on a sample of the set
-    sample = pl.concat([qset.filter(pl.col("label") == "clean").sample(400, seed=1),
-                        qset.filter(pl.col("label").is_in(["shuffled", "shuffled_short"]))])
+    # MiniLM on ~2.9k rows: minutes on 2 cores (~5k tokens/s), so only on a sample of the set:
+    # 250 clean rows, 100 of each shuffled kind (AUROC 0.98 there, the floors 0.95 / 0.90)
+    sample = pl.concat([qset.filter(pl.col("label") == "clean").sample(250, seed=1),
+                        *(qset.filter(pl.col("label") == k).sample(100, seed=1) for k in ("shuffled", "shuffled_short"))])
     scored, _ = H.score_columns(sample, ["score_alignment"])
     s = H.score_report(scored)["score_alignment"]
     assert s["shuffled"]["auroc"] >= 0.95 and s["shuffled_short"]["auroc"] >= 0.90, json.dumps(s)[:400]
