@@ -29,7 +29,25 @@ def collect(ops: Iterable[Any], run_llm: str | None, labels: Iterable[str] | Non
             e = found.setdefault(key, {**entry, "used_by": []})
             if label not in e["used_by"]:
                 e["used_by"].append(label)
+    for e in found.values():
+        if e.get("path"):
+            e["path"] = portable_path(e["path"])
     return list(found.values())
+
+
+def portable_path(path: str) -> str:
+    """A model's path as the manifest and card show it: inside the Python environment as
+    `<python-env>/...`, under the home folder as `~/...`, so a published manifest names
+    neither the user nor the machine's layout (the revision digest identifies the files)."""
+    import sys
+
+    p = Path(path)
+    for root, shown in ((Path(sys.prefix), "<python-env>"), (Path.home(), "~")):
+        try:
+            return f"{shown}/{p.resolve().relative_to(root.resolve()).as_posix()}"
+        except (ValueError, OSError):
+            continue
+    return str(path)
 
 
 def _models_of(op: Any, run_llm: str | None, embedding: str | None = None) -> list[dict]:

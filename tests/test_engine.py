@@ -231,7 +231,7 @@ def test_two_batches_at_once_write_what_one_at_a_time_writes(tmp_path, monkeypat
     def run(out: Path, pipeline_ops: list) -> dict:
         srcs = [Source(name="alpaca", path=ALPACA, limit=700, ops=[op("classify_task")]),
                 Source(name="rt", path=rt, limit=500, ops=[Convert(family="sentiment")])]
-        res = Pipeline(pipeline_ops, batch_size=100, seed=5).run(srcs, out)
+        res = Pipeline(pipeline_ops, batch_size=100, seed=5, output=OutputSpec(report=False)).run(srcs, out)
         return res.manifest["totals"]
 
     chains = {"fused": lambda: [op("normalize"), op("length", field="output", min=5), op("rule_filter")],

@@ -168,3 +168,17 @@ def test_manifest_names_the_bytes_of_each_source_file(tmp_path):
     (fa,), mem = res.manifest["sources"][0]["files"], res.manifest["sources"][1]
     assert fa == {"path": str(a), "bytes": a.stat().st_size, "xxh3_128": xxhash.xxh3_128_hexdigest(a.read_bytes())}
     assert mem == {"name": "mem", "path": "<in-memory>"}
+
+
+def test_model_paths_in_the_manifest_name_neither_the_user_nor_the_machine(tmp_path, monkeypatch):
+    import sys
+
+    from dataforge import op
+    from dataforge.models_used import collect, portable_path
+
+    lid = next(m for m in collect([op("langid")], None) if m["role"] == "fasttext")
+    assert lid["path"].startswith("<python-env>/") and sys.prefix not in lid["path"], lid
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".cache" / "m").mkdir(parents=True)
+    assert portable_path(str(tmp_path / ".cache" / "m")) == "~/.cache/m"
+    assert portable_path("/opt/models/x") == "/opt/models/x"  # elsewhere: as given
