@@ -256,3 +256,17 @@ def test_blind_clarity_pairs_are_mostly_ordered_and_no_clear_request_reads_uncle
     s = clarity([r["clear"] for r in rows] + [r["vague"] for r in rows])
     clear, vague = s[:len(rows)], s[len(rows):]
     assert sum(c > v for c, v in zip(clear, vague)) >= 53 and min(clear) >= 0.5, (clear, vague)
+
+
+def test_a_request_that_names_only_the_noun_it_acts_on_is_unspecified_whatever_the_noun():
+    # not from the noun list: the head noun is all the request names
+    vague = ["Convert the temperature.", "Classify the sentiment.", "Explain the rules.", "Describe the cycle.",
+             "Plan the trip for me."]
+    # a second content word, a name, or a thing everyone knows says which one
+    clear = ["Convert the temperature to Kelvin.", "Explain the offside rule.", "Describe the water cycle.",
+             "Describe the sun.", "Trace the evolution of the Internet", "Plan the Kyoto trip for me."]
+    chk = C.checks(frame(vague + clear))["unspecified_definite"].to_list()
+    assert chk == [True] * len(vague) + [False] * len(clear)
+    s = clarity(vague + clear)
+    assert max(s[:len(vague)]) < 0.5 <= min(s[len(vague):]), s
+    assert not C.checks(frame(["Convert the temperature."], ["72 F"]))["unspecified_definite"][0]  # input given

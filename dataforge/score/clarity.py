@@ -222,8 +222,16 @@ def checks(df: pl.DataFrame, cfg: dict | None = None) -> pl.DataFrame:
             (_content_words(low, br.get("not_content") or []) <= int(br["max_content_words"]))
     ud = c.get("unspecified_definite")
     if ud:
-        out["unspecified_definite"] = no_input & (n_all <= int(ud["max_words"])) & \
-            t.str.contains(r"(?i)\bthe\s+(?:\w+\s+)?" + ud["nouns"] + r"\s*[.?!]*\s*$")
+        listed = t.str.contains(r"(?i)\bthe\s+(?:\w+\s+)?" + ud["nouns"] + r"\s*[.?!]*\s*$")
+        if ud.get("bare_head"):
+            # any noun, when "the <noun>" is all the request names: "Convert the temperature.",
+            # "Explain the rules." (not "Describe the sun.": `unique_referents`; not a name:
+            # the head is lower-case; one concrete word besides request verbs: the head itself)
+            bh = ud["bare_head"]
+            head = t.str.extract(r"\bthe\s+(\p{Ll}+)(?:\s+(?:" + bh["trailing"] + r"))?\s*[.?!]*\s*$", 1)
+            listed = listed | (head.is_not_null() & ~head.is_in(list(bh["unique_referents"])).fill_null(False) &
+                               (concrete_words(t, verbs=True) <= 1))
+        out["unspecified_definite"] = no_input & (n_all <= int(ud["max_words"])) & listed
     vr = c.get("vague_request")
     if vr:
         # a request unsure of its own subject ("or maybe", "some kind of", "at some point"), or
