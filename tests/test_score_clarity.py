@@ -270,3 +270,14 @@ def test_a_request_that_names_only_the_noun_it_acts_on_is_unspecified_whatever_t
     s = clarity(vague + clear)
     assert max(s[:len(vague)]) < 0.5 <= min(s[len(vague):]), s
     assert not C.checks(frame(["Convert the temperature."], ["72 F"]))["unspecified_definite"][0]  # input given
+
+
+def test_a_request_for_a_deliverable_without_a_topic_is_vague():
+    vague = ["Give me some ideas.", "Suggest a name.", "Generate some questions.", "Give me tips to make things better.",
+             "Can you recommend something good?"]
+    clear = ["Give me some ideas for a rainy Sunday with kids.", "Suggest a name for a sourdough bakery.",
+             "Generate five questions about the French Revolution.", "Tell me a joke.", "Give me tips for sleeping better."]
+    chk = C.checks(frame(vague + clear))["no_topic"].to_list()
+    assert chk == [True] * len(vague) + [False] * len(clear), chk
+    s = clarity(vague + clear)
+    assert max(s[:len(vague)]) < 0.5 <= min(s[len(vague):]), s

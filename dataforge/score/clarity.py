@@ -220,6 +220,16 @@ def checks(df: pl.DataFrame, cfg: dict | None = None) -> pl.DataFrame:
         low = t.str.to_lowercase()
         out["bare_reference"] = no_input & (n_all <= int(br["max_words"])) & low.str.contains(br["pronouns"]) & \
             (_content_words(low, br.get("not_content") or []) <= int(br["max_content_words"]))
+    nt = c.get("no_topic")
+    if nt:
+        # a deliverable and nothing it is about: "Give me some ideas.", "Suggest a name.",
+        # "Generate some questions." (no input; every content word is a deliverable noun)
+        low = t.str.to_lowercase()
+        first = low.str.extract(r"^\W*(?:(?:please|can\s+you|could\s+you|would\s+you)\s+)?([\p{L}']+)", 1)
+        out["no_topic"] = no_input & (n_all <= int(nt["max_words"])) & \
+            first.is_in(sorted(set(load_words(VERBS)) | set(nt.get("openers") or []))).fill_null(False) & \
+            low.str.contains(r"\b(?:" + "|".join(nt["deliverables"]) + r")\b") & \
+            (_content_words(low, list(nt["deliverables"]) + list(nt.get("not_content") or [])) == 0)
     ud = c.get("unspecified_definite")
     if ud:
         listed = t.str.contains(r"(?i)\bthe\s+(?:\w+\s+)?" + ud["nouns"] + r"\s*[.?!]*\s*$")
@@ -270,6 +280,7 @@ def factors(c: dict) -> dict[str, float]:
         "placeholder": c["placeholder"]["factor"], "many_questions": c["many_questions"]["factor"],
         "missing_object": c["missing_object"]["factor"],
         **({"bare_reference": c["bare_reference"]["factor"]} if c.get("bare_reference") else {}),
+        **({"no_topic": c["no_topic"]["factor"]} if c.get("no_topic") else {}),
         **({"unspecified_definite": c["unspecified_definite"]["factor"]} if c.get("unspecified_definite") else {}),
         **({"hedged": c["vague_request"]["hedge_factor"], "open_goal": c["vague_request"]["open_goal_factor"]}
            if c.get("vague_request") else {}),
