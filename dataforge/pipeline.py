@@ -239,8 +239,10 @@ class Pipeline:
         columns = list(COLUMNS) + [c for c in schema.names if is_score(c)] + \
             [c for c in self.output.keep_columns if c in schema.names and c not in COLUMNS]
         scores = [c for c in columns if is_score(c)]
-        # each row's split, once for the shards and every export (few-shot exemplars: training rows)
-        split_of, exemplar_stats = assign_splits(parts, self.output.shards)
+        # each row's split, once for the shards and every export (by lineage: derived rows with
+        # their root; few-shot exemplars: training rows)
+        split_of, exemplar_stats, lineage_stats = assign_splits(parts, self.output.shards)
+        _log_lineage(lineage_stats)
         _warn_exemplars(exemplar_stats)
         shards = write_shards(parts, out / "data", self.output.shards, columns=columns,
                               schema=arrow_schema(scores), root=out, split_of=split_of)
@@ -281,6 +283,7 @@ class Pipeline:
             "schema": [{"name": f.name, "type": str(f.type)} for f in _shard_schema(out, shards)],
             "splits": {s: sum(x["rows"] for x in shards if x["split"] == s) for s in self.output.shards.splits},
             "shards": shards,
+            "split_by": lineage_stats,
             **({"exemplar_splits": exemplar_stats} if exemplar_stats else {}),
             "exports": exports,
             "rejects": rejects,
@@ -523,6 +526,21 @@ def _prune(root: Path, keep: set[str]) -> None:
     for d in root.iterdir():
         if d.is_dir() and d.name not in keep:
             shutil.rmtree(d, ignore_errors=True)
+
+
+def _log_lineage(stats: dict) -> None:
+    """Say how many rows lineage put in another split than their own id would."""
+    import logging
+
+    log = logging.getLogger("dataforge.pipeline")
+    moved = stats.get("rows_moved_by_lineage") or {}
+    if moved:
+        log.info("splits by lineage: %s derived row(s) in their root's split rather than their own id's (%s)",
+                 sum(n for to in moved.values() for n in to.values()),
+                 ", ".join(f"{a} -> {b}: {n}" for a, to in moved.items() for b, n in to.items()))
+    if stats.get("rows_in_parent_loops"):
+        log.warning("splits by lineage: %s row(s) have a parent_id chain that loops; they keep their own "
+                    "id's split", stats["rows_in_parent_loops"])
 
 
 def _warn_exemplars(stats: dict) -> None:

@@ -33,7 +33,7 @@ from dataforge.pipeline import OutputSpec, Pipeline
 TOP_KEYS = {"name", "description", "seed", "batch_size", "llm", "embedding", "sources", "pipeline", "output"}
 SOURCE_KEYS = {"name", "path", "format", "map", "set", "template", "ops", "on_error", "limit", "keep", "options"}
 OUTPUT_KEYS = {"shard_size_mb", "max_rows_per_shard", "splits", "formats", "keep_columns", "report", "compression",
-               "tokenizer", "exemplar_split"}
+               "tokenizer", "exemplar_split", "split_by"}
 # `output.report` is true/false or a mapping of these (see docs/report.md)
 REPORT_KEYS = {"enabled": bool, "warn_share": float, "sample_rows": int, "analysis_rows": int, "exact_token_rows": int}
 
@@ -198,9 +198,11 @@ def parse_output(spec: Any, where: str) -> OutputSpec:
             splits=spec.get("splits") or {"train": 1.0},
             compression=spec.get("compression", "zstd"),
             exemplar_split=spec.get("exemplar_split", "train"),
+            split_by=spec.get("split_by", "lineage"),
         )
     except (ConfigError, TypeError, ValueError) as e:
-        key = next((k for k in ("splits", "max_rows_per_shard", "compression", "shard_size_mb", "exemplar_split")
+        key = next((k for k in ("splits", "max_rows_per_shard", "compression", "shard_size_mb", "exemplar_split",
+                                 "split_by")
                     if k in spec and k in str(e)), "splits" if "splits" in spec else None)
         raise ConfigError(f"{_at(where, spec, key)}: output: {e}") from None
     formats = spec.get("formats") or []

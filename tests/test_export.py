@@ -149,8 +149,8 @@ def test_rows_shown_as_few_shot_exemplars_are_training_rows(tmp_path):
 
     df, parts = _fewshot_parts(tmp_path)
     spec = ShardSpec(splits={"train": 0.5, "validation": 0.5})
-    by_hash, st_hash = assign_splits(parts, ShardSpec(splits=spec.splits, exemplar_split="hash"))
-    split_of, st = assign_splits(parts, spec)
+    by_hash, st_hash, _ = assign_splits(parts, ShardSpec(splits=spec.splits, exemplar_split="hash"))
+    split_of, st, _ = assign_splits(parts, spec)
     where = dict(zip(df["id"], split_of[0]))
     hashed = dict(zip(df["id"], by_hash[0]))
     shown = {f"r{i}" for i in range(1, 400, 2)}
@@ -166,7 +166,7 @@ def test_rows_shown_as_few_shot_exemplars_are_training_rows(tmp_path):
     # cut into two parts (other batches, a resumed run, Ray's blocks): the same splits
     (tmp_path / "two").mkdir()
     _, two = _fewshot_parts(tmp_path / "two", cut=157)
-    again, st2 = assign_splits(two, spec)
+    again, st2, _ = assign_splits(two, spec)
     assert pl.concat(again).to_list() == split_of[0].to_list() and st2 == st
     shards = write_shards(parts, tmp_path / "data", spec, split_of=split_of)
     got = pl.concat([pl.read_parquet(tmp_path / "data" / s["path"]).with_columns(pl.lit(s["split"]).alias(SPLIT_COL))

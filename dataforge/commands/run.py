@@ -35,6 +35,13 @@ def run(args) -> int:
     out = Path(args.out)
     print(f"shards:   {out / 'data'} ({len(m['shards'])} file(s): "
           + ", ".join(f"{k}={v}" for k, v in m["splits"].items()) + ")")
+    lin = m.get("split_by") or {}
+    if lin.get("rows_moved_by_lineage"):
+        n = sum(n for to in lin["rows_moved_by_lineage"].values() for n in to.values())
+        print(f"          split by lineage: {n} derived row(s) in their example's split rather than their own id's")
+    if lin.get("rows_in_parent_loops"):
+        print(f"WARNING:  {lin['rows_in_parent_loops']} row(s) have a parent_id chain that loops; they keep "
+              "their own id's split")
     ex = m.get("exemplar_splits") or {}
     if ex.get("rows_to_train"):
         print(f"          few-shot exemplars: {sum(ex['rows_to_train'].values())} row(s) shown as exemplars "

@@ -2,15 +2,23 @@
 
     OUT/data/train-00000-of-00003.parquet
 
-Rows are split into train/validation/test by a stable hash of their `id`, so a row
-lands in the same split on every run. Order within a split is pipeline order.
+Rows are split into train/validation/test by a stable hash of a key, so a row lands in the
+same split on every run. Order within a split is pipeline order. The key (`split_by: lineage`,
+the default) is the root of the row's lineage: a derived row (another template's rendering of
+the same raw row, an augmented copy, an evolved instruction) follows `parent_id` through the
+written rows to the first id that is not itself a written row with a parent, so every row
+derived from one example lands in one split, as FLAN and PromptSource hold out by example,
+not by rendering. Split by its own id, a validation row's paraphrase would be a training row.
+A row without `parent_id` is its own root, so it keeps the split of its id.
+`split_by: id` hashes each row's own id.
 
 Few-shot exemplars: a row whose text and answer another written row shows as a solved
 exemplar (the other row's `meta.exemplars` names its `meta.source_row`, same `meta.family`)
 is a training row, as in FLAN, whatever its hash says; with it every written row of that
-source row (other templates, augmented copies). So no validation or test row is seen, with
-its answer, inside a training prompt. `exemplar_split: hash` keeps the hash split (the
-crossings are counted in the manifest and warned about).
+source row (other templates, augmented copies) and, split by lineage, every row of its
+lineage. So no validation or test row is seen, with its answer, inside a training prompt.
+`exemplar_split: hash` keeps the hash split (the crossings are counted in the manifest and
+warned about).
 """
 from __future__ import annotations
 
@@ -32,6 +40,7 @@ from dataforge.testing.killpoints import killpoint
 MB = 1 << 20
 SPLIT_COL = "__split"
 EXEMPLAR_SPLIT = ("train", "hash")
+SPLIT_BY = ("lineage", "id")
 COMPRESSIONS = ("zstd", "snappy", "gzip", "brotli", "lz4", "none")
 # Names that become file names (splits, export formats): letters, digits, '_', '-', '.',
 # never a path separator or '..', so nothing a recipe names can write outside OUT.
@@ -62,8 +71,13 @@ class ShardSpec:
     compression: str = "zstd"
     # "train": rows shown as few-shot exemplars go to the training split; "hash": split by id only
     exemplar_split: str = "train"
+    # "lineage": a derived row takes the split of its lineage's root (see the module docstring);
+    # "id": each row by its own id
+    split_by: str = "lineage"
 
     def __post_init__(self):
+        if self.split_by not in SPLIT_BY:
+            raise ConfigError(f"split_by must be one of {list(SPLIT_BY)}, got {self.split_by!r}")
         if self.exemplar_split not in EXEMPLAR_SPLIT:
             raise ConfigError(f"exemplar_split must be one of {list(EXEMPLAR_SPLIT)}, got {self.exemplar_split!r}")
         if not isinstance(self.splits, dict):
@@ -86,7 +100,8 @@ class ShardSpec:
 
 
 def split_expr(splits: dict[str, float]) -> pl.Expr:
-    """Stable split assignment: the first 8 hex digits of a hash of `id` as a fraction."""
+    """Stable split assignment: the first 8 hex digits of a hash of `id` as a fraction (the
+    row's own id, or its lineage key from `lineage_keys` in an `id` column)."""
     # Ids are not always hex (user-supplied ids), so hash them with a stable function.
     u = pl.col("id").map_batches(_stable_fraction, return_dtype=pl.Float64)
     expr = None
@@ -103,6 +118,47 @@ def split_expr(splits: dict[str, float]) -> pl.Expr:
 def training_split(splits: dict[str, float]) -> str:
     """The split exemplars come from: `train` when there is one, else the first listed."""
     return "train" if "train" in splits else next(iter(splits))
+
+
+def lineage_keys(ids: pl.Series, parents: pl.Series | None) -> tuple[pl.Series, int]:
+    """(each row's split key, rows left on their own id because their `parent_id` chain loops).
+
+    The key is the root of the row's lineage among the rows given: a row without a parent
+    (null, "" or its own id) is keyed by its id; a row whose parent is not among the rows (a
+    raw source row, a parent dropped by dedup) by the parent's id, so sibling renderings and
+    copies share it; a row whose parent is among them by that parent's key, to a fixpoint.
+    Vectorised: pointer doubling over the rows that have parents (a chain of depth d takes
+    about log2(d) joins). Depends on the set of rows only, not their order: an id written twice
+    with different parents resolves through the least of them. A chain that loops (only
+    user-supplied ids can) has no root: its rows keep their own id."""
+    ids = ids.cast(pl.Utf8).rename("id")
+    if parents is None:
+        return ids, 0
+    rows = pl.DataFrame({"id": ids, "p": parents.cast(pl.Utf8)}).with_columns(
+        pl.when((pl.col("p") == "") | (pl.col("p") == pl.col("id"))).then(None).otherwise(pl.col("p")).alias("p"))
+    if rows["p"].null_count() == rows.height:
+        return ids, 0
+    # written rows with a parent, one pointer per id: the nodes a chain passes through;
+    # `on`: the pointer is itself such a node, so the root lies further up
+    ptr = rows.drop_nulls("p").group_by("id").agg(pl.col("p").min().alias("ptr"))
+    ptr = ptr.join(ptr.select(pl.col("id").alias("ptr"), pl.lit(True).alias("on")), on="ptr", how="left") \
+        .with_columns(pl.col("on").fill_null(False))
+    live, done = ptr.filter("on"), [ptr.filter(~pl.col("on"))]
+    # pointer doubling: after r rounds each pointer is 2^r steps up, and an acyclic chain has at
+    # most len(ptr) steps (joins, not is_in: is_in on millions of strings was 10x slower)
+    for _ in range(max(1, math.ceil(math.log2(ptr.height + 1))) + 1):
+        if not live.height:
+            break
+        live = live.join(pl.concat([*done, live]), left_on="ptr", right_on="id", suffix="_up") \
+            .select("id", pl.col("ptr_up").alias("ptr"), pl.col("on_up").alias("on"))
+        done.append(live.filter(~pl.col("on")))
+        live = live.filter("on")
+    keys = rows.join(pl.concat(done).drop("on"), left_on="p", right_on="id", how="left", maintain_order="left") \
+        .select(pl.coalesce("ptr", "p", "id").alias("id")).to_series()
+    if not live.height:
+        return keys, 0
+    loop = rows["p"].is_in(live["id"].implode()).fill_null(False)  # (nodes still live: a loop)
+    return pl.select(pl.when(loop).then(rows["id"]).otherwise(keys).alias("id")).to_series(), int(loop.sum())
 
 
 _FK = "__exemplar_key"
@@ -126,33 +182,78 @@ def _exemplar_keys(meta: pl.Series, split: pl.Series, train: str) -> tuple[pl.Se
     return own, uses
 
 
-def assign_splits(parts: list[Path], spec: ShardSpec) -> tuple[list[pl.Series], dict]:
-    """Each part's split column, and what few-shot exemplars did to it (for the manifest):
-    {"policy", "training_split", "exemplar_uses", "rows_to_train": {split: rows moved},
-    "cross_split_uses": exemplar uses whose exemplar row is not a training row and lies in
-    another split than the row showing it, after the policy; "cross_split_uses_by_hash": the
-    same with the split by id alone}.
+def assign_splits(parts: list[Path], spec: ShardSpec) -> tuple[list[pl.Series], dict, dict]:
+    """Each part's split column, what few-shot exemplars did to it and what lineage did to it
+    (both for the manifest).
 
-    Depends only on the rows (ids and meta), never on how they are cut into parts."""
+    Exemplars: {"policy", "training_split", "exemplar_uses", "rows_to_train": {split: rows
+    moved}, "cross_split_uses": exemplar uses whose exemplar row is not a training row and lies
+    in another split than the row showing it, after the policy; "cross_split_uses_by_hash": the
+    same with the split by hash alone (of the lineage key or id, see `split_by`)}; {} when no
+    row shows exemplars. With `split_by: lineage` a moved row takes its whole lineage along.
+
+    Lineage: {"policy": split_by} and, with more than one split and `lineage`,
+    "rows_moved_by_lineage": {split by own id: {split by lineage: rows}} (rows whose lineage
+    put them elsewhere than their own id would), plus "rows_in_parent_loops" when some
+    `parent_id` chain loops (those rows keep their own id's split).
+
+    Depends only on the rows (ids, parent ids and meta), never on how they are cut into parts."""
     only = next(iter(spec.splits))
+    lineage_stats: dict = {"policy": spec.split_by}
     if len(spec.splits) == 1:
         return [pl.repeat(only, pq.ParquetFile(p).metadata.num_rows, dtype=pl.Utf8, eager=True).alias(SPLIT_COL)
-                for p in parts], {}
+                for p in parts], {}, lineage_stats
     train = training_split(spec.splits)
-    split_of, own_keys, uses = [], [], []
+    lineage = spec.split_by == "lineage"
+    # pass 1: each row's split key, over all parts at once (a parent may be in another part)
+    ids, parents, has_meta = [], [], []
     for p in parts:
-        cols = ["id"] + (["meta"] if "meta" in pq.read_schema(p).names else [])
-        df = pl.read_parquet(p, columns=cols)
-        split_of.append(df.select(split_expr(spec.splits)).to_series())
-        if "meta" in df.columns:
-            own, used = _exemplar_keys(df["meta"], split_of[-1], train)
+        names = pq.read_schema(p).names
+        with_parent = lineage and "parent_id" in names
+        df = pl.read_parquet(p, columns=["id"] + (["parent_id"] if with_parent else []))
+        ids.append(df["id"].cast(pl.Utf8))
+        parents.append(df["parent_id"].cast(pl.Utf8) if with_parent else pl.repeat(None, df.height, dtype=pl.Utf8,
+                                                                                     eager=True))
+        has_meta.append("meta" in names)
+    keys_of = ids
+    if lineage and any(p.null_count() < len(p) for p in parents):
+        all_keys, looped = lineage_keys(pl.concat(ids), pl.concat(parents))
+        bounds = [0]
+        for i in ids:
+            bounds.append(bounds[-1] + len(i))
+        keys_of = [all_keys.slice(a, b - a) for a, b in zip(bounds, bounds[1:])]
+        if looped:
+            lineage_stats["rows_in_parent_loops"] = looped
+    del parents
+    split_of = [pl.DataFrame({"id": k}).select(split_expr(spec.splits)).to_series() for k in keys_of]
+    if lineage:
+        # what lineage changed, against the split by own id (hashed only where the key differs)
+        moved: dict[str, dict[str, int]] = {}
+        for i, k, col in zip(ids, keys_of, split_of):
+            if k is i:
+                continue
+            at = (k != i).arg_true()
+            if not at.len():
+                continue
+            by_id = pl.DataFrame({"id": i.gather(at)}).select(split_expr(spec.splits)).to_series()
+            ch = pl.DataFrame({"a": by_id, "b": col.gather(at)}).filter(pl.col("a") != pl.col("b"))
+            for a, b, n in ch.group_by("a", "b").len().iter_rows():
+                to = moved.setdefault(a, {})
+                to[b] = to.get(b, 0) + n
+        lineage_stats["rows_moved_by_lineage"] = {a: {b: moved[a][b] for b in spec.splits if b in moved[a]}
+                                                  for a in spec.splits if a in moved}
+    # pass 2: few-shot exemplars, from `meta`
+    own_keys, uses = [], []
+    for p, col, meta in zip(parts, split_of, has_meta):
+        if meta:
+            own, used = _exemplar_keys(pl.read_parquet(p, columns=["meta"])["meta"], col, train)
             own_keys.append(own)
             uses.append(used)
         else:
-            own_keys.append(pl.repeat(None, df.height, dtype=pl.Utf8, eager=True).alias(_FK))
+            own_keys.append(pl.repeat(None, len(col), dtype=pl.Utf8, eager=True).alias(_FK))
     uses = [u for u in uses if u.height]
     if not uses:
-        return split_of, {}
+        return split_of, {}, lineage_stats
     uses_df = pl.concat(uses).with_row_index("u")
     shown = uses_df[_FK].unique()
 
@@ -163,19 +264,23 @@ def assign_splits(parts: list[Path], spec: ShardSpec) -> tuple[list[pl.Series], 
 
     stats: dict = {"policy": spec.exemplar_split, "training_split": train, "exemplar_uses": uses_df.height,
                    "cross_split_uses_by_hash": crossings(split_of)}
-    moved: dict[str, int] = {}
+    moved_rows: dict[str, int] = {}
     if spec.exemplar_split == "train":
+        moves = [own.is_in(shown.implode()).fill_null(False) & (col != train) for col, own in zip(split_of, own_keys)]
+        if keys_of is not ids:
+            # a moved row takes its lineage along: no paraphrase of a training row stays held out
+            group = pl.concat([k.filter(m) for k, m in zip(keys_of, moves)]).unique().implode()
+            moves = [m | (k.is_in(group) & (col != train)) for k, m, col in zip(keys_of, moves, split_of)]
         new = []
-        for col, own in zip(split_of, own_keys):
-            move = own.is_in(shown.implode()).fill_null(False) & (col != train)
+        for col, move in zip(split_of, moves):
             for name, n in col.filter(move).value_counts().iter_rows():
-                moved[name] = moved.get(name, 0) + n
+                moved_rows[name] = moved_rows.get(name, 0) + n
             new.append(pl.select(pl.when(move).then(pl.lit(train)).otherwise(col).alias(SPLIT_COL)).to_series())
         split_of = new
-    stats["rows_to_train"] = {k: moved[k] for k in spec.splits if k in moved}
-    stats["cross_split_uses"] = crossings(split_of) if moved or spec.exemplar_split == "hash" \
+    stats["rows_to_train"] = {k: moved_rows[k] for k in spec.splits if k in moved_rows}
+    stats["cross_split_uses"] = crossings(split_of) if moved_rows or spec.exemplar_split == "hash" \
         else stats["cross_split_uses_by_hash"]
-    return split_of, stats
+    return split_of, stats, lineage_stats
 
 
 def _stable_fraction(ids: pl.Series) -> pl.Series:
@@ -271,7 +376,7 @@ def write_shards(parts: list[Path], out_dir: Path, spec: ShardSpec,
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic.clean_tmp(out_dir)
 
-    # pass 1: each row's split, from the `id` (and `meta`) columns only
+    # pass 1: each row's split, from the `id` (`parent_id`, `meta`) columns only
     if split_of is None:
         split_of = assign_splits(parts, spec)[0]
     counts: dict[str, int] = {s: 0 for s in spec.splits}
