@@ -281,3 +281,18 @@ def test_a_request_for_a_deliverable_without_a_topic_is_vague():
     assert chk == [True] * len(vague) + [False] * len(clear), chk
     s = clarity(vague + clear)
     assert max(s[:len(vague)]) < 0.5 <= min(s[len(vague):]), s
+
+
+def test_second_blind_pairs_of_a_request_and_its_underspecified_twin():
+    """clarity_pairs_blind_2.jsonl: 30 requests and a twin that drops what makes them answerable
+    ("Convert 72 degrees Fahrenheit to Celsius ..." / "Convert the temperature."), written before
+    round 17's rules. Before: all ordered, 14 twins at >= 0.5; after: 5."""
+    import json
+    from pathlib import Path
+
+    rows = [json.loads(x) for x in (Path(__file__).parents[1] / "benchmarks" / "quality_data"
+                                    / "clarity_pairs_blind_2.jsonl").read_text().splitlines()]
+    s = clarity([r["clear"] for r in rows] + [r["vague"] for r in rows])
+    clear, vague = s[:len(rows)], s[len(rows):]
+    assert all(c > v for c, v in zip(clear, vague)) and min(clear) >= 0.5, (clear, vague)
+    assert sum(v >= 0.5 for v in vague) <= 5, vague
