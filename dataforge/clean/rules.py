@@ -111,11 +111,15 @@ def _parse(path: Path, text: str) -> tuple[list[Rule], str, list[Path]]:
             read.append(words_path)
             h.update(content.encode())
             params["words"] = [w.strip() for w in content.splitlines() if w.strip() and not w.startswith("#")]
-        if "unless_instruction_file" in params:  # regexes, one a line, that spare a row as unless_instruction does
-            content, joined = pattern_file(params["unless_instruction_file"])
-            read.append(resolve(params["unless_instruction_file"]))
+        # `PARAM_file`: regexes, one a line, added to the regex PARAM (`unless_instruction_file`
+        # spares a row as unless_instruction does; `unless_input_file`, `decline_instruction_file`,
+        # `task_refusal_file`, ... the same for theirs): long lists in other languages live there
+        for key in sorted(k for k in params if k.endswith("_file") and k != "file"):
+            base = key.removesuffix("_file")
+            content, joined = pattern_file(params[key])
+            read.append(resolve(params[key]))
             h.update(content.encode())
-            params["unless_instruction"] = "|".join(x for x in (params.get("unless_instruction"), joined) if x)
+            params[base] = "|".join(x for x in (params.get(base), joined) if x)
         rules.append(Rule(str(r["name"]), str(r["type"]), params))
     return rules, h.hexdigest(), read
 
@@ -231,7 +235,10 @@ def b_phrases(rule: Rule, df: pl.DataFrame):
         raise ConfigError(f"rule '{rule.name}': needs `phrases` or `file`")
     out = []
     for f in rule.fields(["output"]):
-        t = _col(f).str.replace_all("[’‘]", "'")
+        t = _col(f)
+        if rule.get("speech"):  # quoted speech and dialogue lines: a character speaks there (b_refusal)
+            t = t.str.replace_all(rule.get("speech"), " ")
+        t = t.str.replace_all("[’‘]", "'")
         hit = t.str.contains_any(phrases, ascii_case_insensitive=True)
         found = t.str.extract_many(phrases, ascii_case_insensitive=True)
         if rule.get("min_distinct", 1) > 1:  # several different phrases: a page's chrome, not a mention
@@ -505,7 +512,14 @@ QUOTE_ATTRIBUTION_RE = r"[\"”]\s*[-–—~]+\s*\p{Lu}[\w.' -]{0,40}$"
 FINAL_TOKEN_RE = (r"(?:^|\s)(?:[$€£]?\d[\d,.:/%-]*%?|https?://\S+|www\.\S+|#\w+|\S*\$|Q\.?E\.?D\.?)\s*$|"
                   r"[\x{1F300}-\x{1FAFF}\x{2600}-\x{27BF}][\x{FE0F}\x{200D}\x{1F3FB}-\x{1F3FF}\x{1F300}-\x{1FAFF}\x{2600}-\x{27BF}]*\s*$")
 VALEDICTION = (r"(?i)^(sincerely|best|regards|kind regards|best regards|warm regards|yours( truly| sincerely)?|"
-               r"thanks|thank you|cheers|best wishes|respectfully|love|with love|all the best),?$")
+               r"thanks|thank you|cheers|best wishes|respectfully|love|with love|all the best|"
+               # (and other languages' closings: a team signed under them is written in lower case,
+               # "Atentamente,\nEl equipo de atención al cliente", "С уважением,\nСлужба поддержки")
+               r"atentamente|cordialmente|saludos( cordiales)?|un (cordial )?saludo|(bien )?cordialement|"
+               r"salutations( distinguées)?|bien à (vous|toi)|mit freundlichen grüßen|(viele|beste|liebe|freundliche) grüße|"
+               r"atenciosamente|com carinho|cordiali saluti|distinti saluti|un caro saluto|с уважением|"
+               r"с наилучшими пожеланиями|всего доброго|此致|敬礼|此致敬礼|敬具|草々|以上|감사합니다|"
+               r"مع (خالص )?التحيات|مع أطيب التحيات),?$")
 # words a finished English sentence does not end on: rules/filters/dangling_words.txt
 DANGLING_FILE = RULES_DIR / "dangling_words.txt"
 
@@ -513,7 +527,9 @@ DANGLING_FILE = RULES_DIR / "dangling_words.txt"
 def b_refusal(rule: Rule, df: pl.DataFrame):
     """A refusal: a first-person inability / declining pattern (`patterns` or `file`) that
     starts within the first `max_start` characters, in a short answer (`max_words`) or one
-    that opens with an apology. Stories and lyrics that say "I can't" further in are left alone."""
+    that opens with an apology (`opener`, a regex on the lower-cased answer). Stories and lyrics
+    that say "I can't" further in are left alone, and so are the spans `speech` matches (quoted
+    speech, a dialogue's "Name: ..." lines): a character speaks there, not the assistant."""
     pats = (rule.get("patterns") or []) + (rule.get("words") or [])
     if not pats:
         raise ConfigError(f"rule '{rule.name}': needs `patterns` or `file`")
@@ -523,17 +539,32 @@ def b_refusal(rule: Rule, df: pl.DataFrame):
     except re.error as e:
         raise ConfigError(f"rule '{rule.name}': bad pattern: {e}") from None
     f = rule.fields(["output"])[0]
-    t = _col(f).str.replace_all("[’‘]", "'").str.to_lowercase() \
+    if f not in df.columns:
+        return pl.Series([None] * df.height, dtype=pl.Utf8)
+    o = _col(f)
+    spoken = o.str.replace_all(rule.get("speech"), " ") if rule.get("speech") else o
+    t = spoken.str.replace_all("[’‘]", "'").str.to_lowercase() \
         .str.replace_all(r"\b(can't|cannot|can not|couldn't|could not) (help (but|\w+ing)|begin to|wait|believe|"
                          r"imagine|stop|get enough|resist)\b", "")  # idioms ("couldn't help being captivated"), not refusals
-    head = t.str.slice(0, rule.get("max_start", 200))
-    hit = head.str.contains(f"(?:{alt})")
-    opener = t.str.contains(r"^\W*(?:i'm |i am |we're |we are )?(?:really |so |very |truly |terribly )?"
-                            r"(?:sorry|afraid|apologi[sz]e|apologies|my apologies|unfortunately|regrettably|"
-                            r"i regret|we regret)\b")
-    short = t.str.count_matches(r"\S+") <= rule.get("max_words", 80)
-    which = head.str.extract(f"({alt})", 1).str.slice(0, 40)
-    return pl.when(hit & (short | opener)).then(_fmt(rule, f"{f} refuses: '{{}}'", which))
+    # (the text is read once: every pattern below searches the same columns)
+    d = df.select(o.alias("o"), t.alias("t"), t.str.slice(0, rule.get("max_start", 200)).alias("head"))
+    o, t, head = pl.col("o"), pl.col("t"), pl.col("head")
+    # one search per pattern, as b_regex: each keeps its literal prefilter, where one alternation
+    # of patterns in many languages with word boundaries falls back to a slow engine
+    hit = pl.any_horizontal([head.str.contains(p) for p in pats])
+    opener = t.str.contains(rule.get("opener", r"^\W*(?:i'm |i am |we're |we are )?(?:really |so |very |truly |terribly )?"
+                                                r"(?:sorry|afraid|apologi[sz]e|apologies|my apologies|unfortunately|regrettably|"
+                                                r"i regret|we regret)\b"))
+    # (words of scripts without spaces counted as `length` counts them: a Chinese answer is many words)
+    unspaced = o.str.contains(f"[{CJK}{SEA}]")
+    only_unspaced = pl.when(unspaced).then(o).otherwise(pl.lit(""))  # (the regex runs on these rows only)
+    n_words = pl.when(unspaced).then(only_unspaced.str.count_matches(WORD_RE)).otherwise(o.str.count_matches(r"\S+"))
+    short = n_words <= rule.get("max_words", 80)
+    fires = d.select((hit & (short | opener)).alias("x"))["x"]
+    # what it matched, read on the rows it fires on only
+    which = d.select(pl.when(pl.lit(fires)).then(head).otherwise(pl.lit("")).str.extract(f"({alt})", 1)
+                     .str.slice(0, 40).alias("w"))["w"]
+    return pl.select(pl.when(pl.lit(fires)).then(_fmt(rule, f"{f} refuses: '{{}}'", pl.lit(which))).alias("r"))["r"]
 
 
 def b_garbled(rule: Rule, df: pl.DataFrame) -> pl.Series:
@@ -746,7 +777,9 @@ BUILDERS: dict[str, Callable[[Rule, pl.DataFrame], Any]] = {
 # `unless_output`: the answer's own form spares it (a laid-out HTML page is a document, not junk).
 # `only_instruction`: the rule applies only where the instruction matches (a summary that
 # hands back its input is a copy; an answer to "Return the text unchanged" is not).
-CONTEXT_PARAMS = ("unless_instruction", "unless_input", "input_carried_when", "unless_output", "only_instruction", "unless_tasks", "decline_instruction", "task_refusal")
+# `carried_in_instruction`: a regex whose match in the instruction is read with the input by
+# `unless_input` ("Translate into Spanish: 'Sorry, I can't help with that.'" carries its text).
+CONTEXT_PARAMS = ("unless_instruction", "unless_input", "input_carried_when", "unless_output", "only_instruction", "unless_tasks", "decline_instruction", "task_refusal", "carried_in_instruction")
 
 
 def context_columns(rule: Rule) -> list[str]:
@@ -756,6 +789,7 @@ def context_columns(rule: Rule) -> list[str]:
         rule.get("no_end_instruction") or \
         rule.get("yes_no_instruction") or rule.get("demands_text") or rule.get("decline_instruction") else []
     cols += ["input"] if rule.get("unless_input") else []
+    cols += ["instruction"] if rule.get("carried_in_instruction") and "instruction" not in cols else []
     cols += ["output"] if rule.get("unless_output") else []
     return cols + (["task"] if rule.get("unless_tasks") or rule.get("no_end_tasks") or rule.get("reason_tasks") else [])
 
@@ -767,11 +801,19 @@ def _unless(rule: Rule, df: pl.DataFrame) -> pl.Expr | None:
         ins = _col("instruction") + pl.lit("\n") + _col("system").fill_null("") if "system" in df.columns \
             else _col("instruction")
         cond = ins.str.contains("(?i)" + rule.get("unless_instruction"))
-    if rule.get("unless_input") and "input" in df.columns:
-        c = _col("input").str.replace_all("[’‘]", "'").str.contains("(?i)" + rule.get("unless_input"))
+    if rule.get("unless_input") and ("input" in df.columns or rule.get("carried_in_instruction")):
+        # the text the answer carries: the input, and where `carried_in_instruction` is set, what
+        # of the instruction it matches (the sentence after "Translate into Spanish:", a quotation)
+        src = _context(df, "input")
+        if rule.get("carried_in_instruction"):
+            src = src + pl.lit("\n") + _context(df, "instruction").str.extract(
+                "(" + rule.get("carried_in_instruction") + ")", 1).fill_null("")
+        src = src.str.replace_all("[’‘]", "'")
+        c = src.str.contains("(?i)" + rule.get("unless_input"))
         if rule.get("input_carried_when") and "instruction" in df.columns:  # only where the answer
             c = c & _col("instruction").str.contains("(?i)" + rule.get("input_carried_when"))  # carries it
-        cond = _or(cond, _unless_task_refusal(rule, df, c))  # "I can't help with that" rewrites no input
+        # "I can't help with that" rewrites no input, unless the input says it (a translation of it)
+        cond = _or(cond, _unless_task_refusal(rule, df, c, src))
     if rule.get("unless_output") and "output" in df.columns:  # the answer's own form spares it
         cond = _or(cond, _col("output").str.contains("(?i)" + rule.get("unless_output")))
     if rule.get("only_instruction"):
@@ -789,11 +831,15 @@ def _or(cond: pl.Expr | None, c: pl.Expr) -> pl.Expr:
     return c if cond is None else cond | c
 
 
-def _unless_task_refusal(rule: Rule, df: pl.DataFrame, c: pl.Expr) -> pl.Expr:
-    """`c`, except where the output refuses the task itself (`task_refusal`)."""
+def _unless_task_refusal(rule: Rule, df: pl.DataFrame, c: pl.Expr, source: pl.Expr | None = None) -> pl.Expr:
+    """`c`, except where the output refuses the task itself (`task_refusal`), unless the text
+    it carries (`source`) refuses so too: a translation of "I can't help with that" says it."""
     f = rule.fields(["output"])[0]
     if rule.get("task_refusal") and f in df.columns:
-        return c & ~_col(f).str.replace_all("[’‘]", "'").str.contains("(?i)" + rule.get("task_refusal"))
+        refuses = _col(f).str.replace_all("[’‘]", "'").str.contains("(?i)" + rule.get("task_refusal"))
+        if source is not None:
+            refuses = refuses & ~source.str.contains("(?i)" + rule.get("task_refusal"))
+        return c & ~refuses
     return c
 
 
@@ -804,9 +850,15 @@ def reasons(rules: list[Rule], df: pl.DataFrame) -> pl.Series:
     cols = []
     for i, rule in enumerate(rules):
         r = BUILDERS[rule.type](rule, df)
-        e = (pl.lit(r) if isinstance(r, pl.Series) else r).cast(pl.Utf8)
-        unless = _unless(rule, df)
+        cols.append((pl.lit(r) if isinstance(r, pl.Series) else r).cast(pl.Utf8).alias(f"r{i}"))
+    fired = df.select(cols)
+    # what spares a row (the instruction asks for it, the input says it, ...) is read only on the
+    # rows a rule fired on: its regexes (long ones, in many languages) cost nothing elsewhere
+    for i, rule in enumerate(rules):
+        hits = fired[f"r{i}"].is_not_null()
+        unless = _unless(rule, df) if hits.any() else None
         if unless is not None:
-            e = pl.when(unless).then(None).otherwise(e)
-        cols.append(e.alias(f"r{i}"))
-    return df.select(pl.coalesce(cols).alias("r"))["r"]
+            spared = df.filter(hits).select(unless.fill_null(False).alias("u"))["u"]
+            mask = pl.Series([False] * df.height).scatter(hits.arg_true(), spared)
+            fired = fired.with_columns(pl.when(mask).then(None).otherwise(pl.col(f"r{i}")).alias(f"r{i}"))
+    return fired.select(pl.coalesce(fired.columns).alias("r"))["r"]
