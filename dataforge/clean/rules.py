@@ -20,7 +20,7 @@ from dataforge.clean import repetition
 from dataforge.errors import ConfigError, MissingResourceError
 from dataforge.paths import RULES
 from dataforge.rulefiles import parse_yaml
-from dataforge.words import CJK, INLINE_ENUM_RE, SEA, SHINGLE_TOKEN_RE, WORD_RE
+from dataforge.words import INLINE_ENUM_RE, SHINGLE_TOKEN_RE, WORD_RE
 
 RULES_DIR = RULES / "filters"
 URL_OR_EMAIL = r"(?i)(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+"
@@ -555,10 +555,8 @@ def b_refusal(rule: Rule, df: pl.DataFrame):
     opener = t.str.contains(rule.get("opener", r"^\W*(?:i'm |i am |we're |we are )?(?:really |so |very |truly |terribly )?"
                                                 r"(?:sorry|afraid|apologi[sz]e|apologies|my apologies|unfortunately|regrettably|"
                                                 r"i regret|we regret)\b"))
-    # (words of scripts without spaces counted as `length` counts them: a Chinese answer is many words)
-    unspaced = o.str.contains(f"[{CJK}{SEA}]")
-    only_unspaced = pl.when(unspaced).then(o).otherwise(pl.lit(""))  # (the regex runs on these rows only)
-    n_words = pl.when(unspaced).then(only_unspaced.str.count_matches(WORD_RE)).otherwise(o.str.count_matches(r"\S+"))
+    # (words counted as `length` counts them: a Chinese answer is many words, not one)
+    n_words = o.str.count_matches(WORD_RE)
     short = n_words <= rule.get("max_words", 80)
     fires = d.select((hit & (short | opener)).alias("x"))["x"]
     # what it matched, read on the rows it fires on only
@@ -598,12 +596,9 @@ def b_non_answer(rule: Rule, df: pl.DataFrame):
     filler = [w.lower() for w in rule.get("words") or []]
     o = _col(f).str.strip_chars()
     ins = _context(df, "instruction").str.strip_chars()
-    # (a Chinese sentence is many words, not one: words of scripts without spaces are counted
-    # as `length` counts them, on the texts that have such letters; the rest by spaces)
-    spaced = o.str.count_matches(r"\S+")
-    unspaced = o.str.contains(f"[{CJK}{SEA}]")
-    only_unspaced = pl.when(unspaced).then(o).otherwise(pl.lit(""))  # (the regex runs on these rows only)
-    n_words = pl.when(unspaced).then(only_unspaced.str.count_matches(WORD_RE)).otherwise(spaced)
+    # (a Chinese sentence is many words, not one: words counted as `length` counts them, which
+    # is a count of runs of non-spaces in texts without letters of scripts that use no spaces)
+    n_words = o.str.count_matches(WORD_RE)
     # the words of short replies only: a filler reply is short, and long texts cost the most
     short = pl.when(n_words <= rule.get("filler_max_words", 8)).then(o).otherwise(pl.lit(""))
     words = short.str.to_lowercase().str.replace_all("[’‘]", "'").str.extract_all(r"[a-z/']+|\d+") \

@@ -177,7 +177,6 @@ def checks(df: pl.DataFrame, cfg: dict | None = None) -> pl.DataFrame:
     if ur.get("time_pointer"):
         ins_r, query_r = (e.str.replace_all(ur["time_pointer"], "next $1") for e in (ins_r, query_r))
     d = d.with_columns(backed=backed, ins_r=ins_r, query_r=query_r)
-    refs = {}
     for kind in REFERENCES:
         pat = _fill(ur[kind]["pattern"], c)
         ante = bool(ur[kind].get("needs_no_antecedent"))
@@ -191,7 +190,8 @@ def checks(df: pl.DataFrame, cfg: dict | None = None) -> pl.DataFrame:
             in_code = d["no_input"] & (_unresolved(d, "ins_r", mat, ur, ante) |
                                        (_unresolved(d, "query_r", mat, ur, ante) & ~d["backed"]))
             found = in_code.zip_with(d["code"], found)
-        refs[f"ref_{kind}"] = found
+        d = d.with_columns(found.alias(f"ref_{kind}"))
+        out[f"ref_{kind}"] = pl.col(f"ref_{kind}")
     ins, query = ins_c, query_c  # the checks below read the instruction as a code request reads it
     uc = c["undefined_criteria"]
     said = wording.str.replace_all("(?i)" + uc["noun_use"], " NOUN ") if uc.get("noun_use") else wording
@@ -215,16 +215,15 @@ def checks(df: pl.DataFrame, cfg: dict | None = None) -> pl.DataFrame:
     out["missing_object"] = no_input & (ins.str.strip_chars().str.contains(mo) | query.str.strip_chars().str.contains(mo))
     t = ins.str.strip_chars()
     n_all = t.str.count_matches(r"\S+")
+    low = t.str.to_lowercase()
     br = c.get("bare_reference")
     if br:
-        low = t.str.to_lowercase()
         out["bare_reference"] = no_input & (n_all <= int(br["max_words"])) & low.str.contains(br["pronouns"]) & \
             (_content_words(low, br.get("not_content") or []) <= int(br["max_content_words"]))
     nt = c.get("no_topic")
     if nt:
         # a deliverable and nothing it is about: "Give me some ideas.", "Suggest a name.",
         # "Generate some questions." (no input; every content word is a deliverable noun)
-        low = t.str.to_lowercase()
         first = low.str.extract(r"^\W*(?:(?:please|can\s+you|could\s+you|would\s+you)\s+)?([\p{L}']+)", 1)
         out["no_topic"] = no_input & (n_all <= int(nt["max_words"])) & \
             first.is_in(sorted(set(load_words(VERBS)) | set(nt.get("openers") or []))).fill_null(False) & \
@@ -246,13 +245,10 @@ def checks(df: pl.DataFrame, cfg: dict | None = None) -> pl.DataFrame:
     if vr:
         # a request unsure of its own subject ("or maybe", "some kind of", "at some point"), or
         # one that leaves the goal to the model ("handle whatever needs handling", "as you see fit")
-        low = wording.str.to_lowercase()
-        out["hedged"] = low.str.extract_all(vr["hedges"]).list.unique().list.len() >= int(vr["min_hedges"])
-        out["open_goal"] = low.str.contains(vr["open_goal"]) & ~t.str.contains(r"\?\s*$")
-    res = d.select(**out)
-    order = ["too_short", "too_long", "long_sentence", "long_words", *refs, *[k for k in out if k not in
-                                                                           ("too_short", "too_long", "long_sentence", "long_words")]]
-    return res.with_columns(**refs).select(order)
+        said_low = wording.str.to_lowercase()
+        out["hedged"] = said_low.str.extract_all(vr["hedges"]).list.unique().list.len() >= int(vr["min_hedges"])
+        out["open_goal"] = said_low.str.contains(vr["open_goal"]) & ~t.str.contains(r"\?\s*$")
+    return d.select(**out)
 
 
 def _content_words(low: pl.Expr, extra: list[str]) -> pl.Expr:
@@ -308,6 +304,8 @@ def specificity(c: dict) -> pl.Expr:
 def score(df: pl.DataFrame, cfg: dict | None = None) -> pl.Series:
     """Clarity in [0, 1] per row of `df` (`instruction`, `input`)."""
     c = cfg or load_yaml(CLARITY)
+    if "input" not in df.columns:
+        df = df.with_columns(input=pl.lit(None, dtype=pl.Utf8))
     chk = checks(df, c)
     refs = [f"ref_{k}" for k in REFERENCES]
     # one pointer often matches several kinds ("evaluate the following website"): the
@@ -318,6 +316,4 @@ def score(df: pl.DataFrame, cfg: dict | None = None) -> pl.Series:
     for k, f in factors(c).items():
         if k not in refs:
             out = out * pl.when(pl.col(k)).then(pl.lit(float(f))).otherwise(pl.lit(1.0))
-    spec = df.select(specificity(c).alias("_specificity")) if "input" in df.columns else \
-        df.with_columns(input=pl.lit(None, dtype=pl.Utf8)).select(specificity(c).alias("_specificity"))
-    return chk.with_columns(spec).select(out.clip(0.0, 1.0).alias("score_clarity")).to_series()
+    return chk.with_columns(df.select(specificity(c).alias("_specificity"))).select(out.clip(0.0, 1.0).alias("score_clarity")).to_series()
