@@ -70,12 +70,14 @@ def loads(text: str, *, where: str = "<recipe>", base_dir: Path | None = None,
         op, name = parse_step(step, f"pipeline step {i + 1}", where, rulefiles.line_of(steps, i))
         ops.append(op)
         names.append(name)
-    output = doc.get("output") or {}
+    # parsed before the try below: their errors already name their own line
+    output = parse_output(doc.get("output") or {}, where)
+    embedding = _embedding(doc.get("embedding"), where)
     try:
         pipe = Pipeline(ops, names=names, seed=seed, batch_size=batch_size,
-                        output=parse_output(output, where), llm=doc.get("llm"),
+                        output=output, llm=doc.get("llm"),
                         name=doc.get("name") or Path(where).stem,
-                        recipe_text=text, embedding=_embedding(doc.get("embedding"), where))
+                        recipe_text=text, embedding=embedding)
     except ConfigError as e:  # stage names: duplicates or unsafe characters
         raise ConfigError(f"{_at(where, doc, 'pipeline')}: {e}") from None
     srcs = doc.get("sources") or []
@@ -221,7 +223,7 @@ def parse_output(spec: Any, where: str) -> OutputSpec:
     keep = spec.get("keep_columns") or []
     if not isinstance(keep, list) or not all(isinstance(c, str) for c in keep):
         raise ConfigError(f"{_at(where, spec, 'keep_columns')}: output: `keep_columns` must be a list of column names")
-    report, options = parse_report(spec.get("report", True), f"{_at(where, spec, 'report')}: output.report")
+    report, options = parse_report(spec.get("report", True), where)
     if spec.get("tokenizer") is not None:
         options["tokenizer"] = str(spec["tokenizer"])
     return OutputSpec(shards=shards, formats=list(formats), keep_columns=list(keep),
@@ -229,18 +231,21 @@ def parse_output(spec: Any, where: str) -> OutputSpec:
 
 
 def parse_report(spec: Any, where: str) -> tuple[bool, dict]:
-    """`report: false`, or `report: {warn_share: 0.05, ...}`: whether to build it, and its options."""
+    """`report: false`, or `report: {warn_share: 0.05, ...}`: whether to build it, and its options.
+
+    `where` is the recipe file; errors name the line of the bad key."""
     if not isinstance(spec, dict):
         return bool(spec), {}
-    _unknown(spec, set(REPORT_KEYS), where)
+    _unknown(spec, set(REPORT_KEYS), f"{where}: output.report", node=spec)
     opts = {}
     for k, v in spec.items():
         typ = REPORT_KEYS[k]
         if isinstance(v, bool) != (typ is bool) or not isinstance(v, (int, float) if typ is float else typ):
-            raise ConfigError(f"{where}.{k}: expected {typ.__name__}, got {v!r}")
+            raise ConfigError(f"{_at(where, spec, k)}: output.report.{k}: expected {typ.__name__}, got {v!r}")
         opts[k] = typ(v)
     if not 0 < opts.get("warn_share", 0.1) <= 1:
-        raise ConfigError(f"{where}.warn_share: a share in (0, 1], got {opts['warn_share']}")
+        raise ConfigError(f"{_at(where, spec, 'warn_share')}: output.report.warn_share: a share in (0, 1], "
+                          f"got {opts['warn_share']}")
     return opts.pop("enabled", True), opts
 
 

@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -58,6 +59,20 @@ def test_recipe_loads_into_pipeline(tmp_path):
 def test_recipe_errors_are_clear(tmp_path, text, match):
     with pytest.raises(ConfigError, match=match):
         recipe.load(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("body,line,match", [
+    ("  split_by: banana", 3, "output: split_by must be one of"),
+    ("  formats: [foo]", 3, "output: formats: unknown export format 'foo'"),
+    ("  report:\n    sample_rows: x", 4, "output.report.sample_rows: expected int"),
+    ("  report:\n    bogus: 1", 4, r"output.report: unknown key\(s\) \['bogus'\]"),
+])
+def test_output_errors_name_their_line_once(body, line, match):
+    """A bad `output:` value names the recipe's file and line once (it was prefixed twice)."""
+    with pytest.raises(ConfigError) as e:
+        recipe.loads(f"pipeline: []\noutput:\n{body}\n")
+    assert str(e.value).startswith(f"<recipe>:{line}: ") and str(e.value).count("<recipe>") == 1
+    assert re.search(match, str(e.value))
 
 
 def test_yaml_is_loaded_safely(tmp_path):
