@@ -129,6 +129,38 @@ def test_lineage_keys_deep_chains_dropped_parents_loops_and_repeated_ids():
     assert lineage_keys(pl.Series(["a"]), None)[0].to_list() == ["a"]
 
 
+def test_copies_of_a_dropped_rendering_keep_their_raw_rows_split(tmp_path):
+    """A filter dropped rendering t{i}_0 after an augmenter copied it: the copy (and the copy of
+    the copy) still carries the rendering's family and source_row, and lands with t{i}_1, the
+    raw row's written rendering. With no rendering written, copies key by the raw row; an
+    exploded instance (`R#k`) is consistent with its raw row's id; a loop keeps its own ids."""
+    n, rows = 200, []
+
+    def meta(src, **more):
+        return json.dumps({"family": "f", "template": "t", "source_row": src, **more})
+
+    for i in range(n):
+        r = f"R{i}"
+        rows.append((f"t{i}_1", r, meta(r)))                                     # written rendering
+        rows.append((f"a{i}", f"t{i}_0", meta(r, augmenter="eda")))               # its parent dropped
+        rows.append((f"b{i}", f"a{i}", meta(r, earlier={"augmenter": "eda"})))    # copy of the copy
+        rows.append((f"c{i}", f"u{i}_0", meta(f"Q{i}", augmenter="eda")))         # no rendering of Q{i}
+        rows.append((f"x{i}", f"X{i}", meta(f"X{i}#1")))                           # an instance of X{i}
+        rows.append((f"y{i}", f"v{i}", meta(f"X{i}#1", augmenter="eda")))         # copy of a dropped one
+    rows += [("L1", "L2", meta("Z")), ("L2", "L1", meta("Z"))]
+    df = pl.DataFrame(rows, schema=["id", "parent_id", "meta"], orient="row")
+    where = _where(df, assign_splits(_parts(tmp_path, df, [337]), ShardSpec(splits=HALF))[0])
+    raw = _by_id([f"R{i}" for i in range(n)] + [f"Q{i}" for i in range(n)] + [f"X{i}" for i in range(n)])
+    for i in range(n):
+        assert where[f"a{i}"] == where[f"b{i}"] == where[f"t{i}_1"] == raw[f"R{i}"]
+        assert where[f"c{i}"] == raw[f"Q{i}"] and where[f"y{i}"] == where[f"x{i}"] == raw[f"X{i}"]
+    own = _by_id(["L1", "L2"])
+    assert where["L1"] == own["L1"] and where["L2"] == own["L2"]
+    # before: a copy was keyed by the dropped rendering's id, so some left their raw row's split
+    by_parent = _by_id([f"t{i}_0" for i in range(n)])
+    assert any(by_parent[f"t{i}_0"] != raw[f"R{i}"] for i in range(n))
+
+
 def _shown_parts(tmp_path: Path, n: int = 400):
     """Raw rows S{i} rendered once each (r{i}, meta family f / source_row S{i}); every even row
     shows the next raw row as a few-shot exemplar; each r{i} has an evolved child v{i} whose meta

@@ -161,6 +161,39 @@ def lineage_keys(ids: pl.Series, parents: pl.Series | None) -> tuple[pl.Series, 
     return pl.select(pl.when(loop).then(rows["id"]).otherwise(keys).alias("id")).to_series(), int(loop.sum())
 
 
+def _through_dropped_renderings(keys: pl.Series, ids: pl.Series, parents: pl.Series, parts: list[Path],
+                                has_meta: list[bool]) -> pl.Series:
+    """Keys of rows derived from a converted row that was not written (a rendering a filter or
+    dedup dropped after an augmenter copied it): `lineage_keys` stops at that rendering's id, so
+    the copy could land in another split than its raw row's other renderings. Such a copy still
+    carries the rendering's `meta.family` and `meta.source_row` (convert writes them; later steps
+    keep them): it takes the key of a written rendering of the same raw row, else the raw row's
+    key (`source_row`). A row is such an orphan when its key is neither its own id nor the raw row
+    its `source_row` names (`source_row` is the raw id, or `id#k` for the k-th instance of a raw
+    row holding several)."""
+    if not any(has_meta):
+        return keys
+    meta = pl.concat([pl.read_parquet(p, columns=["meta"])["meta"].cast(pl.Utf8) if m
+                      else pl.repeat(None, pq.ParquetFile(p).metadata.num_rows, dtype=pl.Utf8, eager=True)
+                      for p, m in zip(parts, has_meta)])
+    has_parent = parents.is_not_null() & (parents != "") & (parents != ids)
+    at = (has_parent & meta.str.contains('"source_row"', literal=True).fill_null(False)).arg_true()
+    if not at.len():
+        return keys
+    df = pl.DataFrame({"i": at, "k": keys.gather(at), "id": ids.gather(at), "m": meta.gather(at)}).with_columns(
+        pl.col("m").str.json_path_match("$.source_row").alias("s"),
+        pl.col("m").str.json_path_match("$.family").fill_null("").alias("f")).drop_nulls("s")
+    df = df.with_columns(((pl.col("k") == pl.col("s")) | pl.col("s").str.starts_with(pl.col("k") + "#"))
+                         .alias("ok"))
+    orphans = df.filter(~pl.col("ok") & (pl.col("k") != pl.col("id")))  # (a row in a parent loop keeps its id)
+    if not orphans.height:
+        return keys
+    # a written rendering's key for its (family, raw row); the least when several (order-free)
+    known = df.filter("ok").group_by("f", "s").agg(pl.col("k").min().alias("to"))
+    fixed = orphans.join(known, on=["f", "s"], how="left").select("i", pl.coalesce("to", "s").alias("to"))
+    return keys.scatter(fixed["i"], fixed["to"])
+
+
 _FK = "__exemplar_key"
 _HAS_EXEMPLARS = r'"exemplars"\s*:\s*\['  # (a cheap look before parsing the JSON)
 
@@ -218,6 +251,7 @@ def assign_splits(parts: list[Path], spec: ShardSpec) -> tuple[list[pl.Series], 
     keys_of = ids
     if lineage and any(p.null_count() < len(p) for p in parents):
         all_keys, looped = lineage_keys(pl.concat(ids), pl.concat(parents))
+        all_keys = _through_dropped_renderings(all_keys, pl.concat(ids), pl.concat(parents), parts, has_meta)
         bounds = [0]
         for i in ids:
             bounds.append(bounds[-1] + len(i))
