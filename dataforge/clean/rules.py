@@ -320,7 +320,8 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     f = rule.fields(["output"])[0]
     # (with the end-of-proof marks: "... for all n ≥ 1. ∎")
     # (and the full-width marks of Chinese and Japanese: "（円）", "。", "」")
-    enders = rule.get("end_chars", ".!?…\"'”’)]}>*`:;|∎□■。！？）」』】〕．：؟۔।॥။።፧｡‼⁉»")
+    # (and the closing quotes of German and Danish: „Test“, ‚so‘, »Ende«)
+    enders = rule.get("end_chars", ".!?…\"'”’“‘«)]}>*`:;|∎□■。！？）」』】〕．：؟۔।॥။።፧｡‼⁉»")
     end_re = f"[{re.escape(enders)}]\\s*$"
     # the parts every test below reads, computed once (eager expressions are not shared)
     lines_e = pl.col("__t").str.split("\n").list.eval(pl.element().filter(pl.element().str.strip_chars() != ""))
@@ -850,10 +851,18 @@ def reasons(rules: list[Rule], df: pl.DataFrame) -> pl.Series:
     # what spares a row (the instruction asks for it, the input says it, ...) is read only on the
     # rows a rule fired on: its regexes (long ones, in many languages) cost nothing elsewhere
     for i, rule in enumerate(rules):
-        hits = fired[f"r{i}"].is_not_null()
-        unless = _unless(rule, df) if hits.any() else None
-        if unless is not None:
-            spared = df.filter(hits).select(unless.fill_null(False).alias("u"))["u"]
-            mask = pl.Series([False] * df.height).scatter(hits.arg_true(), spared)
+        mask = spared(rule, df, fired[f"r{i}"].is_not_null())
+        if mask is not None:
             fired = fired.with_columns(pl.when(mask).then(None).otherwise(pl.col(f"r{i}")).alias(f"r{i}"))
     return fired.select(pl.coalesce(fired.columns).alias("r"))["r"]
+
+
+def spared(rule: Rule, df: pl.DataFrame, hits: pl.Series) -> pl.Series | None:
+    """Where something spares `rule`'s `hits` (the instruction asks for it, the input says it,
+    ...: `_unless`), read on the hit rows only; None when nothing can. score_quality's refusal
+    factor is spared so too (`spared_as`)."""
+    unless = _unless(rule, df) if hits.any() else None
+    if unless is None:
+        return None
+    got = df.filter(hits).select(unless.fill_null(False).alias("u"))["u"]
+    return pl.Series([False] * df.height).scatter(hits.arg_true(), got)

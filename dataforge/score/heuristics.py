@@ -56,19 +56,15 @@ def refusal_check(rc: dict) -> pl.Expr:
     """A refusal or disclaimer phrase in the assistant's own words: not inside quoted speech
     or a dialogue line, and not when the instruction asks for an apology or a decline."""
     out = pl.col("output").fill_null("")
-    if rc.get("speech"):
-        out = out.str.replace_all(rc["speech"], " ")
+    speech = rc.get("speech") or (spared_as(rc).get("speech") if rc.get("spared_as") else None)
+    if speech:
+        out = out.str.replace_all(speech, " ")
     hit = out.str.contains(rc["pattern"])
     if rc.get("unless_instruction"):
         asked = pl.col("instruction").fill_null("").str.contains(rc["unless_instruction"])
         hit = hit & ~asked
     if rc.get("unless_output"):  # the answer goes on to the way the user can get it
         hit = hit & ~out.str.contains(rc["unless_output"])
-    if rc.get("unless_output_of"):  # ... as a filter rule of the default set reads it (one regex, one place)
-        from dataforge.clean import rules as R
-
-        rule = next(r for r in R.load("default")[0] if r.name == rc["unless_output_of"])
-        hit = hit & ~out.str.contains("(?i)" + rule.get("unless_output"))
     if rc.get("unless_input"):  # (callers without an input column pass an empty one)
         hit = hit & ~pl.col("input").fill_null("").str.contains(rc["unless_input"])
     if rc.get("unless_instruction_file"):  # a request whose right answer is a refusal
@@ -76,6 +72,14 @@ def refusal_check(rc: dict) -> pl.Expr:
         if pats:
             hit = hit & ~pl.col("instruction").fill_null("").str.contains("(?i)" + pats)
     return hit
+
+
+def spared_as(rc: dict):
+    """The default filter rule named by `spared_as`: its quoted speech, and what spares its hits
+    (score/quality.py reads those on the rows this check fires on), spare them here too."""
+    from dataforge.clean import rules as R
+
+    return next(r for r in R.load("default")[0] if r.name == rc["spared_as"])
 
 
 @functools.lru_cache(maxsize=4)

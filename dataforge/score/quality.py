@@ -284,6 +284,11 @@ def factors(df: pl.DataFrame, cfg: dict | None = None) -> dict[str, pl.Series]:
     fu = c.get("final_unsupported") or {}
     out["final_unsupported"] = pl.select(pl.when(pl.lit(final_answer.unsupported(df, c)))
                                          .then(float(fu.get("factor", 1.0))).otherwise(1.0).alias("f"))["f"]
+    rc = c.get("refusal") or {}
+    if rc.get("spared_as") and "refusal" in out:  # what spares the filter rule spares the factor
+        mask = R.spared(H.spared_as(rc), df, out["refusal"] < 1.0)
+        if mask is not None:
+            out["refusal"] = pl.select(pl.when(pl.lit(mask)).then(1.0).otherwise(pl.lit(out["refusal"])).alias("f"))["f"]
     out["garble"] = garble_factor(df, c)
     out["filler"] = filler_factor(df, c)
     det = (c.get("detectors") or {}).get("factors") or {}
