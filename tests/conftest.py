@@ -13,6 +13,24 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 
+# `make test` runs the suite on two workers (pytest-xdist, `--dist loadgroup`). Tests that
+# start a Ray cluster run on one worker, one module after another (two clusters at once on two
+# cores starve each other), with the tests that share the quickstart run (built once per
+# worker); vLLM's tests share one engine cache and are heavy: one worker too.
+XDIST_GROUPS = {
+    "test_ray_all_ops": "ray", "test_ray_engine": "ray", "test_publish": "ray",
+    "test_add_operator::test_toy_global_operator_runs_alike_on_both_engines": "ray",
+    "test_llm_vllm_cpu": "vllm",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = Path(str(item.fspath)).stem
+        group = XDIST_GROUPS.get(f"{module}::{item.originalname}") or XDIST_GROUPS.get(module)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
 
 @pytest.fixture
 def sample_dir() -> Path:
