@@ -44,6 +44,19 @@ def artifacts_dir() -> Path:
     return d
 
 
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One local Ray cluster for the session (a start costs ~5 s; three modules used to start
+    their own). Operators defined in test modules travel by value: each module registers itself
+    with `ray.cloudpickle.register_pickle_by_value`."""
+    ray = pytest.importorskip("ray")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
 QUICKSTART_ROWS = 300  # rows per source in the tests' quickstart: the same steps, about a fifth of the rows
 
 

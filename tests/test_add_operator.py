@@ -4,7 +4,6 @@ on both engines with the same shards, rejects, accounting and a distributed Ray 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sys
 from pathlib import Path
@@ -33,8 +32,7 @@ def test_engines_know_no_operator_by_name():
 
 
 @pytest.mark.slow
-def test_toy_global_operator_runs_alike_on_both_engines(tmp_path, sample_dir, caplog):
-    ray = pytest.importorskip("ray")
+def test_toy_global_operator_runs_alike_on_both_engines(tmp_path, sample_dir, caplog, ray_cluster):
     from tests.support import toy_global
     from dataforge.ops import base
     from dataforge.pipeline import OutputSpec, Pipeline
@@ -46,15 +44,10 @@ def test_toy_global_operator_runs_alike_on_both_engines(tmp_path, sample_dir, ca
         return Pipeline([base.create("normalize"), base.create("toy_first_word_once")], batch_size=60,
                         output=OutputSpec(report=False))
 
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    ray.cloudpickle.register_pickle_by_value(sys.modules[toy_global.__name__])
-    try:
-        a = make().run(data, out=tmp_path / "local", engine="local")
-        with caplog.at_level(logging.INFO, logger="dataforge.engine.ray"):
-            b = make().run(data, out=tmp_path / "ray", engine="ray")
-    finally:
-        ray.shutdown()
+    ray_cluster.cloudpickle.register_pickle_by_value(sys.modules[toy_global.__name__])
+    a = make().run(data, out=tmp_path / "local", engine="local")
+    with caplog.at_level(logging.INFO, logger="dataforge.engine.ray"):
+        b = make().run(data, out=tmp_path / "ray", engine="ray")
     assert "'toy_first_word_once' runs distributed on Ray (FirstWordOnce.run_ray)" in caplog.text
     ma, mb = a.manifest, b.manifest
     assert [(s["path"], s["rows"], s["sha256"]) for s in ma["shards"]] == \

@@ -10,7 +10,6 @@ pool, one model load per actor); LLM operators use a tiny random model through `
 from __future__ import annotations
 
 import logging
-import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,9 +123,7 @@ def sources(case: Case, op) -> list[Source]:
 # -- fixtures ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module", autouse=True)
-def ray_session():
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+def ray_session(ray_cluster):
     # A Ray worker with num_cpus=1 runs torch on one thread (OMP_NUM_THREADS=1); the local run
     # does too, so both compute alike, and two cores shared with Ray's processes are not
     # oversubscribed (torch on two threads here made the local run many times slower).
@@ -134,7 +131,6 @@ def ray_session():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -31,13 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module", autouse=True)
-def ray_session():
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+def ray_session(ray_cluster):
     # operators defined in this file travel to the workers by value
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     yield
-    ray.shutdown()
 
 
 # -- operators only the tests use ------------------------------------------------------
