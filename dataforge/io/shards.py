@@ -167,31 +167,33 @@ def _through_dropped_renderings(keys: pl.Series, ids: pl.Series, parents: pl.Ser
     dedup dropped after an augmenter copied it): `lineage_keys` stops at that rendering's id, so
     the copy could land in another split than its raw row's other renderings. Such a copy still
     carries the rendering's `meta.family` and `meta.source_row` (convert writes them; later steps
-    keep them): it takes the key of a written rendering of the same raw row, else the raw row's
-    key (`source_row`). A row is such an orphan when its key is neither its own id nor the raw row
-    its `source_row` names (`source_row` is the raw id, or `id#k` for the k-th instance of a raw
-    row holding several)."""
+    keep them): its whole lineage takes the key of a written rendering of the same raw row, else
+    the raw row's key (`source_row`). A key is such a dropped rendering's id when it is neither
+    the raw row its rows' `source_row` names (`source_row` is the raw id, or `id#k` for the k-th
+    instance of a raw row holding several) nor a row's own id (a parent loop). Read once per key,
+    not per row: every row of a lineage carries the same `source_row`."""
     if not any(has_meta):
         return keys
     meta = pl.concat([pl.read_parquet(p, columns=["meta"])["meta"].cast(pl.Utf8) if m
                       else pl.repeat(None, pq.ParquetFile(p).metadata.num_rows, dtype=pl.Utf8, eager=True)
                       for p, m in zip(parts, has_meta)])
     has_parent = parents.is_not_null() & (parents != "") & (parents != ids)
-    at = (has_parent & meta.str.contains('"source_row"', literal=True).fill_null(False)).arg_true()
+    at = (has_parent & (keys != ids) & meta.str.contains('"source_row"', literal=True).fill_null(False)).arg_true()
     if not at.len():
         return keys
-    df = pl.DataFrame({"i": at, "k": keys.gather(at), "id": ids.gather(at), "m": meta.gather(at)}).with_columns(
-        pl.col("m").str.json_path_match("$.source_row").alias("s"),
-        pl.col("m").str.json_path_match("$.family").fill_null("").alias("f")).drop_nulls("s")
-    df = df.with_columns(((pl.col("k") == pl.col("s")) | pl.col("s").str.starts_with(pl.col("k") + "#"))
-                         .alias("ok"))
-    orphans = df.filter(~pl.col("ok") & (pl.col("k") != pl.col("id")))  # (a row in a parent loop keeps its id)
+    first = pl.DataFrame({"k": keys.gather(at), "i": at}).group_by("k").agg(pl.col("i").min())
+    m = meta.gather(first["i"])
+    per_key = first.with_columns(m.str.json_path_match("$.source_row").alias("s"),
+                                 m.str.json_path_match("$.family").fill_null("").alias("f")).drop_nulls("s")
+    per_key = per_key.with_columns(((pl.col("k") == pl.col("s")) | pl.col("s").str.starts_with(pl.col("k") + "#"))
+                                   .alias("ok"))
+    orphans = per_key.filter(~pl.col("ok"))
     if not orphans.height:
         return keys
     # a written rendering's key for its (family, raw row); the least when several (order-free)
-    known = df.filter("ok").group_by("f", "s").agg(pl.col("k").min().alias("to"))
-    fixed = orphans.join(known, on=["f", "s"], how="left").select("i", pl.coalesce("to", "s").alias("to"))
-    return keys.scatter(fixed["i"], fixed["to"])
+    known = per_key.filter("ok").group_by("f", "s").agg(pl.col("k").min().alias("to"))
+    moved = orphans.join(known, on=["f", "s"], how="left").select("k", pl.coalesce("to", "s").alias("to"))
+    return keys.replace(moved["k"], moved["to"])
 
 
 _FK = "__exemplar_key"
