@@ -219,12 +219,18 @@ def b_slots(rule: Rule, df: pl.DataFrame):
     # ... and distinct capitalised phrases in brackets where a sentence needs their words ("side
     # effects include [LIST COMMON SIDE EFFECTS]"; a script's "[MUSIC FADES]" opens a line, and one
     # "[PRODUCT NAME]" the request never gave may stand for it throughout)
-    variables = t.str.count_matches(r"<[A-Z]+(?:_[A-Z0-9]+)+>|\{[a-z]+(?:_[a-z0-9]+)+\}") + \
+    # (`variables`, a regex of the rules file; mustache / Jinja "{{name}}" and masks such as
+    # "$XX.XX" there too. A variable in `code spans` is one named, not one left open)
+    var_re = rule.get("variables", r"<[A-Z]+(?:_[A-Z0-9]+)+>|\{[a-z]+(?:_[a-z0-9]+)+\}")
+    variables = t.str.replace_all(r"`[^`\n]*`", " ").str.count_matches(var_re) + \
         t.str.extract_all(r"\p{Ll}[,:]?[ \t]+\[[A-Z]{2,}(?:[ _][A-Z]{2,})+\]").list.eval(
             pl.element().str.extract(r"(\[.*)$", 1)).list.n_unique()
+    # code: {x} and [i] are its syntax (a line that ends on a slot, "Kind regards,\n{{agent_name}}",
+    # ends on no brace of code)
+    code = _col(f).str.replace_all(slot, "SLOT").str.replace_all(var_re, " SLOT") \
+        .str.contains(r"(?m)^(\t| {2,})\S|```|[{};]\s*$")
     fires = (pl.any_horizontal([(n_slots >= k) & (rest <= w * n_slots) for k, w in tiers]) |
-             (variables >= rule.get("variable_slots", 10**6))) & \
-        ~_col(f).str.contains(r"(?m)^(\t| {2,})\S|```|[{};]\s*$")  # code: {x} and [i] are its syntax
+             (variables >= rule.get("variable_slots", 10**6))) & ~code
     return pl.when(fires).then(_fmt(rule, f"{f} is unfilled slots: '{{}}'",
                                     _col(f).str.replace_all(r"\s+", " ").str.slice(0, 40)))
 
@@ -240,10 +246,15 @@ def b_phrases(rule: Rule, df: pl.DataFrame):
             t = t.str.replace_all(rule.get("speech"), " ")
         t = t.str.replace_all("[’‘]", "'")
         hit = t.str.contains_any(phrases, ascii_case_insensitive=True)
-        found = t.str.extract_many(phrases, ascii_case_insensitive=True)
+        found = t.str.extract_many(phrases, ascii_case_insensitive=True).list.eval(pl.element().str.to_lowercase())
+        if rule.get("lines"):  # (`lines_file`: regexes that count only as a whole line, "Advertisement")
+            on_line = t.str.extract_all("(?im)^[ \t>*#_|-]*(?:" + rule.get("lines") + r")[ \t:.!?]*$").list.eval(
+                pl.element().str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars())
+            hit = hit | (on_line.list.len() > 0)
+            found = pl.concat_list([found, on_line])
         if rule.get("min_distinct", 1) > 1:  # several different phrases: a page's chrome, not a mention
-            hit = hit & (found.list.eval(pl.element().str.to_lowercase()).list.n_unique() >= rule.get("min_distinct"))
-        which = found.list.first().str.to_lowercase()
+            hit = hit & (found.list.n_unique() >= rule.get("min_distinct"))
+        which = found.list.first()
         out.append(pl.when(hit).then(_fmt(rule, f"{f} contains '{{}}'", which)))
     return _first(out)
 
@@ -362,7 +373,10 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
                         (prev_line.str.contains(name_line) & (prev_line.str.count_matches(r"\S+") <= 5) &
                          before_prev.str.contains(closing))))
     dw = rule.get("words") or dangling_words()
-    dangling = (last_word.is_in(dw) & ~ends_ok & ~word_endings_are_form(earlier, dw)) | \
+    # (a capital letter that an enumerator or a label word leads to is a label, not the article:
+    # an answer key's "7. A", "the answer is A", "vitamin A"; `letter_label`)
+    label = last.str.contains(rule.get("letter_label")) if rule.get("letter_label") else pl.lit(False)
+    dangling = (last_word.is_in(dw) & ~ends_ok & ~word_endings_are_form(earlier, dw) & ~label) | \
         (last.str.contains(r"[,–—(-]$") & ~valediction)
     # a sum left open, in prose or a line of symbols: "Total = 125 + 175 =", "So Tom has 3 ×"
     open_sum = last.str.contains(r"\s[=+×÷*/^−]$")
@@ -467,10 +481,60 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     fires = ((n_words >= rule.get("min_words", 10)) &
              ((~code & ((dangling & ~symbols) | open_sum | unended | stub.fill_null(False))) | comma_cut)) | \
         (comma_cut & sentence_before & ~code)
+    empty = empty_part(rule, last, earlier, t)
     return df.select(pl.when(fires).then(_fmt(rule, f"{f} ends mid-sentence: '…{{}}'", last.str.slice(-30)))
+                     .when(empty).then(_fmt(rule, f"{f} ends on an empty list item or heading: '…{{}}'",
+                                            pl.concat_str([prev_line.str.slice(-20), pl.lit(" ⏎ "), last])))
                      .when((n_words >= rule.get("min_words", 10)) & cot_cut)
                      .then(_fmt(rule, f"{f} stops inside the reasoning, before the answer asked for: '…{{}}'",
                                 last.str.slice(-30))).alias("r"))["r"]
+
+
+def empty_part(rule: Rule, last: pl.Expr, earlier: pl.Expr, text: pl.Expr) -> pl.Expr:
+    """The last line only opens the next part of the answer, which never came: the number that
+    continues its list ("1. Loosen the wheel nuts ...\n2."), a bare bullet after bulleted lines,
+    or a markdown heading holding nothing but an enumerator (or nothing) after headings with
+    text ("## I. Introduction ...\n## II."). A lone "B." or "42." continues no list: an answer.
+    Patterns: the rule's `empty_item` (its group: the number) and `item_number` (an earlier
+    item's number), `empty_bullet`, `empty_heading` (rules/filters/default.yaml)."""
+    out = pl.lit(False)
+    # (not inside a code block left open: unclosed_code_fence says that)
+    closed = text.str.count_matches(r"(?m)^\s*```") % 2 == 0
+    if rule.get("empty_item") and rule.get("item_number"):
+        n = _enumerator_value(last.str.extract(rule.get("empty_item"), 1))
+        items = earlier.list.eval(_enumerator_value(pl.element().str.extract(rule.get("item_number"), 1)))
+        out = out | (n.is_not_null() & (n >= 2) & items.list.contains(n - 1)).fill_null(False)
+        # ... or the first number under the lead-in of a list ("Here are five tips for a CV:\n1."),
+        # not under a result's label ("The answer is:\n1.")
+        if rule.get("list_lead_in"):
+            prev = earlier.list.last().fill_null("").str.strip_chars()
+            result = "(?i)\\b(?:" + "|".join(rule.get("result_keys") or ["answer"]) + ")\\b"
+            out = out | ((n == 1) & prev.str.contains(rule.get("list_lead_in")) & ~prev.str.contains(result)).fill_null(False)
+    if rule.get("empty_bullet"):
+        bullets = earlier.list.eval(pl.element().str.contains(BULLETED_RE + r"\S")).list.any()
+        out = out | (last.str.contains(rule.get("empty_bullet")) & bullets).fill_null(False)
+    if rule.get("empty_heading"):
+        headed = earlier.list.eval(pl.element().str.contains(r"^\s*#{1,6}\s+\S*\p{L}")).list.any()
+        out = out | (last.str.contains(rule.get("empty_heading")) & headed).fill_null(False)
+    return out & closed
+
+
+def _roman(n: int) -> str:
+    out = ""
+    for v, r in ((10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):
+        while n >= v:
+            out, n = out + r, n - v
+    return out
+
+
+# an outline's roman numerals, I to XXXIX ("II." after "I. Introduction")
+ROMAN = {_roman(i): i for i in range(1, 40)}
+
+
+def _enumerator_value(e: pl.Expr) -> pl.Expr:
+    """The value of a list enumerator: digits, or a roman numeral of either case."""
+    return pl.coalesce(e.cast(pl.Int64, strict=False),
+                       e.str.to_uppercase().replace_strict(ROMAN, default=None, return_dtype=pl.Int64))
 
 
 @functools.lru_cache(maxsize=1)
@@ -737,6 +801,37 @@ def b_repetition(rule: Rule, df: pl.DataFrame) -> pl.Series:
     return pl.select(pl.when(pl.lit(ok)).then(pl.lit(r)).alias("r"))["r"]
 
 
+def b_list_loop(rule: Rule, df: pl.DataFrame):
+    """A list whose items loop: a generation that fell into repeating earlier items of its list
+    ("1. Escape room 2. Cooking class ... 5. Cooking class 6. Trivia night 7. Cooking class ...").
+    Fires where the list (lines matching `item`, inline enumerations split by `inline_item`;
+    code blocks left out) holds at least `min_items` items and ends on a run of at least
+    `min_tail` items that each repeat an earlier item of `min_item_words` words or more, the
+    repeats making at least `min_share` of its items. Items of one word (an answer key's "B",
+    "True") and labelled lines that differ by their label ("Monday: rest") repeat nothing."""
+    f = rule.fields(["output"])[0]
+    item = rule.get("item", r"^[ ]?(?:\d{1,3}[.)]|[-*•])\s+")
+    t = _col(f).str.replace_all(r"(?s)```.*?```", "\n")
+    if rule.get("inline_item"):  # "1. A 2. B 3. C" on one line: an item a line
+        t = t.str.replace_all(rule.get("inline_item"), "$1\n$2")
+    lines = t.str.split("\n").list.eval(pl.element().filter(pl.element().str.strip_chars() != ""))
+    # an item's words, lower-cased, without its marker, emphasis and punctuation; null for a line
+    # that is no item or an item of fewer words
+    words = pl.element().str.replace(item, "").str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
+    keys = lines.list.eval(pl.when(pl.element().str.contains(item) &
+                                   (words.str.count_matches(r"\S+") >= rule.get("min_item_words", 2)))
+                           .then(words).otherwise(None))
+    repeat = keys.list.eval(pl.element().is_not_null() & ~pl.element().is_first_distinct())
+    n_items = lines.list.eval(pl.element().str.contains(item)).list.sum()
+    repeats = repeat.list.sum()
+    # the run of repeats the text ends on (a loop goes on until the generation stops)
+    tail = repeat.list.eval(pl.element().reverse().cast(pl.Int32).cum_min().sum()).list.first().fill_null(0)
+    fires = (n_items >= rule.get("min_items", 6)) & (tail >= rule.get("min_tail", 3)) & \
+        (repeats >= rule.get("min_share", 0.3) * n_items)
+    return pl.when(fires).then(_fmt(rule, f"{f} list repeats {{}} of its {{}} items, the last {{}} in a row",
+                                    repeats, n_items, tail))
+
+
 def b_letter_body(rule: Rule, df: pl.DataFrame):
     """A letter or email with no body: take away its subject line, its greeting ("Dear Ms.
     Rivera,", "Hi HR team,") and its closing with everything under it ("Best regards,\nChloe"),
@@ -761,6 +856,7 @@ BUILDERS: dict[str, Callable[[Rule, pl.DataFrame], Any]] = {
     "brackets": b_brackets, "url_ratio": b_url_ratio, "repetition": b_repetition,
     "refusal": b_refusal, "garbled": b_garbled, "non_answer": b_non_answer,
     "mojibake": b_mojibake, "slots": b_slots, "keyboard_mash": b_keyboard_mash, "letter_body": b_letter_body,
+    "list_loop": b_list_loop,
 }
 # Parameters every rule understands: don't fire where the instruction asks for what the rule
 # would reject (a list of links, a letter with a [Your Name] slot, toxic words to find) or

@@ -106,6 +106,12 @@ def _time_token(cfg: dict) -> str | None:
     return next((r.get("time_token") for r in detector_rules(cfg) if r.type == "truncated"), None)
 
 
+def _letter_label(cfg: dict) -> str | None:
+    """The `truncated` detector's `letter_label`: a capital letter that ends a line as a label
+    (an answer key's "7. A", "vitamin A"), not as the article "a"."""
+    return next((r.get("letter_label") for r in detector_rules(cfg) if r.type == "truncated"), None)
+
+
 def dangling(cfg: dict) -> pl.Expr:
     d = cfg.get("dangling")
     if not d:
@@ -118,7 +124,10 @@ def dangling(cfg: dict) -> pl.Expr:
     # (a date is no dangling word: "... by 30 May", as `truncated` reads it)
     time_token = _time_token(cfg)
     dated = o.str.contains("(?i)" + time_token) if time_token else pl.lit(False)
-    return last_word.is_in(words).fill_null(False) & ~dated & \
+    # (nor a capital letter that labels: an answer key's "7. A", "vitamin A")
+    letter_label = _letter_label(cfg)
+    label = lines.list.last().fill_null("").str.contains(letter_label) if letter_label else pl.lit(False)
+    return last_word.is_in(words).fill_null(False) & ~dated & ~label & \
         ~R.word_endings_are_form(lines.list.head(lines.list.len() - 1), words) & \
         ~R.symbol_line(lines.list.last().fill_null(""))  # "... C B A" is the alphabet
 
