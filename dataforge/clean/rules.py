@@ -832,6 +832,32 @@ def b_list_loop(rule: Rule, df: pl.DataFrame):
                                     repeats, n_items, tail))
 
 
+def b_script_switch(rule: Rule, df: pl.DataFrame):
+    """An answer in Latin-script prose that switches into another script mid-way ("It uses a hash
+    function to compute an index, 从而可以在平均O(1)的时间内完成查找。..."), a known failure of
+    multilingual models. Fires where the answer has at least `min_latin_words` Latin words and a
+    run of at least `min_run` characters of `script` that it ends on (CJK punctuation and spaces
+    may sit inside the run: a sentence, not a title or a name in brackets; quoted spans, `speech`,
+    left out), while the request (instruction, input, system) holds no character of that script. A request that names a language, asks for
+    a translation or characters spares it (`unless_instruction`)."""
+    f = rule.fields(["output"])[0]
+    if f not in df.columns:
+        return pl.Series([None] * df.height, dtype=pl.Utf8)
+    script = rule.get("script", r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}")
+    n = int(rule.get("min_run", 12))
+    run = f"[{script}][{script}，、。！？：；（）「」\\s\\d]{{{n - 1},}}"  # (digits: "1789年")
+    context = pl.concat_str([_context(df, c).fill_null("") for c in ("instruction", "input", "system")],
+                            separator="\n")
+    # the answer ends in the other script (a model that drifts stays there); a line of a poem or a
+    # saying quoted in its original script and explained after, or in quotes (`speech`), is no switch
+    o = _col(f).str.replace_all(rule.get("speech"), " ") if rule.get("speech") else _col(f)
+    fires = o.str.contains(run + r"[\s\p{P}]*$") & \
+        (_col(f).str.count_matches(r"\b\p{Latin}{2,}\b") >= rule.get("min_latin_words", 15)) & \
+        ~context.str.contains(f"[{script}]")
+    return pl.when(fires).then(_fmt(rule, f"{f} switches script mid-answer: '{{}}'",
+                                    o.str.extract(f"({run})" + r"[\s\p{P}]*$", 1).str.strip_chars().str.slice(0, 30)))
+
+
 def b_letter_body(rule: Rule, df: pl.DataFrame):
     """A letter or email with no body: take away its subject line, its greeting ("Dear Ms.
     Rivera,", "Hi HR team,") and its closing with everything under it ("Best regards,\nChloe"),
@@ -856,7 +882,7 @@ BUILDERS: dict[str, Callable[[Rule, pl.DataFrame], Any]] = {
     "brackets": b_brackets, "url_ratio": b_url_ratio, "repetition": b_repetition,
     "refusal": b_refusal, "garbled": b_garbled, "non_answer": b_non_answer,
     "mojibake": b_mojibake, "slots": b_slots, "keyboard_mash": b_keyboard_mash, "letter_body": b_letter_body,
-    "list_loop": b_list_loop,
+    "list_loop": b_list_loop, "script_switch": b_script_switch,
 }
 # Parameters every rule understands: don't fire where the instruction asks for what the rule
 # would reject (a list of links, a letter with a [Your Name] slot, toxic words to find) or
