@@ -62,7 +62,7 @@ def _sh(e: pl.Expr, k: int) -> pl.Expr:
 
 
 # the last texts measured and their stats: score_quality reads them twice on one batch (its
-# garble factor and the `garbled` detector rule), and they cost ~0.3 s per 10k answers
+# garble factor and the `garbled` detector rule), and they cost 1-2.5 s per 10k answers here
 _LAST: tuple[pl.Series, pl.DataFrame] | None = None
 
 

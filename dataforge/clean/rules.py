@@ -836,15 +836,16 @@ def b_script_switch(rule: Rule, df: pl.DataFrame):
     """An answer in Latin-script prose that switches into another script mid-way ("It uses a hash
     function to compute an index, 从而可以在平均O(1)的时间内完成查找。..."), a known failure of
     multilingual models. Fires where the answer has at least `min_latin_words` Latin words and a
-    run of at least `min_run` characters of `script` that it ends on (CJK punctuation and spaces
-    may sit inside the run: a sentence, not a title or a name in brackets; quoted spans, `speech`,
-    left out), while the request (instruction, input, system) holds no character of that script. A request that names a language, asks for
-    a translation or characters spares it (`unless_instruction`)."""
+    run of at least `min_run` characters of `script` that it ends on (CJK punctuation, digits and
+    spaces may sit inside the run: a sentence, not a title or a name in brackets; quoted spans,
+    `speech`, left out), while the request (instruction, input, system) holds no character of
+    that script. A request that names a language, asks for a translation or characters spares
+    it (`unless_instruction`)."""
     f = rule.fields(["output"])[0]
     if f not in df.columns:
         return pl.Series([None] * df.height, dtype=pl.Utf8)
     script = rule.get("script", r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}")
-    n = int(rule.get("min_run", 12))
+    n = int(rule.get("min_run", 16))
     run = f"[{script}][{script}，、。！？：；（）「」\\s\\d]{{{n - 1},}}"  # (digits: "1789年")
     context = pl.concat_str([_context(df, c).fill_null("") for c in ("instruction", "input", "system")],
                             separator="\n")
