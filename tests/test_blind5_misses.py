@@ -166,3 +166,29 @@ def test_entities_explained_shop_buttons_in_a_sentence_and_table_breaks_are_kept
         ("Write the HTML for a paragraph.", "<p>Hello, world.</p>"),
     ]
     assert _reasons(kept) == [None] * len(kept)
+
+
+LOOKALIKES = [  # a second blind probe's good rows that the first version of these rules dropped
+    ("What does {{ .Values.replicaCount }} mean in a Helm chart?",
+     "In a Helm chart template, {{ .Values.replicaCount }} is replaced with the replicaCount value from your "
+     "values.yaml file (or from a --set flag at install time). So if values.yaml contains replicaCount: 3, the "
+     "rendered Deployment will have replicas: 3."),
+    ("Is <br> or <p> better for separating paragraphs?",
+     "Use <p> for paragraphs. A <p> element marks up a block of text as a distinct paragraph, which gives screen "
+     "readers and search engines meaningful structure. The <br> tag is only a line break inside a single block."),
+    ("Write alt text and a caption for a blog image showing a golden retriever catching a frisbee.",
+     "Alt text: A golden retriever leaping to catch a red frisbee in a grassy park.\n\nCaption: Max shows off his "
+     "best trick at Riverside Park.\n\nIn HTML this would look like <img src=\"max-frisbee.jpg\" alt=\"A golden "
+     "retriever leaping to catch a red frisbee\">, with the caption inside a <figcaption> element."),
+]
+
+
+def test_tags_and_template_syntax_named_in_prose_are_no_junk():
+    """A tag named in prose ("Use <p> for paragraphs") is no scraped markup; markup glued to its
+    text as a page's structure ("<p>Free shipping", "today.</p>") still is."""
+    df = pl.DataFrame({"instruction": [r[0] for r in LOOKALIKES], "input": [""] * len(LOOKALIKES),
+                       "output": [r[1] for r in LOOKALIKES]})
+    assert RuleFilter(only=["markup_junk", "placeholder"]).reasons(df).null_count() == len(LOOKALIKES)
+    page = pl.DataFrame({"instruction": ["Describe this lamp."], "input": [""],
+                         "output": ["<p>A brass desk lamp with a linen shade.</p><p>Free shipping today.</p>"]})
+    assert RuleFilter(only=["markup_junk"]).reasons(page)[0].startswith("markup_junk")
