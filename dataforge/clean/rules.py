@@ -852,11 +852,12 @@ def b_script_switch(rule: Rule, df: pl.DataFrame):
     # the answer ends in the other script (a model that drifts stays there); a line of a poem or a
     # saying quoted in its original script and explained after, or in quotes (`speech`), is no switch
     o = _col(f).str.replace_all(rule.get("speech"), " ") if rule.get("speech") else _col(f)
-    fires = o.str.contains(run + r"[\s\p{P}]*$") & \
+    at_end = f"({run})" + r"[\s\p{P}]*$"
+    fires = o.str.contains(at_end) & \
         (_col(f).str.count_matches(r"\b\p{Latin}{2,}\b") >= rule.get("min_latin_words", 15)) & \
         ~context.str.contains(f"[{script}]")
     return pl.when(fires).then(_fmt(rule, f"{f} switches script mid-answer: '{{}}'",
-                                    o.str.extract(f"({run})" + r"[\s\p{P}]*$", 1).str.strip_chars().str.slice(0, 30)))
+                                    o.str.extract(at_end, 1).str.strip_chars().str.slice(0, 30)))
 
 
 def b_letter_body(rule: Rule, df: pl.DataFrame):

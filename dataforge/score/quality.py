@@ -101,15 +101,11 @@ def unfinished_item(cfg: dict) -> pl.Expr:
             & ~last.str.contains(end) & (last.str.count_matches(r"\S+") >= u["min_last_words"]))
 
 
-def _time_token(cfg: dict) -> str | None:
-    """The `truncated` detector's `time_token`: a time or date that ends a line ("by 30 May")."""
-    return next((r.get("time_token") for r in detector_rules(cfg) if r.type == "truncated"), None)
-
-
-def _letter_label(cfg: dict) -> str | None:
-    """The `truncated` detector's `letter_label`: a capital letter that ends a line as a label
-    (an answer key's "7. A", "vitamin A"), not as the article "a"."""
-    return next((r.get("letter_label") for r in detector_rules(cfg) if r.type == "truncated"), None)
+def _truncated_param(cfg: dict, key: str) -> str | None:
+    """A parameter of the `truncated` detector, read as it reads it: `time_token` (a time or date
+    that ends a line, "by 30 May"), `letter_label` (a capital letter that ends a line as a label,
+    an answer key's "7. A", not as the article "a")."""
+    return next((r.get(key) for r in detector_rules(cfg) if r.type == "truncated"), None)
 
 
 def dangling(cfg: dict) -> pl.Expr:
@@ -122,10 +118,10 @@ def dangling(cfg: dict) -> pl.Expr:
     # (not where the earlier lines mostly end so too: the text's form, as in the detector)
     lines = o.str.split("\n").list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
     # (a date is no dangling word: "... by 30 May", as `truncated` reads it)
-    time_token = _time_token(cfg)
+    time_token = _truncated_param(cfg, "time_token")
     dated = o.str.contains("(?i)" + time_token) if time_token else pl.lit(False)
     # (nor a capital letter that labels: an answer key's "7. A", "vitamin A")
-    letter_label = _letter_label(cfg)
+    letter_label = _truncated_param(cfg, "letter_label")
     label = lines.list.last().fill_null("").str.contains(letter_label) if letter_label else pl.lit(False)
     return last_word.is_in(words).fill_null(False) & ~dated & ~label & \
         ~R.word_endings_are_form(lines.list.head(lines.list.len() - 1), words) & \
@@ -158,7 +154,7 @@ def no_end_mark(cfg: dict) -> pl.Expr:
              # math), or a quote's attribution: what the `truncated` detector also accepts
              & ~last.str.contains(R.FINAL_TOKEN_RE) & ~last.str.contains(R.QUOTE_ATTRIBUTION_RE))
     # (and a time or date, as `truncated` reads one: "... by 30 May")
-    time_token = _time_token(cfg)
+    time_token = _truncated_param(cfg, "time_token")
     if time_token:
         fires = fires & ~last.str.contains("(?i)" + time_token)
     relaxed = pl.col("task").fill_null("").is_in(list(n.get("relaxed_tasks") or []))
