@@ -160,3 +160,27 @@ output:
     assert "score_alignment" in out and "rows/s" in out and "profile (top" in out
     with pytest.raises(ConfigError, match="embedding"):
         recipe.loads(text.replace("embedding: static", "embedding: 3"))
+
+
+class _Device:
+    def __init__(self, type_):
+        self.type = type_
+
+
+class _RecordingModel:
+    """Stands in for a loaded SentenceTransformer to see the batch size encode is given."""
+
+    def __init__(self, device):
+        self.device, self.batches = _Device(device), []
+
+    def encode(self, texts, batch_size, **_):
+        self.batches.append(batch_size)
+        return np.ones((len(texts), 3), dtype=np.float32) / np.sqrt(3)
+
+
+@pytest.mark.parametrize("device,given,expected", [("cpu", None, 64), ("cuda", None, 256), ("cuda", 32, 32)])
+def test_batch_size_follows_the_device_unless_given(device, given, expected):
+    e = embed.Embedder("minilm", batch_size=given)
+    e._model = _RecordingModel(device)
+    e.encode(["a", "b"])
+    assert e._model.batches == [expected]
