@@ -14,6 +14,10 @@ _SEA_WORD = rf"(?:[{SEA}&&\P{{M}}]\p{{M}}*){{1,3}}"
 WORD_RE = rf"[{CJK}]|{_SEA_WORD}|[^\s{CJK}{SEA}]+"
 # content-word candidates: 3+ letters of any script, numbers, a CJK pair or three SEA letters
 TOKEN_RE = rf"[^\W\d_{CJK}{SEA}](?:[^\W\d_{CJK}{SEA}]|['-]){{2,}}|\d+|[{CJK}]{{1,2}}|{_SEA_WORD}"
+# a quotation between paired marks: « », “ ”, „ “, ‚ ‘, 「 」, 『 』, or straight double quotes on
+# one line (single straight quotes are apostrophes too often to pair); someone else's words,
+# often in their own language (language ID and the garble measure read around them)
+QUOTED_RE = r'«[^«»]*»|“[^“”]*”|„[^„“”]*[“”]|‚[^‚‘’]*[‘’]|「[^「」]*」|『[^『』]*』|"[^"\n]*"'
 # a number as written: 300, 3.5, 1,000, 2024.01.05
 NUMBER = r"\d+(?:[.,]\d+)*"
 # a sentence's end: . ! ? before a space or the end, or a full-width mark (no space follows it)

@@ -20,7 +20,7 @@ from dataforge.clean import repetition
 from dataforge.errors import ConfigError, MissingResourceError
 from dataforge.paths import RULES
 from dataforge.rulefiles import parse_yaml
-from dataforge.words import INLINE_ENUM_RE, SHINGLE_TOKEN_RE, WORD_RE
+from dataforge.words import INLINE_ENUM_RE, SHINGLE_TOKEN_RE, WORD_RE, mostly_latin
 
 RULES_DIR = RULES / "filters"
 URL_OR_EMAIL = r"(?i)(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+"
@@ -321,6 +321,21 @@ def inline_enumeration(line: pl.Expr) -> pl.Expr:
     return line.str.contains(INLINE_ENUM_RE)
 
 
+# one label of a row of labels: up to five words, no separator or sentence mark inside
+# (a comma inside an address: "14 Quay Street, Portsmouth")
+_LABEL = r"[^\s|·•›»,.!?;:]+(?:,?\s+[^\s|·•›»,.!?;:]+){0,4}"
+# (separated by a mark, or by a run of spaces: "Home   Search   Library"; under an optional
+# "Share:" label)
+LABEL_ROW_RE = rf"^(?:[\w ]{{1,20}}[:：]\s+)?{_LABEL}(?:(?:\s+[|·•›»]\s+|[ ]{{2,}}|\t+){_LABEL})+$"
+
+
+def label_row(line: pl.Expr) -> pl.Expr:
+    """Short labels joined by separators: a row of buttons or links, a menu, a breadcrumb trail
+    ("Accept all | Reject non-essential | Manage preferences", "Home › Products › Shoes",
+    "Terms · Privacy · Help"): UI text asked for, no sentence left unended."""
+    return line.str.contains(LABEL_ROW_RE)
+
+
 def b_truncated(rule: Rule, df: pl.DataFrame):
     """Ends mid-sentence. The last line of a long enough text has no ending mark and either
     ends on a word that cannot end a sentence (a determiner, preposition, conjunction, ...),
@@ -341,7 +356,7 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
                          pl.col("__lines").list.head(pl.col("__lines").list.len() - 1).alias("__earlier"))
     df = df.with_columns(pl.col("__earlier").list.last().fill_null("").str.strip_chars().alias("__prev"),
                          sibling_items(pl.col("__last"), pl.col("__earlier")).alias("__sib"),
-                         pl.col("__t").str.count_matches(r"\S+").alias("__n"))
+                         pl.col("__t").str.count_matches(WORD_RE).alias("__n"))
     t, lines, last, earlier = pl.col("__t"), pl.col("__lines"), pl.col("__last"), pl.col("__earlier")
     prev_line, sib, n_words = pl.col("__prev"), pl.col("__sib"), pl.col("__n")
     ok_frac = earlier.list.eval(pl.element().str.contains(end_re)).list.mean().fill_null(1.0)
@@ -355,8 +370,13 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     last_word = last.str.extract(LAST_WORD_RE, 1).str.to_lowercase()
     # a closing ("Sincerely,") or a name signed under a short line that ends in a comma
     # ("Looking forward to it,\nMaria")
-    valediction = last.str.contains(VALEDICTION) | \
-        (prev_line.str.contains(r"^\S+(?:\s+\S+){0,7},$") & last.str.contains(r"^(\p{Lu}[\w.'-]*)( \p{Lu}[\w.'-]*){0,2}$"))
+    # ... or under a closing that ends in "!" or "." ("Thanks for understanding!\nLeo"; `SIGN_OFF`),
+    # or any short cheer ("Go Hawks!\nCoach Lin", "Can't wait!\nBea & Chris")
+    signer = last.str.contains(r"^(\p{Lu}[\w.'-]*)( (?:\p{Lu}[\w.'-]*|&))*$") & (last.str.count_matches(r"\S+") <= 3)
+    valediction = last.str.contains(VALEDICTION) | last.str.contains(KISSES) | \
+        (prev_line.str.contains(r"^\S+(?:\s+\S+){0,7},$") & last.str.contains(r"^(\p{Lu}[\w.'-]*)( \p{Lu}[\w.'-]*){0,2}$")) | \
+        ((prev_line.str.contains(SIGN_OFF) | (prev_line.str.contains(r"!$") &
+                                               (prev_line.str.count_matches(r"\S+") <= 5))) & signer)
     # a signature block: a closing on one of the two lines before ("Kind regards,\n[Agent
     # Name]\n[Company Name] Customer Support")
     signed = earlier.list.tail(2).list.eval(pl.element().str.strip_chars().str.contains(VALEDICTION)).list.any() \
@@ -383,7 +403,7 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # a sentence end inside the text: it is prose, so its last sentence should end too
     inner_end = t.str.contains(r"[.!?]\s+\S")
     # (a full-width colon too: "答え：840円")
-    key_value = last.str.contains(r"^\W{0,3}[\w ()/'&-]{1,40}[:：]\s*\S")
+    key_value = last.str.contains(r"^\W{0,3}[\w ()/'&;-]{1,40}[:：]\s*\S")  # (";": "TL;DR: heat pump")
     value = last.str.replace(r"^[^:：]*[:：]", "")
     value_prose = value.str.contains(r"[.!?]\s+\S")
     answer_line = last.str.contains(r"(?i)^(so )?(the )?(final )?answer( is)?\s*:") & ~value_prose  # dataforge's CoT
@@ -405,7 +425,15 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # ... or numbered inline, under an optional label ("**Answer key:** 1. went 2. wrote 3. ate")
     structured = structured | inline_enumeration(last)
     symbols = symbol_line(last)
-    structured = structured | symbols
+    # a short paragraph shown under a lead-in that ends in a colon, a blank line between
+    # ("The last line in Dante's Italian:\n\nLasciate ogne speranza, voi ch'intrate", "Run:\n\n
+    # ls -la"): a displayed item (a quotation, a title, a command), not a sentence of the prose
+    # (a line right under its lead-in continues it: "Solve:\nx + y", "Chorus:\nI" are cuts)
+    displayed = prev_line.str.contains(r"[:：]$") & t.str.contains(r"[:：][ \t]*\n[ \t]*\n[^\n]+$") & \
+        (last.str.count_matches(WORD_RE) <= rule.get("display_words", 8)) & ~last.str.contains(r"[.!?]\s+\S")
+    # ... or notes under a summary's label ("TL;DR: shorter week, same revenue"; `summary_line`)
+    summary = last.str.contains(rule.get("summary_line")) if rule.get("summary_line") else pl.lit(False)
+    structured = structured | symbols | label_row(last) | displayed | summary
     code = t.str.contains(CODE_RE) | t.str.contains(TABLE_RE) | \
         (t.str.count_matches(r"(?m)^[^\n]*\|[^\n]*\|") >= 2)  # rows of a table without outer pipes
     asked_short = pl.lit(False)
@@ -421,10 +449,12 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
                        # (one unended reason after the label; more ended sentences make it prose)
                        (t.str.count_matches(r"[a-z]{2}[.!?]\s+\S") < rule.get("reason_max_sentences", 99))))
     # a lone last word counts only after a prose sentence (not a flow chart's "End" under "|")
-    lone_ok = (last.str.count_matches(r"\S+") > 1) | \
+    # (a line of five Chinese or Japanese characters or more is no lone word either; a shorter one
+    # may be a name signed under a letter: "田中")
+    lone_ok = (last.str.count_matches(r"\S+") > 1) | (last.str.count_matches(WORD_RE) >= 5) | \
         (prev_line.str.contains(r"[a-z]{2}\W{0,2}[.!?][\"')\]]?$") & (prev_line.str.count_matches(r"\S+") >= 3))
     long_ = (n_words >= rule.get("min_words", 10)) & lone_ok & \
-        (last.str.count_matches(r"\S+") >= rule.get("min_last_line_words", 3))
+        (last.str.count_matches(WORD_RE) >= rule.get("min_last_line_words", 3))
     # a last line that is a list item is judged against its sibling items, not every line:
     # items may legitimately end without a mark, so only a short unended item among ended
     # siblings reads as cut (a late cut inside an item is invisible to rules)
@@ -470,9 +500,15 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # reviews, e-SNLI's explanations), whose sentences often drop their final mark too: only a
     # dangling word or a comma tells a cut there
     lowercased = (lines.list.len() == 1) & ~t.str.contains(r"\p{Lu}")
+    # a last line in another script than the lines above (an English answer that closes on the
+    # motto or haiku it quotes in Chinese or Japanese): its words and marks are not measured
+    # against theirs (only a dangling word, a comma or an open sum tell a cut there)
+    other_script = (earlier.list.len() >= 1) & last.str.contains(r"\p{L}") & \
+        (mostly_latin(last) != mostly_latin(earlier.list.join("\n")))
     # `unended_prose: false` for human-written sources, whose finished answers often drop the
     # final period: then only a dangling word, a comma, a stub line or missing reasoning tell a cut
-    unended = (long_ & prose & ~ends_ok & ~lowercased) if rule.get("unended_prose", True) else pl.lit(False)
+    unended = (long_ & prose & ~ends_ok & ~lowercased & ~other_script) if rule.get("unended_prose", True) else pl.lit(False)
+    stub = stub & ~other_script & ~displayed & ~summary
     # (a line of symbols ends on no word: "... C B A" is the alphabet, not a dangling article)
     # (a comma after a finished sentence is a cut at any length: "Yes, but with limits. As a
     # full-time employee,"; a sentence ends after a lower-case word, not an abbreviation: "Dear
@@ -574,7 +610,9 @@ def dangling_words() -> list[str]:
 
 # a quotation closed and attributed on its line: "... love what you do." - Steve Jobs
 QUOTE_ATTRIBUTION_RE = r"[\"”]\s*[-–—~]+\s*\p{Lu}[\w.' -]{0,40}$"
-FINAL_TOKEN_RE = (r"(?:^|\s)(?:[$€£]?\d[\d,.:/%-]*%?|https?://\S+|www\.\S+|#\w+|\S*\$|Q\.?E\.?D\.?)\s*$|"
+# a last token that ends a text by itself: a number, a link, a hashtag, closing math, QED,
+# "etc", a worksheet's blank ("cellular ________"), an emoji
+FINAL_TOKEN_RE = (r"(?:^|\s)(?:[$€£]?\d[\d,.:/%-]*%?|https?://\S+|www\.\S+|#\w+|\S*\$|Q\.?E\.?D\.?|etc|\S*_{3,})\s*$|"
                   r"[\x{1F300}-\x{1FAFF}\x{2600}-\x{27BF}][\x{FE0F}\x{200D}\x{1F3FB}-\x{1F3FF}\x{1F300}-\x{1FAFF}\x{2600}-\x{27BF}]*\s*$")
 VALEDICTION = (r"(?i)^(sincerely|best|regards|kind regards|best regards|warm regards|yours( truly| sincerely)?|"
                r"thanks|thank you|cheers|best wishes|respectfully|love|with love|all the best|"
@@ -585,6 +623,13 @@ VALEDICTION = (r"(?i)^(sincerely|best|regards|kind regards|best regards|warm reg
                r"atenciosamente|com carinho|cordiali saluti|distinti saluti|un caro saluto|с уважением|"
                r"с наилучшими пожеланиями|всего доброго|此致|敬礼|此致敬礼|敬具|草々|以上|감사합니다|"
                r"مع (خالص )?التحيات|مع أطيب التحيات),?$")
+# a short closing line that ends in "!" or "." rather than a comma, before a name: "Thanks for
+# understanding!", "See you Friday!", "Talk soon.", "Love you!"
+SIGN_OFF = (r"(?i)^(?:thanks|thank you|many thanks|cheers|see you|talk soon|speak soon|take care|"
+            r"have a (?:great|good|nice|lovely|wonderful)|love you|lots of love|hugs|xo+|best|all the best|"
+            r"looking forward|until (?:then|soon|next)|catch you)\b[^\n]{0,50}[!.]$")
+# kisses after a message's last line: "Thanks so much!! xx", "Love you! xoxo"
+KISSES = r"(?i)[!.?]\s*(?:x{1,4}|xo(?:xo)*)$"
 # words a finished English sentence does not end on: rules/filters/dangling_words.txt
 DANGLING_FILE = RULES_DIR / "dangling_words.txt"
 
@@ -712,13 +757,17 @@ def b_code_fence(rule: Rule, df: pl.DataFrame):
 
 
 def b_brackets(rule: Rule, df: pl.DataFrame):
-    """More opening than closing brackets: the text stopped inside one."""
+    """More opening than closing brackets: the text stopped inside one. Brackets that the rule's
+    `ignore` regexes match (talked about, not opened: "the `{` character", ":(") are not counted."""
     f = rule.fields(["output"])[0]
+    t = _col(f)
+    for pat in rule.get("ignore") or []:
+        t = t.str.replace_all(pat, " ")
     out = []
     for pair in rule.get("pairs", ["()", "[]", "{}"]):
         o, c = pair[0], pair[1]
-        no = _col(f).str.count_matches(re.escape(o))
-        nc = _col(f).str.count_matches(re.escape(c))
+        no = t.str.count_matches(re.escape(o))
+        nc = t.str.count_matches(re.escape(c))
         out.append(pl.when(no > nc + rule.get("tolerance", 0)).then(
             _fmt(rule, f"{f} has {{}} '{o}' but {{}} '{c}'", no, nc)))
     return _first(out)

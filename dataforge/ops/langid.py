@@ -19,7 +19,7 @@ from dataforge.errors import ConfigError, MissingResourceError
 from dataforge.ops.base import MapOp, param, register, reject_where
 from dataforge.paths import RULES
 from dataforge.schema import meta_set
-from dataforge.words import WORD_RE, mostly_latin
+from dataforge.words import QUOTED_RE, WORD_RE, mostly_latin
 
 # how an instruction names the language it asks for (requested_language)
 NAMES_FILE = RULES / "filters" / "language_names.yaml"
@@ -50,10 +50,12 @@ class LangId(MapOp):
     # `short_threshold`: fastText reads "bye! Bye! Take care." as Italian at 0.74
     short_letters: int = 40
     short_threshold: float = 0.9
+    # the text is read without its quotations (QUOTED_RE) when this many letters remain
+    unquoted_letters: int = 40
     outputs = ("lang", "score_lang", "meta")
     # 2: an unsure joined prediction falls back to the answer's own (another script), when sure
-    # 3: `answer_language`; 4: short texts need `short_threshold`
-    version = "4"
+    # 3: `answer_language`; 4: short texts need `short_threshold`; 5: quotations left out
+    version = "5"
 
     def validate(self):
         if not 0 <= self.threshold <= 1:
@@ -99,6 +101,12 @@ class LangId(MapOp):
         self.ensure_setup()
         text = pl.concat_str([pl.col(f).fill_null("") for f in self.fields], separator=" ").str.strip_chars()
         texts = df.select(text.alias("t"))["t"]
+        # read without the quotations, where enough remains: a quotation is someone else's words,
+        # often in its original language ("In the original French: « On ne voit bien qu'avec
+        # le cœur. »" closing an English answer)
+        unquoted = texts.str.replace_all(QUOTED_RE, " ")
+        texts = pl.select(pl.when(unquoted.str.count_matches(r"\p{L}") >= self.unquoted_letters)
+                          .then(unquoted).otherwise(texts)).to_series()
         lang, prob = _top(self._model, texts)
         lang, prob = self._answer_alone(df, lang, prob)
         empty = texts.str.len_chars() == 0

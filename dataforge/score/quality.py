@@ -98,7 +98,10 @@ def unfinished_item(cfg: dict) -> pl.Expr:
     items = R.sibling_items(last, lines.list.head(lines.list.len() - 1))
     ended = items.list.eval(pl.element().str.contains(end)).list.mean().fill_null(0.0)
     return (last.str.contains(R.ITEM_RE) & (items.list.len() >= u["min_items"]) & (ended >= u["min_ended_share"])
-            & ~last.str.contains(end) & (last.str.count_matches(r"\S+") >= u["min_last_words"]))
+            & ~last.str.contains(end) & (last.str.count_matches(r"\S+") >= u["min_last_words"])
+            # (nor one that ends on what ends a text by itself, as `truncated` reads it: a
+            # number, a link, a worksheet's blank "________")
+            & ~last.str.contains(R.FINAL_TOKEN_RE))
 
 
 def _truncated_param(cfg: dict, key: str) -> str | None:
@@ -148,8 +151,8 @@ def no_end_mark(cfg: dict) -> pl.Expr:
     fires = ((o.str.count_matches(r"\S+") >= n["min_words"]) & (last_words >= n["min_last_words"])
              & ~o.str.contains(n["end_pattern"]) & ~o.str.contains(R.CODE_RE) & ~o.str.contains(R.TABLE_RE)
              & ~key_value & (prose | short_last.fill_null(False))
-             # a line of symbols or an inline numbered answer key: words, no sentence
-             & ~R.symbol_line(last) & ~R.inline_enumeration(last)
+             # a line of symbols, an inline numbered answer key, a row of UI labels: words, no sentence
+             & ~R.symbol_line(last) & ~R.inline_enumeration(last) & ~R.label_row(last)
              # a last token that ends a text by itself (a number, a link, a hashtag, closing
              # math), or a quote's attribution: what the `truncated` detector also accepts
              & ~last.str.contains(R.FINAL_TOKEN_RE) & ~last.str.contains(R.QUOTE_ATTRIBUTION_RE))

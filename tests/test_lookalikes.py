@@ -1,0 +1,218 @@
+"""Good answers that look like defects (benchmarks/quality_data/lookalike_zoo.jsonl, written
+without reading the rules) and the defects they resemble (docs/quality.md, "A nineteenth
+round"): a last line in another script, a row of UI labels, a sign-off after "Thanks!",
+brackets talked about rather than opened, a quotation in another language."""
+from __future__ import annotations
+
+import polars as pl
+
+from tests.test_curator_zoo import _caught, _reasons, _score
+from tests.test_filters import _zoo
+
+
+def _frame(rows: list[tuple[str, str]]) -> pl.DataFrame:
+    return pl.DataFrame({"instruction": [r[0] for r in rows], "input": [""] * len(rows),
+                         "output": [r[1] for r in rows]})
+
+
+def test_lookalike_zoo_is_kept_and_scored_as_finished():
+    zoo = _zoo("lookalike_zoo").with_row_index("i")
+    assert zoo.height == 72 and (zoo["label"] == "good").all()
+    rows = zoo.select("instruction", "input", "output")
+    caught = _caught(rows)
+    assert not [(i, c) for i, c in zip(zoo["i"], caught) if c], [(i, c) for i, c in zip(zoo["i"], caught) if c]
+    low = [(i, round(s, 3)) for i, s in zip(zoo["i"], _score("score_quality", rows)) if s < 0.6]
+    assert not low
+
+
+# -- a last line in another script is not measured against the lines above -------------------
+
+def test_a_closing_line_in_another_script_is_no_cut_but_cuts_within_one_script_still_are():
+    kept = [
+        ("What is the motto of Peking University?",
+         "The university's motto is usually given in English as \"Patriotism, Progress, Democracy, "
+         "Science.\" It dates from the May Fourth era.\n\n爱国 进步 民主 科学"),
+        ("Quote the first line of the Iroha poem and translate it.",
+         "The poem opens with a line about the fading of colours and scent, read as a lesson on "
+         "impermanence.\n\n色は匂へど"),
+    ]
+    assert _reasons(kept) == [None, None]
+    cut = [
+        # the same script throughout: a Chinese answer whose last line stops without its 。
+        ("请介绍一下长城。", "长城是中国古代的军事防御工程。\n它始建于春秋战国时期，总长度超过两万公里。\n"
+         "明代对长城进行了大规模的修建。\n今天，长城已经成为中国最著名的旅游景点之一，每年吸引着"),
+        # and an English line after a Chinese one still ends on a dangling word
+        ("Translate and explain this proverb: 学而不思则罔",
+         "学而不思则罔，思而不学则殆。\nLearning without thought is labour lost, because the"),
+    ]
+    got = _reasons(cut)
+    assert got[0] is not None and got[0].startswith("truncated"), got
+    assert got[1] is not None and got[1].startswith("truncated"), got
+
+
+# -- a row of UI labels ----------------------------------------------------------------------
+
+def test_a_row_of_labels_ends_ui_copy_but_a_cut_sentence_of_its_body_is_still_cut():
+    kept = [
+        ("Write the footer text for our app's settings page.",
+         "Changes are saved automatically when you leave this page.\n\nHelp Center · Privacy Policy · Terms of Service"),
+        ("Write the breadcrumb and intro text for a shoe category page.",
+         "Browse our full range of running shoes, from light racers to cushioned trainers.\n\nHome › Men › Running Shoes"),
+        ("Write a short confirmation dialog for deleting a project.",
+         "This will permanently delete the project and all of its files. This cannot be undone.\n\nCancel | Delete project"),
+    ]
+    assert _reasons(kept) == [None, None, None]
+    assert min(_score("score_quality", kept)) >= 0.6
+    cut = [("Write the footer text for our app's settings page.",
+            "Changes are saved automatically when you leave this page. If you need help with your account settings you can contact")]
+    assert _reasons(cut)[0].startswith("truncated")
+
+
+# -- a sign-off after a closing that ends in "!" ----------------------------------------------
+
+def test_a_name_under_a_closing_that_ends_in_an_exclamation_is_a_signature():
+    kept = [
+        ("Write a quick note thanking my neighbour for watering the plants.",
+         "Hi Dana,\n\nThank you so much for looking after the plants while we were away. They all "
+         "survived, and the basil is thriving.\n\nSee you at the weekend!\nMarta & Tom"),
+        ("Draft a text to my team about Friday's lunch.",
+         "Hey all, lunch on Friday is at the Thai place on Main Street at 12:30. Reply if you can't "
+         "make it so I can fix the booking.\n\nThanks!\nSam"),
+    ]
+    assert _reasons(kept) == [None, None]
+    assert min(_score("score_quality", kept)) >= 0.6
+    cut = [  # a dangling word after the closing, or a closing that is no sign-off
+        ("Draft a text to my team about Friday's lunch.",
+         "Hey all, lunch on Friday is at the Thai place on Main Street at 12:30. Reply if you "
+         "can't make it so I can fix the booking.\n\nThanks!\nThe"),
+        ("Explain how tides work.",
+         "Tides come from the Moon's gravity pulling on the oceans. The Sun adds a smaller pull. "
+         "When both line up we get spring tides. What a great question!\nWhen the Moon is at right angles to the Sun we get")]
+    got = _reasons(cut)
+    assert all(g is not None and g.startswith("truncated") for g in got), got
+
+
+# -- brackets talked about rather than opened ---------------------------------------------------
+
+def test_brackets_that_are_talked_about_are_not_counted_but_open_ones_are():
+    kept = [
+        ("How do I write a half-open interval?", "Use a square bracket for an included end and a "
+         "parenthesis for an excluded one: [0, 1) holds 0 but not 1."),
+        ("Which character starts a character class in a regex?",
+         "A character class starts with the '[' character and ends with the matching ']', so you "
+         "escape a literal \"[\" with a backslash."),
+        ("My flight got cancelled, cheer me up.", "Oh no, that's rough :( But look on the bright "
+         "side: an extra night at home and a story to tell."),
+        ("How do I use a variable in a Jinja template?", "Wrap its name in double braces: "
+         "`{{ name }}`. The parser reads everything after {{ up to the closing braces as an "
+         "expression."),
+    ]
+    assert _reasons(kept) == [None, None, None, None]
+    cut = [
+        ("Write a Python function that averages a list.",
+         "Here it is:\n\n```python\ndef mean(xs):\n    return sum(xs) / max(len(xs), 1\n```"),
+        ("Give the JSON for a user.", 'Here is the object: { "name": "Ana", "age": 31'),
+        ("List the pairs that sum to 8.", "The pairs are (2, 6), (3, 5), (4, 4) and (5,"),
+    ]
+    got = _reasons(cut)
+    assert all(g is not None for g in got), got
+
+
+# -- a quotation in another language ----------------------------------------------------------
+
+def test_language_id_reads_an_answer_without_its_quotations_when_enough_remains():
+    kept = _frame([
+        ("What does Goethe's line about boldness say in German?",
+         "The line usually credited to Goethe encourages people to begin whatever they dream of, "
+         "because boldness has genius, power and magic in it. In German it is often quoted as "
+         "„Was du tun kannst oder träumst zu können, fang es an!“"),
+        ("Give me a quote from The Little Prince.",
+         "The fox tells the prince that one sees clearly only with the heart, since what is "
+         "essential is invisible to the eye. In French:\n\n« On ne voit bien qu'avec le cœur. "
+         "L'essentiel est invisible pour les yeux. »"),
+    ])
+    assert _caught(kept) == [None, None]
+    wrong = _frame([  # the whole answer in another language, a quotation in it or not
+        ("Explain why the sky is blue.",
+         "Le ciel est bleu parce que la lumière du soleil est diffusée par les molécules de l'air. "
+         "La lumière bleue, de courte longueur d'onde, est beaucoup plus diffusée que la rouge, "
+         "comme l'a montré « la diffusion de Rayleigh »."),
+    ])
+    got = _caught(wrong)
+    assert got[0] is not None and got[0].startswith("lang_"), got
+
+
+# -- the second and third blind sets: good rows and the defects that resemble them --------------
+
+# good rows still flagged, each a known limit (docs/quality.md, "A nineteenth round"): a casual
+# text without its final period (52; 31), a story that ends on a dash on purpose (92), a status
+# line right under its label (21), a form's last "Button: ..." line (24), a bracket glued to a
+# word in prose (47), and answers in the language of a German, French or Spanish request, which
+# `langs: [en]` rejects by design (100; 70, 71, 72)
+KNOWN = {"lookalike_zoo_2": {52, 92, 100}, "lookalike_zoo_3": {21, 24, 31, 47, 70, 71, 72}}
+CAUGHT = {"lookalike_zoo_2": 37, "lookalike_zoo_3": 25}  # of 42 and 30 defects, as before the round
+
+
+def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:
+    zoo = pl.read_ndjson(_zoo_path(name), infer_schema_length=None).with_row_index("i")
+    rows = zoo.select("instruction", "input", "output")
+    flagged = [bool(c) or s < 0.6 for c, s in zip(_caught(rows), _score("score_quality", rows))]
+    return zoo, flagged
+
+
+def _zoo_path(name: str):
+    from pathlib import Path
+
+    return Path(__file__).parents[1] / "benchmarks" / "quality_data" / f"{name}.jsonl"
+
+
+def test_blind_lookalike_sets_keep_their_good_rows_and_catch_their_defects():
+    for name in KNOWN:
+        zoo, flagged = _flags(name)
+        good = {i for i, f, lab in zip(zoo["i"], flagged, zoo["label"]) if f and lab == "good"}
+        assert good <= KNOWN[name], (name, sorted(good - KNOWN[name]))
+        caught = sum(f for f, lab in zip(flagged, zoo["label"]) if lab == "defect")
+        assert caught >= CAUGHT[name], (name, caught)
+
+
+def test_more_lookalikes_of_the_round():
+    kept = [
+        # an escaped bracket is a literal; a question about an unclosed bracket shows one
+        ("How do I draw a big left brace in LaTeX?", "Write `\\left\\{` and close the group with "
+         "`\\right.`, an invisible delimiter:\n\n$$f(x) = \\left\\{ \\begin{array}{ll} x & x \\ge 0 \\\\ -x & x < 0 \\end{array} \\right.$$"),
+        ("Why does Python say '(' was never closed?", "The file ended inside a call, as in:\n\n"
+         "```python\ntotal = sum(prices\n```\n\nAdd the missing parenthesis at the end of the expression."),
+        # kisses, a summary's label, an address in a row of links
+        ("Write a note for the babysitter.", "Kids eat at six and are in bed by eight. Our numbers "
+         "are on the fridge and we'll be back by eleven.\n\nThanks so much!! xx"),
+        ("Should we switch to a four-day week? Summarise the trial.", "The trial ran for six months "
+         "across forty firms. Revenue held steady and sick days fell by a third. Most firms kept the "
+         "policy afterwards.\n\nTL;DR: shorter week, same revenue, healthier staff"),
+        ("Write the footer for our bookshop's website.", "Thanks for shopping local. We ship "
+         "anywhere in the UK within three days.\n\n© 2024 Harbor Lane Books · 14 Quay Street, Portsmouth · Privacy · Terms"),
+    ]
+    assert _reasons(kept) == [None] * len(kept)
+    cut = [  # a closed fence does not make its code whole; a dangling word after the kisses' line
+        ("Write a debounce function in JavaScript.", "```js\nfunction debounce(fn, ms) {\n  let timer;\n"
+         "  return (...args) => {\n    clearTimeout(timer);\n    timer = setTimeout(() => fn(...args), ms);\n  };\n```"),
+        ("Should we switch to a four-day week? Summarise the trial.", "The trial ran for six months "
+         "across forty firms. Revenue held steady and sick days fell by a third.\n\nTL;DR: shorter week, same revenue, but the"),
+    ]
+    got = _reasons(cut)
+    assert got[0].startswith("unbalanced_brackets") and got[1].startswith("truncated"), got
+
+
+def test_score_quality_spares_a_refund_template_and_a_question_about_json():
+    rows = [
+        ("Give me a template reply a support agent can use when a customer asks for a refund outside "
+         "the 30-day window.", "Hi [Name],\n\nThanks for getting in touch. Unfortunately I'm unable to "
+         "issue a refund for this order, as it was placed outside our 30-day return window. I can "
+         "arrange a free repair under the warranty instead.\n\nBest,\n[Agent name]"),
+        ("What does 'Unexpected token } in JSON at position 57' mean?", "JSON.parse found a closing "
+         "brace where it expected a value, usually after a trailing comma: `{\"a\": 1,}` is valid "
+         "JavaScript but not valid JSON. Remove the comma and it parses."),
+    ]
+    assert min(_score("score_quality", rows)) >= 0.6
+    refusal = [("How do customers get a refund outside the 30-day window?",
+                "I'm sorry, but I can't help with that request.")]
+    assert _score("score_quality", refusal)[0] < 0.6
