@@ -321,6 +321,13 @@ def inline_enumeration(line: pl.Expr) -> pl.Expr:
     return line.str.contains(INLINE_ENUM_RE)
 
 
+# the marks a finished line may end on (`truncated`, and score_quality's `no_end_mark` reads the
+# same): sentence ends, closing quotes and brackets, a colon before what follows, "|" and ">"
+# of a table or quote, with the end-of-proof marks ("... for all n ≥ 1. ∎"), the full-width
+# marks of Chinese and Japanese ("（円）", "。", "」"), the closing quotes of German and Danish
+# („Test“, ‚so‘, »Ende«) and the ends of Arabic, Urdu, Hindi, Burmese and Ethiopic sentences
+END_CHARS = ".!?…\"'”’“‘«)]}>*`:;|∎□■。！？）」』】〕．：؟۔।॥။።፧｡‼⁉»"
+
 # one label of a row of labels: up to five words, no separator or sentence mark inside
 # (a comma inside an address: "14 Quay Street, Portsmouth")
 _LABEL = r"[^\s|·•›»,.!?;:]+(?:,?\s+[^\s|·•›»,.!?;:]+){0,4}"
@@ -344,11 +351,7 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     lyrics and lists whose lines carry no marks, and texts the instruction or task asks to be
     short and unpunctuated (summaries, titles, labels: `no_end_tasks`, `no_end_instruction`)."""
     f = rule.fields(["output"])[0]
-    # (with the end-of-proof marks: "... for all n ≥ 1. ∎")
-    # (and the full-width marks of Chinese and Japanese: "（円）", "。", "」")
-    # (and the closing quotes of German and Danish: „Test“, ‚so‘, »Ende«)
-    enders = rule.get("end_chars", ".!?…\"'”’“‘«)]}>*`:;|∎□■。！？）」』】〕．：؟۔।॥။።፧｡‼⁉»")
-    end_re = f"[{re.escape(enders)}]\\s*$"
+    end_re = f"[{re.escape(rule.get('end_chars') or END_CHARS)}]\\s*$"
     # the parts every test below reads, computed once (eager expressions are not shared)
     lines_e = pl.col("__t").str.split("\n").list.eval(pl.element().filter(pl.element().str.strip_chars() != ""))
     df = df.with_columns(_col(f).str.strip_chars().alias("__t")).with_columns(lines_e.alias("__lines"))

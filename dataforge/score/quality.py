@@ -14,6 +14,8 @@ score_quality multiplies (rules/score/quality.yaml):
 """
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from dataforge.clean import rules as R
@@ -140,7 +142,9 @@ def no_end_mark(cfg: dict) -> pl.Expr:
     lines = o.str.split("\n").list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
     last = lines.list.last().fill_null("")
     earlier = lines.list.head(lines.list.len() - 1)
-    unended = earlier.list.eval(~pl.element().str.contains(n["end_pattern"])).list.mean().fill_null(0.0)
+    # the `truncated` detector's ending marks, unless the config names its own
+    end = n.get("end_pattern") or f"[{re.escape(_truncated_param(cfg, 'end_chars') or R.END_CHARS)}]$"
+    unended = earlier.list.eval(~pl.element().str.contains(end)).list.mean().fill_null(0.0)
     key_value = last.str.contains(r"^[^:]{1,60}:\s*\S") & \
         (last.str.replace(r"^[^:]*:", "").str.count_matches(r"\S+") <= 4)
     item = last.str.contains(r"^(\d+[.)]|[-*•])\s")
@@ -149,7 +153,7 @@ def no_end_mark(cfg: dict) -> pl.Expr:
     short_last = (earlier.list.len() >= n["min_lines"]) & (last_words < typical * n["short_line"])
     prose = ~item & (unended <= n["max_unended_lines"])
     fires = ((o.str.count_matches(r"\S+") >= n["min_words"]) & (last_words >= n["min_last_words"])
-             & ~o.str.contains(n["end_pattern"]) & ~o.str.contains(R.CODE_RE) & ~o.str.contains(R.TABLE_RE)
+             & ~o.str.contains(end) & ~o.str.contains(R.CODE_RE) & ~o.str.contains(R.TABLE_RE)
              & ~key_value & (prose | short_last.fill_null(False))
              # a line of symbols, an inline numbered answer key, a row of UI labels: words, no sentence
              & ~R.symbol_line(last) & ~R.inline_enumeration(last) & ~R.label_row(last)
