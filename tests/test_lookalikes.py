@@ -142,15 +142,18 @@ def test_language_id_reads_an_answer_without_its_quotations_when_enough_remains(
     assert got[0] is not None and got[0].startswith("lang_"), got
 
 
-# -- the second and third blind sets: good rows and the defects that resemble them --------------
+# -- the second to fourth blind sets: good rows and the defects that resemble them -------------
 
 # good rows still flagged, each a known limit (docs/quality.md, "A nineteenth round"): a casual
 # text without its final period (52; 31), a story that ends on a dash on purpose (92), a status
 # line right under its label (21), a form's last "Button: ..." line (24), a bracket glued to a
 # word in prose (47), and answers in the language of a German, French or Spanish request, which
-# `langs: [en]` rejects by design (100; 70, 71, 72)
-KNOWN = {"lookalike_zoo_2": {52, 92, 100}, "lookalike_zoo_3": {21, 24, 31, 47, 70, 71, 72}}
-CAUGHT = {"lookalike_zoo_2": 37, "lookalike_zoo_3": 25}  # of 42 and 30 defects, as before the round
+# `langs: [en]` rejects by design (100; 70, 71, 72); in set 4, a casual text (27), a memo signed
+# by a team under a sentence (30), chess notation's "Qxf7#" (51), a lone brace in a code comment
+# (56), a story that ends on "..." or a dash (63, 70) and a "Final score: ..." tail (78)
+KNOWN = {"lookalike_zoo_2": {52, 92, 100}, "lookalike_zoo_3": {21, 24, 31, 47, 70, 71, 72},
+         "lookalike_zoo_4": {27, 30, 51, 56, 63, 70, 78}}
+CAUGHT = {"lookalike_zoo_2": 37, "lookalike_zoo_3": 25, "lookalike_zoo_4": 28}  # as before the round
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:
@@ -216,3 +219,31 @@ def test_score_quality_spares_a_refund_template_and_a_question_about_json():
     refusal = [("How do customers get a refund outside the 30-day window?",
                 "I'm sorry, but I can't help with that request.")]
     assert _score("score_quality", refusal)[0] < 0.6
+
+
+def test_lookalikes_of_the_second_pass():
+    kept = [
+        # a sentence that ends on a quotation in another script
+        ("What is the Chinese proverb about persistence?", "The best known is about an old woman "
+         "grinding an iron rod into a needle, and it is usually written as 铁杵磨成针"),
+        ("How do I sign a card to my Russian grandmother?", "Keep it warm and simple. If you'd "
+         "like to sign off with \"with love\", put this above your name: С любовью"),
+        # a name with its role under a closing; a longer item in a row of links
+        ("Write an apology for a late delivery.", "Hi Sam,\n\nI'm sorry your order arrived late. "
+         "We've refunded the shipping cost.\n\nApologies again,\nRenée, Customer Support"),
+        ("Write the footer for a law firm's website.", "Attorney advertising. Prior results do "
+         "not guarantee a similar outcome.\n\n© 2024 Harlow & Finch LLP · Privacy Policy · Terms of Use · Sitemap"),
+        # the French half-open interval
+        ("How is a half-open interval written in France?", "The open end's bracket faces "
+         "outward, so the interval from 0 included to 1 excluded is written [0, 1[ in French notation."),
+    ]
+    assert _reasons(kept) == [None] * len(kept)
+    rows = [("Give me the nav bar labels for a recipe site on one line, separated by pipes.",
+             "Home | Recipes | Meal Plans | Techniques | Shop | Sign in"),
+            ("Write a polite canned response for our banking chatbot when users ask for investment "
+             "advice it can't give.", "I'm sorry, but I can't give personalised investment advice. "
+             "You can book a free call with one of our licensed advisers in the app.")]
+    assert min(_score("score_quality", rows)) >= 0.6
+    cut = [("What is the Chinese proverb about persistence?",  # the English sentence left open
+            "The best known is 铁杵磨成针, about an old woman who grinds an iron rod into a")]
+    assert _reasons(cut)[0].startswith("truncated")

@@ -328,12 +328,20 @@ def inline_enumeration(line: pl.Expr) -> pl.Expr:
 # („Test“, ‚so‘, »Ende«) and the ends of Arabic, Urdu, Hindi, Burmese and Ethiopic sentences
 END_CHARS = ".!?…\"'”’“‘«)]}>*`:;|∎□■。！？）」』】〕．：؟۔।॥။።፧｡‼⁉»"
 
-# one label of a row of labels: up to five words, no separator or sentence mark inside
+# one label of a row of labels: up to eight words ("© 2024 Harlow & Finch LLP"), no separator
+# or sentence mark inside
 # (a comma inside an address: "14 Quay Street, Portsmouth")
-_LABEL = r"[^\s|·•›»,.!?;:]+(?:,?\s+[^\s|·•›»,.!?;:]+){0,4}"
+_LABEL = r"[^\s|·•›»,.!?;:]+(?:,?\s+[^\s|·•›»,.!?;:]+){0,7}"
 # (separated by a mark, or by a run of spaces: "Home   Search   Library"; under an optional
 # "Share:" label)
 LABEL_ROW_RE = rf"^(?:[\w ]{{1,20}}[:：]\s+)?{_LABEL}(?:(?:\s+[|·•›»]\s+|[ ]{{2,}}|\t+){_LABEL})+$"
+
+
+def foreign_tail(line: pl.Expr) -> pl.Expr:
+    """A mostly Latin line whose last word is in another script (a Chinese idiom or a Russian
+    closing quoted at the end of an English sentence)."""
+    tail = line.str.extract(r"(\p{L}[\p{L}\p{M}]*)\W*$", 1).fill_null("")
+    return mostly_latin(line) & (tail != "") & ~mostly_latin(tail)
 
 
 def label_row(line: pl.Expr) -> pl.Expr:
@@ -370,14 +378,21 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # "The link expires after one hour"): a message's last line often drops its period there
     if rule.get("time_token"):
         ends_ok = ends_ok | last.str.contains("(?i)" + rule.get("time_token"))
+    # a line that ends on words in another script than its own ("A close cousin with the same
+    # message is 铁杵磨成针", "put this above your name: С любовью"): a name or a quotation that
+    # brings its own ending, no English sentence left open
+    ends_ok = ends_ok | foreign_tail(last)
     last_word = last.str.extract(LAST_WORD_RE, 1).str.to_lowercase()
     # a closing ("Sincerely,") or a name signed under a short line that ends in a comma
     # ("Looking forward to it,\nMaria")
     # ... or under a closing that ends in "!" or "." ("Thanks for understanding!\nLeo"; `SIGN_OFF`),
     # or any short cheer ("Go Hawks!\nCoach Lin", "Can't wait!\nBea & Chris")
-    signer = last.str.contains(r"^(\p{Lu}[\w.'-]*)( (?:\p{Lu}[\w.'-]*|&))*$") & (last.str.count_matches(r"\S+") <= 3)
+    # (a name, and after a comma its role: "Renée, Customer Support")
+    signer = last.str.contains(r"^\p{Lu}[\w.'-]*(?: (?:\p{Lu}[\w.'-]*|&))*(?:, \p{Lu}[\w.'-]*(?: (?:\p{Lu}[\w.'-]*|&|of|the))*)?$") & \
+        (last.str.count_matches(r"\S+") <= 5)
     valediction = last.str.contains(VALEDICTION) | last.str.contains(KISSES) | \
-        (prev_line.str.contains(r"^\S+(?:\s+\S+){0,7},$") & last.str.contains(r"^(\p{Lu}[\w.'-]*)( \p{Lu}[\w.'-]*){0,2}$")) | \
+        (prev_line.str.contains(r"^\S+(?:\s+\S+){0,7},$") &
+         (last.str.contains(r"^(\p{Lu}[\w.'-]*)( \p{Lu}[\w.'-]*){0,2}$") | signer)) | \
         ((prev_line.str.contains(SIGN_OFF) | (prev_line.str.contains(r"!$") &
                                                (prev_line.str.count_matches(r"\S+") <= 5))) & signer)
     # a signature block: a closing on one of the two lines before ("Kind regards,\n[Agent

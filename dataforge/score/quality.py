@@ -130,7 +130,8 @@ def dangling(cfg: dict) -> pl.Expr:
     label = lines.list.last().fill_null("").str.contains(letter_label) if letter_label else pl.lit(False)
     return last_word.is_in(words).fill_null(False) & ~dated & ~label & \
         ~R.word_endings_are_form(lines.list.head(lines.list.len() - 1), words) & \
-        ~R.symbol_line(lines.list.last().fill_null(""))  # "... C B A" is the alphabet
+        ~R.symbol_line(lines.list.last().fill_null("")) & \
+        ~R.label_row(lines.list.last().fill_null(""))  # "... C B A" is the alphabet; "Shop | Sign in" a nav bar
 
 
 def no_end_mark(cfg: dict) -> pl.Expr:
@@ -156,7 +157,7 @@ def no_end_mark(cfg: dict) -> pl.Expr:
              & ~o.str.contains(end) & ~o.str.contains(R.CODE_RE) & ~o.str.contains(R.TABLE_RE)
              & ~key_value & (prose | short_last.fill_null(False))
              # a line of symbols, an inline numbered answer key, a row of UI labels: words, no sentence
-             & ~R.symbol_line(last) & ~R.inline_enumeration(last) & ~R.label_row(last)
+             & ~R.symbol_line(last) & ~R.inline_enumeration(last) & ~R.label_row(last) & ~R.foreign_tail(last)
              # a last token that ends a text by itself (a number, a link, a hashtag, closing
              # math), or a quote's attribution: what the `truncated` detector also accepts
              & ~last.str.contains(R.FINAL_TOKEN_RE) & ~last.str.contains(R.QUOTE_ATTRIBUTION_RE))
