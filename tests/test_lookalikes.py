@@ -144,15 +144,14 @@ def test_language_id_reads_an_answer_without_its_quotations_when_enough_remains(
 
 # -- the second to fourth blind sets: good rows and the defects that resemble them -------------
 
-# good rows still flagged, each a known limit (docs/quality.md, "A nineteenth round"): a casual
-# text without its final period (52; 31), a story that ends on a dash on purpose (92), a status
+# good rows still flagged, each a known limit (docs/quality.md, "A nineteenth round"): a status
 # line right under its label (21), a form's last "Button: ..." line (24), a bracket glued to a
 # word in prose (47), and answers in the language of a German, French or Spanish request, which
-# `langs: [en]` rejects by design (100; 70, 71, 72); in set 4, a casual text (27), a memo signed
-# by a team under a sentence (30), chess notation's "Qxf7#" (51), a lone brace in a code comment
-# (56), a story that ends on "..." or a dash (63, 70) and a "Final score: ..." tail (78)
-KNOWN = {"lookalike_zoo_2": {52, 92, 100}, "lookalike_zoo_3": {21, 24, 31, 47, 70, 71, 72},
-         "lookalike_zoo_4": {27, 30, 51, 56, 63, 70, 78}}
+# `langs: [en]` rejects by design (100; 70, 71, 72); in set 4, a memo signed by a team under a
+# sentence (30), chess notation's "Qxf7#" (51), a lone brace in a code comment (56), a horror
+# opening that ends on "..." unasked (63) and a "Final score: ..." tail (78)
+KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
+         "lookalike_zoo_4": {30, 51, 56, 63, 78}}
 CAUGHT = {"lookalike_zoo_2": 37, "lookalike_zoo_3": 25, "lookalike_zoo_4": 28}  # as before the round
 
 
@@ -247,3 +246,23 @@ def test_lookalikes_of_the_second_pass():
     cut = [("What is the Chinese proverb about persistence?",  # the English sentence left open
             "The best known is 铁杵磨成针, about an old woman who grinds an iron rod into a")]
     assert _reasons(cut)[0].startswith("truncated")
+
+
+def test_a_casual_text_may_drop_its_last_mark_and_a_cut_asked_for_is_no_defect():
+    kept = [
+        ("My friend texted 'movie tonight?'. Write a casual reply saying yes.",
+         "omg yes!! I've been wanting to see that one forever. want to grab food before? my treat"),
+        ("Write a short story opening that ends on a cliffhanger, mid-sentence.",
+         "The lighthouse had been dark for eleven years. Tonight its lamp turned once, slowly, and "
+         "in its beam Mara saw her own boat, which she had sold, rowing toward the rocks with—"),
+    ]
+    assert _reasons(kept) == [None, None]
+    cut = [  # a dangling word still tells a cut in a casual text; an unasked story ending still counts
+        ("My friend texted 'movie tonight?'. Write a casual reply saying yes.",
+         "omg yes!! I've been wanting to see that one forever. want to grab food before at the"),
+        ("Write a short story about a lighthouse keeper.",
+         "The lighthouse had been dark for eleven years. Tonight its lamp turned once, slowly, and "
+         "in its beam Mara saw her own boat. She ran down to the shore and called out to the"),
+    ]
+    got = _reasons(cut)
+    assert all(g is not None and g.startswith("truncated") for g in got), got

@@ -525,7 +525,9 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
         (mostly_latin(last) != mostly_latin(earlier.list.join("\n")))
     # `unended_prose: false` for human-written sources, whose finished answers often drop the
     # final period: then only a dangling word, a comma, a stub line or missing reasoning tell a cut
-    unended = (long_ & prose & ~ends_ok & ~lowercased & ~other_script) if rule.get("unended_prose", True) else pl.lit(False)
+    casual = _context(df, "instruction").str.contains(rule.get("casual_instruction")) \
+        if rule.get("casual_instruction") else pl.lit(False)
+    unended = (long_ & prose & ~ends_ok & ~lowercased & ~other_script & ~casual) if rule.get("unended_prose", True) else pl.lit(False)
     stub = stub & ~other_script & ~displayed & ~summary
     # (a line of symbols ends on no word: "... C B A" is the alphabet, not a dangling article)
     # (a comma after a finished sentence is a cut at any length: "Yes, but with limits. As a
@@ -536,6 +538,8 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
              ((~code & ((dangling & ~symbols) | open_sum | unended | stub.fill_null(False))) | comma_cut)) | \
         (comma_cut & sentence_before & ~code)
     empty = empty_part(rule, last, earlier, t)
+    if rule.get("cut_asked"):  # an ending the request asks to look cut
+        fires = fires & ~_context(df, "instruction").str.contains(rule.get("cut_asked"))
     return df.select(pl.when(fires).then(_fmt(rule, f"{f} ends mid-sentence: '…{{}}'", last.str.slice(-30)))
                      .when(empty).then(_fmt(rule, f"{f} ends on an empty list item or heading: '…{{}}'",
                                             pl.concat_str([prev_line.str.slice(-20), pl.lit(" ⏎ "), last])))
@@ -973,7 +977,7 @@ def context_columns(rule: Rule) -> list[str]:
     cols = ["system"] if rule.get("unless_instruction") else []
     cols += ["instruction"] if rule.get("unless_instruction") or rule.get("only_instruction") or \
         rule.get("input_carried_when") or \
-        rule.get("no_end_instruction") or \
+        rule.get("no_end_instruction") or rule.get("cut_asked") or rule.get("casual_instruction") or \
         rule.get("yes_no_instruction") or rule.get("demands_text") or rule.get("decline_instruction") else []
     cols += ["input"] if rule.get("unless_input") else []
     cols += ["instruction"] if rule.get("carried_in_instruction") and "instruction" not in cols else []
