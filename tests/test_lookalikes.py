@@ -150,9 +150,15 @@ def test_language_id_reads_an_answer_without_its_quotations_when_enough_remains(
 # `langs: [en]` rejects by design (100; 70, 71, 72); in set 4, a memo signed by a team under a
 # sentence (30), chess notation's "Qxf7#" (51), a lone brace in a code comment (56), a horror
 # opening that ends on "..." unasked (63) and a "Final score: ..." tail (78)
+# Set 5 was held out from every fix to these rules and still has all twelve it had before
+# (a transliteration, a Latin plant name, a name or a temperature ending a sentence unpunctuated,
+# a form's "* Required", a ticket's reference code, initials, a casual reply, a Jinja raw block,
+# a requested refusal, a worksheet's blank read as garbled, a chord line after a colon)
 KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
-         "lookalike_zoo_4": {30, 51, 56, 63, 78}}
-CAUGHT = {"lookalike_zoo_2": 37, "lookalike_zoo_3": 25, "lookalike_zoo_4": 28}  # as before the round
+         "lookalike_zoo_4": {30, 51, 56, 63, 78},
+         "lookalike_zoo_5": {2, 3, 10, 18, 22, 30, 33, 49, 58, 79, 81, 83}}
+# defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3)
+CAUGHT = {"lookalike_zoo_2": 38, "lookalike_zoo_3": 27, "lookalike_zoo_4": 29, "lookalike_zoo_5": 32}
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:
@@ -266,3 +272,19 @@ def test_a_casual_text_may_drop_its_last_mark_and_a_cut_asked_for_is_no_defect()
     ]
     got = _reasons(cut)
     assert all(g is not None and g.startswith("truncated") for g in got), got
+
+
+def test_an_ad_slot_line_alone_is_scraped_chrome_but_the_word_in_prose_is_not():
+    rows = [
+        ("How long can a sourdough starter stay in the fridge?", "About two weeks if you feed it "
+         "first.\n\nADVERTISEMENT\n\nWhen you get back, discard most of it and feed it twice before baking."),
+        ("How often should I change synthetic oil?", "Every 5,000 to 10,000 miles.\n\nContinue "
+         "reading below\n\nShort trips and towing call for the severe schedule."),
+        ("Write a one-line radio ad for a bakery.", "Advertisement: Fresh bread every morning at "
+         "Rosa's, two streets from the station."),
+        ("What makes a good advertisement?", "A good advertisement is clear about one benefit, "
+         "shows it rather than tells it, and ends with one thing to do."),
+    ]
+    got = _reasons(rows)
+    assert got[0].startswith("web_boilerplate") and got[1].startswith("web_boilerplate"), got
+    assert got[2:] == [None, None], got

@@ -254,6 +254,10 @@ def b_phrases(rule: Rule, df: pl.DataFrame):
             found = pl.concat_list([found, on_line])
         if rule.get("min_distinct", 1) > 1:  # several different phrases: a page's chrome, not a mention
             hit = hit & (found.list.n_unique() >= rule.get("min_distinct"))
+        if rule.get("alone_lines"):  # (`alone_lines_file`: whole lines that count alone, an ad slot)
+            alone = t.str.extract("(?im)^[ \t>*#_|-]*(" + rule.get("alone_lines") + r")[ \t:.!?]*$", 1).str.to_lowercase()
+            hit = hit | alone.is_not_null()
+            found = pl.when(alone.is_not_null()).then(pl.concat_list([alone, found])).otherwise(found)
         which = found.list.first()
         out.append(pl.when(hit).then(_fmt(rule, f"{f} contains '{{}}'", which)))
     return _first(out)
