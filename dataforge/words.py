@@ -18,6 +18,8 @@ TOKEN_RE = rf"[^\W\d_{CJK}{SEA}](?:[^\W\d_{CJK}{SEA}]|['-]){{2,}}|\d+|[{CJK}]{{1
 # one line (single straight quotes are apostrophes too often to pair); someone else's words,
 # often in their own language (language ID and the garble measure read around them)
 QUOTED_RE = r'«[^«»]*»|“[^“”]*”|„[^„“”]*[“”]|‚[^‚‘’]*[‘’]|「[^「」]*」|『[^『』]*』|"[^"\n]*"'
+# kisses closing a message ("Thanks so much!! xx", "Love you! xoxo"): a sign-off, not a word
+KISSES_RE = r"(?:x{1,4}|xo(?:xo)*)"
 # a number as written: 300, 3.5, 1,000, 2024.01.05
 NUMBER = r"\d+(?:[.,]\d+)*"
 # a sentence's end: . ! ? before a space or the end, or a full-width mark (no space follows it)

@@ -162,16 +162,10 @@ CAUGHT = {"lookalike_zoo_2": 38, "lookalike_zoo_3": 27, "lookalike_zoo_4": 29, "
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:
-    zoo = pl.read_ndjson(_zoo_path(name), infer_schema_length=None).with_row_index("i")
+    zoo = _zoo(name).with_row_index("i")
     rows = zoo.select("instruction", "input", "output")
     flagged = [bool(c) or s < 0.6 for c, s in zip(_caught(rows), _score("score_quality", rows))]
     return zoo, flagged
-
-
-def _zoo_path(name: str):
-    from pathlib import Path
-
-    return Path(__file__).parents[1] / "benchmarks" / "quality_data" / f"{name}.jsonl"
 
 
 def test_blind_lookalike_sets_keep_their_good_rows_and_catch_their_defects():

@@ -13,7 +13,7 @@ import polars as pl
 
 from dataforge.paths import RULES
 from dataforge.rulefiles import parse_yaml
-from dataforge.words import INLINE_ENUM_RE, QUOTED_RE
+from dataforge.words import INLINE_ENUM_RE, KISSES_RE, QUOTED_RE
 
 WORDS_FILE = RULES / "filters" / "function_words.yaml"
 _CLASSES: dict[str, str] | None = None
@@ -89,7 +89,7 @@ def _garble_stats(texts: pl.Series) -> pl.DataFrame:
                       # „Was du tun kannst ... fang es an!“ reads as garbled English
                       .str.replace_all(QUOTED_RE, " | ")
                       # kisses after a message's last sentence ("Thanks so much!! xx") start none
-                      .str.replace_all(r"(?i)([!.?])[ \t]*(?:x{1,4}|xo(?:xo)*)[ \t]*$", "$1")
+                      .str.replace_all(rf"(?i)([!.?])[ \t]*{KISSES_RE}[ \t]*$", "$1")
                       .str.replace_all(r"\.(?:\s*\.){2,}|…", " ~ ")
                       # dotted abbreviations ("i.e.", "e.g.", "U.S.", "a.m.") are one word, not two sentences
                       .str.replace_all(r"\b([A-Za-z])\.([A-Za-z])\.", "$1$2")

@@ -20,7 +20,7 @@ from dataforge.clean import repetition
 from dataforge.errors import ConfigError, MissingResourceError
 from dataforge.paths import RULES
 from dataforge.rulefiles import parse_yaml
-from dataforge.words import INLINE_ENUM_RE, SHINGLE_TOKEN_RE, WORD_RE, mostly_latin
+from dataforge.words import INLINE_ENUM_RE, KISSES_RE, SHINGLE_TOKEN_RE, WORD_RE, mostly_latin
 
 RULES_DIR = RULES / "filters"
 URL_OR_EMAIL = r"(?i)(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+"
@@ -395,8 +395,7 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     signer = last.str.contains(r"^\p{Lu}[\w.'-]*(?: (?:\p{Lu}[\w.'-]*|&))*(?:, \p{Lu}[\w.'-]*(?: (?:\p{Lu}[\w.'-]*|&|of|the))*)?$") & \
         (last.str.count_matches(r"\S+") <= 5)
     valediction = last.str.contains(VALEDICTION) | last.str.contains(KISSES) | \
-        (prev_line.str.contains(r"^\S+(?:\s+\S+){0,7},$") &
-         (last.str.contains(r"^(\p{Lu}[\w.'-]*)( \p{Lu}[\w.'-]*){0,2}$") | signer)) | \
+        (prev_line.str.contains(r"^\S+(?:\s+\S+){0,7},$") & signer) | \
         ((prev_line.str.contains(SIGN_OFF) | (prev_line.str.contains(r"!$") &
                                                (prev_line.str.count_matches(r"\S+") <= 5))) & signer)
     # a signature block: a closing on one of the two lines before ("Kind regards,\n[Agent
@@ -655,7 +654,7 @@ SIGN_OFF = (r"(?i)^(?:thanks|thank you|many thanks|cheers|see you|talk soon|spea
             r"have a (?:great|good|nice|lovely|wonderful)|love you|lots of love|hugs|xo+|best|all the best|"
             r"looking forward|until (?:then|soon|next)|catch you)\b[^\n]{0,50}[!.]$")
 # kisses after a message's last line: "Thanks so much!! xx", "Love you! xoxo"
-KISSES = r"(?i)[!.?]\s*(?:x{1,4}|xo(?:xo)*)$"
+KISSES = rf"(?i)[!.?]\s*{KISSES_RE}$"
 # words a finished English sentence does not end on: rules/filters/dangling_words.txt
 DANGLING_FILE = RULES_DIR / "dangling_words.txt"
 

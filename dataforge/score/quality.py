@@ -127,11 +127,11 @@ def dangling(cfg: dict) -> pl.Expr:
     dated = o.str.contains("(?i)" + time_token) if time_token else pl.lit(False)
     # (nor a capital letter that labels: an answer key's "7. A", "vitamin A")
     letter_label = _truncated_param(cfg, "letter_label")
-    label = lines.list.last().fill_null("").str.contains(letter_label) if letter_label else pl.lit(False)
+    last_line = lines.list.last().fill_null("")
+    label = last_line.str.contains(letter_label) if letter_label else pl.lit(False)
     return last_word.is_in(words).fill_null(False) & ~dated & ~label & \
         ~R.word_endings_are_form(lines.list.head(lines.list.len() - 1), words) & \
-        ~R.symbol_line(lines.list.last().fill_null("")) & \
-        ~R.label_row(lines.list.last().fill_null(""))  # "... C B A" is the alphabet; "Shop | Sign in" a nav bar
+        ~R.symbol_line(last_line) & ~R.label_row(last_line)  # "... C B A" is the alphabet; "Shop | Sign in" a nav bar
 
 
 def no_end_mark(cfg: dict) -> pl.Expr:
