@@ -21,9 +21,12 @@ XDIST_GROUPS = {
     "test_ray_all_ops": "ray", "test_ray_engine": "ray", "test_publish": "ray",
     "test_add_operator::test_toy_global_operator_runs_alike_on_both_engines": "ray",
     "test_llm_vllm_cpu": "vllm",
+    "test_suite_groups": "ray",  # checks that the groups reach xdist
 }
 
 
+# tryfirst: xdist's worker reads the marks in its own collection hook; this one must run before
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
         module = Path(str(item.fspath)).stem

@@ -30,13 +30,24 @@ def examples(tmp_path_factory):
     return d
 
 
-def test_train_classifier_cli_beats_baseline(examples, capsys):
+@pytest.fixture(scope="module")
+def trained(examples) -> tuple[Path, str]:
+    """The CLI's model, trained once per worker: the operator test needs it wherever it runs."""
+    import contextlib
+    import io
+
     model = examples / "q.bin"
-    rc = main(["train-classifier", "--positive", str(examples / "pos.jsonl"), "--negative",
-               str(examples / "neg.jsonl"), "-o", str(model), "--epoch", "15", "--dim", "20",
-               "--bucket", "20000"])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = main(["train-classifier", "--positive", str(examples / "pos.jsonl"), "--negative",
+                   str(examples / "neg.jsonl"), "-o", str(model), "--epoch", "15", "--dim", "20",
+                   "--bucket", "20000"])
     assert rc == 0
-    printed = capsys.readouterr().out
+    return model, out.getvalue()
+
+
+def test_train_classifier_cli_beats_baseline(trained):
+    model, printed = trained
     assert "precision=" in printed and "recall=" in printed
     meta = json.loads(Path(str(model) + ".json").read_text())
     m = meta["heldout_metrics"]
@@ -45,10 +56,8 @@ def test_train_classifier_cli_beats_baseline(examples, capsys):
     assert meta["fields"] == ["instruction", "input", "output"]
 
 
-def test_operator_scores_and_filters(examples):
-    model = examples / "q.bin"
-    if not model.exists():
-        pytest.skip("needs the model from the CLI test")
+def test_operator_scores_and_filters(examples, trained):
+    model = trained[0]
     pos = pl.read_ndjson(examples / "pos.jsonl").head(50)
     neg = pl.read_ndjson(examples / "neg.jsonl").head(50)
     df = pl.concat([pos, neg]).with_columns(pl.lit("q").alias("instruction"), pl.lit("").alias("input"))
