@@ -157,8 +157,9 @@ def test_language_id_reads_an_answer_without_its_quotations_when_enough_remains(
 KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          "lookalike_zoo_4": {30, 51, 56, 63, 78},
          "lookalike_zoo_5": {2, 3, 10, 18, 22, 30, 33, 49, 58, 79, 81, 83}}
-# defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3)
-CAUGHT = {"lookalike_zoo_2": 38, "lookalike_zoo_3": 27, "lookalike_zoo_4": 29, "lookalike_zoo_5": 32}
+# defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3;
+# session 20's cut inside a last word 2, 1, 2, 1: "report sympt", "pip install requ", "power adap")
+CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 33}
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

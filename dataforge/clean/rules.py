@@ -17,6 +17,7 @@ from typing import Any, Callable
 import polars as pl
 
 from dataforge.clean import repetition
+from dataforge.clean.partial_word import ends_inside_a_word
 from dataforge.errors import ConfigError, MissingResourceError
 from dataforge.paths import RULES
 from dataforge.rulefiles import parse_yaml
@@ -111,6 +112,18 @@ def _parse(path: Path, text: str) -> tuple[list[Rule], str, list[Path]]:
             read.append(words_path)
             h.update(content.encode())
             params["words"] = [w.strip() for w in content.splitlines() if w.strip() and not w.startswith("#")]
+        # `PARAM_wordlist`: word lists (a file or several, one word a line, `#` comments; a
+        # `.tsv.gz` synonym table gives its lemmas and synonyms) as the tuple PARAM
+        for key in sorted(k for k in params if k.endswith("_wordlist")):
+            files = params.pop(key)
+            words: list[str] = []
+            for name in [files] if isinstance(files, str) else files:
+                wpath = resolve(name)
+                content = _read_wordlist(wpath)
+                read.append(wpath)
+                h.update(content.encode())
+                words += _wordlist_words(content, wpath)
+            params[key.removesuffix("_wordlist")] = tuple(words)
         # `PARAM_file`: regexes, one a line, added to the regex PARAM (`unless_instruction_file`
         # spares a row as unless_instruction does; `unless_input_file`, `decline_instruction_file`,
         # `task_refusal_file`, ... the same for theirs): long lists in other languages live there
@@ -541,9 +554,17 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
              ((~code & ((dangling & ~symbols) | open_sum | unended | stub.fill_null(False))) | comma_cut)) | \
         (comma_cut & sentence_before & ~code)
     empty = empty_part(rule, last, earlier, t)
+    # a cut inside the last word ("... likely to report sympt"), whatever the lines above
+    mid_word = pl.lit(False)
+    if rule.get("mid_word"):
+        mid_word = pl.lit(ends_inside_a_word(df["__t"], rule.get("mid_word"), rule.get("known") or (),
+                                             rule.get("mid_word_english", 0.7))) & \
+            (n_words >= rule.get("mid_word_min_words", 3))
     if rule.get("cut_asked"):  # an ending the request asks to look cut
-        fires = fires & ~_context(df, "instruction").str.contains(rule.get("cut_asked"))
-    return df.select(pl.when(fires).then(_fmt(rule, f"{f} ends mid-sentence: '…{{}}'", last.str.slice(-30)))
+        asked = _context(df, "instruction").str.contains(rule.get("cut_asked"))
+        fires, mid_word = fires & ~asked, mid_word & ~asked
+    return df.select(pl.when(mid_word).then(_fmt(rule, f"{f} ends mid-word: '…{{}}'", last.str.slice(-30)))
+                     .when(fires).then(_fmt(rule, f"{f} ends mid-sentence: '…{{}}'", last.str.slice(-30)))
                      .when(empty).then(_fmt(rule, f"{f} ends on an empty list item or heading: '…{{}}'",
                                             pl.concat_str([prev_line.str.slice(-20), pl.lit(" ⏎ "), last])))
                      .when((n_words >= rule.get("min_words", 10)) & cot_cut)
@@ -596,6 +617,21 @@ def _enumerator_value(e: pl.Expr) -> pl.Expr:
     """The value of a list enumerator: digits, or a roman numeral of either case."""
     return pl.coalesce(e.cast(pl.Int64, strict=False),
                        e.str.to_uppercase().replace_strict(ROMAN, default=None, return_dtype=pl.Int64))
+
+
+def _read_wordlist(path: Path) -> str:
+    if path.suffix == ".gz":
+        import gzip
+
+        return gzip.decompress(path.read_bytes()).decode("utf-8")
+    return path.read_text(encoding="utf-8")
+
+
+def _wordlist_words(content: str, path: Path) -> list[str]:
+    lines = [w.strip() for w in content.splitlines() if w.strip() and not w.startswith("#")]
+    if ".tsv" in path.name:  # lemma<TAB>syn1|syn2: the single words of both
+        lines = [w for line in lines for part in line.split("\t") for w in part.split("|")]
+    return [w for w in lines if " " not in w]
 
 
 @functools.lru_cache(maxsize=1)
