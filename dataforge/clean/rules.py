@@ -310,7 +310,8 @@ def b_blocklist(rule: Rule, df: pl.DataFrame):
 
 
 # indented lines, fences, or lines ending in braces/semicolons or opening comments: code, not prose
-CODE_RE = (r"(?m)^(\t| {2,})\S|```|[{};]\s*$|^\s*(//|#|/\*)|^\s*</?[a-zA-Z][\w-]*[^>]*>\s*$|"
+# ("#" only before a non-blank: "#include", "#!/bin/bash"; "## Steps" is a markdown heading)
+CODE_RE = (r"(?m)^(\t| {2,})\S|```|[{};]\s*$|^\s*(//|#[^#\s]|/\*)|^\s*</?[a-zA-Z][\w-]*[^>]*>\s*$|"
            # an SQL statement (upper-case keywords), which needs no final semicolon
            r"^\s*(?:SELECT|INSERT INTO|UPDATE|DELETE FROM|CREATE (?:TABLE|VIEW|INDEX)|WITH)\b[^\n]*\b(?:FROM|VALUES|SET|AS|WHERE|ON)\b")
 TABLE_RE = r"(?m)^\s*\|.*\|\s*$|^[^\n]*\t[^\n]*\t|^\s*\+[-+]+\+\s*$"
@@ -544,7 +545,7 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     casual = _context(df, "instruction").str.contains(rule.get("casual_instruction")) \
         if rule.get("casual_instruction") else pl.lit(False)
     unended = (long_ & prose & ~ends_ok & ~lowercased & ~other_script & ~casual) if rule.get("unended_prose", True) else pl.lit(False)
-    stub = stub & ~other_script & ~displayed & ~summary
+    stub = stub & ~other_script & ~displayed & ~summary & ~label_row(last)  # (a row of buttons: "Back · Next")
     # (a line of symbols ends on no word: "... C B A" is the alphabet, not a dangling article)
     # (a comma after a finished sentence is a cut at any length: "Yes, but with limits. As a
     # full-time employee,"; a sentence ends after a lower-case word, not an abbreviation: "Dear
