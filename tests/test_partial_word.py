@@ -69,3 +69,25 @@ def test_word_lists_are_part_of_the_rules_digest(tmp_path):
     (tmp_path / "w.txt").write_text("# words\nalpha\nbeta\n")
     _, d2 = R.load(str(tmp_path / "r.yaml"))
     assert d1 != d2
+
+
+def test_casual_register_and_identifiers_end_a_text(rule):
+    """A short answer in chat register (an emoji after its first word, an emoticon, "idk") may
+    drop its last mark, and an identifier ends a line as a number does; a dangling word still
+    tells a cut, and an emoji that only opens an announcement is no chat register."""
+    outs = [
+        "Honestly not sure yet, I have an assignment due Monday. Will tell you by Friday, idk",
+        "Green bin is recycling, brown one is garden waste. Your turn this week :) Thx",
+        "Had the best weekend ☕🥐 thanks for all the recommendations, the pastries were so good",
+        "Use grep with -i for a case-insensitive match. The long form of the same option is --ignore-case",
+        "The retry count lives in the environment and is configurable via HTTP_MAX_RETRIES",
+        "Most cases carry the same deletion, written F508del, or in older papers ΔF508",
+        # still cuts
+        "📢 Heads-up, everyone: the office is closed on Monday. For anything urgent in the server room, please contact",
+        "Had the best weekend ☕🥐 thanks for all the recommendations, we should go back with",
+        "Simplify both sides and collect the terms, then move the constants across: 5x",
+    ]
+    df = pl.DataFrame({"instruction": ["Reply to my friend."] * len(outs), "input": [""] * len(outs), "output": outs})
+    got = R.reasons([rule], df).to_list()
+    assert got[:6] == [None] * 6, got
+    assert all(g and g.startswith("truncated") for g in got[6:]), got

@@ -544,6 +544,9 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # final period: then only a dangling word, a comma, a stub line or missing reasoning tell a cut
     casual = _context(df, "instruction").str.contains(rule.get("casual_instruction")) \
         if rule.get("casual_instruction") else pl.lit(False)
+    if rule.get("casual_answer"):  # ... or a short answer in that register (an emoji, "idk")
+        casual = casual | (t.str.contains(rule.get("casual_answer")) &
+                           (n_words <= rule.get("casual_answer_words", 80)))
     unended = (long_ & prose & ~ends_ok & ~lowercased & ~other_script & ~casual) if rule.get("unended_prose", True) else pl.lit(False)
     stub = stub & ~other_script & ~displayed & ~summary & ~label_row(last)  # (a row of buttons: "Back · Next")
     # (a line of symbols ends on no word: "... C B A" is the alphabet, not a dangling article)
@@ -673,8 +676,13 @@ def dangling_words() -> list[str]:
 # a quotation closed and attributed on its line: "... love what you do." - Steve Jobs
 QUOTE_ATTRIBUTION_RE = r"[\"”]\s*[-–—~]+\s*\p{Lu}[\w.' -]{0,40}$"
 # a last token that ends a text by itself: a number, a link, a hashtag, closing math, QED,
-# "etc", a worksheet's blank ("cellular ________"), an emoji
-FINAL_TOKEN_RE = (r"(?:^|\s)(?:[$€£]?\d[\d,.:/%-]*%?|https?://\S+|www\.\S+|#\w+|\S*\$|Q\.?E\.?D\.?|etc|\S*_{3,})\s*$|"
+# "etc", a worksheet's blank ("cellular ________"), an identifier, an emoji
+FINAL_TOKEN_RE = (r"(?:^|\s)(?:[$€£]?\d[\d,.:/%-]*%?|https?://\S+|www\.\S+|#\w+|\S*\$|Q\.?E\.?D\.?|etc|\S*_{3,}|"
+                  # an identifier: a flag, a handle, snake_case, camelCase, letters then digits
+                  # (TP53, ΔF508, HEAD~1), a file or site name ("--ignore-case", "@crumbandco",
+                  # HTTP_MAX_RETRIES, compilerOptions, app.log, last.fm); not digits then letters,
+                  # which cut sums and ordinals ("Simplify: 5x", "On his 16th")
+                  r"-{1,2}[a-z][\w-]*|@\w+|\w*[\p{L}\d]_\w+|\p{Ll}+\p{Lu}\w*|[^\s{}()\[\]\\]*\p{L}[^\s{}()\[\]\\]*\d[^\s{}()\[\]\\]*|\w+\.\w+)\s*$|"
                   r"[\x{1F300}-\x{1FAFF}\x{2600}-\x{27BF}][\x{FE0F}\x{200D}\x{1F3FB}-\x{1F3FF}\x{1F300}-\x{1FAFF}\x{2600}-\x{27BF}]*\s*$")
 VALEDICTION = (r"(?i)^(sincerely|best|regards|kind regards|best regards|warm regards|yours( truly| sincerely)?|"
                r"thanks|thank you|cheers|best wishes|respectfully|love|with love|all the best|"
