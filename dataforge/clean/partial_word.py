@@ -31,7 +31,8 @@ AFTER_NUMBER = r"\d\W?\s*[a-z]{2,}$"
 def _inflected(w: str, known: frozenset[str], frequent: frozenset[str]) -> bool:
     """An inflected or derived form of a known word ("yellows"), or the base of one ("symptom"
     of "symptoms", "encode" of "encoded": a frequent word list holds only some forms)."""
-    ends = ("s", "es", "ed", "ing", "er", "ly") + (("d", "r") if w.endswith("e") else ())
+    # ("d", "r" only after a longer stem in "e": "encode" of "encoded", but "sle" is no base of "sled")
+    ends = ("s", "es", "ed", "ing", "er", "ly") + (("d", "r") if w.endswith("e") and len(w) >= 5 else ())
     if any(w + s in frequent for s in ends):
         return True
     for s in SUFFIXES:
