@@ -157,15 +157,18 @@ def test_language_id_reads_an_answer_without_its_quotations_when_enough_remains(
 KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          "lookalike_zoo_4": {30, 56, 63, 78},
          "lookalike_zoo_5": {2, 3, 10, 18, 30, 33, 49, 58, 79, 81, 83},
-         # session 20's blind set of endings (51 of 94 flagged when it came, 37 after: answers in
+         # session 20's blind sets. 6, endings: 51 of 94 flagged when it came, 41 after (answers in
          # the request's language under `langs: [en]`, and finished sentences written without
-         # their final period, which read as cuts after a word; docs/quality.md)
-         "lookalike_zoo_6": {0, 1, 4, 5, 6, 17, 19, 20, 22, 25, 26, 31, 33, 35, 37, 38, 43, 49, 50, 51,
-                             58, 63, 64, 65, 79, 82, 83, 86, 92, 95, 99, 108, 110, 119, 125, 126, 127}}
+         # their final period, which read as cuts after a word). 7, chat and technical endings:
+         # 16 of 72 when it came, 12 after (docs/quality.md)
+         "lookalike_zoo_6": {0, 1, 4, 5, 6, 17, 18, 19, 20, 22, 25, 26, 31, 33, 35, 37, 38, 43, 49, 50, 51,
+                             58, 63, 64, 65, 79, 82, 83, 86, 92, 95, 99, 107, 108, 109, 110, 119, 121,
+                             125, 126, 127},
+         "lookalike_zoo_7": {2, 3, 18, 25, 27, 29, 35, 46, 74, 93, 109, 118}}
 # defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3;
 # session 20's cut inside a last word 2, 1, 2, 1: "report sympt", "pip install requ", "power adap")
 CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 33,
-          "lookalike_zoo_6": 35}  # (set 6: 30 of 41 when it came)
+          "lookalike_zoo_6": 35, "lookalike_zoo_7": 42}  # (when they came: 30 of 41, 43 of 51)
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

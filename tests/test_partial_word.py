@@ -71,23 +71,25 @@ def test_word_lists_are_part_of_the_rules_digest(tmp_path):
     assert d1 != d2
 
 
-def test_casual_register_and_identifiers_end_a_text(rule):
+def test_casual_register_and_names_with_digits_end_a_text(rule):
     """A short answer in chat register (an emoji after its first word, an emoticon, "idk") may
-    drop its last mark, and an identifier ends a line as a number does; a dangling word still
-    tells a cut, and an emoji that only opens an announcement is no chat register."""
+    drop its last mark, and a name of letters and digits ends a line as a number does; a
+    dangling word still tells a cut, an emoji that only opens an announcement is no chat
+    register, and flags and snake_case names cut inside still look whole, so they spare nothing."""
     outs = [
         "Honestly not sure yet, I have an assignment due Monday. Will tell you by Friday, idk",
         "Green bin is recycling, brown one is garden waste. Your turn this week :) Thx",
         "Had the best weekend ☕🥐 thanks for all the recommendations, the pastries were so good",
-        "Use grep with -i for a case-insensitive match. The long form of the same option is --ignore-case",
-        "The retry count lives in the environment and is configurable via HTTP_MAX_RETRIES",
         "Most cases carry the same deletion, written F508del, or in older papers ΔF508",
+        "Questions about orders or allergens? Send us a message or tag us @crumbandco",
         # still cuts
         "📢 Heads-up, everyone: the office is closed on Monday. For anything urgent in the server room, please contact",
         "Had the best weekend ☕🥐 thanks for all the recommendations, we should go back with",
         "Simplify both sides and collect the terms, then move the constants across: 5x",
+        "The simplest option in a shell or CI job is to set the region once and export AWS_DEFAULT_REG",
+        "You can delete it on the remote too, with a push that uses the delete option: git push origin --del",
     ]
     df = pl.DataFrame({"instruction": ["Reply to my friend."] * len(outs), "input": [""] * len(outs), "output": outs})
     got = R.reasons([rule], df).to_list()
-    assert got[:6] == [None] * 6, got
-    assert all(g and g.startswith("truncated") for g in got[6:]), got
+    assert got[:5] == [None] * 5, got
+    assert all(g and g.startswith("truncated") for g in got[5:]), got

@@ -676,13 +676,13 @@ def dangling_words() -> list[str]:
 # a quotation closed and attributed on its line: "... love what you do." - Steve Jobs
 QUOTE_ATTRIBUTION_RE = r"[\"”]\s*[-–—~]+\s*\p{Lu}[\w.' -]{0,40}$"
 # a last token that ends a text by itself: a number, a link, a hashtag, closing math, QED,
-# "etc", a worksheet's blank ("cellular ________"), an identifier, an emoji
+# "etc", a worksheet's blank ("cellular ________"), a handle or a name with digits, an emoji
 FINAL_TOKEN_RE = (r"(?:^|\s)(?:[$€£]?\d[\d,.:/%-]*%?|https?://\S+|www\.\S+|#\w+|\S*\$|Q\.?E\.?D\.?|etc|\S*_{3,}|"
-                  # an identifier: a flag, a handle, snake_case, camelCase, letters then digits
-                  # (TP53, ΔF508, HEAD~1), a file or site name ("--ignore-case", "@crumbandco",
-                  # HTTP_MAX_RETRIES, compilerOptions, app.log, last.fm); not digits then letters,
-                  # which cut sums and ordinals ("Simplify: 5x", "On his 16th")
-                  r"-{1,2}[a-z][\w-]*|@\w+|\w*[\p{L}\d]_\w+|\p{Ll}+\p{Lu}\w*|[^\s{}()\[\]\\]*\p{L}[^\s{}()\[\]\\]*\d[^\s{}()\[\]\\]*|\w+\.\w+)\s*$|"
+                  # a handle, or a name of letters then digits (TP53, ΔF508, HEAD~1, "@crumbandco");
+                  # not digits then letters, which cut sums and ordinals ("Simplify: 5x", "On his
+                  # 16th"), nor flags, snake_case, camelCase or dotted names: cut inside, they
+                  # still look whole ("export AWS_DEFAULT_REG", "git push origin --del")
+                  r"@\w+|[^\s{}()\[\]\\]*\p{L}[^\s{}()\[\]\\]*\d[^\s{}()\[\]\\]*)\s*$|"
                   r"[\x{1F300}-\x{1FAFF}\x{2600}-\x{27BF}][\x{FE0F}\x{200D}\x{1F3FB}-\x{1F3FF}\x{1F300}-\x{1FAFF}\x{2600}-\x{27BF}]*\s*$")
 VALEDICTION = (r"(?i)^(sincerely|best|regards|kind regards|best regards|warm regards|yours( truly| sincerely)?|"
                r"thanks|thank you|cheers|best wishes|respectfully|love|with love|all the best|"
