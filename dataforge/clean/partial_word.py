@@ -11,7 +11,8 @@ truncated rule (dataforge/clean/rules.py):
   (those, the WordNet table, shortened forms), nor an inflection of one ("yellows", "tried")
   or the base of one ("symptom" of "symptoms");
 - the text reads as English: `min_share` of its other words (two letters or more) are frequent
-  words, and so are half of its last line's other words ("Dominus illuminatio mea" under an English lead-in is Latin).
+  words, and so are half of its last line's other words ("Dominus illuminatio mea" under an
+  English lead-in is Latin).
 """
 from __future__ import annotations
 
