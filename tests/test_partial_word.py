@@ -93,3 +93,13 @@ def test_casual_register_and_names_with_digits_end_a_text(rule):
     got = R.reasons([rule], df).to_list()
     assert got[:5] == [None] * 5, got
     assert all(g and g.startswith("truncated") for g in got[5:]), got
+
+
+def test_loaded_copies_share_their_word_lists():
+    """`rules.load` hands out copies of its parse; a word list (tens of thousands of words) is
+    shared by them rather than copied, while each copy's own parameters stay its own."""
+    a = next(r for r in R.load("default")[0] if r.name == "truncated")
+    b = next(r for r in R.load("default")[0] if r.name == "truncated")
+    assert isinstance(a.get("mid_word"), R.WordList) and a.get("mid_word") is b.get("mid_word")
+    a.params["min_words"] = 99
+    assert b.get("min_words") != 99

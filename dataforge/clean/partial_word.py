@@ -63,7 +63,7 @@ def _share(texts: pl.Series, frequent: pl.Series) -> pl.Series:
 def ends_inside_a_word(texts: pl.Series, starts: tuple[str, ...], known: tuple[str, ...],
                        min_share: float = 0.7) -> pl.Series:
     """Per text: True where it stops inside its last word (see the module's docstring)."""
-    cut, frequent = word_starts(tuple(starts), tuple(known))
+    cut, frequent = word_starts(starts, known)  # (rules.WordList: hashed once, shared)
     t = texts.fill_null("").str.strip_chars()
     cand = (t.str.extract(LAST_WORD, 1).is_in(cut.implode()) & ~t.str.contains(AFTER_NUMBER)).fill_null(False)
     idx = cand.arg_true()

@@ -123,7 +123,7 @@ def _parse(path: Path, text: str) -> tuple[list[Rule], str, list[Path]]:
                 read.append(wpath)
                 h.update(content.encode())
                 words += _wordlist_words(content, wpath)
-            params[key.removesuffix("_wordlist")] = tuple(words)
+            params[key.removesuffix("_wordlist")] = WordList(words)
         # `PARAM_file`: regexes, one a line, added to the regex PARAM (`unless_instruction_file`
         # spares a row as unless_instruction does; `unless_input_file`, `decline_instruction_file`,
         # `task_refusal_file`, ... the same for theirs): long lists in other languages live there
@@ -621,6 +621,23 @@ def _enumerator_value(e: pl.Expr) -> pl.Expr:
     """The value of a list enumerator: digits, or a roman numeral of either case."""
     return pl.coalesce(e.cast(pl.Int64, strict=False),
                        e.str.to_uppercase().replace_strict(ROMAN, default=None, return_dtype=pl.Int64))
+
+
+class WordList(tuple):
+    """A rule's word list: immutable, so `load`'s copies share it, and hashed once (word lists
+    run to tens of thousands of words, and copying or hashing them per call cost ~0.1 s)."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __copy__(self):
+        return self
+
+    def __hash__(self):
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = self.__dict__["_hash"] = tuple.__hash__(self)
+        return h
 
 
 def _read_wordlist(path: Path) -> str:
