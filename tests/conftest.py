@@ -25,7 +25,7 @@ XDIST_GROUPS = {
 }
 
 
-# tryfirst: xdist's worker reads the marks in its own collection hook; this one must run before
+# tryfirst: xdist's worker reads the marks in its own collection hook, so this one must run first
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:

@@ -52,7 +52,7 @@ def word_starts(starts: tuple[str, ...], known: tuple[str, ...]) -> tuple[pl.Ser
     words = frequent | frozenset(known)
     pre = {w[:k] for w in starts for k in range(2, len(w))} - words
     cut = sorted(p for p in pre if not _inflected(p, words, frequent))
-    return pl.Series(cut, dtype=pl.Utf8), pl.Series(sorted(set(starts)), dtype=pl.Utf8)
+    return pl.Series(cut, dtype=pl.Utf8), pl.Series(sorted(frequent), dtype=pl.Utf8)
 
 
 def _share(texts: pl.Series, frequent: pl.Series) -> pl.Series:

@@ -111,7 +111,7 @@ def _parse(path: Path, text: str) -> tuple[list[Rule], str, list[Path]]:
             content = words_path.read_text(encoding="utf-8")
             read.append(words_path)
             h.update(content.encode())
-            params["words"] = [w.strip() for w in content.splitlines() if w.strip() and not w.startswith("#")]
+            params["words"] = _list_lines(content)
         # `PARAM_wordlist`: word lists (a file or several, one word a line, `#` comments; a
         # `.tsv.gz` synonym table gives its lemmas and synonyms) as the tuple PARAM
         for key in sorted(k for k in params if k.endswith("_wordlist")):
@@ -633,6 +633,9 @@ class WordList(tuple):
     def __copy__(self):
         return self
 
+    def __reduce__(self):  # (to a Ray worker without the cached hash: str hashes differ per process)
+        return WordList, (tuple(self),)
+
     def __hash__(self):
         h = self.__dict__.get("_hash")
         if h is None:
@@ -648,8 +651,13 @@ def _read_wordlist(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
+def _list_lines(content: str) -> list[str]:
+    """A list file's entries: its stripped lines, without blanks and `#` comments."""
+    return [w.strip() for w in content.splitlines() if w.strip() and not w.startswith("#")]
+
+
 def _wordlist_words(content: str, path: Path) -> list[str]:
-    lines = [w.strip() for w in content.splitlines() if w.strip() and not w.startswith("#")]
+    lines = _list_lines(content)
     if ".tsv" in path.name:  # lemma<TAB>syn1|syn2: the single words of both
         lines = [w for line in lines for part in line.split("\t") for w in part.split("|")]
     return [w for w in lines if " " not in w]
@@ -657,8 +665,7 @@ def _wordlist_words(content: str, path: Path) -> list[str]:
 
 @functools.lru_cache(maxsize=1)
 def _dangling_words() -> tuple[str, ...]:
-    return tuple(w.strip() for w in DANGLING_FILE.read_text(encoding="utf-8").splitlines()
-                 if w.strip() and not w.startswith("#"))
+    return tuple(_list_lines(DANGLING_FILE.read_text(encoding="utf-8")))
 
 
 LAST_WORD_RE = r"([\p{L}\p{M}']+)\W*$"  # a line's last word, before closing marks (any script: "economía" is no "a")
