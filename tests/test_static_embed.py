@@ -80,12 +80,13 @@ def test_pca_and_weights_are_deterministic():
 def test_static_agrees_with_minilm_on_a_sample(static_path, sample_dir):
     from scipy.stats import spearmanr
 
-    rows = [json.loads(line) for line in (sample_dir / "alpaca.jsonl").read_text().splitlines()[1000:1060]]
+    # rows that benchmarks/embed.py also holds out of training (static_train.ALPACA_FIRST_ROW)
+    rows = [json.loads(line) for line in (sample_dir / "alpaca.jsonl").read_text().splitlines()[400:460]]
     q = [r["instruction"] for r in rows]
     o = [r["output"][:400] for r in rows]
-    # Rank agreement of pairwise cosines with MiniLM's. Recipe v4 measured 0.685 on these
-    # instructions and 0.655 on these outputs (recipe v3: 0.622 and 0.540); Alpaca never trains it.
-    for texts, floor in ((q, 0.64), (o, 0.60)):
+    # Rank agreement of pairwise cosines with MiniLM's. Recipe v5 measured 0.785 on these
+    # instructions and 0.713 on these outputs (recipe v4: 0.693 and 0.647); these rows never train it.
+    for texts, floor in ((q, 0.74), (o, 0.67)):
         a, b = embed.Embedder(None).encode(texts), embed.Embedder("static").encode(texts)
         iu = np.triu_indices(len(texts), 1)
         assert spearmanr((a @ a.T)[iu], (b @ b.T)[iu]).correlation > floor
@@ -93,7 +94,7 @@ def test_static_agrees_with_minilm_on_a_sample(static_path, sample_dir):
     qs, os_ = embed.Embedder("static").encode(q), embed.Embedder("static").encode(o)
     sims = qs @ os_.T
     own = np.diag(sims)
-    assert (own > (sims.sum(1) - own) / (len(q) - 1)).mean() > 0.85  # 0.917 measured (v3: 0.900)
+    assert (own > (sims.sum(1) - own) / (len(q) - 1)).mean() > 0.9  # v5 0.983 (v4 0.950)
 
 
 def _ops():
