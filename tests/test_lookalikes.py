@@ -164,11 +164,21 @@ KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          "lookalike_zoo_6": {0, 1, 4, 5, 6, 17, 18, 19, 20, 22, 25, 26, 31, 33, 35, 37, 38, 43, 49, 50, 51,
                              58, 63, 64, 65, 79, 82, 83, 86, 92, 95, 99, 107, 108, 109, 110, 119, 121,
                              125, 126, 127},
-         "lookalike_zoo_7": {2, 3, 18, 25, 27, 29, 35, 46, 74, 93, 109, 118}}
+         "lookalike_zoo_7": {2, 3, 18, 25, 27, 29, 35, 46, 74, 93, 109, 118},
+         # session 21's blind sets. 8, every defect kind: 5 of 118 flagged when it came, 3 after (a
+         # worked sum and a SQL statement that score_quality marks down, a last list item without
+         # its period among items with one). 9, code cuts, loops, encodings, placeholders, values at
+         # the end, hedges (held out for the round's rules): 13 of 88 when it came, 11 after
+         # (score_quality on requested repetition, Morse code, a Makefile; hedged answers)
+         "lookalike_zoo_8": {35, 49, 84},
+         "lookalike_zoo_9": {20, 24, 46, 49, 116, 118, 123, 127, 130, 144, 154}}
 # defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3;
 # session 20's cut inside a last word 2, 1, 2, 1: "report sympt", "pip install requ", "power adap")
 CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 33,
-          "lookalike_zoo_6": 35, "lookalike_zoo_7": 42}  # (when they came: 30 of 41, 43 of 51)
+          "lookalike_zoo_6": 35, "lookalike_zoo_7": 42,  # (when they came: 30 of 41, 43 of 51)
+          # (when they came: 46 of 62, 10 of them wrong labels and off-topic answers no rule
+          # judges; 44 of 67, then 56 after the round's rules, which it was held out for)
+          "lookalike_zoo_8": 49, "lookalike_zoo_9": 56}
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

@@ -30,9 +30,10 @@ _CONT = "[" + re.escape(_CP1252_HIGH) + "\u0080-\u009f\u00a0-\u00bf]"
 # a lead byte and its continuation bytes: 2 bytes (C2-DF), 3 bytes from E2 (punctuation, symbols)
 _RUN = re.compile(f"[\u00c2-\u00df]{_CONT}|\u00e2{_CONT}{{2}}")
 # what marks a row (Rust regex, used by Polars): sequences no real text has
-# (Ã Â: Latin letters and marks; â€: punctuation; Ð Ñ: Cyrillic)
+# (Ã Â: Latin letters and marks; â€: punctuation; â‚: currency signs and subscripts, "â‚¬" for
+# "€"; Ð Ñ: Cyrillic)
 SUSPECT = "[ÃÂÐÑ][\u00a0-\u00bf" + _CP1252_HIGH.replace("\u0081", "").replace("\u008d", "").replace(
-    "\u008f", "").replace("\u0090", "").replace("\u009d", "") + "]|â€"
+    "\u008f", "").replace("\u0090", "").replace("\u009d", "") + "]|â€|â‚"
 
 
 def _fix(m: re.Match) -> str:

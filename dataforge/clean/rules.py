@@ -201,10 +201,12 @@ def b_same_text(rule: Rule, df: pl.DataFrame):
 
 def b_mojibake(rule: Rule, df: pl.DataFrame):
     """UTF-8 read as Windows-1252 ("cafÃ©", "donâ€™t"): dataforge/clean/encoding.py. `normalize`
-    repairs it; this catches what was not repaired (or rows that skipped normalize)."""
+    repairs it; this catches what was not repaired (or rows that skipped normalize), and the
+    characters of `also` (a regex: the replacement character U+FFFD in the default rules)."""
     from dataforge.clean.encoding import SUSPECT
-    return _first([pl.when(_col(f).str.contains(SUSPECT)).then(
-        _fmt(rule, f"{f} has mis-decoded characters: '{{}}'", _col(f).str.extract(f"(\\S*(?:{SUSPECT})\\S*)", 1)
+    pat = SUSPECT + (f"|{rule.get('also')}" if rule.get("also") else "")
+    return _first([pl.when(_col(f).str.contains(pat)).then(
+        _fmt(rule, f"{f} has mis-decoded characters: '{{}}'", _col(f).str.extract(f"(\\S*(?:{pat})\\S*)", 1)
              .str.slice(0, 40)))
         for f in rule.fields(["instruction", "input", "output"])])
 
@@ -435,6 +437,12 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
         (last.str.contains(r"[,–—(-]$") & ~valediction)
     # a sum left open, in prose or a line of symbols: "Total = 125 + 175 =", "So Tom has 3 ×"
     open_sum = last.str.contains(r"\s[=+×÷*/^−]$")
+    # a number cut inside its digits: a last group of thousands short of three ("= 1,048,5");
+    # a number ends a sentence, but not this one (Indian lakhs end on three digits too: 1,00,000)
+    cut_number = last.str.contains(r"(?:^|[\s(=\p{Sc}])\d{1,3}(?:,\d{3})+,\d{1,2}$")
+    # code whose last line stops on what must be followed: an SQL clause's keyword, an operator,
+    # a pipe or a line continuation ("GROUP BY", "total = price +", "cat log.txt |"; `code_open_end`)
+    code_open = last.str.contains(rule.get("code_open_end")) if rule.get("code_open_end") else pl.lit(False)
     # a sentence end inside the text: it is prose, so its last sentence should end too
     inner_end = t.str.contains(r"[.!?]\s+\S")
     # (a full-width colon too: "答え：840円")
@@ -471,6 +479,13 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     structured = structured | symbols | label_row(last) | displayed | summary
     code = t.str.contains(CODE_RE) | t.str.contains(TABLE_RE) | \
         (t.str.count_matches(r"(?m)^[^\n]*\|[^\n]*\|") >= 2)  # rows of a table without outer pipes
+    # prose after the last closed code block ("```\n\nThe loop starts at index"): the answer's
+    # last words are prose again, so a dangling word or an open sum there is a cut
+    after_fence = t.str.split("```").list.last()
+    prose_tail = (t.str.count_matches("```") >= 2) & (t.str.count_matches("```") % 2 == 0) & \
+        (after_fence.str.count_matches(WORD_RE) >= 3) & ~after_fence.str.contains(CODE_RE)
+    # a comment that stops on a word no sentence ends on ("# Compare the features to a")
+    comment_cut = last.str.contains(r"^\s*(?:#|//|--)\s*\p{L}") & last_word.is_in(dw)
     asked_short = pl.lit(False)
     label_task = _context(df, "task").is_in(rule.get("no_end_tasks") or [])
     if rule.get("no_end_tasks"):
@@ -554,8 +569,9 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # full-time employee,"; a sentence ends after a lower-case word, not an abbreviation: "Dear
     # Mr. Smith," is a salutation)
     sentence_before = t.str.contains(r"\p{Ll}{2}[.!?]\s+\S")
-    fires = ((n_words >= rule.get("min_words", 10)) &
-             ((~code & ((dangling & ~symbols) | open_sum | unended | stub.fill_null(False))) | comma_cut)) | \
+    fires = cut_number | (code & code_open) | ((n_words >= rule.get("min_words", 10)) &
+             (((~code | prose_tail) & ((dangling & ~symbols) | open_sum)) | (code & comment_cut) |
+              (~code & (unended | stub.fill_null(False))) | comma_cut)) | \
         (comma_cut & sentence_before & ~code)
     empty = empty_part(rule, last, earlier, t)
     # a cut inside the last word ("... likely to report sympt"), whatever the lines above
@@ -701,12 +717,14 @@ def dangling_words() -> list[str]:
 QUOTE_ATTRIBUTION_RE = r"[\"”]\s*[-–—~]+\s*\p{Lu}[\w.' -]{0,40}$"
 # a last token that ends a text by itself: a number, a link, a hashtag, closing math, QED,
 # "etc", a worksheet's blank ("cellular ________"), a handle or a name with digits, an emoji
-FINAL_TOKEN_RE = (r"(?:^|\s)(?:[$€£]?\d[\d,.:/%-]*%?|https?://\S+|www\.\S+|#\w+|\S*\$|Q\.?E\.?D\.?|etc|\S*_{3,}|"
+FINAL_TOKEN_RE = (r"(?:^|\s)(?:\p{Sc}?\d[\d,.:/%-]*%?|https?://\S+|www\.\S+|#\w+|\S*\$|Q\.?E\.?D\.?|etc|\S*_{3,}|"
                   # a handle, or a name of letters then digits (TP53, ΔF508, HEAD~1, "@crumbandco");
                   # not digits then letters, which cut sums and ordinals ("Simplify: 5x", "On his
                   # 16th"), nor flags, snake_case, camelCase or dotted names: cut inside, they
                   # still look whole ("export AWS_DEFAULT_REG", "git push origin --del")
-                  r"@\w+|[^\s{}()\[\]\\]*\p{L}[^\s{}()\[\]\\]*\d[^\s{}()\[\]\\]*)\s*$|"
+                  # (an e-mail address too: "email the coordinator at volunteers@foodbank.org")
+                  r"@\w+|[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.\p{L}{2,}|"
+                  r"[^\s{}()\[\]\\]*\p{L}[^\s{}()\[\]\\]*\d[^\s{}()\[\]\\]*)\s*$|"
                   r"[\x{1F300}-\x{1FAFF}\x{2600}-\x{27BF}][\x{FE0F}\x{200D}\x{1F3FB}-\x{1F3FF}\x{1F300}-\x{1FAFF}\x{2600}-\x{27BF}]*\s*$")
 VALEDICTION = (r"(?i)^(sincerely|best|regards|kind regards|best regards|warm regards|yours( truly| sincerely)?|"
                r"thanks|thank you|cheers|best wishes|respectfully|love|with love|all the best|"
@@ -944,6 +962,28 @@ def b_repetition(rule: Rule, df: pl.DataFrame) -> pl.Series:
     return pl.select(pl.when(pl.lit(ok)).then(pl.lit(r)).alias("r"))["r"]
 
 
+def b_line_loop(rule: Rule, df: pl.DataFrame):
+    """A text that ends by saying the same thing again and again: its last `min_lines` non-blank
+    lines are one line, or its last lines repeat a block of two or three lines `min_blocks`
+    times ("Best regards,\nTom" six times), the repeated part `min_line_words` words or more.
+    Sentences count as lines ("Hasta mañana. Hasta mañana. Hasta mañana. ..."): in code as in prose."""
+    f = rule.fields(["output"])[0]
+    n = int(rule.get("min_lines", 4))
+    reps = int(rule.get("min_blocks", 3))
+    words = rule.get("min_line_words", 2)
+    units = _col(f).str.replace_all(r"([.!?])[ \t]+", "$1\n").str.split("\n").list.eval(
+        pl.element().str.strip_chars().filter(pl.element() != ""))
+    tail = units.list.tail(n)
+    loops = [(tail.list.len() >= n) & (tail.list.n_unique() == 1) &
+             (tail.list.last().str.count_matches(r"\p{L}+") >= words)]
+    for k in (2, 3):  # a block of k units: the tail equals itself shifted by k
+        t = units.list.tail(k * reps)
+        loops.append((t.list.len() >= k * reps) & (t.list.n_unique() >= 2) &
+                     (t.list.head(k * (reps - 1)) == t.list.tail(k * (reps - 1))) &
+                     (t.list.tail(k).list.join(" ").str.count_matches(r"\p{L}+") >= words))
+    return pl.when(pl.any_horizontal(loops)).then(
+        _fmt(rule, f"{f} ends by repeating: '{{}}'", units.list.last().str.slice(0, 40)))
+
 def b_list_loop(rule: Rule, df: pl.DataFrame):
     """A list whose items loop: a generation that fell into repeating earlier items of its list
     ("1. Escape room 2. Cooking class ... 5. Cooking class 6. Trivia night 7. Cooking class ...").
@@ -1024,7 +1064,7 @@ def b_letter_body(rule: Rule, df: pl.DataFrame):
 BUILDERS: dict[str, Callable[[Rule, pl.DataFrame], Any]] = {
     "length": b_length, "empty": b_empty, "same_text": b_same_text, "phrases": b_phrases,
     "regex": b_regex, "blocklist": b_blocklist, "truncated": b_truncated, "code_fence": b_code_fence,
-    "brackets": b_brackets, "url_ratio": b_url_ratio, "repetition": b_repetition,
+    "brackets": b_brackets, "url_ratio": b_url_ratio, "repetition": b_repetition, "line_loop": b_line_loop,
     "refusal": b_refusal, "garbled": b_garbled, "non_answer": b_non_answer,
     "mojibake": b_mojibake, "slots": b_slots, "keyboard_mash": b_keyboard_mash, "letter_body": b_letter_body,
     "list_loop": b_list_loop, "script_switch": b_script_switch,

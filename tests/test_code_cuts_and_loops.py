@@ -1,0 +1,111 @@
+"""Cuts inside code and numbers, loops, replacement characters and empty placeholders
+(docs/cleaning.md; found on blind look-alike set 8, checked on planted code cuts and set 9):
+each defect caught, and the finished answers that look like it kept."""
+from __future__ import annotations
+
+import pytest
+
+from tests.test_curator_zoo import _reasons
+
+SQL = ("SELECT c.name, SUM(o.total) AS revenue\nFROM customers c\nJOIN orders o ON o.customer_id = c.id\n"
+       "WHERE o.created_at >= '2024-01-01'\n")
+PY = "def is_prime(n):\n    if n < 2:\n        return False\n    for i in range(2, int(n ** 0.5) + 1):\n"
+
+
+def _first_word(reasons):
+    return [r.split(":")[0] if r else None for r in reasons]
+
+
+@pytest.mark.parametrize("output", [
+    SQL + "GROUP BY",  # an SQL clause with nothing after its keyword
+    SQL + "GROUP BY c.name\nORDER BY revenue DESC, c.name AND",
+    PY + "        if n % i == 0:",  # a block's opening line and no body
+    PY + "        if",  # a lone keyword
+    "total = 0\nfor item in cart:\n    price = item.price * item.qty\n    total = total +",
+    "#!/bin/bash\nset -e\ngrep -v '^#' config.ini | sort | uniq -c |",  # a pipe to nothing
+    PY + "        # stop at the first divisor, since there is no need to look past the",  # a comment cut
+])
+def test_code_that_stops_on_what_must_follow_is_cut(output):
+    got = _reasons([("Write the code for this task.", output)])[0]
+    assert got and got.startswith("truncated"), got
+
+
+@pytest.mark.parametrize("output", [
+    SQL + "GROUP BY c.name",  # no semicolon needed
+    PY + "        if n % i == 0:\n            return False\n    return True",
+    "| Name | Role |\n|---|---|\n| Ana | Data engineer |\n| Tom | Designer |",  # a table row ends on "|"
+    "docker run --rm -it -v $(pwd):/app -w /app python:3.12 python -m pytest -q --maxfail=1",
+    "server {\n    listen 80;\n    server_name example.com;\n}",
+    "services:\n  db:\n    image: postgres:16\n    restart: always",
+])
+def test_finished_code_is_kept(output):
+    assert _reasons([("Write the code for this task.", output)]) == [None]
+
+
+def test_prose_after_a_closed_code_block_is_read_as_prose():
+    code = "```python\nprint(sum(range(10)))\n```\n\n"
+    cut, kept = _reasons([
+        ("What does this print?", code + "It prints 45, because the loop adds every number from 0 to 9, so the"),
+        ("What does this print?", code + "It prints 45, the sum of the numbers from 0 to 9"),
+    ])
+    assert cut and cut.startswith("truncated"), cut
+    assert kept is None
+
+
+@pytest.mark.parametrize("output,cut", [
+    ("2^10 = 1,024, so 2^20 = 1,024 × 1,024 = 1,048,5", True),
+    ("2^10 = 1,024, so 2^20 = 1,024 × 1,024 = 1,048,576", False),
+    ("In Indian notation one hundred thousand rupees is written ₹1,00,000", False),
+    ("The average rainfall that week was 3,5", False),  # a decimal comma
+])
+def test_a_number_cut_inside_its_digits(output, cut):
+    got = _reasons([("Work it out.", output)])[0]
+    assert (got is not None and got.startswith("truncated")) == cut, got
+
+
+def test_an_email_address_ends_a_text_as_a_link_does():
+    text = ("Thank you for volunteering! Sign in at the front desk and pick up a badge. Lift with your "
+            "legs, and ask for help with anything heavy.\n\nQuestions? Email the coordinator at "
+            "volunteers@eastsidefoodbank.org")
+    assert _reasons([("Write a short onboarding note for new volunteers.", text)]) == [None]
+
+
+def test_a_line_said_again_and_again_is_a_loop_unless_asked_for():
+    loop = "def add(a, b):\n" + "    return a + b\n" * 8
+    chant = "Let's go, Tigers, let's go!\n" * 4
+    braces = "int main() {\n  if (x) {\n    if (y) {\n      f();\n    }\n  }\n}\n}\n}"
+    got = _first_word(_reasons([
+        ("Write a Python function that adds two numbers.", loop),
+        ("Write a stadium chant for the Tigers that repeats four times.", chant),
+        ("Show nested blocks in C.", braces),
+    ]))
+    assert got == ["line_loop", None, None] or got[1:] == [None, None] and got[0] == "line_loop", got
+
+
+def test_replacement_characters_are_mis_decoded_text_unless_the_question_is_about_them():
+    got = _first_word(_reasons([
+        ("At what temperature do I bake sourdough?", "Bake at 230 \ufffdC with the lid on for 20 minutes."),
+        ("Why does my CSV show \ufffd instead of é?", "The file is Latin-1 but was read as UTF-8, so é became \ufffd."),
+    ]))
+    assert got == ["mojibake", None], got
+
+
+def test_an_ellipsis_or_a_todo_for_the_whole_answer_is_no_answer():
+    got = _first_word(_reasons([
+        ("Write a limerick about a cat who loves boxes.", "..."),
+        ("Write a SQL query that returns all orders placed last month.", "-- TODO"),
+        ("What is the letter S in Morse code?", "..."),
+        ("Which punctuation mark ends a question?", "?"),
+    ]))
+    assert got == ["no_content", "code_stub", None, None], got
+
+
+def test_declining_exactness_then_giving_the_figure_is_an_answer_but_a_bare_refusal_is_not():
+    got = _first_word(_reasons([
+        ("What's the population of Reykjavík right now?",
+         "I don't have live data, so I can't give today's exact number, but Reykjavík has had roughly "
+         "135,000-140,000 residents in recent years."),
+        ("What's the weather in Oslo today?",
+         "I'm sorry, but I can't provide real-time information, but I can help with something else."),
+    ]))
+    assert got[0] is None and got[1] is not None and got[1].startswith("refusal"), got
