@@ -79,7 +79,14 @@ def test_a_line_said_again_and_again_is_a_loop_unless_asked_for():
         ("Write a stadium chant for the Tigers that repeats four times.", chant),
         ("Show nested blocks in C.", braces),
     ]))
-    assert got == ["line_loop", None, None] or got[1:] == [None, None] and got[0] == "line_loop", got
+    assert got == ["line_loop", None, None], got
+    # a block of lines, or a sentence, said again and again
+    signed = "Thanks for the invite. Friday is fully booked for me; please share the notes afterwards.\n\n" + \
+        "Best regards,\nTom\n\n" * 6
+    hasta = "Gracias por tu ayuda, hasta mañana." + " Hasta mañana." * 10
+    got = _first_word(_reasons([("Write a short email about Friday's meeting.", signed),
+                                ("Translate into Spanish: 'Thank you for your help, see you tomorrow.'", hasta)]))
+    assert got == ["line_loop", "line_loop"], got
 
 
 def test_replacement_characters_are_mis_decoded_text_unless_the_question_is_about_them():

@@ -569,7 +569,8 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # full-time employee,"; a sentence ends after a lower-case word, not an abbreviation: "Dear
     # Mr. Smith," is a salutation)
     sentence_before = t.str.contains(r"\p{Ll}{2}[.!?]\s+\S")
-    fires = cut_number | (code & code_open) | ((n_words >= rule.get("min_words", 10)) &
+    # (in code "1,048,5" may be a tuple)
+    fires = (cut_number & ~code) | (code & code_open) | ((n_words >= rule.get("min_words", 10)) &
              (((~code | prose_tail) & ((dangling & ~symbols) | open_sum)) | (code & comment_cut) |
               (~code & (unended | stub.fill_null(False))) | comma_cut)) | \
         (comma_cut & sentence_before & ~code)
@@ -983,6 +984,7 @@ def b_line_loop(rule: Rule, df: pl.DataFrame):
                      (t.list.tail(k).list.join(" ").str.count_matches(r"\p{L}+") >= words))
     return pl.when(pl.any_horizontal(loops)).then(
         _fmt(rule, f"{f} ends by repeating: '{{}}'", units.list.last().str.slice(0, 40)))
+
 
 def b_list_loop(rule: Rule, df: pl.DataFrame):
     """A list whose items loop: a generation that fell into repeating earlier items of its list
