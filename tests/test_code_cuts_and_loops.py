@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_curator_zoo import _reasons
+from tests.test_curator_zoo import _reasons, _score
 
 SQL = ("SELECT c.name, SUM(o.total) AS revenue\nFROM customers c\nJOIN orders o ON o.customer_id = c.id\n"
        "WHERE o.created_at >= '2024-01-01'\n")
@@ -116,3 +116,24 @@ def test_declining_exactness_then_giving_the_figure_is_an_answer_but_a_bare_refu
          "I'm sorry, but I can't provide real-time information, but I can help with something else."),
     ]))
     assert got[0] is None and got[1] is not None and got[1].startswith("refusal"), got
+
+
+def test_score_quality_reads_code_asked_repetition_and_symbols_as_answers():
+    rows = [
+        ("Write a Python function that returns the n-th Fibonacci number.",
+         "def fib(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a"),
+        ("Write a Makefile with targets build and test for a Go project.",
+         "build:\n\tgo build ./...\n\ntest: build\n\tgo test ./..."),  # a path, not a trailing-off
+        ("How do you write SOS in Morse code?", "... --- ..."),
+        ("List the symbols for the euro, the pound sterling and the yen.", "Euro: €\nPound sterling: £\nYen: ¥"),
+        ("Write 'I will not talk in class' three times, one per line.",
+         "I will not talk in class\nI will not talk in class\nI will not talk in class"),
+        ("Give me a typing drill: the line 'asdf jkl;' repeated four times.", "asdf jkl;\n" * 4),
+    ]
+    assert [round(s, 2) for s in _score("score_quality", rows)] == [1.0] * len(rows)
+    cut = [
+        ("Print the sizes of C types.", '#include <stdio.h>\nint main(void) {\n    printf("double: %zu by'),
+        ("Write a limerick about a cat.", "..."),
+        ("Write a Python function that adds two numbers.", "def add(a, b):\n" + "    return a + b\n" * 6),
+    ]
+    assert all(s < 0.6 for s in _score("score_quality", cut)), _score("score_quality", cut)

@@ -165,13 +165,13 @@ KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
                              58, 63, 64, 65, 79, 82, 83, 86, 92, 95, 99, 107, 108, 109, 110, 119, 121,
                              125, 126, 127},
          "lookalike_zoo_7": {2, 3, 18, 25, 27, 29, 35, 46, 74, 93, 109, 118},
-         # session 21's blind sets. 8, every defect kind: 5 of 118 flagged when it came, 3 after (a
-         # worked sum and a SQL statement that score_quality marks down, a last list item without
-         # its period among items with one). 9, code cuts, loops, encodings, placeholders, values at
-         # the end, hedges (held out for the round's rules): 13 of 88 when it came, 11 after
-         # (score_quality on requested repetition, Morse code, a Makefile; hedged answers)
-         "lookalike_zoo_8": {35, 49, 84},
-         "lookalike_zoo_9": {20, 24, 46, 49, 116, 118, 123, 127, 130, 144, 154}}
+         # session 21's blind sets. 8, every defect kind: 5 of 118 flagged when it came, 2 after (a
+         # worked sum read as under-answered, a last list item without its period among items
+         # with one). 9, code cuts, loops, encodings, placeholders, values at the end, hedges (held
+         # out for the round's rules): 13 of 88 when it came, 5 after (hedged answers and a refusal
+         # that helps, "Buffalo buffalo ...", a form's "N/A")
+         "lookalike_zoo_8": {35, 84},
+         "lookalike_zoo_9": {20, 24, 49, 118, 130}}
 # defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3;
 # session 20's cut inside a last word 2, 1, 2, 1: "report sympt", "pip install requ", "power adap")
 CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 33,

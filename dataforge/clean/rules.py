@@ -319,6 +319,15 @@ CODE_RE = (r"(?m)^(\t| {2,})\S|```|[{};]\s*$|^\s*(//|#[^#\s]|/\*)|^\s*</?[a-zA-Z
 TABLE_RE = r"(?m)^\s*\|.*\|\s*$|^[^\n]*\t[^\n]*\t|^\s*\+[-+]+\+\s*$"
 
 
+def prose_after_code(t: pl.Expr) -> pl.Expr:
+    """Prose after the last closed code block ("```\n\nThe loop starts at index"): the answer's
+    last words are prose again, so a dangling word or an open sum there is a cut."""
+    after_fence = t.str.split("```").list.last()
+    fences = t.str.count_matches("```")
+    return (fences >= 2) & (fences % 2 == 0) & (after_fence.str.count_matches(WORD_RE) >= 3) & \
+        ~after_fence.str.contains(CODE_RE)
+
+
 def _context(df: pl.DataFrame, name: str) -> pl.Expr:
     """A column the rule reads for context (instruction, task); "" when the batch lacks it."""
     return _col(name) if name in df.columns else pl.lit("")
@@ -479,11 +488,7 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     structured = structured | symbols | label_row(last) | displayed | summary
     code = t.str.contains(CODE_RE) | t.str.contains(TABLE_RE) | \
         (t.str.count_matches(r"(?m)^[^\n]*\|[^\n]*\|") >= 2)  # rows of a table without outer pipes
-    # prose after the last closed code block ("```\n\nThe loop starts at index"): the answer's
-    # last words are prose again, so a dangling word or an open sum there is a cut
-    after_fence = t.str.split("```").list.last()
-    prose_tail = (t.str.count_matches("```") >= 2) & (t.str.count_matches("```") % 2 == 0) & \
-        (after_fence.str.count_matches(WORD_RE) >= 3) & ~after_fence.str.contains(CODE_RE)
+    prose_tail = prose_after_code(t)
     # a comment that stops on a word no sentence ends on ("# Compare the features to a")
     comment_cut = last.str.contains(r"^\s*(?:#|//|--)\s*\p{L}") & last_word.is_in(dw)
     asked_short = pl.lit(False)

@@ -129,7 +129,11 @@ def dangling(cfg: dict) -> pl.Expr:
     letter_label = _truncated_param(cfg, "letter_label")
     last_line = lines.list.last().fill_null("")
     label = last_line.str.contains(letter_label) if letter_label else pl.lit(False)
-    return last_word.is_in(words).fill_null(False) & ~dated & ~label & \
+    # (nor code's last name, "return a", unless the line stops inside a string or a comment:
+    # `printf("double: %zu by`; prose after the code is read, as `truncated` reads it)
+    in_text = (last_line.str.count_matches('"') % 2 == 1) | last_line.str.contains(r"^\s*(?:#|//|--)")
+    code = o.str.contains(R.CODE_RE) & ~R.prose_after_code(o) & ~in_text
+    return last_word.is_in(words).fill_null(False) & ~dated & ~label & ~code & \
         ~R.word_endings_are_form(lines.list.head(lines.list.len() - 1), words) & \
         ~R.symbol_line(last_line) & ~R.label_row(last_line)  # "... C B A" is the alphabet; "Shop | Sign in" a nav bar
 
