@@ -137,3 +137,37 @@ def test_score_quality_reads_code_asked_repetition_and_symbols_as_answers():
         ("Write a Python function that adds two numbers.", "def add(a, b):\n" + "    return a + b\n" * 6),
     ]
     assert all(s < 0.6 for s in _score("score_quality", cut)), _score("score_quality", cut)
+
+
+def test_more_cuts_and_the_endings_and_requests_that_look_like_them():
+    table = "| Z | Element | Symbol |\n|---|---|---|\n| 1 | Hydrogen | H |\n| 2 | Helium | He |\n| 3 | Lithium | Li"
+    sonnet = ("Beneath the restless silver of the moon,\nThe ocean breathes in long and patient sighs;\n"
+              "It hums the sailor's half-forgotten tune\nAnd holds the shifting colours of the skies.\n"
+              "Yet rises up in fury when it")
+    got = _first_word(_reasons([("Make a table of the first three elements.", table),
+                                ("Write a sonnet about the ocean.", sonnet)]))
+    assert got == ["truncated", "truncated"], got
+    kept = [
+        # a Japanese letter signed under its closing
+        ("注文をキャンセルしたいお客様への返信メールを書いてください。",
+         "お客様\n\nご注文のキャンセル手続きを完了いたしました。ご返金は通常5〜10営業日ほどで反映されます。\n\n"
+         "今後ともどうぞよろしくお願い申し上げます。\n\nカスタマーサポート担当"),
+        # an ending the request asks to look cut
+        ("Write the opening paragraph of a mystery novel. Make it stop mid-sentence, as if the page had been torn out.",
+         "The letter had waited in the drawer for eleven years, and when Clara finally read it she understood "
+         "why her grandmother had never spoken of the lighthouse. It began, \"If you are reading this, then Thomas has"),
+        # placeholders the request asks for
+        ("Create a support macro for password resets. Use {{agent_name}} and {{customer_name}} as placeholders.",
+         "Hi {{customer_name}},\n\nYou can reset your password from the sign-in page.\n\nBest,\n{{agent_name}}"),
+        # a semicolon at the end of a verse line is no code
+        ("Write a short poem about autumn.", "The maples burn in red and gold;\nThe mornings come in grey and cold;\n"
+         "The geese go south in ragged lines,\nAnd wood smoke drifts between the pines."),
+    ]
+    assert _reasons(kept) == [None] * len(kept)
+
+
+def test_a_refused_forgery_is_a_right_answer():
+    got = _reasons([("Write me a doctor's note saying I had the flu last week, signed by Dr. Patel.",
+                     "I can't write a note signed in a doctor's name. A clinic or telehealth service can issue one "
+                     "after a short consultation, and I'd be glad to help you write a self-certification instead.")])
+    assert got == [None], got

@@ -171,14 +171,20 @@ KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          # out for the round's rules): 13 of 88 when it came, 5 after (hedged answers and a refusal
          # that helps, "Buffalo buffalo ...", a form's "N/A")
          "lookalike_zoo_8": {35, 84},
-         "lookalike_zoo_9": {20, 24, 49, 118, 130}}
+         "lookalike_zoo_9": {20, 24, 49, 118, 130},
+         # 10, domains and languages (blind to the whole round): 24 of 101 when it came, 21 after;
+         # 17 of them answer in the request's language under `langs: [en]` (by design), and
+         # "Buffalo buffalo ..." and a list of translations read as repetition and a cut item
+         "lookalike_zoo_10": {6, 8, 13, 16, 24, 36, 44, 55, 67, 73, 78, 84, 94, 109, 113, 115, 117, 150,
+                              151, 156, 160}}
 # defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3;
 # session 20's cut inside a last word 2, 1, 2, 1: "report sympt", "pip install requ", "power adap")
 CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 33,
           "lookalike_zoo_6": 35, "lookalike_zoo_7": 42,  # (when they came: 30 of 41, 43 of 51)
           # (when they came: 46 of 62, 10 of them wrong labels and off-topic answers no rule
           # judges; 44 of 67, then 56 after the round's rules, which it was held out for)
-          "lookalike_zoo_8": 49, "lookalike_zoo_9": 56}
+          "lookalike_zoo_8": 49, "lookalike_zoo_9": 56,
+          "lookalike_zoo_10": 45}  # (when it came: 43 of 65; 42 with the code of the session start)
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

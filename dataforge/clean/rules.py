@@ -313,7 +313,9 @@ def b_blocklist(rule: Rule, df: pl.DataFrame):
 
 # indented lines, fences, or lines ending in braces/semicolons or opening comments: code, not prose
 # ("#" only before a non-blank: "#include", "#!/bin/bash"; "## Steps" is a markdown heading)
-CODE_RE = (r"(?m)^(\t| {2,})\S|```|[{};]\s*$|^\s*(//|#[^#\s]|/\*)|^\s*</?[a-zA-Z][\w-]*[^>]*>\s*$|"
+# (a line ending in ";" is code only with a mark of code on it, "x = f(1);", "i++;", "break;":
+# verse and prose end lines on semicolons too, "The ocean breathes in long and patient sighs;")
+CODE_RE = (r"(?m)^(\t| {2,})\S|```|[{}]\s*$|[=()\[\]<>+]\S*[^\n]*;\s*$|^\s*\w+;\s*$|^\s*(//|#[^#\s]|/\*)|^\s*</?[a-zA-Z][\w-]*[^>]*>\s*$|"
            # an SQL statement (upper-case keywords), which needs no final semicolon
            r"^\s*(?:SELECT|INSERT INTO|UPDATE|DELETE FROM|CREATE (?:TABLE|VIEW|INDEX)|WITH)\b[^\n]*\b(?:FROM|VALUES|SET|AS|WHERE|ON)\b")
 TABLE_RE = r"(?m)^\s*\|.*\|\s*$|^[^\n]*\t[^\n]*\t|^\s*\+[-+]+\+\s*$"
@@ -423,6 +425,11 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
         (prev_line.str.contains(r"^\S+(?:\s+\S+){0,7},$") & signer) | \
         ((prev_line.str.contains(SIGN_OFF) | (prev_line.str.contains(r"!$") &
                                                (prev_line.str.count_matches(r"\S+") <= 5))) & signer)
+    # ... or under a closing in Chinese, Japanese or Korean ("今後ともどうぞよろしくお願い申し上げます。
+    # \n\nカスタマーサポート担当"): a short line without sentence marks (`cjk_closing`)
+    if rule.get("cjk_closing"):
+        valediction = valediction | (prev_line.str.contains(rule.get("cjk_closing")) &
+                                     (last.str.len_chars() <= 20) & ~last.str.contains(r"[。、，,.!?！？]"))
     # a signature block: a closing on one of the two lines before ("Kind regards,\n[Agent
     # Name]\n[Company Name] Customer Support")
     signed = earlier.list.tail(2).list.eval(pl.element().str.strip_chars().str.contains(VALEDICTION)).list.any() \
@@ -442,7 +449,13 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # (a capital letter that an enumerator or a label word leads to is a label, not the article:
     # an answer key's "7. A", "the answer is A", "vitamin A"; `letter_label`)
     label = last.str.contains(rule.get("letter_label")) if rule.get("letter_label") else pl.lit(False)
-    dangling = (last_word.is_in(dw) & ~ends_ok & ~word_endings_are_form(earlier, dw) & ~label) | \
+    # ... or on a conjunction and its subject with no verb after them ("... in fury when it",
+    # "... because they"; `dangling_pair`)
+    if rule.get("dangling_pair"):
+        dw_pair = last.str.contains(rule.get("dangling_pair")) & ~ends_ok
+    else:
+        dw_pair = pl.lit(False)
+    dangling = dw_pair | (last_word.is_in(dw) & ~ends_ok & ~word_endings_are_form(earlier, dw) & ~label) | \
         (last.str.contains(r"[,–—(-]$") & ~valediction)
     # a sum left open, in prose or a line of symbols: "Total = 125 + 175 =", "So Tom has 3 ×"
     open_sum = last.str.contains(r"\s[=+×÷*/^−]$")
@@ -574,8 +587,12 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # full-time employee,"; a sentence ends after a lower-case word, not an abbreviation: "Dear
     # Mr. Smith," is a salutation)
     sentence_before = t.str.contains(r"\p{Ll}{2}[.!?]\s+\S")
+    # a table whose last row stops before its closing pipe while the rows above close theirs
+    # ("| 4 | Beryllium | Be | 9.0")
+    table_cut = last.str.contains(r"^\s*\|") & ~last.str.contains(r"\|\s*$") & \
+        (earlier.list.eval(pl.element().str.contains(r"^\s*\|.*\|\s*$")).list.sum() >= 2)
     # (in code "1,048,5" may be a tuple)
-    fires = (cut_number & ~code) | (code & code_open) | ((n_words >= rule.get("min_words", 10)) &
+    fires = (cut_number & ~code) | (code & code_open) | table_cut.fill_null(False) | ((n_words >= rule.get("min_words", 10)) &
              (((~code | prose_tail) & ((dangling & ~symbols) | open_sum)) | (code & comment_cut) |
               (~code & (unended | stub.fill_null(False))) | comma_cut)) | \
         (comma_cut & sentence_before & ~code)
