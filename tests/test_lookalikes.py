@@ -184,7 +184,7 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           # (when they came: 46 of 62, 10 of them wrong labels and off-topic answers no rule
           # judges; 44 of 67, then 56 after the round's rules, which it was held out for)
           "lookalike_zoo_8": 49, "lookalike_zoo_9": 56,
-          "lookalike_zoo_10": 45}  # (when it came: 43 of 65; 42 with the code of the session start)
+          "lookalike_zoo_10": 47}  # (when it came: 43 of 65; 42 with the code of the session start)
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:
