@@ -315,7 +315,7 @@ def b_blocklist(rule: Rule, df: pl.DataFrame):
 # ("#" only before a non-blank: "#include", "#!/bin/bash"; "## Steps" is a markdown heading)
 # (a line ending in ";" is code only with a mark of code on it, "x = f(1);", "i++;", "break;":
 # verse and prose end lines on semicolons too, "The ocean breathes in long and patient sighs;")
-CODE_RE = (r"(?m)^(\t| {2,})\S|```|[{}]\s*$|[=()\[\]<>+]\S*[^\n]*;\s*$|^\s*\w+;\s*$|^\s*(//|#[^#\s]|/\*)|^\s*</?[a-zA-Z][\w-]*[^>]*>\s*$|"
+CODE_RE = (r"(?m)^(\t| {2,})\S|```|[{}]\s*$|[=()\[\]<>+][^\n]*;\s*$|^\s*\w+;\s*$|^\s*(//|#[^#\s]|/\*)|^\s*</?[a-zA-Z][\w-]*[^>]*>\s*$|"
            # an SQL statement (upper-case keywords), which needs no final semicolon
            r"^\s*(?:SELECT|INSERT INTO|UPDATE|DELETE FROM|CREATE (?:TABLE|VIEW|INDEX)|WITH)\b[^\n]*\b(?:FROM|VALUES|SET|AS|WHERE|ON)\b")
 TABLE_RE = r"(?m)^\s*\|.*\|\s*$|^[^\n]*\t[^\n]*\t|^\s*\+[-+]+\+\s*$"
