@@ -171,3 +171,24 @@ def test_a_refused_forgery_is_a_right_answer():
                      "I can't write a note signed in a doctor's name. A clinic or telehealth service can issue one "
                      "after a short consultation, and I'd be glad to help you write a self-certification instead.")])
     assert got == [None], got
+
+
+def test_an_answer_put_off_or_a_generic_request_for_more_context_is_no_answer():
+    got = _first_word(_reasons([
+        ("Write a cover letter for a barista job at a local coffee shop.", "I'll write that for you shortly."),
+        ("Create a one-week vegetarian meal plan.", "Working on it! I'll send the full seven-day meal plan in a follow-up message."),
+        ("What is the past tense of 'run'?", "I need a bit more detail before I can answer that. Please provide more context "
+         "about how you plan to use the word."),
+        ("Convert 100 degrees Fahrenheit to Celsius.", "To answer this accurately, I'll need more information. Could you "
+         "provide additional context about what you're converting and why?"),
+    ]))
+    assert got == ["non_answer"] * 4, got
+    kept = _reasons([
+        ("Translate this into French.", "Which text would you like translated? Paste it here and I'll translate it."),
+        ("Convert 100 degrees Fahrenheit to Celsius.", "100 °F is about 37.8 °C: subtract 32, then multiply by 5/9. "
+         "If you need more precision, I can give more decimals."),
+        ("Reply to my colleague that I'll send the report tomorrow.", "Hi Sam, thanks for your patience - I'll send the "
+         "report tomorrow morning."),
+        ("Write a one-line message to my boss saying the report comes tomorrow.", "I'll send the report tomorrow."),
+    ])
+    assert kept == [None] * 4, kept

@@ -176,7 +176,11 @@ KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          # 17 of them answer in the request's language under `langs: [en]` (by design), and
          # "Buffalo buffalo ..." and a list of translations read as repetition and a cut item
          "lookalike_zoo_10": {6, 8, 13, 16, 24, 36, 44, 55, 67, 73, 78, 84, 94, 109, 113, 115, 117, 150,
-                              151, 156, 160}}
+                              151, 156, 160},
+         # 11, declining, hedging and stopping (blind to the round): 8 of 79 with the code of the
+         # session start, 7 when it came and after (refusals of harmful requests the list does not
+         # name, hedged answers, a clarifying question under a translation request's langid)
+         "lookalike_zoo_11": {12, 42, 72, 79, 85, 106, 113}}
 # defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3;
 # session 20's cut inside a last word 2, 1, 2, 1: "report sympt", "pip install requ", "power adap")
 CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 33,
@@ -184,7 +188,8 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           # (when they came: 46 of 62, 10 of them wrong labels and off-topic answers no rule
           # judges; 44 of 67, then 56 after the round's rules, which it was held out for)
           "lookalike_zoo_8": 49, "lookalike_zoo_9": 56,
-          "lookalike_zoo_10": 47}  # (when it came: 43 of 65; 42 with the code of the session start)
+          "lookalike_zoo_10": 47,
+          "lookalike_zoo_11": 44}  # (when it came: 35 of 58, as at the session start)  # (when it came: 43 of 65; 42 with the code of the session start)
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

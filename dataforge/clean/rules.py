@@ -871,6 +871,15 @@ def b_non_answer(rule: Rule, df: pl.DataFrame):
         if rule.get("talk_asked"):  # a closing line or a reply may be just that
             talk = talk & ~ins.str.contains("(?i)" + rule.get("talk_asked"))
         fires = fires | talk
+    if rule.get("defer_sentences"):  # every sentence puts the answer off or asks for what was given
+        pats = "(?i)^(?:" + "|".join(rule.get("defer_sentences")) + ")"
+        brief = pl.when(n_words <= rule.get("defer_max_words", 40)).then(o).otherwise(pl.lit(""))
+        sents = brief.str.replace_all(r"([.!?])\s+", "$1\x00").str.split("\x00").list.eval(
+            pl.element().str.strip_chars().filter(pl.element() != ""))
+        defer = (sents.list.len() >= 1) & sents.list.eval(pl.element().str.contains(pats)).list.all()
+        if rule.get("talk_asked"):  # a reply or a message may promise ("I'll send it tomorrow.")
+            defer = defer & ~ins.str.contains("(?i)" + rule.get("talk_asked"))
+        fires = fires | defer
     if rule.get("lead_in_max_words"):  # a lead-in with nothing after it: "Summary:", "Here is the poem:"
         fires = fires | ((n_words <= rule.get("lead_in_max_words")) & o.str.contains(r"[:：]$") &
                          ~o.str.contains("\n"))
