@@ -192,3 +192,18 @@ def test_an_answer_put_off_or_a_generic_request_for_more_context_is_no_answer():
         ("Write a one-line message to my boss saying the report comes tomorrow.", "I'll send the report tomorrow."),
     ])
     assert kept == [None] * 4, kept
+
+
+@pytest.mark.parametrize("param", ["dangling_pair", "code_open_end", "cjk_closing"])
+def test_a_bad_regex_in_a_rule_parameter_is_a_config_error_naming_the_rule(tmp_path, param):
+    import polars as pl
+
+    from dataforge.clean import rules as R
+    from dataforge.errors import ConfigError
+
+    path = tmp_path / "r.yaml"
+    path.write_text(f"rules:\n  - name: cuts\n    type: truncated\n    field: output\n    {param}: '(unclosed'\n")
+    rules, _ = R.load(str(path))
+    df = pl.DataFrame({"instruction": ["Explain."], "input": [""], "output": ["One two three four five six seven"]})
+    with pytest.raises(ConfigError, match=r"rule 'cuts' \(type truncated\).*regex"):
+        R.reasons(rules, df)

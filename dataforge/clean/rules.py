@@ -451,10 +451,7 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     label = last.str.contains(rule.get("letter_label")) if rule.get("letter_label") else pl.lit(False)
     # ... or on a conjunction and its subject with no verb after them ("... in fury when it",
     # "... because they"; `dangling_pair`)
-    if rule.get("dangling_pair"):
-        dw_pair = last.str.contains(rule.get("dangling_pair")) & ~ends_ok
-    else:
-        dw_pair = pl.lit(False)
+    dw_pair = last.str.contains(rule.get("dangling_pair")) & ~ends_ok if rule.get("dangling_pair") else pl.lit(False)
     dangling = dw_pair | (last_word.is_in(dw) & ~ends_ok & ~word_endings_are_form(earlier, dw) & ~label) | \
         (last.str.contains(r"[,–—(-]$") & ~valediction)
     # a sum left open, in prose or a line of symbols: "Total = 125 + 175 =", "So Tom has 3 ×"
@@ -832,6 +829,13 @@ def b_garbled(rule: Rule, df: pl.DataFrame) -> pl.Series:
     return r
 
 
+def _every_sentence(text: pl.Expr, pattern: str, min_sentences: int) -> pl.Expr:
+    """The text has at least `min_sentences` sentences and every one matches `pattern`."""
+    sents = text.str.replace_all(r"([.!?])\s+", "$1\x00").str.split("\x00").list.eval(
+        pl.element().str.strip_chars().filter(pl.element() != ""))
+    return (sents.list.len() >= min_sentences) & sents.list.eval(pl.element().str.contains(pattern)).list.all()
+
+
 def b_non_answer(rule: Rule, df: pl.DataFrame):
     """No answer at all: a short reply made only of filler words (`file`: acknowledgements,
     politeness, pronouns, "here you go", "as requested") where the instruction is not a yes/no
@@ -865,18 +869,14 @@ def b_non_answer(rule: Rule, df: pl.DataFrame):
         # (talk without an answer is short and opens as talk: only such texts are split)
         opens = o.str.contains("(?i)" + rule.get("talk_opens")) if rule.get("talk_opens") else pl.lit(True)
         brief = pl.when((n_words <= rule.get("talk_max_words", 80)) & opens).then(o).otherwise(pl.lit(""))
-        sents = brief.str.replace_all(r"([.!?])\s+", "$1\x00").str.split("\x00").list.eval(
-            pl.element().str.strip_chars().filter(pl.element() != ""))
-        talk = (sents.list.len() >= 2) & sents.list.eval(pl.element().str.contains(pats)).list.all()
+        talk = _every_sentence(brief, pats, 2)
         if rule.get("talk_asked"):  # a closing line or a reply may be just that
             talk = talk & ~ins.str.contains("(?i)" + rule.get("talk_asked"))
         fires = fires | talk
     if rule.get("defer_sentences"):  # every sentence puts the answer off or asks for what was given
         pats = "(?i)^(?:" + "|".join(rule.get("defer_sentences")) + ")"
-        brief = pl.when(n_words <= rule.get("defer_max_words", 40)).then(o).otherwise(pl.lit(""))
-        sents = brief.str.replace_all(r"([.!?])\s+", "$1\x00").str.split("\x00").list.eval(
-            pl.element().str.strip_chars().filter(pl.element() != ""))
-        defer = (sents.list.len() >= 1) & sents.list.eval(pl.element().str.contains(pats)).list.all()
+        defer = _every_sentence(pl.when(n_words <= rule.get("defer_max_words", 40)).then(o).otherwise(pl.lit("")),
+                                pats, 1)
         if rule.get("talk_asked"):  # a reply or a message may promise ("I'll send it tomorrow.")
             defer = defer & ~ins.str.contains("(?i)" + rule.get("talk_asked"))
         fires = fires | defer
@@ -1183,11 +1183,10 @@ def reasons(rules: list[Rule], df: pl.DataFrame) -> pl.Series:
     """First firing rule per row ("name: detail"), null where every rule passes."""
     if df.height == 0 or not rules:
         return pl.Series("r", [None] * df.height, dtype=pl.Utf8)
-    cols = []
-    for i, rule in enumerate(rules):
-        r = BUILDERS[rule.type](rule, df)
-        cols.append((pl.lit(r) if isinstance(r, pl.Series) else r).cast(pl.Utf8).alias(f"r{i}"))
-    fired = df.select(cols)
+    try:
+        fired = df.select([_reason(rule, df).alias(f"r{i}") for i, rule in enumerate(rules)])
+    except pl.exceptions.ComputeError as e:  # a regex parameter that does not compile
+        raise _bad_rule(rules, df, e) from None
     # what spares a row (the instruction asks for it, the input says it, ...) is read only on the
     # rows a rule fired on: its regexes (long ones, in many languages) cost nothing elsewhere
     for i, rule in enumerate(rules):
@@ -1195,6 +1194,24 @@ def reasons(rules: list[Rule], df: pl.DataFrame) -> pl.Series:
         if mask is not None:
             fired = fired.with_columns(pl.when(mask).then(None).otherwise(pl.col(f"r{i}")).alias(f"r{i}"))
     return fired.select(pl.coalesce(fired.columns).alias("r"))["r"]
+
+
+def _reason(rule: Rule, df: pl.DataFrame) -> pl.Expr:
+    """`rule`'s reason per row, as an expression over `df` (some builders compute eagerly)."""
+    r = BUILDERS[rule.type](rule, df)
+    return (pl.lit(r) if isinstance(r, pl.Series) else r).cast(pl.Utf8)
+
+
+def _bad_rule(rules: list[Rule], df: pl.DataFrame, err: Exception) -> Exception:
+    """A ConfigError naming the rule whose expression fails (each rule tried alone on one row),
+    with Polars' message: a bad regex in a parameter fails only when a batch runs."""
+    msg = " ".join(line.strip() for line in str(err).splitlines()[:3])
+    for rule in rules:
+        try:
+            df.head(1).select(_reason(rule, df.head(1)))
+        except pl.exceptions.ComputeError:
+            return ConfigError(f"rule '{rule.name}' (type {rule.type}): a parameter fails: {msg}")
+    return err
 
 
 def spared(rule: Rule, df: pl.DataFrame, hits: pl.Series) -> pl.Series | None:
