@@ -195,7 +195,7 @@ def test_an_answer_put_off_or_a_generic_request_for_more_context_is_no_answer():
 
 
 @pytest.mark.parametrize("param", ["dangling_pair", "code_open_end", "cjk_closing"])
-def test_a_bad_regex_in_a_rule_parameter_is_a_config_error_naming_the_rule(tmp_path, param):
+def test_a_bad_regex_in_a_rule_parameter_is_a_config_error_naming_the_file_and_rule(tmp_path, param):
     import polars as pl
 
     from dataforge.clean import rules as R
@@ -205,5 +205,5 @@ def test_a_bad_regex_in_a_rule_parameter_is_a_config_error_naming_the_rule(tmp_p
     path.write_text(f"rules:\n  - name: cuts\n    type: truncated\n    field: output\n    {param}: '(unclosed'\n")
     rules, _ = R.load(str(path))
     df = pl.DataFrame({"instruction": ["Explain."], "input": [""], "output": ["One two three four five six seven"]})
-    with pytest.raises(ConfigError, match=r"rule 'cuts' \(type truncated\).*regex"):
+    with pytest.raises(ConfigError, match=r"r\.yaml: rule 'cuts' \(type truncated\).*regex"):
         R.reasons(rules, df)

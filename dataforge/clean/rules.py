@@ -32,6 +32,7 @@ class Rule:
     name: str
     type: str
     params: dict
+    source: str = ""  # the rules file it came from, for error messages
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.params.get(key, default)
@@ -133,7 +134,7 @@ def _parse(path: Path, text: str) -> tuple[list[Rule], str, list[Path]]:
             read.append(resolve(params[key]))
             h.update(content.encode())
             params[base] = "|".join(x for x in (params.get(base), joined) if x)
-        rules.append(Rule(str(r["name"]), str(r["type"]), params))
+        rules.append(Rule(str(r["name"]), str(r["type"]), params, str(path)))
     return rules, h.hexdigest(), read
 
 
@@ -321,6 +322,13 @@ CODE_RE = (r"(?m)^(\t| {2,})\S|```|[{}]\s*$|[=()\[\]<>+][^\n]*;\s*$|^\s*\w+;\s*$
 TABLE_RE = r"(?m)^\s*\|.*\|\s*$|^[^\n]*\t[^\n]*\t|^\s*\+[-+]+\+\s*$"
 
 
+def code_or_table(t: pl.Expr) -> pl.Expr:
+    """Code, or a table (pipes, tabs, box rules, or two rows of a table without outer pipes):
+    text whose lines need not end as sentences do."""
+    return t.str.contains(CODE_RE) | t.str.contains(TABLE_RE) | \
+        (t.str.count_matches(r"(?m)^[^\n]*\|[^\n]*\|") >= 2)
+
+
 def prose_after_code(t: pl.Expr) -> pl.Expr:
     """Prose after the last closed code block ("```\n\nThe loop starts at index"): the answer's
     last words are prose again, so a dangling word or an open sum there is a cut."""
@@ -496,8 +504,7 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # ... or notes under a summary's label ("TL;DR: shorter week, same revenue"; `summary_line`)
     summary = last.str.contains(rule.get("summary_line")) if rule.get("summary_line") else pl.lit(False)
     structured = structured | symbols | label_row(last) | displayed | summary
-    code = t.str.contains(CODE_RE) | t.str.contains(TABLE_RE) | \
-        (t.str.count_matches(r"(?m)^[^\n]*\|[^\n]*\|") >= 2)  # rows of a table without outer pipes
+    code = code_or_table(t)
     prose_tail = prose_after_code(t)
     # a comment that stops on a word no sentence ends on ("# Compare the features to a")
     comment_cut = last.str.contains(r"^\s*(?:#|//|--)\s*\p{L}") & last_word.is_in(dw)
@@ -816,9 +823,7 @@ def b_garbled(rule: Rule, df: pl.DataFrame) -> pl.Series:
     f = rule.fields(["output"])[0]
     texts = df[f] if f in df.columns else pl.Series([""] * df.height)
     st = garble_stats(texts)
-    code = df.select((_col(f).str.contains(CODE_RE) | _col(f).str.contains(TABLE_RE) |
-                      (_col(f).str.count_matches(r"(?m)^[^\n]*\|[^\n]*\|") >= 2)).alias("c"))["c"] \
-        if f in df.columns else pl.Series([False] * df.height)
+    code = df.select(code_or_table(_col(f)))[:, 0] if f in df.columns else pl.Series([False] * df.height)
     rate = st["bad"] / st["tokens"].clip(lower_bound=1)
     # a short text needs one transition that fluent English does not make (garble.WEAK do)
     fires = (((st["bad"] >= rule.get("min_bad", 2)) & (rate >= rule.get("max_rate", 0.02))) |
@@ -970,8 +975,7 @@ def b_repetition(rule: Rule, df: pl.DataFrame) -> pl.Series:
     words = df.select(_col(f).str.count_matches(SHINGLE_TOKEN_RE))[:, 0] if f in df.columns else pl.Series([0] * df.height)
     ok = words >= rule.get("min_words", 0)
     if rule.get("skip_code", False) and f in df.columns:
-        code = df.select((_col(f).str.contains(CODE_RE) | _col(f).str.contains(TABLE_RE) |
-                          (_col(f).str.count_matches(r"(?m)^[^\n]*\|[^\n]*\|") >= 2)).alias("c"))["c"]
+        code = df.select(code_or_table(_col(f)))[:, 0]
         ok = ok & ~code
     # only the rows the rule judges are counted (the others' figures are never read)
     text = df.select(pl.when(pl.lit(ok)).then(_col(f)).otherwise(pl.lit("")))[:, 0] if f in df.columns \
@@ -1210,7 +1214,8 @@ def _bad_rule(rules: list[Rule], df: pl.DataFrame, err: Exception) -> Exception:
         try:
             df.head(1).select(_reason(rule, df.head(1)))
         except pl.exceptions.ComputeError:
-            return ConfigError(f"rule '{rule.name}' (type {rule.type}): a parameter fails: {msg}")
+            where = f"{rule.source}: " if rule.source else ""
+            return ConfigError(f"{where}rule '{rule.name}' (type {rule.type}): a parameter fails: {msg}")
     return err
 
 

@@ -33,7 +33,7 @@ class RuleFilter(FilterOp):
         for r in rules:
             if (self.only and r.name not in self.only) or r.name in self.skip:
                 continue
-            out.append(R.Rule(r.name, r.type, {**r.params, **self.override.get(r.name, {})}))
+            out.append(R.Rule(r.name, r.type, {**r.params, **self.override.get(r.name, {})}, r.source))
         return out
 
     def columns_in(self):

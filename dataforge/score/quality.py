@@ -43,7 +43,7 @@ def detector_rules(cfg: dict) -> list[R.Rule]:
             r = by_name[n]
             if n in narrowed:
                 params = {k: v for k, v in r.params.items() if k != "field"} | {"fields": list(narrowed[n])}
-                r = R.Rule(r.name, r.type, params)
+                r = R.Rule(r.name, r.type, params, r.source)
             out.append(r)
     return out
 
