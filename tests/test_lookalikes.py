@@ -188,8 +188,11 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           # (when they came: 46 of 62, 10 of them wrong labels and off-topic answers no rule
           # judges; 44 of 67, then 56 after the round's rules, which it was held out for)
           "lookalike_zoo_8": 49, "lookalike_zoo_9": 56,
-          "lookalike_zoo_10": 47,
-          "lookalike_zoo_11": 44}  # (when it came: 35 of 58, as at the session start)  # (when it came: 43 of 65; 42 with the code of the session start)
+          "lookalike_zoo_10": 47,  # (when it came: 43 of 65; 42 with the code of the session start)
+          # (when it came: 35 of 58, as at the session start; 44 after session 21; 56 after
+          # session 22's answers that are only disclaimers, a question back, a promise beside an
+          # acknowledgement, and "I'd rather not")
+          "lookalike_zoo_11": 56}
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

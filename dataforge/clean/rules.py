@@ -834,10 +834,19 @@ def b_garbled(rule: Rule, df: pl.DataFrame) -> pl.Series:
     return r
 
 
-def _every_sentence(text: pl.Expr, pattern: str, min_sentences: int) -> pl.Expr:
-    """The text has at least `min_sentences` sentences and every one matches `pattern`."""
-    sents = text.str.replace_all(r"([.!?])\s+", "$1\x00").str.split("\x00").list.eval(
-        pl.element().str.strip_chars().filter(pl.element() != ""))
+def _sentences(text: pl.Expr, also: str = "") -> pl.Expr:
+    """The text's sentences (split after . ! ? and a space), and its clauses where `also` (a
+    regex of separators, replaced) splits them further."""
+    t = text.str.replace_all(r"([.!?])\s+", "$1\x00")
+    if also:
+        t = t.str.replace_all(also, "\x00")
+    return t.str.split("\x00").list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
+
+
+def _every_sentence(text: pl.Expr, pattern: str, min_sentences: int, also: str = "") -> pl.Expr:
+    """The text has at least `min_sentences` sentences (or clauses, `also`) and every one
+    matches `pattern`."""
+    sents = _sentences(text, also)
     return (sents.list.len() >= min_sentences) & sents.list.eval(pl.element().str.contains(pattern)).list.all()
 
 
@@ -880,11 +889,44 @@ def b_non_answer(rule: Rule, df: pl.DataFrame):
         fires = fires | talk
     if rule.get("defer_sentences"):  # every sentence puts the answer off or asks for what was given
         pats = "(?i)^(?:" + "|".join(rule.get("defer_sentences")) + ")"
-        defer = _every_sentence(pl.when(n_words <= rule.get("defer_max_words", 40)).then(o).otherwise(pl.lit("")),
-                                pats, 1)
+        brief = pl.when(n_words <= rule.get("defer_max_words", 40)).then(o).otherwise(pl.lit(""))
+        defer = _every_sentence(brief, pats, 1)
+        if rule.get("defer_ack"):  # ... next to sentences that only acknowledge ("Sure! I'll ... later.")
+            ack = "(?i)^(?:" + "|".join(rule.get("defer_ack")) + ")"
+            sents = _sentences(brief)
+            defer = defer | ((sents.list.len() >= 2) &
+                             sents.list.eval(pl.element().str.contains(pats + "|" + ack)).list.all() &
+                             sents.list.eval(pl.element().str.contains(pats)).list.any())
         if rule.get("talk_asked"):  # a reply or a message may promise ("I'll send it tomorrow.")
             defer = defer & ~ins.str.contains("(?i)" + rule.get("talk_asked"))
         fires = fires | defer
+    if rule.get("question_max_words"):  # only a question back ("What do you think it is?")
+        brief = pl.when(n_words <= rule.get("question_max_words")).then(o).otherwise(pl.lit(""))
+        back = _every_sentence(brief, r"\?[\s\"'”’)\]*]*$", 1)
+        if rule.get("question_back"):  # ... about what the user thinks, knows or wants
+            back = back & brief.str.contains("(?i)" + rule.get("question_back"))
+        # ... not where questions are what is asked for (a riddle, a quiz, an interview, a reply,
+        # a translation or rewrite of a question), where the request or its input holds a
+        # question of its own, nor where the request points at material it did not give ("Sort
+        # these numbers.": asking for them is the answer)
+        if rule.get("question_when"):  # (only requests for a fact, an explanation or a working)
+            back = back & ins.str.contains("(?i)" + rule.get("question_when"))
+        if rule.get("question_asked"):
+            back = back & ~ins.str.contains("(?i)" + rule.get("question_asked"))
+        # (with an input, the answer is most often that input transformed: "Add the punctuation.")
+        inp = _context(df, "input").fill_null("").str.strip_chars()
+        back = back & ~ins.str.contains(r"\?\s*\S") & (inp == "")
+        if rule.get("absent_material"):
+            given = ins.str.contains(r"[:：]\s*\S|[\"“‘«]\S|(?:^|\s)'\S[^'\n]*'")  # quoted or after a colon
+            back = back & ~(~given & ins.str.contains("(?i)" + rule.get("absent_material")))
+        fires = fires | back
+    if rule.get("disclaimer_clauses"):  # only cautions and disclaimers, no answer among them
+        pats = "(?i)^" + rule.get("disclaimer_lead", "") + "(?:" + "|".join(rule.get("disclaimer_clauses")) + ")[.!]*$"
+        brief = pl.when(n_words <= rule.get("disclaimer_max_words", 90)).then(o).otherwise(pl.lit(""))
+        only = _every_sentence(brief, pats, 2, also=rule.get("clause_split", ""))
+        if rule.get("disclaimer_asked"):
+            only = only & ~ins.str.contains("(?i)" + rule.get("disclaimer_asked"))
+        fires = fires | only
     if rule.get("lead_in_max_words"):  # a lead-in with nothing after it: "Summary:", "Here is the poem:"
         fires = fires | ((n_words <= rule.get("lead_in_max_words")) & o.str.contains(r"[:：]$") &
                          ~o.str.contains("\n"))
