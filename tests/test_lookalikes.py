@@ -171,7 +171,7 @@ KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          # out for the round's rules): 13 of 88 when it came, 5 after (hedged answers and a refusal
          # that helps, "Buffalo buffalo ...", a form's "N/A")
          "lookalike_zoo_8": {35, 84},
-         "lookalike_zoo_9": {20, 24, 49, 118, 130},
+         "lookalike_zoo_9": {24, 49, 118},  # (20, 130: session 22's refusals that decline only the live or personal part)
          # 10, domains and languages (blind to the whole round): 24 of 101 when it came, 21 after;
          # 17 of them answer in the request's language under `langs: [en]` (by design), and
          # "Buffalo buffalo ..." and a list of translations read as repetition and a cut item
@@ -180,11 +180,18 @@ KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          # 11, declining, hedging and stopping (blind to the round): 8 of 79 with the code of the
          # session start, 7 when it came and after (refusals of harmful requests the list does not
          # name, hedged answers, a clarifying question under a translation request's langid)
-         "lookalike_zoo_11": {12, 42, 72, 79, 85, 106, 113}}
+         # (session 22 kept 72, 79, 85, 106: refusals of harms the list now names, and a first
+         # sentence that declines only the exact time and then works it out)
+         "lookalike_zoo_11": {12, 42, 113},
+         # session 22's blind set 12 (every defect kind, less common domains): 8 of 100 flagged
+         # when it came (as with the session-start code), 3 after: finished answers whose last
+         # sentence drops its period after a form name or a time, and a list's last item without
+         # the closing parenthesis its other items have
+         "lookalike_zoo_12": {0, 10, 29}}
 # defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3;
 # session 20's cut inside a last word 2, 1, 2, 1: "report sympt", "pip install requ", "power adap")
-CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 33,
-          "lookalike_zoo_6": 35, "lookalike_zoo_7": 42,  # (when they came: 30 of 41, 43 of 51)
+CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 34,
+          "lookalike_zoo_6": 36, "lookalike_zoo_7": 43,  # (when they came: 30 of 41, 43 of 51)
           # (when they came: 46 of 62, 10 of them wrong labels and off-topic answers no rule
           # judges; 44 of 67, then 56 after the round's rules, which it was held out for)
           "lookalike_zoo_8": 49, "lookalike_zoo_9": 56,
@@ -192,7 +199,10 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           # (when it came: 35 of 58, as at the session start; 44 after session 21; 56 after
           # session 22's answers that are only disclaimers, a question back, a promise beside an
           # acknowledgement, and "I'd rather not")
-          "lookalike_zoo_11": 56}
+          "lookalike_zoo_11": 56,
+          # (when it came: 36 of 65, 37 with the rules written from set 11 first; 18 are wrong
+          # answers, labels and facts, off-topic answers and contradictions, which no rule judges)
+          "lookalike_zoo_12": 46}
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

@@ -108,3 +108,33 @@ def test_a_decline_that_was_asked_for_or_quoted_is_kept():
         ("Should I go to my ex's wedding?",
          "I'd rather not decide for you, but here is how to weigh it: would you go for the couple, or to prove something?"),
     ]) == [None, None]
+
+
+def test_hedges_with_no_answer_among_them_are_no_answer():
+    got = _reasons([
+        ("What is a normal blood pressure reading for an adult?",
+         "It's important to remember that I am not a doctor, and nothing here should be taken as medical advice. "
+         "Blood pressure is a complex topic, and every individual is different. Many factors can influence it, "
+         "including age, stress, and diet. If you have concerns about your blood pressure, please consult a qualified "
+         "healthcare professional. If you experience chest pain or severe headaches, seek emergency care immediately."),
+        ("What is the tallest mountain in Africa?",
+         "There are many perspectives to consider on this question, and the answer can depend on how you measure. "
+         "For the most accurate and up-to-date information, it's best to consult an authoritative source such as an atlas."),
+    ])
+    assert all(g and g.startswith("non_answer") for g in got), got
+    # a list inside a clause is not split into clauses: its items are the answer
+    assert _reasons([("What raises blood pressure?",
+                      "Many factors can raise it, including salt, alcohol, and lack of sleep. Your health is "
+                      "important, so see a doctor if readings stay above 140/90.")]) == [None]
+
+
+def test_an_introduction_with_nothing_after_it_is_no_answer():
+    got = _reasons([
+        ("Compare TCP and UDP.", "Sure! I'll walk you through the key differences between TCP and UDP, including "
+         "reliability, ordering and speed. Let's dive in!"),
+        ("Why do cats purr?", "This is a great question about why cats purr. The answer has to do with how their "
+         "larynx and diaphragm work together. Understanding this helps explain purring in many situations."),
+    ])
+    assert all(g and g.startswith("non_answer") for g in got), got
+    assert _reasons([("Compare TCP and UDP.", "Let's break it down. TCP guarantees delivery and order with "
+                      "acknowledgements; UDP sends datagrams with no guarantee, so it is faster for games and calls.")]) == [None]

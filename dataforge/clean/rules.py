@@ -232,14 +232,14 @@ def b_slots(rule: Rule, df: pl.DataFrame):
     # ... or machine-template variables, which no finished prose holds ("Dear <CUSTOMER_NAME>",
     # "on <REFUND_DATE>", "Hi {customer_name}"): `variable_slots` of them, at any density
     # (snake case: "<PID>" in a shell hint and LaTeX's "{dx}" are no such variables)
-    # ... and distinct capitalised phrases in brackets where a sentence needs their words ("side
-    # effects include [LIST COMMON SIDE EFFECTS]"; a script's "[MUSIC FADES]" opens a line, and one
-    # "[PRODUCT NAME]" the request never gave may stand for it throughout)
+    # ... and distinct capitalised words or phrases in brackets where a sentence needs them ("side
+    # effects include [LIST COMMON SIDE EFFECTS]", "signed in [YEAR]"; a script's "[MUSIC FADES]"
+    # opens a line, and one "[PRODUCT NAME]" the request never gave may stand for it throughout)
     # (`variables`, a regex of the rules file; mustache / Jinja "{{name}}" and masks such as
     # "$XX.XX" there too. A variable in `code spans` is one named, not one left open)
     var_re = rule.get("variables", r"<[A-Z]+(?:_[A-Z0-9]+)+>|\{[a-z]+(?:_[a-z0-9]+)+\}")
     variables = t.str.replace_all(r"`[^`\n]*`", " ").str.count_matches(var_re) + \
-        t.str.extract_all(r"\p{Ll}[,:]?[ \t]+\[[A-Z]{2,}(?:[ _][A-Z]{2,})+\]").list.eval(
+        t.str.extract_all(r"\p{Ll}[,:]?[ \t]+\[[A-Z]{2,}(?:[ _][A-Z]{2,})*\]").list.eval(
             pl.element().str.extract(r"(\[.*)$", 1)).list.n_unique()
     # code: {x} and [i] are its syntax (a line that ends on a slot, "Kind regards,\n{{agent_name}}",
     # ends on no brace of code)
@@ -836,10 +836,11 @@ def b_garbled(rule: Rule, df: pl.DataFrame) -> pl.Series:
 
 def _sentences(text: pl.Expr, also: str = "") -> pl.Expr:
     """The text's sentences (split after . ! ? and a space), and its clauses where `also` (a
-    regex of separators, replaced) splits them further."""
+    regex of separators, replaced; its first group, the word that opens the next clause, kept)
+    splits them further."""
     t = text.str.replace_all(r"([.!?])\s+", "$1\x00")
     if also:
-        t = t.str.replace_all(also, "\x00")
+        t = t.str.replace_all(also, "\x00${1}")
     return t.str.split("\x00").list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
 
 
@@ -928,8 +929,10 @@ def b_non_answer(rule: Rule, df: pl.DataFrame):
             only = only & ~ins.str.contains("(?i)" + rule.get("disclaimer_asked"))
         fires = fires | only
     if rule.get("lead_in_max_words"):  # a lead-in with nothing after it: "Summary:", "Here is the poem:"
+        # (not a line of code that opens a block: "def parse(path):", "for x in xs:")
+        block = o.str.contains(r"^\s*(?:(?:async\s+)?def|class|elif|else|try|except|finally|(?:if|for|while|with|match|case)\s[^\n]*[()\[\]=<>.])\b[^\n]*:$")
         fires = fires | ((n_words <= rule.get("lead_in_max_words")) & o.str.contains(r"[:：]$") &
-                         ~o.str.contains("\n"))
+                         ~o.str.contains("\n") & ~block)
     return pl.when(fires).then(_fmt(rule, f"{f} is no answer: '{{}}'", o.str.slice(0, 40)))
 
 
@@ -1049,7 +1052,8 @@ def b_line_loop(rule: Rule, df: pl.DataFrame):
     n = int(rule.get("min_lines", 4))
     reps = int(rule.get("min_blocks", 3))
     words = rule.get("min_line_words", 2)
-    units = _col(f).str.replace_all(r"([.!?])[ \t]+", "$1\n").str.split("\n").list.eval(
+    # (a code block's closing fence is no line of it: the loop is the block's last lines)
+    units = _col(f).str.replace(r"\n[ \t]*```[ \t]*$", "").str.replace_all(r"([.!?])[ \t]+", "$1\n").str.split("\n").list.eval(
         pl.element().str.strip_chars().filter(pl.element() != ""))
     tail = units.list.tail(n)
     loops = [(tail.list.len() >= n) & (tail.list.n_unique() == 1) &

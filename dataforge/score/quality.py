@@ -109,7 +109,7 @@ def unfinished_item(cfg: dict) -> pl.Expr:
 def _truncated_param(cfg: dict, key: str) -> str | None:
     """A parameter of the `truncated` detector, read as it reads it: `time_token` (a time or date
     that ends a line, "by 30 May"), `letter_label` (a capital letter that ends a line as a label,
-    an answer key's "7. A", not as the article "a")."""
+    an answer key's "7. A", not as the article "a"), `cut_asked` (an ending the request asks for)."""
     return next((r.get(key) for r in detector_rules(cfg) if r.type == "truncated"), None)
 
 
@@ -133,7 +133,11 @@ def dangling(cfg: dict) -> pl.Expr:
     # `printf("double: %zu by`; prose after the code is read, as `truncated` reads it)
     in_text = (last_line.str.count_matches('"') % 2 == 1) | last_line.str.contains(r"^\s*(?:#|//|--)")
     code = o.str.contains(R.CODE_RE) & ~R.prose_after_code(o) & ~in_text
-    return last_word.is_in(words).fill_null(False) & ~dated & ~label & ~code & \
+    # (nor an ending the request asks for: "ending with AND so my code can append", "the first
+    # clause of a sentence for students to finish", as `truncated` reads it)
+    cut_asked = _truncated_param(cfg, "cut_asked")
+    asked = pl.col("instruction").fill_null("").str.contains(cut_asked) if cut_asked else pl.lit(False)
+    return last_word.is_in(words).fill_null(False) & ~dated & ~label & ~code & ~asked & \
         ~R.word_endings_are_form(lines.list.head(lines.list.len() - 1), words) & \
         ~R.symbol_line(last_line) & ~R.label_row(last_line)  # "... C B A" is the alphabet; "Shop | Sign in" a nav bar
 

@@ -1,0 +1,79 @@
+"""Fragments the request asks for, and the defects they resemble (docs/cleaning.md; blind set 12):
+a line of code that opens a block, an opening brace, an ending on "AND", a special token asked
+about - kept; the next reply that goes on with the user's turns, the request echoed after a
+lead-in, Chinese or Japanese read as Windows-1252, a slot for the very fact asked, a loop at the
+end of a code block - caught."""
+from __future__ import annotations
+
+from tests.test_curator_zoo import _reasons, _score
+
+
+def test_fragments_the_request_asks_for_are_kept_and_scored_as_finished():
+    rows = [
+        ("Give me only the first line of a Python function named load_config that takes a path.",
+         "def load_config(path: str) -> dict:"),
+        ("Write just the opening of a C# class declaration for Tractor that implements IVehicle.",
+         "public class Tractor : IVehicle {"),
+        ("Give me the first line of a SQL WHERE clause that keeps orders from 2024, ending with AND so my code can "
+         "add the next condition.", "WHERE order_date >= '2024-01-01' AND"),
+        ("For a worksheet, write only the first clause of a sentence about compost, ending with a comma, so "
+         "students can finish it.", "When you turn the compost pile every week,"),
+        ("What does the <|im_end|> token mean in ChatML?",
+         "`<|im_end|>` marks the end of a message in ChatML; the model learns to emit it when its turn is over."),
+    ]
+    assert _reasons(rows) == [None] * len(rows)
+    assert min(_score("score_quality", rows)) >= 0.6
+
+
+def test_the_same_lines_outside_a_request_for_them_are_still_caught():
+    got = _reasons([
+        ("Explain how to load a config file in Python.", "You can write a loader like this:\n\n"
+         "```python\ndef load_config(path):\n    with open(path) as f:\n        return json.load(f)\n```\n\nThen call it with the"),
+        ("Write a C# class for a tractor.", "public class Tractor : IVehicle {\n    public int Speed { get; set; }"),
+    ])
+    assert all(g for g in got), got
+
+
+def test_the_next_reply_that_writes_the_users_turns_too_is_caught():
+    ins = "Write the assistant's next reply."
+    inp = "User: How often should I water basil?\nAssistant:"
+    run_on = ("Water it when the top inch of soil is dry, usually every two or three days in summer.\n"
+              "User: Should I mist the leaves?\nAssistant: No, misting invites fungal spots.")
+    assert _reasons([(ins, run_on)], [inp])[0].startswith("extra_turns")
+    one = "Water it when the top inch of soil is dry, usually every two or three days in summer."
+    assert _reasons([(ins, one)], [inp]) == [None]
+    # a dialogue asked for has both speakers
+    assert _reasons([("Write a short dialogue between a user and an assistant about basil.",
+                      "User: How often should I water basil?\nAssistant: When the top inch is dry.\n"
+                      "User: Thanks!\nAssistant: You're welcome.")]) == [None]
+
+
+def test_the_request_echoed_after_a_lead_in_is_caught():
+    got = _reasons([("Write a haiku about autumn rain.",
+                     "Sure! Here is a haiku about autumn rain:\n\nWrite a haiku about autumn rain.")])
+    assert got[0] and got[0].startswith("output_same_as_instruction"), got
+
+
+def test_chinese_and_japanese_read_as_windows_1252_are_mojibake():
+    for text in ("荷物は金曜日に届きます。", "我们明天见面。", "회의는 내일입니다."):
+        broken = text.encode("utf-8").decode("cp1252", errors="ignore")
+        got = _reasons([("Translate the sentence.", broken)])[0]
+        assert got and got.startswith("mojibake"), (text, broken, got)
+    # French and Portuguese keep their letters ("ção", "é«")
+    assert _reasons([("Translate into Portuguese.", "A instalação começa às nove, é «simples» e rápida.")]) == [None]
+
+
+def test_a_slot_for_the_very_fact_asked_is_unfilled():
+    got = _reasons([("When was the Treaty of Versailles signed?",
+                     "The Treaty of Versailles was signed in [YEAR] and imposed [MAIN TERMS] on Germany.")])
+    assert got[0] and got[0].startswith("unfilled_slots"), got
+    # a lyric's section labels open their lines
+    assert _reasons([("Write a short song about rain.", "[VERSE]\nThe rain comes down on the tin roof\n"
+                      "[CHORUS]\nOh rain, oh rain, stay a while")]) == [None]
+
+
+def test_a_loop_at_the_end_of_a_code_block_is_caught():
+    got = _reasons([("Write a Python script that counts words in a file.",
+                     "```python\nimport sys\nfrom collections import Counter\nfrom collections import Counter\n"
+                     "from collections import Counter\nfrom collections import Counter\n```")])
+    assert got[0] and got[0].startswith(("line_loop", "repetition")), got
