@@ -187,7 +187,11 @@ KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          # when it came (as with the session-start code), 3 after: finished answers whose last
          # sentence drops its period after a form name or a time, and a list's last item without
          # the closing parenthesis its other items have
-         "lookalike_zoo_12": {0, 10, 29}}
+         "lookalike_zoo_12": {0, 10, 29},
+         # 13 (converted datasets, generated data with constraints, everyday requests; held out
+         # from set 12's rules): 5 of 99 with the session-start code, 3 when it came, 1 after (the
+         # "Buffalo buffalo ..." sentence, whose repetition reads as a loop to score_quality)
+         "lookalike_zoo_13": {13}}
 # defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3;
 # session 20's cut inside a last word 2, 1, 2, 1: "report sympt", "pip install requ", "power adap")
 CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 34,
@@ -202,7 +206,11 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           "lookalike_zoo_11": 56,
           # (when it came: 36 of 65, 37 with the rules written from set 11 first; 18 are wrong
           # answers, labels and facts, off-topic answers and contradictions, which no rule judges)
-          "lookalike_zoo_12": 46}
+          "lookalike_zoo_12": 46,
+          # (33 of 65 with the session-start code, 34 when it came; 45 after the choices a request
+          # lists, few-shot run-ons, bullet, word and letter constraints; 20 are wrong but valid
+          # labels, wrong answers and facts, off-topic or contradicting answers, no rule's to judge)
+          "lookalike_zoo_13": 45}
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

@@ -466,7 +466,10 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     open_sum = last.str.contains(r"\s[=+×÷*/^−]$")
     # a number cut inside its digits: a last group of thousands short of three ("= 1,048,5");
     # a number ends a sentence, but not this one (Indian lakhs end on three digits too: 1,00,000)
-    cut_number = last.str.contains(r"(?:^|[\s(=\p{Sc}])\d{1,3}(?:,\d{3})+,\d{1,2}$")
+    # ... or a sum of money in dollars, pounds or yen that stops a digit or two after its first
+    # comma ("comes to about $1,4"; a euro amount may use a decimal comma: "€1,4")
+    cut_number = last.str.contains(r"(?:^|[\s(=\p{Sc}])\d{1,3}(?:,\d{3})+,\d{1,2}$") | \
+        last.str.contains(r"(?:^|[\s(])[$£¥]\d{1,3},\d{1,2}$")
     # code whose last line stops on what must be followed: an SQL clause's keyword, an operator,
     # a pipe or a line continuation ("GROUP BY", "total = price +", "cat log.txt |"; `code_open_end`)
     code_open = last.str.contains(rule.get("code_open_end")) if rule.get("code_open_end") else pl.lit(False)
@@ -1144,13 +1147,61 @@ def b_letter_body(rule: Rule, df: pl.DataFrame):
         _fmt(rule, f"{f} is a letter with no body ({{}} words between greeting and closing)", body))
 
 
+def _per_row(df: pl.DataFrame, when: pl.Expr, fn, request: pl.Expr | None = None) -> pl.Series:
+    """`fn(request, output)` (str or None) on the rows `when` selects; None elsewhere. For
+    judgments that parse each row (the choices a request lists), which few rows need. The
+    request is the instruction, or the expression given."""
+    out = pl.Series([None] * df.height, dtype=pl.Utf8)
+    if not {"instruction", "output"} <= set(df.columns):
+        return out
+    mask = df.select(when.fill_null(False))[:, 0]
+    if not mask.any():
+        return out
+    idx = mask.arg_true()
+    req = _col("instruction") if request is None else request
+    rows = df.select(req.alias("r"), _col("output").alias("o")).gather(idx).rows()
+    return out.scatter(idx, pl.Series([fn(i, o) for i, o in rows], dtype=pl.Utf8))
+
+
+def b_choice(rule: Rule, df: pl.DataFrame):
+    """A short answer that is none of the choices its request lists (dataforge/clean/choices.py):
+    `patterns` (Python regexes whose group 1 is the list, "Choose from: joy, sadness"),
+    `line_list` (a list of "- item" lines under a label), `prefix` (a label the answer may open
+    with, "Sentiment:"), `synonyms` (answers that name a choice another way: "yes" for "true").
+    Only rows whose instruction matches `when` are parsed."""
+    from dataforge.clean.choices import invalid_choice
+    pats, line_list, prefix = rule.get("patterns") or [], rule.get("line_list", ""), rule.get("prefix", "")
+    syn, max_words, in_pats = rule.get("synonyms") or {}, rule.get("max_words", 6), rule.get("input_patterns") or []
+    # (the choices may be listed in the input: "Options:\n- yes\n- no" under a premise)
+    request = pl.concat_str([_col("instruction"), _context(df, "input").fill_null("")], separator="\x00")
+    short = _context(df, "output").str.count_matches(WORD_RE) <= rule.get("max_answer_words", 25)
+
+    def judge(req: str, out: str) -> str | None:
+        ins, _, given = req.partition("\x00")
+        return invalid_choice(ins, out, pats, line_list, prefix, max_words, syn, in_pats, given)
+    got = _per_row(df, short & request.str.contains("(?i)" + rule.get("when", ".")), judge, request)
+    return pl.when(pl.lit(got).is_not_null()).then(_fmt(rule, "answer is none of the choices listed: '{}'", pl.lit(got)))
+
+
+def b_fewshot_runon(rule: Rule, df: pl.DataFrame):
+    """A few-shot prompt the answer goes on with: a line of the answer opens with the label the
+    prompt's examples open with ("Word: brave"), where the prompt repeats it `min_shots` times."""
+    from dataforge.clean.choices import fewshot_runon
+    n = rule.get("min_shots", 2)
+    when = _context(df, "instruction").str.contains(r"^\s*[A-Z][\w ]{0,24}:[^\n]*\n") & \
+        _context(df, "output").str.contains(r"(?m)^[ \t]*[A-Z][\w ]{0,24}[ \t]*:")
+    got = _per_row(df, when, lambda i, o: fewshot_runon(i, o, n))
+    return pl.when(pl.lit(got).is_not_null()).then(_fmt(rule, "answer goes on with the prompt's examples: '{}:'", pl.lit(got)))
+
+
 BUILDERS: dict[str, Callable[[Rule, pl.DataFrame], Any]] = {
     "length": b_length, "empty": b_empty, "same_text": b_same_text, "phrases": b_phrases,
     "regex": b_regex, "blocklist": b_blocklist, "truncated": b_truncated, "code_fence": b_code_fence,
     "brackets": b_brackets, "url_ratio": b_url_ratio, "repetition": b_repetition, "line_loop": b_line_loop,
     "refusal": b_refusal, "garbled": b_garbled, "non_answer": b_non_answer,
     "mojibake": b_mojibake, "slots": b_slots, "keyboard_mash": b_keyboard_mash, "letter_body": b_letter_body,
-    "list_loop": b_list_loop, "script_switch": b_script_switch,
+    "list_loop": b_list_loop, "script_switch": b_script_switch, "choice": b_choice,
+    "fewshot_runon": b_fewshot_runon,
 }
 # Parameters every rule understands: don't fire where the instruction asks for what the rule
 # would reject (a list of links, a letter with a [Your Name] slot, toxic words to find) or

@@ -1,6 +1,6 @@
 """Verifiable constraints of an instruction that the answer breaks (IFEval's idea, checked by
 rules): a word limit, one sentence, one word, yes or no only, JSON, all capital letters, the
-programming language asked for.
+programming language asked for, a number of bullet points, a letter left out.
 
 Each check reads the instruction for an explicit constraint (rules/score/quality.yaml,
 `constraints`) and the answer for the plain evidence that it was not kept, with a margin: an
@@ -51,6 +51,16 @@ def checks(cfg: dict) -> dict[str, pl.Expr]:
     cl = cfg.get("code_language")
     if cl:  # "Write a Python function": the answer's code is fenced as another language
         res["code_language"] = code_language(load_yaml(cl["file"]))
+    bl = cfg.get("bullet_count")
+    if bl:  # "in exactly 3 bullet points": the answer's top-level bullets run to twice as many, and two more
+        n = numbers.value(ins.str.extract(numbers.fill(bl["request"]), 1))
+        bullets = out.str.count_matches(r"(?m)^(?:[-*•]|[0-9]{1,3}[.)])[ \t]+\S")
+        res["bullet_count"] = (n.is_not_null() & (bullets >= pl.max_horizontal(n * 2, n + 2))).fill_null(False)
+    lg = cfg.get("lipogram")
+    if lg:  # "without using the letter 'a'": the letter, `min_uses` times or more
+        letter = ins.str.extract(lg["request"], 1).str.to_lowercase()
+        uses = out.str.to_lowercase().str.count_matches(letter.fill_null("\x00"), literal=True)
+        res["lipogram"] = (letter.is_not_null() & (uses >= int(lg.get("min_uses", 2)))).fill_null(False)
     caps = cfg.get("all_caps")
     if caps:  # "in all capital letters": lower-case letters left
         lower = out.str.count_matches(r"\p{Ll}")

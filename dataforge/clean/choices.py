@@ -1,0 +1,96 @@
+"""Answers outside the choices a request lists, and few-shot prompts the answer runs on with.
+
+A converted classification or NLI row lists what its answer may be ("Choose from: joy,
+sadness, anger", "Options: entailment, neutral, contradiction", "(entailment / neutral /
+contradiction)?", "true or false"); a short answer that is none of them ("excitement",
+"maybe", or the options block itself, "Options:\n- true\n- false") is an invalid label, a
+defect no wrong-but-valid label shares. Rules read the patterns from the rules file
+(`rules/filters/default.yaml`, `label_choice`); this module parses one row at a time, and only
+rows whose request lists choices come here (`rules.b_choice`).
+
+A few-shot prompt ("Word: hot\nOpposite: cold\n\nWord: fragile\nOpposite:") asks for one
+completion; an answer that goes on with the prompt's own labels ("sturdy\n\nWord: brave\n
+Opposite: cowardly ...") ran past its stop (`fewshot_runon`).
+"""
+from __future__ import annotations
+
+import re
+
+_ARTICLE = re.compile(r"^(?:the|a|an)\s+")
+_STRIP = " \t\n\"'“”‘’`*_.,;:!?()[]{}"
+
+
+def _norm(text: str) -> str:
+    t = text.strip(_STRIP).lower()
+    t = re.sub(r"\s+", " ", t)
+    return _ARTICLE.sub("", t).strip(_STRIP)
+
+
+def options(instruction: str, patterns: list[str], line_list: str, input_patterns: list[str] = (),
+            given: str = "") -> list[str]:
+    """The choices a request lists, normalised; [] when it lists none (or lists them by letter:
+    "A) ... B) ...", "1) ... 2) ...", which an answer may give either way). `patterns` read the
+    instruction; `input_patterns` and `line_list` read the input (`given`) too: a passage's
+    prose ("eight General Education categories: ...") lists no choices."""
+    found: list[str] = []
+    both = instruction + "\n" + given
+    for pat, text_in in [(p, instruction) for p in patterns] + [(p, both) for p in input_patterns]:
+        # (the last list of each kind: a few-shot prompt lists each example's choices, and the
+        # answer is to the last)
+        for m in list(re.finditer(pat, text_in, flags=re.I | re.M))[-1:]:
+            text = m.group(1)
+            if re.search(r"(?:^|\s|\()(?:[A-Ea-e]|\d{1,2})\s?[).]\s", text):
+                return []
+            # "World, Sports, Sci/Tech": commas split, a slash within a word does not; without
+            # commas, slashes and "or" split ("entailment / neutral / contradiction")
+            parts = re.split(r",\s*(?:or\s+|and\s+)?|\s+or\s+|;\s*", text) if "," in text or ";" in text \
+                else re.split(r"\s*/\s*|\s+or\s+|\s*\|\s*", text)
+            found += [_norm(p) for p in parts]
+    blocks = list(re.finditer(line_list, both, flags=re.I | re.M)) if line_list else []
+    if blocks:  # "Options:\n- yes\n- no" (the last block)
+        block = blocks[-1]
+        found += [_norm(x) for x in re.findall(r"(?m)^\s*[-*•]\s*(.+)$", block.group(0))]
+    # a quoted word the request offers too: "If none do, answer 'None'."
+    found += [_norm(q) for q in re.findall(r"(?:answer|reply|respond|say|write|output|return)\s+[\"'“‘]([^\"'”’\n]{1,30})[\"'”’]",
+                                             instruction, flags=re.I)]
+    return [f for f in dict.fromkeys(found) if f and len(f.split()) <= 10]
+
+
+def invalid_choice(instruction: str, output: str, patterns: list[str], line_list: str, prefix: str,
+                   max_words: int = 6, synonyms: dict[str, str] | None = None,
+                   input_patterns: list[str] = (), given: str = "") -> str | None:
+    """The answer when it is short and none of the listed choices, else None."""
+    opts = options(instruction, patterns, line_list, input_patterns, given)
+    if len(opts) < 2:
+        return None
+    answer = output.strip()
+    # a chain of thought ends on its answer: "... So the answer is: entailment"
+    concluded = re.split(r"(?i)\banswer is\s*:?", answer)
+    if len(concluded) > 1:
+        answer = concluded[-1]
+    answer = re.sub(prefix, "", answer.strip(), flags=re.I) if prefix else answer.strip()
+    # the label before an explanation: "Neutral - the premise does not say", "joy. She is ..."
+    first = re.split(r"[\n.;:!?—–(]|\s-\s|,\s", answer.strip(" \t\"'“”‘’`*_"), maxsplit=1)[0]
+    cand = _norm(first)
+    if not cand or len(cand.split()) > max_words:
+        return None
+    syn = synonyms or {}
+    if cand in opts or syn.get(cand) in opts or any(cand == o or cand.startswith(o + " ") for o in opts):
+        return None
+    # an answer naming a choice among a few words: "It's joy", "definitely positive"
+    if len(cand.split()) <= 3 and any(re.search(rf"\b{re.escape(o)}\b", cand) for o in opts):
+        return None
+    return answer.strip()[:40]
+
+
+def fewshot_runon(instruction: str, output: str, min_shots: int = 2) -> str | None:
+    """The label a few-shot prompt repeats ("Word:") when the answer writes it again on a line
+    of its own, else None: the completion went on to invent further examples."""
+    m = re.match(r"\s*([A-Z][\w ]{0,24}):", instruction)
+    if not m:
+        return None
+    label = m.group(1)
+    lines = re.compile(rf"(?m)^[ \t]*{re.escape(label)}[ \t]*:")
+    if len(lines.findall(instruction)) < min_shots:
+        return None
+    return label if lines.search(output) else None
