@@ -69,18 +69,24 @@ def invalid_choice(instruction: str, output: str, patterns: list[str], line_list
     if len(concluded) > 1:
         answer = concluded[-1]
     answer = re.sub(prefix, "", answer.strip(), flags=re.I) if prefix else answer.strip()
-    # the label before an explanation: "Neutral - the premise does not say", "joy. She is ..."
-    first = re.split(r"[\n.;:!?—–(]|\s-\s|,\s", answer.strip(" \t\"'“”‘’`*_"), maxsplit=1)[0]
-    cand = _norm(first)
-    if not cand or len(cand.split()) > max_words:
-        return None
+    # an answer key for several items ("1. True\n2. False"): each item's label is read
+    lines = [ln for ln in answer.splitlines() if ln.strip()]
+    enum = re.compile(r"^\s*(?:\d{1,3}|[a-z])[.)]\s+")
+    items = [enum.sub("", ln) for ln in lines] if len(lines) > 1 and all(enum.match(ln) for ln in lines) else [answer]
     syn = synonyms or {}
-    if cand in opts or syn.get(cand) in opts or any(cand == o or cand.startswith(o + " ") for o in opts):
-        return None
-    # an answer naming a choice among a few words: "It's joy", "definitely positive"
-    if len(cand.split()) <= 3 and any(re.search(rf"\b{re.escape(o)}\b", cand) for o in opts):
-        return None
-    return answer.strip()[:40]
+    for item in items:
+        # the label before an explanation: "Neutral - the premise does not say", "joy. She is ..."
+        first = re.split(r"[\n.;:!?—–(]|\s-\s|,\s", item.strip(" \t\"'“”‘’`*_"), maxsplit=1)[0]
+        cand = _norm(first)
+        if not cand or len(cand.split()) > max_words:
+            return None
+        if cand in opts or syn.get(cand) in opts or any(cand.startswith(o + " ") for o in opts):
+            continue
+        # an answer naming a choice among a few words: "It's joy", "definitely positive"
+        if len(cand.split()) <= 3 and any(re.search(rf"\b{re.escape(o)}\b", cand) for o in opts):
+            continue
+        return answer.strip()[:40]
+    return None
 
 
 def fewshot_runon(instruction: str, output: str, min_shots: int = 2) -> str | None:

@@ -1179,7 +1179,22 @@ def b_choice(rule: Rule, df: pl.DataFrame):
     def judge(req: str, out: str) -> str | None:
         ins, _, given = req.partition("\x00")
         return invalid_choice(ins, out, pats, line_list, prefix, max_words, syn, in_pats, given)
-    got = _per_row(df, short & request.str.contains("(?i)" + rule.get("when", ".")), judge, request)
+    # (most answers name a choice the request spells out: those rows skip the parse. The label is
+    # read roughly here, after "answer is" and an enumerator, before any explanation; a label
+    # word of the answer's own, "Options:", "Sentiment:", is parsed)
+    o = _context(df, "output").fill_null("")
+    said = pl.coalesce(o.str.extract(r"(?is)^.*\banswer is\s*:?\s*(.*)$", 1), o).str.to_lowercase()
+    cand = said.str.extract(r"^[\s\"'“”‘’`*_]*(?:(?:\d{1,3}|[a-z])[.)]\s+)?([^\n.;:!?—–(,]+)", 1) \
+        .str.strip_chars(" \t\"'“”‘’`*_").str.replace(r"^(?:the|an|a)\s+", "")
+    # (in the part of the request from its last list of choices on: "St. Johns" in a premise or
+    # "Sports" in an earlier example names no choice)
+    region = request.str.to_lowercase().str.extract(
+        r"(?s)^.*(?:options|choices|choose|pick|select|one of|true or false|yes or no|\()(.*)$", 1)
+    words = lambda e: pl.lit(" ") + e.str.replace_all(r"[^\p{L}\p{N}/&+]+", " ") + pl.lit(" ")  # noqa: E731 (whole words)
+    named = (cand.str.len_chars() > 0) & words(region).str.contains(words(cand.str.strip_chars()), literal=True) & \
+        ~cand.is_in(rule.get("label_words") or [])
+    got = _per_row(df, short & ~named.fill_null(False) & request.str.contains("(?i)" + rule.get("when", ".")),
+                   judge, request)
     return pl.when(pl.lit(got).is_not_null()).then(_fmt(rule, "answer is none of the choices listed: '{}'", pl.lit(got)))
 
 
