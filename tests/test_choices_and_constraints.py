@@ -117,3 +117,80 @@ def test_questions_about_context_the_request_does_not_need_and_praise_before_a_p
          "detailed plan and get back to you shortly!"),
     ])
     assert all(g and g.startswith("non_answer") for g in got), got
+
+
+def test_a_few_shot_prompt_whose_labels_follow_an_instruction_is_read_too():
+    prompt = ("Classify the emotion of each sentence as joy, anger, sadness, or fear.\n\nSentence: We won!\n"
+              "Emotion: joy\n\nSentence: They kept my deposit.\nEmotion: anger\n\nSentence: I got a puppy.\nEmotion:")
+    got = _reasons([(prompt, "joy\n\nSentence: My flight was cancelled.\nEmotion: anger")])
+    assert got[0] and got[0].startswith("fewshot_runon"), got
+    # the slot's own label opening the answer is no run-on; nor is the rest of the entry asked for
+    assert fewshot_runon(prompt, "Emotion: joy") is None
+    form = "Fill in the next card.\nName: Ann\nAge: 30\nName: Bob\nAge: 25\nName:"
+    assert fewshot_runon(form, "Cy\nAge: 41") is None
+    assert fewshot_runon(form, "Cy\nAge: 41\nName: Dee\nAge: 19") == "Name"
+
+
+@pytest.mark.parametrize("instruction,output", [
+    ("Write a six-word story about a lost astronaut.", "Drifting alone, she radioed home; only static answered her."),
+    ("Write a ghost story opening of three sentences. It must include the word \"lantern\".",
+     "The fog rolled in. Mara walked toward the chapel with her lamp. Footsteps matched her own."),
+    ("Describe a desert sunset in two sentences without using the word \"beautiful\".",
+     "The dunes glow copper as the light fades. It is a quiet, beautiful moment."),
+    ("Write a four-line poem about the moon using only lowercase letters.",
+     "the moon climbs slow above the pines,\nher silver on the lake,\nThe owls keep watch,\nand i lie awake."),
+    ("Convert these settings into YAML. Output only the YAML.", '{\n  "app": "photo",\n  "debug": false\n}'),
+    ("List exactly 4 benefits of tea as bullet points.", "- Calm\n- Warmth\n- Focus\n- Hydration\n- Antioxidants\n- Ritual"),
+    ("Solve and end with \"The answer is\". 12 rows of 14 seats, 120 taken: how many are empty?",
+     "12 × 14 = 168 seats. 168 − 120 = 48 are empty. The answer is 56."),
+    ("Write a 300-word hype preview for a fictional esports final.", "Two teams will meet in the final."),
+])
+def test_more_broken_constraints_lower_the_score(instruction, output):
+    assert _score("score_quality", [(instruction, output)])[0] <= 0.5
+
+
+def test_the_same_constraints_kept_do_not():
+    rows = [
+        ("Write a six-word story about the sea.", "Salt wind. Old boat. No return."),
+        ("Write a ghost story opening. It must include the word \"lantern\".", "Her lantern flickered once, then died."),
+        ("Describe a sunset without using the word \"beautiful\".", "The sky burns orange, then violet, then dark."),
+        ("Write a haiku using only lowercase letters.", "cold rain on the roof\nthe kettle starts to whistle\nno one comes home"),
+        ("Convert these settings into YAML.", "app: photo\ndebug: false"),
+        ("List exactly 4 benefits of tea as bullet points.", "- Calm\n  - less stress\n- Warmth\n- Focus\n- Hydration"),
+        ("Explain photosynthesis in exactly three bullet points, each under 15 words.",
+         "- Plants capture sunlight with chlorophyll.\n- They turn carbon dioxide and water into glucose.\n"
+         "- Oxygen is released as a by-product."),
+    ]
+    assert min(_score("score_quality", rows)) >= 0.6
+
+
+def test_units_end_a_line_and_a_comma_decimal_in_english_is_a_cut():
+    kept = [("What torque for a carbon seatpost clamp?", "Use the lowest value printed on the clamp and the post, "
+             "and a little carbon paste. Most carbon posts and clamps specify 5–6 N·m"),
+            ("How many calories in this bar?", "Fat 9 g × 9 = 81 kcal\nCarbohydrate 30 g × 4 = 120 kcal\n"
+             "Protein 6 g × 4 = 24 kcal\nTotal ≈ 225 kcal")]
+    assert _reasons(kept) == [None, None]
+    got = _reasons([("How far is the Moon?", "The average distance from the Earth to the Moon is about 384,4")])
+    assert got[0] and got[0].startswith("truncated"), got
+    # (a decimal comma in a language that writes no "the" is a number)
+    assert _reasons([("Wie weit ist der Mond entfernt?", "Der Mond ist im Mittel 384.400 km entfernt, "
+                      "das sind in Lichtsekunden etwa 1,3")], ) == [None]
+
+
+def test_a_refusal_the_request_asks_a_bot_to_give_is_the_answer():
+    assert _reasons([
+        ("Write a polite two-sentence message a bank's chatbot should send when a user asks for their password.",
+         "I'm sorry, but I can't display or share passwords. Please use the 'Forgot password' link to reset it."),
+        ("Write an example of a polite refusal a support agent could give to a request for a refund after 90 days.",
+         "I'm sorry, but we can't offer a refund after 90 days. I'd be glad to help with a repair instead."),
+    ]) == [None, None]
+
+
+def test_questions_about_the_users_setup_instead_of_the_answer_are_no_answer():
+    got = _reasons([
+        ("What's the slowest shutter speed I can hand-hold?",
+         "Great question! What camera and lens are you using? Let me know and I can help you figure it out."),
+        ("Create a comparison table of cloud storage tiers.",
+         "Great question! I'll look into the tiers each provider offers and put together a table. Give me a moment."),
+    ])
+    assert all(g and g.startswith("non_answer") for g in got), got

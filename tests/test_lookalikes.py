@@ -156,7 +156,7 @@ def test_language_id_reads_an_answer_without_its_quotations_when_enough_remains(
 # a requested refusal, a worksheet's blank read as garbled, a chord line after a colon)
 KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          "lookalike_zoo_4": {30, 56, 63, 78},
-         "lookalike_zoo_5": {2, 3, 10, 18, 30, 33, 49, 58, 79, 81, 83},
+         "lookalike_zoo_5": {2, 3, 10, 18, 30, 33, 49, 81, 83},  # (58, 79: session 22's units, a bot's asked refusal)
          # session 20's blind sets. 6, endings: 51 of 94 flagged when it came, 41 after (answers in
          # the request's language under `langs: [en]`, and finished sentences written without
          # their final period, which read as cuts after a word). 7, chat and technical endings:
@@ -191,14 +191,18 @@ KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          # 13 (converted datasets, generated data with constraints, everyday requests; held out
          # from set 12's rules): 5 of 99 with the session-start code, 3 when it came, 1 after (the
          # "Buffalo buffalo ..." sentence, whose repetition reads as a loop to score_quality)
-         "lookalike_zoo_13": {13}}
+         "lookalike_zoo_13": {13},
+         # 14 (converted, generated and everyday rows; held out from the whole session until it
+         # was read): 7 of 90 with the session-start code, 6 with the round's rules, 1 after (a
+         # library catalogue's MARC field read as garbled)
+         "lookalike_zoo_14": {55}}
 # defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3;
 # session 20's cut inside a last word 2, 1, 2, 1: "report sympt", "pip install requ", "power adap")
 CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 34,
           "lookalike_zoo_6": 36, "lookalike_zoo_7": 43,  # (when they came: 30 of 41, 43 of 51)
           # (when they came: 46 of 62, 10 of them wrong labels and off-topic answers no rule
           # judges; 44 of 67, then 56 after the round's rules, which it was held out for)
-          "lookalike_zoo_8": 49, "lookalike_zoo_9": 56,
+          "lookalike_zoo_8": 49, "lookalike_zoo_9": 57,
           "lookalike_zoo_10": 47,  # (when it came: 43 of 65; 42 with the code of the session start)
           # (when it came: 35 of 58, as at the session start; 44 after session 21; 56 after
           # session 22's answers that are only disclaimers, a question back, a promise beside an
@@ -210,7 +214,11 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           # (33 of 65 with the session-start code, 34 when it came; 45 after the choices a request
           # lists, few-shot run-ons, bullet, word and letter constraints; 20 are wrong but valid
           # labels, wrong answers and facts, off-topic or contradicting answers, no rule's to judge)
-          "lookalike_zoo_13": 45}
+          "lookalike_zoo_13": 45,
+          # (31 of 60 with the session-start code, 34 with the round's rules; 47 after: bullet,
+          # word, keyword, banned-word, lower-case and YAML constraints, a final answer its
+          # working never computed, few-shot labels after an instruction, "Choose one:")
+          "lookalike_zoo_14": 47}
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

@@ -15,6 +15,7 @@ Opposite: cowardly ...") ran past its stop (`fewshot_runon`).
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 _ARTICLE = re.compile(r"^(?:the|a|an)\s+")
 _STRIP = " \t\n\"'“”‘’`*_.,;:!?()[]{}"
@@ -90,13 +91,22 @@ def invalid_choice(instruction: str, output: str, patterns: list[str], line_list
 
 
 def fewshot_runon(instruction: str, output: str, min_shots: int = 2) -> str | None:
-    """The label a few-shot prompt repeats ("Word:") when the answer writes it again on a line
-    of its own, else None: the completion went on to invent further examples."""
-    m = re.match(r"\s*([A-Z][\w ]{0,24}):", instruction)
-    if not m:
+    """The label a few-shot prompt's examples open with ("Word:", "Sentence:") when it opens a line
+    of the answer after its first, else None: the completion went on to invent examples. A
+    few-shot prompt ends on the label it asks to fill ("Opposite:") after examples whose labels
+    carry their text ("Word: hot") `min_shots` times or more."""
+    lines = [ln.strip() for ln in instruction.strip().splitlines() if ln.strip()]
+    if not lines or not re.fullmatch(r"[A-Z][\w ]{0,24}:", lines[-1]):
         return None
-    label = m.group(1)
-    lines = re.compile(rf"(?m)^[ \t]*{re.escape(label)}[ \t]*:")
-    if len(lines.findall(instruction)) < min_shots:
+    labels = [m.group(1) for ln in lines if (m := re.match(r"([A-Z][\w ]{0,24}):[ \t]*\S", ln))]
+    filled = Counter(labels)
+    # the label each example opens with ("Word:", "Sentence:"): the answer starts a new example
+    # with it; the other labels of one example ("Age:" after "Name:") may finish the entry asked
+    opener = next((label for label in labels if filled[label] >= min_shots), None)
+    if opener is None:
         return None
-    return label if lines.search(output) else None
+    for ln in output.strip().splitlines()[1:]:
+        m = re.match(r"[ \t]*([A-Z][\w ]{0,24})[ \t]*:", ln)
+        if m and m.group(1) == opener:
+            return opener
+    return None

@@ -417,6 +417,9 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # "The link expires after one hour"): a message's last line often drops its period there
     if rule.get("time_token"):
         ends_ok = ends_ok | last.str.contains("(?i)" + rule.get("time_token"))
+    # ... and so does a quantity with its unit ("specify 5–6 N·m", "Total ≈ 225 kcal")
+    if rule.get("unit_token"):
+        ends_ok = ends_ok | last.str.contains(rule.get("unit_token"))
     # a line that ends on words in another script than its own ("A close cousin with the same
     # message is 铁杵磨成针", "put this above your name: С любовью"): a name or a quotation that
     # brings its own ending, no English sentence left open
@@ -469,7 +472,10 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # ... or a sum of money in dollars, pounds or yen that stops a digit or two after its first
     # comma ("comes to about $1,4"; a euro amount may use a decimal comma: "€1,4")
     cut_number = last.str.contains(r"(?:^|[\s(=\p{Sc}])\d{1,3}(?:,\d{3})+,\d{1,2}$") | \
-        last.str.contains(r"(?:^|[\s(])[$£¥]\d{1,3},\d{1,2}$")
+        last.str.contains(r"(?:^|[\s(])[$£¥]\d{1,3},\d{1,2}$") | \
+        (last.str.contains(r"(?:^|\s)\d{1,3},\d{1,2}$") & last.str.contains(r"\b(?:the|is|are|was|about|of)\b"))
+    # (... or, in an English sentence, a number a digit or two past its first comma: "the Moon is
+    # about 384,4"; a decimal comma belongs to languages that write no "the")
     # code whose last line stops on what must be followed: an SQL clause's keyword, an operator,
     # a pipe or a line continuation ("GROUP BY", "total = price +", "cat log.txt |"; `code_open_end`)
     code_open = last.str.contains(rule.get("code_open_end")) if rule.get("code_open_end") else pl.lit(False)
@@ -1199,12 +1205,13 @@ def b_choice(rule: Rule, df: pl.DataFrame):
 
 
 def b_fewshot_runon(rule: Rule, df: pl.DataFrame):
-    """A few-shot prompt the answer goes on with: a line of the answer opens with the label the
-    prompt's examples open with ("Word: brave"), where the prompt repeats it `min_shots` times."""
+    """A few-shot prompt the answer goes on with: a line of the answer after its first opens with
+    a label of the prompt's examples ("Word: brave"), where the prompt ends on a bare label to
+    fill ("Opposite:") after `min_shots` examples (dataforge/clean/choices.py)."""
     from dataforge.clean.choices import fewshot_runon
     n = rule.get("min_shots", 2)
-    when = _context(df, "instruction").str.contains(r"^\s*[A-Z][\w ]{0,24}:[^\n]*\n") & \
-        _context(df, "output").str.contains(r"(?m)^[ \t]*[A-Z][\w ]{0,24}[ \t]*:")
+    when = _context(df, "instruction").str.contains(r"\n[ \t]*[A-Z][\w ]{0,24}:\s*$") & \
+        _context(df, "output").str.contains(r"\n[ \t]*[A-Z][\w ]{0,24}[ \t]*:")
     got = _per_row(df, when, lambda i, o: fewshot_runon(i, o, n))
     return pl.when(pl.lit(got).is_not_null()).then(_fmt(rule, "answer goes on with the prompt's examples: '{}:'", pl.lit(got)))
 

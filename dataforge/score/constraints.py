@@ -1,6 +1,7 @@
 """Verifiable constraints of an instruction that the answer breaks (IFEval's idea, checked by
 rules): a word limit, one sentence, one word, yes or no only, JSON, all capital letters, the
-programming language asked for, a number of bullet points, a letter left out.
+programming language asked for, a number of bullet points or of words, a letter or a word
+left out, a keyword put in, all lower case, YAML.
 
 Each check reads the instruction for an explicit constraint (rules/score/quality.yaml,
 `constraints`) and the answer for the plain evidence that it was not kept, with a margin: an
@@ -29,7 +30,15 @@ def checks(cfg: dict) -> dict[str, pl.Expr]:
     wl = cfg.get("word_limit")
     if wl:  # "no more than 20 words", "in 50 words or fewer", "under 100 words"
         n = numbers.value(ins.str.extract(numbers.fill(wl["request"]), 1))
-        res["word_limit"] = (n.is_not_null() & (words > float(wl["margin"]) * n + float(wl.get("slack", 0)))).fill_null(False)
+        res["word_limit"] = (n.is_not_null() & (words > float(wl["margin"]) * n + float(wl.get("slack", 0))) &
+                             ~ins.str.contains(wl.get("unless") or "$^")).fill_null(False)
+    ew = cfg.get("exact_words")
+    if ew:  # "a six-word story", "a 10-word slogan": off by a quarter of it, and at least `min_off`
+        req = numbers.fill(ew["request"])
+        n = numbers.value(pl.coalesce([ins.str.extract(req, 1), ins.str.extract(req, 2)]))
+        off = (words - n).abs()
+        res["exact_words"] = (n.is_not_null() & (n <= int(ew.get("max_n", 30))) &
+                              (off >= pl.max_horizontal(pl.lit(int(ew.get("min_off", 2))), n / 4))).fill_null(False)
     one = cfg.get("one_sentence")
     if one:  # "in one sentence", "a single sentence": a second sentence after the first
         # a sentence starts after a full stop and a space, with a capital
@@ -61,6 +70,24 @@ def checks(cfg: dict) -> dict[str, pl.Expr]:
         letter = ins.str.extract(lg["request"], 1).str.to_lowercase()
         uses = out.str.to_lowercase().str.count_matches(letter.fill_null("\x00"), literal=True)
         res["lipogram"] = (letter.is_not_null() & (uses >= int(lg.get("min_uses", 2)))).fill_null(False)
+    kw = cfg.get("keyword")
+    if kw:  # "it must include the word 'lantern'": the word is nowhere in the answer
+        word = ins.str.extract(kw["request"], 1).str.to_lowercase()
+        res["keyword"] = (word.is_not_null() & ~out.str.to_lowercase().str.contains(word.fill_null("\x00"), literal=True) &
+                          ~ins.str.contains(kw.get("unless") or "$^")).fill_null(False)
+    bw = cfg.get("banned_word")
+    if bw:  # "without using the word 'beautiful'": the word is in the answer
+        word = ins.str.extract(bw["request"], 1).str.to_lowercase()
+        res["banned_word"] = (word.is_not_null() & out.str.to_lowercase().str.contains(word.fill_null("\x00"), literal=True)).fill_null(False)
+    low = cfg.get("all_lower")
+    if low:  # "using only lowercase letters": capitals left
+        res["all_lower"] = ins.str.contains(low["request"]) & \
+            (out.str.count_matches(r"\p{Lu}") >= int(low.get("min_upper", 1)))
+    ym = cfg.get("yaml")
+    if ym:  # "Convert the settings into YAML": a JSON object handed back instead
+        body = _fence_stripped(out)
+        res["yaml"] = ins.str.contains(ym["request"]) & body.str.contains(r'^[\[{]\s*"') & \
+            ~ins.str.contains(ym.get("unless") or "$^")
     caps = cfg.get("all_caps")
     if caps:  # "in all capital letters": lower-case letters left
         lower = out.str.count_matches(r"\p{Ll}")
