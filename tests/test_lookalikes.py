@@ -202,7 +202,7 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           "lookalike_zoo_6": 36, "lookalike_zoo_7": 43,  # (when they came: 30 of 41, 43 of 51)
           # (when they came: 46 of 62, 10 of them wrong labels and off-topic answers no rule
           # judges; 44 of 67, then 56 after the round's rules, which it was held out for)
-          "lookalike_zoo_8": 49, "lookalike_zoo_9": 57,
+          "lookalike_zoo_8": 49, "lookalike_zoo_9": 56,
           "lookalike_zoo_10": 47,  # (when it came: 43 of 65; 42 with the code of the session start)
           # (when it came: 35 of 58, as at the session start; 44 after session 21; 56 after
           # session 22's answers that are only disclaimers, a question back, a promise beside an
@@ -218,7 +218,7 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           # (31 of 60 with the session-start code, 34 with the round's rules; 47 after: bullet,
           # word, keyword, banned-word, lower-case and YAML constraints, a final answer its
           # working never computed, few-shot labels after an instruction, "Choose one:")
-          "lookalike_zoo_14": 47}
+          "lookalike_zoo_14": 46}
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

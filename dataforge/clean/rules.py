@@ -472,10 +472,9 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # ... or a sum of money in dollars, pounds or yen that stops a digit or two after its first
     # comma ("comes to about $1,4"; a euro amount may use a decimal comma: "€1,4")
     cut_number = last.str.contains(r"(?:^|[\s(=\p{Sc}])\d{1,3}(?:,\d{3})+,\d{1,2}$") | \
-        last.str.contains(r"(?:^|[\s(])[$£¥]\d{1,3},\d{1,2}$") | \
-        (last.str.contains(r"(?:^|\s)\d{1,3},\d{1,2}$") & last.str.contains(r"\b(?:the|is|are|was|about|of)\b"))
-    # (... or, in an English sentence, a number a digit or two past its first comma: "the Moon is
-    # about 384,4"; a decimal comma belongs to languages that write no "the")
+        last.str.contains(r"(?:^|[\s(])[$£¥]\d{1,3},\d{1,2}$")
+    # (not any number so cut in an English sentence: "the rainfall was 3,5" may be a decimal
+    # comma, and "the Moon is about 384,4" reads the same)
     # code whose last line stops on what must be followed: an SQL clause's keyword, an operator,
     # a pipe or a line continuation ("GROUP BY", "total = price +", "cat log.txt |"; `code_open_end`)
     code_open = last.str.contains(rule.get("code_open_end")) if rule.get("code_open_end") else pl.lit(False)
