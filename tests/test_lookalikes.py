@@ -195,7 +195,11 @@ KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          # 14 (converted, generated and everyday rows; held out from the whole session until it
          # was read): 7 of 90 with the session-start code, 6 with the round's rules, 1 after (a
          # library catalogue's MARC field read as garbled)
-         "lookalike_zoo_14": {55}}
+         "lookalike_zoo_14": {55},
+         # 15 and 16 (held out from the whole session until read; 16 is code, data and worked
+         # math): 7 of 92 and 4 of 85 with the session-start code, 4 and 3 with the rules of
+         # sets 12-14, none after
+         "lookalike_zoo_15": set(), "lookalike_zoo_16": set()}
 # defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3;
 # session 20's cut inside a last word 2, 1, 2, 1: "report sympt", "pip install requ", "power adap")
 CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 34,
@@ -214,11 +218,16 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           # (33 of 65 with the session-start code, 34 when it came; 45 after the choices a request
           # lists, few-shot run-ons, bullet, word and letter constraints; 20 are wrong but valid
           # labels, wrong answers and facts, off-topic or contradicting answers, no rule's to judge)
-          "lookalike_zoo_13": 45,
+          "lookalike_zoo_13": 46,
           # (31 of 60 with the session-start code, 34 with the round's rules; 47 after: bullet,
           # word, keyword, banned-word, lower-case and YAML constraints, a final answer its
           # working never computed, few-shot labels after an instruction, "Choose one:")
-          "lookalike_zoo_14": 46}
+          "lookalike_zoo_14": 46,
+          # (27 of 62 and 32 of 57 with the session-start code, 34 and 32 with the rules of sets
+          # 12-14; after: spans not in the passage, a letter outside the list, reasoning left in
+          # a bare answer, questions for given figures, tables, code, sentence counts, stubs,
+          # a bold final result. The rest are wrong answers and wrong code no rule can judge)
+          "lookalike_zoo_15": 45, "lookalike_zoo_16": 42}
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

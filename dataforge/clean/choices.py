@@ -41,7 +41,7 @@ def options(instruction: str, patterns: list[str], line_list: str, input_pattern
         for m in list(re.finditer(pat, text_in, flags=re.I | re.M))[-1:]:
             text = m.group(1)
             if re.search(r"(?:^|\s|\()(?:[A-Ea-e]|\d{1,2})\s?[).]\s", text):
-                return []
+                return _enumerators(text)
             # "World, Sports, Sci/Tech": commas split, a slash within a word does not; without
             # commas, slashes and "or" split ("entailment / neutral / contradiction")
             parts = re.split(r",\s*(?:or\s+|and\s+)?|\s+or\s+|;\s*", text) if "," in text or ";" in text \
@@ -57,11 +57,24 @@ def options(instruction: str, patterns: list[str], line_list: str, input_pattern
     return [f for f in dict.fromkeys(found) if f and len(f.split()) <= 10]
 
 
+def _enumerators(text: str) -> list[str]:
+    """The letters or numbers a list of choices is given by ("A) shark B) whale" -> a, b): an
+    answer may name a choice by them, or by its text, which is then accepted as any text is."""
+    return ["*"] + [m.lower() for m in re.findall(r"(?:^|\s|\()([A-Ea-e]|\d{1,2})\s?[).]\s", text)]
+
+
 def invalid_choice(instruction: str, output: str, patterns: list[str], line_list: str, prefix: str,
                    max_words: int = 6, synonyms: dict[str, str] | None = None,
                    input_patterns: list[str] = (), given: str = "") -> str | None:
     """The answer when it is short and none of the listed choices, else None."""
     opts = options(instruction, patterns, line_list, input_patterns, given)
+    # choices given by letter or number (lines "A) Oxygen" too): only a bare letter or number
+    # outside them is read ("E" for A-D); any other answer may give a choice's text
+    lettered = re.findall(r"(?m)^\s*\(?([A-Ea-e])[).]\s+\S", instruction + "\n" + given)
+    if opts[:1] == ["*"] or len(lettered) >= 2:
+        keys = set(opts[1:]) | {x.lower() for x in lettered}
+        bare = re.fullmatch(r"\s*\(?([A-Za-z]|\d{1,2})\)?\.?\s*", output)
+        return output.strip() if bare and len(keys) >= 2 and bare.group(1).lower() not in keys else None
     if len(opts) < 2:
         return None
     answer = output.strip()

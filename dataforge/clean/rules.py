@@ -929,6 +929,20 @@ def b_non_answer(rule: Rule, df: pl.DataFrame):
             given = ins.str.contains(r"[:：]\s*\S|[\"“‘«]\S|(?:^|\s)'\S[^'\n]*'")  # quoted or after a colon
             back = back & ~(~given & ins.str.contains("(?i)" + rule.get("absent_material")))
         fires = fires | back
+    if rule.get("given_numbers"):  # only asks for the figures the request gave ("how many tickets did you buy?")
+        # (questions and acknowledgements only, no figure of its own, where the request holds
+        # `given_numbers` figures or more: it asks for what it was given)
+        ack = "|".join(rule.get("defer_ack") or []) or "$^"
+        brief = pl.when(n_words <= rule.get("defer_max_words", 40)).then(o).otherwise(pl.lit(""))
+        sents = _sentences(brief)
+        asks = sents.list.eval(pl.element().str.contains(r"\?[\s\"'”’)\]*]*$|(?i)^(?:" + ack + ")")).list.all() & \
+            sents.list.eval(pl.element().str.contains(r"\?[\s\"'”’)\]*]*$")).list.any() & (sents.list.len() >= 1)
+        figures = pl.concat_str([ins, _context(df, "input").fill_null("")], separator=" ").str.count_matches(r"\d+(?:[.,]\d+)?")
+        asked_q = ins.str.contains("(?i)" + rule.get("question_asked")) if rule.get("question_asked") else pl.lit(False)
+        # (... about a quantity: "how many tickets", "what each one cost"; "Which city?" asks for
+        # what was not given)
+        quantity = brief.str.contains("(?i)" + rule.get("given_ask")) if rule.get("given_ask") else pl.lit(True)
+        fires = fires | (asks & quantity & ~o.str.contains(r"\d") & (figures >= rule.get("given_numbers")) & ~asked_q)
     if rule.get("disclaimer_clauses"):  # only cautions and disclaimers, no answer among them
         pats = "(?i)^" + rule.get("disclaimer_lead", "") + "(?:" + "|".join(rule.get("disclaimer_clauses")) + ")[.!]*$"
         brief = pl.when(n_words <= rule.get("disclaimer_max_words", 90)).then(o).otherwise(pl.lit(""))
@@ -938,7 +952,8 @@ def b_non_answer(rule: Rule, df: pl.DataFrame):
         fires = fires | only
     if rule.get("lead_in_max_words"):  # a lead-in with nothing after it: "Summary:", "Here is the poem:"
         # (not a line of code that opens a block: "def parse(path):", "for x in xs:")
-        block = o.str.contains(r"^\s*(?:(?:async\s+)?def|class|elif|else|try|except|finally|(?:if|for|while|with|match|case)\s[^\n]*[()\[\]=<>.])\b[^\n]*:$")
+        block = o.str.contains(r"^\s*(?:(?:async\s+)?def|class|elif|else|try|except|finally|(?:if|for|while|with|match|case)\s[^\n]*[()\[\]=<>.])\b[^\n]*:$") | \
+            o.str.contains(r"^\s*(?:async\s+)?for\s+[\w, ()]+\s+in\s+\S[^\n]*:$")
         fires = fires | ((n_words <= rule.get("lead_in_max_words")) & o.str.contains(r"[:：]$") &
                          ~o.str.contains("\n") & ~block)
     return pl.when(fires).then(_fmt(rule, f"{f} is no answer: '{{}}'", o.str.slice(0, 40)))
@@ -1152,6 +1167,25 @@ def b_letter_body(rule: Rule, df: pl.DataFrame):
         _fmt(rule, f"{f} is a letter with no body ({{}} words between greeting and closing)", body))
 
 
+def b_span(rule: Rule, df: pl.DataFrame):
+    """An answer the request asks to copy from a passage ("Answer with a span copied from the
+    passage") that is not in it: at most `max_words` words, found in neither the input nor the
+    instruction (case, spaces, quotes and a final full stop aside), and none of the answers the
+    request offers for a missing one (`allowed`: "unanswerable"; or quoted in the request).
+    Only where the instruction matches `only_instruction` (a `when` regex here)."""
+    f = rule.fields(["output"])[0]
+    norm = lambda e: e.fill_null("").str.to_lowercase().str.replace_all(r"[’‘`]", "'").str.replace_all(r"[“”]", '"') \
+        .str.replace_all(r"\s+", " ").str.strip_chars()  # noqa: E731
+    ans = norm(_col(f)).str.strip_chars(" .\"'")
+    hay = norm(pl.concat_str([_context(df, "instruction"), _context(df, "input")], separator=" "))
+    asked = _context(df, "instruction").str.contains("(?i)" + rule.get("when", "$^"))
+    short = (ans.str.count_matches(WORD_RE) <= rule.get("max_words", 20)) & (ans != "")
+    allowed = ans.is_in([a.lower() for a in rule.get("allowed") or []])
+    missing = ~hay.str.contains(ans, literal=True)
+    return pl.when(asked & short & ~allowed & missing).then(
+        _fmt(rule, f"{f} is not in the passage: '{{}}'", _col(f).str.slice(0, 40)))
+
+
 def _per_row(df: pl.DataFrame, when: pl.Expr, fn, request: pl.Expr | None = None) -> pl.Series:
     """`fn(request, output)` (str or None) on the rows `when` selects; None elsewhere. For
     judgments that parse each row (the choices a request lists), which few rows need. The
@@ -1194,7 +1228,7 @@ def b_choice(rule: Rule, df: pl.DataFrame):
     # (in the part of the request from its last list of choices on: "St. Johns" in a premise or
     # "Sports" in an earlier example names no choice)
     region = request.str.to_lowercase().str.extract(
-        r"(?s)^.*(?:options|choices|choose|pick|select|one of|true or false|yes or no|\()(.*)$", 1)
+        r"(?s)^.*(?:options|choices|choose|pick|select|one of|true or false|yes or no|one word|only|\()(.*)$", 1)
     words = lambda e: pl.lit(" ") + e.str.replace_all(r"[^\p{L}\p{N}/&+]+", " ") + pl.lit(" ")  # noqa: E731 (whole words)
     named = (cand.str.len_chars() > 0) & words(region).str.contains(words(cand.str.strip_chars()), literal=True) & \
         ~cand.is_in(rule.get("label_words") or [])
@@ -1222,7 +1256,7 @@ BUILDERS: dict[str, Callable[[Rule, pl.DataFrame], Any]] = {
     "refusal": b_refusal, "garbled": b_garbled, "non_answer": b_non_answer,
     "mojibake": b_mojibake, "slots": b_slots, "keyboard_mash": b_keyboard_mash, "letter_body": b_letter_body,
     "list_loop": b_list_loop, "script_switch": b_script_switch, "choice": b_choice,
-    "fewshot_runon": b_fewshot_runon,
+    "fewshot_runon": b_fewshot_runon, "span": b_span,
 }
 # Parameters every rule understands: don't fire where the instruction asks for what the rule
 # would reject (a list of links, a letter with a [Your Name] slot, toxic words to find) or

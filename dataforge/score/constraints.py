@@ -1,7 +1,7 @@
 """Verifiable constraints of an instruction that the answer breaks (IFEval's idea, checked by
 rules): a word limit, one sentence, one word, yes or no only, JSON, all capital letters, the
-programming language asked for, a number of bullet points or of words, a letter or a word
-left out, a keyword put in, all lower case, YAML.
+programming language asked for, a number of bullet points, sentences or words, a letter or a
+word left out, a keyword put in, all lower case, YAML, a table, code.
 
 Each check reads the instruction for an explicit constraint (rules/score/quality.yaml,
 `constraints`) and the answer for the plain evidence that it was not kept, with a margin: an
@@ -14,6 +14,7 @@ import polars as pl
 
 from dataforge.score import numbers
 from dataforge.score.rules import load_yaml
+from dataforge.clean.rules import CODE_RE
 from dataforge.words import WORD_RE
 
 
@@ -72,7 +73,7 @@ def checks(cfg: dict) -> dict[str, pl.Expr]:
         res["lipogram"] = (letter.is_not_null() & (uses >= int(lg.get("min_uses", 2)))).fill_null(False)
     kw = cfg.get("keyword")
     if kw:  # "it must include the word 'lantern'": the word is nowhere in the answer
-        word = ins.str.extract(kw["request"], 1).str.to_lowercase()
+        word = pl.coalesce([ins.str.extract(kw["request"], 1), ins.str.extract(kw["request"], 2)]).str.to_lowercase()
         res["keyword"] = (word.is_not_null() & ~out.str.to_lowercase().str.contains(word.fill_null("\x00"), literal=True) &
                           ~ins.str.contains(kw.get("unless") or "$^")).fill_null(False)
     bw = cfg.get("banned_word")
@@ -84,10 +85,37 @@ def checks(cfg: dict) -> dict[str, pl.Expr]:
         res["all_lower"] = ins.str.contains(low["request"]) & \
             (out.str.count_matches(r"\p{Lu}") >= int(low.get("min_upper", 1)))
     ym = cfg.get("yaml")
-    if ym:  # "Convert the settings into YAML": a JSON object handed back instead
+    if ym:  # "Convert the settings into YAML": a JSON object or TOML handed back instead
         body = _fence_stripped(out)
-        res["yaml"] = ins.str.contains(ym["request"]) & body.str.contains(r'^[\[{]\s*"') & \
+        toml = body.str.contains(r"(?m)^[A-Za-z_][\w.-]*[ \t]*=[ \t]*\S") & ~body.str.contains(r"(?m)^[ \t]*[\w-]+:[ \t]")
+        res["yaml"] = ins.str.contains(ym["request"]) & (body.str.contains(r'^[\[{]\s*"') | toml) & \
             ~ins.str.contains(ym.get("unless") or "$^")
+    sc = cfg.get("sentence_count")
+    if sc:  # "in exactly two sentences": two or more sentences past the count
+        n = numbers.value(pl.coalesce([ins.str.extract(sc["request"], 1), ins.str.extract(sc["request"], 2)]))
+        sentences = out.str.strip_chars().str.count_matches(r"[.!?][\"')\]]*\s+[\"'(\[]?\p{Lu}") + 1
+        res["sentence_count"] = (n.is_not_null() & (sentences >= n + 2) & ~ins.str.contains(sc.get("unless") or "$^") &
+                                 ~out.str.contains(r"(?m)^\s*(?:[-*•]|\d{1,2}[.)])\s")).fill_null(False)
+    tb = cfg.get("table")
+    if tb:  # "in a markdown table": no table; "as CSV": a markdown table
+        has_table = out.str.contains(r"(?m)^[ \t]*\|.*\|") | out.str.contains(r"(?m)^[^\n]*\t[^\n]*\t") | \
+            out.str.contains(r"(?m)^[^\n|]*\|[^\n|]*\|[^\n]*$\n^[^\n|]*\|") | \
+            out.str.contains(r"\\begin\{tabular|<table\b|(?m)^\s*\+[-+]+\+\s*$") | \
+            out.str.contains(r"(?m)^[ \t]*:?-{3,}:?[ \t]*\|")  # LaTeX, HTML, a grid, a header rule "---|---"
+        no_table = ins.str.contains(tb["request"]) & ~has_table
+        csv_as_md = ins.str.contains(tb["csv_request"]) & out.str.contains(r"(?m)^[ \t]*\|.*\|[ \t]*$\n^[ \t]*\|[-: |]+\|")
+        res["table"] = (no_table | csv_as_md) & ~ins.str.contains(tb.get("unless") or "$^")
+    cm = cfg.get("code_missing")
+    if cm:  # "Write a C function": no code in the answer at all
+        sym = r"[\\^$(){}\[\]|*+?=;<>]"
+        # (SQL clauses and Dockerfile instructions in capitals, a line each, are code too)
+        keyword_lines = out.str.count_matches(
+            r"(?m)^\s*(?:SELECT|FROM|WHERE|JOIN|GROUP BY|ORDER BY|HAVING|LIMIT|INSERT|UPDATE|DELETE|CREATE|WITH|"
+            r"RUN|COPY|WORKDIR|CMD|ENTRYPOINT|ENV|EXPOSE|ARG|ADD)\b")
+        codeless = ~out.str.contains("`") & ~out.str.contains(CODE_RE) & (keyword_lines < 2) & \
+            ~out.str.contains(rf"(?m)^[^\n]*{sym}[^\n]*{sym}[^\n]*{sym}")
+        res["code_missing"] = ins.str.contains(cm["request"]) & ins.str.contains(cm.get("code_named") or ".") & \
+            codeless & ~ins.str.contains(cm.get("unless") or "$^")
     caps = cfg.get("all_caps")
     if caps:  # "in all capital letters": lower-case letters left
         lower = out.str.count_matches(r"\p{Ll}")
