@@ -45,7 +45,8 @@ def test_valid_labels_in_any_form_are_kept():
 
 
 def test_choices_are_read_from_the_request_not_from_a_passage():
-    passage = "Students complete courses in eight categories: Aesthetics, Culture, Ethics, and Science."
+    passage = ("Students complete courses in eight categories: Aesthetics, Culture, Ethics, and Science. "
+               "Critics point to its reliance on teaching fellows.")
     assert options("Answer using a phrase from the passage.", [r"\bone of (?:these)\s*:\s*([^\n]+)"], "",
                    [r"(?:^|[.?!]\s+)(?:options|categories)\s*:[ \t]*([^\n]+)"], passage) == []
     assert _reasons([("Answer the question using a phrase from the passage.", "reliance on teaching fellows")],
