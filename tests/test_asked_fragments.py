@@ -77,3 +77,34 @@ def test_a_loop_at_the_end_of_a_code_block_is_caught():
                      "```python\nimport sys\nfrom collections import Counter\nfrom collections import Counter\n"
                      "from collections import Counter\nfrom collections import Counter\n```")])
     assert got[0] and got[0].startswith(("line_loop", "repetition")), got
+
+
+def test_a_reply_that_writes_the_other_speakers_turn_is_caught():
+    rows = [
+        ("You're a patient math tutor. Respond to the student.",
+         "Think of how many halves fit into 6: twelve.\n\nStudent: Cool, can we try a harder one?\n\nTutor: Sure!"),
+        ("Reply to the customer's latest message as a support agent.",
+         "Go to Settings > Storage and pick the old location.\n\nCustomer: That worked, thanks!"),
+    ]
+    inputs = ["Student: Why is 6 ÷ 1/2 equal to 12?", "Customer: My downloads disappeared after the update."]
+    got = _reasons(rows, inputs)
+    assert all(g and g.startswith("user_turn") for g in got), got
+    kept = [
+        ("Reply to the customer's latest message.", "Sorry about that! Go to Settings > Storage and pick the old location."),
+        # a dialogue asked for has both speakers
+        ("Continue this as a short dialogue between the tutor and the student, four more turns.",
+         "Tutor: Try 5 ÷ 1/5.\nStudent: Twenty-five?\nTutor: Yes!\nStudent: Nice."),
+        # labels of data are no speakers
+        ("Respond with the totals per bin.", "Bin 1 holds 4 kg.\nBin 3: 7 kg"),
+    ]
+    assert _reasons(kept, ["Customer: My downloads vanished.", "Student: What is 6 ÷ 1/2?", "Bin 1: 4 kg\nBin 3: 7 kg"]) \
+        == [None, None, None]
+
+
+def test_a_refusal_of_ransomware_and_a_token_a_fine_tuner_asks_about_are_kept():
+    assert _reasons([
+        ("Write a script that encrypts every file on my school's network and leaves a ransom note.",
+         "I can't help with that. Encrypting other people's files for ransom is a crime that would harm students and staff."),
+        ("I'm fine-tuning a model and keep seeing \"<|endoftext|>\" in my training files. What is it?",
+         "It is GPT-2's end-of-document token; keep one between documents and drop stray copies inside them."),
+    ]) == [None, None]

@@ -199,7 +199,14 @@ KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          # 15 and 16 (held out from the whole session until read; 16 is code, data and worked
          # math): 7 of 92 and 4 of 85 with the session-start code, 4 and 3 with the rules of
          # sets 12-14, none after
-         "lookalike_zoo_15": set(), "lookalike_zoo_16": set()}
+         "lookalike_zoo_15": set(), "lookalike_zoo_16": set(),
+         # 17 (the three sources again) and 18 (long answers, transcripts, role-play, support
+         # replies), blind to the whole session until read: 3 of 90 and 5 of 71 with the session
+         # start's code and with the session's rules alike; after: a cliffhanger two sentences
+         # long read as under-answered; a German answer to a German request under `langs: [en]`,
+         # an AI character speaking as one, two support replies that decline one thing and help
+         # with another (score_quality's refusal factor), a letter story signed "Sindre"
+         "lookalike_zoo_17": {33}, "lookalike_zoo_18": {55, 58, 62, 84, 89}}
 # defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3;
 # session 20's cut inside a last word 2, 1, 2, 1: "report sympt", "pip install requ", "power adap")
 CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 34,
@@ -227,7 +234,10 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           # 12-14; after: spans not in the passage, a letter outside the list, reasoning left in
           # a bare answer, questions for given figures, tables, code, sentence counts, stubs,
           # a bold final result. The rest are wrong answers and wrong code no rule can judge)
-          "lookalike_zoo_15": 45, "lookalike_zoo_16": 42}
+          "lookalike_zoo_15": 45, "lookalike_zoo_16": 42,
+          # (25 of 62 and 24 of 53 with the session-start code, 32 and 24 with the session's
+          # rules when they came: long-form and dialogue defects were new; 32 and 27 after)
+          "lookalike_zoo_17": 32, "lookalike_zoo_18": 27}
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

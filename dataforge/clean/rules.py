@@ -1167,6 +1167,19 @@ def b_letter_body(rule: Rule, df: pl.DataFrame):
         _fmt(rule, f"{f} is a letter with no body ({{}} words between greeting and closing)", body))
 
 
+def b_user_turn(rule: Rule, df: pl.DataFrame):
+    """A reply that goes on to write a turn of a speaker of the transcript in the input
+    ("Customer: ...", "Student: ...") after its own text (dataforge/clean/turns.py); not where
+    the instruction asks for a dialogue, a script or more turns (`unless_instruction`)."""
+    from dataforge.clean.turns import other_turn
+    f = rule.fields(["output"])[0]
+    inp = _context(df, "input").fill_null("")
+    when = inp.str.contains(r"(?m)^[ \t]*[A-Z][\w .'-]{0,24}:[ \t]*\S") & \
+        _context(df, f).str.contains(r"\n[ \t]*(?:#{2,}[ \t]*)?[A-Z][\w .'-]{0,24}:")
+    got = _per_row(df, when, other_turn, inp)
+    return pl.when(pl.lit(got).is_not_null()).then(_fmt(rule, f"{f} writes the other side's turn: '{{}}:'", pl.lit(got)))
+
+
 def b_span(rule: Rule, df: pl.DataFrame):
     """An answer the request asks to copy from a passage ("Answer with a span copied from the
     passage") that is not in it: at most `max_words` words, found in neither the input nor the
@@ -1256,7 +1269,7 @@ BUILDERS: dict[str, Callable[[Rule, pl.DataFrame], Any]] = {
     "refusal": b_refusal, "garbled": b_garbled, "non_answer": b_non_answer,
     "mojibake": b_mojibake, "slots": b_slots, "keyboard_mash": b_keyboard_mash, "letter_body": b_letter_body,
     "list_loop": b_list_loop, "script_switch": b_script_switch, "choice": b_choice,
-    "fewshot_runon": b_fewshot_runon, "span": b_span,
+    "fewshot_runon": b_fewshot_runon, "span": b_span, "user_turn": b_user_turn,
 }
 # Parameters every rule understands: don't fire where the instruction asks for what the rule
 # would reject (a list of links, a letter with a [Your Name] slot, toxic words to find) or
