@@ -1185,7 +1185,7 @@ def b_span(rule: Rule, df: pl.DataFrame):
     passage") that is not in it: at most `max_words` words, found in neither the input nor the
     instruction (case, spaces, quotes and a final full stop aside), and none of the answers the
     request offers for a missing one (`allowed`: "unanswerable"; or quoted in the request).
-    Only where the instruction matches `only_instruction` (a `when` regex here)."""
+    Only where the instruction matches `when`."""
     f = rule.fields(["output"])[0]
     norm = lambda e: e.fill_null("").str.to_lowercase().str.replace_all(r"[’‘`]", "'").str.replace_all(r"[“”]", '"') \
         .str.replace_all(r"\s+", " ").str.strip_chars()  # noqa: E731
