@@ -108,3 +108,20 @@ def test_a_refusal_of_ransomware_and_a_token_a_fine_tuner_asks_about_are_kept():
         ("I'm fine-tuning a model and keep seeing \"<|endoftext|>\" in my training files. What is it?",
          "It is GPT-2's end-of-document token; keep one between documents and drop stray copies inside them."),
     ]) == [None, None]
+
+
+def test_a_support_reply_that_declines_what_policy_rules_out_and_an_ai_character_are_kept():
+    kept = [
+        ("You're a support agent for a stroller shop. Reply to this customer.",
+         "Hi there,\n\nI'm not able to share another customer's contact details; we keep that private. But I can "
+         "help you fix the fold lock directly:\n\n1. Clean the latch with a damp cloth.\n2. Spray a little silicone "
+         "lubricant into the hinge.\n3. Fold and unfold it ten times.\n\nBest,\nOwen"),
+        ("Role-play: you are MERIDIAN, the ship's AI. Stay in character. Are you afraid of being shut down?",
+         "An interesting question, Commander. As an AI, I do not experience fear as you do, but I notice I spend more "
+         "cycles than is efficient modelling the day my core is replaced. If a human did that, you would call it worry."),
+    ]
+    assert _reasons(kept) == [None, None]
+    assert min(_score("score_quality", kept)) >= 0.6
+    # a support reply that refuses the task itself is still a refusal
+    got = _reasons([("Reply to this customer as a support agent.", "I'm sorry, but I can't help with that request.")])
+    assert got[0] and got[0].startswith("refusal"), got

@@ -203,10 +203,10 @@ KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          # 17 (the three sources again) and 18 (long answers, transcripts, role-play, support
          # replies), blind to the whole session until read: 3 of 90 and 5 of 71 with the session
          # start's code and with the session's rules alike; after: a cliffhanger two sentences
-         # long read as under-answered; a German answer to a German request under `langs: [en]`,
-         # an AI character speaking as one, two support replies that decline one thing and help
-         # with another (score_quality's refusal factor), a letter story signed "Sindre"
-         "lookalike_zoo_17": {33}, "lookalike_zoo_18": {55, 58, 62, 84, 89}}
+         # long read as under-answered; a German answer to a German request under `langs: [en]`
+         # and a letter story signed "Sindre" (an AI character speaking as one and two support
+         # replies that decline one thing and help with another were kept at the end)
+         "lookalike_zoo_17": {33}, "lookalike_zoo_18": {55, 62}}
 # defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3;
 # session 20's cut inside a last word 2, 1, 2, 1: "report sympt", "pip install requ", "power adap")
 CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 34,
