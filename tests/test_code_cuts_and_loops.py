@@ -207,3 +207,15 @@ def test_a_bad_regex_in_a_rule_parameter_is_a_config_error_naming_the_file_and_r
     df = pl.DataFrame({"instruction": ["Explain."], "input": [""], "output": ["One two three four five six seven"]})
     with pytest.raises(ConfigError, match=r"r\.yaml: rule 'cuts' \(type truncated\).*regex"):
         R.reasons(rules, df)
+
+
+def test_an_essay_that_ends_on_its_introduction_again_is_caught_but_a_chorus_is_not():
+    intro = ("Every exam season, students trade sleep for study time, convinced that a few extra hours with "
+             "their notes will pay off. The science says otherwise, and cutting sleep undermines memory.")
+    essay = intro + "\n\nSleep consolidates what we learned during the day into long-term memory.\n\n" + intro
+    got = _reasons([("Write a short essay on why sleep matters for exams.", essay)])
+    assert got[0] and got[0].startswith("repeated_paragraph"), got
+    chorus = ("Oh the river runs and the river rolls, and it carries home the tired souls, the night is long "
+              "but the morning calls, and we sing it all again.")
+    song = "Verse about the town and the mill.\n\n" + chorus + "\n\nVerse about the bridge and the rain.\n\n" + chorus
+    assert _reasons([("Write a folk song about a river town.", song)]) == [None]

@@ -236,8 +236,8 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           # a bold final result. The rest are wrong answers and wrong code no rule can judge)
           "lookalike_zoo_15": 45, "lookalike_zoo_16": 42,
           # (25 of 62 and 24 of 53 with the session-start code, 32 and 24 with the session's
-          # rules when they came: long-form and dialogue defects were new; 32 and 27 after)
-          "lookalike_zoo_17": 32, "lookalike_zoo_18": 27}
+          # rules when they came: long-form and dialogue defects were new; 32 and 28 after)
+          "lookalike_zoo_17": 32, "lookalike_zoo_18": 28}
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

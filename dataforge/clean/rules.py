@@ -1167,6 +1167,21 @@ def b_letter_body(rule: Rule, df: pl.DataFrame):
         _fmt(rule, f"{f} is a letter with no body ({{}} words between greeting and closing)", body))
 
 
+def b_repeated_paragraph(rule: Rule, df: pl.DataFrame):
+    """A last paragraph of prose (one line, at least `min_words` words) that says an earlier
+    paragraph again word for word: an essay whose conclusion is its introduction pasted back."""
+    f = rule.fields(["output"])[0]
+    norm = pl.element().str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
+    paras = _col(f).fill_null("").str.strip_chars().str.split("\n\n").list.eval(
+        pl.element().filter(pl.element().str.strip_chars() != ""))
+    last = paras.list.last().fill_null("")
+    prose = (last.str.count_matches(WORD_RE) >= rule.get("min_words", 25)) & ~last.str.strip_chars().str.contains("\n")
+    earlier = paras.list.head(paras.list.len() - 1).list.eval(norm)
+    again = earlier.list.contains(last.str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars())
+    return pl.when(prose & again.fill_null(False)).then(
+        _fmt(rule, f"{f} ends on an earlier paragraph again: '{{}}'", last.str.slice(0, 40)))
+
+
 def b_user_turn(rule: Rule, df: pl.DataFrame):
     """A reply that goes on to write a turn of a speaker of the transcript in the input
     ("Customer: ...", "Student: ...") after its own text (dataforge/clean/turns.py); not where
@@ -1270,6 +1285,7 @@ BUILDERS: dict[str, Callable[[Rule, pl.DataFrame], Any]] = {
     "mojibake": b_mojibake, "slots": b_slots, "keyboard_mash": b_keyboard_mash, "letter_body": b_letter_body,
     "list_loop": b_list_loop, "script_switch": b_script_switch, "choice": b_choice,
     "fewshot_runon": b_fewshot_runon, "span": b_span, "user_turn": b_user_turn,
+    "repeated_paragraph": b_repeated_paragraph,
 }
 # Parameters every rule understands: don't fire where the instruction asks for what the rule
 # would reject (a list of links, a letter with a [Your Name] slot, toxic words to find) or
