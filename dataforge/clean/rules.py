@@ -842,6 +842,15 @@ def b_garbled(rule: Rule, df: pl.DataFrame) -> pl.Series:
     return r
 
 
+# a sentence that is a question (its "?" before any closing quotes or brackets)
+QUESTION_END = r"\?[\s\"'”’)\]*]*$"
+
+
+def _opening(patterns: list[str]) -> str:
+    """One case-insensitive regex: a text that opens with any of `patterns`."""
+    return "(?i)^(?:" + "|".join(patterns) + ")"
+
+
 def _sentences(text: pl.Expr, also: str = "") -> pl.Expr:
     """The text's sentences (split after . ! ? and a space), and its clauses where `also` (a
     regex of separators, replaced; its first group, the word that opens the next clause, kept)
@@ -888,7 +897,7 @@ def b_non_answer(rule: Rule, df: pl.DataFrame):
             demands = demands & ~ins.str.contains("(?i)" + rule.get("allows_short"))
         fires = fires | (demands & (n_words <= rule.get("max_words", 3)))
     if rule.get("talk_sentences"):  # every sentence talks about an answer that is not there
-        pats = "(?i)^(?:" + "|".join(rule.get("talk_sentences")) + ")"
+        pats = _opening(rule.get("talk_sentences"))
         # (talk without an answer is short and opens as talk: only such texts are split)
         opens = o.str.contains("(?i)" + rule.get("talk_opens")) if rule.get("talk_opens") else pl.lit(True)
         brief = pl.when((n_words <= rule.get("talk_max_words", 80)) & opens).then(o).otherwise(pl.lit(""))
@@ -896,13 +905,14 @@ def b_non_answer(rule: Rule, df: pl.DataFrame):
         if rule.get("talk_asked"):  # a closing line or a reply may be just that
             talk = talk & ~ins.str.contains("(?i)" + rule.get("talk_asked"))
         fires = fires | talk
+    # (a short answer's sentences, read by the deferral and the given-figures checks)
+    brief_defer = pl.when(n_words <= rule.get("defer_max_words", 40)).then(o).otherwise(pl.lit(""))
+    ack = _opening(rule.get("defer_ack")) if rule.get("defer_ack") else None
     if rule.get("defer_sentences"):  # every sentence puts the answer off or asks for what was given
-        pats = "(?i)^(?:" + "|".join(rule.get("defer_sentences")) + ")"
-        brief = pl.when(n_words <= rule.get("defer_max_words", 40)).then(o).otherwise(pl.lit(""))
-        defer = _every_sentence(brief, pats, 1)
-        if rule.get("defer_ack"):  # ... next to sentences that only acknowledge ("Sure! I'll ... later.")
-            ack = "(?i)^(?:" + "|".join(rule.get("defer_ack")) + ")"
-            sents = _sentences(brief)
+        pats = _opening(rule.get("defer_sentences"))
+        defer = _every_sentence(brief_defer, pats, 1)
+        if ack:  # ... next to sentences that only acknowledge ("Sure! I'll ... later.")
+            sents = _sentences(brief_defer)
             defer = defer | ((sents.list.len() >= 2) &
                              sents.list.eval(pl.element().str.contains(pats + "|" + ack)).list.all() &
                              sents.list.eval(pl.element().str.contains(pats)).list.any())
@@ -911,7 +921,7 @@ def b_non_answer(rule: Rule, df: pl.DataFrame):
         fires = fires | defer
     if rule.get("question_max_words"):  # only a question back ("What do you think it is?")
         brief = pl.when(n_words <= rule.get("question_max_words")).then(o).otherwise(pl.lit(""))
-        back = _every_sentence(brief, r"\?[\s\"'”’)\]*]*$", 1)
+        back = _every_sentence(brief, QUESTION_END, 1)
         if rule.get("question_back"):  # ... about what the user thinks, knows or wants
             back = back & brief.str.contains("(?i)" + rule.get("question_back"))
         # ... not where questions are what is asked for (a riddle, a quiz, an interview, a reply,
@@ -932,16 +942,14 @@ def b_non_answer(rule: Rule, df: pl.DataFrame):
     if rule.get("given_numbers"):  # only asks for the figures the request gave ("how many tickets did you buy?")
         # (questions and acknowledgements only, no figure of its own, where the request holds
         # `given_numbers` figures or more: it asks for what it was given)
-        ack = "|".join(rule.get("defer_ack") or []) or "$^"
-        brief = pl.when(n_words <= rule.get("defer_max_words", 40)).then(o).otherwise(pl.lit(""))
-        sents = _sentences(brief)
-        asks = sents.list.eval(pl.element().str.contains(r"\?[\s\"'”’)\]*]*$|(?i)^(?:" + ack + ")")).list.all() & \
-            sents.list.eval(pl.element().str.contains(r"\?[\s\"'”’)\]*]*$")).list.any() & (sents.list.len() >= 1)
+        sents = _sentences(brief_defer)
+        asks = sents.list.eval(pl.element().str.contains(QUESTION_END + "|" + (ack or "$^"))).list.all() & \
+            sents.list.eval(pl.element().str.contains(QUESTION_END)).list.any() & (sents.list.len() >= 1)
         figures = pl.concat_str([ins, _context(df, "input").fill_null("")], separator=" ").str.count_matches(r"\d+(?:[.,]\d+)?")
         asked_q = ins.str.contains("(?i)" + rule.get("question_asked")) if rule.get("question_asked") else pl.lit(False)
         # (... about a quantity: "how many tickets", "what each one cost"; "Which city?" asks for
         # what was not given)
-        quantity = brief.str.contains("(?i)" + rule.get("given_ask")) if rule.get("given_ask") else pl.lit(True)
+        quantity = brief_defer.str.contains("(?i)" + rule.get("given_ask")) if rule.get("given_ask") else pl.lit(True)
         fires = fires | (asks & quantity & ~o.str.contains(r"\d") & (figures >= rule.get("given_numbers")) & ~asked_q)
     if rule.get("disclaimer_clauses"):  # only cautions and disclaimers, no answer among them
         pats = "(?i)^" + rule.get("disclaimer_lead", "") + "(?:" + "|".join(rule.get("disclaimer_clauses")) + ")[.!]*$"
@@ -952,8 +960,9 @@ def b_non_answer(rule: Rule, df: pl.DataFrame):
         fires = fires | only
     if rule.get("lead_in_max_words"):  # a lead-in with nothing after it: "Summary:", "Here is the poem:"
         # (not a line of code that opens a block: "def parse(path):", "for x in xs:")
-        block = o.str.contains(r"^\s*(?:(?:async\s+)?def|class|elif|else|try|except|finally|(?:if|for|while|with|match|case)\s[^\n]*[()\[\]=<>.])\b[^\n]*:$") | \
-            o.str.contains(r"^\s*(?:async\s+)?for\s+[\w, ()]+\s+in\s+\S[^\n]*:$")
+        block = o.str.contains(r"^\s*(?:(?:(?:async\s+)?def|class|elif|else|try|except|finally|"
+                               r"(?:if|for|while|with|match|case)\s[^\n]*[()\[\]=<>.])\b|"
+                               r"(?:async\s+)?for\s+[\w, ()]+\s+in\s+\S)[^\n]*:$")
         fires = fires | ((n_words <= rule.get("lead_in_max_words")) & o.str.contains(r"[:：]$") &
                          ~o.str.contains("\n") & ~block)
     return pl.when(fires).then(_fmt(rule, f"{f} is no answer: '{{}}'", o.str.slice(0, 40)))
@@ -1171,13 +1180,12 @@ def b_repeated_paragraph(rule: Rule, df: pl.DataFrame):
     """A last paragraph of prose (one line, at least `min_words` words) that says an earlier
     paragraph again word for word: an essay whose conclusion is its introduction pasted back."""
     f = rule.fields(["output"])[0]
-    norm = pl.element().str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
+    norm = lambda e: e.str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()  # noqa: E731
     paras = _col(f).fill_null("").str.strip_chars().str.split("\n\n").list.eval(
         pl.element().filter(pl.element().str.strip_chars() != ""))
     last = paras.list.last().fill_null("")
     prose = (last.str.count_matches(WORD_RE) >= rule.get("min_words", 25)) & ~last.str.strip_chars().str.contains("\n")
-    earlier = paras.list.head(paras.list.len() - 1).list.eval(norm)
-    again = earlier.list.contains(last.str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars())
+    again = paras.list.head(paras.list.len() - 1).list.eval(norm(pl.element())).list.contains(norm(last))
     return pl.when(prose & again.fill_null(False)).then(
         _fmt(rule, f"{f} ends on an earlier paragraph again: '{{}}'", last.str.slice(0, 40)))
 

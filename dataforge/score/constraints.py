@@ -12,14 +12,25 @@ from __future__ import annotations
 
 import polars as pl
 
+from dataforge.clean.rules import CODE_RE
 from dataforge.score import numbers
 from dataforge.score.rules import load_yaml
-from dataforge.clean.rules import CODE_RE
 from dataforge.words import WORD_RE
 
 
 def _fence_stripped(out: pl.Expr) -> pl.Expr:
     return out.str.strip_chars().str.replace(r"(?s)^```[\w-]*\s*\n(.*?)\n?```$", "${1}").str.strip_chars()
+
+
+def _either_group(text: pl.Expr, regex: str) -> pl.Expr:
+    """What the first or else the second group of `regex` captures (a request phrased two ways:
+    "a six-word story" / "in exactly 6 words")."""
+    return pl.coalesce([text.str.extract(regex, 1), text.str.extract(regex, 2)])
+
+
+def _says(out: pl.Expr, word: pl.Expr) -> pl.Expr:
+    """The answer holds `word` (lower-cased), anywhere; False where no word was asked."""
+    return word.is_not_null() & out.str.to_lowercase().str.contains(word.fill_null("\x00"), literal=True)
 
 
 def checks(cfg: dict) -> dict[str, pl.Expr]:
@@ -35,8 +46,7 @@ def checks(cfg: dict) -> dict[str, pl.Expr]:
                              ~ins.str.contains(wl.get("unless") or "$^")).fill_null(False)
     ew = cfg.get("exact_words")
     if ew:  # "a six-word story", "a 10-word slogan": off by a quarter of it, and at least `min_off`
-        req = numbers.fill(ew["request"])
-        n = numbers.value(pl.coalesce([ins.str.extract(req, 1), ins.str.extract(req, 2)]))
+        n = numbers.value(_either_group(ins, numbers.fill(ew["request"])))
         off = (words - n).abs()
         res["exact_words"] = (n.is_not_null() & (n <= int(ew.get("max_n", 30))) &
                               (off >= pl.max_horizontal(pl.lit(int(ew.get("min_off", 2))), n / 4))).fill_null(False)
@@ -73,13 +83,12 @@ def checks(cfg: dict) -> dict[str, pl.Expr]:
         res["lipogram"] = (letter.is_not_null() & (uses >= int(lg.get("min_uses", 2)))).fill_null(False)
     kw = cfg.get("keyword")
     if kw:  # "it must include the word 'lantern'": the word is nowhere in the answer
-        word = pl.coalesce([ins.str.extract(kw["request"], 1), ins.str.extract(kw["request"], 2)]).str.to_lowercase()
-        res["keyword"] = (word.is_not_null() & ~out.str.to_lowercase().str.contains(word.fill_null("\x00"), literal=True) &
-                          ~ins.str.contains(kw.get("unless") or "$^")).fill_null(False)
+        word = _either_group(ins, kw["request"]).str.to_lowercase()
+        res["keyword"] = (word.is_not_null() & ~_says(out, word) & ~ins.str.contains(kw.get("unless") or "$^")).fill_null(False)
     bw = cfg.get("banned_word")
     if bw:  # "without using the word 'beautiful'": the word is in the answer
         word = ins.str.extract(bw["request"], 1).str.to_lowercase()
-        res["banned_word"] = (word.is_not_null() & out.str.to_lowercase().str.contains(word.fill_null("\x00"), literal=True)).fill_null(False)
+        res["banned_word"] = _says(out, word).fill_null(False)
     low = cfg.get("all_lower")
     if low:  # "using only lowercase letters": capitals left
         res["all_lower"] = ins.str.contains(low["request"]) & \
@@ -92,7 +101,7 @@ def checks(cfg: dict) -> dict[str, pl.Expr]:
             ~ins.str.contains(ym.get("unless") or "$^")
     sc = cfg.get("sentence_count")
     if sc:  # "in exactly two sentences": two or more sentences past the count
-        n = numbers.value(pl.coalesce([ins.str.extract(sc["request"], 1), ins.str.extract(sc["request"], 2)]))
+        n = numbers.value(_either_group(ins, sc["request"]))
         sentences = out.str.strip_chars().str.count_matches(r"[.!?][\"')\]]*\s+[\"'(\[]?\p{Lu}") + 1
         res["sentence_count"] = (n.is_not_null() & (sentences >= n + 2) & ~ins.str.contains(sc.get("unless") or "$^") &
                                  ~out.str.contains(r"(?m)^\s*(?:[-*•]|\d{1,2}[.)])\s")).fill_null(False)
