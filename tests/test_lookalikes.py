@@ -206,7 +206,10 @@ KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          # long read as under-answered; a German answer to a German request under `langs: [en]`
          # and a letter story signed "Sindre" (an AI character speaking as one and two support
          # replies that decline one thing and help with another were kept at the end)
-         "lookalike_zoo_17": {33}, "lookalike_zoo_18": {55, 62}}
+         "lookalike_zoo_17": {33}, "lookalike_zoo_18": {55, 62},
+         # (set 20's Spanish support reply under `langs: [en]`, asked for by "reply in the
+         # language the customer uses": langid keeps to the languages it is given)
+         "lookalike_zoo_19": set(), "lookalike_zoo_20": {70}}
 # defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3;
 # session 20's cut inside a last word 2, 1, 2, 1: "report sympt", "pip install requ", "power adap")
 CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 34,
@@ -237,7 +240,13 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           "lookalike_zoo_15": 45, "lookalike_zoo_16": 42,
           # (25 of 62 and 24 of 53 with the session-start code, 32 and 24 with the session's
           # rules when they came: long-form and dialogue defects were new; 32 and 28 after)
-          "lookalike_zoo_17": 32, "lookalike_zoo_18": 28}
+          "lookalike_zoo_17": 32, "lookalike_zoo_18": 28,
+          # (27 of 63 and 29 of 60 when they came, with 1 and 3 good rows flagged; after: JSON keys,
+          # a closing question, an acrostic, a table's columns, no bullets, a title's length, a
+          # language asked for up front, a final "x = 5", an answer cue repeated, an annotator's
+          # note, a guide that stops on a heading; most of the rest are wrong code, answers and
+          # labels, which no rule judges)
+          "lookalike_zoo_19": 32, "lookalike_zoo_20": 38}
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

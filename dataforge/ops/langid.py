@@ -55,7 +55,8 @@ class LangId(MapOp):
     outputs = ("lang", "score_lang", "meta")
     # 2: an unsure joined prediction falls back to the answer's own (another script), when sure
     # 3: `answer_language`; 4: short texts need `short_threshold`; 5: quotations left out
-    version = "5"
+    # 6: "Answer in Spanish: ...?" names the language asked for (target_language)
+    version = "6"
 
     def validate(self):
         if not 0 <= self.threshold <= 1:
@@ -288,7 +289,11 @@ def target_language(instructions: pl.Series) -> pl.Series:
     # (not a question: "How do I say 'you' in Spanish?" is answered about Spanish, in English)
     closing = pl.select(pl.when(~t.str.contains(r"\?\s*$") & ~t.str.contains(r"^\W*(?:how|what|which|why|when|where|who|is|are|do|does|can)\b"))
                         .then(t.str.extract(rf"\b(?:in|into)\s+({names})\s*(?:$|[.!:;,)\n]|only\b|please\b)", 1))).to_series()
-    english = pl.select(pl.coalesce(pl.lit(into), pl.lit(closing))).to_series() \
+    # ("Answer in Spanish: what's the best way ...?" or "... Please reply in French." asks
+    # for a language whatever follows)
+    told = t.str.extract(rf"(?:^|[.!?:;\n]\s*)(?:please\s+)?(?:answer|respond|reply|write (?:your|the) "
+                         rf"(?:answer|response|reply))\s+(?:only\s+|entirely\s+)?in\s+({names})\b", 1)
+    english = pl.select(pl.coalesce(pl.lit(into), pl.lit(closing), pl.lit(told))).to_series() \
         .replace_strict(table, default=None, return_dtype=pl.Utf8)
     # a name in an "into X" phrasing first: "次の英文を日本語に翻訳" names the source language first
     found = [t.str.extract(pat, 1) for pat in o.answer_in] + [t.str.extract(o.anywhere, 1)]

@@ -1,7 +1,8 @@
 """Verifiable constraints of an instruction that the answer breaks (IFEval's idea, checked by
 rules): a word limit, one sentence, one word, yes or no only, JSON, all capital letters, the
 programming language asked for, a number of bullet points, sentences or words, a letter or a
-word left out, a keyword put in, all lower case, YAML, a table, code.
+word left out, a keyword put in, all lower case, YAML, a table, code, the keys of a JSON
+object, a closing question, an acrostic, a table's columns, no bullets, a title's length.
 
 Each check reads the instruction for an explicit constraint (rules/score/quality.yaml,
 `constraints`) and the answer for the plain evidence that it was not kept, with a margin: an
@@ -64,10 +65,19 @@ def checks(cfg: dict) -> dict[str, pl.Expr]:
     if js:  # "as a JSON array", "in JSON format": the answer is no JSON value, or one that does not
         # parse ({'name': 'Maria'} is a Python dict; trailing commas, comments and NaN are not JSON)
         body = _fence_stripped(out)
+        # (a JSON string is a value too: "Escape this text as a JSON string" -> "He said \"hi\"")
+        string = body.str.contains(r'^"') & body.str.contains(r'"$')
         one_value = body.str.contains(r"^[\[{]") & body.str.contains(r"[\]}]$")
         invalid = one_value & body.str.json_path_match("$").is_null()
-        res["json"] = ins.str.contains(js["request"]) & (~body.str.contains(r"^[\[{]") | invalid) & \
+        res["json"] = ins.str.contains(js["request"]) & ((~body.str.contains(r"^[\[{]") & ~string) | invalid) & \
             ~ins.str.contains(js["unless"])
+    jk = cfg.get("json_keys")
+    if jk:  # 'a JSON object with the keys "name", "cuisine" and "price_range"': a key never written as one
+        keys = ins.str.extract(jk["request"], 1).str.extract_all(r"[\"“'`][A-Za-z_][\w-]{0,39}[\"”'`]") \
+            .list.eval(pl.element().str.slice(1, pl.element().str.len_chars() - 2)).list.unique()
+        pattern = pl.lit('"(') + keys.list.join("|") + pl.lit(')"\\s*:')
+        found = out.str.extract_all(pattern).list.eval(pl.element().str.extract(r'"([^"]+)"', 1)).list.n_unique()
+        res["json_keys"] = ((keys.list.len() >= 2) & out.str.contains(r"\{") & (found < keys.list.len())).fill_null(False)
     cl = cfg.get("code_language")
     if cl:  # "Write a Python function": the answer's code is fenced as another language
         res["code_language"] = code_language(load_yaml(cl["file"]))
@@ -125,6 +135,31 @@ def checks(cfg: dict) -> dict[str, pl.Expr]:
             ~out.str.contains(rf"(?m)^[^\n]*{sym}[^\n]*{sym}[^\n]*{sym}")
         res["code_missing"] = ins.str.contains(cm["request"]) & ins.str.contains(cm.get("code_named") or ".") & \
             codeless & ~ins.str.contains(cm.get("unless") or "$^")
+    eq = cfg.get("end_question")
+    if eq:  # "End with a question to engage followers": no question mark anywhere
+        res["end_question"] = ins.str.contains(eq["request"]) & ~out.str.contains(r"[?？¿;]") & \
+            (words >= int(eq.get("min_words", 5)))
+    ac = cfg.get("acrostic")
+    if ac:  # "an acrostic poem for SNOW": the lines' first letters never spell it, top to bottom
+        word = _either_group(ins, ac["request"]).str.to_uppercase()
+        initials = out.str.extract_all(r"(?m)^[^\p{L}\n]*\p{L}").list.eval(pl.element().str.tail(1)) \
+            .list.join("").str.to_uppercase()
+        res["acrostic"] = (word.is_not_null() & ~initials.str.contains(word.fill_null("\x00"), literal=True)).fill_null(False)
+    tc = cfg.get("table_columns")
+    if tc:  # "a table with 3 columns": the markdown table's header has fewer cells
+        n = numbers.value(_either_group(ins, numbers.fill(tc["request"])))
+        header = out.str.extract(r"(?m)^[ \t]*(\|.*\|)[ \t]*$", 1)
+        cells = header.str.count_matches(r"\|") - 1
+        res["table_columns"] = (n.is_not_null() & (cells < n)).fill_null(False)
+    nb = cfg.get("no_bullets")
+    if nb:  # "one paragraph, no bullet points": bullet or numbered lines anyway
+        items = out.str.count_matches(r"(?m)^[ \t]*(?:[-*•]|[0-9]{1,2}[.)])[ \t]+\S")
+        res["no_bullets"] = ins.str.contains(nb["request"]) & (items >= int(nb.get("min_items", 2))) & \
+            ~ins.str.contains(nb.get("unless") or "$^")
+    tl = cfg.get("title_length")
+    if tl:  # "Write a title for this article": one line of a sentence's length or more
+        res["title_length"] = ins.str.contains(tl["request"]) & ~ins.str.contains(tl.get("unless") or "$^") & \
+            ~out.str.strip_chars().str.contains("\n") & (words > int(tl["max_words"]))
     caps = cfg.get("all_caps")
     if caps:  # "in all capital letters": lower-case letters left
         lower = out.str.count_matches(r"\p{Ll}")

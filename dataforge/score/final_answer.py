@@ -36,7 +36,8 @@ def unsupported(df: pl.DataFrame, cfg: dict) -> pl.Series:
     out = pl.col("output").fill_null("")
     marks = [out.str.extract(p, 1) for p in c["markers"]]  # (the final answer's text)
     starts = [out.str.find(p) for p in c["markers"]]
-    final = pl.coalesce(marks)
+    # ("Final answer: x = 5" states the value of a variable: the value is the answer)
+    final = pl.coalesce(marks).str.replace(r"^\s*\p{L}[\w']{0,11}\s*=\s*(\S)", "$1")
     start = pl.coalesce(starts)
     one_number = final.str.replace_all(FRAC, "$1/$2").str.contains(c["numeric_final"])
     x = df.select(final.alias("_f"), out.str.slice(0, start).alias("_w"), one_number.alias("_one")) \

@@ -137,7 +137,9 @@ def dangling(cfg: dict) -> pl.Expr:
     # clause of a sentence for students to finish", as `truncated` reads it)
     cut_asked = _truncated_param(cfg, "cut_asked")
     asked = pl.col("instruction").fill_null("").str.contains(cut_asked) if cut_asked else pl.lit(False)
-    return last_word.is_in(words).fill_null(False) & ~dated & ~label & ~code & ~asked & \
+    # (nor a whole answer of one capital letter: the option "A" of a lettered list)
+    letter_answer = o.str.contains(r"^\(?\p{Lu}[.)]?$")
+    return last_word.is_in(words).fill_null(False) & ~dated & ~label & ~code & ~asked & ~letter_answer & \
         ~R.word_endings_are_form(lines.list.head(lines.list.len() - 1), words) & \
         ~R.symbol_line(last_line) & ~R.label_row(last_line)  # "... C B A" is the alphabet; "Shop | Sign in" a nav bar
 
@@ -275,12 +277,29 @@ def under_length(cfg: dict) -> pl.Expr:
     return ((n >= int(u.get("min_words", 50))) & (words < float(u.get("ratio", 0.3)) * n)).fill_null(False)
 
 
+def ends_on_heading(cfg: dict) -> pl.Expr:
+    """True where a sectioned answer ends on a section heading of its own form with nothing
+    under it ("**Step 3 of 5: Cut in the edges**" and then no step 3, 4 or 5)."""
+    h = cfg.get("ends_on_heading")
+    if not h:
+        return pl.lit(False)
+    lines = pl.col("output").fill_null("").str.split("\n").list.eval(
+        pl.element().str.strip_chars().filter(pl.element() != ""))
+    heading = h["heading"]
+    earlier = lines.list.head(lines.list.len() - 1).list.eval(pl.element().str.contains(heading)).list.sum()
+    # (code's comments read as "#" headings: "# Output: 0 1 1 2")
+    code = pl.col("output").fill_null("").str.contains(R.CODE_RE) | pl.col("output").fill_null("").str.contains("```")
+    return (lines.list.last().fill_null("").str.contains(heading) & (earlier >= int(h.get("min_headings", 1))) &
+            (lines.list.len() >= int(h.get("min_lines", 3))) & ~code).fill_null(False)
+
+
 # the request-aware checks: (factor name, check, key of quality.yaml holding its `factor`)
 _CHECKS = (
     ("capitalised_function_word", lambda c: pl.col("output").fill_null("").str.contains(
         c["capitalised_function_word"]["pattern"]), "capitalised_function_word"),
     ("dangling", dangling, "dangling"),
     ("unfinished_item", unfinished_item, "unfinished_item"),
+    ("ends_on_heading", ends_on_heading, "ends_on_heading"),
     ("under_answered", under_answered, "under_answered"),
     ("under_length", under_length, "under_length"),
     ("over_answered", over_answered, "over_answered"),
