@@ -146,3 +146,105 @@ def test_a_language_asked_for_up_front_binds_a_question_that_follows():
     got = out["_reject"].to_list() if "_reject" in out.columns else [None] * 3
     assert got[0] and got[0].startswith("lang_answer") and "asked for es" in got[0], got
     assert got[1:] == [None, None], got
+
+
+def test_code_scraped_with_entities_or_flattened_with_literal_newlines():
+    got = _reasons([
+        ("C++ loop that prints 0 to 4", "```cpp\nfor (int i = 0; i &lt; 5; i++) {\n    std::cout &lt;&lt; i &lt;&lt; std::endl;\n}\n```"),
+        ("Python function returning n factorial",
+         "def factorial(n):\\n    result = 1\\n    for i in range(2, n + 1):\\n        result *= i\\n    return result"),
+        # escaping asked about or shown on purpose
+        ("How do I escape < in HTML?", "Write the entity &lt; instead: `a &lt; b` renders as a < b."),
+        ("Write a Python function that HTML-escapes a string.",
+         "```python\ndef esc(s):\n    return s.replace('&', '&amp;').replace('<', '&lt;')\n```"),
+        ("Give the JSON string for a two-line poem.", '"Roses are red,\\n  violets are blue,\\n  sugar is sweet"'),
+        ("C++ loop that prints 0 to 4", "```cpp\nfor (int i = 0; i < 5; i++) {\n    std::cout << i << std::endl;\n}\n```"),
+    ])
+    assert got[0].startswith("escaped_code") and got[1].startswith("escaped_code"), got
+    assert got[2:] == [None] * 4, got
+
+
+def test_a_json_block_that_does_not_parse():
+    got = _quality([("Show the config.", "Here it is:\n\n```json\n{'debug': true, \"port\": 8080,}\n```"),
+                    ("Show the config.", "Here it is:\n\n```json\n{\"debug\": true, \"port\": 8080}\n```"),
+                    ("Show the shape of the response.", "```json\n{\n  \"id\": 1,\n  \"items\": [...]\n}\n```"),
+                    ("Show two log records.", "```json\n{\"a\": 1}\n{\"a\": 2}\n```")])
+    assert got[0] < 0.6 and min(got[1:]) >= 0.6, got
+
+
+def test_several_listed_choices_for_one_label_is_a_hedge():
+    ask = "Classify the sentiment. Choose from: positive, negative.\nReview: spotless room but thin walls"
+    got = _reasons([(ask, "positive, negative"), (ask, "Positive / negative"), (ask, "negative"),
+                    ("Which topics apply? Select all that apply: World, Sports, Business.\nText: the FIFA budget",
+                     "Sports, Business")])
+    assert got[0].startswith("label_choice") and got[1].startswith("label_choice"), got
+    assert got[2:] == [None, None], got
+
+
+def test_a_drift_into_chinese_that_keeps_technical_words_in_latin_letters():
+    en = ("The Global Interpreter Lock is a mutex in CPython that lets only one thread run Python bytecode "
+          "at a time. This keeps reference counting simple, because counts need no fine-grained locks. ")
+    drift = en + "因此，对于CPU密集型任务，多线程并不能带来真正的并行加速；这种情况下应该使用 multiprocessing 模块或者把计算放到释放GIL的C扩展中。对于I/O密集型任务，线程仍然很有用。"
+    named = en + "In Chinese documentation it is often called 全局解释器锁 (GIL)."
+    got = _reasons([("Explain Python's GIL in a few sentences.", drift),
+                    ("Explain Python's GIL in a few sentences.", named),
+                    ("Explain Python's GIL in English, then in Chinese.", drift)])
+    assert got[0] and got[0].startswith("script_switch"), got
+    assert got[1:] == [None, None], got
+
+
+def test_a_yaml_block_that_does_not_parse():
+    slip = "```yaml\nservices:\n  web:\n    image: nginx:1.25\n    ports:\n      - \"80:80\"\n   volumes:\n      - ./html:/usr/share/nginx/html\n```"
+    fine = "```yaml\nservices:\n  web:\n    image: nginx:1.25\n    volumes:\n      - ./html:/usr/share/nginx/html\n```"
+    helm = "```yaml\nimage: {{ .Values.image }}\nreplicas: {{ .Values.replicas }}\n```"
+    docs = "```yaml\na: 1\n---\nb: 2\n```"
+    got = _quality([("docker-compose for nginx serving ./html", slip), ("docker-compose for nginx serving ./html", fine),
+                    ("A Helm values snippet", helm), ("Two YAML documents", docs)])
+    assert got[0] < 0.6 and min(got[1:]) >= 0.6, got
+
+
+def test_keyword_lists_banned_lists_closing_phrases_first_words_commas_and_titles():
+    cases = [
+        # (request, broken answer, kept answer)
+        ('Write a short newsletter paragraph about recycling. Include the keywords "sustainability" and "community".',
+         "Curbside recycling starts in March as part of the town's sustainability plan.",
+         "Curbside recycling starts in March, part of the sustainability plan our community voted for."),
+        ('Describe a rainforest in 2 sentences without using the words "green" or "tree".',
+         "A rainforest is humid and loud. Every tree is wrapped in vines.",
+         "A rainforest is humid and loud. Vines wrap every trunk and orchids cling to the branches."),
+        ('Explain what a VPN does. End your response with the exact phrase "Let me know if you have additional questions."',
+         "A VPN encrypts your traffic and routes it through a server elsewhere. Hope this helps!",
+         "A VPN encrypts your traffic and routes it through a server elsewhere. Let me know if you have additional questions."),
+        ('Reply encouragingly in 2 sentences. Your response must begin with the word "Absolutely".',
+         "Of course you can! Plenty of people start at forty, and adults often progress quickly.",
+         "Absolutely! Plenty of people start at forty, and adults often progress quickly."),
+        ("Describe your ideal weekend in 3 sentences. Do not use any commas in your response.",
+         "I sleep in. On Saturday I walk to the market, buy bread and eat in the park. Sunday is for a hike.",
+         "I sleep in. On Saturday I walk to the market with 1,000 other people. Sunday is for a hike."),
+        ("Write a short poem about mountains. Include a title wrapped in double angular brackets, i.e. <<title>>.",
+         "# Stone Giants\n\nThey shoulder clouds like ancient kings,\nUnbowed by storms and passing things.",
+         "<<Stone Giants>>\n\nThey shoulder clouds like ancient kings,\nUnbowed by storms and passing things."),
+    ]
+    got = _quality([(r, b) for r, b, _ in cases] + [(r, k) for r, _, k in cases])
+    n = len(cases)
+    assert all(s < 0.6 for s in got[:n]) and all(s >= 0.6 for s in got[n:]), got
+    # "start each line with" is an acrostic's or a list's form, not the answer's first word
+    assert _quality([('Start each line with "I".', "I run.\nI swim.")])[0] >= 0.6
+
+
+def test_a_judges_rating_left_under_the_answer():
+    got = _reasons([("Paraphrase this sentence.", "Unexpected budget cuts put the project behind schedule.\n\n"
+                     "Rating: 5/5 (fluent and faithful paraphrase)"),
+                    ("Review this film and rate it out of 5.", "A slow start, a superb last act.\n\nRating: 4/5")],
+                   inputs=["The project was delayed because of unexpected budget cuts.", ""])
+    assert got[0] and got[0].startswith("annotation_note") and got[1] is None, got
+
+
+def test_an_answer_verb_in_another_language_with_its_name_asks_for_that_language():
+    import polars as pl
+
+    from dataforge.ops.langid import target_language
+    got = target_language(pl.Series(["Responde únicamente en español: ¿Cuáles son tres beneficios del agua?",
+                                     "Antworte auf Deutsch: was ist Python?", "请用中文回答：什么是Python？",
+                                     "¿Qué significa \"hello\" en inglés?", "Write about Spain."])).to_list()
+    assert got == ["es", "de", "zh", None, None]

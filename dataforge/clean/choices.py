@@ -57,6 +57,9 @@ def options(instruction: str, patterns: list[str], line_list: str, input_pattern
     return [f for f in dict.fromkeys(found) if f and len(f.split()) <= 10]
 
 
+_MANY = re.compile(r"(?i)\b(?:all that apply|all (?:the )?(?:labels|categories|options) that|one or more|more than one|multiple|several|any that|each (?:label|category) that|multi-?label)\b")
+
+
 def _enumerators(text: str) -> list[str]:
     """The letters or numbers a list of choices is given by ("A) shark B) whale" -> a, b): an
     answer may name a choice by them, or by its text, which is then accepted as any text is."""
@@ -83,6 +86,11 @@ def invalid_choice(instruction: str, output: str, patterns: list[str], line_list
     if len(concluded) > 1:
         answer = concluded[-1]
     answer = re.sub(prefix, "", answer.strip(), flags=re.I) if prefix else answer.strip()
+    # two or more of the choices and nothing else, where one is asked for: a hedge ("positive,
+    # negative"), unless the request lets several apply
+    parts = [_norm(x) for x in re.split(r"\s*(?:,|/|;|\band\b|\bor\b|&)\s*", answer.strip(" \t.\"'“”‘’`*_")) if x.strip()]
+    if len(set(parts)) >= 2 and all(p in opts for p in parts) and not _MANY.search(instruction):
+        return answer.strip()[:40]
     # an answer key for several items ("1. True\n2. False"): each item's label is read
     lines = [ln for ln in answer.splitlines() if ln.strip()]
     enum = re.compile(r"^\s*(?:\d{1,3}|[a-z])[.)]\s+")

@@ -1151,11 +1151,17 @@ def b_script_switch(rule: Rule, df: pl.DataFrame):
     # saying quoted in its original script and explained after, or in quotes (`speech`), is no switch
     o = _col(f).str.replace_all(rule.get("speech"), " ") if rule.get("speech") else _col(f)
     at_end = f"({run})" + r"[\s\p{P}]*$"
-    fires = o.str.contains(at_end) & \
+    # (a drift keeps technical words in Latin letters: "因此，对于CPU密集型任务，... multiprocessing 模块";
+    # the ending run may hold short Latin tokens where most of it is the other script)
+    mixed = f"([{script}](?:[{script}，、。！？：；（）「」\\s\\d]|[A-Za-z][\\w/.+#-]{{0,24}})*)" + r"[\s\p{P}]*$"
+    tail = o.str.extract(mixed, 1).fill_null("")
+    drift = (tail.str.count_matches(f"[{script}]") >= 2 * n) & \
+        (tail.str.count_matches(f"[{script}]") >= float(rule.get("min_share", 0.6)) * tail.str.count_matches(r"[^\s\p{P}]"))
+    fires = (o.str.contains(at_end) | drift) & \
         (_col(f).str.count_matches(r"\b\p{Latin}{2,}\b") >= rule.get("min_latin_words", 15)) & \
         ~context.str.contains(f"[{script}]")
     return pl.when(fires).then(_fmt(rule, f"{f} switches script mid-answer: '{{}}'",
-                                    o.str.extract(at_end, 1).str.strip_chars().str.slice(0, 30)))
+                                    pl.coalesce(o.str.extract(at_end, 1), tail).str.strip_chars().str.slice(0, 30)))
 
 
 def b_letter_body(rule: Rule, df: pl.DataFrame):
@@ -1268,9 +1274,11 @@ def b_choice(rule: Rule, df: pl.DataFrame):
     words = lambda e: pl.lit(" ") + e.str.replace_all(r"[^\p{L}\p{N}/&+]+", " ") + pl.lit(" ")  # noqa: E731 (whole words)
     named = (cand.str.len_chars() > 0) & words(region).str.contains(words(cand.str.strip_chars()), literal=True) & \
         ~cand.is_in(rule.get("label_words") or [])
-    got = _per_row(df, short & ~named.fill_null(False) & request.str.contains("(?i)" + rule.get("when", ".")),
+    # (an answer of a few words joined by "," "/" "or" "and" may name several choices: a hedge, parsed)
+    several = (o.str.count_matches(WORD_RE) <= 6) & o.str.contains(r"(?i),|/|\bor\b|\band\b|&")
+    got = _per_row(df, short & ~(named.fill_null(False) & ~several) & request.str.contains("(?i)" + rule.get("when", ".")),
                    judge, request)
-    return pl.when(pl.lit(got).is_not_null()).then(_fmt(rule, "answer is none of the choices listed: '{}'", pl.lit(got)))
+    return pl.when(pl.lit(got).is_not_null()).then(_fmt(rule, "answer is none of the choices listed, or several: '{}'", pl.lit(got)))
 
 
 def b_fewshot_runon(rule: Rule, df: pl.DataFrame):

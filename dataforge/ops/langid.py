@@ -297,7 +297,10 @@ def target_language(instructions: pl.Series) -> pl.Series:
         .replace_strict(table, default=None, return_dtype=pl.Utf8)
     # a name in an "into X" phrasing first: "次の英文を日本語に翻訳" names the source language first
     found = [t.str.extract(pat, 1) for pat in o.answer_in] + [t.str.extract(o.anywhere, 1)]
-    other = pl.select(pl.when(pl.lit(t.str.contains(o.cue))).then(pl.coalesce([pl.lit(x) for x in found]))).to_series()
+    # (or a word for answering with an "in X" phrasing: "Responde únicamente en español: ...")
+    told_other = pl.select(pl.coalesce([pl.lit(t.str.extract(pat, 1)) for pat in o.answer_in])).to_series()
+    other = pl.select(pl.when(pl.lit(t.str.contains(o.cue))).then(pl.coalesce([pl.lit(x) for x in found]))
+                      .when(pl.lit(t.str.contains(o.answer))).then(pl.lit(told_other))).to_series()
     code = other.str.extract(o.stem, 1).replace_strict(o.codes, default=None, return_dtype=pl.Utf8)
     return pl.select(pl.coalesce(pl.lit(english), pl.lit(code))).to_series()
 
@@ -308,6 +311,7 @@ class _Requests:
     answer-in phrasings capturing a name, any name (`anywhere`), a matched word's stem (`stem`)
     and stem -> code."""
     cue: str
+    answer: str
     material: str
     answer_in: list[str]
     anywhere: str
@@ -326,6 +330,7 @@ def _other_languages() -> _Requests:
         codes = {k.rstrip("*"): v for k, v in names.items()}
         _OTHER = _Requests(
             cue="(?:" + "|".join(re.escape(str(w).lower()) for w in doc["translate"]) + ")",
+            answer="(?:" + "|".join(re.escape(str(w).lower()) for w in doc.get("answer") or ["\x00"]) + ")",
             material=str(doc["material"]),
             answer_in=[str(p).replace("{name}", "(" + alt + ")") for p in doc["answer_in"]],
             anywhere=f"({alt})",

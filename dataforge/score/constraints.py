@@ -2,7 +2,9 @@
 rules): a word limit, one sentence, one word, yes or no only, JSON, all capital letters, the
 programming language asked for, a number of bullet points, sentences or words, a letter or a
 word left out, a keyword put in, all lower case, YAML, a table, code, the keys of a JSON
-object, a closing question, an acrostic, a table's columns, no bullets, a title's length.
+object, a closing question, an acrostic, a table's columns, no bullets, a title's length, a
+list of keywords to include or words to leave out, a closing phrase, a first word, no commas, a
+title in << >>.
 
 Each check reads the instruction for an explicit constraint (rules/score/quality.yaml,
 `constraints`) and the answer for the plain evidence that it was not kept, with a margin: an
@@ -32,6 +34,19 @@ def _either_group(text: pl.Expr, regex: str) -> pl.Expr:
 def _says(out: pl.Expr, word: pl.Expr) -> pl.Expr:
     """The answer holds `word` (lower-cased), anywhere; False where no word was asked."""
     return word.is_not_null() & out.str.to_lowercase().str.contains(word.fill_null("\x00"), literal=True)
+
+
+def _quoted_list(ins: pl.Expr, regex: str) -> pl.Expr:
+    """The distinct quoted words of the list `regex`'s group 1 captures ('the keywords "a" and
+    "b"'), lower-cased; words of letters, digits, spaces, "'" and "-" (safe inside a regex)."""
+    return ins.str.extract(regex, 1).str.extract_all(r"[\"“'‘`][\w][\w '-]{0,29}[\"”'’`]") \
+        .list.eval(pl.element().str.slice(1, pl.element().str.len_chars() - 2).str.to_lowercase()).list.unique()
+
+
+def _found(out: pl.Expr, words: pl.Expr) -> pl.Expr:
+    """How many of `words` the answer holds as whole words (case aside)."""
+    pattern = pl.lit(r"\b(?:") + words.list.join("|") + pl.lit(r")\b")
+    return out.str.to_lowercase().str.extract_all(pattern).list.n_unique()
 
 
 def checks(cfg: dict) -> dict[str, pl.Expr]:
@@ -99,6 +114,36 @@ def checks(cfg: dict) -> dict[str, pl.Expr]:
     if bw:  # "without using the word 'beautiful'": the word is in the answer
         word = ins.str.extract(bw["request"], 1).str.to_lowercase()
         res["banned_word"] = _says(out, word).fill_null(False)
+    kl = cfg.get("keyword_list")
+    if kl:  # 'Include the keywords "sustainability" and "community"': one of them missing
+        words_ = _quoted_list(ins, kl["request"])
+        res["keyword_list"] = ((words_.list.len() >= 2) & (_found(out, words_) < words_.list.len()) &
+                               ~ins.str.contains(kl.get("unless") or "$^")).fill_null(False)
+    bl_ = cfg.get("banned_list")
+    if bl_:  # 'without using the words "green" or "tree"': one of them used
+        words_ = _quoted_list(ins, bl_["request"])
+        res["banned_list"] = ((words_.list.len() >= 2) & (_found(out, words_) >= 1)).fill_null(False)
+    ep = cfg.get("end_phrase")
+    if ep:  # 'End your response with the exact phrase "Any questions?"': the answer ends otherwise
+        tail = r" \t\n\"'“”‘’.!?*_)"
+        phrase = ins.str.extract(ep["request"], 1).str.to_lowercase().str.strip_chars(tail)
+        end = out.str.to_lowercase().str.strip_chars(tail)
+        res["end_phrase"] = (phrase.str.len_chars() > 0) & ~end.str.ends_with(phrase.fill_null("\x00"))
+        res["end_phrase"] = res["end_phrase"].fill_null(False)
+    sw = cfg.get("start_word")
+    if sw:  # 'Your response must begin with the word "Absolutely"': it begins otherwise
+        word = ins.str.extract(sw["request"], 1).str.to_lowercase().str.strip_chars()
+        start = out.str.to_lowercase().str.strip_chars_start(" \t\n\"'“‘*_#>")
+        res["start_word"] = (word.str.len_chars() > 0) & ~start.str.starts_with(word.fill_null("\x00")) & \
+            ~ins.str.contains(sw.get("unless") or "$^")
+        res["start_word"] = res["start_word"].fill_null(False)
+    nc = cfg.get("no_commas")
+    if nc:  # "Do not use any commas": a comma anyway (not one inside a number, "1,000")
+        res["no_commas"] = ins.str.contains(nc["request"]) & \
+            (out.str.replace_all(r"\d,\d", "").str.count_matches(r"[,，]") >= int(nc.get("min_commas", 1)))
+    tb_ = cfg.get("title_brackets")
+    if tb_:  # "a title wrapped in double angular brackets, <<title>>": none
+        res["title_brackets"] = ins.str.contains(tb_["request"]) & ~out.str.contains(r"<<[^<>\n]+>>")
     low = cfg.get("all_lower")
     if low:  # "using only lowercase letters": capitals left
         res["all_lower"] = ins.str.contains(low["request"]) & \

@@ -293,6 +293,39 @@ def ends_on_heading(cfg: dict) -> pl.Expr:
             (lines.list.len() >= int(h.get("min_lines", 3))) & ~code).fill_null(False)
 
 
+def invalid_json_block(cfg: dict) -> pl.Expr:
+    """True where a ```json block holds one object or array that does not parse."""
+    j = cfg.get("invalid_json_block")
+    if not j:
+        return pl.lit(False)
+    body = pl.col("output").fill_null("").str.extract(r"(?s)```json[ \t]*\n(.*?)\n?[ \t]*```", 1).str.strip_chars()
+    shaped = body.str.contains(r"^[\[{]") & body.str.contains(r"[\]}]$") & ~body.str.contains(j["spare"])
+    return (shaped & body.str.json_path_match("$").is_null()).fill_null(False)
+
+
+def _yaml_breaks(body: str) -> bool:
+    import yaml
+
+    try:
+        for _ in yaml.safe_load_all(body):
+            pass
+    except yaml.YAMLError:
+        return True
+    return False
+
+
+def invalid_yaml_block(cfg: dict) -> pl.Expr:
+    """True where a ```yaml block does not parse (an indentation slip, a tab, an unclosed quote);
+    templated YAML (Helm's "{{ }}", Jinja's "{% %}") and blocks with "..." or "<slots>" are
+    shapes, not documents, and are not read."""
+    y = cfg.get("invalid_yaml_block")
+    if not y:
+        return pl.lit(False)
+    body = pl.col("output").fill_null("").str.extract(r"(?s)```ya?ml[ \t]*\n(.*?)\n?[ \t]*```", 1)
+    read = body.is_not_null() & ~body.fill_null("").str.contains(y["spare"])
+    return pl.when(read).then(body.map_elements(_yaml_breaks, return_dtype=pl.Boolean)).otherwise(False).fill_null(False)
+
+
 # the request-aware checks: (factor name, check, key of quality.yaml holding its `factor`)
 _CHECKS = (
     ("capitalised_function_word", lambda c: pl.col("output").fill_null("").str.contains(
@@ -300,6 +333,8 @@ _CHECKS = (
     ("dangling", dangling, "dangling"),
     ("unfinished_item", unfinished_item, "unfinished_item"),
     ("ends_on_heading", ends_on_heading, "ends_on_heading"),
+    ("invalid_json_block", invalid_json_block, "invalid_json_block"),
+    ("invalid_yaml_block", invalid_yaml_block, "invalid_yaml_block"),
     ("under_answered", under_answered, "under_answered"),
     ("under_length", under_length, "under_length"),
     ("over_answered", over_answered, "over_answered"),
