@@ -248,3 +248,21 @@ def test_an_answer_verb_in_another_language_with_its_name_asks_for_that_language
                                      "Antworte auf Deutsch: was ist Python?", "请用中文回答：什么是Python？",
                                      "¿Qué significa \"hello\" en inglés?", "Write about Spain."])).to_list()
     assert got == ["es", "de", "zh", None, None]
+
+
+def test_rule_reasons_of_a_frame_without_an_input_column():
+    from dataforge.ops.filters import RuleFilter
+    df = pl.DataFrame({"instruction": ["Say hi", "Explain recursion"],
+                       "output": ["Hi!", "As an AI language model, I cannot explain that."]})
+    got = RuleFilter().reasons(df).to_list()
+    assert got[0] is None and got[1].startswith("ai_disclaimer"), got
+
+
+def test_exactly_n_items_means_one_more_is_over():
+    five = ("* Plan meals and shop with a list.\n* Buy store brands.\n* Compare unit prices.\n"
+            "* Buy seasonal produce.\n* Never shop hungry.")
+    got = _quality([("Give exactly 4 tips for saving money on groceries. Use markdown bullet points.", five),
+                    ("Summarise it in exactly 4 bullet points.", five),
+                    ("Give 4 tips for saving money on groceries.", five),
+                    ("Give exactly 5 tips for saving money on groceries. Use markdown bullet points.", five)])
+    assert got[0] < 0.6 and got[1] < 0.6 and got[2] >= 0.6 and got[3] >= 0.6, got

@@ -1384,6 +1384,10 @@ def reasons(rules: list[Rule], df: pl.DataFrame) -> pl.Series:
     """First firing rule per row ("name: detail"), null where every rule passes."""
     if df.height == 0 or not rules:
         return pl.Series("r", [None] * df.height, dtype=pl.Utf8)
+    # the context columns some rules also read (a frame of instructions and answers alone, as a
+    # library call may pass, has no input): read as empty
+    if "input" not in df.columns:
+        df = df.with_columns(pl.lit(None, pl.Utf8).alias("input"))
     try:
         fired = df.select([_reason(rule, df).alias(f"r{i}") for i, rule in enumerate(rules)])
     except pl.exceptions.ComputeError as e:  # a regex parameter that does not compile

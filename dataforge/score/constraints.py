@@ -97,10 +97,12 @@ def checks(cfg: dict) -> dict[str, pl.Expr]:
     if cl:  # "Write a Python function": the answer's code is fenced as another language
         res["code_language"] = code_language(load_yaml(cl["file"]))
     bl = cfg.get("bullet_count")
-    if bl:  # "in exactly 3 bullet points": the answer's top-level bullets run to twice as many, and two more
+    if bl:  # "in 3 bullet points": the answer's top-level bullets run to twice as many, and two
+        # more; "in exactly 3 bullet points": to one more (over_answered's `exact` reads the same)
         n = numbers.value(ins.str.extract(numbers.fill(bl["request"]), 1))
         bullets = out.str.count_matches(r"(?m)^(?:[-*•]|[0-9]{1,3}[.)])[ \t]+\S")
-        res["bullet_count"] = (n.is_not_null() & (bullets >= pl.max_horizontal(n * 2, n + 2))).fill_null(False)
+        limit = pl.when(ins.str.contains(r"(?i)\bexactly\b")).then(n + 1).otherwise(pl.max_horizontal(n * 2, n + 2))
+        res["bullet_count"] = (n.is_not_null() & (bullets >= limit)).fill_null(False)
     lg = cfg.get("lipogram")
     if lg:  # "without using the letter 'a'": the letter, `min_uses` times or more
         letter = ins.str.extract(lg["request"], 1).str.to_lowercase()

@@ -231,15 +231,16 @@ def over_answered(cfg: dict) -> pl.Expr:
     # (ASCII digits: \d also matches Arabic-Indic "١", which no integer cast reads)
     items = pl.col("output").fill_null("").str.extract_all(r"(?m)^\s*[0-9]{1,3}[.)]\s+\S").list.eval(
         pl.element().str.extract(r"([0-9]{1,3})", 1).cast(pl.Int64, strict=False)).list.max().fill_null(0)
-    # ... and where the request says "exactly", its top-level bullets too, two past the count
-    # ("List exactly 5 benefits as bullet points" answered with eight; indented sub-points not)
+    # ... and where the request says "exactly", its top-level bullets too, and one past the count
+    # is over ("List exactly 5 benefits as bullet points" answered with six; indented sub-points
+    # not), as constraints' `bullet_count` reads "in exactly 5 bullet points"
     exact = ins.str.contains("(?i)" + o["exact"]) if o.get("exact") else pl.lit(False)
     bullets = pl.col("output").fill_null("").str.count_matches(r"(?m)^[-*•][ \t]+\S")
     fires = det.is_null() & lo.is_null() & \
         n.is_between(int(u.get("min_count", 2)), int(u.get("max_count", 50))) & \
         ~unit.is_in(list(o.get("composite_units") or [])) & ~ins.str.contains("(?i)" + o["unless"]) & \
         ins.str.contains("(?i)" + o["asked"]) & \
-        ((items >= pl.max_horizontal(n * 2, n + 2)) | (exact & (pl.max_horizontal(items, bullets) >= n + 2)))
+        ((items >= pl.max_horizontal(n * 2, n + 2)) | (exact & (pl.max_horizontal(items, bullets) >= n + 1)))
     return fires.fill_null(False)
 
 
