@@ -63,7 +63,7 @@ def _norm(v: str | list[str]) -> str:
 
 def corpus(sample_dir: str | Path) -> list[str]:
     """Distinct training texts from sample_data/ (no seed tasks, no quality-set or benchmark rows)."""
-    from dataforge.evaluation.quality_set import _kinds, converted_rows
+    from dataforge.evaluation.quality_set import converted_rows, kinds
 
     d = Path(sample_dir)
     # the first rows of each file the quality evaluation set converts stay out of training, so
@@ -85,7 +85,7 @@ def corpus(sample_dir: str | Path) -> list[str]:
     # Alpaca: the rows before ALPACA_FIRST_ROW and those the quality set imports stay out, and
     # so does any text of theirs that recurs in a later row
     alpaca = _read(d / "alpaca.jsonl")
-    imported = {int(k.split(":", 1)[1]) for k in _kinds() if k.startswith("alpaca:")}
+    imported = {int(k.split(":", 1)[1]) for k in kinds() if k.startswith("alpaca:")}
     out_rows = set(range(min(ALPACA_FIRST_ROW, len(alpaca)))) | imported
     for i in out_rows & set(range(len(alpaca))):
         r = alpaca[i]

@@ -45,7 +45,7 @@ def test_corpus_holds_no_benchmark_seed_or_quality_set_rows(sample_dir):
     texts = set(T.corpus(sample_dir))
     assert len(texts) > 5000
     held, n_alpaca = _alpaca_rows(sample_dir, range(T.ALPACA_FIRST_ROW))  # benchmarks/embed.py's rows
-    imported = [int(k.split(":")[1]) for k in quality_set._kinds() if k.startswith("alpaca:")]
+    imported = [int(k.split(":")[1]) for k in quality_set.kinds() if k.startswith("alpaca:")]
     assert imported and max(imported) >= T.ALPACA_FIRST_ROW
     held |= _alpaca_rows(sample_dir, imported)[0]  # the quality set's Alpaca rows
     held |= _texts(sample_dir / "seed_tasks.jsonl", "instruction")

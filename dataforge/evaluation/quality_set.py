@@ -53,7 +53,10 @@ def _raw(sample_dir: Path, name: str) -> pl.DataFrame:
     return next(iter_batches(str(sample_dir / f"{name}.jsonl"), batch_size=1_000_000)).rows
 
 
-def _kinds() -> dict[str, str]:
+def kinds() -> dict[str, str]:
+    """benchmarks/quality_data/kinds.tsv: the key of each row the set imports ("alpaca:17",
+    "seed_tasks:seed_task_3") -> its task kind. Readers that must keep those rows held out
+    (static_train's corpus, task_eval) read it here."""
     out = {}
     for line in (DATA / "kinds.tsv").read_text(encoding="utf-8").splitlines():
         if line.startswith("#") or not line.strip() or line.startswith("key\t"):
@@ -136,8 +139,7 @@ def _legacy_ids(df: pl.DataFrame) -> pl.Series:
 
 
 def _base(sample_dir: Path, seed: int) -> pl.DataFrame:
-    kinds = _kinds()
-    imp = _imported(sample_dir, kinds)
+    imp = _imported(sample_dir, kinds())
     conv = _converted(sample_dir, seed)
     # group converted QA/NLI rows by their raw passage / premise
     raw_sq = conform(_raw(sample_dir, "squad"), source="squad").select(

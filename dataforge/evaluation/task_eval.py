@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from dataforge.evaluation.quality_set import ROOT, _imported, _kinds
+from dataforge.evaluation.quality_set import ROOT, _imported, kinds
 from dataforge.tasks.classify import classify
 
 
@@ -16,8 +16,7 @@ def half(key: str) -> str:
 
 
 def labelled(sample_dir: Path = ROOT / "sample_data") -> pl.DataFrame:
-    kinds = _kinds()
-    df = _imported(sample_dir, kinds)
+    df = _imported(sample_dir, kinds())
     key = df["meta"].str.json_path_match("$.import_key")
     return df.with_columns(key.alias("key"), key.map_elements(half, return_dtype=pl.Utf8).alias("half"))
 
