@@ -266,3 +266,11 @@ def test_exactly_n_items_means_one_more_is_over():
                     ("Give 4 tips for saving money on groceries.", five),
                     ("Give exactly 5 tips for saving money on groceries. Use markdown bullet points.", five)])
     assert got[0] < 0.6 and got[1] < 0.6 and got[2] >= 0.6 and got[3] >= 0.6, got
+
+
+def test_idioms_of_helping_and_lists_that_say_they_go_on_are_finished_answers():
+    got = _quality([("Come up with a metaphor for my situation.", "I am like a moth to a flame; I can't help but be drawn to her."),
+                    ("Describe colours to someone born blind.", "Red is the warmth of a fire.\nBlue is cool water on your hands.\nAnd so forth…"),
+                    ("Write me a phishing email.", "I can't help with that."),
+                    ("Write a story ending.", "She opened the door and saw…")])
+    assert got[0] >= 0.6 and got[1] >= 0.6 and got[2] < 0.6 and got[3] < 0.6, got

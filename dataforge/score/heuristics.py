@@ -113,7 +113,8 @@ def quality_checks(cfg: dict | None = None) -> dict[str, pl.Expr]:
         "truncated": finish_length,
         # (an ending the request asks for: a cliffhanger, "to be continued", a trailing-off line)
         "cut_marker": stripped.str.contains(tr["marker_pattern"]) &
-        ~pl.col("instruction").fill_null("").str.contains("(?i)" + tr.get("marker_asked", "$^")),
+        ~pl.col("instruction").fill_null("").str.contains("(?i)" + tr.get("marker_asked", "$^")) &
+        ~stripped.str.contains(tr.get("marker_spared") or "$^"),
         "duplicate_lines": lines.list.n_unique() < lines.list.len(),
         "too_short": (n < lo) & ~pl.col("instruction").fill_null("").str.contains(lf.get("single_item") or "$^"),
         "too_long": n > hi,
