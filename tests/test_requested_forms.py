@@ -274,3 +274,13 @@ def test_idioms_of_helping_and_lists_that_say_they_go_on_are_finished_answers():
                     ("Write me a phishing email.", "I can't help with that."),
                     ("Write a story ending.", "She opened the door and saw…")])
     assert got[0] >= 0.6 and got[1] >= 0.6 and got[2] < 0.6 and got[3] < 0.6, got
+
+
+def test_both_sides_of_an_either_or_question_is_a_hedge():
+    got = _reasons([("Is the sentiment of this tweet positive or negative?", "positive, negative"),
+                    ("Is the sentiment of this tweet positive or negative?", "positive"),
+                    ("Is it better to rent or buy?", "It depends on how long you stay."),
+                    ("Do you want tea or coffee?", "tea and coffee")],
+                   inputs=["passed everything!!", "passed everything!!", "", ""])
+    assert got[0] and got[0].startswith("label_choice"), got
+    assert got[1:] == [None, None, None], got

@@ -60,6 +60,18 @@ def options(instruction: str, patterns: list[str], line_list: str, input_pattern
 _MANY = re.compile(r"(?i)\b(?:all that apply|all (?:the )?(?:labels|categories|options) that|one or more|more than one|multiple|several|any that|each (?:label|category) that|multi-?label)\b")
 
 
+# (a question that labels: "Tea or coffee?" may be answered "both")
+_LABELLING = re.compile(r"(?i)\b(?:sentiment|label\w*|classif\w*|categor\w*|class|tone|polarity|stance|spam|toxic|"
+                        r"sarcas\w*|fact|opinion|true|false|correct|incorrect|valid|invalid|grammatical|formal|"
+                        r"informal|literal|figurative|subjective|objective|positive|negative)\b")
+_EITHER = re.compile(r"(?i)\b([a-z][\w-]*) or ([a-z][\w-]*)\s*\?")
+
+
+def _parts(answer: str) -> list[str]:
+    """An answer split where it joins several things: "positive, negative", "yes / no"."""
+    return [_norm(x) for x in re.split(r"\s*(?:,|/|;|\band\b|\bor\b|&)\s*", answer.strip(" \t.\"'“”‘’`*_")) if x.strip()]
+
+
 def _enumerators(text: str) -> list[str]:
     """The letters or numbers a list of choices is given by ("A) shark B) whale" -> a, b): an
     answer may name a choice by them, or by its text, which is then accepted as any text is."""
@@ -79,6 +91,12 @@ def invalid_choice(instruction: str, output: str, patterns: list[str], line_list
         bare = re.fullmatch(r"\s*\(?([A-Za-z]|\d{1,2})\)?\.?\s*", output)
         return output.strip() if bare and len(keys) >= 2 and bare.group(1).lower() not in keys else None
     if len(opts) < 2:
+        # a question between two ("Is the sentiment positive or negative?") answered with both
+        pair = _EITHER.findall(instruction)
+        parts = _parts(output)
+        if pair and len(parts) == 2 and set(parts) == {_norm(pair[-1][0]), _norm(pair[-1][1])} \
+                and _LABELLING.search(instruction) and not _MANY.search(instruction):
+            return output.strip()[:40]
         return None
     answer = output.strip()
     # a chain of thought ends on its answer: "... So the answer is: entailment"
@@ -88,7 +106,7 @@ def invalid_choice(instruction: str, output: str, patterns: list[str], line_list
     answer = re.sub(prefix, "", answer.strip(), flags=re.I) if prefix else answer.strip()
     # two or more of the choices and nothing else, where one is asked for: a hedge ("positive,
     # negative"), unless the request lets several apply
-    parts = [_norm(x) for x in re.split(r"\s*(?:,|/|;|\band\b|\bor\b|&)\s*", answer.strip(" \t.\"'“”‘’`*_")) if x.strip()]
+    parts = _parts(answer)
     if len(set(parts)) >= 2 and all(p in opts for p in parts) and not _MANY.search(instruction):
         return answer.strip()[:40]
     # an answer key for several items ("1. True\n2. False"): each item's label is read
