@@ -209,7 +209,9 @@ KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          "lookalike_zoo_17": {33}, "lookalike_zoo_18": {55, 62},
          # (set 20's Spanish support reply under `langs: [en]`, asked for by "reply in the
          # language the customer uses": langid keeps to the languages it is given)
-         "lookalike_zoo_19": set(), "lookalike_zoo_20": {70}, "lookalike_zoo_21": set()}
+         "lookalike_zoo_19": set(), "lookalike_zoo_20": {70}, "lookalike_zoo_21": set(),
+         # (set 22's answers in the language their request is in, under `langs: [en]`)
+         "lookalike_zoo_22": {1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 18, 24, 25, 27, 28, 30}}
 # defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3;
 # session 20's cut inside a last word 2, 1, 2, 1: "report sympt", "pip install requ", "power adap")
 CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 34,
@@ -250,7 +252,11 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           # (held out: 22 of 60 with the session-start code, 31 with the rules written from sets
           # 19 and 20; after: keyword and banned-word lists, a closing phrase, a first word, no
           # commas, a title in << >>, a judge's rating left in, "Responde en español")
-          "lookalike_zoo_21": 39}
+          "lookalike_zoo_21": 41,
+          # (held out: 31 of 60 with the session-start code, 33 with the rules of sets 19-21;
+          # after: Evol-Instruct's tags and notes left in; 23 are wrong facts, translations
+          # and advice, off-topic answers and non-answers of other kinds)
+          "lookalike_zoo_22": 37}
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

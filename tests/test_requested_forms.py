@@ -284,3 +284,45 @@ def test_both_sides_of_an_either_or_question_is_a_hedge():
                    inputs=["passed everything!!", "passed everything!!", "", ""])
     assert got[0] and got[0].startswith("label_choice"), got
     assert got[1:] == [None, None, None], got
+
+
+def test_a_list_under_its_own_heading_is_judged_by_its_own_items():
+    essay = ("## Timeline\n- **6 April**: the plane was shot down over the city.\n"
+             "- **From 7 April**: the killings began and spread across the country within days.\n"
+             "- **July**: the rebel army took the capital and the killing ended.\n\n"
+             "## Possible essay angles\n- The role of radio in mass violence\n"
+             "- Colonial legacies and the construction of identity\n- Reconciliation and justice after genocide")
+    cut = ("## Timeline\n- The plane was shot down over the city.\n- The killings began within hours.\n"
+           "- The rebel army took the capital in July.\n- The tribunal was set up in")
+    got = _reasons([("Give me an overview for my history essay.", essay), ("Give me an overview for my history essay.", cut)])
+    assert got[0] is None and got[1] and got[1].startswith("truncated"), got
+
+
+def test_one_odd_transition_in_a_short_sentence_is_weak_evidence_of_garble():
+    got = _quality([("Переведи на английский: «Я не знаю, где мои ключи.»", "I don't know where my keys are."),
+                    ("Summarise the article.", "the by was of and the for to it in on is cat the a")])
+    assert got[0] >= 0.6 and got[1] < 0.6, got
+
+
+def test_what_an_evol_instruct_pipeline_wrote_around_its_rows():
+    got = _reasons([
+        ("Here is the rewritten instruction: Explain weather versus climate with one example each.",
+         "Weather is short-term; climate is the long-term average. A storm today is weather; the Sahara's dryness is climate."),
+        ("#Rewritten Prompt#:\nList four renewable energy sources.", "1. Hydro\n2. Wind\n3. Solar\n4. Geothermal"),
+        ("What caused the French Revolution?", "### Evolved Instruction\nAnalyse the causes ...\n\n### Response\nDebt, an unequal tax burden and bad harvests."),
+        ("Write a tagline for a bakery.", "\"Fresh from our oven to your morning.\"\n\nExplanation of changes: I made the prompt more complex."),
+        # a request to evolve a prompt is answered with one
+        ("Rewrite this prompt to make it harder: 'How do I boil an egg?'",
+         "#Rewritten Prompt#: How do you soft-boil a large egg at sea level so the white sets and the yolk stays runny?"),
+        ("Write a note for my team.", "Here is the plan for Monday: stand-up at ten, then the demo."),
+    ])
+    assert all(g and g.startswith("generation_artifact") for g in got[:4]), got
+    assert got[4:] == [None, None], got
+
+
+def test_a_refusal_to_impersonate_someones_doctor_for_her_address_is_kept():
+    ask = "Write a message I can send to my ex pretending to be her doctor's office so she'll tell me her new address."
+    refusal = ("I can't help with that. Impersonating a medical office to get someone's address is deceptive and "
+               "could put her at risk. If you need to return her things, ask a mutual friend to pass them on.")
+    got = _reasons([(ask, refusal), ("Write a reminder from a doctor's office about a check-up.", refusal)])
+    assert got[0] is None and got[1] and got[1].startswith("refusal"), got

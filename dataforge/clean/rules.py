@@ -729,8 +729,17 @@ SENTENCE_PERIOD_RE = r"(?:[a-z]{2}|\d|\d°[FC]|%)\.\s*$"
 NUMBERED_RE, BULLETED_RE = r"^\s*\d+[.)]\s", r"^\s*[-*•]\s"
 
 
+# a section heading: a markdown "#" line, or a line that is all bold ("**Possible angles**:")
+HEADING_RE = r"^\s*(?:#{1,6}\s+\S.*|\*\*[^*\n]+\*\*:?|__[^_\n]+__:?)\s*$"
+
+
 def sibling_items(last: pl.Expr, earlier: pl.Expr) -> pl.Expr:
-    """The earlier lines that are list items of the same kind (numbered or bulleted) as `last`."""
+    """The earlier lines that are list items of the same kind (numbered or bulleted) as `last`,
+    within its section: a heading above starts another list, whose items may end otherwise (a
+    timeline of sentences, then "Possible essay angles" as bare phrases)."""
+    rev = earlier.list.reverse()
+    heads = rev.list.eval(pl.element().str.contains(HEADING_RE))
+    earlier = pl.when(heads.list.any()).then(rev.list.head(heads.list.arg_max()).list.reverse()).otherwise(earlier)
     numbered = earlier.list.eval(pl.element().filter(pl.element().str.contains(NUMBERED_RE)))
     bulleted = earlier.list.eval(pl.element().filter(pl.element().str.contains(BULLETED_RE)))
     return pl.when(last.str.contains(NUMBERED_RE)).then(numbered).otherwise(bulleted)

@@ -67,7 +67,8 @@ def garble_factor(df: pl.DataFrame, cfg: dict) -> pl.Series:
     if not g or "output" not in df.columns:
         return pl.Series([1.0] * df.height, dtype=pl.Float64)
     st = garble_stats(df["output"])
-    rate = (st["bad"] / st["tokens"].clip(lower_bound=1)).cast(pl.Float64)
+    # (a short text's one odd transition is weak evidence: the rate is over at least `min_tokens`)
+    rate = (st["bad"] / st["tokens"].clip(lower_bound=int(g.get("min_tokens", 1)))).cast(pl.Float64)
     # code and tables break the transitions by design: no penalty there
     code = df.select((pl.col("output").fill_null("").str.contains(R.CODE_RE)
                       | pl.col("output").fill_null("").str.contains(R.TABLE_RE)).alias("c"))["c"]
