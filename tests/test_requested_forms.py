@@ -326,3 +326,29 @@ def test_a_refusal_to_impersonate_someones_doctor_for_her_address_is_kept():
                "could put her at risk. If you need to return her things, ask a mutual friend to pass them on.")
     got = _reasons([(ask, refusal), ("Write a reminder from a doctor's office about a check-up.", refusal)])
     assert got[0] is None and got[1] and got[1].startswith("refusal"), got
+
+
+def test_promises_praise_and_hedges_with_nothing_else_are_no_answer():
+    bad = [("Plan a 3-day itinerary for Lisbon for a couple who like food, viewpoints and history.",
+            "What a fantastic trip! Lisbon is perfect for food, views and history. Let me put together a detailed "
+            "day-by-day itinerary with restaurant picks. I'll send it over shortly, so stay tuned!"),
+           ("Compare Python and JavaScript for backend development.",
+            "Great question! Below I'll provide a detailed comparison covering performance, ecosystem and "
+            "learning curve. Let's dive in!"),
+           ("How much should I budget for a week in Lisbon, excluding flights?",
+            "It depends on many factors such as your travel style and circumstances. Everyone's situation is "
+            "different, so the amount can vary."),
+           ("How do I hang a heavy mirror on drywall?",
+            "For your safety, I'd recommend hiring a licensed professional. Home improvement tasks can lead to "
+            "injuries or property damage, so it's best not to attempt this yourself.")]
+    kept = [("How do I replace a light switch?",
+             "For your safety, turn off the breaker first. Then remove the cover plate, unscrew the switch and "
+             "move each wire to the same terminal on the new one."),
+            ("How much should I budget for a week in Lisbon, excluding flights?",
+             "It depends on many factors, but a mid-range traveller spends about 100 to 150 euros a day."),
+            ("Write an out-of-office reply.", "Thanks for your email! I'm away until Monday and I'll reply as soon as I'm back."),
+            ("Plan a 3-day itinerary for Lisbon.", "Great choice! I'll explain: day 1 is Alfama and the castle, "
+             "day 2 Belém, day 3 a trip to Sintra.")]
+    got = _reasons(bad + kept)
+    assert all(g and g.startswith("non_answer") for g in got[:4]), got
+    assert got[4:] == [None] * 4, got
