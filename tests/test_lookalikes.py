@@ -248,7 +248,7 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           # language asked for up front, a final "x = 5", an answer cue repeated, an annotator's
           # note, a guide that stops on a heading; most of the rest are wrong code, answers and
           # labels, which no rule judges)
-          "lookalike_zoo_19": 36, "lookalike_zoo_20": 40,
+          "lookalike_zoo_19": 37, "lookalike_zoo_20": 40,
           # (held out: 22 of 60 with the session-start code, 31 with the rules written from sets
           # 19 and 20; after: keyword and banned-word lists, a closing phrase, a first word, no
           # commas, a title in << >>, a judge's rating left in, "Responde en español")

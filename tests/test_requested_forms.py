@@ -352,3 +352,13 @@ def test_promises_praise_and_hedges_with_nothing_else_are_no_answer():
     got = _reasons(bad + kept)
     assert all(g and g.startswith("non_answer") for g in got[:4]), got
     assert got[4:] == [None] * 4, got
+
+
+def test_a_line_said_eight_times_in_a_row_mid_answer_is_a_loop():
+    loop = "```bash\nfor host in a b c; do\n" + '  ping -c 1 "$host" > /dev/null\n' * 10 + '  echo "$host is up"\ndone\n```'
+    fine = "```bash\nfor host in a b c; do\n" + '  ping -c 1 "$host" > /dev/null\n' + '  echo "$host is up"\ndone\n```'
+    asked = ("Write 'I will not talk in class' ten times.", "I will not talk in class.\n" * 10)
+    got = _reasons([("bash script that pings three hosts once each", loop), ("bash script that pings three hosts once each", fine), asked])
+    assert got[0] and got[0].startswith("line_loop"), got
+    # (lines to copy out are asked for: no loop, whatever `repetition` makes of them)
+    assert got[1] is None and not (got[2] or "").startswith("line_loop"), got

@@ -1104,6 +1104,16 @@ def b_line_loop(rule: Rule, df: pl.DataFrame):
         loops.append((t.list.len() >= k * reps) & (t.list.n_unique() >= 2) &
                      (t.list.head(k * (reps - 1)) == t.list.tail(k * (reps - 1))) &
                      (t.list.tail(k).list.join(" ").str.count_matches(r"\p{L}+") >= words))
+    if rule.get("min_run"):  # ... or, anywhere, one line said `min_run` times in a row (a loop
+        # inside a code block: the same command twelve times, then the script goes on)
+        run, run_words = int(rule.get("min_run")), int(rule.get("min_run_words", 3))
+        rle = pl.element().rle()
+        runs = units.list.eval(rle.filter((rle.struct.field("len") >= run) & (
+            rle.struct.field("value").str.count_matches(r"\p{L}+") >= run_words)).struct.field("value"))
+        looped = runs.list.len() > 0
+        return pl.when(pl.any_horizontal(loops)).then(
+            _fmt(rule, f"{f} ends by repeating: '{{}}'", units.list.last().str.slice(0, 40))
+        ).when(looped).then(_fmt(rule, f"{f} repeats a line {run} times or more: '{{}}'", runs.list.first().str.slice(0, 40)))
     return pl.when(pl.any_horizontal(loops)).then(
         _fmt(rule, f"{f} ends by repeating: '{{}}'", units.list.last().str.slice(0, 40)))
 
