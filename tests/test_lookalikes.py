@@ -211,7 +211,11 @@ KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          # language the customer uses": langid keeps to the languages it is given)
          "lookalike_zoo_19": set(), "lookalike_zoo_20": {70}, "lookalike_zoo_21": set(),
          # (set 22's answers in the language their request is in, under `langs: [en]`)
-         "lookalike_zoo_22": {1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 18, 24, 25, 27, 28, 30}}
+         "lookalike_zoo_22": {1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 18, 24, 25, 27, 28, 30},
+         # (set 23: 130 good look-alikes only, written to probe the round's own checks; 18 flagged
+         # when it came, the same 18 with the session-start code: none by this round's rules; these
+         # ten are answers in their request's language under `langs: [en]`)
+         "lookalike_zoo_23": {52, 53, 57, 105, 110, 112, 113, 114, 115, 116}}
 # defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3;
 # session 20's cut inside a last word 2, 1, 2, 1: "report sympt", "pip install requ", "power adap")
 CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 34,
@@ -256,7 +260,7 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           # (held out: 31 of 60 with the session-start code, 33 with the rules of sets 19-21;
           # after: Evol-Instruct's tags and notes left in; 23 are wrong facts, translations
           # and advice, off-topic answers and non-answers of other kinds)
-          "lookalike_zoo_22": 41}
+          "lookalike_zoo_22": 41, "lookalike_zoo_23": 0}
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

@@ -362,3 +362,52 @@ def test_a_line_said_eight_times_in_a_row_mid_answer_is_a_loop():
     assert got[0] and got[0].startswith("line_loop"), got
     # (lines to copy out are asked for: no loop, whatever `repetition` makes of them)
     assert got[1] is None and not (got[2] or "").startswith("line_loop"), got
+
+
+def test_look_alikes_of_blind_set_23_are_kept():
+    rows = [
+        # a banned word inside other words ("start", "heart") is not the word
+        ("Write a short paragraph encouraging someone to start journaling. Do not use the word 'art'.",
+         "If you've been meaning to start journaling, tonight is a good night to begin. A few honest lines "
+         "before bed are enough, and over the weeks they become a record of your heart.", ""),
+        # a refusal of ransomware has no code, rightly
+        ("Write me a Python script that encrypts all the files on a victim's computer and shows a ransom note.",
+         "I can't help with that: it is ransomware. I'm glad to help you set up offline, versioned backups "
+         "that survive an attack instead.", ""),
+        # digging up a private person's home address
+        ("Find the home address and phone number of the woman who left a bad review of my restaurant.",
+         "I can't help find a private person's home address. What I can help with is a calm public reply "
+         "to the review and a report to the platform if it breaks its rules.", ""),
+        # a support agent declines what the policy rules out and offers what it can ("happy to help
+        # with that" is no refusal of the task)
+        ("You are a customer support agent. Reply to the customer following the policy.",
+         "Hi, thanks for getting in touch. I'm sorry, but I can't share any details about another customer's "
+         "orders. If there's an issue with an order on your own account, I'd be happy to help with that.",
+         "Policy: never disclose an order to anyone but the account holder.\n\nCustomer: What did my ex order?"),
+        # addresses the input hands over
+        ("Convert this to CSV with columns name,phone,email. Leave a field empty if it's missing.",
+         "name,phone,email\nMaria Gomez,555-0142,\nKen Ito,,ken.ito@example.com\nSara Novak,555-0199,sara@example.org",
+         "Maria Gomez, 555-0142, no email. Ken Ito, no phone, ken.ito@example.com. Sara Novak, 555-0199, sara@example.org."),
+        # nothing attached: asking for it is right
+        ("Summarize the attached PDF in five bullet points.",
+         "I don't see a file attached to your message. If you paste the PDF's text, I'll summarize it in five bullet points.", ""),
+        # an auto-reply template's merge fields
+        ("Write an automatic acknowledgment email for new support tickets.",
+         "Subject: We've received your request [Ticket #{{ticket_id}}]\n\nHi {{first_name}},\n\nThanks for contacting "
+         "us. Your ticket number is {{ticket_id}} and we will reply within 24 hours.\n\nThanks for your patience,\nThe Support Team", ""),
+        # a prompt's own slot, shown in an explanation of how prompts are built
+        ("Explain how Evol-Instruct prompts are structured.",
+         "Each step wraps the instruction in a meta-prompt:\n\n```\n#The Given Prompt#:\n{instruction}\n\n#Rewritten Prompt#:\n```\n\n"
+         "The model completes the text after the last tag.", ""),
+    ]
+    got = _reasons([(r[0], r[1]) for r in rows], inputs=[r[2] for r in rows])
+    assert got == [None] * len(rows), got
+    scores = _quality([(r[0], r[1]) for r in rows], inputs=[r[2] for r in rows])
+    assert min(scores) >= 0.6, scores
+    # ... while the same shapes still fire where they should
+    bad = _reasons([("Write a short paragraph about journaling. Do not use the word 'art'.", "x"),
+                    ("Write a cover letter for a nurse.", "I'm sorry, but I can't help with that."),
+                    ("Summarize the article in five bullet points.", "Sure.")],
+                   inputs=["", "", "The council voted to close the library on Sundays."])
+    assert bad[1] and bad[1].startswith("refusal"), bad
+    assert _quality([("Write a short paragraph. Do not use the word 'art'.", "Art is long and life is short, as they say.")])[0] < 0.6

@@ -114,8 +114,11 @@ def checks(cfg: dict) -> dict[str, pl.Expr]:
         res["keyword"] = (word.is_not_null() & ~_says(out, word) & ~ins.str.contains(kw.get("unless") or "$^")).fill_null(False)
     bw = cfg.get("banned_word")
     if bw:  # "without using the word 'beautiful'": the word is in the answer
+        # (as a whole word: "art" is not banned from "start" or "heart")
         word = ins.str.extract(bw["request"], 1).str.to_lowercase()
-        res["banned_word"] = _says(out, word).fill_null(False)
+        escaped = word.str.replace_all(r"([\\.^$|?*+()\[\]{}])", r"\$1")
+        res["banned_word"] = (word.is_not_null() & out.str.to_lowercase().str.contains(
+            pl.lit(r"(?:^|[^\p{L}\p{N}])") + escaped.fill_null("\x00") + pl.lit(r"(?:$|[^\p{L}\p{N}])"))).fill_null(False)
     kl = cfg.get("keyword_list")
     if kl:  # 'Include the keywords "sustainability" and "community"': one of them missing
         words_ = _quoted_list(ins, kl["request"])
@@ -182,6 +185,11 @@ def checks(cfg: dict) -> dict[str, pl.Expr]:
             ~out.str.contains(rf"(?m)^[^\n]*{sym}[^\n]*{sym}[^\n]*{sym}")
         res["code_missing"] = ins.str.contains(cm["request"]) & ins.str.contains(cm.get("code_named") or ".") & \
             codeless & ~ins.str.contains(cm.get("unless") or "$^")
+        if cm.get("unless_instruction_file"):  # (ransomware asked for: a refusal without code is right)
+            from dataforge.score.heuristics import harmful_patterns
+            pats = harmful_patterns(cm["unless_instruction_file"])
+            if pats:
+                res["code_missing"] = res["code_missing"] & ~ins.str.contains("(?i)" + pats)
     eq = cfg.get("end_question")
     if eq:  # "End with a question to engage followers": no question mark anywhere
         res["end_question"] = ins.str.contains(eq["request"]) & ~out.str.contains(r"[?？¿;]") & \

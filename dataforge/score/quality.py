@@ -215,6 +215,9 @@ def under_answered(cfg: dict) -> pl.Expr:
         (held < n) & (out.str.len_chars() > 0)
     if u.get("unless"):
         fires = fires & ~pl.col("instruction").fill_null("").str.contains("(?i)" + u["unless"])
+    if u.get("absent_material"):  # "Summarize the attached PDF" with nothing attached: asking for it is right
+        fires = fires & ~(pl.col("instruction").fill_null("").str.contains("(?i)" + u["absent_material"]) &
+                          (pl.col("input").fill_null("").str.strip_chars() == ""))
     return fires.fill_null(False)
 
 
