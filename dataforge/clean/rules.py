@@ -1173,7 +1173,12 @@ def b_script_switch(rule: Rule, df: pl.DataFrame):
     # (a drift keeps technical words in Latin letters: "因此，对于CPU密集型任务，... multiprocessing 模块";
     # the ending run may hold short Latin tokens where most of it is the other script)
     mixed = f"([{script}](?:[{script}，、。！？：；（）「」\\s\\d]|[A-Za-z][\\w/.+#-]{{0,24}})*)" + r"[\s\p{P}]*$"
-    tail = o.str.extract(mixed, 1).fill_null("")
+    # (read only where the script appears at all: the expression is costly over Latin text)
+    idx = df.select(_col(f).str.contains(f"[{script}]").alias("h"))["h"].arg_true()
+    tail_s = pl.Series("t", [""] * df.height, dtype=pl.Utf8)
+    if idx.len():
+        tail_s = tail_s.scatter(idx, df[idx].select(o.str.extract(mixed, 1).fill_null("").alias("t"))["t"])
+    tail = pl.lit(tail_s)
     drift = (tail.str.count_matches(f"[{script}]") >= 2 * n) & \
         (tail.str.count_matches(f"[{script}]") >= float(rule.get("min_share", 0.6)) * tail.str.count_matches(r"[^\s\p{P}]"))
     fires = (o.str.contains(at_end) | drift) & \
