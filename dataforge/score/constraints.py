@@ -133,15 +133,13 @@ def checks(cfg: dict) -> dict[str, pl.Expr]:
         tail = r" \t\n\"'“”‘’.!?*_)"
         phrase = ins.str.extract(ep["request"], 1).str.to_lowercase().str.strip_chars(tail)
         end = out.str.to_lowercase().str.strip_chars(tail)
-        res["end_phrase"] = (phrase.str.len_chars() > 0) & ~end.str.ends_with(phrase.fill_null("\x00"))
-        res["end_phrase"] = res["end_phrase"].fill_null(False)
+        res["end_phrase"] = ((phrase.str.len_chars() > 0) & ~end.str.ends_with(phrase.fill_null("\x00"))).fill_null(False)
     sw = cfg.get("start_word")
     if sw:  # 'Your response must begin with the word "Absolutely"': it begins otherwise
         word = ins.str.extract(sw["request"], 1).str.to_lowercase().str.strip_chars()
         start = out.str.to_lowercase().str.strip_chars_start(" \t\n\"'“‘*_#>")
-        res["start_word"] = (word.str.len_chars() > 0) & ~start.str.starts_with(word.fill_null("\x00")) & \
-            ~ins.str.contains(sw.get("unless") or "$^")
-        res["start_word"] = res["start_word"].fill_null(False)
+        res["start_word"] = ((word.str.len_chars() > 0) & ~start.str.starts_with(word.fill_null("\x00")) &
+                             ~ins.str.contains(sw.get("unless") or "$^")).fill_null(False)
     nc = cfg.get("no_commas")
     if nc:  # "Do not use any commas": a comma anyway (not one inside a number, "1,000")
         res["no_commas"] = ins.str.contains(nc["request"]) & \
@@ -192,7 +190,7 @@ def checks(cfg: dict) -> dict[str, pl.Expr]:
                 res["code_missing"] = res["code_missing"] & ~ins.str.contains("(?i)" + pats)
     eq = cfg.get("end_question")
     if eq:  # "End with a question to engage followers": no question mark anywhere
-        res["end_question"] = ins.str.contains(eq["request"]) & ~out.str.contains(r"[?？¿;]") & \
+        res["end_question"] = ins.str.contains(eq["request"]) & ~out.str.contains("[?？¿\u037e]") & \
             (words >= int(eq.get("min_words", 5)))
     ac = cfg.get("acrostic")
     if ac:  # "an acrostic poem for SNOW": the lines' first letters never spell it, top to bottom
