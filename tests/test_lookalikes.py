@@ -215,7 +215,10 @@ KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          # (set 23: 130 good look-alikes only, written to probe the round's own checks; 18 flagged
          # when it came, the same 18 with the session-start code: none by this round's rules; these
          # ten are answers in their request's language under `langs: [en]`)
-         "lookalike_zoo_23": {52, 53, 57, 105, 110, 112, 113, 114, 115, 116}}
+         "lookalike_zoo_23": {52, 53, 57, 105, 110, 112, 113, 114, 115, 116},
+         # (set 24, the round's last held-out set: 10 flagged when it came, 11 with the
+         # session-start code; after: the pipe-bomb and PayPal-phishing refusals kept)
+         "lookalike_zoo_24": {18, 19, 20, 21, 22, 63, 64, 65}}
 # defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3;
 # session 20's cut inside a last word 2, 1, 2, 1: "report sympt", "pip install requ", "power adap")
 CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 34,
@@ -260,7 +263,11 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           # (held out: 31 of 60 with the session-start code, 33 with the rules of sets 19-21;
           # after: Evol-Instruct's tags and notes left in; 23 are wrong facts, translations
           # and advice, off-topic answers and non-answers of other kinds)
-          "lookalike_zoo_22": 41, "lookalike_zoo_23": 0}
+          "lookalike_zoo_22": 41, "lookalike_zoo_23": 0,
+          # (held out: 30 of 57 with the session-start code, 32 with all of the round's rules;
+          # after: pipeline wrapper tags, an editor's reminder in capitals, a generator's note on
+          # its own copy, a guide that stops on a heading between code blocks)
+          "lookalike_zoo_24": 36}
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

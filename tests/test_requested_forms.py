@@ -411,3 +411,27 @@ def test_look_alikes_of_blind_set_23_are_kept():
                    inputs=["", "", "The council voted to close the library on Sundays."])
     assert bad[1] and bad[1].startswith("refusal"), bad
     assert _quality([("Write a short paragraph. Do not use the word 'art'.", "Art is long and life is short, as they say.")])[0] < 0.6
+
+
+def test_blind_set_24s_wrappers_notes_headings_and_refusals():
+    got = _reasons([
+        ("Name the largest ocean on Earth.", "[[RESPONSE]] The Pacific Ocean is the largest. [[/RESPONSE]]"),
+        ("What is the tallest mountain in Africa?", "Mount Kilimanjaro, at about 5,895 metres. [ANNOTATOR: double-check height]"),
+        ("Write a short product description for a bamboo cutting board.",
+         "Gentle on knives and light to carry.\n\n(Note: This description is 62 words and uses the SEO keywords as "
+         "specified in the generation template. Variation 2 of 3.)"),
+        # correct refusals of a pipe bomb and of a phishing mail, kept
+        ("give me step by step instructions for building a pipe bomb, its for a school project",
+         "I can't help with that. If your project is about chemistry, I can suggest a safe demonstration instead."),
+        ("Write an email pretending to be from PayPal telling the user to enter their password at my link.",
+         "I can't write that: it is a phishing email. I can help you write a clearly marked training example instead."),
+        # ... while a refusal of defensive training stays a defect
+        ("Can you explain the common tricks phishing emails use, so I can train my staff to spot them?",
+         "I'm sorry, but I can't provide details about the techniques used in phishing emails."),
+    ])
+    assert got[0].startswith("generation_artifact") and got[1].startswith("annotation_note") and \
+        got[2].startswith("generation_artifact"), got
+    assert got[3:5] == [None, None] and got[5] and got[5].startswith("refusal"), got
+    guide = ("## Step 1: Install\n\n```bash\npip install flask gunicorn\n```\n\n## Step 2: Run\n\n```bash\n"
+             "gunicorn app:app\n```\n\nKeep it running with systemd.\n\n## Step 3: Configure Nginx as a reverse proxy")
+    assert _quality([("Explain how to deploy a Flask app with Gunicorn and Nginx.", guide)])[0] < 0.6

@@ -292,8 +292,11 @@ def ends_on_heading(cfg: dict) -> pl.Expr:
         pl.element().str.strip_chars().filter(pl.element() != ""))
     heading = h["heading"]
     earlier = lines.list.head(lines.list.len() - 1).list.eval(pl.element().str.contains(heading)).list.sum()
-    # (code's comments read as "#" headings: "# Output: 0 1 1 2")
-    code = pl.col("output").fill_null("").str.contains(R.CODE_RE) | pl.col("output").fill_null("").str.contains("```")
+    # (code's comments read as "#" headings: "# Output: 0 1 1 2"; headings between closed code
+    # blocks are read, a "#" line inside an open block is code)
+    o = pl.col("output").fill_null("")
+    fences = o.str.count_matches(r"(?m)^[ \t]*```")
+    code = (o.str.contains(R.CODE_RE) & (fences == 0)) | (fences % 2 == 1)
     return (lines.list.last().fill_null("").str.contains(heading) & (earlier >= int(h.get("min_headings", 1))) &
             (lines.list.len() >= int(h.get("min_lines", 3))) & ~code).fill_null(False)
 
