@@ -1104,18 +1104,17 @@ def b_line_loop(rule: Rule, df: pl.DataFrame):
         loops.append((t.list.len() >= k * reps) & (t.list.n_unique() >= 2) &
                      (t.list.head(k * (reps - 1)) == t.list.tail(k * (reps - 1))) &
                      (t.list.tail(k).list.join(" ").str.count_matches(r"\p{L}+") >= words))
+    reason = pl.when(pl.any_horizontal(loops)).then(
+        _fmt(rule, f"{f} ends by repeating: '{{}}'", units.list.last().str.slice(0, 40)))
     if rule.get("min_run"):  # ... or, anywhere, one line said `min_run` times in a row (a loop
         # inside a code block: the same command twelve times, then the script goes on)
         run, run_words = int(rule.get("min_run")), int(rule.get("min_run_words", 3))
         rle = pl.element().rle()
         runs = units.list.eval(rle.filter((rle.struct.field("len") >= run) & (
             rle.struct.field("value").str.count_matches(r"\p{L}+") >= run_words)).struct.field("value"))
-        looped = runs.list.len() > 0
-        return pl.when(pl.any_horizontal(loops)).then(
-            _fmt(rule, f"{f} ends by repeating: '{{}}'", units.list.last().str.slice(0, 40))
-        ).when(looped).then(_fmt(rule, f"{f} repeats a line {run} times or more: '{{}}'", runs.list.first().str.slice(0, 40)))
-    return pl.when(pl.any_horizontal(loops)).then(
-        _fmt(rule, f"{f} ends by repeating: '{{}}'", units.list.last().str.slice(0, 40)))
+        reason = reason.when(runs.list.len() > 0).then(
+            _fmt(rule, f"{f} repeats a line {run} times or more: '{{}}'", runs.list.first().str.slice(0, 40)))
+    return reason
 
 
 def b_list_loop(rule: Rule, df: pl.DataFrame):
@@ -1179,8 +1178,8 @@ def b_script_switch(rule: Rule, df: pl.DataFrame):
     if idx.len():
         tail_s = tail_s.scatter(idx, df[idx].select(o.str.extract(mixed, 1).fill_null("").alias("t"))["t"])
     tail = pl.lit(tail_s)
-    drift = (tail.str.count_matches(f"[{script}]") >= 2 * n) & \
-        (tail.str.count_matches(f"[{script}]") >= float(rule.get("min_share", 0.6)) * tail.str.count_matches(r"[^\s\p{P}]"))
+    in_script = tail.str.count_matches(f"[{script}]")
+    drift = (in_script >= 2 * n) & (in_script >= float(rule.get("min_share", 0.6)) * tail.str.count_matches(r"[^\s\p{P}]"))
     fires = (o.str.contains(at_end) | drift) & \
         (_col(f).str.count_matches(r"\b\p{Latin}{2,}\b") >= rule.get("min_latin_words", 15)) & \
         ~context.str.contains(f"[{script}]")

@@ -296,11 +296,11 @@ def target_language(instructions: pl.Series) -> pl.Series:
     english = pl.select(pl.coalesce(pl.lit(into), pl.lit(closing), pl.lit(told))).to_series() \
         .replace_strict(table, default=None, return_dtype=pl.Utf8)
     # a name in an "into X" phrasing first: "次の英文を日本語に翻訳" names the source language first
-    found = [t.str.extract(pat, 1) for pat in o.answer_in] + [t.str.extract(o.anywhere, 1)]
+    named_in = [t.str.extract(pat, 1) for pat in o.answer_in]
+    found = named_in + [t.str.extract(o.anywhere, 1)]
     # (or a word for answering with an "in X" phrasing: "Responde únicamente en español: ...")
-    told_other = pl.select(pl.coalesce([pl.lit(t.str.extract(pat, 1)) for pat in o.answer_in])).to_series()
     other = pl.select(pl.when(pl.lit(t.str.contains(o.cue))).then(pl.coalesce([pl.lit(x) for x in found]))
-                      .when(pl.lit(t.str.contains(o.answer))).then(pl.lit(told_other))).to_series()
+                      .when(pl.lit(t.str.contains(o.answer))).then(pl.coalesce([pl.lit(x) for x in named_in]))).to_series()
     code = other.str.extract(o.stem, 1).replace_strict(o.codes, default=None, return_dtype=pl.Utf8)
     return pl.select(pl.coalesce(pl.lit(english), pl.lit(code))).to_series()
 

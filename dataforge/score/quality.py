@@ -114,6 +114,11 @@ def _truncated_param(cfg: dict, key: str) -> str | None:
     return next((r.get(key) for r in detector_rules(cfg) if r.type == "truncated"), None)
 
 
+def _lines(text: pl.Expr) -> pl.Expr:
+    """The text's non-blank lines, each stripped."""
+    return text.str.split("\n").list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
+
+
 def dangling(cfg: dict) -> pl.Expr:
     d = cfg.get("dangling")
     if not d:
@@ -122,7 +127,7 @@ def dangling(cfg: dict) -> pl.Expr:
     o = pl.col("output").fill_null("").str.strip_chars()
     last_word = o.str.extract(r"([\p{L}\p{M}']+)$", 1).str.to_lowercase()  # ("economía" ends on no "a")
     # (not where the earlier lines mostly end so too: the text's form, as in the detector)
-    lines = o.str.split("\n").list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
+    lines = _lines(o)
     # (a date is no dangling word: "... by 30 May", as `truncated` reads it)
     time_token = _truncated_param(cfg, "time_token")
     dated = o.str.contains("(?i)" + time_token) if time_token else pl.lit(False)
@@ -151,7 +156,7 @@ def no_end_mark(cfg: dict) -> pl.Expr:
     if not n:
         return pl.lit(1.0)
     o = pl.col("output").fill_null("").str.strip_chars()
-    lines = o.str.split("\n").list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
+    lines = _lines(o)
     last = lines.list.last().fill_null("")
     earlier = lines.list.head(lines.list.len() - 1)
     # the `truncated` detector's ending marks, unless the config names its own
@@ -288,17 +293,21 @@ def ends_on_heading(cfg: dict) -> pl.Expr:
     h = cfg.get("ends_on_heading")
     if not h:
         return pl.lit(False)
-    lines = pl.col("output").fill_null("").str.split("\n").list.eval(
-        pl.element().str.strip_chars().filter(pl.element() != ""))
+    o = pl.col("output").fill_null("")
+    lines = _lines(o)
     heading = h["heading"]
     earlier = lines.list.head(lines.list.len() - 1).list.eval(pl.element().str.contains(heading)).list.sum()
     # (code's comments read as "#" headings: "# Output: 0 1 1 2"; headings between closed code
     # blocks are read, a "#" line inside an open block is code)
-    o = pl.col("output").fill_null("")
     fences = o.str.count_matches(r"(?m)^[ \t]*```")
     code = (o.str.contains(R.CODE_RE) & (fences == 0)) | (fences % 2 == 1)
     return (lines.list.last().fill_null("").str.contains(heading) & (earlier >= int(h.get("min_headings", 1))) &
             (lines.list.len() >= int(h.get("min_lines", 3))) & ~code).fill_null(False)
+
+
+def _fenced(tag: str) -> pl.Expr:
+    """The body of the answer's first code block whose fence names `tag` (a regex), or null."""
+    return pl.col("output").fill_null("").str.extract(rf"(?s)```{tag}[ \t]*\n(.*?)\n?[ \t]*```", 1)
 
 
 def invalid_json_block(cfg: dict) -> pl.Expr:
@@ -306,7 +315,7 @@ def invalid_json_block(cfg: dict) -> pl.Expr:
     j = cfg.get("invalid_json_block")
     if not j:
         return pl.lit(False)
-    body = pl.col("output").fill_null("").str.extract(r"(?s)```json[ \t]*\n(.*?)\n?[ \t]*```", 1).str.strip_chars()
+    body = _fenced("json").str.strip_chars()
     shaped = body.str.contains(r"^[\[{]") & body.str.contains(r"[\]}]$") & ~body.str.contains(j["spare"])
     return (shaped & body.str.json_path_match("$").is_null()).fill_null(False)
 
@@ -329,9 +338,10 @@ def invalid_yaml_block(cfg: dict) -> pl.Expr:
     y = cfg.get("invalid_yaml_block")
     if not y:
         return pl.lit(False)
-    body = pl.col("output").fill_null("").str.extract(r"(?s)```ya?ml[ \t]*\n(.*?)\n?[ \t]*```", 1)
-    read = body.is_not_null() & ~body.fill_null("").str.contains(y["spare"])
-    return pl.when(read).then(body.map_elements(_yaml_breaks, return_dtype=pl.Boolean)).otherwise(False).fill_null(False)
+    body = _fenced("ya?ml")
+    # (only the blocks read are parsed: map_elements skips the nulls)
+    read = pl.when(~body.str.contains(y["spare"])).then(body)
+    return read.map_elements(_yaml_breaks, return_dtype=pl.Boolean).fill_null(False)
 
 
 # the request-aware checks: (factor name, check, key of quality.yaml holding its `factor`)
