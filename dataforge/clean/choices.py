@@ -22,7 +22,7 @@ _STRIP = " \t\n\"'“”‘’`*_.,;:!?()[]{}"
 
 
 def _norm(text: str) -> str:
-    t = text.strip(_STRIP).lower()
+    t = text.strip(_STRIP).lower().replace("_", " ")  # "not_entailment" is "not entailment"
     t = re.sub(r"\s+", " ", t)
     return _ARTICLE.sub("", t).strip(_STRIP)
 
@@ -47,6 +47,8 @@ def options(instruction: str, patterns: list[str], line_list: str, input_pattern
             parts = re.split(r",\s*(?:or\s+|and\s+)?|\s+or\s+|;\s*", text) if "," in text or ";" in text \
                 else re.split(r"\s*/\s*|\s+or\s+|\s*\|\s*", text)
             found += [_norm(p) for p in parts]
+            if "," in text and re.search(r"\s+or\s+", parts[-1]):  # "..., film or written work"
+                found += [_norm(p) for p in re.split(r"\s+or\s+", parts[-1])]
     blocks = list(re.finditer(line_list, both, flags=re.I | re.M)) if line_list else []
     if blocks:  # "Options:\n- yes\n- no" (the last block)
         block = blocks[-1]
@@ -78,18 +80,72 @@ def _enumerators(text: str) -> list[str]:
     return ["*"] + [m.lower() for m in re.findall(r"(?:^|\s|\()([A-Ea-e]|\d{1,2})\s?[).]\s", text)]
 
 
+_OPTION = r"(?:^|(?<=\s))\(?([A-Ea-e])[).]\s+"
+
+
+def _lettered_options(request: str) -> dict[str, str]:
+    """{letter: option text} of "A) rubber" lines and of inline "(A) oxygen (B) nitrogen"."""
+    out: dict[str, str] = {}
+    for m in re.finditer(_OPTION + r"(.+?)(?=\s+\(?[A-Ea-e][).]\s|\n|$)", request, flags=re.M):
+        out.setdefault(m.group(1).lower(), _norm(m.group(2)))
+    return out
+
+
+def _letter_mismatch(request: str, output: str, many: bool) -> str | None:
+    """A lettered answer that contradicts itself: two letters where one is asked ("A or C"), a
+    letter beside another option's text ("C) copper" where copper is D), or a final "Answer: B"
+    after a working that chose (C)."""
+    texts = _lettered_options(request)
+    if len(texts) < 2:
+        return None
+    two = re.fullmatch(r"\s*\(?([A-Ea-e])\)?\s*(?:,|/|\bor\b|\band\b|&)\s*\(?([A-Ea-e])\)?\.?\s*", output)
+    if two and not many and two.group(1).lower() != two.group(2).lower() \
+            and {two.group(1).lower(), two.group(2).lower()} <= texts.keys():
+        return output.strip()
+    pair = re.fullmatch(r"\s*\(?([A-Ea-e])[).:]\s*([^\n]{1,80}?)\s*", output)
+    if pair:
+        letter, said = pair.group(1).lower(), _norm(pair.group(2))
+        if texts.get(letter) and said != texts[letter] and said in {t for k, t in texts.items() if k != letter}:
+            return output.strip()[:40]
+        return None
+    lines = [ln for ln in output.strip().splitlines() if ln.strip()]
+    final = re.fullmatch(r"(?i)\W*(?:final )?answer\s*[:=-]\s*\(?([A-E])\)?\W*", lines[-1]) if len(lines) > 1 else None
+    if final:
+        chose = re.findall(r"(?i:\b(?:answer|option|choice) is)\s*:?\s*(?:\(([A-Ea-e])\)|([A-E])\b(?!['’]))",
+                           "\n".join(lines[:-1]))
+        if chose and (chose[-1][0] or chose[-1][1]).lower() != final.group(1).lower():
+            return lines[-1].strip()[:40]
+    return None
+
+
+def _offers_letter(request: str, letter: str) -> bool:
+    """Whether the request names `letter` as something to answer ("(B)", "B)", "B =", "'B'",
+    "option B", "B if ...", "A or B")."""
+    u, lo = re.escape(letter.upper()), re.escape(letter.lower())
+    return bool(re.search(rf"\((?:{u}|{lo})\)|(?m:^\s*(?:{u}|{lo})[.):])|\b{u}[.):](?:\s|$)|\b{u}\s*[=:–-]\s|[\"'‘“]{u}[\"'’”]|"
+                          rf"(?i:\b(?:option|choice|letter)\s+){u}\b|\b{u}\s+(?:if|for|when)\b|\b{u}\s*(?:,|/|or|and)\s*[A-H]\b|"
+                          rf"\b[A-H]\s*(?:,|/|or|and)\s*{u}\b", request))
+
+
 def invalid_choice(instruction: str, output: str, patterns: list[str], line_list: str, prefix: str,
                    max_words: int = 6, synonyms: dict[str, str] | None = None,
-                   input_patterns: list[str] = (), given: str = "") -> str | None:
+                   input_patterns: list[str] = (), given: str = "", letter_request: str = "") -> str | None:
     """The answer when it is short and none of the listed choices, else None."""
     opts = options(instruction, patterns, line_list, input_patterns, given)
     # choices given by letter or number (lines "A) Oxygen" too): only a bare letter or number
     # outside them is read ("E" for A-D); any other answer may give a choice's text
     lettered = re.findall(r"(?m)^\s*\(?([A-Ea-e])[).]\s+\S", instruction + "\n" + given)
-    if opts[:1] == ["*"] or len(lettered) >= 2:
-        keys = set(opts[1:]) | {x.lower() for x in lettered}
-        bare = re.fullmatch(r"\s*\(?([A-Za-z]|\d{1,2})\)?\.?\s*", output)
-        return output.strip() if bare and len(keys) >= 2 and bare.group(1).lower() not in keys else None
+    bare = re.fullmatch(r"\s*\(?([A-Za-z]|\d{1,2})\)?\.?\s*", output)
+    inline = _lettered_options(instruction + "\n" + given)  # "(A) oxygen (B) nitrogen" on one line
+    if opts[:1] == ["*"] or len(lettered) >= 2 or len(inline) >= 2:
+        keys = set(opts[1:]) | {x.lower() for x in lettered} | set(inline)
+        if bare:
+            return output.strip() if len(keys) >= 2 and bare.group(1).lower() not in keys else None
+        return _letter_mismatch(instruction + "\n" + given, output, bool(_MANY.search(instruction)))
+    if bare and letter_request and re.search(letter_request, instruction, flags=re.I) \
+            and re.fullmatch(r"[A-Ha-h]", bare.group(1)) and not _offers_letter(instruction + "\n" + given, bare.group(1)):
+        # "Respond with the option letter" -> "(B)", where no option B was rendered
+        return output.strip()
     if len(opts) < 2:
         # a question between two ("Is the sentiment positive or negative?") answered with both
         pair = _EITHER.findall(instruction)

@@ -567,7 +567,8 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # (nor a result under its label: "Total: 840 yen", "答え：840円" after the worked lines)
     result_line = key_value & value.str.contains(r"\d") & (value.str.count_matches(r"\S+") <= 3) & \
         last.str.contains("(?i)^\\W{0,3}(?:" + "|".join(rule.get("result_keys") or ["answer"]) + ")")
-    stub = (earlier.list.len() >= 3) & ~ends_ok & ~valediction & ~signed & ~result_line & \
+    # (nor the answer line a chain of thought ends on: "Answer: B" after three worked lines)
+    stub = (earlier.list.len() >= 3) & ~ends_ok & ~valediction & ~signed & ~result_line & ~answer_line & \
         ~dialogue.fill_null(False) & (last.str.count_matches(r"\S+") < rule.get("stub_ratio", 0.5) * med)
     # a last line ending on a comma that is not itself code is cut even inside a text with code
     comma_cut = last.str.contains(r",$") & ~last.str.contains(r"[{}()\[\]=;<>]") & ~valediction
@@ -1276,13 +1277,14 @@ def b_choice(rule: Rule, df: pl.DataFrame):
     from dataforge.clean.choices import invalid_choice
     pats, line_list, prefix = rule.get("patterns") or [], rule.get("line_list", ""), rule.get("prefix", "")
     syn, max_words, in_pats = rule.get("synonyms") or {}, rule.get("max_words", 6), rule.get("input_patterns") or []
+    letter_request = rule.get("letter_request", "")
     # (the choices may be listed in the input: "Options:\n- yes\n- no" under a premise)
     request = pl.concat_str([_col("instruction"), _context(df, "input").fill_null("")], separator="\x00")
     short = _context(df, "output").str.count_matches(WORD_RE) <= rule.get("max_answer_words", 25)
 
     def judge(req: str, out: str) -> str | None:
         ins, _, given = req.partition("\x00")
-        return invalid_choice(ins, out, pats, line_list, prefix, max_words, syn, in_pats, given)
+        return invalid_choice(ins, out, pats, line_list, prefix, max_words, syn, in_pats, given, letter_request)
     # (most answers name a choice the request spells out: those rows skip the parse. The label is
     # read roughly here, after "answer is" and an enumerator, before any explanation; a label
     # word of the answer's own, "Options:", "Sentiment:", is parsed)
@@ -1299,8 +1301,15 @@ def b_choice(rule: Rule, df: pl.DataFrame):
         ~cand.is_in(rule.get("label_words") or [])
     # (an answer of a few words joined by "," "/" "or" "and" may name several choices: a hedge, parsed)
     several = (o.str.count_matches(WORD_RE) <= 6) & o.str.contains(r"(?i),|/|\bor\b|\band\b|&")
-    got = _per_row(df, short & ~(named.fill_null(False) & ~several) & request.str.contains("(?i)" + rule.get("when", ".")),
-                   judge, request)
+    # (a letter with an option's text, "C) copper", is parsed: the text may be another option's;
+    # so is a working of any length that ends "Answer: B" under lettered options)
+    letter_led = o.str.contains(r"^\s*\(?[A-Ea-e][).:]\s")
+    final_letter = o.str.contains(r"(?i)\n\W*(?:final )?answer\s*[:=-]\s*\(?[A-E]\)?\W*$") & \
+        request.str.contains(r"(?m)^\s*\(?[A-Ea-e][).]\s+\S|\([A-E]\)\s+\S[^\n]*\([B-E]\)\s+\S")
+    when = request.str.contains("(?i)" + rule.get("when", "."))
+    if letter_request:  # a bare letter where the request asks for an option's letter
+        when = when | (o.str.contains(r"^\s*\(?[A-Ha-h]\)?\.?\s*$") & _col("instruction").str.contains("(?i)" + letter_request))
+    got = _per_row(df, ((short & ~(named.fill_null(False) & ~several & ~letter_led)) | final_letter) & when, judge, request)
     return pl.when(pl.lit(got).is_not_null()).then(_fmt(rule, "answer is none of the choices listed, or several: '{}'", pl.lit(got)))
 
 

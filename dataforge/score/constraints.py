@@ -1,5 +1,5 @@
 """Verifiable constraints of an instruction that the answer breaks (IFEval's idea, checked by
-rules): a word limit, one sentence, one word, yes or no only, JSON, all capital letters, the
+rules): a word or character limit, one sentence, one word, yes or no only, JSON, all capital letters, the
 programming language asked for, a number of bullet points, sentences or words, a letter or a
 word left out, a keyword put in, all lower case, YAML, a table, code, the keys of a JSON
 object, a closing question, an acrostic, a table's columns, no bullets, a title's length, a
@@ -60,6 +60,11 @@ def checks(cfg: dict) -> dict[str, pl.Expr]:
         n = numbers.value(ins.str.extract(numbers.fill(wl["request"]), 1))
         res["word_limit"] = (n.is_not_null() & (words > float(wl["margin"]) * n + float(wl.get("slack", 0))) &
                              ~ins.str.contains(wl.get("unless") or "$^")).fill_null(False)
+    cl = cfg.get("char_limit")
+    if cl:  # "a tweet (max 280 characters)": over margin x n + slack characters
+        n = numbers.value(_either_group(ins, numbers.fill(cl["request"])))
+        res["char_limit"] = (n.is_not_null() & (out.str.strip_chars().str.len_chars() > float(cl["margin"]) * n + float(cl.get("slack", 0))) &
+                             ~ins.str.contains(cl.get("unless") or "$^")).fill_null(False)
     ew = cfg.get("exact_words")
     if ew:  # "a six-word story", "a 10-word slogan": off by a quarter of it, and at least `min_off`
         n = numbers.value(_either_group(ins, numbers.fill(ew["request"])))

@@ -344,6 +344,22 @@ def invalid_yaml_block(cfg: dict) -> pl.Expr:
     return read.map_elements(_yaml_breaks, return_dtype=pl.Boolean).fill_null(False)
 
 
+def wrong_arithmetic(cfg: dict) -> pl.Expr:
+    """True where an equation the answer writes out is wrong ("8 × 45 = 320";
+    dataforge/score/arithmetic.py), unless the request is about finding such errors."""
+    from dataforge.score.arithmetic import wrong_equation
+
+    w = cfg.get("wrong_arithmetic")
+    if not w:
+        return pl.lit(False)
+    out = pl.col("output").fill_null("")
+    # (only answers with a number, an operator, a number and an "=" are parsed)
+    read = pl.when(out.str.contains(r"\d\s*[×*·÷+−]\s*\$?\d|\d\s+[x/–-]\s+\$?\d") & out.str.contains(r"=\s*\$?\d") &
+                   ~pl.col("instruction").fill_null("").str.contains(w["spare_request"])).then(out)
+    spare = w.get("spare_line", "")
+    return read.map_elements(lambda t: wrong_equation(t, spare) is not None, return_dtype=pl.Boolean).fill_null(False)
+
+
 # the request-aware checks: (factor name, check, key of quality.yaml holding its `factor`)
 _CHECKS = (
     ("capitalised_function_word", lambda c: pl.col("output").fill_null("").str.contains(
@@ -353,6 +369,7 @@ _CHECKS = (
     ("ends_on_heading", ends_on_heading, "ends_on_heading"),
     ("invalid_json_block", invalid_json_block, "invalid_json_block"),
     ("invalid_yaml_block", invalid_yaml_block, "invalid_yaml_block"),
+    ("wrong_arithmetic", wrong_arithmetic, "wrong_arithmetic"),
     ("under_answered", under_answered, "under_answered"),
     ("under_length", under_length, "under_length"),
     ("over_answered", over_answered, "over_answered"),
@@ -362,7 +379,7 @@ _CHECKS = (
     ("constraints", lambda c: constraints.broken(c.get("constraints") or {}), "constraints"),
 )
 # checks that read the request: a frame without an instruction asks for nothing
-_READS_REQUEST = {"under_answered", "under_length", "over_answered", "number_missing", "phantom_input",
+_READS_REQUEST = {"wrong_arithmetic", "under_answered", "under_length", "over_answered", "number_missing", "phantom_input",
                   "restated_request", "constraints"}
 
 
