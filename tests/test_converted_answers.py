@@ -120,3 +120,91 @@ def test_wrong_arithmetic_as_written():
             ("Find the mistake in this working: 8 × 45 = 320.", "The step 8 × 45 = 320 is off; the product is 360.")]
     s = _score("score_quality", rows)
     assert s[0] < 0.6 and min(s[1:]) >= 0.6, s
+
+
+def _langid(rows: list[tuple[str, str, str]]) -> list:
+    from dataforge import op
+    from dataforge.ops.base import RunContext
+
+    df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [r[1] for r in rows], "output": [r[2] for r in rows]})
+    lid = op("langid", fields=["instruction", "output"], langs=["en"]).bind(RunContext())
+    lid.ensure_setup()
+    out = lid.process(df.with_columns(id=pl.int_range(pl.len()).cast(pl.Utf8), meta=pl.lit(None, pl.Utf8),
+                                      task=pl.lit(None, pl.Utf8), lang=pl.lit(None, pl.Utf8)))
+    return out["_reject"].to_list() if "_reject" in out.columns else [None] * len(rows)
+
+
+def test_an_answer_in_another_language_than_its_request():
+    tips = ("Sure! Here are three tips for better sleep:\n\n1. **Keep a consistent schedule:** go to bed and wake up "
+            "at the same time every day, even on weekends.\n2. **Limit screens before bed:** stop using phones and "
+            "laptops 30-60 minutes before sleep.\n3. **Watch caffeine:** avoid coffee and energy drinks after early "
+            "afternoon.")
+    article = ("The city of Lorient has opened a 12-kilometre cycle path along the Scorff river, linking the town "
+               "centre with three outlying villages. The route cost 4.2 million euros.")
+    got = _langid([("¿Me puedes dar tres consejos para dormir mejor?", "", tips),
+                   ("Résumez l'article suivant en une phrase, en français.", article,
+                    "Lorient has opened a 12 km cycle path along the Scorff river linking the centre to three villages."),
+                   ("Résumez l'article suivant en une phrase, en français.", article,
+                    "Lorient a ouvert une piste cyclable de 12 km le long du Scorff, qui relie le centre à trois villages.")])
+    assert got[0] and got[0].startswith("lang_answer"), got
+    assert got[1] and got[1].startswith("lang_answer"), got
+    assert got[2] is None, got
+
+
+def test_loops_pasted_paragraphs_ui_labels_leaked_labels_and_asking_for_given_text():
+    hobbies = "\n".join(f"{i + 1}. {h}" for i, h in enumerate(
+        ["Gardening", "Learning to knit", "Birdwatching", "Pottery", "Joining a running club"] * 2))
+    para = ("For the past year I have worked at a busy bakery cafe, where I prepare espresso drinks during the morning "
+            "rush, keep the bar clean and stocked, and help customers find the right drink for them.")
+    letter = f"Dear team,\n\nI am applying for the barista role.\n\n{para}\n\nI open the store three days a week.\n\n{para}\n\nBest,\nElena"
+    rows = [("List ten hobby ideas for someone who wants to spend less time online.", hobbies),
+            ("Write a cover letter for a barista job.", letter),
+            ("Write a Python script that prints the 10 most common words in a file.",
+             "1 / 2\n\nHere's a script:\n\npython\nCopy code\nimport sys\nprint(sys.argv)\n\nRegenerate response"),
+            ("Classify the sentiment of the review as positive or negative.", "negative"),
+            ("Fix the grammar and spelling in the text below.",
+             "Sure! Please paste the text you'd like me to correct, and I'll fix any mistakes for you.")]
+    inputs = ["", "", "", "Review: The manual is useless and support keeps me on hold.\n[label: negative]",
+              "Their going to announce the winner's tomorow."]
+    got = _reasons(rows, inputs)
+    want = ["list_loop", "repeated_paragraph", "chat_ui_text", "leaked_answer", "asks_for_given_text"]
+    assert [g and g.split(":")[0] for g in got] == want, got
+    kept = [("List ten hobby ideas.", hobbies.replace("6. Gardening", "6. Chess")),
+            ("Write the label for the Copy code button in our editor.", "Copy code"),
+            ("Extract the label field from this record.", "negative"),
+            ("Fix the grammar in my essay.", "Sure! Please paste the text you'd like me to correct.")]
+    assert _reasons(kept, ["", "", "id: 7\n[label: negative]", ""]) == [None] * 4
+
+
+def test_good_answers_the_round_kept():
+    rows = [("What is the relation between the two marked entities? Choose from: founded_by, employee_of, located_in.\n\n"
+             "Sentence: [E1] Lindqvist Robotics [/E1] was set up in 2011 by [E2] Anna Lindqvist [/E2].", "founded_by"),
+            ("A school is taking 126 students and 9 teachers on a trip. Each bus holds 40 people. How many buses are needed?",
+             "Total people: 126 + 9 = 135.\n135 ÷ 40 = 3.375.\n\nYou can't book a fraction of a bus, so round up: **4 buses**."),
+            ("Answer based on the passage. Give only the number.\n\nPassage: The Ospreys scored two touchdowns and a "
+             "field goal; their opponents managed three field goals all game. Question: How many points did the Ospreys score?", "17"),
+            ("Create a skeleton outline in Markdown for a project README. Section headings only.",
+             "# Project Name\n\n## Overview\n\n## Installation\n\n## Usage\n\n## License"),
+            ("Give me three Japanese-style kaomoji: happy, sad and the table flip.",
+             "- Happy: (＾▽＾)\n- Sad: (╥﹏╥)\n- Table flip: (╯°□°)╯︵ ┻━┻")]
+    assert min(_score("score_quality", rows)) >= 0.6, _score("score_quality", rows)
+
+
+def test_summary_and_line_count_constraints():
+    src = ("The Riverside swimming pool will close for two weeks from 3 July for repairs to its filtration system. "
+           "Season-ticket holders will have their passes extended by the same period.")
+    padded = ("Residents who regularly use the Riverside swimming pool should be aware that the facility is going to "
+              "be closed for a period of two weeks, beginning on 3 July. The reason for the closure is that repairs "
+              "need to be carried out on the pool's filtration system, which keeps the water clean and safe. People "
+              "who have purchased season tickets do not need to worry, because their passes will be extended by the "
+              "same length of time as the closure, so they will not lose any of the swimming they have paid for.")
+    poem6 = ("The gutters hum a copper tune,\nas maple leaves let go;\nthe afternoon grows dim too soon,\n"
+             "and windows soften so.\nA kettle sighs; the cat is there;\nthe rain writes letters on the air.")
+    poem4 = "**Autumn Rain**\n\n" + "\n".join(poem6.split("\n")[:4])
+    rows = [("Summarize the news brief.", src, padded),
+            ("Summarize the news brief.", src, "The Riverside pool closes for two weeks from 3 July; season passes are extended."),
+            ("Write a poem about autumn rain in exactly four lines.", "", poem6),
+            ("Write a poem about autumn rain in exactly four lines.", "", poem4)]
+    df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [r[1] for r in rows], "output": [r[2] for r in rows]})
+    s = _score("score_quality", df)
+    assert s[0] < 0.6 and s[1] >= 0.6 and s[2] < 0.6 and s[3] >= 0.6, s

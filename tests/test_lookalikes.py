@@ -221,11 +221,10 @@ KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          "lookalike_zoo_24": {18, 19, 20, 21, 22, 63, 64, 65},
          # (session 24's blind sets, scored when they came with the session-start code: 5, 6, 1
          # and 6 flagged; after: two refusals of harmful requests, a final "Answer: B" and a
-         # GitHub secret kept; the rest are answers in their request's language under
-         # `langs: [en]`, a relation label read as a dangling word, a bare number scored as
-         # under-answered, a worked bus count, a skeleton of headings asked for, kaomoji)
-         "lookalike_zoo_25": {39, 64, 89, 144}, "lookalike_zoo_26": {39, 73, 97, 111, 145},
-         "lookalike_zoo_27": {80}, "lookalike_zoo_28": {20, 22, 55, 107}}
+         # GitHub secret, a relation label, a word problem's counts, a skeleton of headings and
+         # kaomoji kept; the rest are answers in their request's language under `langs: [en]`)
+         "lookalike_zoo_25": {39, 64, 89, 144}, "lookalike_zoo_26": {39, 73, 145},
+         "lookalike_zoo_27": set(), "lookalike_zoo_28": {20, 22}}
 # defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3;
 # session 20's cut inside a last word 2, 1, 2, 1: "report sympt", "pip install requ", "power adap")
 CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 34,
@@ -277,8 +276,11 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           "lookalike_zoo_24": 36,
           # (held out: 26 of 57, 15 of 60 and 13 of 60 with the session-start code; after: a
           # letter beside another option's text, two letters, a letter with no options rendered,
-          # label sets in quotes, a character limit, worked arithmetic wrong as written)
-          "lookalike_zoo_25": 28, "lookalike_zoo_26": 26, "lookalike_zoo_27": 16, "lookalike_zoo_28": 0}
+          # label sets in quotes, a character limit, worked arithmetic wrong as written, an answer
+          # in English to a Spanish or French request, a list or paragraph pasted twice, a chat
+          # UI's labels, a gold label left in the input, asking for the text given, a summary
+          # longer than its source, four lines asked and six given)
+          "lookalike_zoo_25": 32, "lookalike_zoo_26": 31, "lookalike_zoo_27": 20, "lookalike_zoo_28": 0}
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

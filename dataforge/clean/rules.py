@@ -1145,8 +1145,29 @@ def b_list_loop(rule: Rule, df: pl.DataFrame):
     tail = repeat.list.eval(pl.element().reverse().cast(pl.Int32).cum_min().sum()).list.first().fill_null(0)
     fires = (n_items >= rule.get("min_items", 6)) & (tail >= rule.get("min_tail", 3)) & \
         (repeats >= rule.get("min_share", 0.3) * n_items)
-    return pl.when(fires).then(_fmt(rule, f"{f} list repeats {{}} of its {{}} items, the last {{}} in a row",
-                                    repeats, n_items, tail))
+    # ... or a list whose second half is its first again, item for item, however short the items
+    # ("1. Gardening ... 5. Pottery 6. Gardening ... 10. Pottery"): `min_block` distinct items
+    msg = pl.when(fires).then(_fmt(rule, f"{f} list repeats {{}} of its {{}} items, the last {{}} in a row",
+                                   repeats, n_items, tail))
+    block = rule.get("min_block", 0)
+    if not block:
+        return msg
+    # (read only where the list has 2 x min_block items or more and its first item's text comes
+    # back: few rows)
+    first_item = t.str.extract("(?m)" + item + r"(.+)$", 1)
+    many = df.select(((t.str.count_matches("(?m)" + item) >= 2 * block) &
+                      (t.str.split(first_item.fill_null("\x00")).list.len() >= 3)).fill_null(False)).to_series()
+    out = df.select(msg.alias("r")).to_series()
+    if many.any():
+        idx = many.arg_true()
+        items = lines.list.eval(pl.element().filter(pl.element().str.contains(item))).list.eval(words)
+        half = items.list.len() // 2
+        first, second = items.list.slice(0, half), items.list.slice(half, half)
+        twice = (items.list.len() == 2 * half) & (half >= block) & (first.list.n_unique() == half) & (first == second)
+        got = df[idx].select(pl.when(twice.fill_null(False)).then(
+            _fmt(rule, f"{f} list says its first {{}} items again, in order", half))).to_series()
+        out = out.scatter(idx, pl.select(pl.coalesce(pl.lit(out.gather(idx)), pl.lit(got))).to_series())
+    return out
 
 
 def b_script_switch(rule: Rule, df: pl.DataFrame):
@@ -1208,16 +1229,25 @@ def b_letter_body(rule: Rule, df: pl.DataFrame):
 
 def b_repeated_paragraph(rule: Rule, df: pl.DataFrame):
     """A last paragraph of prose (one line, at least `min_words` words) that says an earlier
-    paragraph again word for word: an essay whose conclusion is its introduction pasted back."""
+    paragraph again word for word: an essay whose conclusion is its introduction pasted back;
+    or any such paragraph (a numbered step too) said twice."""
     f = rule.fields(["output"])[0]
     norm = lambda e: e.str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()  # noqa: E731
     paras = _col(f).fill_null("").str.strip_chars().str.split("\n\n").list.eval(
         pl.element().filter(pl.element().str.strip_chars() != ""))
     last = paras.list.last().fill_null("")
-    prose = (last.str.count_matches(WORD_RE) >= rule.get("min_words", 25)) & ~last.str.strip_chars().str.contains("\n")
+    n = rule.get("min_words", 25)
+    prose = (last.str.count_matches(WORD_RE) >= n) & ~last.str.strip_chars().str.contains("\n")
     again = paras.list.head(paras.list.len() - 1).list.eval(norm(pl.element())).list.contains(norm(last))
+    # ... or one said twice anywhere: a paragraph (or a numbered step, its number aside) of prose
+    # pasted in again further down ("6. Check the tire. Run your fingers ..." = step 4)
+    body = pl.element().str.strip_chars().str.replace(r"^\d{1,3}[.)]\s+", "")
+    long_ = paras.list.eval(pl.element().filter((pl.element().str.count_matches(WORD_RE) >= n) &
+                                                ~pl.element().str.strip_chars().str.contains("\n"))).list.eval(norm(body))
+    twice = long_.list.eval(pl.element().filter(pl.element().is_duplicated())).list.first()
     return pl.when(prose & again.fill_null(False)).then(
-        _fmt(rule, f"{f} ends on an earlier paragraph again: '{{}}'", last.str.slice(0, 40)))
+        _fmt(rule, f"{f} ends on an earlier paragraph again: '{{}}'", last.str.slice(0, 40))) \
+        .when(twice.is_not_null()).then(_fmt(rule, f"{f} says a paragraph twice: '{{}}'", twice.str.slice(0, 40)))
 
 
 def b_user_turn(rule: Rule, df: pl.DataFrame):
@@ -1250,6 +1280,21 @@ def b_span(rule: Rule, df: pl.DataFrame):
     missing = ~hay.str.contains(ans, literal=True)
     return pl.when(asked & short & ~allowed & missing).then(
         _fmt(rule, f"{f} is not in the passage: '{{}}'", _col(f).str.slice(0, 40)))
+
+
+def b_leaked_answer(rule: Rule, df: pl.DataFrame):
+    """A request that carries its own answer: a tag (`tag`: "[label: negative]", "(answer: 1982)")
+    or a closing "Relation: contradiction" (`closing`) in the instruction or input whose value
+    is the whole answer (case, quotes and end marks aside). A conversion that left the gold
+    label in the prompt teaches copying."""
+    f = rule.fields(["output"])[0]
+    norm = lambda e: e.fill_null("").str.to_lowercase().str.replace_all(r"[\s_]+", " ").str.strip_chars(" \t\n.\"'“”‘’`*()[]")  # noqa: E731
+    req = pl.concat_str([_context(df, "instruction").fill_null(""), _context(df, "input").fill_null("")], separator="\n") \
+        .str.strip_chars()
+    value = pl.coalesce([req.str.extract(rule.get("tag"), 1), req.str.extract(rule.get("closing"), 1)])
+    ans = norm(_col(f))
+    return pl.when((ans != "") & (norm(value) == ans)).then(
+        _fmt(rule, f"request already holds the answer: '{{}}'", value.str.slice(0, 40)))
 
 
 def _per_row(df: pl.DataFrame, when: pl.Expr, fn, request: pl.Expr | None = None) -> pl.Series:
@@ -1332,7 +1377,7 @@ BUILDERS: dict[str, Callable[[Rule, pl.DataFrame], Any]] = {
     "refusal": b_refusal, "garbled": b_garbled, "non_answer": b_non_answer,
     "mojibake": b_mojibake, "slots": b_slots, "keyboard_mash": b_keyboard_mash, "letter_body": b_letter_body,
     "list_loop": b_list_loop, "script_switch": b_script_switch, "choice": b_choice,
-    "fewshot_runon": b_fewshot_runon, "span": b_span, "user_turn": b_user_turn,
+    "fewshot_runon": b_fewshot_runon, "span": b_span, "leaked_answer": b_leaked_answer, "user_turn": b_user_turn,
     "repeated_paragraph": b_repeated_paragraph,
 }
 # Parameters every rule understands: don't fire where the instruction asks for what the rule

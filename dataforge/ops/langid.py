@@ -55,8 +55,8 @@ class LangId(MapOp):
     outputs = ("lang", "score_lang", "meta")
     # 2: an unsure joined prediction falls back to the answer's own (another script), when sure
     # 3: `answer_language`; 4: short texts need `short_threshold`; 5: quotations left out
-    # 6: "Answer in Spanish: ...?" names the language asked for (target_language)
-    version = "6"
+    # 6: "Answer in Spanish: ...?" names the language asked for (target_language); 7: long answers sure at 0.8
+    version = "7"
 
     def validate(self):
         if not 0 <= self.threshold <= 1:
@@ -148,6 +148,9 @@ class LangId(MapOp):
     # an answer's language is sure at this probability, a request's too; a prose answer has
     # this many words (names and loanwords read as another language on their own)
     ANSWER_SURE, REQUEST_SURE, PROSE_WORDS, TARGET_SURE = 0.9, 0.9, 8, 0.8
+    # (a long answer is sure at less: markdown lists leave a plain English answer of 50 words at
+    # 0.87, and names and loanwords no longer decide a text that long)
+    LONG_WORDS, LONG_SURE = 30, 0.8
 
     def _answer_language(self, df: pl.DataFrame, lang: pl.Series, prob: pl.Series) -> pl.Series | None:
         """Why an answer is in another language than its request (null where it is not): sure
@@ -184,9 +187,12 @@ class LangId(MapOp):
         target = target_language(df["instruction"])
         o, ol, il, pl_, tl = (pl.lit(out_p), pl.lit(out_lang), pl.lit(ins_lang), pl.lit(inp_lang), pl.lit(target))
         other = (ol != il) & (ol != pl_.fill_null("")) & (ol != pl.lit(asked).fill_null(""))
-        request = (o >= self.ANSWER_SURE) & (pl.lit(ins_p) >= self.REQUEST_SURE) & other & tl.is_null() & \
+        sure = pl.when(pl.lit(words) >= self.LONG_WORDS).then(self.LONG_SURE).otherwise(self.ANSWER_SURE)
+        request = (o >= sure) & (pl.lit(ins_p) >= self.REQUEST_SURE) & other & tl.is_null() & \
             (pl.lit(words) >= self.PROSE_WORDS)
-        ignored = tl.is_not_null() & (o >= self.TARGET_SURE) & (ol != tl) & (ol != pl_.fill_null(""))
+        # (an answer in the input's language may be a translation asked the other way, but not
+        # when the request itself is written in the language it asks for: "Résumez ... en français")
+        ignored = tl.is_not_null() & (o >= self.TARGET_SURE) & (ol != tl) & ((ol != pl_.fill_null("")) | (il == tl))
         return pl.select(
             pl.when(ignored.fill_null(False))
             .then(pl.format("lang_answer: answer in {} p={}, asked for {}", ol, o.round(3), tl))

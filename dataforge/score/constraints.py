@@ -49,8 +49,9 @@ def _found(out: pl.Expr, words: pl.Expr) -> pl.Expr:
     return out.str.to_lowercase().str.extract_all(pattern).list.n_unique()
 
 
-def checks(cfg: dict) -> dict[str, pl.Expr]:
-    """name -> True where the instruction sets the constraint and the answer breaks it."""
+def checks(cfg: dict, with_input: bool = False) -> dict[str, pl.Expr]:
+    """name -> True where the instruction sets the constraint and the answer breaks it (on a
+    frame with an `input` column, `with_input` lets `summary_length` read its source there)."""
     ins = pl.col("instruction").fill_null("")
     out = pl.col("output").fill_null("")
     words = out.str.count_matches(WORD_RE)
@@ -65,6 +66,13 @@ def checks(cfg: dict) -> dict[str, pl.Expr]:
         n = numbers.value(_either_group(ins, numbers.fill(cl["request"])))
         res["char_limit"] = (n.is_not_null() & (out.str.strip_chars().str.len_chars() > float(cl["margin"]) * n + float(cl.get("slack", 0))) &
                              ~ins.str.contains(cl.get("unless") or "$^")).fill_null(False)
+    lc = cfg.get("line_count")
+    if lc:  # "in exactly four lines": another number of lines (a title line aside)
+        n = numbers.value(_either_group(ins, numbers.fill(lc["request"])))
+        title = r"^\s*(?:#{1,6}\s+.*|\*\*[^*]+\*\*|__[^_]+__)\s*$"
+        lines = out.str.split("\n").list.eval(pl.element().filter(
+            (pl.element().str.strip_chars() != "") & ~pl.element().str.contains(title))).list.len()
+        res["line_count"] = (n.is_not_null() & (n <= int(lc.get("max_n", 20))) & (lines != n)).fill_null(False)
     ew = cfg.get("exact_words")
     if ew:  # "a six-word story", "a 10-word slogan": off by a quarter of it, and at least `min_off`
         n = numbers.value(_either_group(ins, numbers.fill(ew["request"])))
@@ -214,6 +222,13 @@ def checks(cfg: dict) -> dict[str, pl.Expr]:
         items = out.str.count_matches(r"(?m)^[ \t]*(?:[-*•]|[0-9]{1,2}[.)])[ \t]+\S")
         res["no_bullets"] = ins.str.contains(nb["request"]) & (items >= int(nb.get("min_items", 2))) & \
             ~ins.str.contains(nb.get("unless") or "$^")
+    sl = cfg.get("summary_length")
+    if sl:  # "Summarize the news brief.": as long as the brief or longer
+        inp = pl.col("input").fill_null("") if with_input else pl.lit("")
+        carried = ins.str.extract(r"(?s)[:\n]\s*(\S.*)$", 1).fill_null("")
+        source = pl.when(inp.str.strip_chars() != "").then(inp).otherwise(carried).str.count_matches(WORD_RE)
+        res["summary_length"] = ins.str.contains(sl["request"]) & ~ins.str.contains(sl.get("unless") or "$^") & \
+            (source >= int(sl["min_source_words"])) & (words >= float(sl["ratio"]) * source)
     tl = cfg.get("title_length")
     if tl:  # "Write a title for this article": one line of a sentence's length or more
         res["title_length"] = ins.str.contains(tl["request"]) & ~ins.str.contains(tl.get("unless") or "$^") & \
@@ -254,5 +269,5 @@ def broken(cfg: dict | None) -> pl.Expr:
     """True where any constraint of `cfg` is broken."""
     if not cfg:
         return pl.lit(False)
-    c = checks(cfg)
+    c = checks(cfg, with_input=True)  # (score_quality gives every frame an input column)
     return pl.any_horizontal(list(c.values())) if c else pl.lit(False)

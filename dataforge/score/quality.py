@@ -104,7 +104,9 @@ def unfinished_item(cfg: dict) -> pl.Expr:
             & ~last.str.contains(end) & (last.str.count_matches(r"\S+") >= u["min_last_words"])
             # (nor one that ends on what ends a text by itself, as `truncated` reads it: a
             # number, a link, a worksheet's blank "________")
-            & ~last.str.contains(R.FINAL_TOKEN_RE))
+            & ~last.str.contains(R.FINAL_TOKEN_RE)
+            # (nor one that ends on a symbol: a cut stops inside a word, and "(╯°□°)╯︵ ┻━┻" is whole)
+            & last.str.contains(r"[\p{L}\p{N},]\s*$"))
 
 
 def _truncated_param(cfg: dict, key: str) -> str | None:
@@ -125,7 +127,8 @@ def dangling(cfg: dict) -> pl.Expr:
         return pl.lit(False)
     words = sorted(set(R.dangling_words()) | set(d.get("extra_words") or []))
     o = pl.col("output").fill_null("").str.strip_chars()
-    last_word = o.str.extract(r"([\p{L}\p{M}']+)$", 1).str.to_lowercase()  # ("economía" ends on no "a")
+    # ("economía" ends on no "a"; "founded_by", a snake_case label, on no "by")
+    last_word = o.str.extract(r"(?:^|[^\p{L}\p{M}'_\d])([\p{L}\p{M}']+)$", 1).str.to_lowercase()
     # (not where the earlier lines mostly end so too: the text's form, as in the detector)
     lines = _lines(o)
     # (a date is no dangling word: "... by 30 May", as `truncated` reads it)
@@ -301,8 +304,11 @@ def ends_on_heading(cfg: dict) -> pl.Expr:
     # blocks are read, a "#" line inside an open block is code)
     fences = o.str.count_matches(r"(?m)^[ \t]*```")
     code = (o.str.contains(R.CODE_RE) & (fences == 0)) | (fences % 2 == 1)
+    # (an answer of headings alone is a skeleton asked for, "Section headings only": a cut
+    # leaves content under the headings before it)
+    content = lines.list.len() - 1 - earlier
     return (lines.list.last().fill_null("").str.contains(heading) & (earlier >= int(h.get("min_headings", 1))) &
-            (lines.list.len() >= int(h.get("min_lines", 3))) & ~code).fill_null(False)
+            (content >= 1) & (lines.list.len() >= int(h.get("min_lines", 3))) & ~code).fill_null(False)
 
 
 def _fenced(tag: str) -> pl.Expr:
