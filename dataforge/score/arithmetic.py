@@ -13,13 +13,13 @@ import re
 
 _NUM = r"\$?\d{1,3}(?:,\d{3})+(?:\.\d+)?|\$?\d+(?:\.\d+)?"
 _OP = r"\s*[×*·÷+−]\s*|\s+[x/–-]\s+"
-_AFTER = re.compile(r"(?:[×*·÷+−/^(\\–-]|\\[A-Za-z]+|\d[A-Za-z]|[A-Za-z]\d?\)?)$")
 # an expression starts at a number that no word, dot, power or open sum runs into
 # and ends at a number that stands alone: not "= 3x", "= 46 + 48" (a step of a chain) or "= 5%"
 EQUATION = re.compile(rf"(?<![\w.^²³)(/,−–+*×÷-])({_NUM})((?:(?:{_OP})(?:{_NUM}))+)\s*=\s*({_NUM})"
                       rf"(?![\w.,]?\d|[\w%²³/^(]|(?:{_OP})\$?\d)")
 # what an expression's first number may not follow: an operator ("2x + 7 − 7 = 19" is algebra),
 # a LaTeX command ("5\cdot 2 + 6 = 0") or a variable's coefficient
+_AFTER = re.compile(r"(?:[×*·÷+−/^(\\–-]|\\[A-Za-z]+|\d[A-Za-z]|[A-Za-z]\d?\)?)$")
 
 
 def _value(token: str) -> float:

@@ -4,7 +4,7 @@ programming language asked for, a number of bullet points, sentences or words, a
 word left out, a keyword put in, all lower case, YAML, a table, code, the keys of a JSON
 object, a closing question, an acrostic, a table's columns, no bullets, a title's length, a
 list of keywords to include or words to leave out, a closing phrase, a first word, no commas, a
-title in << >>.
+title in << >>, a number of lines, a summary shorter than its source.
 
 Each check reads the instruction for an explicit constraint (rules/score/quality.yaml,
 `constraints`) and the answer for the plain evidence that it was not kept, with a margin: an
