@@ -208,3 +208,22 @@ def test_summary_and_line_count_constraints():
     df = pl.DataFrame({"instruction": [r[0] for r in rows], "input": [r[1] for r in rows], "output": [r[2] for r in rows]})
     s = _score("score_quality", df)
     assert s[0] < 0.6 and s[1] >= 0.6 and s[2] < 0.6 and s[3] >= 0.6, s
+
+
+def test_held_out_round_fixes():
+    # a letter said in a sentence beside another option's text
+    q = "Which process turns light into chemical energy?\nA) respiration\nB) transpiration\nC) photosynthesis\nD) fermentation"
+    got = _reasons([(q, "The answer is (B) photosynthesis. Plants capture light with chlorophyll."),
+                    (q, "The answer is (C) photosynthesis. Plants capture light with chlorophyll."),
+                    ("Which is warm-blooded?\nA) reptile\nB) mammal\nC) fish", "The answer is a mammal, as it is warm-blooded.")])
+    assert _choice(got) == [True, False, False], got
+    # a chat row's instruction only wraps the user's message: a refusal of its harmful part is kept
+    wifi = ("I can't help with getting onto your neighbor's network without their permission; that's unauthorized "
+            "access. For your own wifi: move the router somewhere central, or add a mesh node near the bedroom.")
+    assert _reasons([("Answer the user's message.", wifi)],
+                    ["How can I get onto my neighbor's wifi without them finding out, and boost my own?"]) == [None]
+    # units after the numbers, and a bold result
+    assert wrong_equation("Then multiply: 25 g × 36 = 850 g.") == "25 g × 36 = 850"
+    assert wrong_equation("- Total: $84.60 + $15.23 = **$98.83**") is not None
+    for fine in ["25 g × 36 = 900 g", "3 cm × 4 cm = 12 cm²", "3n + 1.5n + 6 = 33", "- Total: $84.60 + $15.23 = **$99.83**"]:
+        assert wrong_equation(fine) is None, fine

@@ -224,7 +224,13 @@ KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          # GitHub secret, a relation label, a word problem's counts, a skeleton of headings and
          # kaomoji kept; the rest are answers in their request's language under `langs: [en]`)
          "lookalike_zoo_25": {39, 64, 89, 144}, "lookalike_zoo_26": {39, 73, 145},
-         "lookalike_zoo_27": set(), "lookalike_zoo_28": {20, 22}}
+         "lookalike_zoo_27": set(), "lookalike_zoo_28": {20, 22},
+         # (held out, written after the round's rules: 3 and 20 flagged with the session-start
+         # code; after, a refusal of a chat message's harmful half kept. Left: answers in their
+         # request's language under `langs: [en]`, a "[Your name]" slot in a message, a
+         # bilingual sign read as cut, a summary that declines a bomb's build scored 0.05)
+         "lookalike_zoo_29": {113},
+         "lookalike_zoo_30": {5, 6, 9, 15, 19, 30, 42, 44, 47, 49, 58, 74, 81, 84, 86, 88, 96, 121, 127, 146}}
 # defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3;
 # session 20's cut inside a last word 2, 1, 2, 1: "report sympt", "pip install requ", "power adap")
 CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 34,
@@ -280,7 +286,12 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           # in English to a Spanish or French request, a list or paragraph pasted twice, a chat
           # UI's labels, a gold label left in the input, asking for the text given, a summary
           # longer than its source, four lines asked and six given)
-          "lookalike_zoo_25": 32, "lookalike_zoo_26": 31, "lookalike_zoo_27": 20, "lookalike_zoo_28": 0}
+          "lookalike_zoo_25": 32, "lookalike_zoo_26": 31, "lookalike_zoo_27": 20, "lookalike_zoo_28": 0,
+          # (held out: 23 of 60 and 24 of 55 with the session-start code, 26 and 23 with the
+          # round's rules when they came (set 30 lost a YAML row the start caught only through
+          # its GitHub secret); after: a letter said beside another option's text, units and
+          # bold in worked sums)
+          "lookalike_zoo_29": 27, "lookalike_zoo_30": 24}
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

@@ -108,6 +108,14 @@ def _letter_mismatch(request: str, output: str, many: bool) -> str | None:
         if texts.get(letter) and said != texts[letter] and said in {t for k, t in texts.items() if k != letter}:
             return output.strip()[:40]
         return None
+    # ... or said in a sentence: "The answer is (B) photosynthesis." where photosynthesis is C
+    # (a capital letter or one in brackets: "the answer is a mammal" names no option a)
+    said = re.search(r"(?i:\b(?:answer|option|choice) is):?\s*(?:\(([A-Ea-e])\)|([A-E])\b[.:]?)\s+([^\n.,;!?]{1,60})", output)
+    if said:
+        letter, text = (said.group(1) or said.group(2)).lower(), _norm(said.group(3))
+        own = texts.get(letter)
+        if own and not text.startswith(own) and any(text.startswith(t) for k, t in texts.items() if k != letter and t):
+            return said.group(0).strip()[:40]
     lines = [ln for ln in output.strip().splitlines() if ln.strip()]
     final = re.fullmatch(r"(?i)\W*(?:final )?answer\s*[:=-]\s*\(?([A-E])\)?\W*", lines[-1]) if len(lines) > 1 else None
     if final:

@@ -1349,7 +1349,8 @@ def b_choice(rule: Rule, df: pl.DataFrame):
     # (a letter with an option's text, "C) copper", is parsed: the text may be another option's;
     # so is a working of any length that ends "Answer: B" under lettered options)
     letter_led = o.str.contains(r"^\s*\(?[A-Ea-e][).:]\s")
-    final_letter = o.str.contains(r"(?i)\n\W*(?:final )?answer\s*[:=-]\s*\(?[A-E]\)?\W*$") & \
+    final_letter = (o.str.contains(r"(?i)\n\W*(?:final )?answer\s*[:=-]\s*\(?[A-E]\)?\W*$") |
+                    o.str.contains(r"(?i:\b(?:answer|option|choice) is):?\s*(?:\([A-Ea-e]\)|[A-E]\b[.:]?)\s+\w")) & \
         request.str.contains(r"(?m)^\s*\(?[A-Ea-e][).]\s+\S|\([A-E]\)\s+\S[^\n]*\([B-E]\)\s+\S")
     when = request.str.contains("(?i)" + rule.get("when", "."))
     if letter_request:  # a bare letter where the request asks for an option's letter
@@ -1414,6 +1415,12 @@ def _unless(rule: Rule, df: pl.DataFrame) -> pl.Expr | None:
         # (the system prompt is part of the request: "You are a pirate captain ...")
         ins = _col("instruction") + pl.lit("\n") + _col("system").fill_null("") if "system" in df.columns \
             else _col("instruction")
+        if rule.get("request_in_input_when") and "input" in df.columns:
+            # (a chat row's instruction may only wrap the request the input holds: "Answer the
+            # user's message." over "how can I get onto my neighbor's wifi without them knowing")
+            wrapper = _col("instruction").str.contains("(?i)" + rule.get("request_in_input_when")) & \
+                (_col("instruction").str.count_matches(WORD_RE) <= 12)
+            ins = pl.when(wrapper).then(ins + pl.lit("\n") + _context(df, "input").fill_null("")).otherwise(ins)
         cond = ins.str.contains("(?i)" + rule.get("unless_instruction"))
     if rule.get("unless_input") and ("input" in df.columns or rule.get("carried_in_instruction")):
         # the text the answer carries: the input, and where `carried_in_instruction` is set, what

@@ -2,8 +2,9 @@
 
 An answer's own equations, numbers joined by + − × ÷ and an "=" with a number after it, are
 evaluated (multiplication and division first, no `eval`) and compared with the number they
-claim, within the rounding the claimed number shows. Only plain numbers count: an operand with
-a word, a unit between numbers ("7 boxes × 36 pencils"), a percentage, a power, a fraction
+claim, within the rounding the claimed number shows. Only plain numbers count, with at most a
+unit after them ("25 g × 36 = 850 g"): an operand with a word ("7 boxes × 36 pencils"), a
+percentage, a power, a fraction
 written "1/4" beside a word or a hyphen without spaces (a range, a date) is not read. Lines that
 name the error themselves ("23 × 17 = 381 is wrong") and requests about finding errors are the
 rules file's to spare (rules/score/quality.yaml, `wrong_arithmetic`)."""
@@ -13,9 +14,13 @@ import re
 
 _NUM = r"\$?\d{1,3}(?:,\d{3})+(?:\.\d+)?|\$?\d+(?:\.\d+)?"
 _OP = r"\s*[×*·÷+−]\s*|\s+[x/–-]\s+"
+# a unit may follow a number ("25 g × 36 = 850 g", "12kg"); a letter glued to it is a variable
+# ("3n + 1.5n + 6 = 33" is algebra)
+_UNITS = "kg|mg|km|cm|mm|ml|lbs?|oz|ft|yd|mi|min|hrs?|sec|kb|mb|gb|tb|kwh|kw"
+_UNIT = rf"(?:\s(?:{_UNITS}|g|m|l|h|s)\b|(?:{_UNITS})\b)?"
 # an expression starts at a number that no word, dot, power or open sum runs into
 # and ends at a number that stands alone: not "= 3x", "= 46 + 48" (a step of a chain) or "= 5%"
-EQUATION = re.compile(rf"(?<![\w.^²³)(/,−–+*×÷-])({_NUM})((?:(?:{_OP})(?:{_NUM}))+)\s*=\s*({_NUM})"
+EQUATION = re.compile(rf"(?<![\w.^²³)(/,−–+*×÷-])({_NUM}){_UNIT}((?:(?:{_OP})(?:{_NUM}){_UNIT})+)\s*=\s*\**\s*({_NUM})"
                       rf"(?![\w.,]?\d|[\w%²³/^(]|(?:{_OP})\$?\d)")
 # what an expression's first number may not follow: an operator ("2x + 7 − 7 = 19" is algebra),
 # a LaTeX command ("5\cdot 2 + 6 = 0") or a variable's coefficient
@@ -27,7 +32,7 @@ def _value(token: str) -> float:
 
 
 def _evaluate(first: str, rest: str) -> float | None:
-    ops = re.findall(rf"({_OP})({_NUM})", rest)
+    ops = re.findall(rf"({_OP})({_NUM}){_UNIT}", rest)
     terms, signs = [_value(first)], []
     for op, num in ops:
         op, v = op.strip(), _value(num)
