@@ -227,3 +227,7 @@ def test_held_out_round_fixes():
     assert wrong_equation("- Total: $84.60 + $15.23 = **$98.83**") is not None
     for fine in ["25 g × 36 = 900 g", "3 cm × 4 cm = 12 cm²", "3n + 1.5n + 6 = 33", "- Total: $84.60 + $15.23 = **$99.83**"]:
         assert wrong_equation(fine) is None, fine
+    # score_quality reads them too: its first pass uses the parser's own patterns
+    s = _score("score_quality", [("A recipe uses 250 g of flour for 10 cookies. How much for 36 cookies?",
+                                  "Per cookie: 250 g ÷ 10 = 25 g.\n\nThen: 25 g × 36 = 850 g.\n\nYou need 850 g of flour.")])
+    assert s[0] < 0.6, s

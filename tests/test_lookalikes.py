@@ -290,8 +290,8 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           # (held out: 23 of 60 and 24 of 55 with the session-start code, 26 and 23 with the
           # round's rules when they came (set 30 lost a YAML row the start caught only through
           # its GitHub secret); after: a letter said beside another option's text, units and
-          # bold in worked sums)
-          "lookalike_zoo_29": 27, "lookalike_zoo_30": 24}
+          # bold in worked sums, read by score_quality's first pass too)
+          "lookalike_zoo_29": 27, "lookalike_zoo_30": 25}
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

@@ -22,6 +22,10 @@ _UNIT = rf"(?:\s(?:{_UNITS}|g|m|l|h|s)\b|(?:{_UNITS})\b)?"
 # and ends at a number that stands alone: not "= 3x", "= 46 + 48" (a step of a chain) or "= 5%"
 EQUATION = re.compile(rf"(?<![\w.^²³)(/,−–+*×÷-])({_NUM}){_UNIT}((?:(?:{_OP})(?:{_NUM}){_UNIT})+)\s*=\s*\**\s*({_NUM})"
                       rf"(?![\w.,]?\d|[\w%²³/^(]|(?:{_OP})\$?\d)")
+# (for a vectorised first pass, Polars' regex dialect: a number, perhaps its unit, an operator
+# and a number; and an "=" before a number, perhaps bold. Rows without both are not parsed)
+OPERATION = rf"\d{_UNIT}(?:{_OP})\$?\d"
+RESULT = r"=\s*\**\s*\$?\d"
 # what an expression's first number may not follow: an operator ("2x + 7 − 7 = 19" is algebra),
 # a LaTeX command ("5\cdot 2 + 6 = 0") or a variable's coefficient
 _AFTER = re.compile(r"(?:[×*·÷+−/^(\\–-]|\\[A-Za-z]+|\d[A-Za-z]|[A-Za-z]\d?\)?)$")

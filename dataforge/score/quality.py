@@ -353,14 +353,15 @@ def invalid_yaml_block(cfg: dict) -> pl.Expr:
 def wrong_arithmetic(cfg: dict) -> pl.Expr:
     """True where an equation the answer writes out is wrong ("8 × 45 = 320";
     dataforge/score/arithmetic.py), unless the request is about finding such errors."""
-    from dataforge.score.arithmetic import wrong_equation
+    from dataforge.score.arithmetic import OPERATION, RESULT, wrong_equation
 
     w = cfg.get("wrong_arithmetic")
     if not w:
         return pl.lit(False)
     out = pl.col("output").fill_null("")
-    # (only answers with a number, an operator, a number and an "=" are parsed)
-    read = pl.when(out.str.contains(r"\d\s*[×*·÷+−]\s*\$?\d|\d\s+[x/–-]\s+\$?\d") & out.str.contains(r"=\s*\$?\d") &
+    # (only answers with a number, an operator, a number and an "=" are parsed, read with the
+    # parser's own number, unit and operator patterns)
+    read = pl.when(out.str.contains(OPERATION) & out.str.contains(RESULT) &
                    ~pl.col("instruction").fill_null("").str.contains(w["spare_request"])).then(out)
     spare = w.get("spare_line", "")
     return read.map_elements(lambda t: wrong_equation(t, spare) is not None, return_dtype=pl.Boolean).fill_null(False)
