@@ -69,9 +69,8 @@ def checks(cfg: dict, with_input: bool = False) -> dict[str, pl.Expr]:
     lc = cfg.get("line_count")
     if lc:  # "in exactly four lines": another number of lines (a title line aside)
         n = numbers.value(_either_group(ins, numbers.fill(lc["request"])))
-        title = r"^\s*(?:#{1,6}\s+.*|\*\*[^*]+\*\*|__[^_]+__)\s*$"
         lines = out.str.split("\n").list.eval(pl.element().filter(
-            (pl.element().str.strip_chars() != "") & ~pl.element().str.contains(title))).list.len()
+            (pl.element().str.strip_chars() != "") & ~pl.element().str.contains(lc["title"]))).list.len()
         res["line_count"] = (n.is_not_null() & (n <= int(lc.get("max_n", 20))) & (lines != n)).fill_null(False)
     ew = cfg.get("exact_words")
     if ew:  # "a six-word story", "a 10-word slogan": off by a quarter of it, and at least `min_off`
@@ -225,7 +224,7 @@ def checks(cfg: dict, with_input: bool = False) -> dict[str, pl.Expr]:
     sl = cfg.get("summary_length")
     if sl:  # "Summarize the news brief.": as long as the brief or longer
         inp = pl.col("input").fill_null("") if with_input else pl.lit("")
-        carried = ins.str.extract(r"(?s)[:\n]\s*(\S.*)$", 1).fill_null("")
+        carried = ins.str.extract(sl["carried"], 1).fill_null("")
         source = pl.when(inp.str.strip_chars() != "").then(inp).otherwise(carried).str.count_matches(WORD_RE)
         res["summary_length"] = ins.str.contains(sl["request"]) & ~ins.str.contains(sl.get("unless") or "$^") & \
             (source >= int(sl["min_source_words"])) & (words >= float(sl["ratio"]) * source)
