@@ -11,8 +11,10 @@ Polars expressions in dataforge/clean/rules.py), in one process, on alpaca rows 
    each flags and on how many the first firing rule differs (counted, not asserted).
    The loop reproduces b_regex (patterns, case_insensitive, fields, max_words), b_phrases
    (phrases/file, ASCII case folding, curly quotes, speech, lines, alone_lines, min_distinct)
-   and `_unless` (unless_instruction, unless_input with carried_in_instruction and
-   input_carried_when, task_refusal, unless_output, only_instruction, decline_instruction).
+   and `_unless` (unless_instruction, read with the input under a wrapper instruction as
+   request_in_input_when says, unless_input with carried_in_instruction and input_carried_when,
+   task_refusal, unless_output, only_instruction, decline_instruction). The `regex` module it
+   uses comes with transformers, not as a dataforge dependency.
    It leaves out: the `system` column (these rows have none) and `unless_tasks` (no `task`
    column; no such rule uses it); for min_distinct it counts the distinct phrases present
    anywhere, where the operator counts distinct non-overlapping Aho-Corasick matches; and the
@@ -34,7 +36,7 @@ import regex
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from dataforge.clean.rules import load  # noqa: E402
+from dataforge.clean.rules import WRAPPER_MAX_WORDS, load  # noqa: E402
 from dataforge.ops.filters import RuleFilter  # noqa: E402
 from dataforge.words import WORD_RE  # noqa: E402
 
@@ -111,6 +113,7 @@ def unless_check(r):
     ci = {k: regex.compile(r.get(k), regex.I) for k in ("unless_instruction", "unless_input", "input_carried_when",
           "unless_output", "only_instruction", "decline_instruction", "task_refusal") if r.get(k)}
     carried = regex.compile("(" + r.get("carried_in_instruction") + ")") if r.get("carried_in_instruction") else None
+    wrapper = regex.compile(r.get("request_in_input_when"), regex.I) if r.get("request_in_input_when") else None
     out_field = r.fields(["output"])[0]
 
     def not_task_refusal(row: dict, c: bool, src: str | None) -> bool:  # _unless_task_refusal
@@ -121,7 +124,10 @@ def unless_check(r):
 
     def spared(row: dict) -> bool:
         ins = row["instruction"]
-        if "unless_instruction" in ci and ci["unless_instruction"].search(ins):
+        # (an instruction that only wraps the input's request is read with it)
+        asked = ins + "\n" + row["input"] if wrapper and wrapper.search(ins) and \
+            len(WORD.findall(ins)) <= WRAPPER_MAX_WORDS else ins
+        if "unless_instruction" in ci and ci["unless_instruction"].search(asked):
             return True
         if "unless_input" in ci:
             src = row["input"]
@@ -195,7 +201,8 @@ def main() -> None:
     print(f"     rows flagged by one side only: {flag_diff}; rows whose first rule differs: {rule_diff}")
     print(f"     ratio loop / operator: {t_ref / t_op:.1f}x")
     print("     the loop applies every parameter of these rules (patterns, fields, case folding, max_words,\n"
-          "     speech, lines, alone_lines, unless_*/only_instruction/decline_instruction/task_refusal); left\n"
+          "     speech, lines, alone_lines, unless_*/request_in_input_when/only_instruction/decline_instruction/\n"
+          "     task_refusal); left\n"
           "     out: the system column (absent here); min_distinct counts phrases present anywhere, not\n"
           "     non-overlapping matches; Python's `$` also matches before a final newline, Rust's does not")
 

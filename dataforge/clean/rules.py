@@ -1409,6 +1409,9 @@ def context_columns(rule: Rule) -> list[str]:
     return cols + (["task"] if rule.get("unless_tasks") or rule.get("no_end_tasks") or rule.get("reason_tasks") else [])
 
 
+WRAPPER_MAX_WORDS = 12  # an instruction that only wraps the input's request is this short
+
+
 def _unless(rule: Rule, df: pl.DataFrame) -> pl.Expr | None:
     cond = None
     if rule.get("unless_instruction") and "instruction" in df.columns:
@@ -1419,7 +1422,7 @@ def _unless(rule: Rule, df: pl.DataFrame) -> pl.Expr | None:
             # (a chat row's instruction may only wrap the request the input holds: "Answer the
             # user's message." over "how can I get onto my neighbor's wifi without them knowing")
             wrapper = _col("instruction").str.contains("(?i)" + rule.get("request_in_input_when")) & \
-                (_col("instruction").str.count_matches(WORD_RE) <= 12)
+                (_col("instruction").str.count_matches(WORD_RE) <= WRAPPER_MAX_WORDS)
             ins = pl.when(wrapper).then(ins + pl.lit("\n") + _context(df, "input").fill_null("")).otherwise(ins)
         cond = ins.str.contains("(?i)" + rule.get("unless_instruction"))
     if rule.get("unless_input") and ("input" in df.columns or rule.get("carried_in_instruction")):
