@@ -1,0 +1,35 @@
+"""Generated and converted rows (blind sets 31-32, docs/quality.md "A twenty-fifth round"):
+label sets phrased as "Classify the review as positive, negative, or neutral", "into one of:",
+"into one intent: ...", and what else the round added."""
+from __future__ import annotations
+
+from tests.test_curator_zoo import _reasons, _score  # noqa: F401
+
+
+def _choice(got):
+    return [bool(g) and g.startswith("label_choice") for g in got]
+
+
+def test_label_sets_phrased_as_classify_as_or_one_of():
+    rows = [("Classify the review as positive, negative, or neutral. Output only the label.", "mixed"),
+            ("Sort the article into one of: World, Sports, Business, Sci/Tech. Answer with the category name only.",
+             "Technology"),
+            ("Classify the customer's query into one intent: book_flight, cancel_booking, baggage_info. "
+             "Output the intent only.", "luggage_allowance"),
+            ("Pick exactly one category for the headline: World, Sports, Business, Sci/Tech.", "Finance"),
+            ("Label this email as spam or not spam.", "promotional"),
+            ("Classify the sentiment of the review as positive, negative, or neutral. Output only the label.",
+             "Sure! The sentiment is **negative**. Let me know if you need more!")]
+    inputs = ["Great screen, loud fan.", "A chip runs a language model on a watch.", "How many bags can I check?",
+              "Shares jump after record revenue", "Win a free cruise today!", "Cold fries."]
+    assert _choice(_reasons(rows, inputs)) == [True] * len(rows)
+    kept = [("Classify the support ticket as billing, technical, shipping or other. Output the label only.", "other"),
+            ("Label this email as spam or not spam.", "not spam"),
+            ("Classify the sentence as either a question or a statement.", "A statement."),
+            ("Classify the review as positive, negative, or neutral.",
+             "Negative. The reviewer complains about the cold food and the wait."),
+            ("Classify the article into one of: World, Sports, Business, Sci/Tech.", "Sci/Tech"),
+            ("Classify the following sentences as fact or opinion.\n1. Water boils at 100 °C at sea level.\n"
+             "2. Summer is the best season.", "1. Fact\n2. Opinion")]
+    assert _reasons(kept, ["The parcel never came.", "Minutes of Monday's meeting attached.", "Is it raining?",
+                           "Cold fries and a long wait.", "A chip runs a model on a watch.", ""]) == [None] * len(kept)
