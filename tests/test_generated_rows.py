@@ -33,3 +33,22 @@ def test_label_sets_phrased_as_classify_as_or_one_of():
              "2. Summer is the best season.", "1. Fact\n2. Opinion")]
     assert _reasons(kept, ["The parcel never came.", "Minutes of Monday's meeting attached.", "Is it raining?",
                            "Cold fries and a long wait.", "A chip runs a model on a watch.", ""]) == [None] * len(kept)
+
+
+def test_a_request_for_material_nobody_gave():
+    rows = [("Find and fix the bug in the code below.", "The bug is on line 3: the loop never increments i."),
+            ("Summarize the following article in two sentences.", "The article discusses electric scooters."),
+            ("Translate the given sentence into German.", "Ich habe den Zug verpasst.")]
+    assert [bool(g) and g.startswith("missing_input") for g in _reasons(rows)] == [True] * 3
+    kept = [("Find and fix the bug in the code below.", "The bug is on line 3: the loop never increments i."),
+            ("Summarize the following article: Cities across Europe are adding scooter lanes as rentals grow.",
+             "European cities are building scooter lanes as rentals rise."),
+            ("Rewrite the following sentence in the passive voice. The cat chased the mouse.",
+             "The mouse was chased by the cat."),
+            ("Summarize the attached report.", "No report came through on my end. Could you paste the text here?"),
+            ("Summarize the article above.", "I don't see any article above. Please share it and I'll summarize it."),
+            ("The ferry to Coll has been withdrawn for three weeks after an inspection found corrosion in its "
+             "engine room, and islanders must now travel by a smaller boat. Summarize the text above in one sentence.",
+             "The Coll ferry is out of service for three weeks, so islanders use a smaller boat.")]
+    got = _reasons(kept, ["for i in range(3):\n    print(i)", "", "", "", "", ""])
+    assert not [g for g in got if g and g.startswith("missing_input")], got
