@@ -52,3 +52,21 @@ def test_a_request_for_material_nobody_gave():
              "The Coll ferry is out of service for three weeks, so islanders use a smaller boat.")]
     got = _reasons(kept, ["for i in range(3):\n    print(i)", "", "", "", "", ""])
     assert not [g for g in got if g and g.startswith("missing_input")], got
+
+
+def test_a_numbered_list_short_of_the_count_and_one_per_line_past_it():
+    low = [("Write three short slogans for taking the stairs.",
+            "1. Step up your day — take the stairs!\n2. Every step counts. Skip the lift."),
+           ("Suggest four names for a gardening podcast. Give only the names, one per line.",
+            "Concrete Roots\nBalcony Harvest\nThe Rooftop Plot\nCity Soil Stories\nPots & Pavements\nGreen Bricks")]
+    assert max(_score("score_quality", low)) < 0.6
+    kept = [("Write three short slogans for taking the stairs.",
+             "1. Step up your day — take the stairs!\n2. Every step counts. Skip the lift.\n3. Climb on."),
+            ("Suggest four names for a gardening podcast. Give only the names, one per line.",
+             "Here are four names:\nConcrete Roots\nBalcony Harvest\nThe Rooftop Plot\nCity Soil Stories"),
+            ("Give me three tips for a first marathon.",
+             "Start slowly, because the first miles feel easy.\n\nThe plan:\n1. Drink at every station.\n"
+             "2. Eat a gel every 45 minutes.\n\nAnd trust your training."),
+            ("Give at least three tips for sleep.", "1. Keep a schedule.\n2. Avoid screens late.")]
+    assert min(_score("score_quality", kept[:2])) >= 0.6
+    assert min(_score("score_quality", kept[2:])) >= 0.6

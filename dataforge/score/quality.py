@@ -221,12 +221,30 @@ def under_answered(cfg: dict) -> pl.Expr:
         .otherwise(pl.max_horizontal(lines, sentences, parts))
     fires = det.is_null() & n.is_between(int(u.get("min_count", 2)), int(u.get("max_count", 50))) & \
         (held < n) & (out.str.len_chars() > 0)
+    o = cfg.get("over_answered")
+    if o and o.get("asked"):
+        # ... or the answer is one list numbered 1..k with k < N, and little else ("Write three
+        # slogans" -> "1. ... 2. ..."): its sentences are the items' own, not more items
+        numbered, last = _numbered(out)
+        other = lines - numbered - out.str.count_matches(r"(?m)^[ \t]+\S")
+        short_list = (numbered >= 2) & (numbered == last) & (numbered < n) & (other <= 2) & \
+            ~unit.is_in(list(o.get("composite_units") or [])) & \
+            pl.col("instruction").fill_null("").str.contains("(?i)" + o["asked"])
+        fires = fires | (det.is_null() & n.is_between(int(u.get("min_count", 2)), int(u.get("max_count", 50))) &
+                         short_list)
     if u.get("unless"):
         fires = fires & ~pl.col("instruction").fill_null("").str.contains("(?i)" + u["unless"])
     if u.get("absent_material"):  # "Summarize the attached PDF" with nothing attached: asking for it is right
         fires = fires & ~(pl.col("instruction").fill_null("").str.contains("(?i)" + u["absent_material"]) &
                           (pl.col("input").fill_null("").str.strip_chars() == ""))
     return fires.fill_null(False)
+
+
+def _numbered(out: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """How many lines open with an item number ("1.", "2)") at the line's start, and the highest."""
+    nums = out.str.extract_all(r"(?m)^[0-9]{1,3}[.)]\s+\S").list.eval(
+        pl.element().str.extract(r"([0-9]{1,3})", 1).cast(pl.Int64, strict=False))
+    return nums.list.len().fill_null(0), nums.list.max().fill_null(0)
 
 
 def over_answered(cfg: dict) -> pl.Expr:
@@ -248,6 +266,12 @@ def over_answered(cfg: dict) -> pl.Expr:
     # not), as constraints' `bullet_count` reads "in exactly 5 bullet points"
     exact = ins.str.contains("(?i)" + o["exact"]) if o.get("exact") else pl.lit(False)
     bullets = pl.col("output").fill_null("").str.count_matches(r"(?m)^[-*•][ \t]+\S")
+    if o.get("per_line"):  # "one per line": each line is an item (a line that opens a list is none)
+        per_line = ins.str.contains("(?i)" + o["per_line"])
+        lines = pl.col("output").fill_null("").str.count_matches(r"(?m)^[ \t]*\S[^\n]*$") - \
+            pl.col("output").fill_null("").str.count_matches(r"(?m):[ \t]*$")
+        bullets = pl.when(per_line).then(pl.max_horizontal(bullets, lines)).otherwise(bullets)
+        exact = exact | per_line
     fires = det.is_null() & lo.is_null() & \
         n.is_between(int(u.get("min_count", 2)), int(u.get("max_count", 50))) & \
         ~unit.is_in(list(o.get("composite_units") or [])) & ~ins.str.contains("(?i)" + o["unless"]) & \
