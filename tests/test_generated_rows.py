@@ -70,3 +70,16 @@ def test_a_numbered_list_short_of_the_count_and_one_per_line_past_it():
             ("Give at least three tips for sleep.", "1. Keep a schedule.\n2. Avoid screens late.")]
     assert min(_score("score_quality", kept[:2])) >= 0.6
     assert min(_score("score_quality", kept[2:])) >= 0.6
+
+
+def test_a_firm_word_limit_has_a_smaller_margin_than_a_target():
+    title = "Hedgehog Numbers in British Gardens Rise for the First Time in a Decade"  # 13 words
+    summary = ("The leisure centre pool will close for six weeks from Monday for changing-room refurbishment, but "
+               "the gym and sports hall remain open and swim members may use Eastfield pool free of charge meanwhile.")
+    over = [("Write a title of at most 6 words for the article.", title),
+            ("Summarise the announcement in under 20 words.", summary)]
+    assert max(_score("score_quality", over)) < 0.6
+    kept = [("Write a title for the article in 6 words.", title),  # a target: 13 <= 1.5 x 6 + 5
+            ("Write a story with no less than 20 words about a pool.", summary),  # a floor, not a limit
+            ("Summarise the announcement in no more than 30 words.", summary)]  # 34 <= 1.25 x 30 + 3
+    assert min(_score("score_quality", kept)) >= 0.6

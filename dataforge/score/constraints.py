@@ -59,7 +59,10 @@ def checks(cfg: dict, with_input: bool = False) -> dict[str, pl.Expr]:
     wl = cfg.get("word_limit")
     if wl:  # "no more than 20 words", "in 50 words or fewer", "under 100 words"
         n = numbers.value(ins.str.extract(numbers.fill(wl["request"]), 1))
-        res["word_limit"] = (n.is_not_null() & (words > float(wl["margin"]) * n + float(wl.get("slack", 0))) &
+        firm = ins.str.contains(numbers.fill(wl["firm"])) if wl.get("firm") else pl.lit(False)
+        over = pl.when(firm).then(float(wl.get("firm_margin", wl["margin"])) * n + float(wl.get("firm_slack", wl.get("slack", 0)))) \
+            .otherwise(float(wl["margin"]) * n + float(wl.get("slack", 0)))
+        res["word_limit"] = (n.is_not_null() & (words > over) &
                              ~ins.str.contains(wl.get("unless") or "$^")).fill_null(False)
     cl = cfg.get("char_limit")
     if cl:  # "a tweet (max 280 characters)": over margin x n + slack characters
