@@ -83,3 +83,22 @@ def test_a_firm_word_limit_has_a_smaller_margin_than_a_target():
             ("Write a story with no less than 20 words about a pool.", summary),  # a floor, not a limit
             ("Summarise the announcement in no more than 30 words.", summary)]  # 34 <= 1.25 x 30 + 3
     assert min(_score("score_quality", kept)) >= 0.6
+
+
+def test_csv_rows_must_have_the_headers_field_count():
+    from dataforge.score.constraints import csv_fields_differ
+
+    assert csv_fields_differ("supplier,country,rating\nBaker, Holt Ltd,UK,4.2\nOstrava Metal,Czechia,3.8")
+    assert csv_fields_differ("Here is the CSV:\n```csv\nname,email,phone\nInes Duarte,+351 912 345 678\n```")
+    assert not csv_fields_differ('supplier,country,rating\n"Baker, Holt Ltd",UK,4.2\nOstrava Metal,Czechia,3.8')
+    assert not csv_fields_differ("```sql\nINSERT INTO t (a, b) VALUES\n  (1, 'x'),\n  (2, 'y', 'z');\n```")
+    assert not csv_fields_differ("I moved the meeting, as you asked, to Friday.\nThanks, Sam")
+    bad = [("Turn these supplier records into CSV with columns supplier,country,rating.",
+            "supplier,country,rating\nBaker, Holt Ltd,UK,4.2\nOstrava Metal,Czechia,3.8")]
+    assert _score("score_quality", bad)[0] < 0.6
+    kept = [("From this Markdown table, produce CSV containing only the Employee and Department columns.",
+             "Employee,Department\nR. Okafor,Finance\nL. Brandt,Legal"),
+            ("Turn this CSV into a single INSERT statement for the customers table.",
+             "```sql\nINSERT INTO customers (id, name) VALUES\n  (1, 'Ana'),\n  (2, 'Liam');\n```")]
+    assert min(_score("score_quality", kept, ["| Employee | Department | Grade |\n|---|---|---|\n| R. Okafor | "
+                                              "Finance | B |\n| L. Brandt | Legal | C |", "id,name\n1,Ana\n2,Liam"])) >= 0.6

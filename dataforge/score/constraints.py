@@ -13,6 +13,8 @@ expressions, no model; score_quality multiplies by `factor` when any check fires
 """
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from dataforge.clean.rules import CODE_RE
@@ -23,6 +25,34 @@ from dataforge.words import WORD_RE
 
 def _fence_stripped(out: pl.Expr) -> pl.Expr:
     return out.str.strip_chars().str.replace(r"(?s)^```[\w-]*\s*\n(.*?)\n?```$", "${1}").str.strip_chars()
+
+
+def csv_fields_differ(text: str) -> bool:
+    """Whether the answer's CSV (its fenced block, else its first run of lines with commas, an
+    intro line ending in ":" aside) has a row with more or fewer fields than its header: a comma
+    left unquoted ("Baker, Holt Ltd,UK,4.2") or a field left out. A block fenced as code (SQL
+    built from the CSV) and a first line that is no header (a field of over 5 words, a sentence) are not read."""
+    import csv
+
+    fenced = re.search(r"```([\w-]*)[ \t]*\n(.*?)```", text, flags=re.S)
+    if fenced and fenced.group(1).lower() not in ("", "csv", "text", "plaintext", "txt"):
+        return False  # SQL or code built from the CSV
+    lines = (fenced.group(2) if fenced else text).strip().splitlines()
+    start = next((i for i, ln in enumerate(lines) if "," in ln and not ln.rstrip().endswith(":")), None)
+    if start is None:
+        return False
+    run = []
+    for ln in lines[start:]:
+        if not ln.strip() or "," not in ln:
+            break
+        run.append(ln)
+    if len(run) < 2:
+        return False
+    rows = list(csv.reader(run))
+    header = rows[0]
+    if any(not h.strip() or len(h.split()) > 5 or h.strip()[-1] in ".!?" for h in header):  # a sentence
+        return False
+    return any(len(r) != len(header) for r in rows[1:])
 
 
 def _either_group(text: pl.Expr, regex: str) -> pl.Expr:
@@ -187,6 +217,12 @@ def checks(cfg: dict, with_input: bool = False) -> dict[str, pl.Expr]:
         no_table = ins.str.contains(tb["request"]) & ~has_table
         csv_as_md = ins.str.contains(tb["csv_request"]) & out.str.contains(r"(?m)^[ \t]*\|.*\|[ \t]*$\n^[ \t]*\|[-: |]+\|")
         res["table"] = (no_table | csv_as_md) & ~ins.str.contains(tb.get("unless") or "$^")
+    cf = cfg.get("csv_fields")
+    if cf:  # "Convert the contacts to CSV": a row with more or fewer fields than the header
+        asked = ins.str.contains(cf["request"]) & ~ins.str.contains(cf.get("unless") or "$^") & out.str.contains(",")
+        # (only the rows asked are parsed: map_elements skips the nulls)
+        res["csv_fields"] = pl.when(asked).then(out).map_elements(
+            csv_fields_differ, return_dtype=pl.Boolean, skip_nulls=True).fill_null(False)
     cm = cfg.get("code_missing")
     if cm:  # "Write a C function": no code in the answer at all
         sym = r"[\\^$(){}\[\]|*+?=;<>]"
