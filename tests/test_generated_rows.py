@@ -102,3 +102,23 @@ def test_csv_rows_must_have_the_headers_field_count():
              "```sql\nINSERT INTO customers (id, name) VALUES\n  (1, 'Ana'),\n  (2, 'Liam');\n```")]
     assert min(_score("score_quality", kept, ["| Employee | Department | Grade |\n|---|---|---|\n| R. Okafor | "
                                               "Finance | B |\n| L. Brandt | Legal | C |", "id,name\n1,Ana\n2,Liam"])) >= 0.6
+
+
+def test_keywords_said_to_appear_in_the_text_and_their_count():
+    text = ("The fishing cooperative installed solar-powered ice machines at three landing sites, cutting "
+            "diesel use and keeping catches fresh.")
+    rows = [("Extract five keywords that appear verbatim in the text. Comma-separated.",
+             "fishing cooperative, solar-powered ice machines, climate change, sustainability, diesel use"),
+            ("Return the three keyphrases from the text as a JSON array. Use only phrases that occur in the text.",
+             '["artificial intelligence", "landing sites", "diesel use"]')]
+    got = _reasons(rows, [text, text])
+    assert [bool(g) and g.startswith("span_not_in_passage") for g in got] == [True, True], got
+    kept = [("Extract five keywords that appear verbatim in the text. Comma-separated.",
+             "Fishing cooperative, solar powered ice machines, landing sites, diesel use, catches"),
+            ("Extract up to five keywords from the sentence. Only include words or phrases that appear in it.",
+             "volunteers, repaired, footbridge")]
+    assert _reasons(kept, [text, "Volunteers repaired the footbridge."]) == [None, None]
+    assert _score("score_quality", kept[1:], ["Volunteers repaired the footbridge."])[0] >= 0.6
+    many = [("Extract exactly three keywords from the text. Comma-separated.",
+             "library, tools, sewing machines, board games, waste, borough")]
+    assert _score("score_quality", many, ["The library will lend tools, sewing machines and board games."])[0] < 0.6

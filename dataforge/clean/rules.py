@@ -1278,8 +1278,19 @@ def b_span(rule: Rule, df: pl.DataFrame):
     short = (ans.str.count_matches(WORD_RE) <= rule.get("max_words", 20)) & (ans != "")
     allowed = ans.is_in([a.lower() for a in rule.get("allowed") or []])
     missing = ~hay.str.contains(ans, literal=True)
-    return pl.when(asked & short & ~allowed & missing).then(
+    one = pl.when(asked & short & ~allowed & missing).then(
         _fmt(rule, f"{f} is not in the passage: '{{}}'", _col(f).str.slice(0, 40)))
+    if not rule.get("list_when") or f != "output":
+        return one
+    # a list of keywords or phrases the request says appear in the text ("Extract five keywords
+    # that appear verbatim in the text"): each item, found in neither the input nor the instruction
+    from dataforge.clean.spans import item_not_in_source
+    listed = _context(df, "instruction").str.contains("(?i)" + rule.get("list_when")) & \
+        (_context(df, "input").fill_null("").str.strip_chars() != "")
+    request = pl.concat_str([_context(df, "instruction"), _context(df, "input").fill_null("")], separator="\n")
+    got = _per_row(df, listed, item_not_in_source, request)
+    return pl.coalesce([one, pl.when(pl.lit(got).is_not_null()).then(
+        _fmt(rule, "listed phrase is not in the text: '{}'", pl.lit(got)))])
 
 
 def b_leaked_answer(rule: Rule, df: pl.DataFrame):

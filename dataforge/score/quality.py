@@ -266,6 +266,11 @@ def over_answered(cfg: dict) -> pl.Expr:
     # not), as constraints' `bullet_count` reads "in exactly 5 bullet points"
     exact = ins.str.contains("(?i)" + o["exact"]) if o.get("exact") else pl.lit(False)
     bullets = pl.col("output").fill_null("").str.count_matches(r"(?m)^[-*•][ \t]+\S")
+    if u.get("word_units"):  # keywords, tags, names on one line: each comma part is an item
+        one_line = ~pl.col("output").fill_null("").str.strip_chars().str.contains("\n")
+        commas = pl.col("output").fill_null("").str.count_matches(",") + 1
+        parts = pl.when(unit.is_in(list(u["word_units"])) & one_line).then(commas).otherwise(0)
+        items, bullets = pl.max_horizontal(items, parts), pl.max_horizontal(bullets, parts)
     if o.get("per_line"):  # "one per line": each line is an item (a line that opens a list is none)
         per_line = ins.str.contains("(?i)" + o["per_line"])
         lines = pl.col("output").fill_null("").str.count_matches(r"(?m)^[ \t]*\S[^\n]*$") - \
