@@ -122,3 +122,25 @@ def test_keywords_said_to_appear_in_the_text_and_their_count():
     many = [("Extract exactly three keywords from the text. Comma-separated.",
              "library, tools, sewing machines, board games, waste, borough")]
     assert _score("score_quality", many, ["The library will lend tools, sewing machines and board games."])[0] < 0.6
+
+
+def test_a_generators_new_task_or_self_evaluation_left_as_the_answer():
+    rows = [("Explain why leaves change colour in autumn.",
+             "Question: Why do some trees keep their leaves all winter? Explain the role of needles."),
+            ("Write a short poem about a lighthouse keeper.",
+             "Task: Write a short poem about a lighthouse keeper who has not seen anyone for a year."),
+            ("Write three slogans for a tool library.",
+             "1. Borrow the drill, build the thrill.\n2. Why buy it when you can borrow it?\n3. Share tools.\n\n"
+             "Self-evaluation: Helpfulness 9/10, Relevance 10/10."),
+            ("Write a short story about a lost umbrella.",
+             "Theo left his umbrella at the café every morning, and Mei kept it for him.\n\n[Note: The story above "
+             "satisfies the evolved prompt's added requirements of a twist ending.]")]
+    got = _reasons(rows)
+    assert [bool(g) and g.split(":")[0] in ("task_instead_of_answer", "generation_artifact") for g in got] == [True] * 4, got
+    kept = [("Write a quiz question about photosynthesis.",
+             "Question: Which gas do plants release during photosynthesis?\nAnswer: Oxygen."),
+            ("Write an FAQ entry about our returns policy.",
+             "Question: How long do I have to return an item?\nAnswer: 30 days from delivery."),
+            ("How do I evaluate my own essay before submitting it?",
+             "Read it aloud, check each paragraph has one point, and compare it against the task's criteria.")]
+    assert _reasons(kept) == [None, None, None]
