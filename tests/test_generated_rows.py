@@ -144,3 +144,23 @@ def test_a_generators_new_task_or_self_evaluation_left_as_the_answer():
             ("How do I evaluate my own essay before submitting it?",
              "Read it aloud, check each paragraph has one point, and compare it against the task's criteria.")]
     assert _reasons(kept) == [None, None, None]
+
+
+def test_a_sentence_said_three_times_in_prose_but_not_a_refrain_in_verse():
+    loop = ("An API is a set of rules that lets programs talk to each other. For example, a weather app asks a "
+            "forecasting service for tomorrow's temperatures, and the service answers in a format the app can read. "
+            "Banks, maps and games use them the same way, so developers do not have to build everything from "
+            "scratch, and each side can change its insides without breaking the other. "
+            + "An API is a set of rules that lets programs talk to each other. " * 2)
+    got = _reasons([("Explain what an API is in simple terms.", loop.strip())])
+    assert got[0] and got[0].startswith("repeated_paragraph"), got
+    refrain = ("The clock insists that it is nearly three;\nthe lamp paints a stripe across the wall,\n"
+               "and still the dark refuses to let me be.\n\nI count the breaths that ought to set me free,\n"
+               "I list the rivers, capitals and all;\nand still the dark refuses to let me be.\n\n"
+               "The house ticks as it cools. A distant sea\nof traffic rises, fades beyond the hall,\n"
+               "and still the dark refuses to let me be.")
+    twice = ("The bells echo through the valley as the farmers bring the herds down from the pastures. Woodsmoke "
+             "drifts from the chimneys. The bells echo through the valley as the farmers bring the herds down from "
+             "the pastures.")
+    assert _reasons([("Write a villanelle about insomnia.", refrain), ("Describe autumn in a village.", twice),
+                     ("Write a short verse about insomnia.", refrain)]) == [None, None, None]

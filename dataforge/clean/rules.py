@@ -1230,7 +1230,8 @@ def b_letter_body(rule: Rule, df: pl.DataFrame):
 def b_repeated_paragraph(rule: Rule, df: pl.DataFrame):
     """A last paragraph of prose (one line, at least `min_words` words) that says an earlier
     paragraph again word for word: an essay whose conclusion is its introduction pasted back;
-    or any such paragraph (a numbered step too) said twice."""
+    or any such paragraph (a numbered step too) said twice; or a long sentence said
+    `sentence_times` times."""
     f = rule.fields(["output"])[0]
     norm = lambda e: e.str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()  # noqa: E731
     paras = _col(f).fill_null("").str.strip_chars().str.split("\n\n").list.eval(
@@ -1245,9 +1246,24 @@ def b_repeated_paragraph(rule: Rule, df: pl.DataFrame):
     long_ = paras.list.eval(pl.element().filter((pl.element().str.count_matches(WORD_RE) >= n) &
                                                 ~pl.element().str.strip_chars().str.contains("\n"))).list.eval(norm(body))
     twice = long_.list.eval(pl.element().filter(pl.element().is_duplicated())).list.first()
-    return pl.when(prose & again.fill_null(False)).then(
+    out = pl.when(prose & again.fill_null(False)).then(
         _fmt(rule, f"{f} ends on an earlier paragraph again: '{{}}'", last.str.slice(0, 40))) \
         .when(twice.is_not_null()).then(_fmt(rule, f"{f} says a paragraph twice: '{{}}'", twice.str.slice(0, 40)))
+    k = rule.get("sentence_times")
+    if not k:
+        return out
+    # ... or a sentence of `sentence_min_words` words or more said `sentence_times` times, inside
+    # one paragraph or across them: a generation loop ("An API is a set of rules ... An API is a
+    # set of rules ... An API is a set of rules ...")
+    sm = rule.get("sentence_min_words", 8)
+    # (in lines of prose: a refrain in verse is a line of its own, and comes back by design)
+    prose_lines = _col(f).fill_null("").str.split("\n").list.eval(
+        pl.element().filter(pl.element().str.count_matches(WORD_RE) >= 20)).list.join("\n")
+    sentences = prose_lines.str.extract_all(r"[^.!?\n]+[.!?]").list.eval(
+        norm(pl.element())).list.eval(pl.element().filter(pl.element().str.count_matches(WORD_RE) >= sm).sort())
+    thrice = sentences.list.eval(pl.element().filter(pl.element() == pl.element().shift(k - 1))).list.first()
+    return out.when(thrice.is_not_null()).then(
+        _fmt(rule, f"{f} says a sentence {k} times: '{{}}'", thrice.str.slice(0, 40)))
 
 
 def b_user_turn(rule: Rule, df: pl.DataFrame):
