@@ -164,3 +164,14 @@ def test_a_sentence_said_three_times_in_prose_but_not_a_refrain_in_verse():
              "the pastures.")
     assert _reasons([("Write a villanelle about insomnia.", refrain), ("Describe autumn in a village.", twice),
                      ("Write a short verse about insomnia.", refrain)]) == [None, None, None]
+
+
+def test_a_code_fence_the_request_forbids():
+    ins = ("Return only the raw JSON object, no code fences, because the output is parsed directly. "
+           "Keys: category, urgent.")
+    assert _score("score_quality", [(ins, '```json\n{"category": "account", "urgent": false}\n```')])[0] < 0.6
+    kept = [(ins, '{"category": "account", "urgent": false}'),
+            ("Draw an ASCII table (no markdown) of my week: Monday yoga, Friday run.",
+             "```\n+--------+-------+\n| Day    | Sport |\n+--------+-------+\n| Monday | Yoga  |\n| Friday | Run   |\n"
+             "+--------+-------+\n```")]
+    assert min(_score("score_quality", kept)) >= 0.6

@@ -260,6 +260,9 @@ def checks(cfg: dict, with_input: bool = False) -> dict[str, pl.Expr]:
         items = out.str.count_matches(r"(?m)^[ \t]*(?:[-*•]|[0-9]{1,2}[.)])[ \t]+\S")
         res["no_bullets"] = ins.str.contains(nb["request"]) & (items >= int(nb.get("min_items", 2))) & \
             ~ins.str.contains(nb.get("unless") or "$^")
+    nf = cfg.get("no_fence")
+    if nf:  # "no markdown, no code fences": a fence anyway
+        res["no_fence"] = ins.str.contains(nf["request"]) & out.str.contains("```")
     sl = cfg.get("summary_length")
     if sl:  # "Summarize the news brief.": as long as the brief or longer
         inp = pl.col("input").fill_null("") if with_input else pl.lit("")
