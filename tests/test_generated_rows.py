@@ -175,3 +175,14 @@ def test_a_code_fence_the_request_forbids():
              "```\n+--------+-------+\n| Day    | Sport |\n+--------+-------+\n| Monday | Yoga  |\n| Friday | Run   |\n"
              "+--------+-------+\n```")]
     assert min(_score("score_quality", kept)) >= 0.6
+
+
+def test_a_date_in_another_form_than_asked_or_converted_wrong():
+    bad = [("Normalise the date to ISO 8601 (YYYY-MM-DD).", "12/03/2021"),
+           ("The date is in US MM/DD/YYYY format. Convert it to YYYY-MM-DD.", "2022-04-03")]
+    assert max(_score("score_quality", bad, ["March 12, 2021", "03/04/2022"])) < 0.6
+    kept = [("Normalise the date to ISO 8601 (YYYY-MM-DD).", "2021-03-12"),
+            ("The date is in US MM/DD/YYYY format. Convert it to YYYY-MM-DD.", "2022-03-04"),
+            ("The date is in British DD/MM/YYYY format. Convert it to YYYY-MM-DD.", "2022-04-03"),
+            ("Write a regex that matches dates in the form YYYY-MM-DD.", r"^\d{4}-\d{2}-\d{2}$")]
+    assert min(_score("score_quality", kept, ["March 12, 2021", "03/04/2022", "03/04/2022", ""])) >= 0.6

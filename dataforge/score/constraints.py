@@ -55,6 +55,27 @@ def csv_fields_differ(text: str) -> bool:
     return any(len(r) != len(header) for r in rows[1:])
 
 
+def _date_parts(form: str, text: str) -> dict[str, str] | None:
+    """{"Y": ..., "M": ..., "D": ...} of `text` written in `form` ("DD/MM/YYYY"), or None."""
+    groups = re.findall(r"Y+|M+|D+|[^YMD]", form.upper())
+    regex = "".join(f"(?P<{g[0]}>\\d{{{len(g)}}})" if g[0] in "YMD" else re.escape(g) for g in groups)
+    m = re.fullmatch(regex, text.strip().rstrip("."))
+    return m.groupdict() if m else None
+
+
+def date_converted_wrong(forms: str, given: str, answer: str) -> bool:
+    """Whether `answer`, a date in the last form named ("YYYY-MM-DD"), is not `given` (a date in
+    the first form named, "MM/DD/YYYY") converted: day and month swapped, a digit changed.
+    `forms` joins the forms the request names with "|"."""
+    names = forms.split("|")
+    if len(names) < 2 or names[0].upper() == names[-1].upper():
+        return False
+    src, dst = _date_parts(names[0], given), _date_parts(names[-1], answer)
+    if not src or not dst or len(src["Y"]) != len(dst["Y"]):
+        return False
+    return any(src[k] != dst[k] for k in "YMD")
+
+
 def _either_group(text: pl.Expr, regex: str) -> pl.Expr:
     """What the first or else the second group of `regex` captures (a request phrased two ways:
     "a six-word story" / "in exactly 6 words")."""
@@ -260,6 +281,22 @@ def checks(cfg: dict, with_input: bool = False) -> dict[str, pl.Expr]:
         items = out.str.count_matches(r"(?m)^[ \t]*(?:[-*•]|[0-9]{1,2}[.)])[ \t]+\S")
         res["no_bullets"] = ins.str.contains(nb["request"]) & (items >= int(nb.get("min_items", 2))) & \
             ~ins.str.contains(nb.get("unless") or "$^")
+    df_ = cfg.get("date_format")
+    if df_:  # "to ISO 8601 (YYYY-MM-DD)": a short answer with a number and no date of that form
+        form = ins.str.extract_all(df_["pattern"]).list.last().str.to_uppercase()
+        form = pl.when(form.is_null() & ins.str.contains(df_["iso"])).then(pl.lit("YYYY-MM-DD")).otherwise(form)
+        date_re = pl.lit(r"(?:^|\D)") + form.str.replace_all(r"\.", r"\.", literal=True).str.replace_all(r"[YMD]", r"\d") + pl.lit(r"(?:\D|$)")
+        short = (out.str.count_matches(WORD_RE) <= int(df_.get("max_words", 8))) & out.str.contains(r"\d")
+        res["date_format"] = (form.is_not_null() & short & ~out.str.contains(date_re) &
+                              ~ins.str.contains(df_.get("unless") or "$^")).fill_null(False)
+        if with_input:  # "The date is in MM/DD/YYYY. Convert it to YYYY-MM-DD." -> the input's date, converted
+            forms = ins.str.extract_all(df_["pattern"])
+            asked = (forms.list.len() >= 2) & short & ~ins.str.contains(df_.get("unless") or "$^") & \
+                pl.col("input").fill_null("").str.contains(r"^\s*\d[\d/.-]{5,}\d\s*$")
+            req = pl.when(asked).then(pl.concat_str([forms.list.join("|"), pl.col("input"), out], separator="\x00"))
+            wrong = req.map_elements(lambda r: date_converted_wrong(*r.split("\x00", 2)), return_dtype=pl.Boolean,
+                                     skip_nulls=True).fill_null(False)
+            res["date_format"] = res["date_format"] | wrong
     nf = cfg.get("no_fence")
     if nf:  # "no markdown, no code fences": a fence anyway
         res["no_fence"] = ins.str.contains(nf["request"]) & out.str.contains("```")
