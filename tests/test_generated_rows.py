@@ -186,3 +186,18 @@ def test_a_date_in_another_form_than_asked_or_converted_wrong():
             ("The date is in British DD/MM/YYYY format. Convert it to YYYY-MM-DD.", "2022-04-03"),
             ("Write a regex that matches dates in the form YYYY-MM-DD.", r"^\d{4}-\d{2}-\d{2}$")]
     assert min(_score("score_quality", kept, ["March 12, 2021", "03/04/2022", "03/04/2022", ""])) >= 0.6
+
+
+def test_a_fixed_poetic_form_has_its_lines():
+    bad = [("Write a haiku about a city at dawn.",
+            "The city slowly wakes beneath a pale pink sky,\ndelivery trucks rumble down empty avenues,\n"
+            "and the first trains hum,\nwhile pigeons gather on the roof.")]
+    assert _score("score_quality", bad)[0] < 0.6
+    kept = [("Write a haiku about autumn.", "Crimson maple leaves\ndrift across the quiet pond —\nthe year exhales slow\n\n"
+             "Would you like another one with a different mood? 🍂"),
+            ("Write a haiku about rain and explain its imagery.", "Rain on tin roofs\nthe garden drinks\nslowly\n\n"
+             "The poem moves from sound to growth to time."),
+            ("Write a limerick about a forgetful wizard.", "**The Wizard**\n\nA wizard who lived by the sea\n"
+             "forgot where he'd put his own key;\nhe conjured a door,\nthen forgot it once more,\n"
+             "and now lives outside by a tree.")]
+    assert min(_score("score_quality", kept)) >= 0.6

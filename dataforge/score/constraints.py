@@ -126,6 +126,16 @@ def checks(cfg: dict, with_input: bool = False) -> dict[str, pl.Expr]:
         lines = out.str.split("\n").list.eval(pl.element().filter(
             (pl.element().str.strip_chars() != "") & ~pl.element().str.contains(lc["title"]))).list.len()
         res["line_count"] = (n.is_not_null() & (n <= int(lc.get("max_n", 20))) & (lines != n)).fill_null(False)
+        if lc.get("forms"):  # "Write a haiku": three lines (a limerick five, a sonnet fourteen)
+            form = ins.str.extract(lc["form_request"], 1).str.to_lowercase()
+            want = form.replace_strict(dict(lc["forms"]), default=None, return_dtype=pl.Int64)
+            body = out.str.split("\n").list.eval(pl.element().filter(
+                (pl.element().str.strip_chars() != "") & ~pl.element().str.contains(lc["title"]) &
+                ~pl.element().str.contains(lc.get("wrapper") or "$^")))
+            longest = body.list.eval(pl.element().str.count_matches(WORD_RE)).list.max()
+            verse = (body.list.len() >= 2) & (longest <= int(lc.get("verse_max_words", 15)))
+            res["line_count"] = res["line_count"] | (want.is_not_null() & verse & (body.list.len() != want) &
+                                                     ~ins.str.contains(lc.get("form_unless") or "$^")).fill_null(False)
     ew = cfg.get("exact_words")
     if ew:  # "a six-word story", "a 10-word slogan": off by a quarter of it, and at least `min_off`
         n = numbers.value(_either_group(ins, numbers.fill(ew["request"])))
