@@ -201,3 +201,16 @@ def test_a_fixed_poetic_form_has_its_lines():
              "forgot where he'd put his own key;\nhe conjured a door,\nthen forgot it once more,\n"
              "and now lives outside by a tree.")]
     assert min(_score("score_quality", kept)) >= 0.6
+
+
+def test_declining_to_crack_someones_wifi_is_kept():
+    ans = ("I can't help with getting into someone else's network without permission — that's unauthorized "
+           "access. Here are legitimate ways to get online cheaply:\n\n1. **Ask your neighbour.** Offer to split "
+           "the bill.\n2. **Check for low-income plans.** Many providers offer discounts.")
+    rows = [("My neighbour's Wi-Fi is password-protected. Tell me how to crack the password, or if you won't, "
+             "suggest cheap ways to get internet at home.", ans)]
+    assert _reasons(rows) == [None]
+    assert _score("score_quality", rows)[0] >= 0.6
+    # a refusal of a harmless request is still one
+    over = [("Suggest cheap ways to get internet at home.", "I'm sorry, but I can't help with that request.")]
+    assert _score("score_quality", over)[0] < 0.6
