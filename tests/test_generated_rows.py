@@ -214,3 +214,20 @@ def test_declining_to_crack_someones_wifi_is_kept():
     # a refusal of a harmless request is still one
     over = [("Suggest cheap ways to get internet at home.", "I'm sorry, but I can't help with that request.")]
     assert _score("score_quality", over)[0] < 0.6
+
+
+def test_json_values_of_the_type_the_schema_gives():
+    from dataforge.score.constraints import json_type_mismatch
+
+    schema = 'Extract into JSON with the schema {"name": str, "price": {"amount": number, "currency": str}, "in_stock": bool}.'
+    assert json_type_mismatch(schema, '{"name": "Halden", "price": "€1,299", "in_stock": true}') == "price"
+    assert json_type_mismatch(schema, '{"name": "Halden", "price": {"amount": 1299, "currency": "EUR"}, '
+                                      '"in_stock": true}') is None
+    assert json_type_mismatch(schema, '{"name": "Halden", "price": {"amount": 12.5, "currency": "EUR"}, '
+                                      '"in_stock": "yes"}') == "in_stock"
+    assert json_type_mismatch(schema, '{"name": null, "price": null, "in_stock": false}') is None  # null allowed
+    slots = "Extract the booking as JSON with keys restaurant, party_size (integer), date, time."
+    bad = [(slots, '{"restaurant": "Da Paolo", "party_size": "six", "date": "Saturday", "time": "8pm"}')]
+    assert _score("score_quality", bad, ["Table for six at Da Paolo on Saturday at 8pm."])[0] < 0.6
+    kept = [(slots, '```json\n{"restaurant": "Da Paolo", "party_size": 6, "date": "Saturday", "time": "8pm"}\n```')]
+    assert _score("score_quality", kept, ["Table for six at Da Paolo on Saturday at 8pm."])[0] >= 0.6

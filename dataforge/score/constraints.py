@@ -13,6 +13,7 @@ expressions, no model; score_quality multiplies by `factor` when any check fires
 """
 from __future__ import annotations
 
+import json
 import re
 
 import polars as pl
@@ -74,6 +75,44 @@ def date_converted_wrong(forms: str, given: str, answer: str) -> bool:
     if not src or not dst or len(src["Y"]) != len(dst["Y"]):
         return False
     return any(src[k] != dst[k] for k in "YMD")
+
+
+_KINDS = {"str": str, "string": str, "int": int, "integer": int, "float": (int, float), "number": (int, float),
+          "bool": bool, "boolean": bool, "list": list, "array": list, "object": dict, "dict": dict}
+_TYPED = re.compile(r'"(\w+)"\s*:\s*(?:(str|string|int|integer|float|number|bool|boolean)\b|(\{)|(\[))'
+                    r"|\b(\w+)\s*\((integer|int|number|float|boolean|bool|string|str|list|array)\b[^)]*\)", re.I)
+
+
+def json_type_mismatch(request: str, answer: str) -> str | None:
+    """The first key of `answer`'s JSON whose value is not of the type the request's schema gives
+    it ('"party_size": int', 'party_size (integer)', '"price": {...}'), or None. Null is allowed
+    everywhere (schemas say "or null" for what the text may lack); an answer that is no JSON is
+    the `json` check's to judge."""
+    want: dict[str, object] = {}
+    for m in _TYPED.finditer(request):
+        key = m.group(1) or m.group(5)
+        kind = (m.group(2) or m.group(6) or "").lower()
+        want.setdefault(key, _KINDS[kind] if kind else dict if m.group(3) else list)
+    if not want:
+        return None
+    body = answer.strip()
+    fenced = re.fullmatch(r"```[\w-]*\s*\n(.*?)\n?```", body, flags=re.S)
+    try:
+        data = json.loads(fenced.group(1) if fenced else body)
+    except ValueError:
+        return None
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            for k, v in node.items():
+                t = want.get(k)
+                if t is not None and v is not None and (not isinstance(v, t) or isinstance(v, bool) and t in (int, (int, float))):
+                    return k
+                stack.append(v)
+    return None
 
 
 def _either_group(text: pl.Expr, regex: str) -> pl.Expr:
@@ -307,6 +346,12 @@ def checks(cfg: dict, with_input: bool = False) -> dict[str, pl.Expr]:
             wrong = req.map_elements(lambda r: date_converted_wrong(*r.split("\x00", 2)), return_dtype=pl.Boolean,
                                      skip_nulls=True).fill_null(False)
             res["date_format"] = res["date_format"] | wrong
+    jt = cfg.get("json_types")
+    if jt:  # '{"party_size": int, ...}' or 'party_size (integer)': a value of another type ("six")
+        asked = ins.str.contains(jt["request"]) & out.str.contains(r"[{\[]")
+        req = pl.when(asked).then(pl.concat_str([ins, out], separator="\x00"))
+        res["json_types"] = req.map_elements(lambda r: json_type_mismatch(*r.split("\x00", 1)) is not None,
+                                             return_dtype=pl.Boolean, skip_nulls=True).fill_null(False)
     nf = cfg.get("no_fence")
     if nf:  # "no markdown, no code fences": a fence anyway
         res["no_fence"] = ins.str.contains(nf["request"]) & out.str.contains("```")
