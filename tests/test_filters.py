@@ -441,7 +441,8 @@ def test_formats_the_samples_lack_are_left_alone():
                        "grilled salmon.\nCustomer: That sounds great, I'll have that.\nWaiter: Excellent choice"),
             row(instruction="Write a motivational quote.",
                 output="\"The only way to do great work is to love what you do.\" - Steve Jobs"),
-            row(instruction="Tell me if the following email is a promotion email.", output="no"),
+            row(instruction="Tell me if the following email is a promotion email.",
+                input="Hi Sam, the minutes from Tuesday's meeting are attached. Thanks, Ana", output="no"),
             row(instruction="Summarize the paper.", output="The authors show that intertwining two networks A and B at "
                 "various stages is more expressively efficient than not intertwining."),
             row(instruction="Summarize the paper.", output="We present a new design, i.e., Self-Ensembling with "

@@ -119,3 +119,22 @@ def test_requests_in_other_languages_name_the_language_they_ask_for():
                                     "built over many centuries.")]  # English nobody asked for
     r = LangId(langs=["zh"]).map(frame(rows))["_reject"].to_list()
     assert r[0] is None and r[1].startswith("lang_mismatch")
+
+
+def test_a_json_answer_keeps_its_quotes_when_read():
+    # without its quotes a JSON object is punctuation and a few keys' remnants: this one read as
+    # French at 0.6 under an English request
+    from dataforge.ops.base import RunContext, create
+
+    ins = ('Extract the job posting into JSON with this schema: {"title": str, "company": str, "location": str, '
+           '"remote": bool, "salary": {"min": int, "max": int, "currency": str} or null, "skills": [str]}.')
+    out = ('{\n  "title": "Senior Data Engineer",\n  "company": "Mapleridge Analytics",\n  "location": "Leeds",\n'
+           '  "remote": false,\n  "salary": {\n    "min": 62000,\n    "max": 75000,\n    "currency": "GBP"\n  },\n'
+           '  "skills": [\n    "Python",\n    "SQL",\n    "Airflow",\n    "dbt"\n  ]\n}')
+    df = pl.DataFrame({"id": ["0"], "instruction": [ins], "input": ["Mapleridge Analytics is hiring in Leeds."],
+                       "output": [out], "meta": [None], "task": [None], "lang": [None]},
+                      schema_overrides={"meta": pl.Utf8, "task": pl.Utf8, "lang": pl.Utf8})
+    op = create("langid", {"fields": ["instruction", "output"], "langs": ["en"]}).bind(RunContext())
+    op.ensure_setup()
+    got = op.process(df)
+    assert "_reject" not in got.columns or got["_reject"][0] is None

@@ -230,7 +230,12 @@ KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          # request's language under `langs: [en]`, a "[Your name]" slot in a message, a
          # bilingual sign read as cut, a summary that declines a bomb's build scored 0.05)
          "lookalike_zoo_29": {113},
-         "lookalike_zoo_30": {5, 6, 9, 15, 19, 30, 42, 44, 47, 49, 58, 74, 81, 84, 86, 88, 96, 121, 127, 146}}
+         "lookalike_zoo_30": {5, 6, 9, 15, 19, 30, 42, 44, 47, 49, 58, 74, 81, 84, 86, 88, 96, 121, 127, 146},
+         # (session 25, scored with the session-start code: 1 and 4 flagged; after, a refusal to
+         # crack a neighbour's Wi-Fi with a legal alternative, a CSV drawn from a markdown table,
+         # "up to five keywords" and a JSON answer read as French kept. Left: a German title to a
+         # German request under `langs: [en]`)
+         "lookalike_zoo_31": set(), "lookalike_zoo_32": {62}}
 # defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3;
 # session 20's cut inside a last word 2, 1, 2, 1: "report sympt", "pip install requ", "power adap")
 CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 34,
@@ -291,7 +296,14 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           # round's rules when they came (set 30 lost a YAML row the start caught only through
           # its GitHub secret); after: a letter said beside another option's text, units and
           # bold in worked sums, read by score_quality's first pass too)
-          "lookalike_zoo_29": 27, "lookalike_zoo_30": 25}
+          "lookalike_zoo_29": 27, "lookalike_zoo_30": 25,
+          # (22 of 60 and 10 of 60 with the session-start code; after: label sets phrased "Classify
+          # ... as a, b, or c" and "into one intent:", a request for material nobody gave, a
+          # numbered list short of the count, "one per line", firm word limits, CSV rows against
+          # their header, keywords said to be in the text, a code fence forbidden, a date's form,
+          # JSON types, a haiku's lines, a generator's next task or self-evaluation, a sentence
+          # said three times. The rest are wrong labels, facts, code and unsupported answers)
+          "lookalike_zoo_31": 32, "lookalike_zoo_32": 28}
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

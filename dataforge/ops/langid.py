@@ -56,7 +56,8 @@ class LangId(MapOp):
     # 2: an unsure joined prediction falls back to the answer's own (another script), when sure
     # 3: `answer_language`; 4: short texts need `short_threshold`; 5: quotations left out
     # 6: "Answer in Spanish: ...?" names the language asked for (target_language); 7: long answers sure at 0.8
-    version = "7"
+    # 8: JSON keeps its quotes
+    version = "8"
 
     def validate(self):
         if not 0 <= self.threshold <= 1:
@@ -106,7 +107,10 @@ class LangId(MapOp):
         # often in its original language ("In the original French: « On ne voit bien qu'avec
         # le cœur. »" closing an English answer)
         unquoted = texts.str.replace_all(QUOTED_RE, " ")
-        texts = pl.select(pl.when(unquoted.str.count_matches(r"\p{L}") >= self.unquoted_letters)
+        # (not in JSON, whose quotes hold the data itself: '{"title": "Senior Data Engineer"}'
+        # without its quotes is punctuation, read as French)
+        json_like = texts.str.contains(r'"\s*:\s*["\[{0-9tfn-]')
+        texts = pl.select(pl.when((unquoted.str.count_matches(r"\p{L}") >= self.unquoted_letters) & ~json_like)
                           .then(unquoted).otherwise(texts)).to_series()
         lang, prob = _top(self._model, texts)
         lang, prob = self._answer_alone(df, lang, prob)
