@@ -231,3 +231,10 @@ def test_json_values_of_the_type_the_schema_gives():
     assert _score("score_quality", bad, ["Table for six at Da Paolo on Saturday at 8pm."])[0] < 0.6
     kept = [(slots, '```json\n{"restaurant": "Da Paolo", "party_size": 6, "date": "Saturday", "time": "8pm"}\n```')]
     assert _score("score_quality", kept, ["Table for six at Da Paolo on Saturday at 8pm."])[0] >= 0.6
+
+
+def test_a_variable_ending_a_sentence_is_no_garble():
+    ans = ("Let the width be w. Then the length is w + 5.\nPerimeter: 2(w + w + 5) = 46, so w = 9.\n"
+           "Area = 9 × 14 = 126 cm².\n\n<answer>126</answer>")
+    assert _reasons([("Solve the problem. Put only the final numeric answer inside <answer></answer> tags.", ans)]) == [None]
+    assert _reasons([("Reorder nothing.", "the of stunning frida as is hayek and a project .")])[0].startswith("garbled")

@@ -138,3 +138,20 @@ def test_a_json_answer_keeps_its_quotes_when_read():
     op.ensure_setup()
     got = op.process(df)
     assert "_reject" not in got.columns or got["_reject"][0] is None
+
+
+def test_an_answer_in_the_language_its_request_asks_for_is_wanted():
+    from dataforge.ops.base import RunContext, create
+
+    ins = "Pode me explicar em inglês o que é inflação? Estou praticando meu inglês, então responda em inglês simples."
+    out = ("Inflation means prices go up over time. If a loaf of bread costs one dollar this year and more next "
+           "year, your money buys a little less. A small amount each year is normal.")
+    df = pl.DataFrame({"id": ["0", "1"], "instruction": [ins, ins], "input": ["", ""],
+                       "output": [out, "A inflação é o aumento geral dos preços ao longo do tempo, e o dinheiro compra menos."],
+                       "meta": [None, None], "task": [None, None], "lang": [None, None]},
+                      schema_overrides={"meta": pl.Utf8, "task": pl.Utf8, "lang": pl.Utf8})
+    op = create("langid", {"fields": ["instruction", "output"], "langs": ["en"]}).bind(RunContext())
+    op.ensure_setup()
+    got = op.process(df)
+    rej = got["_reject"].to_list() if "_reject" in got.columns else [None, None]
+    assert rej[0] is None and rej[1] is not None, rej

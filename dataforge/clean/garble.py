@@ -148,7 +148,10 @@ def _garble_stats(texts: pl.Series) -> pl.DataFrame:
     bad = (pair.is_in(bad_pairs).fill_null(False) & ~variable_a & ~possessive_every) | \
         ((pl.col("c") == "END") & nxt_low.fill_null(False) & pl.col("cased") &
          ~_sh(pl.col("w"), 1).str.to_lowercase().is_in(abbreviations()).fill_null(False)) | \
-        (pl.col("low") & pl.col("c").is_null() & nxt_opener)
+        (pl.col("low") & pl.col("c").is_null() & nxt_opener &
+         # (a letter with its mark, an item's "b)" or a variable ending its sentence, "Let the
+         # width be w. Then ...", is followed by a capital as any sentence is)
+         ~w.str.contains(r"^[A-Za-z][.)]"))
     weak = bad & pair.is_in([f"{a}|{b}" for a, b in WEAK]).fill_null(False)
     agg = toks.with_columns(bad.alias("bad"), weak.alias("weak"), (pl.col("c").fill_null("") != "SYM").alias("tok")) \
         .group_by("row").agg(pl.col("tok").sum().alias("tokens"), pl.col("bad").sum(), pl.col("weak").sum())

@@ -56,7 +56,7 @@ class LangId(MapOp):
     # 2: an unsure joined prediction falls back to the answer's own (another script), when sure
     # 3: `answer_language`; 4: short texts need `short_threshold`; 5: quotations left out
     # 6: "Answer in Spanish: ...?" names the language asked for (target_language); 7: long answers sure at 0.8
-    # 8: JSON keeps its quotes
+    # 8: JSON keeps its quotes; an answer alone in the language the request asks for is wanted
     version = "8"
 
     def validate(self):
@@ -135,6 +135,10 @@ class LangId(MapOp):
         if self.follow_instruction and self.langs and "instruction" in df.columns:
             asked = requested_language(df["instruction"])
             wanted = wanted | (pl.lit(lang) == pl.lit(asked)).fill_null(False)
+            if "output" in self.fields and "output" in df.columns:
+                # (a request in Portuguese for an answer "em inglês": the joined text reads
+                # Portuguese, the answer alone is what was asked for)
+                wanted = wanted | pl.lit(self._answer_in(df, asked, lang))
         # (Latin-script languages are what a short text confuses: "bye! Take care." as Italian; a
         # short answer in Arabic or Chinese script under an English request is no confusion)
         latin = mostly_latin(judged)
@@ -217,6 +221,19 @@ class LangId(MapOp):
         where = idx.gather(ok)
         found, p = _top(self._model, t.gather(ok))
         return lang.scatter(where, found), prob.scatter(where, p)
+
+    def _answer_in(self, df: pl.DataFrame, asked: pl.Series, lang: pl.Series) -> pl.Series:
+        """True where the instruction asks for a language the joined text was not read as, and
+        the answer alone is sure to be in it."""
+        out = df["output"].fill_null("").str.strip_chars()
+        hit = pl.Series([False] * df.height)
+        idx = (asked.is_not_null() & (asked != lang).fill_null(True) &
+               (out.str.count_matches(r"\p{L}") >= self.min_letters)).arg_true()
+        if idx.len() == 0:
+            return hit
+        l2, p2 = _top(self._model, out.gather(idx))
+        ok = (l2 == asked.gather(idx)) & (p2 >= self.threshold)
+        return hit.scatter(idx.gather(ok.arg_true()), True)
 
     def _answer_alone(self, df: pl.DataFrame, lang: pl.Series, prob: pl.Series) -> tuple[pl.Series, pl.Series]:
         """Where the joined fields give no sure language (an English instruction over a Chinese
