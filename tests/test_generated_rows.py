@@ -238,3 +238,31 @@ def test_a_variable_ending_a_sentence_is_no_garble():
            "Area = 9 × 14 = 126 cm².\n\n<answer>126</answer>")
     assert _reasons([("Solve the problem. Put only the final numeric answer inside <answer></answer> tags.", ans)]) == [None]
     assert _reasons([("Reorder nothing.", "the of stunning frida as is hayek and a project .")])[0].startswith("garbled")
+
+
+def test_notes_planning_and_footers_left_in_a_reply_and_a_list_short_of_its_announced_count():
+    rows = [("Reply to the customer as a support agent.",
+             "Hi there,\n\nI'm sorry your lamp arrived damaged. [internal: offer a replacement first, the coupon only "
+             "if they push back] We'd be happy to send a replacement.\n\nThanks!"),
+            ("Write a short email to a client confirming our meeting on Thursday at 10am.",
+             "Okay, so the user wants a short confirmation email. I should keep it brief. Alright, let me write it.\n\n"
+             "Subject: Meeting confirmation\n\nHi,\n\nJust confirming our meeting this Thursday at 10am.\n\nBest regards"),
+            ("Write an email to my thesis advisor asking to meet next week.",
+             "Dear Professor,\n\nWould you have 30 minutes next week to discuss my second chapter?\n\nBest regards,\n"
+             "The Customer Success Team\nCONFIDENTIALITY NOTICE: This email and any attachments are intended solely "
+             "for the addressee.")]
+    got = _reasons(rows)
+    assert [g.split(":")[0] if g else None for g in got] == ["annotation_note", "planning_leak", "web_boilerplate"], got
+    cut = [("Explain how to add an SSH key to GitHub.",
+            "Here are the 6 steps to add an SSH key to your GitHub account:\n\n1. Generate a key with ssh-keygen.\n"
+            "2. Press Enter to accept the default file location.")]
+    assert _score("score_quality", cut)[0] < 0.6
+    kept = [("Write a short confirmation email.", "Subject: Confirmed\n\nHi Dana,\n\nSo the meeting is on. See you "
+             "Thursday at 10am.\n\nBest,\nSam"),
+            ("Write an email footer with a confidentiality notice for our law firm.",
+             "CONFIDENTIALITY NOTICE: This email and any attachments are intended solely for the addressee. If you are "
+             "not the intended recipient, please delete it."),
+            ("Explain how to add an SSH key to GitHub.", "Here are the 2 steps:\n\n1. Generate a key with ssh-keygen.\n"
+             "2. Paste the public key under Settings > SSH keys.")]
+    assert _reasons(kept) == [None, None, None]
+    assert _score("score_quality", kept[2:])[0] >= 0.6

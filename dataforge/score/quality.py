@@ -285,6 +285,21 @@ def over_answered(cfg: dict) -> pl.Expr:
     return fires.fill_null(False)
 
 
+def announced_short(cfg: dict) -> pl.Expr:
+    """True where the answer announces a count ("Here are the 6 steps to ...:") and its one
+    numbered list stops short of it (1. and 2. only): a list cut before its end."""
+    a = cfg.get("announced_count")
+    if not a:
+        return pl.lit(False)
+    out = pl.col("output").fill_null("")
+    head = out.str.strip_chars().str.split("\n").list.first().fill_null("")
+    raw = head.str.extract(a["pattern"], 1).str.to_lowercase()
+    nums = {k: int(v) for k, v in (cfg.get("under_answered", {}).get("numbers") or {}).items()}
+    n = pl.coalesce(raw.replace_strict(nums, default=None, return_dtype=pl.Int64), raw.cast(pl.Int64, strict=False))
+    numbered, last = _numbered(out)
+    return ((numbered >= 1) & (numbered == last) & (numbered < n)).fill_null(False)
+
+
 def phantom_input(cfg: dict) -> pl.Expr:
     """True where the answer cites a passage or input that was never given."""
     p = cfg.get("phantom_input")
@@ -407,6 +422,7 @@ _CHECKS = (
     ("invalid_yaml_block", invalid_yaml_block, "invalid_yaml_block"),
     ("wrong_arithmetic", wrong_arithmetic, "wrong_arithmetic"),
     ("under_answered", under_answered, "under_answered"),
+    ("announced_count", announced_short, "announced_count"),
     ("under_length", under_length, "under_length"),
     ("over_answered", over_answered, "over_answered"),
     ("number_missing", number_missing, "number_asked"),
