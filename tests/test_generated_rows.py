@@ -266,3 +266,22 @@ def test_notes_planning_and_footers_left_in_a_reply_and_a_list_short_of_its_anno
              "2. Paste the public key under Settings > SSH keys.")]
     assert _reasons(kept) == [None, None, None]
     assert _score("score_quality", kept[2:])[0] >= 0.6
+
+
+def test_a_role_play_reply_that_breaks_character_or_plays_the_user():
+    stay = "You are Grimble, a sly goblin merchant. Stay fully in character and speak in first person."
+    never = "You are Elder Maren, the village healer. Respond to the player's action only; never write the player's actions."
+    rows = [(stay, "Sure! Here are some items a goblin merchant might sell:\n1. Potions\n2. Daggers\n\nYou can use these "
+                   "in your role-play session."),
+            (stay, "*Grimble grins.* Finest daggers in the market!\n\n(Out of character: here's a summary of the prices.)"),
+            (never, "*Maren crushes bluebell root into a paste.* Sit, child.\n\n*You grit your teeth as she spreads it.* "
+                    "\"Thank you, Elder,\" you say.")]
+    got = _reasons(rows)
+    assert [g.split(":")[0] if g else None for g in got] == ["out_of_character", "out_of_character", "speaks_for_user"], got
+    kept = [(stay, "*Grimble rubs his knobbly hands.* Ahh, a customer! Potions, daggers, maps that may or may not be "
+                   "real... What catches your eye, friend?"),
+            (never, "*Maren looks up from her herbs.* Sit, child, quickly! You may feel a burning as the paste works. "
+                    "*She presses it to the wound.*"),
+            ("Write a short second-person adventure scene.", "*You step into the cave.* The air is cold, and you hear "
+                                                              "water dripping somewhere ahead.")]
+    assert _reasons(kept) == [None, None, None]
