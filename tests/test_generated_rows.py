@@ -285,3 +285,11 @@ def test_a_role_play_reply_that_breaks_character_or_plays_the_user():
             ("Write a short second-person adventure scene.", "*You step into the cave.* The air is cold, and you hear "
                                                               "water dripping somewhere ahead.")]
     assert _reasons(kept) == [None, None, None]
+
+
+def test_a_team_signed_under_a_closing_in_another_language_is_no_cut():
+    reply = ("Bonjour,\n\nMerci pour votre message. Vous pouvez échanger la housse sous 30 jours, à condition qu'elle "
+             "soit renvoyée dans son emballage d'origine.\n\nBelle journée,\nLe service client de Maison Linou")
+    assert _reasons([("Réponds à ce client en français, au nom du service client de Maison Linou.", reply)]) == [None]
+    cut = reply.replace("\n\nBelle journée,\nLe service client de Maison Linou", " Pour cela, il suffit de")
+    assert _reasons([("Réponds à ce client en français.", cut)])[0].startswith("truncated")

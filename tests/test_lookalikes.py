@@ -235,7 +235,11 @@ KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          # crack a neighbour's Wi-Fi with a legal alternative, a CSV drawn from a markdown table,
          # "up to five keywords" and a JSON answer read as French kept. Left: a German title to a
          # German request under `langs: [en]`)
-         "lookalike_zoo_31": set(), "lookalike_zoo_32": {62}}
+         "lookalike_zoo_31": set(), "lookalike_zoo_32": {62},
+         # (10 flagged with the session-start code; after, an answer "em inglês" to a Portuguese
+         # request, a variable ending a sentence and a French team signed under "Belle journée,"
+         # kept. Left: answers in their request's language under `langs: [en]`)
+         "lookalike_zoo_34": {34, 36, 37, 38, 73, 74, 86}}
 # defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3;
 # session 20's cut inside a last word 2, 1, 2, 1: "report sympt", "pip install requ", "power adap")
 CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 34,
@@ -305,7 +309,12 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           # their header, keywords said to be in the text, a code fence forbidden, a date's form,
           # JSON types, a haiku's lines, a generator's next task or self-evaluation, a sentence
           # said three times. The rest are wrong labels, facts, code and unsupported answers)
-          "lookalike_zoo_31": 32, "lookalike_zoo_32": 28}
+          "lookalike_zoo_31": 32, "lookalike_zoo_32": 28,
+          # (25 of 60 with the session-start code, 26 with the rules of sets 31-32; after: a
+          # writer's "[internal: ...]" note, a reasoning model's planning, an email's legal footer,
+          # a list short of its announced count, a role-play reply out of character or playing
+          # the user. The rest are wrong facts, policies, order details, code and conclusions)
+          "lookalike_zoo_34": 33}
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

@@ -776,6 +776,9 @@ VALEDICTION = (r"(?i)^(sincerely|best|regards|kind regards|best regards|warm reg
                # (and other languages' closings: a team signed under them is written in lower case,
                # "Atentamente,\nEl equipo de atención al cliente", "С уважением,\nСлужба поддержки")
                r"atentamente|cordialmente|saludos( cordiales)?|un (cordial )?saludo|(bien )?cordialement|"
+               r"(belle|bonne) (journée|soirée|fin de journée)|à (bientôt|très bientôt)|que tengas? un buen día|"
+               r"buen día|hasta pronto|schönen tag( noch)?|bis bald|buona giornata|a presto|tenha um (bom|ótimo) dia|"
+               r"até (breve|logo)|"
                r"salutations( distinguées)?|bien à (vous|toi)|mit freundlichen grüßen|(viele|beste|liebe|freundliche) grüße|"
                r"atenciosamente|com carinho|cordiali saluti|distinti saluti|un caro saluto|с уважением|"
                r"с наилучшими пожеланиями|всего доброго|此致|敬礼|此致敬礼|敬具|草々|以上|감사합니다|"
