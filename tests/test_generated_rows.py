@@ -293,3 +293,30 @@ def test_a_team_signed_under_a_closing_in_another_language_is_no_cut():
     assert _reasons([("Réponds à ce client en français, au nom du service client de Maison Linou.", reply)]) == [None]
     cut = reply.replace("\n\nBelle journée,\nLe service client de Maison Linou", " Pour cela, il suffit de")
     assert _reasons([("Réponds à ce client en français.", cut)])[0].startswith("truncated")
+
+
+def test_prompts_that_hold_their_answer_or_an_unrendered_slot_and_clock_times():
+    shots = ("Decide whether each review is Positive or Negative.\n\nReview: The hike was muddy but the waterfall made "
+             "it worth it.\nSentiment: Positive\n\nReview: Staff were rude and the room smelled of smoke.\nSentiment: "
+             "Negative\n\nReview: The hike was muddy but the waterfall made it worth it.\nSentiment:")
+    mc = ("Question: Which gas do plants take in for photosynthesis?\nA. Oxygen\nB. Nitrogen\nC. Carbon dioxide\n"
+          "D. Helium\nCorrect answer: C\nAnswer:")
+    rows = [(shots, "Positive"), (mc, "C"), ('Given the passage, write a question whose answer is "{answer}".',
+                                            "What is the closest living relative of the giraffe?")]
+    got = _reasons(rows, ["", "", "Passage: The okapi is the closest living relative of the giraffe."])
+    assert [g.split(":")[0] if g else None for g in got] == ["fewshot_leak", "leaked_answer", "instruction_slot"], got
+    # NLI examples share premises: a new hypothesis under the same premise is a new query
+    nli = ("Premise: A man in a blue shirt jumps down a hill.\nHypothesis: A man is wearing blue.\nAnswer: entailment\n\n"
+           "Premise: A boy sits in a green tunnel.\nHypothesis: The boy wears a green shirt.\nAnswer: neutral\n\n"
+           "Now solve this one.")
+    kept = [(nli, "contradiction"), ("How do I fill in a form field labelled {first_name}?",
+                                     "Replace {first_name} with your given name, for example Maria."),
+            (shots.rsplit("Review:", 1)[0] + "Review: Lovely view, terrible coffee.\nSentiment:", "Negative")]
+    assert _reasons(kept, ["Premise: A man in a blue shirt jumps down a hill.\nHypothesis: A man is sleeping.", "", ""]) \
+        == [None, None, None]
+    train = [("A freight train leaves at 9:00 at 80 km/h; a passenger train follows at 10:30 at 120 km/h. When and "
+              "where does it catch up?", "By 10:30 the freight train has gone 1.5 h × 80 km/h = 120 km. The gap closes "
+              "at 40 km/h, so it takes 120 ÷ 40 = 3 hours.\n\nIt catches up at 10:30 + 3 h = **13:30**, 360 km out.")]
+    assert _score("score_quality", train)[0] >= 0.6
+    assert _reasons([("Explain the ZIP code regex.", "`^\\d{5}(-\\d{4})?$`\n\n- `^\\d{5}` — five digits at the start\n"
+                                                      "- `$` — nothing after that")]) == [None]

@@ -213,3 +213,46 @@ def fewshot_runon(instruction: str, output: str, min_shots: int = 2) -> str | No
         if m and m.group(1) == opener:
             return opener
     return None
+
+
+
+def _labelled(lines: list[str]) -> list[tuple[str, str]]:
+    return [(m.group(1), m.group(2).strip()) for ln in lines if (m := re.match(r"([A-Z][\w ]{0,24}):[ \t]*(\S.*)$", ln))]
+
+
+def fewshot_leak(instruction: str, given: str = "", min_shots: int = 2) -> str | None:
+    """The query of a few-shot prompt when one of the prompt's solved examples is that same query
+    ("Review: The hike was muddy ...\nSentiment: Positive ... Review: The hike was muddy
+    ...\nSentiment:"): the prompt holds the answer, so the row teaches copying. An example is
+    the labelled lines from the label the examples open with (`min_shots` times or more) to the
+    next; the query is the last of them where the prompt ends on a bare label to fill, else the
+    input's labelled lines. The answer's own label is left out of the comparison."""
+    lines = [ln.strip() for ln in instruction.strip().splitlines() if ln.strip()]
+    if len(lines) < 3:
+        return None
+    found = _labelled(lines)
+    filled = Counter(label for label, _ in found)
+    opener = next((label for label, _ in found if filled[label] >= min_shots), None)
+    if opener is None:
+        return None
+    blocks: list[list[tuple[str, str]]] = []
+    for label, text in found:
+        if label == opener or not blocks:
+            blocks.append([])
+        blocks[-1].append((label, text))
+    bare = re.fullmatch(r"([A-Z][\w ]{0,24}):", lines[-1])
+    if bare:  # the query is the prompt's last example, its answer label left to fill
+        answer, query, examples = bare.group(1), blocks[-1], blocks[:-1]
+    else:  # ... or the input's labelled lines
+        query = _labelled([ln.strip() for ln in given.splitlines() if ln.strip()])
+        answer, examples = None, blocks
+        if not query or query[0][0] != opener:
+            return None
+    key = tuple((lb, t) for lb, t in query if lb != answer)
+    if not key or sum(len(t.split()) for _, t in key) < 3:
+        return None
+    for ex in examples:
+        labels = {lb for lb, _ in key}
+        if tuple((lb, t) for lb, t in ex if lb in labels) == key:
+            return key[0][1][:40]
+    return None

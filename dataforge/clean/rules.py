@@ -463,7 +463,8 @@ def b_truncated(rule: Rule, df: pl.DataFrame):
     # ... or on a conjunction and its subject with no verb after them ("... in fury when it",
     # "... because they"; `dangling_pair`)
     dw_pair = last.str.contains(rule.get("dangling_pair")) & ~ends_ok if rule.get("dangling_pair") else pl.lit(False)
-    dangling = dw_pair | (last_word.is_in(dw) & ~ends_ok & ~word_endings_are_form(earlier, dw) & ~label) | \
+    pronoun = last.str.contains(PRONOUN_END)
+    dangling = dw_pair | (last_word.is_in(dw) & ~ends_ok & ~word_endings_are_form(earlier, dw) & ~label & ~pronoun) | \
         (last.str.contains(r"[,–—(-]$") & ~valediction)
     # a sum left open, in prose or a line of symbols: "Total = 125 + 175 =", "So Tom has 3 ×"
     open_sum = last.str.contains(r"\s[=+×÷*/^−]$")
@@ -783,11 +784,15 @@ VALEDICTION = (r"(?i)^(sincerely|best|regards|kind regards|best regards|warm reg
                r"atenciosamente|com carinho|cordiali saluti|distinti saluti|un caro saluto|с уважением|"
                r"с наилучшими пожеланиями|всего доброго|此致|敬礼|此致敬礼|敬具|草々|以上|감사합니다|"
                r"مع (خالص )?التحيات|مع أطيب التحيات),?$")
+# "that" / "this" after a preposition is a pronoun that ends a phrase ("- `$` — nothing after
+# that", "more than that"), no dangling conjunction
+PRONOUN_END = (r"(?i)\b(?:after|before|like|unlike|about|than|of|with|for|from|on|at|by|without|beyond|besides|"
+               r"despite|over|under|past|all|just)\s+(?:that|this)\W*$")
 # a short closing line that ends in "!" or "." rather than a comma, before a name: "Thanks for
-# understanding!", "See you Friday!", "Talk soon.", "Love you!"
+# understanding!", "See you Friday!", "Talk soon.", "Love you!", "We look forward to seeing you!"
 SIGN_OFF = (r"(?i)^(?:thanks|thank you|many thanks|cheers|see you|talk soon|speak soon|take care|"
             r"have a (?:great|good|nice|lovely|wonderful)|love you|lots of love|hugs|xo+|best|all the best|"
-            r"looking forward|until (?:then|soon|next)|catch you)\b[^\n]{0,50}[!.]$")
+            r"looking forward|(?:we|i)(?:'re| are|'m| am)? look(?:ing)? forward|until (?:then|soon|next)|catch you)\b[^\n]{0,50}[!.]$")
 # kisses after a message's last line: "Thanks so much!! xx", "Love you! xoxo"
 KISSES = rf"(?i)[!.?]\s*{KISSES_RE}$"
 # words a finished English sentence does not end on: rules/filters/dangling_words.txt
@@ -1321,7 +1326,8 @@ def b_leaked_answer(rule: Rule, df: pl.DataFrame):
     norm = lambda e: e.fill_null("").str.to_lowercase().str.replace_all(r"[\s_]+", " ").str.strip_chars(" \t\n.\"'“”‘’`*()[]")  # noqa: E731
     req = pl.concat_str([_context(df, "instruction").fill_null(""), _context(df, "input").fill_null("")], separator="\n") \
         .str.strip_chars()
-    value = pl.coalesce([req.str.extract(rule.get("tag"), 1), req.str.extract(rule.get("closing"), 1)])
+    value = pl.coalesce([req.str.extract(rule.get("tag"), 1), req.str.extract(rule.get("closing"), 1)] +
+                        ([req.str.extract(rule.get("line"), 1)] if rule.get("line") else []))
     ans = norm(_col(f))
     return pl.when((ans != "") & (norm(value) == ans)).then(
         _fmt(rule, f"request already holds the answer: '{{}}'", value.str.slice(0, 40)))
@@ -1401,6 +1407,18 @@ def b_fewshot_runon(rule: Rule, df: pl.DataFrame):
     return pl.when(pl.lit(got).is_not_null()).then(_fmt(rule, "answer goes on with the prompt's examples: '{}:'", pl.lit(got)))
 
 
+def b_fewshot_leak(rule: Rule, df: pl.DataFrame):
+    """A few-shot prompt whose query is one of its own solved examples (dataforge/clean/choices.py):
+    the answer is in the prompt."""
+    from dataforge.clean.choices import fewshot_leak
+    n = rule.get("min_shots", 2)
+    ins = _context(df, "instruction")
+    when = ins.str.count_matches(r"(?m)^[ \t]*[A-Z][\w ]{0,24}:[ \t]*\S") >= 2 * n
+    request = pl.concat_str([ins, _context(df, "input").fill_null("")], separator="\x00")
+    got = _per_row(df, when, lambda r, o: fewshot_leak(*r.split("\x00", 1), min_shots=n), request)
+    return pl.when(pl.lit(got).is_not_null()).then(_fmt(rule, "prompt already solves its query as an example: '{}'", pl.lit(got)))
+
+
 BUILDERS: dict[str, Callable[[Rule, pl.DataFrame], Any]] = {
     "length": b_length, "empty": b_empty, "same_text": b_same_text, "phrases": b_phrases,
     "regex": b_regex, "blocklist": b_blocklist, "truncated": b_truncated, "code_fence": b_code_fence,
@@ -1408,7 +1426,7 @@ BUILDERS: dict[str, Callable[[Rule, pl.DataFrame], Any]] = {
     "refusal": b_refusal, "garbled": b_garbled, "non_answer": b_non_answer,
     "mojibake": b_mojibake, "slots": b_slots, "keyboard_mash": b_keyboard_mash, "letter_body": b_letter_body,
     "list_loop": b_list_loop, "script_switch": b_script_switch, "choice": b_choice,
-    "fewshot_runon": b_fewshot_runon, "span": b_span, "leaked_answer": b_leaked_answer, "user_turn": b_user_turn,
+    "fewshot_runon": b_fewshot_runon, "fewshot_leak": b_fewshot_leak, "span": b_span, "leaked_answer": b_leaked_answer, "user_turn": b_user_turn,
     "repeated_paragraph": b_repeated_paragraph,
 }
 # Parameters every rule understands: don't fire where the instruction asks for what the rule

@@ -62,6 +62,9 @@ def wrong_equation(text: str, spare_line: str = "") -> str | None:
             before = line[:m.start()].rstrip()
             if _AFTER.search(before) and not re.search(r"(?:^|\s)[A-Za-z]{2,}$", before):
                 continue
+            # (clock times: "10:30 + 3 h = 13:30" adds hours to a time, and its result is one)
+            if re.search(r"\d:$", line[:m.start()]) or re.match(r":\d", line[m.end():]):
+                continue
             got = _evaluate(m.group(1), m.group(2))
             if got is None:
                 continue

@@ -148,7 +148,9 @@ def dangling(cfg: dict) -> pl.Expr:
     asked = pl.col("instruction").fill_null("").str.contains(cut_asked) if cut_asked else pl.lit(False)
     # (nor a whole answer of one capital letter: the option "A" of a lettered list)
     letter_answer = o.str.contains(r"^\(?\p{Lu}[.)]?$")
-    return last_word.is_in(words).fill_null(False) & ~dated & ~label & ~code & ~asked & ~letter_answer & \
+    # (nor "that" as a pronoun after a preposition: "nothing after that", as `truncated` reads it)
+    pronoun = last_line.str.contains(R.PRONOUN_END)
+    return last_word.is_in(words).fill_null(False) & ~dated & ~label & ~code & ~asked & ~letter_answer & ~pronoun & \
         ~R.word_endings_are_form(lines.list.head(lines.list.len() - 1), words) & \
         ~R.symbol_line(last_line) & ~R.label_row(last_line)  # "... C B A" is the alphabet; "Shop | Sign in" a nav bar
 
