@@ -239,7 +239,12 @@ KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          # (10 flagged with the session-start code; after, an answer "em inglês" to a Portuguese
          # request, a variable ending a sentence and a French team signed under "Belle journée,"
          # kept. Left: answers in their request's language under `langs: [en]`)
-         "lookalike_zoo_34": {34, 36, 37, 38, 73, 74, 86}}
+         "lookalike_zoo_34": {34, 36, 37, 38, 73, 74, 86},
+         # (held out, scored when they came: 3 and 4 flagged with the session-start code and with
+         # the rules of sets 31, 32 and 34; after, a clinic signed under "We look forward to
+         # seeing you!", "nothing after that" and a clock time in a sum kept. Left in set 35:
+         # answers in their request's language under `langs: [en]`)
+         "lookalike_zoo_33": set(), "lookalike_zoo_35": {11, 16, 97}}
 # defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3;
 # session 20's cut inside a last word 2, 1, 2, 1: "report sympt", "pip install requ", "power adap")
 CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 34,
@@ -309,12 +314,19 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           # their header, keywords said to be in the text, a code fence forbidden, a date's form,
           # JSON types, a haiku's lines, a generator's next task or self-evaluation, a sentence
           # said three times. The rest are wrong labels, facts, code and unsupported answers)
-          "lookalike_zoo_31": 32, "lookalike_zoo_32": 28,
+          "lookalike_zoo_31": 33, "lookalike_zoo_32": 28,
           # (25 of 60 with the session-start code, 26 with the rules of sets 31-32; after: a
           # writer's "[internal: ...]" note, a reasoning model's planning, an email's legal footer,
           # a list short of its announced count, a role-play reply out of character or playing
           # the user. The rest are wrong facts, policies, order details, code and conclusions)
-          "lookalike_zoo_34": 33}
+          "lookalike_zoo_34": 33,
+          # (held out: 21 and 25 of 60 with the session-start code, 23 and 27 with the rules of
+          # sets 31, 32 and 34 when they came; after: a company slot left open where the request
+          # names it, a few-shot query that is one of its solved examples, "{answer}" unrendered,
+          # a "Correct answer: C" line, meeting notes nobody gave, a tweet over "maximum 280
+          # characters". Most of the rest are wrong facts, code, SQL, shell, labels and
+          # translations, unsafe compliance and tone, which no rule judges)
+          "lookalike_zoo_33": 25, "lookalike_zoo_35": 31}
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:
