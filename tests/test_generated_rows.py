@@ -186,6 +186,10 @@ def test_a_date_in_another_form_than_asked_or_converted_wrong():
             ("The date is in British DD/MM/YYYY format. Convert it to YYYY-MM-DD.", "2022-04-03"),
             ("Write a regex that matches dates in the form YYYY-MM-DD.", r"^\d{4}-\d{2}-\d{2}$")]
     assert min(_score("score_quality", kept, ["March 12, 2021", "03/04/2022", "03/04/2022", ""])) >= 0.6
+    from dataforge.score.constraints import date_converted_wrong
+
+    assert not date_converted_wrong("YYYY-MM|YYYY-MM-DD", "2022-03", "2022-03-01")  # no day to compare
+    assert date_converted_wrong("DD.MM.YYYY|YYYY-MM-DD", "12.03.2021", "2021-12-03")
 
 
 def test_a_fixed_poetic_form_has_its_lines():

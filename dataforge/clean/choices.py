@@ -215,7 +215,6 @@ def fewshot_runon(instruction: str, output: str, min_shots: int = 2) -> str | No
     return None
 
 
-
 def _labelled(lines: list[str]) -> list[tuple[str, str]]:
     return [(m.group(1), m.group(2).strip()) for ln in lines if (m := re.match(r"([A-Z][\w ]{0,24}):[ \t]*(\S.*)$", ln))]
 
@@ -251,8 +250,8 @@ def fewshot_leak(instruction: str, given: str = "", min_shots: int = 2) -> str |
     key = tuple((lb, t) for lb, t in query if lb != answer)
     if not key or sum(len(t.split()) for _, t in key) < 3:
         return None
+    labels = {lb for lb, _ in key}
     for ex in examples:
-        labels = {lb for lb, _ in key}
         if tuple((lb, t) for lb, t in ex if lb in labels) == key:
             return key[0][1][:40]
     return None

@@ -72,9 +72,10 @@ def date_converted_wrong(forms: str, given: str, answer: str) -> bool:
     if len(names) < 2 or names[0].upper() == names[-1].upper():
         return False
     src, dst = _date_parts(names[0], given), _date_parts(names[-1], answer)
-    if not src or not dst or len(src["Y"]) != len(dst["Y"]):
+    # (the same parts in both, and a year of as many digits: "YYYY-MM" names no day)
+    if not src or not dst or set(src) != set(dst) or len(src.get("Y", "")) != len(dst.get("Y", "")):
         return False
-    return any(src[k] != dst[k] for k in "YMD")
+    return any(src[k] != dst[k] for k in src)
 
 
 _KINDS = {"str": str, "string": str, "int": int, "integer": int, "float": (int, float), "number": (int, float),
