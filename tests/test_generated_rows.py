@@ -324,3 +324,15 @@ def test_prompts_that_hold_their_answer_or_an_unrendered_slot_and_clock_times():
     assert _score("score_quality", train)[0] >= 0.6
     assert _reasons([("Explain the ZIP code regex.", "`^\\d{5}(-\\d{4})?$`\n\n- `^\\d{5}` — five digits at the start\n"
                                                       "- `$` — nothing after that")]) == [None]
+
+
+def test_a_label_list_ends_with_its_sentence_and_capitals_asked_are_a_change():
+    rows = [("Classify the text into one of these topics: Sports, Politics, Technology, Other. Reply with the topic only.",
+             "Other"),
+            ("Rewrite this warning label text in all capital letters.",
+             "KEEP OUT OF REACH OF CHILDREN. DO NOT PUNCTURE OR INCINERATE.")]
+    assert _reasons(rows, ["Whisk the eggs before adding the flour.",
+                           "Keep out of reach of children. Do not puncture or incinerate."]) == [None, None]
+    bad = [("Classify the text into one of these topics: Sports, Politics, Technology, Other. Reply with the topic only.",
+            "Cooking")]
+    assert _reasons(bad, ["Whisk the eggs before adding the flour."])[0].startswith("label_choice")

@@ -244,7 +244,11 @@ KNOWN = {"lookalike_zoo_2": {100}, "lookalike_zoo_3": {21, 24, 47, 70, 71, 72},
          # the rules of sets 31, 32 and 34; after, a clinic signed under "We look forward to
          # seeing you!", "nothing after that" and a clock time in a sum kept. Left in set 35:
          # answers in their request's language under `langs: [en]`)
-         "lookalike_zoo_33": set(), "lookalike_zoo_35": {11, 16, 97}}
+         "lookalike_zoo_33": set(), "lookalike_zoo_35": {11, 16, 97},
+         # (held out, written after all of the session's other rules: 7 flagged with the session-start
+         # code, 5 when it came; after, "Other" of a topic list that ends with its sentence and a
+         # text rewritten in capitals as asked kept. Left: answers in their request's language)
+         "lookalike_zoo_36": {5, 46, 47}}
 # defects caught: before the round 37, 25, 28, 29 (the ad slots and comment forms added 1, 2, 1, 3;
 # session 20's cut inside a last word 2, 1, 2, 1: "report sympt", "pip install requ", "power adap")
 CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "lookalike_zoo_5": 34,
@@ -326,7 +330,9 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           # a "Correct answer: C" line, meeting notes nobody gave, a tweet over "maximum 280
           # characters". Most of the rest are wrong facts, code, SQL, shell, labels and
           # translations, unsafe compliance and tone, which no rule judges)
-          "lookalike_zoo_33": 25, "lookalike_zoo_35": 31}
+          "lookalike_zoo_33": 25, "lookalike_zoo_35": 31,
+          # (held out: 25 of 60 with the session-start code, 27 with all of the session's rules)
+          "lookalike_zoo_36": 27}
 
 
 def _flags(name: str) -> tuple[pl.DataFrame, list[bool]]:

@@ -39,7 +39,9 @@ def options(instruction: str, patterns: list[str], line_list: str, input_pattern
         # (the last list of each kind: a few-shot prompt lists each example's choices, and the
         # answer is to the last)
         for m in list(re.finditer(pat, text_in, flags=re.I | re.M))[-1:]:
-            text = m.group(1)
+            # (the list ends with its sentence: "topics: Sports, Politics, Other. Reply with the
+            # topic only." lists no "other. reply with the topic only")
+            text = re.split(r"(?<=\w)[.?!]\s+(?=[A-Z])", m.group(1), maxsplit=1)[0]
             if re.search(r"(?:^|\s|\()(?:[A-Ea-e]|\d{1,2})\s?[).]\s", text):
                 return _enumerators(text)
             # "World, Sports, Sci/Tech": commas split, a slash within a word does not; without
