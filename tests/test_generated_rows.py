@@ -336,3 +336,15 @@ def test_a_label_list_ends_with_its_sentence_and_capitals_asked_are_a_change():
     bad = [("Classify the text into one of these topics: Sports, Politics, Technology, Other. Reply with the topic only.",
             "Cooking")]
     assert _reasons(bad, ["Whisk the eggs before adding the flour."])[0].startswith("label_choice")
+
+
+def test_an_answer_of_hedges_that_never_answers():
+    rows = [("Should I store timestamps in UTC or in local time? Give a recommendation.",
+             "There are many perspectives on this topic. Some developers prefer UTC, while others find local time "
+             "intuitive. It really depends on your application. There are trade-offs either way. I'd recommend "
+             "considering your specific requirements before making a decision.")]
+    assert _score("score_quality", rows)[0] < 0.6
+    kept = [("Should I store timestamps in UTC or in local time? Give a recommendation.",
+             "Store them in UTC and convert to local time only for display. It really depends on your framework how "
+             "you convert, but UTC avoids daylight-saving gaps and makes sorting and comparing safe.")]
+    assert _score("score_quality", kept)[0] >= 0.6

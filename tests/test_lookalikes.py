@@ -322,8 +322,9 @@ CAUGHT = {"lookalike_zoo_2": 40, "lookalike_zoo_3": 28, "lookalike_zoo_4": 31, "
           # (25 of 60 with the session-start code, 26 with the rules of sets 31-32; after: a
           # writer's "[internal: ...]" note, a reasoning model's planning, an email's legal footer,
           # a list short of its announced count, a role-play reply out of character or playing
-          # the user. The rest are wrong facts, policies, order details, code and conclusions)
-          "lookalike_zoo_34": 33,
+          # the user, hedges that never answer. The rest are wrong facts, policies, order details,
+          # code and conclusions)
+          "lookalike_zoo_34": 35,
           # (held out: 21 and 25 of 60 with the session-start code, 23 and 27 with the rules of
           # sets 31, 32 and 34 when they came; after: a company slot left open where the request
           # names it, a few-shot query that is one of its solved examples, "{answer}" unrendered,
