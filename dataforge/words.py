@@ -7,6 +7,8 @@ Thai, Lao, Khmer, Myanmar and Tibetan put no spaces between words either, and th
 are longer: every three letters (with the vowel and tone marks on them) count as a word,
 about their mean word length, so "ประเทศไทยมีกี่จังหวัด" (five words) counts 6, not 1.
 """
+import re
+
 CJK = r"\p{Han}\p{Hiragana}\p{Katakana}"
 SEA = r"\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Tibetan}"  # scripts without spaces, not CJK
 _SEA_WORD = rf"(?:[{SEA}&&\P{{M}}]\p{{M}}*){{1,3}}"
@@ -39,3 +41,11 @@ def mostly_latin(text, share: float = 0.5):
     strings in, the same kind of booleans out); a text without letters counts as Latin, having
     no other script. English models, language ID and the complexity lexicon read these."""
     return text.str.count_matches(r"\p{Latin}") >= share * text.str.count_matches(r"\p{L}")
+
+
+def unfenced(text: str) -> str:
+    """`text` stripped, and without its code fence where one fence holds all of it
+    ("```json\n{...}\n```" -> "{...}")."""
+    body = text.strip()
+    m = re.fullmatch(r"```[\w-]*\s*\n(.*?)\n?```", body, flags=re.S)
+    return m.group(1).strip() if m else body

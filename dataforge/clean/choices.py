@@ -195,6 +195,17 @@ def invalid_choice(instruction: str, output: str, patterns: list[str], line_list
     return None
 
 
+def _labelled(lines: list[str]) -> list[tuple[str, str]]:
+    """(label, text) of each line that fills a label ("Word: hot"); a bare "Opposite:" is none."""
+    return [(m.group(1), m.group(2).strip()) for ln in lines if (m := re.match(r"([A-Z][\w ]{0,24}):[ \t]*(\S.*)$", ln))]
+
+
+def _opener(found: list[tuple[str, str]], min_shots: int) -> str | None:
+    """The first label a few-shot prompt fills `min_shots` times or more: the one its examples open with."""
+    filled = Counter(label for label, _ in found)
+    return next((label for label, _ in found if filled[label] >= min_shots), None)
+
+
 def fewshot_runon(instruction: str, output: str, min_shots: int = 2) -> str | None:
     """The label a few-shot prompt's examples open with ("Word:", "Sentence:") when it opens a line
     of the answer after its first, else None: the completion went on to invent examples. A
@@ -203,11 +214,9 @@ def fewshot_runon(instruction: str, output: str, min_shots: int = 2) -> str | No
     lines = [ln.strip() for ln in instruction.strip().splitlines() if ln.strip()]
     if not lines or not re.fullmatch(r"[A-Z][\w ]{0,24}:", lines[-1]):
         return None
-    labels = [m.group(1) for ln in lines if (m := re.match(r"([A-Z][\w ]{0,24}):[ \t]*\S", ln))]
-    filled = Counter(labels)
     # the label each example opens with ("Word:", "Sentence:"): the answer starts a new example
     # with it; the other labels of one example ("Age:" after "Name:") may finish the entry asked
-    opener = next((label for label in labels if filled[label] >= min_shots), None)
+    opener = _opener(_labelled(lines), min_shots)
     if opener is None:
         return None
     for ln in output.strip().splitlines()[1:]:
@@ -215,10 +224,6 @@ def fewshot_runon(instruction: str, output: str, min_shots: int = 2) -> str | No
         if m and m.group(1) == opener:
             return opener
     return None
-
-
-def _labelled(lines: list[str]) -> list[tuple[str, str]]:
-    return [(m.group(1), m.group(2).strip()) for ln in lines if (m := re.match(r"([A-Z][\w ]{0,24}):[ \t]*(\S.*)$", ln))]
 
 
 def fewshot_leak(instruction: str, given: str = "", min_shots: int = 2) -> str | None:
@@ -232,8 +237,7 @@ def fewshot_leak(instruction: str, given: str = "", min_shots: int = 2) -> str |
     if len(lines) < 3:
         return None
     found = _labelled(lines)
-    filled = Counter(label for label, _ in found)
-    opener = next((label for label, _ in found if filled[label] >= min_shots), None)
+    opener = _opener(found, min_shots)
     if opener is None:
         return None
     blocks: list[list[tuple[str, str]]] = []

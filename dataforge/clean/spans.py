@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import re
 
+from dataforge.words import unfenced
+
 MAX_ITEMS = 30
 MAX_ITEM_WORDS = 8  # longer items are sentences, not keywords: the answer is no such list
 
@@ -18,9 +20,7 @@ def _norm(text: str) -> str:
 
 def items(answer: str) -> list[str] | None:
     """The answer's listed phrases, normalised; None where it is no list of short phrases."""
-    body = answer.strip()
-    fenced = re.fullmatch(r"```[\w-]*\s*\n(.*?)\n?```", body, flags=re.S)
-    body = fenced.group(1).strip() if fenced else body
+    body = unfenced(answer)
     parsed = None
     if body.startswith("["):
         try:

@@ -21,7 +21,7 @@ import polars as pl
 from dataforge.clean.rules import CODE_RE
 from dataforge.score import numbers
 from dataforge.score.rules import load_yaml
-from dataforge.words import WORD_RE
+from dataforge.words import WORD_RE, unfenced
 
 
 def _fence_stripped(out: pl.Expr) -> pl.Expr:
@@ -96,10 +96,8 @@ def json_type_mismatch(request: str, answer: str) -> str | None:
         want.setdefault(key, _KINDS[kind] if kind else dict if m.group(3) else list)
     if not want:
         return None
-    body = answer.strip()
-    fenced = re.fullmatch(r"```[\w-]*\s*\n(.*?)\n?```", body, flags=re.S)
     try:
-        data = json.loads(fenced.group(1) if fenced else body)
+        data = json.loads(unfenced(answer))
     except ValueError:
         return None
     stack = [data]
@@ -114,6 +112,14 @@ def json_type_mismatch(request: str, answer: str) -> str | None:
                     return k
                 stack.append(v)
     return None
+
+
+def _parsed_where(asked: pl.Expr, check, *parts: pl.Expr) -> pl.Expr:
+    """`check(*parts)` (truthy or not) on the rows `asked` selects, False elsewhere: for checks that
+    parse a row in Python (CSV, dates, JSON), which few rows need (map_elements skips the nulls)."""
+    joined = pl.when(asked).then(pl.concat_str(list(parts), separator="\x00"))
+    return joined.map_elements(lambda r: bool(check(*r.split("\x00", len(parts) - 1))),
+                               return_dtype=pl.Boolean, skip_nulls=True).fill_null(False)
 
 
 def _either_group(text: pl.Expr, regex: str) -> pl.Expr:
@@ -291,9 +297,7 @@ def checks(cfg: dict, with_input: bool = False) -> dict[str, pl.Expr]:
     cf = cfg.get("csv_fields")
     if cf:  # "Convert the contacts to CSV": a row with more or fewer fields than the header
         asked = ins.str.contains(cf["request"]) & ~ins.str.contains(cf.get("unless") or "$^") & out.str.contains(",")
-        # (only the rows asked are parsed: map_elements skips the nulls)
-        res["csv_fields"] = pl.when(asked).then(out).map_elements(
-            csv_fields_differ, return_dtype=pl.Boolean, skip_nulls=True).fill_null(False)
+        res["csv_fields"] = _parsed_where(asked, csv_fields_differ, out)
     cm = cfg.get("code_missing")
     if cm:  # "Write a C function": no code in the answer at all
         sym = r"[\\^$(){}\[\]|*+?=;<>]"
@@ -333,26 +337,21 @@ def checks(cfg: dict, with_input: bool = False) -> dict[str, pl.Expr]:
             ~ins.str.contains(nb.get("unless") or "$^")
     df_ = cfg.get("date_format")
     if df_:  # "to ISO 8601 (YYYY-MM-DD)": a short answer with a number and no date of that form
-        form = ins.str.extract_all(df_["pattern"]).list.last().str.to_uppercase()
+        forms = ins.str.extract_all(df_["pattern"])
+        form = forms.list.last().str.to_uppercase()
         form = pl.when(form.is_null() & ins.str.contains(df_["iso"])).then(pl.lit("YYYY-MM-DD")).otherwise(form)
         date_re = pl.lit(r"(?:^|\D)") + form.str.replace_all(r"\.", r"\.", literal=True).str.replace_all(r"[YMD]", r"\d") + pl.lit(r"(?:\D|$)")
-        short = (out.str.count_matches(WORD_RE) <= int(df_.get("max_words", 8))) & out.str.contains(r"\d")
-        res["date_format"] = (form.is_not_null() & short & ~out.str.contains(date_re) &
-                              ~ins.str.contains(df_.get("unless") or "$^")).fill_null(False)
+        short = (out.str.count_matches(WORD_RE) <= int(df_.get("max_words", 8))) & out.str.contains(r"\d") & \
+            ~ins.str.contains(df_.get("unless") or "$^")
+        res["date_format"] = (form.is_not_null() & short & ~out.str.contains(date_re)).fill_null(False)
         if with_input:  # "The date is in MM/DD/YYYY. Convert it to YYYY-MM-DD." -> the input's date, converted
-            forms = ins.str.extract_all(df_["pattern"])
-            asked = (forms.list.len() >= 2) & short & ~ins.str.contains(df_.get("unless") or "$^") & \
-                pl.col("input").fill_null("").str.contains(r"^\s*\d[\d/.-]{5,}\d\s*$")
-            req = pl.when(asked).then(pl.concat_str([forms.list.join("|"), pl.col("input"), out], separator="\x00"))
-            wrong = req.map_elements(lambda r: date_converted_wrong(*r.split("\x00", 2)), return_dtype=pl.Boolean,
-                                     skip_nulls=True).fill_null(False)
-            res["date_format"] = res["date_format"] | wrong
+            asked = (forms.list.len() >= 2) & short & pl.col("input").fill_null("").str.contains(r"^\s*\d[\d/.-]{5,}\d\s*$")
+            res["date_format"] = res["date_format"] | _parsed_where(asked, date_converted_wrong, forms.list.join("|"),
+                                                                    pl.col("input"), out)
     jt = cfg.get("json_types")
     if jt:  # '{"party_size": int, ...}' or 'party_size (integer)': a value of another type ("six")
         asked = ins.str.contains(jt["request"]) & out.str.contains(r"[{\[]")
-        req = pl.when(asked).then(pl.concat_str([ins, out], separator="\x00"))
-        res["json_types"] = req.map_elements(lambda r: json_type_mismatch(*r.split("\x00", 1)) is not None,
-                                             return_dtype=pl.Boolean, skip_nulls=True).fill_null(False)
+        res["json_types"] = _parsed_where(asked, lambda i, o: json_type_mismatch(i, o) is not None, ins, out)
     nf = cfg.get("no_fence")
     if nf:  # "no markdown, no code fences": a fence anyway
         res["no_fence"] = ins.str.contains(nf["request"]) & out.str.contains("```")

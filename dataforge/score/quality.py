@@ -196,12 +196,16 @@ def asked_count(u: dict) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
     bound; digits or a word of `numbers`), its unit (lower-cased), the determiner before it
     ("at least", null if none) and the range's lower bound as written (null if no range)."""
     m = pl.col("instruction").fill_null("").str.extract_groups(u["request"])
-    nums = {k: int(v) for k, v in (u.get("numbers") or {}).items()}
     lo = m.struct.field("lo")
-    n_raw = pl.coalesce(lo, m.struct.field("n")).str.to_lowercase()
-    n = pl.coalesce(n_raw.replace_strict(nums, default=None, return_dtype=pl.Int64),
-                    n_raw.cast(pl.Int64, strict=False))
+    n = _count_value(pl.coalesce(lo, m.struct.field("n")), u)
     return n, m.struct.field("unit").str.to_lowercase(), m.struct.field("det"), lo
+
+
+def _count_value(raw: pl.Expr, u: dict) -> pl.Expr:
+    """A count written in digits or as a word of under_answered's `numbers` ("three"), as an integer."""
+    nums = {k: int(v) for k, v in (u.get("numbers") or {}).items()}
+    raw = raw.str.to_lowercase()
+    return pl.coalesce(raw.replace_strict(nums, default=None, return_dtype=pl.Int64), raw.cast(pl.Int64, strict=False))
 
 
 def under_answered(cfg: dict) -> pl.Expr:
@@ -221,8 +225,8 @@ def under_answered(cfg: dict) -> pl.Expr:
         .when(unit == "sentences").then(pl.max_horizontal(sentences, lines)) \
         .when(unit.is_in(list(u.get("word_units") or []))).then(out.str.count_matches(WORD_RE)) \
         .otherwise(pl.max_horizontal(lines, sentences, parts))
-    fires = det.is_null() & n.is_between(int(u.get("min_count", 2)), int(u.get("max_count", 50))) & \
-        (held < n) & (out.str.len_chars() > 0)
+    counted = det.is_null() & n.is_between(int(u.get("min_count", 2)), int(u.get("max_count", 50)))
+    fires = counted & (held < n) & (out.str.len_chars() > 0)
     o = cfg.get("over_answered")
     if o and o.get("asked"):
         # ... or the answer is one list numbered 1..k with k < N, and little else ("Write three
@@ -232,8 +236,7 @@ def under_answered(cfg: dict) -> pl.Expr:
         short_list = (numbered >= 2) & (numbered == last) & (numbered < n) & (other <= 2) & \
             ~unit.is_in(list(o.get("composite_units") or [])) & \
             pl.col("instruction").fill_null("").str.contains("(?i)" + o["asked"])
-        fires = fires | (det.is_null() & n.is_between(int(u.get("min_count", 2)), int(u.get("max_count", 50))) &
-                         short_list)
+        fires = fires | (counted & short_list)
     if u.get("unless"):
         fires = fires & ~pl.col("instruction").fill_null("").str.contains("(?i)" + u["unless"])
     if u.get("absent_material"):  # "Summarize the attached PDF" with nothing attached: asking for it is right
@@ -295,9 +298,7 @@ def announced_short(cfg: dict) -> pl.Expr:
         return pl.lit(False)
     out = pl.col("output").fill_null("")
     head = out.str.strip_chars().str.split("\n").list.first().fill_null("")
-    raw = head.str.extract(a["pattern"], 1).str.to_lowercase()
-    nums = {k: int(v) for k, v in (cfg.get("under_answered", {}).get("numbers") or {}).items()}
-    n = pl.coalesce(raw.replace_strict(nums, default=None, return_dtype=pl.Int64), raw.cast(pl.Int64, strict=False))
+    n = _count_value(head.str.extract(a["pattern"], 1), cfg.get("under_answered") or {})
     numbered, last = _numbered(out)
     return ((numbered >= 1) & (numbered == last) & (numbered < n)).fill_null(False)
 
